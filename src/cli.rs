@@ -1,0 +1,158 @@
+//! Command-line interface (clap). The only place that uses `anyhow`.
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use lyncscope::pipeline::{analyze, Options, Progress};
+use lyncscope::report;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "lyncscope",
+    version,
+    about = "Reconstructs HTTP exchanges from pcap / pcapng captures and explains Lync / Skype for Business mobile sign-in"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Reconstruct every HTTP exchange in the captures and print a report.
+    Report(ReportArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct ReportArgs {
+    /// Capture files (pcap or pcapng); several are merged by timestamp. "-" reads standard input.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+    format: FormatArg,
+    /// Write the report to this file instead of standard output.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Largest decoded (decompressed) body size; larger bodies are cut with a diagnostic.
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
+    max_body_size: u64,
+    /// NSS key log file (SSLKEYLOGFILE format). TLS decryption is not implemented yet: accepted and reported.
+    #[arg(long, value_name = "FILE")]
+    keylog: Vec<PathBuf>,
+    /// Server RSA private key (PEM/DER). TLS decryption is not implemented yet: accepted and reported.
+    #[arg(long, value_name = "FILE")]
+    key: Vec<PathBuf>,
+    /// Password for a PFX key or a protected archive.
+    #[arg(long)]
+    password: Option<String>,
+    /// No progress bar.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum FormatArg {
+    Text,
+    Json,
+}
+
+/// "64MiB", "10M", "512k", "1048576".
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().map_err(|_| format!("not a size: {s}"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return Err(format!("unknown size unit in {s} (use k, M or G)")),
+    };
+    n.checked_mul(mult).ok_or_else(|| format!("size too large: {s}"))
+}
+
+/// indicatif bar on stderr, only when stderr is a terminal.
+struct Bar(Option<indicatif::ProgressBar>);
+
+impl Progress for Bar {
+    fn update(&mut self, done: u64, total: u64) {
+        if let Some(b) = &self.0 {
+            b.set_length(total);
+            b.set_position(done);
+        }
+    }
+}
+
+pub fn run() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Report(args) => report_cmd(args),
+    }
+}
+
+fn report_cmd(args: ReportArgs) -> Result<()> {
+    if !args.keylog.is_empty() || !args.key.is_empty() {
+        eprintln!(
+            "lyncscope: note: TLS decryption is not implemented yet; the key material given is not used"
+        );
+    }
+    let mut options = Options::default();
+    options.http.decoded_body_cap = args.max_body_size;
+    let bar = if !args.quiet && std::io::stderr().is_terminal() {
+        let b = indicatif::ProgressBar::new(0);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} reading {bytes}/{total_bytes} {wide_bar} {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        Some(b)
+    } else {
+        None
+    };
+    let mut progress = Bar(bar);
+    let analysis = analyze(&args.files, &options, &mut progress)?;
+    if let Some(b) = progress.0 {
+        b.finish_and_clear();
+    }
+    let format = match args.format {
+        FormatArg::Text => report::Format::Text,
+        FormatArg::Json => report::Format::Json,
+    };
+    match &args.output {
+        Some(path) => {
+            let f = std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            let mut w = std::io::BufWriter::new(f);
+            report::write(&analysis, format, &mut w)
+                .and_then(|()| w.flush())
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut w = std::io::BufWriter::new(stdout.lock());
+            report::write(&analysis, format, &mut w)
+                .and_then(|()| w.flush())
+                .context("writing the report")?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_size("512k"), Ok(512 << 10));
+        assert_eq!(parse_size("1048576"), Ok(1 << 20));
+        assert!(parse_size("12 parsecs").is_err());
+    }
+}

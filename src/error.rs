@@ -1,0 +1,21 @@
+//! Fatal errors: the analysis cannot start (a file cannot be opened or is not a capture).
+//! Everything recoverable is a [`crate::model::Diagnostic`] instead.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{}: cannot open: {source}", path.display())]
+    Open {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: not a pcap or pcapng capture (it starts with {magic})", path.display())]
+    UnknownFormat { path: PathBuf, magic: String },
+    #[error("{}: {message}", path.display())]
+    BadFile { path: PathBuf, message: String },
+    #[error("reading standard input: {0}")]
+    Stdin(std::io::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

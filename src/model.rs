@@ -1,0 +1,426 @@
+//! The frozen analysis: what every later layer (stages, TUI, reports) reads.
+//!
+//! Produced once by [`crate::pipeline::analyze`], then immutable. Nothing here does I/O or
+//! rendering. Invariants:
+//! - ids are indexes: `analysis.exchanges[id.0]`, `analysis.connections[id.0]`;
+//! - exchanges are sorted by their first byte's arrival; connections by first packet;
+//! - `Exchange::request` is `None` for a response whose request was before the capture
+//!   started, `Exchange::response` is `None` when no response was seen;
+//! - stream offsets are offsets in a reassembled TCP (or decrypted TLS) stream, never file
+//!   offsets.
+
+use std::fmt;
+use std::net::SocketAddr;
+
+/// A point in time: nanoseconds since the Unix epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Ts(pub i64);
+
+impl Ts {
+    pub fn from_secs_nanos(secs: i64, nanos: i64) -> Ts {
+        Ts(secs.saturating_mul(1_000_000_000).saturating_add(nanos))
+    }
+    /// Epoch seconds as a float: microsecond-exact for any date this century.
+    pub fn as_secs_f64(self) -> f64 {
+        let s = self.0.div_euclid(1_000_000_000);
+        let n = self.0.rem_euclid(1_000_000_000);
+        s as f64 + n as f64 / 1e9
+    }
+    /// Seconds between two instants (positive when `self` is later).
+    pub fn secs_since(self, earlier: Ts) -> f64 {
+        (self.0 - earlier.0) as f64 / 1e9
+    }
+}
+
+/// Index of a frame in the merged capture, 1-based as in Wireshark. With one input file it is
+/// the frame number Wireshark shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct FrameNo(pub u64);
+
+/// Where and when a piece of a stream arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Arrival {
+    pub frame: FrameNo,
+    pub ts: Ts,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConnId(pub u32);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ExchId(pub u32);
+
+/// Direction of data in a connection, relative to the client (the side that opened it, or
+/// that sent the first request when the capture starts mid-connection).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dir {
+    ClientToServer,
+    ServerToClient,
+}
+
+impl Dir {
+    pub fn index(self) -> usize {
+        match self {
+            Dir::ClientToServer => 0,
+            Dir::ServerToClient => 1,
+        }
+    }
+    pub fn reverse(self) -> Dir {
+        match self {
+            Dir::ClientToServer => Dir::ServerToClient,
+            Dir::ServerToClient => Dir::ClientToServer,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+/// A non-fatal problem, attached to where it happened. Bad input becomes one of these; it
+/// never stops the rest of the file from loading.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub message: String,
+    pub connection: Option<ConnId>,
+    pub exchange: Option<ExchId>,
+    pub frame: Option<FrameNo>,
+    /// Input file index (into `Analysis::inputs`) when the problem is about a file.
+    pub input: Option<usize>,
+}
+
+impl Diagnostic {
+    pub fn new(severity: Severity, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity,
+            message: message.into(),
+            connection: None,
+            exchange: None,
+            frame: None,
+            input: None,
+        }
+    }
+    pub fn at_frame(mut self, frame: FrameNo) -> Self {
+        self.frame = Some(frame);
+        self
+    }
+}
+
+/// One capture file (or archive) that went into the analysis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputInfo {
+    pub path: String,
+    /// "pcap", "pcap-ns", "pcapng".
+    pub format: String,
+    pub bytes: u64,
+    pub frames: u64,
+    /// Link types seen, by name ("ethernet", "linux-sll", …).
+    pub link_types: Vec<String>,
+    /// True when the file ended in the middle of a record (the rest was not read).
+    pub truncated: bool,
+}
+
+/// Header fields of one HTTP message, as sent, in order. Stored as one text block plus
+/// spans so that tens of thousands of exchanges stay small in memory.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Headers {
+    text: Box<str>,
+    spans: Box<[(u32, u32, u32, u32)]>,
+}
+
+impl Headers {
+    pub fn from_pairs<'a, I: IntoIterator<Item = (&'a str, &'a str)>>(pairs: I) -> Headers {
+        let mut text = String::new();
+        let mut spans = Vec::new();
+        for (n, v) in pairs {
+            let ns = text.len() as u32;
+            text.push_str(n);
+            let ne = text.len() as u32;
+            text.push_str(v);
+            let ve = text.len() as u32;
+            spans.push((ns, ne, ne, ve));
+        }
+        Headers {
+            text: text.into_boxed_str(),
+            spans: spans.into_boxed_slice(),
+        }
+    }
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        self.spans.iter().map(move |&(ns, ne, vs, ve)| {
+            (
+                &self.text[ns as usize..ne as usize],
+                &self.text[vs as usize..ve as usize],
+            )
+        })
+    }
+    /// The first value of a header, matched case-insensitively.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+    /// Every value of a header, in order.
+    pub fn get_all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s str> + 's {
+        self.iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+}
+
+/// A message body as seen on the wire and after content decoding.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Body {
+    /// Bytes after de-chunking, before content decoding.
+    pub wire_length: u64,
+    /// SHA-256 of the de-chunked body; `None` when bytes are missing (gap, truncation).
+    pub wire_sha256: Option<[u8; 32]>,
+    /// Content-Encoding applied, lower-case, in the order the sender applied them.
+    pub content_encoding: Vec<String>,
+    /// Bytes after content decoding (equal to `wire_length` when not encoded); `None` when
+    /// decoding failed or was stopped by the size cap.
+    pub decoded_length: Option<u64>,
+    /// SHA-256 of the decoded body; `None` when it could not be decoded completely.
+    pub decoded_sha256: Option<[u8; 32]>,
+    /// The body ended as framed (length reached, last chunk, close) with no bytes missing.
+    pub complete: bool,
+    /// Where the body starts in its stream (offset of the first wire byte, chunk framing
+    /// included) and how many stream bytes it spans.
+    pub stream_offset: u64,
+    pub stream_length: u64,
+    /// The decoded body, when the analysis was asked to keep bodies (and it fit the budget).
+    pub kept: Option<std::sync::Arc<[u8]>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub method: String,
+    /// Request target exactly as sent (origin-form, absolute-form, authority-form or `*`).
+    pub target: String,
+    /// "HTTP/1.1" or "HTTP/1.0".
+    pub version: String,
+    pub headers: Headers,
+    pub body: Body,
+}
+
+impl Request {
+    pub fn host(&self) -> Option<&str> {
+        self.headers.get("host")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    pub version: String,
+    pub status: u16,
+    pub reason: String,
+    pub headers: Headers,
+    /// 1xx statuses received before this final response (not 101).
+    pub interim_statuses: Vec<u16>,
+    pub body: Body,
+}
+
+/// How much of an exchange the capture holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CaptureState {
+    /// Request and response, both complete.
+    Full,
+    /// Both halves began, but bytes are missing or one ended early (gap, capture end, reset).
+    Truncated,
+    /// A response whose request was sent before the capture started.
+    ResponseOnly,
+    /// A request that got no response in the capture.
+    NoResponse,
+}
+
+impl CaptureState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaptureState::Full => "full",
+            CaptureState::Truncated => "truncated",
+            CaptureState::ResponseOnly => "response_only",
+            CaptureState::NoResponse => "no_response",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scheme {
+    Http,
+    Https,
+}
+
+impl Scheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+}
+
+/// When each half of an exchange started and ended (arrival of first and last byte).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Timing {
+    pub request_start: Option<Arrival>,
+    pub request_end: Option<Arrival>,
+    pub response_start: Option<Arrival>,
+    pub response_end: Option<Arrival>,
+}
+
+impl Timing {
+    /// The earliest arrival of the exchange, used to order exchanges.
+    pub fn first(&self) -> Option<Arrival> {
+        self.request_start.or(self.response_start)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exchange {
+    pub id: ExchId,
+    pub connection: ConnId,
+    pub scheme: Scheme,
+    pub capture: CaptureState,
+    pub request: Option<Request>,
+    pub response: Option<Response>,
+    pub timing: Timing,
+    /// What became of the connection after this exchange: a CONNECT tunnel or a protocol
+    /// switch (101) ends HTTP/1 parsing on it.
+    pub upgrade: Option<Upgrade>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Upgrade {
+    /// CONNECT answered 2xx: the rest of the connection is a tunnel.
+    Tunnel,
+    /// 101 Switching Protocols to the named protocol (`Upgrade` header).
+    Protocol(String),
+}
+
+/// What the application-layer bytes of a connection turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AppProtocol {
+    Http1,
+    Tls,
+    Unknown,
+    /// No payload at all.
+    Empty,
+}
+
+impl AppProtocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppProtocol::Http1 => "http/1",
+            AppProtocol::Tls => "tls",
+            AppProtocol::Unknown => "unknown",
+            AppProtocol::Empty => "empty",
+        }
+    }
+}
+
+/// How a TCP direction ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StreamEnd {
+    Fin,
+    Rst,
+    /// The capture ended with the direction still open.
+    CaptureEnd,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Connection {
+    pub id: ConnId,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub first_seen: Ts,
+    pub last_seen: Ts,
+    pub first_frame: FrameNo,
+    pub last_frame: FrameNo,
+    /// TCP segments of this connection, both directions.
+    pub packets: u64,
+    /// Bytes on the wire (frame lengths), both directions.
+    pub bytes: u64,
+    /// TCP payload bytes per direction, `[client→server, server→client]`.
+    pub payload_bytes: [u64; 2],
+    /// The three-way handshake (a SYN) was seen; false when the capture starts mid-connection.
+    pub handshake: bool,
+    pub end: [StreamEnd; 2],
+    pub protocol: AppProtocol,
+    pub exchanges: Vec<ExchId>,
+    /// Bytes the capture missed per direction (holes that were never filled).
+    pub missing_bytes: [u64; 2],
+}
+
+/// The whole result of an analysis. Frozen: built once, then only read.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Analysis {
+    pub inputs: Vec<InputInfo>,
+    pub connections: Vec<Connection>,
+    pub exchanges: Vec<Exchange>,
+    pub diagnostics: Vec<Diagnostic>,
+    /// Key log lines found inside the inputs (pcapng Decryption Secrets Blocks), kept for TLS.
+    pub embedded_keylog: Vec<String>,
+    /// Frames read, all inputs together.
+    pub frames: u64,
+}
+
+impl Analysis {
+    pub fn connection(&self, id: ConnId) -> &Connection {
+        &self.connections[id.0 as usize]
+    }
+    pub fn exchange(&self, id: ExchId) -> &Exchange {
+        &self.exchanges[id.0 as usize]
+    }
+}
+
+impl fmt::Display for Ts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.0.div_euclid(1_000_000_000);
+        let n = self.0.rem_euclid(1_000_000_000);
+        write!(f, "{s}.{n:09}")
+    }
+}
+
+/// Formats an endpoint the way the report does: "ip:port", IPv6 as "[addr]:port".
+pub fn endpoint(addr: &SocketAddr) -> String {
+    addr.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_keep_order_and_case() {
+        let h = Headers::from_pairs([("Host", "a"), ("X-A", "1"), ("x-a", "2")]);
+        assert_eq!(h.get("HOST"), Some("a"));
+        assert_eq!(h.get_all("X-A").collect::<Vec<_>>(), vec!["1", "2"]);
+        assert_eq!(h.iter().next(), Some(("Host", "a")));
+    }
+
+    #[test]
+    fn ts_float_keeps_microseconds() {
+        let t = Ts::from_secs_nanos(1265682773, 126763000);
+        assert_eq!(format!("{:.6}", t.as_secs_f64()), "1265682773.126763");
+        assert_eq!(t.to_string(), "1265682773.126763000");
+    }
+}

@@ -1,0 +1,422 @@
+//! Network layer: link and IP decoding ([`ip`]), TCP connection tracking (this file) and
+//! per-direction stream reassembly ([`reassembly`]), delivering ordered byte streams to a
+//! [`stream::StreamSink`] per connection.
+
+pub mod ip;
+pub mod reassembly;
+pub mod seq;
+pub mod stream;
+
+use crate::capture::Frame;
+use crate::model::{
+    AppProtocol, Arrival, ConnId, Connection, Diagnostic, Dir, FrameNo, Severity, StreamEnd, Ts,
+};
+use ip::{Decoded, Decoder, TcpSegment, UdpDatagram};
+use reassembly::{ReassemblyOptions, Reassembler};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use stream::{ConnFacts, StreamSink};
+
+/// Creates and collects the per-connection consumers of reassembled streams.
+pub trait SinkFactory {
+    type Sink: StreamSink;
+    /// Given the first payload bytes a side sent, says whether that side is the client
+    /// (`Some(true)`), the server (`Some(false)`), or cannot tell (`None`). Used only when
+    /// the capture holds no SYN for the connection.
+    fn sender_is_client(&self, first_payload: &[u8]) -> Option<bool>;
+    fn open(&mut self, facts: &ConnFacts) -> Self::Sink;
+    /// The connection is over (both directions ended, or the capture ended): take what the
+    /// sink produced. `conn` is the connection's record, to be completed (protocol).
+    fn close(&mut self, conn: &mut Connection, sink: Self::Sink);
+}
+
+/// Receives UDP datagrams (DNS later); connectionless, so no reassembly.
+pub trait DatagramSink {
+    fn datagram(&mut self, dgram: &UdpDatagram<'_>, at: Arrival);
+}
+
+impl DatagramSink for () {
+    fn datagram(&mut self, _: &UdpDatagram<'_>, _: Arrival) {}
+}
+
+/// Flow key independent of direction: the lower endpoint first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct FlowKey(SocketAddr, SocketAddr);
+
+impl FlowKey {
+    fn new(a: SocketAddr, b: SocketAddr) -> FlowKey {
+        if a <= b {
+            FlowKey(a, b)
+        } else {
+            FlowKey(b, a)
+        }
+    }
+}
+
+struct Live<'a, S> {
+    /// Indexed by `Dir::index()`: data sent by the client, data sent by the server.
+    streams: [Reassembler<'a>; 2],
+    sink: S,
+    client: SocketAddr,
+}
+
+struct Flow<'a, S> {
+    conn: usize,
+    /// Sequence number of the SYN sent by each endpoint, keyed by the sender.
+    syn: [(Option<SocketAddr>, u32); 2],
+    live: Option<Live<'a, S>>,
+    /// Both directions ended (or reset): a later SYN opens a new connection.
+    ended: bool,
+}
+
+/// Tracks TCP connections frame by frame and drives their reassembly.
+pub struct Tracker<'a, F: SinkFactory> {
+    flows: HashMap<FlowKey, Flow<'a, F::Sink>>,
+    connections: Vec<Connection>,
+    diagnostics: Vec<Diagnostic>,
+    decoder: Decoder,
+    options: ReassemblyOptions,
+    factory: F,
+    /// Frames that were not TCP/UDP over IP, or could not be decoded.
+    pub ignored_frames: u64,
+    pub malformed_frames: u64,
+    last_ts: Ts,
+    last_frame: FrameNo,
+}
+
+/// What the tracker produced once the capture is over.
+pub struct TrackerOutput<F> {
+    pub connections: Vec<Connection>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub factory: F,
+}
+
+/// Ports that identify the server side when nothing else does.
+const SERVER_PORTS: &[u16] = &[
+    80, 443, 8080, 8443, 8000, 8008, 8888, 3128, 4443, 5061, 5060, 53,
+];
+
+fn port_says_server(port: u16, other: u16) -> bool {
+    let known = SERVER_PORTS.contains(&port);
+    let other_known = SERVER_PORTS.contains(&other);
+    if known != other_known {
+        return known;
+    }
+    if (port < 1024) != (other < 1024) {
+        return port < 1024;
+    }
+    port < other
+}
+
+impl<'a, F: SinkFactory> Tracker<'a, F> {
+    pub fn new(factory: F, options: ReassemblyOptions) -> Self {
+        Tracker {
+            flows: HashMap::new(),
+            connections: Vec::new(),
+            diagnostics: Vec::new(),
+            decoder: Decoder::new(),
+            options,
+            factory,
+            ignored_frames: 0,
+            malformed_frames: 0,
+            last_ts: Ts::default(),
+            last_frame: FrameNo::default(),
+        }
+    }
+
+    pub fn factory(&self) -> &F {
+        &self.factory
+    }
+
+    /// Feeds one frame. UDP datagrams go to `udp`.
+    pub fn push<D: DatagramSink>(&mut self, no: FrameNo, frame: &Frame<'a>, udp: &mut D) {
+        let at = Arrival {
+            frame: no,
+            ts: frame.ts,
+        };
+        self.last_ts = self.last_ts.max(frame.ts);
+        self.last_frame = no;
+        match self.decoder.decode(frame) {
+            Decoded::Tcp(seg) => self.tcp(seg, at, u64::from(frame.orig_len)),
+            Decoded::Udp(d) => udp.datagram(&d, at),
+            Decoded::Fragment => {}
+            Decoded::Ignored => self.ignored_frames += 1,
+            Decoded::Malformed(why) => {
+                self.malformed_frames += 1;
+                // One diagnostic per kind of problem is enough to explain it; the count is
+                // in the summary.
+                if self.malformed_frames <= 20 {
+                    self.diagnostics.push(
+                        Diagnostic::new(
+                            Severity::Warning,
+                            format!("frame not decoded: {why}"),
+                        )
+                        .at_frame(no),
+                    );
+                }
+            }
+        }
+    }
+
+    fn new_connection(&mut self, client: SocketAddr, server: SocketAddr, at: Arrival) -> usize {
+        let id = self.connections.len();
+        self.connections.push(Connection {
+            id: ConnId(id as u32),
+            client,
+            server,
+            first_seen: at.ts,
+            last_seen: at.ts,
+            first_frame: at.frame,
+            last_frame: at.frame,
+            packets: 0,
+            bytes: 0,
+            payload_bytes: [0, 0],
+            handshake: false,
+            end: [StreamEnd::CaptureEnd; 2],
+            protocol: AppProtocol::Empty,
+            exchanges: Vec::new(),
+            missing_bytes: [0, 0],
+        });
+        id
+    }
+
+    fn tcp(&mut self, seg: TcpSegment<'a>, at: Arrival, wire_len: u64) {
+        let key = FlowKey::new(seg.src, seg.dst);
+        let opening = seg.flags.syn && !seg.flags.ack;
+        // A SYN on a finished flow, or with a different initial sequence number, starts a new
+        // connection on the same 4-tuple.
+        let reuse = match self.flows.get(&key) {
+            Some(flow) if opening => {
+                flow.ended || flow.syn.iter().any(|&(s, isn)| s == Some(seg.src) && isn != seg.seq)
+            }
+            _ => false,
+        };
+        if reuse {
+            if let Some(flow) = self.flows.remove(&key) {
+                self.retire(flow, StreamEnd::CaptureEnd, at);
+            }
+        }
+        if !self.flows.contains_key(&key) {
+            // Without a SYN the roles are decided when the first payload arrives; until then
+            // the sender of the first packet is provisionally the client.
+            let (client, server) = if seg.flags.syn && seg.flags.ack {
+                (seg.dst, seg.src)
+            } else {
+                (seg.src, seg.dst)
+            };
+            let conn = self.new_connection(client, server, at);
+            self.flows.insert(
+                key,
+                Flow {
+                    conn,
+                    syn: [(None, 0); 2],
+                    live: None,
+                    ended: false,
+                },
+            );
+        }
+        let Some(flow) = self.flows.get_mut(&key) else {
+            return;
+        };
+        let conn = &mut self.connections[flow.conn];
+        conn.packets += 1;
+        conn.bytes += wire_len;
+        conn.last_seen = conn.last_seen.max(at.ts);
+        conn.last_frame = at.frame;
+
+        if flow.ended {
+            // Late ACKs and retransmitted FINs of a closed connection: counted, not parsed.
+            return;
+        }
+        if seg.flags.syn {
+            conn.handshake = true;
+            let slot = usize::from(flow.syn[0].0.is_some() && flow.syn[0].0 != Some(seg.src));
+            flow.syn[slot] = (Some(seg.src), seg.seq);
+        }
+
+        if flow.live.is_none() {
+            let decided = if seg.flags.syn {
+                Some(if seg.flags.ack { seg.dst } else { seg.src })
+            } else if !seg.payload.is_empty() {
+                Some(
+                    match self.factory.sender_is_client(&seg.payload) {
+                        Some(true) => seg.src,
+                        Some(false) => seg.dst,
+                        None if port_says_server(seg.dst.port(), seg.src.port()) => seg.src,
+                        None => seg.dst,
+                    },
+                )
+            } else if seg.flags.fin || seg.flags.rst {
+                Some(if port_says_server(seg.dst.port(), seg.src.port()) {
+                    seg.src
+                } else {
+                    seg.dst
+                })
+            } else {
+                None
+            };
+            let Some(client) = decided else {
+                return;
+            };
+            let server = if client == seg.src { seg.dst } else { seg.src };
+            conn.client = client;
+            conn.server = server;
+            let facts = ConnFacts {
+                client,
+                server,
+                handshake: conn.handshake,
+            };
+            let mut streams = [
+                Reassembler::new(Dir::ClientToServer, &self.options),
+                Reassembler::new(Dir::ServerToClient, &self.options),
+            ];
+            for &(sender, isn) in &flow.syn {
+                if let Some(sender) = sender {
+                    let d = if sender == client {
+                        Dir::ClientToServer
+                    } else {
+                        Dir::ServerToClient
+                    };
+                    streams[d.index()].syn(isn);
+                }
+            }
+            flow.live = Some(Live {
+                streams,
+                sink: self.factory.open(&facts),
+                client,
+            });
+        } else if seg.flags.syn {
+            if let Some(live) = flow.live.as_mut() {
+                let d = if seg.src == live.client {
+                    Dir::ClientToServer
+                } else {
+                    Dir::ServerToClient
+                };
+                if !live.streams[d.index()].has_started() {
+                    live.streams[d.index()].syn(seg.seq);
+                }
+            }
+        }
+
+        let Some(live) = flow.live.as_mut() else {
+            return;
+        };
+        let dir = if seg.src == live.client {
+            Dir::ClientToServer
+        } else {
+            Dir::ServerToClient
+        };
+        conn.payload_bytes[dir.index()] += seg.payload.len() as u64 + u64::from(seg.missing);
+        let [c2s, s2c] = &mut live.streams;
+        let (mine, peer) = match dir {
+            Dir::ClientToServer => (c2s, s2c),
+            Dir::ServerToClient => (s2c, c2s),
+        };
+        // The acknowledgement first: it may reveal that bytes of the other direction were
+        // lost, which must reach the parser before this segment's data (a response must not
+        // be parsed before the request bytes it answers are settled).
+        if seg.flags.ack {
+            peer.peer_ack(seg.ack, at, &mut live.sink);
+        }
+        if !seg.payload.is_empty() || seg.missing > 0 || seg.flags.fin {
+            mine.segment(
+                seg.seq,
+                seg.payload,
+                seg.missing,
+                seg.flags.fin,
+                at,
+                &mut live.sink,
+            );
+        }
+        if seg.flags.rst {
+            conn.end[dir.index()] = StreamEnd::Rst;
+            conn.end[dir.reverse().index()] = StreamEnd::Rst;
+            mine.close(StreamEnd::Rst, at, &mut live.sink);
+            peer.close(StreamEnd::Rst, at, &mut live.sink);
+        }
+        if live.streams.iter().all(|s| s.is_ended()) {
+            if let Some(flow) = self.flows.get_mut(&key) {
+                flow.ended = true;
+                if let Some(live) = flow.live.take() {
+                    let conn = flow.conn;
+                    Self::finish_live(
+                        &mut self.connections[conn],
+                        live,
+                        &mut self.factory,
+                        &mut self.diagnostics,
+                        StreamEnd::CaptureEnd,
+                        at,
+                    );
+                }
+            }
+        }
+    }
+
+    /// Ends a flow that is being replaced or that the capture left open.
+    fn retire(&mut self, mut flow: Flow<'a, F::Sink>, how: StreamEnd, at: Arrival) {
+        if let Some(live) = flow.live.take() {
+            Self::finish_live(
+                &mut self.connections[flow.conn],
+                live,
+                &mut self.factory,
+                &mut self.diagnostics,
+                how,
+                at,
+            );
+        }
+    }
+
+    fn finish_live(
+        conn: &mut Connection,
+        mut live: Live<'a, F::Sink>,
+        factory: &mut F,
+        diagnostics: &mut Vec<Diagnostic>,
+        how: StreamEnd,
+        at: Arrival,
+    ) {
+        for (i, s) in live.streams.iter_mut().enumerate() {
+            if !s.is_ended() {
+                s.close(how, at, &mut live.sink);
+            } else if conn.end[i] == StreamEnd::CaptureEnd {
+                conn.end[i] = StreamEnd::Fin;
+            }
+            conn.missing_bytes[i] = s.stats().missing_bytes;
+            for mut d in s.take_diagnostics() {
+                d.connection = Some(conn.id);
+                diagnostics.push(d);
+            }
+        }
+        factory.close(conn, live.sink);
+    }
+
+    /// The capture is over: end every open connection and hand back the results.
+    pub fn finish(mut self) -> TrackerOutput<F> {
+        let at = Arrival {
+            frame: self.last_frame,
+            ts: self.last_ts,
+        };
+        let mut flows: Vec<_> = self.flows.drain().map(|(_, f)| f).collect();
+        flows.sort_by_key(|f| f.conn);
+        for flow in flows {
+            self.retire(flow, StreamEnd::CaptureEnd, at);
+        }
+        TrackerOutput {
+            connections: self.connections,
+            diagnostics: self.diagnostics,
+            factory: self.factory,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn well_known_port_is_the_server() {
+        assert!(port_says_server(80, 51000));
+        assert!(!port_says_server(51000, 80));
+        assert!(port_says_server(8080, 1989));
+        assert!(port_says_server(22, 40000));
+    }
+}

@@ -1,0 +1,345 @@
+//! The JSON report, schema `lyncscope/report-1` (documented in docs/report-schema.md).
+//!
+//! A public contract: fields are only ever added; a change of meaning or a removal needs a new
+//! schema version. The DTOs borrow from the [`Analysis`] so a large report streams out without
+//! copying it.
+
+use crate::model::{
+    endpoint, Analysis, Body, Connection, Diagnostic, Exchange, Headers, InputInfo, Request,
+    Response, Timing, Upgrade,
+};
+use serde::ser::{SerializeSeq, Serializer};
+use serde::Serialize;
+use std::io::Write;
+
+pub const SCHEMA: &str = "lyncscope/report-1";
+
+/// Writes the report as pretty JSON.
+pub fn write(analysis: &Analysis, out: &mut dyn Write) -> std::io::Result<()> {
+    let report = Report::new(analysis);
+    serde_json::to_writer_pretty(&mut *out, &report)?;
+    out.write_all(b"\n")
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    schema: &'static str,
+    generator: String,
+    summary: Summary,
+    inputs: Vec<InputDto<'a>>,
+    #[serde(serialize_with = "seq")]
+    connections: &'a [Connection],
+    exchanges: Exchanges<'a>,
+    #[serde(serialize_with = "seq")]
+    diagnostics: &'a [Diagnostic],
+    embedded_keylog_lines: usize,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    frames: u64,
+    connections: usize,
+    exchanges: usize,
+    requests: usize,
+    responses: usize,
+    diagnostics: usize,
+}
+
+impl<'a> Report<'a> {
+    fn new(a: &'a Analysis) -> Report<'a> {
+        Report {
+            schema: SCHEMA,
+            generator: format!("lyncscope {}", env!("CARGO_PKG_VERSION")),
+            summary: Summary {
+                frames: a.frames,
+                connections: a.connections.len(),
+                exchanges: a.exchanges.len(),
+                requests: a.exchanges.iter().filter(|e| e.request.is_some()).count(),
+                responses: a.exchanges.iter().filter(|e| e.response.is_some()).count(),
+                diagnostics: a.diagnostics.len(),
+            },
+            inputs: a.inputs.iter().map(InputDto).collect(),
+            connections: &a.connections,
+            exchanges: Exchanges(a),
+            diagnostics: &a.diagnostics,
+            embedded_keylog_lines: a.embedded_keylog.len(),
+        }
+    }
+}
+
+/// Serializes a slice of model values through their DTO views, one at a time.
+fn seq<S: Serializer, T>(items: &&[T], s: S) -> Result<S::Ok, S::Error>
+where
+    for<'x> Dto<'x, T>: Serialize,
+{
+    let mut seq = s.serialize_seq(Some(items.len()))?;
+    for item in items.iter() {
+        seq.serialize_element(&Dto(item))?;
+    }
+    seq.end()
+}
+
+struct Dto<'a, T>(&'a T);
+
+/// Exchanges need their connection for the endpoints.
+struct Exchanges<'a>(&'a Analysis);
+
+impl Serialize for Exchanges<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.exchanges.len()))?;
+        for e in &self.0.exchanges {
+            let c = self.0.connections.get(e.connection.0 as usize);
+            seq.serialize_element(&ExchangeDto(e, c))?;
+        }
+        seq.end()
+    }
+}
+
+struct ExchangeDto<'a>(&'a Exchange, Option<&'a Connection>);
+
+struct InputDto<'a>(&'a InputInfo);
+
+impl Serialize for InputDto<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct I<'a> {
+            path: &'a str,
+            format: &'a str,
+            bytes: u64,
+            frames: u64,
+            link_types: &'a [String],
+            truncated: bool,
+        }
+        let i = self.0;
+        I {
+            path: &i.path,
+            format: &i.format,
+            bytes: i.bytes,
+            frames: i.frames,
+            link_types: &i.link_types,
+            truncated: i.truncated,
+        }
+        .serialize(s)
+    }
+}
+
+/// 64 lower-case hex digits, written without allocating.
+struct Hex<'a>(&'a [u8; 32]);
+
+impl Serialize for Hex<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut buf = [0u8; 64];
+        for (i, b) in self.0.iter().enumerate() {
+            buf[2 * i] = DIGITS[usize::from(b >> 4)];
+            buf[2 * i + 1] = DIGITS[usize::from(b & 15)];
+        }
+        s.serialize_str(std::str::from_utf8(&buf).unwrap_or_default())
+    }
+}
+
+struct HeaderList<'a>(&'a Headers);
+
+impl Serialize for HeaderList<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for (n, v) in self.0.iter() {
+            seq.serialize_element(&[n, v])?;
+        }
+        seq.end()
+    }
+}
+
+fn secs(a: Option<crate::model::Arrival>) -> Option<f64> {
+    a.map(|a| a.ts.as_secs_f64())
+}
+
+impl Serialize for ExchangeDto<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct X<'a> {
+            id: u32,
+            connection: u32,
+            client: String,
+            server: String,
+            scheme: &'static str,
+            capture: &'static str,
+            request: Option<Req<'a>>,
+            response: Option<Resp<'a>>,
+            timing: Time,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            upgrade: Option<&'a str>,
+        }
+        #[derive(Serialize)]
+        struct Req<'a> {
+            method: &'a str,
+            target: &'a str,
+            host: Option<&'a str>,
+            version: &'a str,
+            headers: HeaderList<'a>,
+            body_length: u64,
+            body_sha256: Option<Hex<'a>>,
+            body_complete: bool,
+        }
+        #[derive(Serialize)]
+        struct Resp<'a> {
+            status: u16,
+            reason: &'a str,
+            version: &'a str,
+            headers: HeaderList<'a>,
+            interim_statuses: &'a [u16],
+            content_encoding: &'a [String],
+            body_length: u64,
+            decoded_length: Option<u64>,
+            body_sha256: Option<Hex<'a>>,
+            wire_body_sha256: Option<Hex<'a>>,
+            body_complete: bool,
+        }
+        #[derive(Serialize)]
+        struct Time {
+            request_start: Option<f64>,
+            request_end: Option<f64>,
+            response_start: Option<f64>,
+            response_end: Option<f64>,
+            request_frames: Option<[u64; 2]>,
+            response_frames: Option<[u64; 2]>,
+        }
+        fn req(r: &Request) -> Req<'_> {
+            let b: &Body = &r.body;
+            Req {
+                method: &r.method,
+                target: &r.target,
+                host: r.host(),
+                version: &r.version,
+                headers: HeaderList(&r.headers),
+                body_length: b.wire_length,
+                body_sha256: b.wire_sha256.as_ref().map(Hex),
+                body_complete: b.complete,
+            }
+        }
+        fn resp(r: &Response) -> Resp<'_> {
+            let b = &r.body;
+            Resp {
+                status: r.status,
+                reason: &r.reason,
+                version: &r.version,
+                headers: HeaderList(&r.headers),
+                interim_statuses: &r.interim_statuses,
+                content_encoding: &b.content_encoding,
+                body_length: b.wire_length,
+                decoded_length: b.decoded_length,
+                body_sha256: b.decoded_sha256.as_ref().map(Hex),
+                wire_body_sha256: b.wire_sha256.as_ref().map(Hex),
+                body_complete: b.complete,
+            }
+        }
+        fn frames(a: Option<crate::model::Arrival>, b: Option<crate::model::Arrival>) -> Option<[u64; 2]> {
+            Some([a?.frame.0, b?.frame.0])
+        }
+        let e = self.0;
+        let t: &Timing = &e.timing;
+        // Endpoints are the connection's; the exchange repeats them so that a consumer
+        // needs no join.
+        let (client, server) = match self.1 {
+            Some(c) => (Some(endpoint(&c.client)), Some(endpoint(&c.server))),
+            None => (None, None),
+        };
+        X {
+            id: e.id.0,
+            connection: e.connection.0,
+            client: client.unwrap_or_default(),
+            server: server.unwrap_or_default(),
+            scheme: e.scheme.as_str(),
+            capture: e.capture.as_str(),
+            request: e.request.as_ref().map(req),
+            response: e.response.as_ref().map(resp),
+            timing: Time {
+                request_start: secs(t.request_start),
+                request_end: secs(t.request_end),
+                response_start: secs(t.response_start),
+                response_end: secs(t.response_end),
+                request_frames: frames(t.request_start, t.request_end),
+                response_frames: frames(t.response_start, t.response_end),
+            },
+            upgrade: e.upgrade.as_ref().map(|u| match u {
+                Upgrade::Tunnel => "tunnel",
+                Upgrade::Protocol(p) => p.as_str(),
+            }),
+        }
+        .serialize(s)
+    }
+}
+
+impl Serialize for Dto<'_, Connection> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct C<'a> {
+            id: u32,
+            client: String,
+            server: String,
+            first_seen: f64,
+            last_seen: f64,
+            first_frame: u64,
+            last_frame: u64,
+            packets: u64,
+            bytes: u64,
+            payload_bytes: [u64; 2],
+            missing_bytes: [u64; 2],
+            handshake: bool,
+            end: [&'static str; 2],
+            protocol: &'static str,
+            exchanges: Vec<u32>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            tls: Option<&'a ()>,
+        }
+        let c = self.0;
+        let end = |e: crate::model::StreamEnd| match e {
+            crate::model::StreamEnd::Fin => "fin",
+            crate::model::StreamEnd::Rst => "rst",
+            crate::model::StreamEnd::CaptureEnd => "open",
+        };
+        C {
+            id: c.id.0,
+            client: endpoint(&c.client),
+            server: endpoint(&c.server),
+            first_seen: c.first_seen.as_secs_f64(),
+            last_seen: c.last_seen.as_secs_f64(),
+            first_frame: c.first_frame.0,
+            last_frame: c.last_frame.0,
+            packets: c.packets,
+            bytes: c.bytes,
+            payload_bytes: c.payload_bytes,
+            missing_bytes: c.missing_bytes,
+            handshake: c.handshake,
+            end: [end(c.end[0]), end(c.end[1])],
+            protocol: c.protocol.as_str(),
+            exchanges: c.exchanges.iter().map(|x| x.0).collect(),
+            tls: None,
+        }
+        .serialize(s)
+    }
+}
+
+impl Serialize for Dto<'_, Diagnostic> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct D<'a> {
+            severity: &'static str,
+            message: &'a str,
+            connection: Option<u32>,
+            exchange: Option<u32>,
+            frame: Option<u64>,
+            input: Option<usize>,
+        }
+        let d = self.0;
+        D {
+            severity: d.severity.as_str(),
+            message: &d.message,
+            connection: d.connection.map(|c| c.0),
+            exchange: d.exchange.map(|x| x.0),
+            frame: d.frame.map(|f| f.0),
+            input: d.input,
+        }
+        .serialize(s)
+    }
+}

@@ -1,0 +1,108 @@
+//! End-to-end tests of the `lyncscope` binary: exit codes, error lines, formats, stdin.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_lyncscope"))
+}
+
+#[test]
+fn missing_file_is_one_line_and_exit_2() {
+    let out = bin().args(["report", "/nonexistent/x.pcap"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("/nonexistent/x.pcap"), "{err}");
+}
+
+#[test]
+fn unknown_format_is_one_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("notes.txt");
+    std::fs::write(&p, b"this is not a capture file at all\n").unwrap();
+    let out = bin().arg("report").arg(&p).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("not a pcap or pcapng"), "{err}");
+}
+
+#[test]
+fn empty_file_is_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("empty.pcap");
+    std::fs::write(&p, b"").unwrap();
+    let out = bin().arg("report").arg(&p).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn json_report_names_its_schema_and_reads_stdin() {
+    let sample = std::fs::read(common::sample("dvwa-login.pcapng")).unwrap();
+    let mut child = bin()
+        .args(["report", "-", "--format", "json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || stdin.write_all(&sample));
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap().unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["schema"], "lyncscope/report-1");
+    // chrissanders http_dvwa_clearlogin: tshark sees 8 HTTP requests.
+    let reqs = v["exchanges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| !e["request"].is_null())
+        .count();
+    assert_eq!(reqs, 8);
+}
+
+#[test]
+fn text_report_writes_to_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("r.txt");
+    let out = bin()
+        .arg("report")
+        .arg(common::sample("pipelined-requests.pcap"))
+        .arg("-o")
+        .arg(&out_path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&out_path).unwrap();
+    // zeek pipelined-requests.pcap: 5 GETs to www.mozilla.org on one connection.
+    assert_eq!(text.matches(" GET ").count(), 5, "{text}");
+    assert!(text.contains("www.mozilla.org"));
+}
+
+#[test]
+fn truncated_file_loads_what_is_before_the_damage() {
+    let bytes = std::fs::read(common::sample("dvwa-login.pcapng")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("cut.pcapng");
+    // Cut in the middle of a block, two thirds in.
+    std::fs::write(&p, &bytes[..bytes.len() * 2 / 3 + 7]).unwrap();
+    let out = bin()
+        .arg("report")
+        .arg(&p)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["inputs"][0]["truncated"], true);
+    assert!(v["summary"]["frames"].as_u64().unwrap() > 10);
+    assert!(v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d["message"].as_str().unwrap().contains("reading stopped at byte")));
+}
