@@ -10,7 +10,7 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{}: not a pcap or pcapng capture (it starts with {magic})", path.display())]
+    #[error("{}: not a pcap or pcapng capture (it starts with {magic}){}", path.display(), hint(magic))]
     UnknownFormat { path: PathBuf, magic: String },
     #[error("{}: {message}", path.display())]
     BadFile { path: PathBuf, message: String },
@@ -19,3 +19,12 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A gzip-compressed capture is the usual reason for an unknown format.
+fn hint(magic: &str) -> &'static str {
+    if magic.starts_with("1f 8b") {
+        "; it looks gzip-compressed: decompress it first (gunzip)"
+    } else {
+        ""
+    }
+}

@@ -72,6 +72,19 @@ pub fn analyze(paths: &[PathBuf], options: &Options, progress: &mut dyn Progress
     let mut input_infos = Vec::new();
     for (i, (records, input)) in merged.into_parts().into_iter().zip(&inputs).enumerate() {
         let truncated = records.damage().is_some();
+        if records.skipped() > 0 {
+            diagnostics.push(Diagnostic {
+                input: Some(i),
+                ..Diagnostic::new(
+                    Severity::Warning,
+                    format!(
+                        "{}: {} packet records skipped (unknown interface or impossible length)",
+                        input.path().display(),
+                        records.skipped()
+                    ),
+                )
+            });
+        }
         if let Some(d) = records.damage() {
             diagnostics.push(Diagnostic {
                 input: Some(i),

@@ -319,8 +319,14 @@ impl<'a, F: SinkFactory> Tracker<'a, F> {
             peer.peer_ack(seg.ack, at, &mut live.sink);
         }
         if !seg.payload.is_empty() || seg.missing > 0 || seg.flags.fin {
+            // Data on a SYN (TCP Fast Open) starts after the SYN's own sequence number.
+            let seq = if seg.flags.syn {
+                seg.seq.wrapping_add(1)
+            } else {
+                seg.seq
+            };
             mine.segment(
-                seg.seq,
+                seq,
                 seg.payload,
                 seg.missing,
                 seg.flags.fin,

@@ -1,0 +1,570 @@
+//! HTTP/1.x message heads (via httparse, lenient) and chunked transfer-coding framing.
+
+use crate::model::Headers;
+use std::borrow::Cow;
+use std::mem::MaybeUninit;
+
+/// Header-array size tried first; a bigger one is sized from the head's line count.
+const HEADERS_FIRST_TRY: usize = 128;
+/// Longest chunk-size line (size + extensions) accepted before calling it garbage.
+pub(crate) const MAX_CHUNK_LINE: u32 = 4096;
+/// More hex digits than this cannot be a real chunk size (15 digits = 2^60).
+const MAX_CHUNK_DIGITS: u32 = 15;
+
+/// What a head says about its body and the connection.
+#[derive(Debug)]
+pub(crate) struct FramingInfo {
+    /// Transfer-Encoding present at all.
+    pub te_present: bool,
+    /// Its final coding is chunked.
+    pub chunked: bool,
+    /// Content-Length: `Ok(None)` when absent, `Err` text when invalid or conflicting.
+    pub content_length: Result<Option<u64>, String>,
+    /// Content-Encoding codings, lower-case, in the order applied.
+    pub codings: Vec<String>,
+    pub upgrade: Option<String>,
+}
+
+#[derive(Debug)]
+pub(crate) struct RequestHead {
+    pub method: String,
+    pub target: String,
+    pub version: String,
+    pub headers: Headers,
+    pub framing: FramingInfo,
+    /// The request line as sent, when it was malformed (no target or no valid version).
+    pub malformed_line: Option<String>,
+}
+
+#[derive(Debug)]
+pub(crate) struct ResponseHead {
+    pub version: String,
+    pub status: u16,
+    pub reason: String,
+    pub headers: Headers,
+    pub framing: FramingInfo,
+}
+
+fn config() -> httparse::ParserConfig {
+    let mut c = httparse::ParserConfig::default();
+    c.allow_spaces_after_header_name_in_responses(true)
+        .allow_multiple_spaces_in_request_line_delimiters(true)
+        .allow_multiple_spaces_in_response_status_delimiters(true)
+        .allow_obsolete_multiline_headers_in_responses(true)
+        .allow_space_before_first_header_name(true)
+        .ignore_invalid_headers_in_requests(true)
+        .ignore_invalid_headers_in_responses(true);
+    c
+}
+
+fn version_text(minor: Option<u8>) -> String {
+    match minor {
+        Some(0) => "HTTP/1.0".to_string(),
+        _ => "HTTP/1.1".to_string(),
+    }
+}
+
+/// Upper bound on the header fields in `head`: one per line.
+fn line_count(head: &[u8]) -> usize {
+    head.iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+fn build_headers(raw: &[httparse::Header<'_>]) -> Headers {
+    let values: Vec<Cow<'_, str>> = raw
+        .iter()
+        .map(|h| String::from_utf8_lossy(h.value))
+        .collect();
+    Headers::from_pairs(
+        raw.iter()
+            .zip(values.iter())
+            .map(|(h, v)| (h.name, v.as_ref())),
+    )
+}
+
+fn describe(e: httparse::Error) -> &'static str {
+    match e {
+        httparse::Error::HeaderName => "invalid header name",
+        httparse::Error::HeaderValue => "invalid header value",
+        httparse::Error::NewLine => "invalid line ending",
+        httparse::Error::Status => "invalid status line",
+        httparse::Error::Token => "invalid request line",
+        httparse::Error::TooManyHeaders => "too many headers",
+        httparse::Error::Version => "invalid HTTP version",
+    }
+}
+
+/// A copy of `head` with NUL and lone CR bytes (which httparse always rejects) turned into
+/// 0x80, an obs-text byte: the field then survives and reads as U+FFFD.
+fn defanged(head: &[u8]) -> Option<Vec<u8>> {
+    let lone_cr = |i: usize| head[i] == b'\r' && head.get(i + 1) != Some(&b'\n');
+    if !(0..head.len()).any(|i| head[i] == 0 || lone_cr(i)) {
+        return None;
+    }
+    Some(
+        (0..head.len())
+            .map(|i| {
+                if head[i] == 0 || lone_cr(i) {
+                    0x80
+                } else {
+                    head[i]
+                }
+            })
+            .collect(),
+    )
+}
+
+/// Parses a complete request head (through its empty line).
+pub(crate) fn parse_request(head: &[u8]) -> Result<RequestHead, String> {
+    match parse_request_raw(head) {
+        Err(e) => match defanged(head) {
+            Some(clean) => parse_request_raw(&clean).map_err(|_| e),
+            None => Err(e),
+        },
+        ok => ok,
+    }
+}
+
+/// Parses a complete response head (through its empty line).
+pub(crate) fn parse_response(head: &[u8]) -> Result<ResponseHead, String> {
+    match parse_response_raw(head) {
+        Err(e) => match defanged(head) {
+            Some(clean) => parse_response_raw(&clean).map_err(|_| e),
+            None => Err(e),
+        },
+        ok => ok,
+    }
+}
+
+fn parse_request_raw(head: &[u8]) -> Result<RequestHead, String> {
+    let cfg = config();
+    // Uninitialised slots: the parser writes only what it uses (no 4 KiB memset per head).
+    let mut small = [const { MaybeUninit::uninit() }; HEADERS_FIRST_TRY];
+    let mut req = httparse::Request::new(&mut []);
+    match cfg.parse_request_with_uninit_headers(&mut req, head, &mut small) {
+        Ok(httparse::Status::Complete(_)) => return Ok(request_from(&req)),
+        Ok(httparse::Status::Partial) => return Err("request head ends early".to_string()),
+        Err(httparse::Error::TooManyHeaders) => {}
+        Err(httparse::Error::Token | httparse::Error::Version) => return parse_odd_request(head),
+        Err(e) => return Err(describe(e).to_string()),
+    }
+    let mut big = vec![MaybeUninit::uninit(); line_count(head)];
+    let mut req = httparse::Request::new(&mut []);
+    match cfg.parse_request_with_uninit_headers(&mut req, head, &mut big) {
+        Ok(httparse::Status::Complete(_)) => Ok(request_from(&req)),
+        Ok(httparse::Status::Partial) => Err("request head ends early".to_string()),
+        Err(e) => Err(describe(e).to_string()),
+    }
+}
+
+/// A request line httparse rejects (raw non-ASCII bytes in the target, no or a broken
+/// version, no target): parse the line by hand, then let httparse read the fields behind a
+/// stand-in request line. Only the method must be a token.
+fn parse_odd_request(head: &[u8]) -> Result<RequestHead, String> {
+    let start = head
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(head.len());
+    let head = &head[start..];
+    let line_end = head
+        .iter()
+        .position(|&b| b == b'\n')
+        .ok_or("request line without end")?;
+    let line = head[..line_end]
+        .strip_suffix(b"\r")
+        .unwrap_or(&head[..line_end]);
+    let method_end = line.iter().position(|&b| b == b' ').unwrap_or(line.len());
+    let method = &line[..method_end];
+    if method.is_empty() || !method.iter().all(|&b| is_tchar(b)) {
+        return Err("invalid request line".to_string());
+    }
+    let rest = trim_spaces(&line[method_end..]);
+    // A version is only taken from a second word: "OPTIONS HTTP/1.1" has target "HTTP/1.1".
+    let (target, version) = match rest.iter().rposition(|&b| b == b' ') {
+        Some(p) if rest[p + 1..].starts_with(b"HTTP/") => {
+            (trim_spaces(&rest[..p]), Some(&rest[p + 1..]))
+        }
+        _ => (rest, None),
+    };
+    let minor = match version {
+        Some(b"HTTP/1.0") => Some(0),
+        Some(b"HTTP/1.1") => Some(1),
+        _ => None,
+    };
+    let mut stand_in = Vec::with_capacity(head.len());
+    stand_in.extend_from_slice(b"GET / HTTP/1.1\r\n");
+    stand_in.extend_from_slice(&head[line_end + 1..]);
+    let mut parsed = parse_request_raw(&stand_in)?;
+    parsed.method = String::from_utf8_lossy(method).into_owned();
+    parsed.target = String::from_utf8_lossy(target).into_owned();
+    parsed.version = version_text(Some(minor.unwrap_or(1)));
+    if minor.is_none() || target.is_empty() {
+        parsed.malformed_line = Some(String::from_utf8_lossy(line).into_owned());
+    }
+    Ok(parsed)
+}
+
+/// A line that is no proper request line but, where a request is due, reads as one: an
+/// upper-case method token alone or followed by a space (tshark's reading of such lines).
+pub(crate) fn lenient_request_line(line: &[u8]) -> bool {
+    let Some(line) = line.strip_suffix(b"\n") else {
+        return false;
+    };
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let method_end = line.iter().position(|&b| b == b' ').unwrap_or(line.len());
+    let method = &line[..method_end];
+    (1..=32).contains(&method.len())
+        && method.iter().any(u8::is_ascii_uppercase)
+        && method
+            .iter()
+            .all(|&b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+        && !line.iter().any(|&b| b < b' ' && b != b'\t')
+}
+
+fn trim_spaces(s: &[u8]) -> &[u8] {
+    let a = s.iter().position(|&b| b != b' ').unwrap_or(s.len());
+    let z = s.iter().rposition(|&b| b != b' ').map_or(a, |p| p + 1);
+    s.get(a..z).unwrap_or_default()
+}
+
+fn request_from(req: &httparse::Request<'_, '_>) -> RequestHead {
+    let headers = build_headers(req.headers);
+    let framing = framing_info(&headers);
+    RequestHead {
+        method: req.method.unwrap_or_default().to_string(),
+        target: req.path.unwrap_or_default().to_string(),
+        version: version_text(req.version),
+        headers,
+        framing,
+        malformed_line: None,
+    }
+}
+
+fn parse_response_raw(head: &[u8]) -> Result<ResponseHead, String> {
+    let cfg = config();
+    let mut small = [const { MaybeUninit::uninit() }; HEADERS_FIRST_TRY];
+    let mut resp = httparse::Response::new(&mut []);
+    match cfg.parse_response_with_uninit_headers(&mut resp, head, &mut small) {
+        Ok(httparse::Status::Complete(_)) => return Ok(response_from(&resp)),
+        Ok(httparse::Status::Partial) => return Err("response head ends early".to_string()),
+        Err(httparse::Error::TooManyHeaders) => {}
+        Err(e) => return Err(describe(e).to_string()),
+    }
+    let mut big = vec![MaybeUninit::uninit(); line_count(head)];
+    let mut resp = httparse::Response::new(&mut []);
+    match cfg.parse_response_with_uninit_headers(&mut resp, head, &mut big) {
+        Ok(httparse::Status::Complete(_)) => Ok(response_from(&resp)),
+        Ok(httparse::Status::Partial) => Err("response head ends early".to_string()),
+        Err(e) => Err(describe(e).to_string()),
+    }
+}
+
+fn response_from(resp: &httparse::Response<'_, '_>) -> ResponseHead {
+    let headers = build_headers(resp.headers);
+    let framing = framing_info(&headers);
+    ResponseHead {
+        version: version_text(resp.version),
+        status: resp.code.unwrap_or_default(),
+        reason: resp.reason.unwrap_or_default().to_string(),
+        headers,
+        framing,
+    }
+}
+
+/// Comma-separated list elements of every field named `name`, trimmed, lower-case.
+fn list_values(headers: &Headers, name: &str) -> Vec<String> {
+    headers
+        .get_all(name)
+        .flat_map(|v| v.split(','))
+        .map(|s| s.trim_matches([' ', '\t']).to_ascii_lowercase())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+fn framing_info(headers: &Headers) -> FramingInfo {
+    let te = list_values(headers, "transfer-encoding");
+    FramingInfo {
+        te_present: headers.get("transfer-encoding").is_some(),
+        chunked: te.last().is_some_and(|c| c == "chunked"),
+        content_length: content_length(headers),
+        codings: list_values(headers, "content-encoding"),
+        upgrade: headers
+            .get("upgrade")
+            .map(|v| v.trim_matches([' ', '\t']).to_string()),
+    }
+}
+
+/// RFC 9110 §8.6: digits only; a list of identical values is tolerated, differing ones are
+/// an error.
+fn content_length(headers: &Headers) -> Result<Option<u64>, String> {
+    let mut found: Option<u64> = None;
+    for raw in headers.get_all("content-length") {
+        for part in raw.split(',') {
+            let part = part.trim_matches([' ', '\t']);
+            let ok =
+                !part.is_empty() && part.len() <= 19 && part.bytes().all(|b| b.is_ascii_digit());
+            let n: u64 = match part.parse() {
+                Ok(n) if ok => n,
+                _ => return Err(format!("invalid Content-Length \"{}\"", raw.trim())),
+            };
+            match found {
+                Some(prev) if prev != n => {
+                    return Err(format!("conflicting Content-Length values {prev} and {n}"))
+                }
+                _ => found = Some(n),
+            }
+        }
+    }
+    Ok(found)
+}
+
+pub(crate) fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// Where a chunked body's framing is. Chunk data itself is passed through in bulk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Chunked {
+    /// Reading a chunk-size line.
+    Size {
+        value: u64,
+        digits: u32,
+        /// Past the digits (in whitespace or extensions).
+        after_digits: bool,
+        line_len: u32,
+    },
+    /// Inside chunk data, this many bytes to go.
+    Data(u64),
+    /// After chunk data: expecting CRLF (or a bare LF).
+    DataEnd {
+        seen_cr: bool,
+    },
+    /// After the last chunk: trailer fields up to an empty line.
+    Trailer {
+        line_len: u32,
+        total: u64,
+    },
+    Done,
+}
+
+/// One step of chunk framing over `data`.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum ChunkStep {
+    /// This many framing bytes were consumed.
+    Framing(usize),
+    /// This many chunk-data bytes lead the input: pass them to the body.
+    Data(usize),
+    /// The body ended after consuming this many framing bytes.
+    Done(usize),
+    /// Framing is broken; the message cannot be followed further.
+    Error(String),
+}
+
+impl Chunked {
+    pub(crate) fn start() -> Chunked {
+        Chunked::Size {
+            value: 0,
+            digits: 0,
+            after_digits: false,
+            line_len: 0,
+        }
+    }
+
+    /// Advances over a prefix of `data` (non-empty); `max_trailer` bounds the trailer block.
+    pub(crate) fn step(&mut self, data: &[u8], max_trailer: u64) -> ChunkStep {
+        match self {
+            Chunked::Data(rem) => {
+                let n = (*rem).min(data.len() as u64);
+                *rem -= n;
+                if *rem == 0 {
+                    *self = Chunked::DataEnd { seen_cr: false };
+                }
+                ChunkStep::Data(n as usize)
+            }
+            Chunked::Done => ChunkStep::Done(0),
+            _ => self.step_framing(data, max_trailer),
+        }
+    }
+
+    fn step_framing(&mut self, data: &[u8], max_trailer: u64) -> ChunkStep {
+        for (i, &b) in data.iter().enumerate() {
+            match self {
+                Chunked::Size {
+                    value,
+                    digits,
+                    after_digits,
+                    line_len,
+                } => {
+                    *line_len += 1;
+                    if *line_len > MAX_CHUNK_LINE {
+                        return ChunkStep::Error(format!(
+                            "chunk-size line longer than {MAX_CHUNK_LINE} bytes"
+                        ));
+                    }
+                    if b == b'\n' {
+                        if *digits == 0 {
+                            return ChunkStep::Error("chunk-size line without a size".into());
+                        }
+                        let size = *value;
+                        if size > 0 {
+                            *self = Chunked::Data(size);
+                            return ChunkStep::Framing(i + 1);
+                        }
+                        *self = Chunked::Trailer {
+                            line_len: 0,
+                            total: 0,
+                        };
+                        continue;
+                    }
+                    if *after_digits {
+                        continue; // extensions, whitespace, CR: not interpreted
+                    }
+                    match (b as char).to_digit(16) {
+                        Some(d) => {
+                            *digits += 1;
+                            if *digits > MAX_CHUNK_DIGITS {
+                                return ChunkStep::Error("chunk size too large".into());
+                            }
+                            *value = (*value << 4) | u64::from(d);
+                        }
+                        // Leading whitespace is tolerated, as most servers parse it.
+                        None if *digits == 0 && (b == b' ' || b == b'\t') => {}
+                        None if *digits > 0 && matches!(b, b';' | b' ' | b'\t' | b'\r') => {
+                            *after_digits = true;
+                        }
+                        None => {
+                            return ChunkStep::Error(format!(
+                                "invalid byte 0x{b:02x} in a chunk-size line"
+                            ))
+                        }
+                    }
+                }
+                Chunked::DataEnd { seen_cr } => match b {
+                    b'\r' if !*seen_cr => *seen_cr = true,
+                    b'\n' => {
+                        *self = Chunked::start();
+                        // Return so the caller sees progress per chunk (cheap: once a chunk).
+                        return ChunkStep::Framing(i + 1);
+                    }
+                    _ => return ChunkStep::Error("chunk data not followed by CRLF".into()),
+                },
+                Chunked::Trailer { line_len, total } => {
+                    *total += 1;
+                    if *total > max_trailer {
+                        return ChunkStep::Error("chunked trailer section too long".into());
+                    }
+                    match b {
+                        b'\n' if *line_len == 0 => {
+                            *self = Chunked::Done;
+                            return ChunkStep::Done(i + 1);
+                        }
+                        b'\n' => *line_len = 0,
+                        b'\r' => {}
+                        _ => *line_len += 1,
+                    }
+                }
+                Chunked::Data(_) | Chunked::Done => return ChunkStep::Framing(i),
+            }
+        }
+        ChunkStep::Framing(data.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs a whole chunked body through the framer; returns the de-chunked data and the
+    /// bytes consumed.
+    fn dechunk(wire: &[u8], piece: usize) -> Result<(Vec<u8>, usize), String> {
+        let mut c = Chunked::start();
+        let mut out = Vec::new();
+        let mut used = 0;
+        for p in wire.chunks(piece) {
+            let mut p = p;
+            while !p.is_empty() {
+                match c.step(p, 1 << 20) {
+                    ChunkStep::Framing(n) => {
+                        used += n;
+                        p = &p[n..]
+                    }
+                    ChunkStep::Data(n) => {
+                        out.extend_from_slice(&p[..n]);
+                        used += n;
+                        p = &p[n..];
+                    }
+                    ChunkStep::Done(n) => return Ok((out, used + n)),
+                    ChunkStep::Error(e) => return Err(e),
+                }
+            }
+        }
+        Err("unfinished".into())
+    }
+
+    #[test]
+    fn chunked_rfc9112_example_with_extensions_and_trailer() {
+        let wire = b"4;ext=1\r\nWiki\r\n5 ; a=\"b\"\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\nExpires: never\r\n\r\nNEXT";
+        for piece in [1, 2, 3, 7, wire.len()] {
+            let (out, used) = dechunk(wire, piece).unwrap();
+            assert_eq!(out, b"Wikipedia in\r\n\r\nchunks.");
+            assert_eq!(used, wire.len() - 4);
+        }
+    }
+
+    #[test]
+    fn chunk_size_bounds() {
+        assert!(dechunk(b"1234567890abcdef0\r\n", 64).is_err());
+        let endless = vec![b'1'; 10];
+        let mut line = endless.clone();
+        line.extend(std::iter::repeat_n(b' ', 5000));
+        let e = dechunk(&line, 100).unwrap_err();
+        assert!(e.contains("longer"), "{e}");
+        assert!(dechunk(b"zz\r\n", 4).is_err());
+        assert!(dechunk(b"\r\n", 4).is_err());
+        assert!(dechunk(b"3\r\nabcX", 4).is_err());
+        // Bare LF line ends are tolerated.
+        assert_eq!(dechunk(b"3\nabc\n0\n\n", 2).unwrap().0, b"abc");
+    }
+
+    #[test]
+    fn content_length_rules() {
+        let h = |v: &[&str]| {
+            let pairs: Vec<(&str, &str)> = v.iter().map(|x| ("Content-Length", *x)).collect();
+            content_length(&Headers::from_pairs(pairs))
+        };
+        assert_eq!(h(&[]), Ok(None));
+        assert_eq!(h(&["42"]), Ok(Some(42)));
+        assert_eq!(h(&["42, 42"]), Ok(Some(42)));
+        assert_eq!(h(&["42", "42"]), Ok(Some(42)));
+        assert!(h(&["42", "43"]).is_err());
+        assert!(h(&["-1"]).is_err());
+        assert!(h(&["+5"]).is_err());
+        assert!(h(&["99999999999999999999999"]).is_err());
+    }
+
+    #[test]
+    fn request_with_raw_utf8_target_and_many_headers() {
+        let mut head = b"GET /caf\xc3\xa9 HTTP/1.1\r\nHost: x\r\n".to_vec();
+        for i in 0..500 {
+            head.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
+        }
+        head.extend_from_slice(b"\r\n");
+        let r = parse_request(&head).unwrap();
+        assert_eq!(r.method, "GET");
+        assert_eq!(r.target, "/café");
+        assert_eq!(r.headers.len(), 501);
+        assert_eq!(r.headers.get("x-499"), Some("v"));
+    }
+
+    #[test]
+    fn response_lenient_forms() {
+        let r =
+            parse_response(b"HTTP/1.0  404  Not Found\r\nServer : x\r\nX-Fold: a\r\n b\r\n\r\n")
+                .unwrap();
+        assert_eq!(
+            (r.status, r.reason.as_str(), r.version.as_str()),
+            (404, "Not Found", "HTTP/1.0")
+        );
+        let r = parse_response(b"HTTP/1.1 200\n\n").unwrap();
+        assert_eq!((r.status, r.reason.as_str()), (200, ""));
+    }
+}
