@@ -61,9 +61,7 @@ enum FormatArg {
 /// "64MiB", "10M", "512k", "1048576".
 fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
-    let split = t
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(t.len());
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     let n: u64 = num.parse().map_err(|_| format!("not a size: {s}"))?;
     let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
@@ -73,7 +71,8 @@ fn parse_size(s: &str) -> Result<u64, String> {
         "g" | "gb" | "gib" => 1 << 30,
         _ => return Err(format!("unknown size unit in {s} (use k, M or G)")),
     };
-    n.checked_mul(mult).ok_or_else(|| format!("size too large: {s}"))
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("size too large: {s}"))
 }
 
 /// indicatif bar on stderr, only when stderr is a terminal.

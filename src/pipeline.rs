@@ -32,14 +32,21 @@ impl Progress for () {
 }
 
 /// Reads every input and reconstructs what is in it.
-pub fn analyze(paths: &[PathBuf], options: &Options, progress: &mut dyn Progress) -> Result<Analysis> {
+pub fn analyze(
+    paths: &[PathBuf],
+    options: &Options,
+    progress: &mut dyn Progress,
+) -> Result<Analysis> {
     let inputs = paths
         .iter()
         .map(|p| Input::open(p))
         .collect::<Result<Vec<_>>>()?;
     let total: u64 = inputs.iter().map(Input::len).sum();
     let mut merged = Merged::new(inputs.iter().map(Input::records).collect());
-    let mut tracker = Tracker::new(Collector::new(options.http.clone()), options.reassembly.clone());
+    let mut tracker = Tracker::new(
+        Collector::new(options.http.clone()),
+        options.reassembly.clone(),
+    );
     let mut frames_per_input = vec![0u64; inputs.len()];
     let mut keylog = Vec::new();
     let mut frame_no = 0u64;
@@ -146,7 +153,10 @@ fn freeze(
     diagnostics.extend(exchange_diagnostics);
     exchanges.sort_by_key(|e| {
         (
-            e.timing.first().map(|a| a.frame).unwrap_or(FrameNo(u64::MAX)),
+            e.timing
+                .first()
+                .map(|a| a.frame)
+                .unwrap_or(FrameNo(u64::MAX)),
             e.connection,
             e.id,
         )

@@ -11,7 +11,10 @@ fn bin() -> Command {
 
 #[test]
 fn missing_file_is_one_line_and_exit_2() {
-    let out = bin().args(["report", "/nonexistent/x.pcap"]).output().unwrap();
+    let out = bin()
+        .args(["report", "/nonexistent/x.pcap"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -76,7 +79,11 @@ fn text_report_writes_to_a_file() {
         .arg(&out_path)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = std::fs::read_to_string(&out_path).unwrap();
     // zeek pipelined-requests.pcap: 5 GETs to www.mozilla.org on one connection.
     assert_eq!(text.matches(" GET ").count(), 5, "{text}");
@@ -96,7 +103,11 @@ fn truncated_file_loads_what_is_before_the_damage() {
         .args(["--format", "json"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["inputs"][0]["truncated"], true);
     assert!(v["summary"]["frames"].as_u64().unwrap() > 10);
@@ -104,5 +115,8 @@ fn truncated_file_loads_what_is_before_the_damage() {
         .as_array()
         .unwrap()
         .iter()
-        .any(|d| d["message"].as_str().unwrap().contains("reading stopped at byte")));
+        .any(|d| d["message"]
+            .as_str()
+            .unwrap()
+            .contains("reading stopped at byte")));
 }

@@ -9,7 +9,9 @@ use lyncscope::{analyze, Options};
 use sha2::{Digest, Sha256};
 
 fn body(n: usize, seed: u8) -> Vec<u8> {
-    (0..n).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
+    (0..n)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
 }
 
 fn response(body: &[u8]) -> Vec<u8> {
@@ -45,7 +47,8 @@ fn sequence_numbers_wrapping_around_2_pow_32() {
     let mut cap = Capture::new();
     let (mut c, mut s) = (client(40000, 0xFFFF_FF00), server(0xFFFF_FFF0));
     cap.connect(&mut c, &mut s);
-    let mut req = b"POST /upload HTTP/1.1\r\nHost: example.test\r\nContent-Length: 1000\r\n\r\n".to_vec();
+    let mut req =
+        b"POST /upload HTTP/1.1\r\nHost: example.test\r\nContent-Length: 1000\r\n\r\n".to_vec();
     let up = body(1000, 7);
     req.extend_from_slice(&up);
     cap.send(&mut c, &mut s, &req, 300);
@@ -82,7 +85,13 @@ fn a_reused_four_tuple_is_a_new_connection() {
     let targets: Vec<_> = a
         .exchanges
         .iter()
-        .map(|e| (e.connection.0, e.request.as_ref().unwrap().target.clone(), e.capture))
+        .map(|e| {
+            (
+                e.connection.0,
+                e.request.as_ref().unwrap().target.clone(),
+                e.capture,
+            )
+        })
         .collect();
     assert_eq!(
         targets,
@@ -110,12 +119,15 @@ fn out_of_order_and_retransmitted_segments_keep_the_body_intact() {
         cap.segment_at(base.wrapping_add(offs[i] as u32), &s, &c, "AP", parts[i]);
     }
     s.seq = base.wrapping_add(resp.len() as u32);
-    cap.segment(&mut c, &mut s, "A", b"");
+    cap.segment(&mut c, &s, "A", b"");
     cap.close(&mut c, &mut s);
     let a = analyze_caps(&[&cap]);
     let e = &a.exchanges[0];
     assert_eq!(e.capture, CaptureState::Full);
-    assert_eq!(e.response.as_ref().unwrap().body.decoded_sha256, Some(sha(&down)));
+    assert_eq!(
+        e.response.as_ref().unwrap().body.decoded_sha256,
+        Some(sha(&down))
+    );
 }
 
 #[test]
@@ -140,12 +152,23 @@ fn a_lost_segment_is_a_gap_on_the_connection_and_the_exchange_and_the_next_excha
     let ok = &a.exchanges[1];
     assert_eq!(ok.request.as_ref().unwrap().target, "/fine");
     assert_eq!(ok.capture, CaptureState::Full);
-    assert_eq!(ok.response.as_ref().unwrap().body.decoded_sha256, Some(sha(&fine)));
+    assert_eq!(
+        ok.response.as_ref().unwrap().body.decoded_sha256,
+        Some(sha(&fine))
+    );
     assert!(a.connections[0].missing_bytes[1] >= 1000);
-    assert!(a.diagnostics.iter().any(|d| d.connection == Some(a.connections[0].id) && d.exchange.is_none()),
-        "a diagnostic on the connection: {:#?}", a.diagnostics);
-    assert!(a.diagnostics.iter().any(|d| d.exchange == Some(broken.id)),
-        "a diagnostic on the exchange: {:#?}", a.diagnostics);
+    assert!(
+        a.diagnostics
+            .iter()
+            .any(|d| d.connection == Some(a.connections[0].id) && d.exchange.is_none()),
+        "a diagnostic on the connection: {:#?}",
+        a.diagnostics
+    );
+    assert!(
+        a.diagnostics.iter().any(|d| d.exchange == Some(broken.id)),
+        "a diagnostic on the exchange: {:#?}",
+        a.diagnostics
+    );
 }
 
 #[test]
@@ -167,8 +190,8 @@ fn a_frame_cut_by_the_snapshot_length_leaves_a_hole() {
     let e = &a.exchanges[0];
     assert_eq!(e.capture, CaptureState::Truncated);
     // The last segment carried 2500 + head - 2000 bytes; all but 100 are missing.
-    let head = response(b"").len() as u64;
-    assert_eq!(a.connections[0].missing_bytes[1], 2500 + head - 2000 - 100);
+    let total = response(&body(2500, 4)).len() as u64;
+    assert_eq!(a.connections[0].missing_bytes[1], total - 2000 - 100);
 }
 
 #[test]
@@ -214,7 +237,15 @@ fn a_capture_that_starts_after_the_request_keeps_the_response() {
     assert_eq!(a.exchanges.len(), 2, "{:#?}", a.exchanges);
     assert_eq!(a.exchanges[0].capture, CaptureState::ResponseOnly);
     assert!(a.exchanges[0].request.is_none());
-    assert_eq!(a.exchanges[0].response.as_ref().unwrap().body.decoded_sha256, Some(sha(&down)));
+    assert_eq!(
+        a.exchanges[0]
+            .response
+            .as_ref()
+            .unwrap()
+            .body
+            .decoded_sha256,
+        Some(sha(&down))
+    );
     assert_eq!(a.exchanges[1].request.as_ref().unwrap().target, "/after");
     assert_eq!(a.exchanges[1].capture, CaptureState::Full);
     // The client is still the side that sent requests, though no SYN was seen.

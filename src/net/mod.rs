@@ -12,7 +12,7 @@ use crate::model::{
     AppProtocol, Arrival, ConnId, Connection, Diagnostic, Dir, FrameNo, Severity, StreamEnd, Ts,
 };
 use ip::{Decoded, Decoder, TcpSegment, UdpDatagram};
-use reassembly::{ReassemblyOptions, Reassembler};
+use reassembly::{Reassembler, ReassemblyOptions};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use stream::{ConnFacts, StreamSink};
@@ -147,11 +147,8 @@ impl<'a, F: SinkFactory> Tracker<'a, F> {
                 // in the summary.
                 if self.malformed_frames <= 20 {
                     self.diagnostics.push(
-                        Diagnostic::new(
-                            Severity::Warning,
-                            format!("frame not decoded: {why}"),
-                        )
-                        .at_frame(no),
+                        Diagnostic::new(Severity::Warning, format!("frame not decoded: {why}"))
+                            .at_frame(no),
                     );
                 }
             }
@@ -187,7 +184,11 @@ impl<'a, F: SinkFactory> Tracker<'a, F> {
         // connection on the same 4-tuple.
         let reuse = match self.flows.get(&key) {
             Some(flow) if opening => {
-                flow.ended || flow.syn.iter().any(|&(s, isn)| s == Some(seg.src) && isn != seg.seq)
+                flow.ended
+                    || flow
+                        .syn
+                        .iter()
+                        .any(|&(s, isn)| s == Some(seg.src) && isn != seg.seq)
             }
             _ => false,
         };
@@ -238,14 +239,12 @@ impl<'a, F: SinkFactory> Tracker<'a, F> {
             let decided = if seg.flags.syn {
                 Some(if seg.flags.ack { seg.dst } else { seg.src })
             } else if !seg.payload.is_empty() {
-                Some(
-                    match self.factory.sender_is_client(&seg.payload) {
-                        Some(true) => seg.src,
-                        Some(false) => seg.dst,
-                        None if port_says_server(seg.dst.port(), seg.src.port()) => seg.src,
-                        None => seg.dst,
-                    },
-                )
+                Some(match self.factory.sender_is_client(&seg.payload) {
+                    Some(true) => seg.src,
+                    Some(false) => seg.dst,
+                    None if port_says_server(seg.dst.port(), seg.src.port()) => seg.src,
+                    None => seg.dst,
+                })
             } else if seg.flags.fin || seg.flags.rst {
                 Some(if port_says_server(seg.dst.port(), seg.src.port()) {
                     seg.src

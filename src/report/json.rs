@@ -233,7 +233,10 @@ impl Serialize for ExchangeDto<'_> {
                 body_complete: b.complete,
             }
         }
-        fn frames(a: Option<crate::model::Arrival>, b: Option<crate::model::Arrival>) -> Option<[u64; 2]> {
+        fn frames(
+            a: Option<crate::model::Arrival>,
+            b: Option<crate::model::Arrival>,
+        ) -> Option<[u64; 2]> {
             Some([a?.frame.0, b?.frame.0])
         }
         let e = self.0;

@@ -144,7 +144,11 @@ pub fn write(a: &Analysis, out: &mut dyn Write) -> std::io::Result<()> {
             )?;
         }
         if a.diagnostics.len() > 50 {
-            writeln!(out, "  … {} more (see --format json)", a.diagnostics.len() - 50)?;
+            writeln!(
+                out,
+                "  … {} more (see --format json)",
+                a.diagnostics.len() - 50
+            )?;
         }
     }
     Ok(())

@@ -18,7 +18,9 @@ pub fn corpus() -> Option<PathBuf> {
 }
 
 pub fn sample(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples")
+        .join(name)
 }
 
 pub fn run(path: &Path) -> Analysis {
