@@ -32,6 +32,9 @@ struct ReportArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     format: FormatArg,
+    /// Indent the JSON report (it is one compact line by default).
+    #[arg(long)]
+    pretty: bool,
     /// Write the report to this file instead of standard output.
     #[arg(short, long)]
     output: Option<PathBuf>,
@@ -47,6 +50,9 @@ struct ReportArgs {
     /// Password for a PFX key or a protected archive.
     #[arg(long)]
     password: Option<String>,
+    /// Connection-tracking threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
     /// No progress bar.
     #[arg(short, long)]
     quiet: bool,
@@ -102,6 +108,7 @@ fn report_cmd(args: ReportArgs) -> Result<()> {
     }
     let mut options = Options::default();
     options.http.decoded_body_cap = args.max_body_size;
+    options.threads = args.threads;
     let bar = if !args.quiet && std::io::stderr().is_terminal() {
         let b = indicatif::ProgressBar::new(0);
         b.set_style(
@@ -121,20 +128,21 @@ fn report_cmd(args: ReportArgs) -> Result<()> {
     }
     let format = match args.format {
         FormatArg::Text => report::Format::Text,
+        FormatArg::Json if args.pretty => report::Format::JsonPretty,
         FormatArg::Json => report::Format::Json,
     };
     match &args.output {
         Some(path) => {
             let f = std::fs::File::create(path)
                 .with_context(|| format!("cannot create {}", path.display()))?;
-            let mut w = std::io::BufWriter::new(f);
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
             report::write(&analysis, format, &mut w)
                 .and_then(|()| w.flush())
                 .with_context(|| format!("writing {}", path.display()))?;
         }
         None => {
             let stdout = std::io::stdout();
-            let mut w = std::io::BufWriter::new(stdout.lock());
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
             report::write(&analysis, format, &mut w)
                 .and_then(|()| w.flush())
                 .context("writing the report")?;

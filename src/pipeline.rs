@@ -5,12 +5,13 @@ use crate::capture::{Input, Merged, Record};
 use crate::error::Result;
 use crate::http::{self, HttpConnection, HttpOptions, Sniff};
 use crate::model::{
-    Analysis, AppProtocol, Arrival, Connection, Diagnostic, Dir, ExchId, Exchange, FrameNo,
+    Analysis, AppProtocol, Arrival, ConnId, Connection, Diagnostic, Dir, ExchId, Exchange, FrameNo,
     InputInfo, Scheme, Severity, StreamEnd,
 };
+use crate::net::ip::{Decoded, Decoder, TcpSegment};
 use crate::net::reassembly::ReassemblyOptions;
 use crate::net::stream::{ConnFacts, StreamSink};
-use crate::net::{SinkFactory, Tracker};
+use crate::net::{flow_hash, SinkFactory, Tracker, TrackerOutput};
 use std::path::PathBuf;
 
 /// Secrets type of a pcapng Decryption Secrets Block holding an NSS key log ("TLSK").
@@ -20,6 +21,8 @@ const DSB_TLS_KEY_LOG: u32 = 0x544c_534b;
 pub struct Options {
     pub http: HttpOptions,
     pub reassembly: ReassemblyOptions,
+    /// Connection-tracking threads; `None` = one per core (at most 8).
+    pub threads: Option<usize>,
 }
 
 /// Reports progress while reading: bytes consumed and total bytes of all inputs.
@@ -31,7 +34,36 @@ impl Progress for () {
     fn update(&mut self, _: u64, _: u64) {}
 }
 
+/// TCP segments handed to a worker in one message (amortises the channel).
+const BATCH: usize = 1024;
+/// Batches in flight per worker: bounds the memory and how far workers lag behind reading.
+const IN_FLIGHT: usize = 4;
+
+/// Work for a connection-tracking thread.
+enum Job<'a> {
+    Segment(TcpSegment<'a>, Arrival, u64),
+    /// The capture reached this point (the end, for connections left open).
+    Saw(Arrival),
+}
+
+fn worker_count(options: &Options) -> usize {
+    options
+        .threads
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+                .clamp(1, 8)
+        })
+        .max(1)
+}
+
 /// Reads every input and reconstructs what is in it.
+///
+/// The reading thread decodes frames and hands each TCP segment (still borrowing the mapped
+/// file) to one of several tracking threads, chosen by its connection, so each connection is
+/// reassembled and parsed by one thread. The result does not depend on the thread count:
+/// connections and exchanges are put in capture order afterwards.
 pub fn analyze(
     paths: &[PathBuf],
     options: &Options,
@@ -42,40 +74,55 @@ pub fn analyze(
         .map(|p| Input::open(p))
         .collect::<Result<Vec<_>>>()?;
     let total: u64 = inputs.iter().map(Input::len).sum();
+    let workers = worker_count(options);
+    let mut read = Reading {
+        frames_per_input: vec![0u64; inputs.len()],
+        keylog: Vec::new(),
+        frame_no: 0,
+        diagnostics: Vec::new(),
+        malformed: 0,
+    };
     let mut merged = Merged::new(inputs.iter().map(Input::records).collect());
-    let mut tracker = Tracker::new(
-        Collector::new(options.http.clone()),
-        options.reassembly.clone(),
-    );
-    let mut frames_per_input = vec![0u64; inputs.len()];
-    let mut keylog = Vec::new();
-    let mut frame_no = 0u64;
-    while let Some((input, record)) = merged.next() {
-        match record {
-            Record::Frame(frame) => {
-                frame_no += 1;
-                frames_per_input[input] += 1;
-                tracker.push(FrameNo(frame_no), &frame, &mut ());
-                if frame_no % 8192 == 0 {
-                    progress.update(merged.position(), total);
+    let outputs = std::thread::scope(|scope| {
+        let mut senders = Vec::with_capacity(workers);
+        let mut handles = Vec::with_capacity(workers);
+        for _ in 0..workers {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Job<'_>>>(IN_FLIGHT);
+            let http = options.http.clone();
+            let reassembly = options.reassembly.clone();
+            handles.push(scope.spawn(move || {
+                let mut tracker = Tracker::new(Collector::new(http), reassembly);
+                for batch in rx {
+                    for job in batch {
+                        match job {
+                            Job::Segment(seg, at, len) => tracker.segment(seg, at, len),
+                            Job::Saw(at) => tracker.saw(at),
+                        }
+                    }
                 }
-            }
-            Record::Secrets { kind, data } => {
-                if kind == DSB_TLS_KEY_LOG {
-                    keylog.extend(
-                        String::from_utf8_lossy(data)
-                            .lines()
-                            .map(str::trim)
-                            .filter(|l| !l.is_empty())
-                            .map(String::from),
-                    );
-                }
-            }
+                tracker.finish()
+            }));
+            senders.push(tx);
         }
-    }
+        read.run(&inputs, &mut merged, &senders, total, progress);
+        drop(senders);
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect::<Vec<_>>()
+    });
     progress.update(total, total);
 
-    let mut diagnostics = Vec::new();
+    let Reading {
+        frames_per_input,
+        keylog,
+        frame_no,
+        mut diagnostics,
+        malformed,
+    } = read;
     let mut input_infos = Vec::new();
     for (i, (records, input)) in merged.into_parts().into_iter().zip(&inputs).enumerate() {
         let truncated = records.damage().is_some();
@@ -115,43 +162,202 @@ pub fn analyze(
             truncated,
         });
     }
-    let ignored = tracker.ignored_frames;
-    let malformed = tracker.malformed_frames;
-    let out = tracker.finish();
-    diagnostics.extend(out.diagnostics);
-    if malformed > 20 {
+    if malformed > MALFORMED_LISTED {
         diagnostics.push(Diagnostic::new(
             Severity::Warning,
-            format!("{malformed} frames could not be decoded (the first 20 are listed)"),
+            format!(
+                "{malformed} frames could not be decoded (the first {MALFORMED_LISTED} are listed)"
+            ),
         ));
     }
-    let _ = ignored;
+    let (connections, exchanges, more) = merge(outputs);
+    diagnostics.extend(more);
     Ok(freeze(
         input_infos,
-        out.connections,
-        out.factory,
+        connections,
+        exchanges,
         diagnostics,
         keylog,
         frame_no,
     ))
 }
 
+/// Malformed frames listed one by one before the rest are only counted.
+const MALFORMED_LISTED: u64 = 20;
+
+/// The reading thread's state.
+struct Reading {
+    frames_per_input: Vec<u64>,
+    keylog: Vec<String>,
+    frame_no: u64,
+    diagnostics: Vec<Diagnostic>,
+    malformed: u64,
+}
+
+impl Reading {
+    fn run<'a>(
+        &mut self,
+        inputs: &[Input],
+        merged: &mut Merged<'a>,
+        workers: &[std::sync::mpsc::SyncSender<Vec<Job<'a>>>],
+        total: u64,
+        progress: &mut dyn Progress,
+    ) {
+        let mut decoder = Decoder::new();
+        let mut batches: Vec<Vec<Job<'a>>> =
+            workers.iter().map(|_| Vec::with_capacity(BATCH)).collect();
+        let mut released = vec![0u64; inputs.len()];
+        let mut last = Arrival::default();
+        // A worker that is gone has panicked; its panic surfaces when it is joined.
+        let send = |w: usize, batch: Vec<Job<'a>>| {
+            let _ = workers[w].send(batch);
+        };
+        while let Some((input, record)) = merged.next() {
+            match record {
+                Record::Frame(frame) => {
+                    self.frame_no += 1;
+                    self.frames_per_input[input] += 1;
+                    let at = Arrival {
+                        frame: FrameNo(self.frame_no),
+                        ts: frame.ts,
+                    };
+                    last = at;
+                    match decoder.decode(&frame) {
+                        Decoded::Tcp(seg) => {
+                            let w = (flow_hash(&seg) % workers.len() as u64) as usize;
+                            batches[w].push(Job::Segment(seg, at, u64::from(frame.orig_len)));
+                            if batches[w].len() == BATCH {
+                                send(
+                                    w,
+                                    std::mem::replace(&mut batches[w], Vec::with_capacity(BATCH)),
+                                );
+                            }
+                        }
+                        Decoded::Udp(_) | Decoded::Fragment | Decoded::Ignored => {}
+                        Decoded::Malformed(why) => {
+                            self.malformed += 1;
+                            if self.malformed <= MALFORMED_LISTED {
+                                self.diagnostics.push(
+                                    Diagnostic::new(
+                                        Severity::Warning,
+                                        format!("frame not decoded: {why}"),
+                                    )
+                                    .at_frame(at.frame),
+                                );
+                            }
+                        }
+                    }
+                    if self.frame_no % 8192 == 0 {
+                        // (Iterator::position would shadow it on `&mut Merged`.)
+                        progress.update(Merged::position(merged), total);
+                        release_read_pages(inputs, merged, &mut released);
+                    }
+                }
+                Record::Secrets { kind, data } => {
+                    if kind == DSB_TLS_KEY_LOG {
+                        self.keylog.extend(
+                            String::from_utf8_lossy(data)
+                                .lines()
+                                .map(str::trim)
+                                .filter(|l| !l.is_empty())
+                                .map(String::from),
+                        );
+                    }
+                }
+            }
+        }
+        for (w, mut batch) in batches.into_iter().enumerate() {
+            batch.push(Job::Saw(last));
+            send(w, batch);
+        }
+    }
+}
+
+/// Gives back the memory of the file pages already read, in steps of 8 MiB, keeping the
+/// last 8 MiB (workers lag behind reading by at most a few MiB of queued segments, and
+/// buffered out-of-order segments may still point there: a released page that is read again
+/// is only faulted back in from the page cache).
+fn release_read_pages(inputs: &[Input], merged: &Merged<'_>, released: &mut [u64]) {
+    const STEP: u64 = 8 << 20;
+    const KEEP: u64 = 8 << 20;
+    for ((input, records), done) in inputs.iter().zip(merged.parts()).zip(released.iter_mut()) {
+        let upto = records.position().saturating_sub(KEEP);
+        if upto >= *done + STEP {
+            input.release_before(upto);
+            *done = upto;
+        }
+    }
+}
+
+/// Joins the workers' results: connections renumbered in order of first packet, exchange and
+/// connection references updated.
+fn merge(
+    outputs: Vec<TrackerOutput<Collector>>,
+) -> (Vec<Connection>, Vec<Exchange>, Vec<Diagnostic>) {
+    let mut connections = Vec::new();
+    let mut exchanges: Vec<Exchange> = Vec::new();
+    let mut diagnostics = Vec::new();
+    for out in outputs {
+        let conn_base = connections.len() as u32;
+        let exch_base = exchanges.len() as u32;
+        let shift = |d: &mut Diagnostic| {
+            if let Some(c) = d.connection.as_mut() {
+                c.0 += conn_base;
+            }
+            if let Some(x) = d.exchange.as_mut() {
+                x.0 += exch_base;
+            }
+        };
+        connections.extend(out.connections.into_iter().map(|mut c| {
+            c.id.0 += conn_base;
+            c
+        }));
+        // Renumbered in place and appended to the first worker's vector: tens of thousands
+        // of exchanges are never held twice.
+        let mut more = out.factory.exchanges;
+        for e in &mut more {
+            e.connection.0 += conn_base;
+            e.id.0 += exch_base;
+        }
+        if exchanges.is_empty() {
+            exchanges = more;
+        } else {
+            exchanges.append(&mut more);
+        }
+        for mut d in out.diagnostics.into_iter().chain(out.factory.diagnostics) {
+            shift(&mut d);
+            diagnostics.push(d);
+        }
+    }
+    // A frame opens at most one connection, so the first frame orders them totally.
+    connections.sort_by_key(|c| c.first_frame);
+    let mut new_id = vec![0u32; connections.len()];
+    for (i, c) in connections.iter_mut().enumerate() {
+        new_id[c.id.0 as usize] = i as u32;
+        c.id = ConnId(i as u32);
+    }
+    for e in &mut exchanges {
+        e.connection.0 = new_id[e.connection.0 as usize];
+    }
+    for d in &mut diagnostics {
+        if let Some(c) = d.connection.as_mut() {
+            c.0 = new_id[c.0 as usize];
+        }
+    }
+    (connections, exchanges, diagnostics)
+}
+
 /// Sorts exchanges by first arrival, gives final ids, links connections to them.
 fn freeze(
     inputs: Vec<InputInfo>,
     mut connections: Vec<Connection>,
-    collector: Collector,
+    mut exchanges: Vec<Exchange>,
     mut diagnostics: Vec<Diagnostic>,
     embedded_keylog: Vec<String>,
     frames: u64,
 ) -> Analysis {
-    let Collector {
-        mut exchanges,
-        diagnostics: exchange_diagnostics,
-        ..
-    } = collector;
-    diagnostics.extend(exchange_diagnostics);
-    exchanges.sort_by_key(|e| {
+    // In place (no merge buffer); the keys are unique, so stability does not matter.
+    exchanges.sort_unstable_by_key(|e| {
         (
             e.timing
                 .first()
@@ -172,13 +378,20 @@ fn freeze(
             x.0 = new_id.get(x.0 as usize).copied().unwrap_or(x.0);
         }
     }
-    diagnostics.sort_by_key(|d| {
+    diagnostics.sort_by(|a, b| {
         (
-            d.input.is_none(),
-            d.frame.unwrap_or(FrameNo(u64::MAX)),
-            d.connection,
-            d.exchange,
+            a.input.is_none(),
+            a.frame.unwrap_or(FrameNo(u64::MAX)),
+            a.connection,
+            a.exchange,
         )
+            .cmp(&(
+                b.input.is_none(),
+                b.frame.unwrap_or(FrameNo(u64::MAX)),
+                b.connection,
+                b.exchange,
+            ))
+            .then_with(|| a.message.cmp(&b.message))
     });
     Analysis {
         inputs,

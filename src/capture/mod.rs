@@ -136,6 +136,24 @@ fn map_file(file: &File) -> io::Result<memmap2::Mmap> {
     unsafe { memmap2::Mmap::map(file) }
 }
 
+/// Drops our page-table entries for `[0, upto)` of the mapping (rounded down to whole pages).
+///
+/// Pages of a read-only shared file mapping that are dropped this way stay in the page cache
+/// and fault back in, unchanged, if a slice that still borrows them is read again (a buffered
+/// out-of-order segment). `MADV_DONTNEED` is `unsafe` in memmap2 because on a *private,
+/// written* mapping it would discard the writes; ours is shared and never written. Without
+/// this, every page of the capture that was read stays resident and the process's RSS grows
+/// with the file.
+#[allow(unsafe_code)]
+fn release_pages(map: &memmap2::Mmap, upto: usize) {
+    const PAGE: usize = 4096;
+    let len = (upto.min(map.len()) / PAGE) * PAGE;
+    if len > 0 {
+        // SAFETY: see above: a read-only shared mapping; nothing is lost by dropping pages.
+        let _ = unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, 0, len) };
+    }
+}
+
 /// Copies everything `reader` yields into an unnamed temporary file (deleted when closed), so
 /// that a stream can be mapped like a file without ever being held in memory.
 pub fn spool<R: Read>(mut reader: R) -> io::Result<File> {
@@ -240,6 +258,13 @@ impl Input {
 
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
+    }
+
+    /// Tells the kernel that the bytes before `offset` have been read, so the memory they take
+    /// is given back (resident memory stays flat however large the file). Slices of that range
+    /// stay valid: they are read back from the page cache if touched again.
+    pub fn release_before(&self, offset: u64) {
+        release_pages(&self.map, usize::try_from(offset).unwrap_or(usize::MAX));
     }
 
     /// Iterates over the records, from the start of the file.

@@ -7,11 +7,10 @@ pub mod reassembly;
 pub mod seq;
 pub mod stream;
 
-use crate::capture::Frame;
 use crate::model::{
-    AppProtocol, Arrival, ConnId, Connection, Diagnostic, Dir, FrameNo, Severity, StreamEnd, Ts,
+    AppProtocol, Arrival, ConnId, Connection, Diagnostic, Dir, FrameNo, StreamEnd, Ts,
 };
-use ip::{Decoded, Decoder, TcpSegment, UdpDatagram};
+use ip::{TcpSegment, UdpDatagram};
 use reassembly::{Reassembler, ReassemblyOptions};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -38,6 +37,55 @@ pub trait DatagramSink {
 impl DatagramSink for () {
     fn datagram(&mut self, _: &UdpDatagram<'_>, _: Arrival) {}
 }
+
+/// A hash of the connection a segment belongs to, the same for both directions: segments
+/// with equal hashes may be tracked by the same [`Tracker`], e.g. one per thread.
+pub fn flow_hash(seg: &TcpSegment<'_>) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    let h = BuildHasherDefault::<FlowHasher>::default().hash_one(FlowKey::new(seg.src, seg.dst));
+    // The multiply-rotate hash leaves the low bits poorly mixed (fine for the table, which
+    // uses the high bits, but a modulo by the thread count needs them): a MurmurHash3
+    // finaliser spreads every input bit over the whole word.
+    let h = (h ^ (h >> 33)).wrapping_mul(0xff51_afd7_ed55_8ccd);
+    let h = (h ^ (h >> 33)).wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+/// FxHash-style multiply-rotate hasher for flow keys: the table is looked up once per packet,
+/// and SipHash cost several percent of the whole run there. Keys come from the capture, not
+/// from a network peer choosing them live, so flooding resistance buys nothing here.
+#[derive(Default, Clone, Copy)]
+struct FlowHasher(u64);
+
+impl std::hash::Hasher for FlowHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(b));
+        }
+    }
+    fn write_u8(&mut self, n: u8) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_u16(&mut self, n: u16) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FlowMap<V> = HashMap<FlowKey, V, std::hash::BuildHasherDefault<FlowHasher>>;
 
 /// Flow key independent of direction: the lower endpoint first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -71,15 +119,11 @@ struct Flow<'a, S> {
 
 /// Tracks TCP connections frame by frame and drives their reassembly.
 pub struct Tracker<'a, F: SinkFactory> {
-    flows: HashMap<FlowKey, Flow<'a, F::Sink>>,
+    flows: FlowMap<Flow<'a, F::Sink>>,
     connections: Vec<Connection>,
     diagnostics: Vec<Diagnostic>,
-    decoder: Decoder,
     options: ReassemblyOptions,
     factory: F,
-    /// Frames that were not TCP/UDP over IP, or could not be decoded.
-    pub ignored_frames: u64,
-    pub malformed_frames: u64,
     last_ts: Ts,
     last_frame: FrameNo,
 }
@@ -111,14 +155,11 @@ fn port_says_server(port: u16, other: u16) -> bool {
 impl<'a, F: SinkFactory> Tracker<'a, F> {
     pub fn new(factory: F, options: ReassemblyOptions) -> Self {
         Tracker {
-            flows: HashMap::new(),
+            flows: FlowMap::default(),
             connections: Vec::new(),
             diagnostics: Vec::new(),
-            decoder: Decoder::new(),
             options,
             factory,
-            ignored_frames: 0,
-            malformed_frames: 0,
             last_ts: Ts::default(),
             last_frame: FrameNo::default(),
         }
@@ -128,31 +169,17 @@ impl<'a, F: SinkFactory> Tracker<'a, F> {
         &self.factory
     }
 
-    /// Feeds one frame. UDP datagrams go to `udp`.
-    pub fn push<D: DatagramSink>(&mut self, no: FrameNo, frame: &Frame<'a>, udp: &mut D) {
-        let at = Arrival {
-            frame: no,
-            ts: frame.ts,
-        };
-        self.last_ts = self.last_ts.max(frame.ts);
-        self.last_frame = no;
-        match self.decoder.decode(frame) {
-            Decoded::Tcp(seg) => self.tcp(seg, at, u64::from(frame.orig_len)),
-            Decoded::Udp(d) => udp.datagram(&d, at),
-            Decoded::Fragment => {}
-            Decoded::Ignored => self.ignored_frames += 1,
-            Decoded::Malformed(why) => {
-                self.malformed_frames += 1;
-                // One diagnostic per kind of problem is enough to explain it; the count is
-                // in the summary.
-                if self.malformed_frames <= 20 {
-                    self.diagnostics.push(
-                        Diagnostic::new(Severity::Warning, format!("frame not decoded: {why}"))
-                            .at_frame(no),
-                    );
-                }
-            }
-        }
+    /// Feeds one TCP segment; `wire_len` is the length of the frame that carried it.
+    pub fn segment(&mut self, seg: TcpSegment<'a>, at: Arrival, wire_len: u64) {
+        self.last_ts = self.last_ts.max(at.ts);
+        self.last_frame = self.last_frame.max(at.frame);
+        self.tcp(seg, at, wire_len);
+    }
+
+    /// Notes that the capture went on until `at` (so connections left open end there).
+    pub fn saw(&mut self, at: Arrival) {
+        self.last_ts = self.last_ts.max(at.ts);
+        self.last_frame = self.last_frame.max(at.frame);
     }
 
     fn new_connection(&mut self, client: SocketAddr, server: SocketAddr, at: Arrival) -> usize {

@@ -5,8 +5,8 @@
 //! copying it.
 
 use crate::model::{
-    endpoint, Analysis, Body, Connection, Diagnostic, Exchange, Headers, InputInfo, Request,
-    Response, Timing, Upgrade,
+    Analysis, Body, Connection, Diagnostic, Exchange, Headers, InputInfo, Request, Response,
+    Timing, Upgrade,
 };
 use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
@@ -14,11 +14,24 @@ use std::io::Write;
 
 pub const SCHEMA: &str = "lyncscope/report-1";
 
-/// Writes the report as pretty JSON.
-pub fn write(analysis: &Analysis, out: &mut dyn Write) -> std::io::Result<()> {
+/// Writes the report as compact JSON (one line), or indented when `pretty`.
+pub fn write<W: Write>(analysis: &Analysis, pretty: bool, mut out: W) -> std::io::Result<()> {
     let report = Report::new(analysis);
-    serde_json::to_writer_pretty(&mut *out, &report)?;
+    if pretty {
+        serde_json::to_writer_pretty(&mut out, &report)?;
+    } else {
+        serde_json::to_writer(&mut out, &report)?;
+    }
     out.write_all(b"\n")
+}
+
+/// An endpoint written straight into the output ("ip:port", "[v6]:port"), not via a String.
+struct Endpoint<'a>(&'a std::net::SocketAddr);
+
+impl Serialize for Endpoint<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self.0)
+    }
 }
 
 #[derive(Serialize)]
@@ -160,8 +173,8 @@ impl Serialize for ExchangeDto<'_> {
         struct X<'a> {
             id: u32,
             connection: u32,
-            client: String,
-            server: String,
+            client: Option<Endpoint<'a>>,
+            server: Option<Endpoint<'a>>,
             scheme: &'static str,
             capture: &'static str,
             request: Option<Req<'a>>,
@@ -244,14 +257,14 @@ impl Serialize for ExchangeDto<'_> {
         // Endpoints are the connection's; the exchange repeats them so that a consumer
         // needs no join.
         let (client, server) = match self.1 {
-            Some(c) => (Some(endpoint(&c.client)), Some(endpoint(&c.server))),
+            Some(c) => (Some(Endpoint(&c.client)), Some(Endpoint(&c.server))),
             None => (None, None),
         };
         X {
             id: e.id.0,
             connection: e.connection.0,
-            client: client.unwrap_or_default(),
-            server: server.unwrap_or_default(),
+            client,
+            server,
             scheme: e.scheme.as_str(),
             capture: e.capture.as_str(),
             request: e.request.as_ref().map(req),
@@ -278,8 +291,8 @@ impl Serialize for Dto<'_, Connection> {
         #[derive(Serialize)]
         struct C<'a> {
             id: u32,
-            client: String,
-            server: String,
+            client: Endpoint<'a>,
+            server: Endpoint<'a>,
             first_seen: f64,
             last_seen: f64,
             first_frame: u64,
@@ -303,8 +316,8 @@ impl Serialize for Dto<'_, Connection> {
         };
         C {
             id: c.id.0,
-            client: endpoint(&c.client),
-            server: endpoint(&c.server),
+            client: Endpoint(&c.client),
+            server: Endpoint(&c.server),
             first_seen: c.first_seen.as_secs_f64(),
             last_seen: c.last_seen.as_secs_f64(),
             first_frame: c.first_frame.0,

@@ -9,12 +9,16 @@ use std::io::Write;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Text,
+    /// Compact JSON, one line.
     Json,
+    /// Indented JSON.
+    JsonPretty,
 }
 
-pub fn write(analysis: &Analysis, format: Format, out: &mut dyn Write) -> std::io::Result<()> {
+pub fn write<W: Write>(analysis: &Analysis, format: Format, mut out: W) -> std::io::Result<()> {
     match format {
-        Format::Text => text::write(analysis, out),
-        Format::Json => json::write(analysis, out),
+        Format::Text => text::write(analysis, &mut out),
+        Format::Json => json::write(analysis, false, out),
+        Format::JsonPretty => json::write(analysis, true, out),
     }
 }
