@@ -9,6 +9,21 @@
 //!   reassembly) ─► http (HTTP/1.x heads, framing, decoding, pairing) ─► model::Analysis
 //!   (frozen) ─► report (text, JSON)
 //! ```
+//!
+//! ```
+//! use lyncscope::{analyze, Options};
+//! use std::path::PathBuf;
+//!
+//! // A bundled sample: a real web sign-in (login page, credentials POST, redirect).
+//! let capture = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/dvwa-login.pcapng"));
+//! let analysis = analyze(&[capture], &Options::default(), &mut ()).unwrap();
+//! let post = analysis
+//!     .exchanges
+//!     .iter()
+//!     .find(|e| e.request.as_ref().is_some_and(|r| r.method == "POST"))
+//!     .unwrap();
+//! assert_eq!(post.response.as_ref().unwrap().status, 302);
+//! ```
 
 pub mod capture;
 pub mod error;
