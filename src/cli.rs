@@ -41,13 +41,18 @@ struct ReportArgs {
     /// Largest decoded (decompressed) body size; larger bodies are cut with a diagnostic.
     #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
     max_body_size: u64,
-    /// NSS key log file (SSLKEYLOGFILE format). TLS decryption is not implemented yet: accepted and reported.
+    /// NSS key log file (SSLKEYLOGFILE format; repeatable). The SSLKEYLOGFILE environment
+    /// variable is read too. Decrypts any TLS key exchange.
     #[arg(long, value_name = "FILE")]
     keylog: Vec<PathBuf>,
-    /// Server RSA private key (PEM/DER). TLS decryption is not implemented yet: accepted and reported.
+    /// Server RSA private key: PEM (PKCS#1 or PKCS#8, may include the certificate) or DER
+    /// (repeatable). Decrypts only the static RSA key exchange.
     #[arg(long, value_name = "FILE")]
     key: Vec<PathBuf>,
-    /// Password for a PFX key or a protected archive.
+    /// Server RSA private key in a PKCS#12 / PFX file (needs --password).
+    #[arg(long, value_name = "FILE")]
+    pfx: Vec<PathBuf>,
+    /// Password for PFX keys.
     #[arg(long)]
     password: Option<String>,
     /// Connection-tracking threads (default: one per core).
@@ -101,12 +106,13 @@ pub fn run() -> Result<()> {
 }
 
 fn report_cmd(args: ReportArgs) -> Result<()> {
-    if !args.keylog.is_empty() || !args.key.is_empty() {
-        eprintln!(
-            "lyncscope: note: TLS decryption is not implemented yet; the key material given is not used"
-        );
-    }
     let mut options = Options::default();
+    options.keylogs = args.keylog.clone();
+    if let Some(env) = std::env::var_os("SSLKEYLOGFILE").filter(|v| !v.is_empty()) {
+        options.keylogs.push(PathBuf::from(env));
+    }
+    options.rsa_keys = args.key.iter().chain(&args.pfx).cloned().collect();
+    options.password = args.password.clone();
     options.http.decoded_body_cap = args.max_body_size;
     options.threads = args.threads;
     let bar = if !args.quiet && std::io::stderr().is_terminal() {

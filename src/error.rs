@@ -16,6 +16,9 @@ pub enum Error {
     BadFile { path: PathBuf, message: String },
     #[error("reading standard input: {0}")]
     Stdin(std::io::Error),
+    /// A key file or key log cannot be used (unreadable, wrong PFX password, no RSA key).
+    #[error(transparent)]
+    Key(#[from] crate::tls::keys::KeyError),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -6,8 +6,8 @@
 //!
 //! ```text
 //! files ─► capture (pcap/pcapng over mmap, merged by time) ─► net (link, IP, defrag, TCP
-//!   reassembly) ─► http (HTTP/1.x heads, framing, decoding, pairing) ─► model::Analysis
-//!   (frozen) ─► report (text, JSON)
+//!   reassembly) ─► tls (handshake, keys, record decryption) ─► http (HTTP/1.x heads,
+//!   framing, decoding, pairing) ─► model::Analysis (frozen) ─► report (text, JSON)
 //! ```
 //!
 //! ```
@@ -32,6 +32,7 @@ pub mod model;
 pub mod net;
 pub mod pipeline;
 pub mod report;
+pub mod tls;
 
 pub use error::{Error, Result};
 pub use model::Analysis;

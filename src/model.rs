@@ -368,6 +368,44 @@ pub struct Connection {
     pub exchanges: Vec<ExchId>,
     /// Bytes the capture missed per direction (holes that were never filled).
     pub missing_bytes: [u64; 2],
+    /// What the TLS handshake said and whether the connection was decrypted (TLS only).
+    pub tls: Option<TlsInfo>,
+}
+
+/// The server certificate, as shown to the user.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CertificateInfo {
+    pub subject: String,
+    pub issuer: String,
+    /// Subject alternative names (DNS names and addresses).
+    pub sans: Vec<String>,
+    /// RFC 3339, UTC.
+    pub not_before: String,
+    pub not_after: String,
+}
+
+/// TLS facts of a connection.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TlsInfo {
+    /// "SSL 3.0", "TLS 1.0" … "TLS 1.3"; None when no ServerHello was seen.
+    pub version: Option<String>,
+    /// IANA name, e.g. "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256".
+    pub cipher_suite: Option<String>,
+    pub sni: Option<String>,
+    /// The protocol the server chose by ALPN ("http/1.1", "h2").
+    pub alpn: Option<String>,
+    pub certificate: Option<CertificateInfo>,
+    /// Application data was decrypted (both directions as far as they went).
+    pub decrypted: bool,
+    /// Where the keys came from: a key log file, the capture's embedded secrets, an RSA key
+    /// file, or the connection whose session this one resumed.
+    pub key_source: Option<String>,
+    /// Why the connection was not (fully) decrypted, in plain words.
+    pub reason: Option<String>,
+    /// An abbreviated (resumed) handshake.
+    pub resumed: bool,
+    /// Application data bytes decrypted, `[client→server, server→client]`.
+    pub plaintext_bytes: [u64; 2],
 }
 
 /// The whole result of an analysis. Frozen: built once, then only read.

@@ -12,7 +12,10 @@ use crate::net::ip::{Decoded, Decoder, TcpSegment};
 use crate::net::reassembly::ReassemblyOptions;
 use crate::net::stream::{ConnFacts, StreamSink};
 use crate::net::{flow_hash, SinkFactory, Tracker, TrackerOutput};
+use crate::tls::keylog::{KeyLog, KeySource};
+use crate::tls::{keys, KeyMaterial, SessionCache, TlsConnection};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Secrets type of a pcapng Decryption Secrets Block holding an NSS key log ("TLSK").
 const DSB_TLS_KEY_LOG: u32 = 0x544c_534b;
@@ -23,6 +26,12 @@ pub struct Options {
     pub reassembly: ReassemblyOptions,
     /// Connection-tracking threads; `None` = one per core (at most 8).
     pub threads: Option<usize>,
+    /// NSS key log files (SSLKEYLOGFILE format).
+    pub keylogs: Vec<PathBuf>,
+    /// Files holding the servers' RSA private keys (PEM, DER, or PKCS#12 with `password`).
+    pub rsa_keys: Vec<PathBuf>,
+    /// Password of PKCS#12 / PFX key files.
+    pub password: Option<String>,
 }
 
 /// Reports progress while reading: bytes consumed and total bytes of all inputs.
@@ -74,6 +83,13 @@ pub fn analyze(
         .map(|p| Input::open(p))
         .collect::<Result<Vec<_>>>()?;
     let total: u64 = inputs.iter().map(Input::len).sum();
+    let mut key_diagnostics = Vec::new();
+    let keys = Arc::new(load_keys(options, &inputs, &mut key_diagnostics)?);
+    let shared = Shared {
+        http: options.http.clone(),
+        keys: Arc::clone(&keys),
+        sessions: Arc::new(SessionCache::default()),
+    };
     let workers = worker_count(options);
     let mut read = Reading {
         frames_per_input: vec![0u64; inputs.len()],
@@ -88,10 +104,10 @@ pub fn analyze(
         let mut handles = Vec::with_capacity(workers);
         for _ in 0..workers {
             let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Job<'_>>>(IN_FLIGHT);
-            let http = options.http.clone();
+            let shared = shared.clone();
             let reassembly = options.reassembly.clone();
             handles.push(scope.spawn(move || {
-                let mut tracker = Tracker::new(Collector::new(http), reassembly);
+                let mut tracker = Tracker::new(Collector::new(shared), reassembly);
                 for batch in rx {
                     for job in batch {
                         match job {
@@ -123,6 +139,7 @@ pub fn analyze(
         mut diagnostics,
         malformed,
     } = read;
+    diagnostics.extend(key_diagnostics);
     let mut input_infos = Vec::new();
     for (i, (records, input)) in merged.into_parts().into_iter().zip(&inputs).enumerate() {
         let truncated = records.damage().is_some();
@@ -180,6 +197,62 @@ pub fn analyze(
         keylog,
         frame_no,
     ))
+}
+
+/// Loads the key logs, the RSA keys, and the key logs embedded in pcapng inputs (Decryption
+/// Secrets Blocks, which may sit anywhere in a file: a quick pass over the pcapng inputs finds
+/// them before the analysis needs them).
+fn load_keys(
+    options: &Options,
+    inputs: &[Input],
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Result<KeyMaterial> {
+    let mut keylog = KeyLog::new();
+    for path in &options.keylogs {
+        let counts = keylog.add_file(path)?;
+        if counts.malformed > 0 {
+            diagnostics.push(Diagnostic::new(
+                Severity::Warning,
+                format!(
+                    "key log {}: {} malformed lines skipped ({} read)",
+                    path.display(),
+                    counts.malformed,
+                    counts.lines
+                ),
+            ));
+        }
+    }
+    for (i, input) in inputs.iter().enumerate() {
+        if input.format() != crate::capture::Format::PcapNg {
+            continue;
+        }
+        let source = KeySource("key log embedded in the capture (pcapng DSB)".to_string());
+        for record in input.records() {
+            if let Record::Secrets { kind, data } = record {
+                if kind == DSB_TLS_KEY_LOG {
+                    let counts = keylog.add_text(&String::from_utf8_lossy(data), &source);
+                    if counts.malformed > 0 {
+                        diagnostics.push(Diagnostic {
+                            input: Some(i),
+                            ..Diagnostic::new(
+                                Severity::Warning,
+                                format!(
+                                    "embedded key log: {} malformed lines skipped",
+                                    counts.malformed
+                                ),
+                            )
+                        });
+                    }
+                }
+            }
+        }
+        input.release_before(input.len());
+    }
+    let mut rsa = Vec::new();
+    for path in &options.rsa_keys {
+        rsa.extend(keys::load_rsa_keys(path, options.password.as_deref())?);
+    }
+    Ok(KeyMaterial { keylog, rsa })
 }
 
 /// Malformed frames listed one by one before the rest are only counted.
@@ -403,17 +476,28 @@ fn freeze(
     }
 }
 
+/// Everything a connection's protocol layers share: options and key material.
+#[derive(Clone)]
+struct Shared {
+    http: HttpOptions,
+    keys: Arc<KeyMaterial>,
+    sessions: Arc<SessionCache>,
+}
+
 /// What the first bytes of a connection say it carries.
 enum AppSink {
     /// Not decided yet: the first bytes are held (bounded) and replayed once it is.
     Sniffing {
         facts: ConnFacts,
+        scheme: Scheme,
         held: Vec<Held>,
         held_bytes: usize,
         prefix: [Vec<u8>; 2],
-        options: HttpOptions,
+        shared: Shared,
     },
     Http(Box<HttpConnection>),
+    /// TLS, feeding its plaintext to another sniffer (HTTP inside, usually).
+    Tls(Box<TlsConnection<AppSink>>),
     Opaque(AppProtocol),
 }
 
@@ -427,18 +511,31 @@ enum Held {
 const SNIFF_LIMIT: usize = 16 * 1024;
 
 fn looks_like_tls(prefix: &[u8]) -> bool {
-    // A TLS handshake record: type 22, version 3.x.
-    prefix.len() >= 3 && prefix[0] == 0x16 && prefix[1] == 3 && prefix[2] <= 4
+    // A TLS record: handshake (22) or, mid-connection, application data (23) / alert (21) /
+    // change cipher spec (20); version 3.x.
+    prefix.len() >= 3 && (20..=23).contains(&prefix[0]) && prefix[1] == 3 && prefix[2] <= 4
 }
 
 impl AppSink {
+    fn new(facts: ConnFacts, scheme: Scheme, shared: Shared) -> AppSink {
+        AppSink::Sniffing {
+            facts,
+            scheme,
+            held: Vec::new(),
+            held_bytes: 0,
+            prefix: [Vec::new(), Vec::new()],
+            shared,
+        }
+    }
+
     fn decide(&mut self) {
         let AppSink::Sniffing {
             prefix,
             held,
             held_bytes,
             facts,
-            options,
+            scheme,
+            shared,
         } = self
         else {
             return;
@@ -450,9 +547,11 @@ impl AppSink {
         let req = http::sniff_request(&prefix[0]);
         let resp = http::sniff_response(&prefix[1]);
         let full = |d: Dir| prefix[d.index()].len() >= SNIFF_LIMIT || ended(d);
+        // TLS inside TLS is not a thing; inside a decrypted stream only HTTP is looked for.
+        let tls_allowed = *scheme == Scheme::Http;
         let verdict = if matches!(req, Sniff::Yes) || matches!(resp, Sniff::Yes) {
             Some(AppProtocol::Http1)
-        } else if looks_like_tls(&prefix[0]) || looks_like_tls(&prefix[1]) {
+        } else if tls_allowed && (looks_like_tls(&prefix[0]) || looks_like_tls(&prefix[1])) {
             Some(AppProtocol::Tls)
         } else {
             let settled = |s: &Sniff, d: Dir| matches!(s, Sniff::No) || full(d);
@@ -475,8 +574,14 @@ impl AppSink {
         let mut next = match verdict {
             AppProtocol::Http1 => AppSink::Http(Box::new(HttpConnection::new(
                 *facts,
-                Scheme::Http,
-                options.clone(),
+                *scheme,
+                shared.http.clone(),
+            ))),
+            AppProtocol::Tls => AppSink::Tls(Box::new(TlsConnection::new(
+                Arc::clone(&shared.keys),
+                Arc::clone(&shared.sessions),
+                AppSink::new(*facts, Scheme::Https, shared.clone()),
+                format!("the connection of frame {}", facts.first_frame.0),
             ))),
             other => AppSink::Opaque(other),
         };
@@ -521,6 +626,7 @@ impl AppSink {
                 }
             }
             AppSink::Http(_) => AppProtocol::Http1,
+            AppSink::Tls(_) => AppProtocol::Tls,
             AppSink::Opaque(p) => *p,
         }
     }
@@ -530,6 +636,7 @@ impl StreamSink for AppSink {
     fn on_data(&mut self, dir: Dir, offset: u64, data: &[u8], at: Arrival) {
         match self {
             AppSink::Http(h) => h.on_data(dir, offset, data, at),
+            AppSink::Tls(t) => t.on_data(dir, offset, data, at),
             AppSink::Opaque(_) => {}
             AppSink::Sniffing { .. } => self.hold(Held::Data(dir, offset, data.to_vec(), at)),
         }
@@ -537,6 +644,7 @@ impl StreamSink for AppSink {
     fn on_gap(&mut self, dir: Dir, offset: u64, len: u64, at: Arrival) {
         match self {
             AppSink::Http(h) => h.on_gap(dir, offset, len, at),
+            AppSink::Tls(t) => t.on_gap(dir, offset, len, at),
             AppSink::Opaque(_) => {}
             AppSink::Sniffing { .. } => self.hold(Held::Gap(dir, offset, len, at)),
         }
@@ -544,6 +652,7 @@ impl StreamSink for AppSink {
     fn on_end(&mut self, dir: Dir, offset: u64, how: StreamEnd, at: Arrival) {
         match self {
             AppSink::Http(h) => h.on_end(dir, offset, how, at),
+            AppSink::Tls(t) => t.on_end(dir, offset, how, at),
             AppSink::Opaque(_) => {}
             AppSink::Sniffing { .. } => self.hold(Held::End(dir, offset, how, at)),
         }
@@ -552,17 +661,49 @@ impl StreamSink for AppSink {
 
 /// Creates an [`AppSink`] per connection and gathers their exchanges.
 struct Collector {
-    options: HttpOptions,
+    shared: Shared,
     exchanges: Vec<Exchange>,
     diagnostics: Vec<Diagnostic>,
 }
 
 impl Collector {
-    fn new(options: HttpOptions) -> Collector {
+    fn new(shared: Shared) -> Collector {
         Collector {
-            options,
+            shared,
             exchanges: Vec::new(),
             diagnostics: Vec::new(),
+        }
+    }
+
+    /// Takes the exchanges and diagnostics of a finished sink.
+    fn gather(&mut self, conn: &mut Connection, sink: AppSink) {
+        match sink {
+            AppSink::Http(h) => {
+                let out = h.finish();
+                let base = self.exchanges.len() as u32;
+                for mut e in out.exchanges {
+                    e.id = ExchId(base + e.id.0);
+                    e.connection = conn.id;
+                    self.exchanges.push(e);
+                }
+                for mut d in out.diagnostics {
+                    d.connection = Some(conn.id);
+                    if let Some(x) = d.exchange.as_mut() {
+                        x.0 += base;
+                    }
+                    self.diagnostics.push(d);
+                }
+            }
+            AppSink::Tls(t) => {
+                let out = t.finish();
+                conn.tls = Some(out.info);
+                for mut d in out.diagnostics {
+                    d.connection = Some(conn.id);
+                    self.diagnostics.push(d);
+                }
+                self.gather(conn, out.inner);
+            }
+            AppSink::Sniffing { .. } | AppSink::Opaque(_) => {}
         }
     }
 }
@@ -575,7 +716,7 @@ impl SinkFactory for Collector {
             Some(true)
         } else if matches!(http::sniff_response(first), Sniff::Yes) {
             Some(false)
-        } else if looks_like_tls(first) && first.len() > 5 {
+        } else if looks_like_tls(first) && first[0] == 22 && first.len() > 5 {
             // Handshake type 1 = ClientHello, 2 = ServerHello.
             match first[5] {
                 1 => Some(true),
@@ -588,32 +729,11 @@ impl SinkFactory for Collector {
     }
 
     fn open(&mut self, facts: &ConnFacts) -> AppSink {
-        AppSink::Sniffing {
-            facts: *facts,
-            held: Vec::new(),
-            held_bytes: 0,
-            prefix: [Vec::new(), Vec::new()],
-            options: self.options.clone(),
-        }
+        AppSink::new(*facts, Scheme::Http, self.shared.clone())
     }
 
     fn close(&mut self, conn: &mut Connection, sink: AppSink) {
         conn.protocol = sink.protocol();
-        if let AppSink::Http(h) = sink {
-            let out = h.finish();
-            let base = self.exchanges.len() as u32;
-            for mut e in out.exchanges {
-                e.id = ExchId(base + e.id.0);
-                e.connection = conn.id;
-                self.exchanges.push(e);
-            }
-            for mut d in out.diagnostics {
-                d.connection = Some(conn.id);
-                if let Some(x) = d.exchange.as_mut() {
-                    x.0 += base;
-                }
-                self.diagnostics.push(d);
-            }
-        }
+        self.gather(conn, sink);
     }
 }

@@ -25,6 +25,7 @@ fn facts(handshake: bool) -> ConnFacts {
         client,
         server,
         handshake,
+        first_frame: crate::model::FrameNo(1),
     }
 }
 

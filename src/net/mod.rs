@@ -200,6 +200,7 @@ impl<'a, F: SinkFactory> Tracker<'a, F> {
             protocol: AppProtocol::Empty,
             exchanges: Vec::new(),
             missing_bytes: [0, 0],
+            tls: None,
         });
         id
     }
@@ -291,6 +292,7 @@ impl<'a, F: SinkFactory> Tracker<'a, F> {
                 client,
                 server,
                 handshake: conn.handshake,
+                first_frame: conn.first_frame,
             };
             let mut streams = [
                 Reassembler::new(Dir::ClientToServer, &self.options),

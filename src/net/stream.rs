@@ -5,7 +5,7 @@
 //! call says when (frame, time) those bytes arrived, so upper layers can time messages.
 //! Calls for the two directions interleave in capture order.
 
-use crate::model::{Arrival, Dir, StreamEnd};
+use crate::model::{Arrival, Dir, FrameNo, StreamEnd};
 use std::net::SocketAddr;
 
 /// Facts about a connection known when its first payload byte is delivered.
@@ -15,6 +15,8 @@ pub struct ConnFacts {
     pub server: SocketAddr,
     /// A SYN was seen, so stream offset 0 is the true start of each direction.
     pub handshake: bool,
+    /// The connection's first frame (names it in messages about other connections).
+    pub first_frame: FrameNo,
 }
 
 /// Receives the reassembled byte streams of one connection.

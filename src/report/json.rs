@@ -306,7 +306,28 @@ impl Serialize for Dto<'_, Connection> {
             protocol: &'static str,
             exchanges: Vec<u32>,
             #[serde(skip_serializing_if = "Option::is_none")]
-            tls: Option<&'a ()>,
+            tls: Option<Tls<'a>>,
+        }
+        #[derive(Serialize)]
+        struct Tls<'a> {
+            version: Option<&'a str>,
+            cipher_suite: Option<&'a str>,
+            sni: Option<&'a str>,
+            alpn: Option<&'a str>,
+            certificate: Option<Cert<'a>>,
+            decrypted: bool,
+            key_source: Option<&'a str>,
+            reason: Option<&'a str>,
+            resumed: bool,
+            plaintext_bytes: [u64; 2],
+        }
+        #[derive(Serialize)]
+        struct Cert<'a> {
+            subject: &'a str,
+            issuer: &'a str,
+            sans: &'a [String],
+            not_before: &'a str,
+            not_after: &'a str,
         }
         let c = self.0;
         let end = |e: crate::model::StreamEnd| match e {
@@ -330,7 +351,24 @@ impl Serialize for Dto<'_, Connection> {
             end: [end(c.end[0]), end(c.end[1])],
             protocol: c.protocol.as_str(),
             exchanges: c.exchanges.iter().map(|x| x.0).collect(),
-            tls: None,
+            tls: c.tls.as_ref().map(|t| Tls {
+                version: t.version.as_deref(),
+                cipher_suite: t.cipher_suite.as_deref(),
+                sni: t.sni.as_deref(),
+                alpn: t.alpn.as_deref(),
+                certificate: t.certificate.as_ref().map(|c| Cert {
+                    subject: &c.subject,
+                    issuer: &c.issuer,
+                    sans: &c.sans,
+                    not_before: &c.not_before,
+                    not_after: &c.not_after,
+                }),
+                decrypted: t.decrypted,
+                key_source: t.key_source.as_deref(),
+                reason: t.reason.as_deref(),
+                resumed: t.resumed,
+                plaintext_bytes: t.plaintext_bytes,
+            }),
         }
         .serialize(s)
     }

@@ -108,10 +108,26 @@ pub fn write(a: &Analysis, out: &mut dyn Write) -> std::io::Result<()> {
         a.connections.len() - http - tls,
         a.frames
     )?;
-    if tls > 0 {
+    for c in a.connections.iter().filter(|c| c.tls.is_some()) {
+        let Some(t) = &c.tls else { continue };
+        let what = if t.decrypted {
+            format!("decrypted with {}", t.key_source.as_deref().unwrap_or("?"))
+        } else {
+            format!(
+                "NOT decrypted: {}",
+                t.reason.as_deref().unwrap_or("unknown reason")
+            )
+        };
         writeln!(
             out,
-            "TLS connections stay encrypted: decryption is not implemented yet."
+            "  TLS conn {:>4} {} → {} {} {}{}: {}",
+            c.id.0,
+            c.client,
+            t.sni.as_deref().unwrap_or(""),
+            t.version.as_deref().unwrap_or("?"),
+            t.cipher_suite.as_deref().unwrap_or("?"),
+            if t.resumed { " (resumed)" } else { "" },
+            what
         )?;
     }
     let count = |s: Severity| a.diagnostics.iter().filter(|d| d.severity == s).count();
