@@ -106,15 +106,18 @@ pub fn run() -> Result<()> {
 }
 
 fn report_cmd(args: ReportArgs) -> Result<()> {
-    let mut options = Options::default();
-    options.keylogs = args.keylog.clone();
+    let mut keylogs = args.keylog.clone();
     if let Some(env) = std::env::var_os("SSLKEYLOGFILE").filter(|v| !v.is_empty()) {
-        options.keylogs.push(PathBuf::from(env));
+        keylogs.push(PathBuf::from(env));
     }
-    options.rsa_keys = args.key.iter().chain(&args.pfx).cloned().collect();
-    options.password = args.password.clone();
+    let mut options = Options {
+        keylogs,
+        rsa_keys: args.key.iter().chain(&args.pfx).cloned().collect(),
+        password: args.password.clone(),
+        threads: args.threads,
+        ..Options::default()
+    };
     options.http.decoded_body_cap = args.max_body_size;
-    options.threads = args.threads;
     let bar = if !args.quiet && std::io::stderr().is_terminal() {
         let b = indicatif::ProgressBar::new(0);
         b.set_style(
