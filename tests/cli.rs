@@ -120,3 +120,21 @@ fn truncated_file_loads_what_is_before_the_damage() {
             .unwrap()
             .contains("reading stopped at byte")));
 }
+
+#[test]
+fn a_wrong_pfx_password_is_a_clear_error_and_exit_2() {
+    let key =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/keys/rsa2048-aes.pfx");
+    let out = bin()
+        .arg("report")
+        .arg(common::sample("dvwa-login.pcapng"))
+        .arg("--pfx")
+        .arg(&key)
+        .args(["--password", "not-the-password"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("wrong password"), "{err}");
+}

@@ -175,3 +175,207 @@ fn requests_inside_tls_match_tshark() {
         failures.join("\n")
     );
 }
+
+fn data(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+fn with(cap: &str, keylogs: &[&str], keys: &[&str]) -> Analysis {
+    let o = Options {
+        keylogs: keylogs.iter().map(|k| data(k)).collect(),
+        rsa_keys: keys.iter().map(|k| data(k)).collect(),
+        ..Options::default()
+    };
+    analyze(&[data(cap)], &o, &mut ()).unwrap()
+}
+
+fn targets(a: &Analysis) -> Vec<(String, Option<u16>)> {
+    a.exchanges
+        .iter()
+        .filter_map(|e| {
+            let r = e.request.as_ref()?;
+            Some((r.target.clone(), e.response.as_ref().map(|x| x.status)))
+        })
+        .collect()
+}
+
+/// Keeps the first `n` frames of a classic pcap (24-byte header, 16-byte record headers), or
+/// drops them when `keep_head` is false.
+fn cut_frames(bytes: &[u8], n: usize, keep_head: bool) -> Vec<u8> {
+    let mut out = bytes[..24].to_vec();
+    let mut pos = 24;
+    let mut i = 0;
+    while pos + 16 <= bytes.len() {
+        let len = u32::from_le_bytes(bytes[pos + 8..pos + 12].try_into().unwrap()) as usize;
+        let rec = &bytes[pos..pos + 16 + len];
+        if (i < n) == keep_head {
+            out.extend_from_slice(rec);
+        }
+        pos += 16 + len;
+        i += 1;
+    }
+    out
+}
+
+fn analyze_bytes(bytes: &[u8], keys: &[&str]) -> Analysis {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("cut.pcap");
+    std::fs::write(&p, bytes).unwrap();
+    let o = Options {
+        rsa_keys: keys.iter().map(|k| data(k)).collect(),
+        ..Options::default()
+    };
+    analyze(&[p], &o, &mut ()).unwrap()
+}
+
+#[test]
+fn tls12_resumption_by_session_id_and_ticket_with_a_partial_key_log() {
+    let a = with(
+        "tls/resume-partial-keylog.pcap",
+        &["tls/resume-partial-keylog.keys.txt"],
+        &[],
+    );
+    let want: Vec<(String, Option<u16>)> = [
+        "/first",
+        "/by-session-id",
+        "/with-ticket-first",
+        "/by-ticket",
+    ]
+    .iter()
+    .map(|t| (t.to_string(), Some(200)))
+    .collect();
+    assert_eq!(targets(&a), want);
+    let tls: Vec<_> = a
+        .connections
+        .iter()
+        .map(|c| c.tls.clone().unwrap())
+        .collect();
+    assert!(tls.iter().all(|t| t.decrypted));
+    assert_eq!(
+        tls.iter().map(|t| t.resumed).collect::<Vec<_>>(),
+        [false, true, false, true]
+    );
+    assert!(tls[1]
+        .key_source
+        .as_deref()
+        .unwrap()
+        .contains("resumed session"));
+    assert!(tls[3].key_source.as_deref().unwrap().contains("ticket"));
+}
+
+#[test]
+fn tls13_hello_retry_request() {
+    let a = with("tls/hrr.pcap", &["tls/hrr.keys.txt"], &[]);
+    assert_eq!(targets(&a), vec![("/after-hrr".to_string(), Some(200))]);
+    let t = a.connections[0].tls.as_ref().unwrap();
+    assert_eq!(t.version.as_deref(), Some("TLS 1.3"));
+}
+
+#[test]
+fn rsa_key_exchange_with_the_server_key_alone() {
+    for key in [
+        "keys/rsa2048.pkcs1.pem",
+        "keys/rsa2048.pkcs8.der",
+        "keys/cert-and-key.pem",
+    ] {
+        let a = with("tls/rsa-kx.pcap", &[], &[key]);
+        assert_eq!(targets(&a), vec![("/rsa".to_string(), Some(200))], "{key}");
+        let t = a.connections[0].tls.as_ref().unwrap();
+        assert!(
+            t.key_source.as_deref().unwrap().contains("RSA key"),
+            "{key}"
+        );
+    }
+}
+
+#[test]
+fn a_wrong_rsa_key_says_so_and_shows_no_plaintext() {
+    let a = with("tls/rsa-kx.pcap", &[], &["keys/unrelated-rsa2048.pem"]);
+    let t = a.connections[0].tls.as_ref().unwrap();
+    assert!(!t.decrypted);
+    assert_eq!(
+        t.reason.as_deref(),
+        Some("RSA key does not match the server certificate")
+    );
+    assert!(a.exchanges.is_empty());
+}
+
+#[test]
+fn an_rsa_key_cannot_decrypt_ecdhe_and_the_reason_says_a_key_log_is_needed() {
+    let a = with(
+        "tls/resume-partial-keylog.pcap",
+        &[],
+        &["keys/rsa2048.pkcs1.pem"],
+    );
+    let t = a.connections[0].tls.as_ref().unwrap();
+    assert!(!t.decrypted);
+    assert!(
+        t.reason
+            .as_deref()
+            .unwrap()
+            .contains("an RSA key cannot decrypt it, a key log is needed"),
+        "{:?}",
+        t.reason
+    );
+}
+
+#[test]
+fn a_key_log_without_this_client_random() {
+    let a = with("tls/hrr.pcap", &["tls/resume-partial-keylog.keys.txt"], &[]);
+    let t = a.connections[0].tls.as_ref().unwrap();
+    assert!(!t.decrypted);
+    assert!(
+        t.reason.as_deref().unwrap().contains("key log"),
+        "{:?}",
+        t.reason
+    );
+}
+
+#[test]
+fn a_capture_that_starts_after_the_handshake() {
+    let bytes = std::fs::read(data("tls/rsa-kx.pcap")).unwrap();
+    // Frames 10 and later: application data only (see tests/data/tls/README.md).
+    let a = analyze_bytes(&cut_frames(&bytes, 9, false), &["keys/rsa2048.pkcs1.pem"]);
+    let t = a.connections[0].tls.as_ref().unwrap();
+    assert!(!t.decrypted);
+    assert!(
+        t.reason
+            .as_deref()
+            .unwrap()
+            .contains("capture starts after the handshake"),
+        "{:?}",
+        t.reason
+    );
+    assert!(a.exchanges.is_empty());
+}
+
+#[test]
+fn a_truncated_handshake() {
+    let bytes = std::fs::read(data("tls/rsa-kx.pcap")).unwrap();
+    // Up to the ServerHello (frame 6): no ClientKeyExchange, no encrypted records.
+    let a = analyze_bytes(&cut_frames(&bytes, 6, true), &["keys/rsa2048.pkcs1.pem"]);
+    let t = a.connections[0].tls.as_ref().unwrap();
+    assert!(!t.decrypted);
+    assert!(t.reason.is_some());
+    assert_eq!(t.version.as_deref(), Some("TLS 1.2"));
+    // Cut inside the ServerHello record as well: no panic, still a reason.
+    let mut short = cut_frames(&bytes, 6, true);
+    short.truncate(short.len() - 300);
+    let a = analyze_bytes(&short, &[]);
+    assert!(a.connections[0].tls.as_ref().unwrap().reason.is_some());
+}
+
+#[test]
+fn rsa_key_exchange_with_a_pfx_key_aes_and_legacy_3des() {
+    for pfx in ["keys/rsa2048-aes.pfx", "keys/rsa2048-3des.p12"] {
+        let o = Options {
+            rsa_keys: vec![data(pfx)],
+            password: Some("test".into()),
+            ..Options::default()
+        };
+        let a = analyze(&[data("tls/rsa-kx.pcap")], &o, &mut ()).unwrap();
+        assert_eq!(targets(&a), vec![("/rsa".to_string(), Some(200))], "{pfx}");
+    }
+}

@@ -596,7 +596,9 @@ impl<S: StreamSink> TlsConnection<S> {
 
     /// TLS ≤ 1.2: from this record on, `dir` is encrypted with the negotiated keys.
     fn change_cipher_spec(&mut self, dir: Dir, at: Arrival) {
-        if self.version == Some(Version::Tls13) {
+        // TLS 1.3 sends meaningless compatibility CCS records, also before the (final)
+        // ServerHello after a HelloRetryRequest; in TLS ≤ 1.2 a CCS always follows it.
+        if self.version == Some(Version::Tls13) || self.version.is_none() {
             return;
         }
         self.no_handshake = false;
