@@ -46,7 +46,7 @@ impl Progress for () {
 /// TCP segments handed to a worker in one message (amortises the channel).
 const BATCH: usize = 1024;
 /// Batches in flight per worker: bounds the memory and how far workers lag behind reading.
-const IN_FLIGHT: usize = 4;
+const IN_FLIGHT: usize = 8;
 
 /// Work for a connection-tracking thread.
 enum Job<'a> {
@@ -140,6 +140,15 @@ pub fn analyze(
         malformed,
     } = read;
     diagnostics.extend(key_diagnostics);
+    for k in keys.unmatched_rsa_keys() {
+        diagnostics.push(Diagnostic::new(
+            Severity::Warning,
+            format!(
+                "{} matches no server certificate in the capture: is it the right server's key?",
+                k.source().0
+            ),
+        ));
+    }
     let mut input_infos = Vec::new();
     for (i, (records, input)) in merged.into_parts().into_iter().zip(&inputs).enumerate() {
         let truncated = records.damage().is_some();
@@ -252,7 +261,7 @@ fn load_keys(
     for path in &options.rsa_keys {
         rsa.extend(keys::load_rsa_keys(path, options.password.as_deref())?);
     }
-    Ok(KeyMaterial { keylog, rsa })
+    Ok(KeyMaterial::new(keylog, rsa))
 }
 
 /// Malformed frames listed one by one before the rest are only counted.

@@ -379,3 +379,76 @@ fn rsa_key_exchange_with_a_pfx_key_aes_and_legacy_3des() {
         assert_eq!(targets(&a), vec![("/rsa".to_string(), Some(200))], "{pfx}");
     }
 }
+
+/// Flips the last byte of frame `n` (1-based) of a classic pcap.
+fn flip_last_byte(bytes: &[u8], n: usize) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    let mut pos = 24;
+    for i in 1.. {
+        let len = u32::from_le_bytes(out[pos + 8..pos + 12].try_into().unwrap()) as usize;
+        if i == n {
+            out[pos + 16 + len - 1] ^= 0x01;
+            return out;
+        }
+        pos += 16 + len;
+    }
+    unreachable!()
+}
+
+#[test]
+fn a_record_that_fails_authentication_stops_that_direction_and_yields_no_garbage() {
+    let bytes = std::fs::read(data("tls/rsa-kx.pcap")).unwrap();
+    // Frame 11 is the server's application data (the response), ending in its GCM tag.
+    let a = analyze_bytes(&flip_last_byte(&bytes, 11), &["keys/rsa2048.pkcs1.pem"]);
+    assert_eq!(targets(&a), vec![("/rsa".to_string(), None)]);
+    assert!(a
+        .diagnostics
+        .iter()
+        .any(|d| d.message.contains("decryption stopped") && d.message.contains("authentication")));
+    assert_eq!(
+        a.exchanges.len(),
+        1,
+        "no exchange made of undecrypted bytes"
+    );
+}
+
+#[test]
+fn an_rsa_key_that_matches_no_certificate_is_reported() {
+    let a = with("tls/rsa-kx.pcap", &[], &["keys/unrelated-rsa2048.pem"]);
+    assert!(a
+        .diagnostics
+        .iter()
+        .any(|d| d.message.contains("unrelated-rsa2048.pem")
+            && d.message.contains("matches no server certificate")));
+    let a = with("tls/rsa-kx.pcap", &[], &["keys/rsa2048.pkcs1.pem"]);
+    assert!(!a
+        .diagnostics
+        .iter()
+        .any(|d| d.message.contains("matches no server certificate")));
+}
+
+/// A response without Content-Length inside TLS ends at the server's close_notify. tshark 4.0
+/// never completes such a body (it reports the response only without body reassembly, see the
+/// corpus MANIFEST); the whole server plaintext (tshark's follow,tls count) after the head is
+/// the body.
+#[test]
+fn close_notify_ends_a_close_delimited_body_inside_tls() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    let cap = corpus.join("wireshark-notes/tls/http-no-content-length-ssl.pcapng");
+    let reference = common::reference(&corpus, &cap).unwrap();
+    let a = run(&corpus, &cap, &reference);
+    let server_plaintext = reference["tls"]["streams"][0]["plaintext_bytes_server"]
+        .as_u64()
+        .unwrap();
+    let e = &a.exchanges[0];
+    let body = &e.response.as_ref().unwrap().body;
+    assert_eq!(e.capture, lyncscope::model::CaptureState::Full);
+    assert!(body.complete);
+    assert_eq!(body.wire_length, server_plaintext - body.stream_offset);
+    assert_eq!(
+        reference["http_requests"][0]["response_without_body_reassembly"]["status"],
+        e.response.as_ref().unwrap().status
+    );
+}

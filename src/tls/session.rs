@@ -428,6 +428,7 @@ impl<S: StreamSink> TlsConnection<S> {
                                 not_before: c.not_before,
                                 not_after: c.not_after,
                             });
+                        self.keys.note_certificate(&leaf);
                         self.leaf_certificate = Some(leaf);
                     }
                 }
