@@ -209,6 +209,8 @@ pub struct Body {
     pub stream_length: u64,
     /// The decoded body, when the analysis was asked to keep bodies (and it fit the budget).
     pub kept: Option<std::sync::Arc<[u8]>>,
+    /// The de-chunked, not decoded body, when kept (exports write it back as sent).
+    pub wire_kept: Option<std::sync::Arc<[u8]>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -306,6 +308,37 @@ pub struct Exchange {
     /// What became of the connection after this exchange: a CONNECT tunnel or a protocol
     /// switch (101) ends HTTP/1 parsing on it.
     pub upgrade: Option<Upgrade>,
+    /// What a trace archive (Fiddler SAZ, HAR) recorded about the exchange beyond the HTTP
+    /// messages; None for exchanges reconstructed from packets.
+    pub annotations: Option<Box<Annotations>>,
+}
+
+/// Facts a trace archive records about an exchange.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Annotations {
+    /// Where it came from: "SAZ session 12", "HAR entry 3".
+    pub origin: String,
+    /// Proxy flags as recorded, e.g. Fiddler SessionFlags (x-clientip, https-client-sessionid,
+    /// ui-comments, x-processinfo …), in file order.
+    pub flags: Vec<(String, String)>,
+    /// Named instants the proxy recorded (Fiddler SessionTimers that are set), in file order.
+    pub timers: Vec<(String, Ts)>,
+    pub comment: Option<String>,
+    pub color: Option<String>,
+    /// The response was made by the proxy itself (Fiddler's CONNECT 200, 502 "connection
+    /// failed", 408 …), not by the server.
+    pub generated_by_proxy: bool,
+    /// WebSocket messages carried after a 101.
+    pub websocket: Vec<WebSocketMessage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebSocketMessage {
+    pub from_client: bool,
+    pub ts: Option<Ts>,
+    /// "text", "binary", "close", "ping", "pong", "continuation".
+    pub kind: String,
+    pub payload: std::sync::Arc<[u8]>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

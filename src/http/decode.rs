@@ -403,6 +403,7 @@ impl BodyAcc {
             stream_offset,
             stream_length,
             kept,
+            wire_kept: None,
         }
     }
 }

@@ -457,6 +457,7 @@ impl HttpConnection {
                 response: r.response,
                 timing: r.timing,
                 upgrade: r.upgrade,
+                annotations: None,
             });
         }
         let mut diagnostics = self.diags;
