@@ -379,6 +379,7 @@ fn merge(
     let mut connections = Vec::new();
     let mut exchanges: Vec<Exchange> = Vec::new();
     let mut diagnostics = Vec::new();
+    let mut pending = Vec::new();
     for out in outputs {
         let conn_base = connections.len() as u32;
         let exch_base = exchanges.len() as u32;
@@ -410,6 +411,12 @@ fn merge(
             shift(&mut d);
             diagnostics.push(d);
         }
+        pending.extend(
+            out.factory
+                .pending
+                .into_iter()
+                .map(|(c, sink)| (ConnId(c.0 + conn_base), sink)),
+        );
     }
     // A frame opens at most one connection, so the first frame orders them totally.
     connections.sort_by_key(|c| c.first_frame);
@@ -425,6 +432,22 @@ fn merge(
         if let Some(c) = d.connection.as_mut() {
             c.0 = new_id[c.0 as usize];
         }
+    }
+    // Every connection has been read: resumed sessions can be looked up for good. In capture
+    // order, so a resumption of a resumption finds its origin.
+    let mut pending: Vec<_> = pending
+        .into_iter()
+        .map(|(c, sink)| (new_id[c.0 as usize], sink))
+        .collect();
+    pending.sort_by_key(|(c, _)| *c);
+    for (c, mut sink) in pending {
+        sink.resolve();
+        gather(
+            &mut exchanges,
+            &mut diagnostics,
+            &mut connections[c as usize],
+            sink,
+        );
     }
     (connections, exchanges, diagnostics)
 }
@@ -625,6 +648,17 @@ impl AppSink {
         self.decide();
     }
 
+    /// A TLS connection waiting for a resumed session's secret (see `TlsConnection::resolve`).
+    fn waiting(&self) -> bool {
+        matches!(self, AppSink::Tls(t) if t.is_waiting())
+    }
+
+    fn resolve(&mut self) {
+        if let AppSink::Tls(t) = self {
+            t.resolve();
+        }
+    }
+
     fn protocol(&self) -> AppProtocol {
         match self {
             AppSink::Sniffing { prefix, .. } => {
@@ -673,6 +707,9 @@ struct Collector {
     shared: Shared,
     exchanges: Vec<Exchange>,
     diagnostics: Vec<Diagnostic>,
+    /// Finished connections still waiting for a resumed TLS session's secret; resolved once
+    /// every thread is done (the session cache is then complete).
+    pending: Vec<(ConnId, AppSink)>,
 }
 
 impl Collector {
@@ -681,39 +718,46 @@ impl Collector {
             shared,
             exchanges: Vec::new(),
             diagnostics: Vec::new(),
+            pending: Vec::new(),
         }
     }
+}
 
-    /// Takes the exchanges and diagnostics of a finished sink.
-    fn gather(&mut self, conn: &mut Connection, sink: AppSink) {
-        match sink {
-            AppSink::Http(h) => {
-                let out = h.finish();
-                let base = self.exchanges.len() as u32;
-                for mut e in out.exchanges {
-                    e.id = ExchId(base + e.id.0);
-                    e.connection = conn.id;
-                    self.exchanges.push(e);
-                }
-                for mut d in out.diagnostics {
-                    d.connection = Some(conn.id);
-                    if let Some(x) = d.exchange.as_mut() {
-                        x.0 += base;
-                    }
-                    self.diagnostics.push(d);
-                }
+/// Takes the exchanges, TLS facts and diagnostics of a finished sink; exchange ids continue
+/// from `exchanges.len()`.
+fn gather(
+    exchanges: &mut Vec<Exchange>,
+    diagnostics: &mut Vec<Diagnostic>,
+    conn: &mut Connection,
+    sink: AppSink,
+) {
+    match sink {
+        AppSink::Http(h) => {
+            let out = h.finish();
+            let base = exchanges.len() as u32;
+            for mut e in out.exchanges {
+                e.id = ExchId(base + e.id.0);
+                e.connection = conn.id;
+                exchanges.push(e);
             }
-            AppSink::Tls(t) => {
-                let out = t.finish();
-                conn.tls = Some(out.info);
-                for mut d in out.diagnostics {
-                    d.connection = Some(conn.id);
-                    self.diagnostics.push(d);
+            for mut d in out.diagnostics {
+                d.connection = Some(conn.id);
+                if let Some(x) = d.exchange.as_mut() {
+                    x.0 += base;
                 }
-                self.gather(conn, out.inner);
+                diagnostics.push(d);
             }
-            AppSink::Sniffing { .. } | AppSink::Opaque(_) => {}
         }
+        AppSink::Tls(t) => {
+            let out = t.finish();
+            conn.tls = Some(out.info);
+            for mut d in out.diagnostics {
+                d.connection = Some(conn.id);
+                diagnostics.push(d);
+            }
+            gather(exchanges, diagnostics, conn, out.inner);
+        }
+        AppSink::Sniffing { .. } | AppSink::Opaque(_) => {}
     }
 }
 
@@ -743,6 +787,10 @@ impl SinkFactory for Collector {
 
     fn close(&mut self, conn: &mut Connection, sink: AppSink) {
         conn.protocol = sink.protocol();
-        self.gather(conn, sink);
+        if sink.waiting() {
+            self.pending.push((conn.id, sink));
+        } else {
+            gather(&mut self.exchanges, &mut self.diagnostics, conn, sink);
+        }
     }
 }

@@ -452,3 +452,24 @@ fn close_notify_ends_a_close_delimited_body_inside_tls() {
         e.response.as_ref().unwrap().status
     );
 }
+
+/// The session cache is shared by the connection threads; a resumed connection handled by
+/// one thread before the connection that made the session (on another) must still decrypt.
+#[test]
+fn resumption_does_not_depend_on_the_thread_count() {
+    for threads in 1..=4 {
+        let o = Options {
+            keylogs: vec![data("tls/resume-partial-keylog.keys.txt")],
+            threads: Some(threads),
+            ..Options::default()
+        };
+        let a = analyze(&[data("tls/resume-partial-keylog.pcap")], &o, &mut ()).unwrap();
+        assert!(
+            a.connections
+                .iter()
+                .all(|c| c.tls.as_ref().unwrap().decrypted),
+            "threads {threads}"
+        );
+        assert_eq!(a.exchanges.len(), 4, "threads {threads}");
+    }
+}

@@ -76,7 +76,28 @@ pub struct TlsConnection<S: StreamSink> {
     /// Nothing but opaque records so far: the capture began after the handshake.
     no_handshake: bool,
     failed: bool,
+    /// A resumed session whose master secret is not in the session cache yet (the connection
+    /// that created it may be handled by another thread): later events wait here, bounded,
+    /// until [`TlsConnection::resolve`].
+    waiting: Option<Waiting>,
+    /// `resolve` ran: a cache miss is now final.
+    final_attempt: bool,
 }
+
+#[derive(Default)]
+struct Waiting {
+    events: Vec<Event>,
+    bytes: usize,
+}
+
+enum Event {
+    Data(Dir, u64, Vec<u8>, Arrival),
+    Gap(Dir, u64, u64, Arrival),
+    End(Dir, u64, StreamEnd, Arrival),
+}
+
+/// Bytes a connection may hold while its resumed session is looked for.
+const MAX_WAITING: usize = 32 << 20;
 
 /// What a finished TLS connection leaves.
 pub struct TlsOutput<S> {
@@ -108,7 +129,60 @@ impl<S: StreamSink> TlsConnection<S> {
             origin,
             no_handshake: true,
             failed: false,
+            waiting: None,
+            final_attempt: false,
         }
+    }
+
+    /// True while a resumed session's secret is awaited (see [`Self::resolve`]).
+    pub fn is_waiting(&self) -> bool {
+        self.waiting.is_some()
+    }
+
+    /// Looks the resumed session up again, now that every other connection has been read,
+    /// and replays what waited. Afterwards a miss is final and says why.
+    pub fn resolve(&mut self) {
+        let Some(waiting) = self.waiting.take() else {
+            return;
+        };
+        self.final_attempt = true;
+        let at = waiting
+            .events
+            .iter()
+            .map(|e| match e {
+                Event::Data(.., at) | Event::Gap(.., at) | Event::End(.., at) => *at,
+            })
+            .next()
+            .unwrap_or_default();
+        self.tls12_keys(at);
+        for d in &mut self.dirs {
+            if d.encrypted && d.decryptor.is_none() {
+                d.decryptor = d.next.take();
+            }
+        }
+        for e in waiting.events {
+            match e {
+                Event::Data(d, o, bytes, at) => self.on_data(d, o, &bytes, at),
+                Event::Gap(d, o, l, at) => self.on_gap(d, o, l, at),
+                Event::End(d, o, how, at) => self.on_end(d, o, how, at),
+            }
+        }
+    }
+
+    /// Holds an event while waiting; false when not waiting (process it now).
+    fn hold(&mut self, e: Event) -> bool {
+        let Some(w) = self.waiting.as_mut() else {
+            return false;
+        };
+        if let Event::Data(_, _, b, _) = &e {
+            w.bytes += b.len();
+        }
+        w.events.push(e);
+        if w.bytes > MAX_WAITING {
+            // Too much to hold: decide now with what the cache has.
+            self.resolve();
+        }
+        true
     }
 
     pub fn inner(&self) -> &S {
@@ -116,6 +190,7 @@ impl<S: StreamSink> TlsConnection<S> {
     }
 
     pub fn finish(mut self) -> TlsOutput<S> {
+        self.resolve();
         self.info.decrypted = self.dirs.iter().any(|d| d.decrypted_records > 0);
         if !self.info.decrypted && self.info.reason.is_none() {
             let undecrypted: u64 = self.dirs.iter().map(|d| d.undecrypted_records).sum();
@@ -179,6 +254,10 @@ impl<S: StreamSink> TlsConnection<S> {
                 if partial.len() == total {
                     let rec = std::mem::take(partial);
                     self.record(dir, &rec, at);
+                    if self.waiting.is_some() && !data.is_empty() {
+                        self.hold(Event::Data(dir, 0, data.to_vec(), at));
+                        return;
+                    }
                 }
                 continue;
             }
@@ -198,6 +277,11 @@ impl<S: StreamSink> TlsConnection<S> {
                     let (rec, rest) = data.split_at(n + 5);
                     self.record(dir, rec, at);
                     data = rest;
+                    if self.waiting.is_some() && !data.is_empty() {
+                        // The offset is not used by this layer's input side.
+                        self.hold(Event::Data(dir, 0, data.to_vec(), at));
+                        return;
+                    }
                 }
                 _ => {
                     partial.extend_from_slice(data);
@@ -695,13 +779,21 @@ impl<S: StreamSink> TlsConnection<S> {
                 }
             }
         }
-        if let Some(ticket) = self.client_hello.as_ref().and_then(|c| c.ticket.clone()) {
-            if self.leaf_certificate.is_none() && self.encrypted_premaster.is_none() {
-                if let Some((m, origin)) = self.cache.by_ticket(&ticket) {
+        let ticket = self.client_hello.as_ref().and_then(|c| c.ticket.clone());
+        let abbreviated = self.leaf_certificate.is_none() && self.encrypted_premaster.is_none();
+        if let Some(ticket) = &ticket {
+            if abbreviated {
+                if let Some((m, origin)) = self.cache.by_ticket(ticket) {
                     self.info.resumed = true;
                     return Some((m, format!("resumed session (ticket) of {origin}")));
                 }
             }
+        }
+        if (self.info.resumed || (ticket.is_some() && abbreviated)) && !self.final_attempt {
+            // The connection that made the session may not have been read yet.
+            self.info.resumed = true;
+            self.waiting = Some(Waiting::default());
+            return None;
         }
         let (premaster, source) = self.premaster(suite, &keys)?;
         let session_hash = if self
@@ -787,11 +879,18 @@ impl<S: StreamSink> TlsConnection<S> {
 }
 
 impl<S: StreamSink> StreamSink for TlsConnection<S> {
-    fn on_data(&mut self, dir: Dir, _offset: u64, data: &[u8], at: Arrival) {
+    fn on_data(&mut self, dir: Dir, offset: u64, data: &[u8], at: Arrival) {
+        if self.waiting.is_some() {
+            self.hold(Event::Data(dir, offset, data.to_vec(), at));
+            return;
+        }
         self.feed(dir, data, at);
     }
 
     fn on_gap(&mut self, dir: Dir, offset: u64, len: u64, at: Arrival) {
+        if self.hold(Event::Gap(dir, offset, len, at)) {
+            return;
+        }
         let i = dir.index();
         if self.dirs[i].stopped {
             return;
@@ -809,7 +908,10 @@ impl<S: StreamSink> StreamSink for TlsConnection<S> {
         self.end_plaintext(dir, StreamEnd::CaptureEnd, at);
     }
 
-    fn on_end(&mut self, dir: Dir, _offset: u64, how: StreamEnd, at: Arrival) {
+    fn on_end(&mut self, dir: Dir, offset: u64, how: StreamEnd, at: Arrival) {
+        if self.hold(Event::End(dir, offset, how, at)) {
+            return;
+        }
         let i = dir.index();
         if !self.dirs[i].partial.is_empty() && !self.dirs[i].stopped {
             let n = self.dirs[i].partial.len();
