@@ -20,24 +20,19 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Reconstruct every HTTP exchange in the captures and print a report.
+    /// Reconstruct every HTTP exchange in the inputs and print a report.
     Report(ReportArgs),
+    /// Write the exchanges of the inputs as a HAR 1.2 file or a Fiddler SAZ archive.
+    Export(ExportArgs),
 }
 
+/// What to read, and the key material to decrypt it.
 #[derive(clap::Args, Debug)]
-struct ReportArgs {
-    /// Capture files (pcap or pcapng); several are merged by timestamp. "-" reads standard input.
+struct InputArgs {
+    /// Captures (pcap, pcapng) and trace archives (Fiddler .saz, .har); several are merged by
+    /// time. "-" reads a capture from standard input.
     #[arg(required = true)]
     files: Vec<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
-    format: FormatArg,
-    /// Indent the JSON report (it is one compact line by default).
-    #[arg(long)]
-    pretty: bool,
-    /// Write the report to this file instead of standard output.
-    #[arg(short, long)]
-    output: Option<PathBuf>,
     /// Largest decoded (decompressed) body size; larger bodies are cut with a diagnostic.
     #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
     max_body_size: u64,
@@ -52,7 +47,7 @@ struct ReportArgs {
     /// Server RSA private key in a PKCS#12 / PFX file (needs --password).
     #[arg(long, value_name = "FILE")]
     pfx: Vec<PathBuf>,
-    /// Password for PFX keys.
+    /// Password for PFX keys and password-protected SAZ archives.
     #[arg(long)]
     password: Option<String>,
     /// Connection-tracking threads (default: one per core).
@@ -61,6 +56,39 @@ struct ReportArgs {
     /// No progress bar.
     #[arg(short, long)]
     quiet: bool,
+}
+
+#[derive(clap::Args, Debug)]
+struct ReportArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+    format: FormatArg,
+    /// Indent the JSON report (it is one compact line by default).
+    #[arg(long)]
+    pretty: bool,
+    /// Write the report to this file instead of standard output.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+struct ExportArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Archive format.
+    #[arg(long, value_enum)]
+    format: ExportFormat,
+    /// The file to write.
+    #[arg(short, long, required = true)]
+    output: PathBuf,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum ExportFormat {
+    Har,
+    Saz,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -102,10 +130,35 @@ pub fn run() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Report(args) => report_cmd(args),
+        Command::Export(args) => export_cmd(args),
     }
 }
 
-fn report_cmd(args: ReportArgs) -> Result<()> {
+/// Bodies kept for exports, each (a capture's bodies are otherwise only hashed).
+const EXPORT_BODY_KEEP: u64 = 16 << 20;
+
+fn export_cmd(args: ExportArgs) -> Result<()> {
+    let analysis = load(&args.input, EXPORT_BODY_KEEP)?;
+    let f = std::fs::File::create(&args.output)
+        .with_context(|| format!("cannot create {}", args.output.display()))?;
+    match args.format {
+        ExportFormat::Har => {
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+            lyncscope::capture::har::write_har(&analysis, None, &mut w).and_then(|()| w.flush())
+        }
+        ExportFormat::Saz => lyncscope::capture::saz::write_saz(&analysis, None, f),
+    }
+    .with_context(|| format!("writing {}", args.output.display()))?;
+    eprintln!(
+        "lyncscope: wrote {} exchanges to {}",
+        analysis.exchanges.len(),
+        args.output.display()
+    );
+    Ok(())
+}
+
+/// Runs the analysis the input arguments ask for, with a progress bar on a terminal.
+fn load(args: &InputArgs, keep_bodies: u64) -> Result<lyncscope::Analysis> {
     let mut keylogs = args.keylog.clone();
     if let Some(env) = std::env::var_os("SSLKEYLOGFILE").filter(|v| !v.is_empty()) {
         keylogs.push(PathBuf::from(env));
@@ -118,6 +171,7 @@ fn report_cmd(args: ReportArgs) -> Result<()> {
         ..Options::default()
     };
     options.http.decoded_body_cap = args.max_body_size;
+    options.http.keep_body_max = keep_bodies;
     let bar = if !args.quiet && std::io::stderr().is_terminal() {
         let b = indicatif::ProgressBar::new(0);
         b.set_style(
@@ -135,6 +189,11 @@ fn report_cmd(args: ReportArgs) -> Result<()> {
     if let Some(b) = progress.0 {
         b.finish_and_clear();
     }
+    Ok(analysis)
+}
+
+fn report_cmd(args: ReportArgs) -> Result<()> {
+    let analysis = load(&args.input, 0)?;
     let format = match args.format {
         FormatArg::Text => report::Format::Text,
         FormatArg::Json if args.pretty => report::Format::JsonPretty,

@@ -14,6 +14,10 @@ pub enum Error {
     UnknownFormat { path: PathBuf, magic: String },
     #[error("{}: {message}", path.display())]
     BadFile { path: PathBuf, message: String },
+    /// A trace archive (Fiddler SAZ) cannot be read: not a zip, unreadable central
+    /// directory, or a missing / wrong password.
+    #[error("{}: {message}", path.display())]
+    Archive { path: PathBuf, message: String },
     #[error("reading standard input: {0}")]
     Stdin(std::io::Error),
     /// A key file or key log cannot be used (unreadable, wrong PFX password, no RSA key).

@@ -4,8 +4,10 @@
 //! Reading never fails after [`Input::open`]: a file that is cut or damaged yields every
 //! record before the damage, then stops and says where and why ([`Records::damage`]).
 
+pub mod har;
 mod pcap;
 mod pcapng;
+pub mod saz;
 
 use crate::error::{Error, Result};
 use crate::model::Ts;

@@ -199,7 +199,8 @@ pub(crate) struct BodyAcc {
     wire_hash: Option<Sha256>,
     codings: Vec<String>,
     decoding: Decoding,
-    /// Wire bytes kept when there is no coding (then they are the decoded body).
+    /// Wire (de-chunked, not decoded) bytes kept for `Body::wire_kept`; with no coding they
+    /// are also the decoded body.
     keep_wire: Option<Vec<u8>>,
     keep_max: u64,
     missing: u64,
@@ -265,7 +266,7 @@ impl BodyAcc {
                 None => Decoding::Active(Box::new(chain)),
             }
         };
-        let keep_wire = keep(matches!(decoding, Decoding::Identity));
+        let keep_wire = keep(true);
         BodyAcc {
             wire_len: 0,
             wire_hash: Some(Sha256::new()),
@@ -287,10 +288,9 @@ impl BodyAcc {
         if let Some(h) = &mut self.wire_hash {
             h.update(data);
         }
+        keep_bytes(&mut self.keep_wire, self.keep_max, self.wire_len, data);
         match &mut self.decoding {
-            Decoding::Identity => {
-                keep_bytes(&mut self.keep_wire, self.keep_max, self.wire_len, data);
-            }
+            Decoding::Identity => {}
             Decoding::Active(chain) => {
                 if let Err(e) = chain.write(data) {
                     let capped = chain.sink().is_some_and(|s| s.capped);
@@ -353,13 +353,14 @@ impl BodyAcc {
         } else {
             None
         };
+        // Kept only when the whole body is there: a prefix would pass for the body.
+        let wire_kept = match (&wire_sha256, self.keep_wire) {
+            (Some(_), Some(w)) => Some(Arc::<[u8]>::from(w)),
+            _ => None,
+        };
         let (decoded_length, decoded_sha256, kept) = match self.decoding {
             Decoding::Identity => match wire_sha256 {
-                Some(h) => (
-                    Some(self.wire_len),
-                    Some(h),
-                    self.keep_wire.map(Arc::<[u8]>::from),
-                ),
+                Some(h) => (Some(self.wire_len), Some(h), wire_kept.clone()),
                 None => (None, None, None),
             },
             _ if complete && self.wire_len == 0 => {
@@ -403,7 +404,7 @@ impl BodyAcc {
             stream_offset,
             stream_length,
             kept,
-            wire_kept: None,
+            wire_kept,
         }
     }
 }
@@ -564,6 +565,49 @@ mod tests {
         assert_eq!(b.decoded_length, None);
         assert_eq!(b.wire_length, 3);
         assert_eq!(notes.len(), 1);
+    }
+
+    #[test]
+    fn wire_kept_holds_encoded_bytes() {
+        let plain = b"wire kept test ".repeat(20);
+        let mut g = GzEncoder::new(Vec::new(), Compression::default());
+        g.write_all(&plain).unwrap();
+        let wire = g.finish().unwrap();
+        let (b, notes) = run(&["gzip"], &wire, 9, limits());
+        assert!(notes.is_empty(), "{notes:?}");
+        assert_eq!(b.kept.as_deref(), Some(&plain[..]));
+        assert_eq!(b.wire_kept.as_deref(), Some(&wire[..]));
+        // Not decodable: the wire bytes are still kept for export.
+        let (b, _) = run(&["zstd"], b"xyz", 2, limits());
+        assert_eq!(b.kept, None);
+        assert_eq!(b.wire_kept.as_deref(), Some(&b"xyz"[..]));
+        // Identity: both are the same bytes.
+        let (b, _) = run(&[], b"abc", 1, limits());
+        assert_eq!(b.wire_kept.as_deref(), Some(&b"abc"[..]));
+        assert_eq!(b.kept, b.wire_kept);
+    }
+
+    #[test]
+    fn wire_kept_respects_limit_and_gaps() {
+        let lim = BodyLimits {
+            decoded_cap: 1 << 20,
+            keep_max: 4,
+        };
+        let (b, _) = run(&["zstd"], b"12345", 2, lim);
+        assert_eq!(b.wire_kept, None);
+        let none = BodyLimits {
+            decoded_cap: 1 << 20,
+            keep_max: 0,
+        };
+        let (b, _) = run(&[], b"12", 2, none);
+        assert_eq!((b.kept, b.wire_kept), (None, None));
+        let mut notes = Vec::new();
+        let mut acc = BodyAcc::new(Vec::new(), limits(), &mut notes);
+        acc.feed(b"ab", &mut notes);
+        acc.gap(2);
+        acc.feed(b"cd", &mut notes);
+        let b = acc.finish(true, 0, 6, &mut notes);
+        assert_eq!((b.kept, b.wire_kept), (None, None));
     }
 
     #[test]

@@ -525,7 +525,7 @@ impl FragmentPool {
         if end > MAX_DATAGRAM {
             return Err("IP fragment reaches beyond 64 KiB");
         }
-        if piece.more && piece.data.len() % 8 != 0 {
+        if piece.more && !piece.data.len().is_multiple_of(8) {
             return Err("IP fragment length not a multiple of 8");
         }
         while self

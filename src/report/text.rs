@@ -67,13 +67,20 @@ fn row(a: &Analysis, e: &Exchange, t0: Ts) -> String {
 pub fn write(a: &Analysis, out: &mut dyn Write) -> std::io::Result<()> {
     let t0 = start_of(a).unwrap_or_default();
     for i in &a.inputs {
+        let what = if i.link_types.is_empty() {
+            i.format.clone()
+        } else {
+            format!(
+                "{} {}, {} frames",
+                i.format,
+                i.link_types.join("+"),
+                i.frames
+            )
+        };
         writeln!(
             out,
-            "{}: {} {}, {} frames, {} bytes{}",
+            "{}: {what}, {} bytes{}",
             i.path,
-            i.format,
-            i.link_types.join("+"),
-            i.frames,
             i.bytes,
             if i.truncated { ", CUT SHORT" } else { "" }
         )?;
@@ -100,7 +107,7 @@ pub fn write(a: &Analysis, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out)?;
     writeln!(
         out,
-        "{} exchanges in {} TCP connections ({} HTTP, {} TLS, {} other); {} frames",
+        "{} exchanges in {} connections ({} HTTP, {} TLS, {} other); {} frames",
         a.exchanges.len(),
         a.connections.len(),
         http,
@@ -111,7 +118,13 @@ pub fn write(a: &Analysis, out: &mut dyn Write) -> std::io::Result<()> {
     for c in a.connections.iter().filter(|c| c.tls.is_some()) {
         let Some(t) = &c.tls else { continue };
         let what = if t.decrypted {
-            format!("decrypted with {}", t.key_source.as_deref().unwrap_or("?"))
+            match t.key_source.as_deref().unwrap_or("?") {
+                // Archives say it themselves ("decrypted by Fiddler (SAZ)").
+                src if src.starts_with("decrypted") || src.starts_with("recorded") => {
+                    src.to_string()
+                }
+                src => format!("decrypted with {src}"),
+            }
         } else {
             format!(
                 "NOT decrypted: {}",

@@ -244,7 +244,7 @@ fn decimal(s: &str) -> Option<u32> {
 
 /// The byte length of a hex string, if it is non-empty, even and all hex digits.
 fn hex_len(s: &str) -> Option<usize> {
-    if s.is_empty() || s.len() % 2 != 0 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if s.is_empty() || !s.len().is_multiple_of(2) || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     Some(s.len() / 2)
