@@ -27,7 +27,9 @@ fn exchanges_of(a: &Analysis) -> Vec<(String, String, Option<u16>, Option<[u8; 3
 
 #[test]
 fn corpus_archives_load_with_their_manifest_counts() {
-    let Some(corpus) = common::corpus() else { return };
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
     // Sessions per archive from ../shared/corpus/saz/MANIFEST.md and entries from
     // ../shared/corpus/har/MANIFEST.md (also the reference JSON's request counts).
     let saz = [
@@ -51,9 +53,18 @@ fn corpus_archives_load_with_their_manifest_counts() {
         password: Some("fiddler".into()),
         ..Options::default()
     };
-    let a = analyze(&[corpus.join("saz/synthetic/nekoxy2_websocket.aes256.pw-fiddler.saz")], &o, &mut ()).unwrap();
+    let a = analyze(
+        &[corpus.join("saz/synthetic/nekoxy2_websocket.aes256.pw-fiddler.saz")],
+        &o,
+        &mut (),
+    )
+    .unwrap();
     assert_eq!(a.exchanges.len(), 2);
-    let err = analyze(&[corpus.join("saz/synthetic/nekoxy2_websocket.aes256.pw-fiddler.saz")], &Options::default(), &mut ());
+    let err = analyze(
+        &[corpus.join("saz/synthetic/nekoxy2_websocket.aes256.pw-fiddler.saz")],
+        &Options::default(),
+        &mut (),
+    );
     assert!(err.unwrap_err().to_string().contains("password"));
     for entry in std::fs::read_dir(corpus.join("har")).unwrap().flatten() {
         let p = entry.path();
@@ -61,7 +72,8 @@ fn corpus_archives_load_with_their_manifest_counts() {
             continue;
         }
         let text = std::fs::read_to_string(&p).unwrap();
-        let v: serde_json::Value = serde_json::from_str(text.trim_start_matches('\u{feff}')).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(text.trim_start_matches('\u{feff}')).unwrap();
         let want = v["log"]["entries"].as_array().unwrap().len();
         let a = analyze(&[p.clone()], &Options::default(), &mut ()).unwrap();
         assert_eq!(a.exchanges.len(), want, "{}", p.display());
@@ -76,7 +88,11 @@ fn export(sample: &Path, format: &str, out: &Path) {
         .arg(out)
         .output()
         .unwrap();
-    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
 }
 
 #[test]
