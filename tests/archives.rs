@@ -9,7 +9,10 @@ use lyncscope::{analyze, Options};
 use std::path::Path;
 use std::process::Command;
 
-fn exchanges_of(a: &Analysis) -> Vec<(String, String, Option<u16>, Option<[u8; 32]>)> {
+/// (method, target, status, decoded response body hash) per exchange.
+type Summary = (String, String, Option<u16>, Option<[u8; 32]>);
+
+fn exchanges_of(a: &Analysis) -> Vec<Summary> {
     a.exchanges
         .iter()
         .map(|e| {
@@ -75,7 +78,7 @@ fn corpus_archives_load_with_their_manifest_counts() {
         let v: serde_json::Value =
             serde_json::from_str(text.trim_start_matches('\u{feff}')).unwrap();
         let want = v["log"]["entries"].as_array().unwrap().len();
-        let a = analyze(&[p.clone()], &Options::default(), &mut ()).unwrap();
+        let a = analyze(std::slice::from_ref(&p), &Options::default(), &mut ()).unwrap();
         assert_eq!(a.exchanges.len(), want, "{}", p.display());
     }
 }
@@ -98,7 +101,7 @@ fn export(sample: &Path, format: &str, out: &Path) {
 #[test]
 fn a_decrypted_capture_exported_as_saz_and_har_reads_back_the_same() {
     let sample = common::sample("tls12-keylog-dsb.pcapng");
-    let original = analyze(&[sample.clone()], &Options::default(), &mut ()).unwrap();
+    let original = analyze(std::slice::from_ref(&sample), &Options::default(), &mut ()).unwrap();
     let want = exchanges_of(&original);
     // zeek tls-1.2-stream-keylog: 16 GETs inside one decrypted TLS connection.
     assert_eq!(want.len(), 16);
@@ -114,5 +117,49 @@ fn a_decrypted_capture_exported_as_saz_and_har_reads_back_the_same() {
             // HAR holds absolute URLs; SAZ keeps the target as sent.
             assert!(g.1.ends_with(&w.1), "{format}: {} vs {}", g.1, w.1);
         }
+    }
+}
+
+/// Fiddler takes every byte after the first CRLFCRLF of raw/N_c.txt / _s.txt as the body,
+/// whatever the headers say; hand-made archives rely on it.
+#[test]
+fn saz_bodies_are_every_byte_after_the_head() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    for f in [
+        "saz/node-saz-parser_simple.handmade.saz",
+        "saz/node-saz-parser_multipleSessions.handmade.saz",
+        "saz/saz-viewer_sample.handmade.saz",
+    ] {
+        let path = corpus.join(f);
+        let mut zip = zip::ZipArchive::new(std::fs::File::open(&path).unwrap()).unwrap();
+        let mut want = Vec::new();
+        for i in 0..zip.len() {
+            let mut entry = zip.by_index(i).unwrap();
+            let name = entry.name().unwrap().to_string();
+            if !(name.ends_with("_c.txt") || name.ends_with("_s.txt")) {
+                continue;
+            }
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut bytes).unwrap();
+            let head = bytes.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+            want.push((bytes.len() - head) as u64);
+        }
+        want.sort_unstable();
+        let a = analyze(&[path], &Options::default(), &mut ()).unwrap();
+        let mut got: Vec<u64> = a
+            .exchanges
+            .iter()
+            .flat_map(|e| {
+                [
+                    e.request.as_ref().map(|r| r.body.wire_length),
+                    e.response.as_ref().map(|r| r.body.wire_length),
+                ]
+            })
+            .flatten()
+            .collect();
+        got.sort_unstable();
+        assert_eq!(got, want, "{f}");
     }
 }

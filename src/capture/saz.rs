@@ -684,6 +684,44 @@ fn session_diag(digits: &str, severity: Severity, msg: impl std::fmt::Display) -
     Diagnostic::new(severity, format!("SAZ session {digits}: {msg}"))
 }
 
+/// Replaces `body` by the bytes after the first CRLFCRLF of `file` when the parsed framing
+/// did not end exactly at the end of the file. Returns whether it did.
+fn take_raw_body(body: &mut crate::model::Body, file: &[u8], keep_max: u64) -> bool {
+    use sha2::{Digest, Sha256};
+    let Some(head_end) = file
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| p + 4)
+    else {
+        return false;
+    };
+    let framed_end = body.stream_offset + body.stream_length;
+    if body.complete && (framed_end == file.len() as u64 || body.stream_offset != head_end as u64) {
+        return false;
+    }
+    let raw = &file[head_end..];
+    if body.complete && raw.len() as u64 == body.stream_length {
+        return false;
+    }
+    let hash: [u8; 32] = Sha256::digest(raw).into();
+    let kept: Option<std::sync::Arc<[u8]>> =
+        (raw.len() as u64 <= keep_max && keep_max > 0).then(|| raw.into());
+    let plain = body.content_encoding.is_empty();
+    *body = crate::model::Body {
+        wire_length: raw.len() as u64,
+        wire_sha256: Some(hash),
+        decoded_length: plain.then_some(raw.len() as u64),
+        decoded_sha256: plain.then_some(hash),
+        complete: true,
+        stream_offset: head_end as u64,
+        stream_length: raw.len() as u64,
+        kept: if plain { kept.clone() } else { None },
+        wire_kept: kept,
+        content_encoding: std::mem::take(&mut body.content_encoding),
+    };
+    true
+}
+
 fn parse_session(
     digits: &str,
     c: &[u8],
@@ -735,7 +773,35 @@ fn parse_session(
     }
     conn.on_end(Dir::ClientToServer, c.len() as u64, StreamEnd::Fin, at);
     conn.on_end(Dir::ServerToClient, s.len() as u64, StreamEnd::Fin, at);
-    let out = conn.finish();
+    let mut out = conn.finish();
+    // Fiddler's rule: the body is every byte after the first CRLFCRLF, whatever the headers
+    // say (hand-made archives send GET bodies without a length, or "chunked" bodies that are
+    // not). When the framing did not account for exactly those bytes, take them as they are.
+    let mut raw_taken = false;
+    if out.exchanges.len() == 1 {
+        let keep = http.keep_body_max;
+        let e = &mut out.exchanges[0];
+        if let Some(r) = e.request.as_mut() {
+            raw_taken |= take_raw_body(&mut r.body, c, keep);
+        }
+        if let Some(r) = e.response.as_mut() {
+            raw_taken |= take_raw_body(&mut r.body, s, keep);
+        }
+        if raw_taken && e.request.is_some() && e.response.is_some() {
+            e.capture = crate::model::CaptureState::Full;
+        }
+    }
+    if raw_taken {
+        out.diagnostics.retain(|d| {
+            !(d.message.contains("skipped")
+                || d.message.contains("framing broken")
+                || d.message.contains("connection closed after"))
+        });
+        out.diagnostics.push(Diagnostic::new(
+            Severity::Info,
+            "a body does not match its framing headers; as Fiddler does, every byte after the head is taken as the body",
+        ));
+    }
     for mut d in out.diagnostics {
         d.message = format!("SAZ session {digits}: {}", d.message);
         d.frame = None;
