@@ -163,3 +163,35 @@ fn saz_bodies_are_every_byte_after_the_head() {
         assert_eq!(got, want, "{f}");
     }
 }
+
+#[test]
+fn saz_pipe_info_and_flags_reach_the_json_report() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    let saz = corpus.join("saz/httpbin-test.saz");
+    // raw/2_m.xml of this archive: <PipeInfo CltReuse="true" Reused="true" />.
+    let out = Command::new(env!("CARGO_BIN_EXE_lyncscope"))
+        .arg("report")
+        .arg(&saz)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ann = v["exchanges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["annotations"])
+        .find(|a| a["origin"] == "SAZ session 2")
+        .unwrap();
+    let flags = ann["flags"].as_array().unwrap();
+    for want in ["saz:PipeInfo.CltReuse", "saz:PipeInfo.Reused"] {
+        assert!(
+            flags.iter().any(|f| f[0] == want && f[1] == "true"),
+            "{want}"
+        );
+    }
+    assert!(!ann["timers"].as_array().unwrap().is_empty());
+}

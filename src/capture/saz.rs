@@ -194,6 +194,8 @@ struct Meta {
     timers: Vec<(String, Ts)>,
     ms_timers: Vec<(String, String)>,
     flags: Vec<(String, String)>,
+    /// PipeInfo attributes (connection reuse: CltReuse, Reused, Streamed …).
+    pipe_info: Vec<(String, String)>,
 }
 
 impl Meta {
@@ -277,6 +279,13 @@ fn parse_meta(xml: &[u8]) -> std::result::Result<Meta, String> {
                             }
                         }
                     }
+                }
+            }
+            "PipeInfo" => {
+                for a in e.attributes().with_checks(true) {
+                    let a = a.map_err(|e| e.to_string())?;
+                    let v = attr_value(&a)?;
+                    meta.pipe_info.push((a.key.as_ref().to_string(), v));
                 }
             }
             "SessionFlag" => {
@@ -873,6 +882,9 @@ fn parse_session(
         for (n, v) in &meta.ms_timers {
             flags.push((format!("{PSEUDO}{n}"), v.clone()));
         }
+        for (n, v) in &meta.pipe_info {
+            flags.push((format!("{PSEUDO}PipeInfo.{n}"), v.clone()));
+        }
         let generated = bits & FLAG_RESPONSE_GENERATED != 0
             || ex.response.as_ref().is_some_and(looks_generated);
         ex.annotations = Some(Box::new(Annotations {
@@ -1404,7 +1416,16 @@ fn meta_xml(ex: &Exchange, conn: Option<&Connection>, number: usize, notes: &[St
         };
         x.push_str(&format!(" {name}=\"{}\"", xml_attr(&value)));
     }
-    x.push_str(" />\r\n  <PipeInfo />\r\n  <SessionFlags>\r\n");
+    x.push_str(" />\r\n  <PipeInfo");
+    for (n, v) in &ann.flags {
+        if let Some(attr) = n
+            .strip_prefix(PSEUDO)
+            .and_then(|n| n.strip_prefix("PipeInfo."))
+        {
+            x.push_str(&format!(" {attr}=\"{}\"", xml_attr(v)));
+        }
+    }
+    x.push_str(" />\r\n  <SessionFlags>\r\n");
     let mut flags: Vec<(String, String)> = ann
         .flags
         .iter()

@@ -182,6 +182,25 @@ impl Serialize for ExchangeDto<'_> {
             timing: Time,
             #[serde(skip_serializing_if = "Option::is_none")]
             upgrade: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            annotations: Option<Ann<'a>>,
+        }
+        #[derive(Serialize)]
+        struct Ann<'a> {
+            origin: &'a str,
+            comment: Option<&'a str>,
+            color: Option<&'a str>,
+            generated_by_proxy: bool,
+            flags: Vec<[&'a str; 2]>,
+            timers: Vec<(&'a str, f64)>,
+            websocket: Vec<Ws<'a>>,
+        }
+        #[derive(Serialize)]
+        struct Ws<'a> {
+            from_client: bool,
+            time: Option<f64>,
+            kind: &'a str,
+            length: usize,
         }
         #[derive(Serialize)]
         struct Req<'a> {
@@ -280,6 +299,32 @@ impl Serialize for ExchangeDto<'_> {
             upgrade: e.upgrade.as_ref().map(|u| match u {
                 Upgrade::Tunnel => "tunnel",
                 Upgrade::Protocol(p) => p.as_str(),
+            }),
+            annotations: e.annotations.as_deref().map(|a| Ann {
+                origin: &a.origin,
+                comment: a.comment.as_deref(),
+                color: a.color.as_deref(),
+                generated_by_proxy: a.generated_by_proxy,
+                flags: a
+                    .flags
+                    .iter()
+                    .map(|(n, v)| [n.as_str(), v.as_str()])
+                    .collect(),
+                timers: a
+                    .timers
+                    .iter()
+                    .map(|(n, t)| (n.as_str(), t.as_secs_f64()))
+                    .collect(),
+                websocket: a
+                    .websocket
+                    .iter()
+                    .map(|m| Ws {
+                        from_client: m.from_client,
+                        time: m.ts.map(|t| t.as_secs_f64()),
+                        kind: &m.kind,
+                        length: m.payload.len(),
+                    })
+                    .collect(),
             }),
         }
         .serialize(s)
