@@ -5,6 +5,7 @@
 //! becomes a diagnostic and the rest loads. Export follows Fiddler's timing mapping
 //! (docs/saz-har.md §5.3) so that Fiddler users recognise the numbers.
 
+use super::datetime::{civil_from_days, days_from_civil};
 use crate::error::{Error, Result};
 use crate::model::{
     Analysis, AppProtocol, Arrival, Body, CaptureState, ConnId, Connection, Diagnostic, ExchId,
@@ -805,29 +806,6 @@ fn new_connection(
 
 // ---------------------------------------------------------------------------------------
 // Dates
-
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
 
 /// ISO 8601 / RFC 3339 date-time with 0–9 fraction digits and `Z`, `±HH:MM`, `±HHMM` or no
 /// offset (taken as UTC).

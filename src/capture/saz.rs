@@ -8,6 +8,7 @@
 //! Entries are only ever read into memory (never extracted), one session at a time, each
 //! capped in size.
 
+use super::datetime::{civil_from_days, days_from_civil};
 use crate::error::{Error, Result};
 use crate::http::{HttpConnection, HttpOptions};
 use crate::model::{
@@ -312,30 +313,6 @@ fn parse_meta(xml: &[u8]) -> std::result::Result<Meta, String> {
         return Err("no <Session> element".into());
     }
     Ok(meta)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 /// ISO-8601 / XML dateTime as Fiddler writes it: `YYYY-MM-DDThh:mm:ss[.f{0,9}][Z|±hh:mm]`
