@@ -1,6 +1,8 @@
 //! Calendar arithmetic for the date-times trace archives write (Fiddler timers, HAR
 //! `startedDateTime`): proleptic Gregorian dates to and from days since 1970-01-01
-//! (H. Hinnant's algorithms), so no date crate is needed.
+//! (H. Hinnant's algorithms), so no date crate is needed, and one ISO 8601 parser.
+
+use crate::model::Ts;
 
 /// Days since 1970-01-01 of year `y`, month `m` (1–12), day `d`.
 pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
@@ -25,6 +27,72 @@ pub(crate) fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// ISO 8601 / RFC 3339 date-time (HAR `startedDateTime`, Fiddler SessionTimers): 0–9
+/// fraction digits (more are cut), `Z`, `±HH:MM`, `±HHMM` or no offset (taken as UTC).
+pub(crate) fn parse_iso8601(text: &str) -> Option<Ts> {
+    let b = text.trim().as_bytes();
+    let num = |from: usize, len: usize| -> Option<i64> {
+        let s = b.get(from..from + len)?;
+        s.iter()
+            .all(u8::is_ascii_digit)
+            .then(|| s.iter().fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0')))
+    };
+    let (year, month, day) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
+    if b.get(4) != Some(&b'-')
+        || b.get(7) != Some(&b'-')
+        || !matches!(b.get(10), Some(b'T' | b't' | b' '))
+    {
+        return None;
+    }
+    let (hour, min, sec) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
+    if b.get(13) != Some(&b':') || b.get(16) != Some(&b':') {
+        return None;
+    }
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60 {
+        return None;
+    }
+    let mut i = 19;
+    let mut nanos = 0i64;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let mut digits = 0;
+        while let Some(d) = b.get(i).filter(|d| d.is_ascii_digit()) {
+            if digits < 9 {
+                nanos = nanos * 10 + i64::from(d - b'0');
+                digits += 1;
+            }
+            i += 1;
+        }
+        if digits == 0 {
+            return None;
+        }
+        nanos *= 10i64.pow(9 - digits);
+    }
+    let offset_secs = match b.get(i) {
+        None => 0,
+        Some(b'Z' | b'z') if i + 1 == b.len() => 0,
+        Some(&sign @ (b'+' | b'-')) => {
+            let oh = num(i + 1, 2)?;
+            let om = match (b.get(i + 3), b.len()) {
+                (Some(b':'), n) if n == i + 6 => num(i + 4, 2)?,
+                (_, n) if n == i + 5 => num(i + 3, 2)?,
+                (None, _) => 0,
+                _ => return None,
+            };
+            let off = oh * 3600 + om * 60;
+            if sign == b'-' {
+                -off
+            } else {
+                off
+            }
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(year, month, day);
+    let secs = days * 86_400 + hour * 3600 + min * 60 + sec - offset_secs;
+    Some(Ts::from_secs_nanos(secs, nanos))
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! becomes a diagnostic and the rest loads. Export follows Fiddler's timing mapping
 //! (docs/saz-har.md §5.3) so that Fiddler users recognise the numbers.
 
-use super::datetime::{civil_from_days, days_from_civil};
+use super::datetime::{civil_from_days, days_from_civil, parse_iso8601 as parse_datetime};
 use crate::error::{Error, Result};
 use crate::model::{
     Analysis, AppProtocol, Arrival, Body, CaptureState, ConnId, Connection, Diagnostic, ExchId,
@@ -806,72 +806,6 @@ fn new_connection(
 
 // ---------------------------------------------------------------------------------------
 // Dates
-
-/// ISO 8601 / RFC 3339 date-time with 0–9 fraction digits and `Z`, `±HH:MM`, `±HHMM` or no
-/// offset (taken as UTC).
-fn parse_datetime(text: &str) -> Option<Ts> {
-    let b = text.trim().as_bytes();
-    let num = |from: usize, len: usize| -> Option<i64> {
-        let s = b.get(from..from + len)?;
-        s.iter()
-            .all(u8::is_ascii_digit)
-            .then(|| s.iter().fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0')))
-    };
-    let (year, month, day) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
-    if b.get(4) != Some(&b'-')
-        || b.get(7) != Some(&b'-')
-        || !matches!(b.get(10), Some(b'T' | b't' | b' '))
-    {
-        return None;
-    }
-    let (hour, min, sec) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
-    if b.get(13) != Some(&b':') || b.get(16) != Some(&b':') {
-        return None;
-    }
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60 {
-        return None;
-    }
-    let mut i = 19;
-    let mut nanos = 0i64;
-    if b.get(i) == Some(&b'.') {
-        i += 1;
-        let mut digits = 0;
-        while let Some(d) = b.get(i).filter(|d| d.is_ascii_digit()) {
-            if digits < 9 {
-                nanos = nanos * 10 + i64::from(d - b'0');
-                digits += 1;
-            }
-            i += 1;
-        }
-        if digits == 0 {
-            return None;
-        }
-        nanos *= 10i64.pow(9 - digits);
-    }
-    let offset_secs = match b.get(i) {
-        None => 0,
-        Some(b'Z' | b'z') if i + 1 == b.len() => 0,
-        Some(&sign @ (b'+' | b'-')) => {
-            let oh = num(i + 1, 2)?;
-            let om = match (b.get(i + 3), b.len()) {
-                (Some(b':'), n) if n == i + 6 => num(i + 4, 2)?,
-                (_, n) if n == i + 5 => num(i + 3, 2)?,
-                (None, _) => 0,
-                _ => return None,
-            };
-            let off = oh * 3600 + om * 60;
-            if sign == b'-' {
-                -off
-            } else {
-                off
-            }
-        }
-        _ => return None,
-    };
-    let days = days_from_civil(year, month, day);
-    let secs = days * 86_400 + hour * 3600 + min * 60 + sec - offset_secs;
-    Some(Ts::from_secs_nanos(secs, nanos))
-}
 
 /// UTC, `Z`, with as many fraction digits as needed (3, 6 or 9).
 fn format_datetime(ts: Ts) -> String {

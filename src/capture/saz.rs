@@ -8,7 +8,7 @@
 //! Entries are only ever read into memory (never extracted), one session at a time, each
 //! capped in size.
 
-use super::datetime::{civil_from_days, days_from_civil};
+use super::datetime::{civil_from_days, parse_iso8601};
 use crate::error::{Error, Result};
 use crate::http::{HttpConnection, HttpOptions};
 use crate::model::{
@@ -322,59 +322,7 @@ fn parse_ts(text: &str) -> Option<Ts> {
     if t == UNSET_TIME {
         return None;
     }
-    let b = t.as_bytes();
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let s = t.get(r)?;
-        if s.bytes().all(|c| c.is_ascii_digit()) {
-            s.parse().ok()
-        } else {
-            None
-        }
-    };
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
-    }
-    if b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
-        return None;
-    }
-    let mut i = 19;
-    let mut nanos = 0i64;
-    if b.get(i) == Some(&b'.') {
-        i += 1;
-        let start = i;
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            i += 1;
-        }
-        let digits = t.get(start..i)?;
-        if digits.is_empty() || digits.len() > 9 {
-            return None;
-        }
-        nanos = digits.parse::<i64>().ok()? * 10i64.pow(9 - digits.len() as u32);
-    }
-    let offset_secs = match t.get(i..)? {
-        "" | "Z" | "z" => 0,
-        off if off.len() == 6 && (off.starts_with('+') || off.starts_with('-')) => {
-            if off.as_bytes()[3] != b':' {
-                return None;
-            }
-            let oh = num(i + 1..i + 3)?;
-            let om = num(i + 4..i + 6)?;
-            let v = oh * 3600 + om * 60;
-            if off.starts_with('-') {
-                -v
-            } else {
-                v
-            }
-        }
-        _ => return None,
-    };
-    let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s - offset_secs;
-    Some(Ts::from_secs_nanos(secs, nanos))
+    parse_iso8601(t)
 }
 
 /// `Ts` as Fiddler's round-trip format, in UTC with 7 fraction digits.
