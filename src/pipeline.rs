@@ -677,6 +677,9 @@ fn freeze(
         diagnostics,
         embedded_keylog,
         frames,
+        dns: Vec::new(),
+        findings: Vec::new(),
+        signin: Vec::new(),
     }
 }
 

@@ -397,6 +397,8 @@ fn import_entry(
             timing,
             upgrade,
             annotations: Some(Box::new(annotations)),
+            stage: None,
+            auth: None,
         },
         conn_key,
         server,
@@ -517,6 +519,7 @@ fn body_from(
                 stream_length: 0,
                 wire_kept: wire_known.then(|| kept.clone()),
                 kept: Some(kept),
+                head: None,
             }
         }
         None => {
@@ -532,6 +535,7 @@ fn body_from(
                 stream_length: 0,
                 kept: empty.then(|| Arc::from(&b""[..])),
                 wire_kept: None,
+                head: None,
             }
         }
     }
@@ -794,6 +798,9 @@ fn new_connection(
         },
         exchanges: Vec::new(),
         missing_bytes: [0, 0],
+        // The recording tool saw the server answer.
+        syn_ack: true,
+        stage: None,
         // The recording tool saw the plaintext: the archive holds it decrypted.
         tls: https.then(|| TlsInfo {
             sni: host.clone(),
@@ -2150,6 +2157,7 @@ mod tests {
             stream_length: wire.len() as u64,
             kept: Some(Arc::from(decoded)),
             wire_kept: Some(Arc::from(wire)),
+            head: None,
         }
     }
 
@@ -2183,6 +2191,8 @@ mod tests {
             exchanges: vec![ExchId(0), ExchId(1)],
             missing_bytes: [0, 0],
             tls: None,
+            syn_ack: true,
+            stage: None,
         };
         let request = |target: &str, cookie: bool| Request {
             method: "GET".into(),
@@ -2234,6 +2244,8 @@ mod tests {
                 },
                 upgrade: None,
                 annotations: None,
+                stage: None,
+                auth: None,
             },
             Exchange {
                 id: ExchId(1),
@@ -2254,6 +2266,8 @@ mod tests {
                     comment: Some("stage: logo".into()),
                     ..Annotations::default()
                 })),
+                stage: None,
+                auth: None,
             },
         ];
         Analysis {

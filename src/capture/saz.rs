@@ -651,6 +651,7 @@ fn take_raw_body(body: &mut crate::model::Body, file: &[u8], keep_max: u64) -> b
         stream_length: raw.len() as u64,
         kept: if plain { kept.clone() } else { None },
         wire_kept: kept,
+        head: None,
         content_encoding: std::mem::take(&mut body.content_encoding),
     };
     true
@@ -1066,6 +1067,8 @@ fn assemble(mut parsed: Vec<Parsed>, mut diagnostics: Vec<Diagnostic>) -> Import
                 exchanges: Vec::new(),
                 missing_bytes: [0, 0],
                 tls: None,
+                syn_ack: true,
+                stage: None,
             });
             conn_tls.push(Vec::new());
             let mut missing = Vec::new();

@@ -405,6 +405,7 @@ impl BodyAcc {
             stream_length,
             kept,
             wire_kept,
+            head: None,
         }
     }
 }

@@ -458,6 +458,8 @@ impl HttpConnection {
                 timing: r.timing,
                 upgrade: r.upgrade,
                 annotations: None,
+                stage: None,
+                auth: None,
             });
         }
         let mut diagnostics = self.diags;

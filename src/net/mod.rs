@@ -201,6 +201,8 @@ impl<'a, F: SinkFactory> Tracker<'a, F> {
             exchanges: Vec::new(),
             missing_bytes: [0, 0],
             tls: None,
+            syn_ack: false,
+            stage: None,
         });
         id
     }
@@ -259,6 +261,7 @@ impl<'a, F: SinkFactory> Tracker<'a, F> {
         }
         if seg.flags.syn {
             conn.handshake = true;
+            conn.syn_ack |= seg.flags.ack;
             let slot = usize::from(flow.syn[0].0.is_some() && flow.syn[0].0 != Some(seg.src));
             flow.syn[slot] = (Some(seg.src), seg.seq);
         }

@@ -9,6 +9,12 @@
 //! - stream offsets are offsets in a reassembled TCP (or decrypted TLS) stream, never file
 //!   offsets.
 
+mod dns;
+mod lync;
+
+pub use dns::*;
+pub use lync::*;
+
 use std::fmt;
 use std::net::SocketAddr;
 
@@ -211,6 +217,16 @@ pub struct Body {
     pub kept: Option<std::sync::Arc<[u8]>>,
     /// The de-chunked, not decoded body, when kept (exports write it back as sent).
     pub wire_kept: Option<std::sync::Arc<[u8]>>,
+    /// The first bytes (at most `HttpOptions::head_max`) of the decoded body, kept for the
+    /// stage layer when the exchange looked relevant to it; equal to `kept` when that is set.
+    pub head: Option<std::sync::Arc<[u8]>>,
+}
+
+impl Body {
+    /// The decoded bytes available: the whole body when kept, else its head.
+    pub fn bytes(&self) -> Option<&[u8]> {
+        self.kept.as_deref().or(self.head.as_deref())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -311,6 +327,10 @@ pub struct Exchange {
     /// What a trace archive (Fiddler SAZ, HAR) recorded about the exchange beyond the HTTP
     /// messages; None for exchanges reconstructed from packets.
     pub annotations: Option<Box<Annotations>>,
+    /// Discovery stage (stage layer).
+    pub stage: Option<StageTag>,
+    /// Decoded authentication headers (stage layer); None when there were none.
+    pub auth: Option<Box<AuthFacts>>,
 }
 
 /// Facts a trace archive records about an exchange.
@@ -403,6 +423,11 @@ pub struct Connection {
     pub missing_bytes: [u64; 2],
     /// What the TLS handshake said and whether the connection was decrypted (TLS only).
     pub tls: Option<TlsInfo>,
+    /// The server answered the SYN (a SYN-ACK was seen).
+    pub syn_ack: bool,
+    /// Transport pseudo-stage (`tcp-tls`) for connections to discovery hosts that carried no
+    /// HTTP exchange (stage layer).
+    pub stage: Option<StageTag>,
 }
 
 /// The server certificate, as shown to the user.
@@ -452,6 +477,12 @@ pub struct Analysis {
     pub embedded_keylog: Vec<String>,
     /// Frames read, all inputs together.
     pub frames: u64,
+    /// DNS lookups, in order of their first message; ids are indexes.
+    pub dns: Vec<DnsLookup>,
+    /// Results of the automatic checks (stage layer).
+    pub findings: Vec<Finding>,
+    /// One sign-in summary per client (stage layer).
+    pub signin: Vec<SigninSummary>,
 }
 
 impl Analysis {
@@ -460,6 +491,9 @@ impl Analysis {
     }
     pub fn exchange(&self, id: ExchId) -> &Exchange {
         &self.exchanges[id.0 as usize]
+    }
+    pub fn lookup(&self, id: DnsId) -> &DnsLookup {
+        &self.dns[id.0 as usize]
     }
 }
 
