@@ -24,6 +24,18 @@ enum Command {
     Report(ReportArgs),
     /// Write the exchanges of the inputs as a HAR 1.2 file or a Fiddler SAZ archive.
     Export(ExportArgs),
+    /// Print the discovery stage of every request and DNS lookup, the sign-in verdict and
+    /// the findings.
+    Stages(StagesArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct StagesArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Also list requests and lookups outside the Lync flow ("unrelated").
+    #[arg(long)]
+    all: bool,
 }
 
 /// What to read, and the key material to decrypt it.
@@ -53,6 +65,9 @@ struct InputArgs {
     /// Connection-tracking threads (default: one per core).
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+    /// Discovery-stage rules (TOML) that add to or override the built-in ones (repeatable).
+    #[arg(long, value_name = "FILE")]
+    rules: Vec<PathBuf>,
     /// No progress bar.
     #[arg(short, long)]
     quiet: bool,
@@ -131,6 +146,7 @@ pub fn run() -> Result<()> {
     match cli.command {
         Command::Report(args) => report_cmd(args),
         Command::Export(args) => export_cmd(args),
+        Command::Stages(args) => stages_cmd(args),
     }
 }
 
@@ -163,7 +179,15 @@ fn load(args: &InputArgs, keep_bodies: u64) -> Result<lyncscope::Analysis> {
     if let Some(env) = std::env::var_os("SSLKEYLOGFILE").filter(|v| !v.is_empty()) {
         keylogs.push(PathBuf::from(env));
     }
+    let mut rule_files = Vec::new();
+    for path in &args.rules {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read rules file {}", path.display()))?;
+        rule_files.push((path.display().to_string(), text));
+    }
+    let rules = lyncscope::stage::RuleSet::with_overrides(&rule_files)?;
     let mut options = Options {
+        rules: Some(std::sync::Arc::new(rules)),
         keylogs,
         rsa_keys: args.key.iter().chain(&args.pfx).cloned().collect(),
         password: args.password.clone(),
@@ -190,6 +214,16 @@ fn load(args: &InputArgs, keep_bodies: u64) -> Result<lyncscope::Analysis> {
         b.finish_and_clear();
     }
     Ok(analysis)
+}
+
+fn stages_cmd(args: StagesArgs) -> Result<()> {
+    let analysis = load(&args.input, 0)?;
+    let stdout = std::io::stdout();
+    let mut w = std::io::BufWriter::new(stdout.lock());
+    report::stages::write(&analysis, args.all, &mut w)
+        .and_then(|()| w.flush())
+        .context("writing the stage table")?;
+    Ok(())
 }
 
 fn report_cmd(args: ReportArgs) -> Result<()> {

@@ -26,12 +26,14 @@
 //! ```
 
 pub mod capture;
+pub mod dns;
 pub mod error;
 pub mod http;
 pub mod model;
 pub mod net;
 pub mod pipeline;
 pub mod report;
+pub mod stage;
 pub mod tls;
 
 pub use error::{Error, Result};

@@ -3,6 +3,7 @@
 
 use crate::capture::saz::{self, Imported};
 use crate::capture::{har, Input, Merged, Record};
+use crate::dns::{self, DnsCollector, DnsTcpFramer};
 use crate::error::Result;
 use crate::http::{self, HttpConnection, HttpOptions, Sniff};
 use crate::model::{
@@ -33,6 +34,9 @@ pub struct Options {
     pub rsa_keys: Vec<PathBuf>,
     /// Password of PKCS#12 / PFX key files.
     pub password: Option<String>,
+    /// Discovery-stage rules: when set, exchanges, lookups and connections are tagged with
+    /// their stage and the checks run (the HTTP layer then keeps the body heads they need).
+    pub rules: Option<Arc<crate::stage::RuleSet>>,
 }
 
 /// Reports progress while reading: bytes consumed and total bytes of all inputs.
@@ -89,6 +93,11 @@ pub fn analyze(
             None => capture_paths.push(p.clone()),
         }
     }
+    let mut options = options.clone();
+    if let Some(rules) = &options.rules {
+        options.http.head_filter = Some(crate::stage::head_filter(Arc::clone(rules)));
+    }
+    let options = &options;
     let mut imported = Vec::new();
     for (p, kind) in &archives {
         let mut http = options.http.clone();
@@ -104,6 +113,9 @@ pub fn analyze(
     }
     if !archives.is_empty() {
         renumber(&mut analysis);
+    }
+    if let Some(rules) = &options.rules {
+        crate::stage::annotate(&mut analysis, rules);
     }
     Ok(analysis)
 }
@@ -269,6 +281,7 @@ fn analyze_captures(
         frame_no: 0,
         diagnostics: Vec::new(),
         malformed: 0,
+        dns: DnsCollector::new(),
     };
     let mut merged = Merged::new(inputs.iter().map(Input::records).collect());
     let outputs = std::thread::scope(|scope| {
@@ -310,6 +323,7 @@ fn analyze_captures(
         frame_no,
         mut diagnostics,
         malformed,
+        dns: mut dns_collector,
     } = read;
     diagnostics.extend(key_diagnostics);
     for k in keys.unmatched_rsa_keys() {
@@ -368,16 +382,21 @@ fn analyze_captures(
             ),
         ));
     }
-    let (connections, exchanges, more) = merge(outputs);
+    let (connections, exchanges, more, dns_tcp) = merge(outputs);
     diagnostics.extend(more);
-    Ok(freeze(
+    for c in dns_tcp {
+        dns_collector.extend(c);
+    }
+    let mut analysis = freeze(
         input_infos,
         connections,
         exchanges,
         diagnostics,
         keylog,
         frame_no,
-    ))
+    );
+    analysis.dns = dns_collector.finish();
+    Ok(analysis)
 }
 
 /// Loads the key logs, the RSA keys, and the key logs embedded in pcapng inputs (Decryption
@@ -446,6 +465,8 @@ struct Reading {
     frame_no: u64,
     diagnostics: Vec<Diagnostic>,
     malformed: u64,
+    /// DNS over UDP (DNS over TCP is collected by the connection workers).
+    dns: DnsCollector,
 }
 
 impl Reading {
@@ -487,7 +508,10 @@ impl Reading {
                                 );
                             }
                         }
-                        Decoded::Udp(_) | Decoded::Fragment | Decoded::Ignored => {}
+                        Decoded::Udp(u) => {
+                            self.dns.udp(u.src, u.dst, &u.payload, at);
+                        }
+                        Decoded::Fragment | Decoded::Ignored => {}
                         Decoded::Malformed(why) => {
                             self.malformed += 1;
                             if self.malformed <= MALFORMED_LISTED {
@@ -545,9 +569,16 @@ fn release_read_pages(inputs: &[Input], merged: &Merged<'_>, released: &mut [u64
 
 /// Joins the workers' results: connections renumbered in order of first packet, exchange and
 /// connection references updated.
+#[allow(clippy::type_complexity)]
 fn merge(
     outputs: Vec<TrackerOutput<Collector>>,
-) -> (Vec<Connection>, Vec<Exchange>, Vec<Diagnostic>) {
+) -> (
+    Vec<Connection>,
+    Vec<Exchange>,
+    Vec<Diagnostic>,
+    Vec<DnsCollector>,
+) {
+    let mut dns = Vec::new();
     let mut connections = Vec::new();
     let mut exchanges: Vec<Exchange> = Vec::new();
     let mut diagnostics = Vec::new();
@@ -569,6 +600,7 @@ fn merge(
         }));
         // Renumbered in place and appended to the first worker's vector: tens of thousands
         // of exchanges are never held twice.
+        dns.push(out.factory.dns);
         let mut more = out.factory.exchanges;
         for e in &mut more {
             e.connection.0 += conn_base;
@@ -612,16 +644,19 @@ fn merge(
         .map(|(c, sink)| (new_id[c.0 as usize], sink))
         .collect();
     pending.sort_by_key(|(c, _)| *c);
+    let mut late_dns = DnsCollector::new();
     for (c, mut sink) in pending {
         sink.resolve();
         gather(
             &mut exchanges,
             &mut diagnostics,
+            &mut late_dns,
             &mut connections[c as usize],
             sink,
         );
     }
-    (connections, exchanges, diagnostics)
+    dns.push(late_dns);
+    (connections, exchanges, diagnostics, dns)
 }
 
 /// Sorts exchanges by first arrival, gives final ids, links connections to them.
@@ -705,7 +740,31 @@ enum AppSink {
     Http(Box<HttpConnection>),
     /// TLS, feeding its plaintext to another sniffer (HTTP inside, usually).
     Tls(Box<TlsConnection<AppSink>>),
+    /// DNS over TCP.
+    Dns(Box<DnsTcp>),
     Opaque(AppProtocol),
+}
+
+/// DNS messages of one TCP connection, framed per direction.
+struct DnsTcp {
+    facts: ConnFacts,
+    framers: [DnsTcpFramer; 2],
+    collector: DnsCollector,
+}
+
+impl StreamSink for DnsTcp {
+    fn on_data(&mut self, dir: Dir, _offset: u64, data: &[u8], at: Arrival) {
+        let (client, server) = (self.facts.client, self.facts.server);
+        let collector = &mut self.collector;
+        let from_client = dir == Dir::ClientToServer;
+        self.framers[dir.index()].push(data, |msg| {
+            collector.tcp_message(client, server, from_client, msg, at);
+        });
+    }
+    fn on_gap(&mut self, dir: Dir, _offset: u64, _len: u64, _at: Arrival) {
+        self.framers[dir.index()].gap();
+    }
+    fn on_end(&mut self, _dir: Dir, _offset: u64, _how: StreamEnd, _at: Arrival) {}
 }
 
 enum Held {
@@ -756,8 +815,14 @@ impl AppSink {
         let full = |d: Dir| prefix[d.index()].len() >= SNIFF_LIMIT || ended(d);
         // TLS inside TLS is not a thing; inside a decrypted stream only HTTP is looked for.
         let tls_allowed = *scheme == Scheme::Http;
+        let dns_port = facts.server.port() == 53 || facts.client.port() == 53;
         let verdict = if matches!(req, Sniff::Yes) || matches!(resp, Sniff::Yes) {
             Some(AppProtocol::Http1)
+        } else if tls_allowed
+            && dns_port
+            && (dns::sniff_tcp(&prefix[0]) || dns::sniff_tcp(&prefix[1]))
+        {
+            Some(AppProtocol::Dns)
         } else if tls_allowed && (looks_like_tls(&prefix[0]) || looks_like_tls(&prefix[1])) {
             Some(AppProtocol::Tls)
         } else {
@@ -790,6 +855,11 @@ impl AppSink {
                 AppSink::new(*facts, Scheme::Https, shared.clone()),
                 format!("the connection of frame {}", facts.first_frame.0),
             ))),
+            AppProtocol::Dns => AppSink::Dns(Box::new(DnsTcp {
+                facts: *facts,
+                framers: [DnsTcpFramer::new(), DnsTcpFramer::new()],
+                collector: DnsCollector::new(),
+            })),
             other => AppSink::Opaque(other),
         };
         for h in held {
@@ -845,6 +915,7 @@ impl AppSink {
             }
             AppSink::Http(_) => AppProtocol::Http1,
             AppSink::Tls(_) => AppProtocol::Tls,
+            AppSink::Dns(_) => AppProtocol::Dns,
             AppSink::Opaque(p) => *p,
         }
     }
@@ -855,6 +926,7 @@ impl StreamSink for AppSink {
         match self {
             AppSink::Http(h) => h.on_data(dir, offset, data, at),
             AppSink::Tls(t) => t.on_data(dir, offset, data, at),
+            AppSink::Dns(d) => d.on_data(dir, offset, data, at),
             AppSink::Opaque(_) => {}
             AppSink::Sniffing { .. } => self.hold(Held::Data(dir, offset, data.to_vec(), at)),
         }
@@ -863,6 +935,7 @@ impl StreamSink for AppSink {
         match self {
             AppSink::Http(h) => h.on_gap(dir, offset, len, at),
             AppSink::Tls(t) => t.on_gap(dir, offset, len, at),
+            AppSink::Dns(d) => d.on_gap(dir, offset, len, at),
             AppSink::Opaque(_) => {}
             AppSink::Sniffing { .. } => self.hold(Held::Gap(dir, offset, len, at)),
         }
@@ -871,6 +944,7 @@ impl StreamSink for AppSink {
         match self {
             AppSink::Http(h) => h.on_end(dir, offset, how, at),
             AppSink::Tls(t) => t.on_end(dir, offset, how, at),
+            AppSink::Dns(d) => d.on_end(dir, offset, how, at),
             AppSink::Opaque(_) => {}
             AppSink::Sniffing { .. } => self.hold(Held::End(dir, offset, how, at)),
         }
@@ -882,6 +956,7 @@ struct Collector {
     shared: Shared,
     exchanges: Vec<Exchange>,
     diagnostics: Vec<Diagnostic>,
+    dns: DnsCollector,
     /// Finished connections still waiting for a resumed TLS session's secret; resolved once
     /// every thread is done (the session cache is then complete).
     pending: Vec<(ConnId, AppSink)>,
@@ -893,6 +968,7 @@ impl Collector {
             shared,
             exchanges: Vec::new(),
             diagnostics: Vec::new(),
+            dns: DnsCollector::new(),
             pending: Vec::new(),
         }
     }
@@ -903,6 +979,7 @@ impl Collector {
 fn gather(
     exchanges: &mut Vec<Exchange>,
     diagnostics: &mut Vec<Diagnostic>,
+    dns: &mut DnsCollector,
     conn: &mut Connection,
     sink: AppSink,
 ) {
@@ -930,8 +1007,9 @@ fn gather(
                 d.connection = Some(conn.id);
                 diagnostics.push(d);
             }
-            gather(exchanges, diagnostics, conn, out.inner);
+            gather(exchanges, diagnostics, dns, conn, out.inner);
         }
+        AppSink::Dns(d) => dns.extend(d.collector),
         AppSink::Sniffing { .. } | AppSink::Opaque(_) => {}
     }
 }
@@ -965,7 +1043,13 @@ impl SinkFactory for Collector {
         if sink.waiting() {
             self.pending.push((conn.id, sink));
         } else {
-            gather(&mut self.exchanges, &mut self.diagnostics, conn, sink);
+            gather(
+                &mut self.exchanges,
+                &mut self.diagnostics,
+                &mut self.dns,
+                conn,
+                sink,
+            );
         }
     }
 }

@@ -25,6 +25,9 @@ struct DecodedSink {
     hasher: Sha256,
     keep: Option<Vec<u8>>,
     keep_max: u64,
+    /// The first decoded bytes, for the stage layer (never dropped, only capped).
+    head: Option<Vec<u8>>,
+    head_max: u64,
     capped: bool,
 }
 
@@ -39,6 +42,7 @@ impl Write for DecodedSink {
         self.len += n;
         self.hasher.update(buf);
         keep_bytes(&mut self.keep, self.keep_max, self.len, buf);
+        head_bytes(&mut self.head, self.head_max, buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -54,6 +58,14 @@ fn keep_bytes(keep: &mut Option<Vec<u8>>, max: u64, total_after: u64, buf: &[u8]
         } else {
             *keep = None;
         }
+    }
+}
+
+/// Appends to a head buffer until it holds `max` bytes.
+fn head_bytes(head: &mut Option<Vec<u8>>, max: u64, buf: &[u8]) {
+    if let Some(h) = head {
+        let room = (max as usize).saturating_sub(h.len()).min(buf.len());
+        h.extend_from_slice(&buf[..room]);
     }
 }
 
@@ -203,6 +215,9 @@ pub(crate) struct BodyAcc {
     /// are also the decoded body.
     keep_wire: Option<Vec<u8>>,
     keep_max: u64,
+    /// Head of an identity-coded body (coded bodies keep theirs in the decoded sink).
+    head: Option<Vec<u8>>,
+    head_max: u64,
     missing: u64,
     cap: u64,
 }
@@ -212,6 +227,8 @@ pub(crate) struct BodyAcc {
 pub(crate) struct BodyLimits {
     pub decoded_cap: u64,
     pub keep_max: u64,
+    /// Keep this many leading decoded bytes in `Body::head`; 0 keeps none.
+    pub head_max: u64,
 }
 
 impl BodyAcc {
@@ -232,6 +249,8 @@ impl BodyAcc {
                 hasher: Sha256::new(),
                 keep: keep(true),
                 keep_max: limits.keep_max,
+                head: (limits.head_max > 0).then(Vec::new),
+                head_max: limits.head_max,
                 capped: false,
             };
             let mut chain = Chain::Sink(sink);
@@ -267,6 +286,7 @@ impl BodyAcc {
             }
         };
         let keep_wire = keep(true);
+        let identity = matches!(decoding, Decoding::Identity);
         BodyAcc {
             wire_len: 0,
             wire_hash: Some(Sha256::new()),
@@ -274,6 +294,8 @@ impl BodyAcc {
             decoding,
             keep_wire,
             keep_max: limits.keep_max,
+            head: (limits.head_max > 0 && identity).then(Vec::new),
+            head_max: limits.head_max,
             missing: 0,
             cap: limits.decoded_cap,
         }
@@ -290,7 +312,7 @@ impl BodyAcc {
         }
         keep_bytes(&mut self.keep_wire, self.keep_max, self.wire_len, data);
         match &mut self.decoding {
-            Decoding::Identity => {}
+            Decoding::Identity => head_bytes(&mut self.head, self.head_max, data),
             Decoding::Active(chain) => {
                 if let Err(e) = chain.write(data) {
                     let capped = chain.sink().is_some_and(|s| s.capped);
@@ -341,13 +363,17 @@ impl BodyAcc {
     /// Closes the body. `framed_complete`: the framing reached its end (length, last chunk,
     /// close) rather than being cut.
     pub(crate) fn finish(
-        self,
+        mut self,
         framed_complete: bool,
         stream_offset: u64,
         stream_length: u64,
         notes: &mut Notes,
     ) -> crate::model::Body {
         let complete = framed_complete && self.missing == 0;
+        let mut head = match &mut self.decoding {
+            Decoding::Active(chain) => chain.sink_mut().and_then(|s| s.head.take()),
+            _ => self.head.take(),
+        };
         let wire_sha256 = if complete {
             self.wire_hash.map(sha256_of)
         } else {
@@ -394,6 +420,11 @@ impl BodyAcc {
             },
             _ => (None, None, None),
         };
+        // A whole kept body is its own head; an empty head says nothing.
+        let head = match &kept {
+            Some(k) if head.is_some() => Some(k.clone()),
+            _ => head.take().filter(|h| !h.is_empty()).map(Arc::<[u8]>::from),
+        };
         crate::model::Body {
             wire_length: self.wire_len,
             wire_sha256,
@@ -405,7 +436,7 @@ impl BodyAcc {
             stream_length,
             kept,
             wire_kept,
-            head: None,
+            head,
         }
     }
 }
@@ -420,6 +451,7 @@ mod tests {
         BodyLimits {
             decoded_cap: 64 << 20,
             keep_max: 1 << 20,
+            head_max: 0,
         }
     }
 
@@ -551,6 +583,7 @@ mod tests {
         let lim = BodyLimits {
             decoded_cap: 1 << 20,
             keep_max: 0,
+            head_max: 0,
         };
         let (b, notes) = run(&["gzip"], &wire, 1000, lim);
         assert_eq!(b.decoded_length, None);
@@ -593,12 +626,14 @@ mod tests {
         let lim = BodyLimits {
             decoded_cap: 1 << 20,
             keep_max: 4,
+            head_max: 0,
         };
         let (b, _) = run(&["zstd"], b"12345", 2, lim);
         assert_eq!(b.wire_kept, None);
         let none = BodyLimits {
             decoded_cap: 1 << 20,
             keep_max: 0,
+            head_max: 0,
         };
         let (b, _) = run(&[], b"12", 2, none);
         assert_eq!((b.kept, b.wire_kept), (None, None));
@@ -616,6 +651,7 @@ mod tests {
         let lim = BodyLimits {
             decoded_cap: 1 << 20,
             keep_max: 4,
+            head_max: 0,
         };
         let (b, _) = run(&[], b"12345", 2, lim);
         assert_eq!(b.kept, None);

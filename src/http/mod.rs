@@ -17,6 +17,19 @@ use crate::net::stream::{ConnFacts, StreamSink};
 use decode::{BodyAcc, BodyLimits, Notes};
 use h1::{ChunkStep, Chunked};
 use std::collections::VecDeque;
+use std::sync::Arc;
+
+/// Decides, from the request (if seen) and the response head (for response bodies), whether
+/// a message's body head is kept in `Body::head`. Supplied by the stage layer, so that only
+/// bodies it may need are held in memory.
+#[derive(Clone)]
+pub struct HeadFilter(pub Arc<dyn Fn(Option<&Request>, Option<&Response>) -> bool + Send + Sync>);
+
+impl std::fmt::Debug for HeadFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HeadFilter")
+    }
+}
 
 #[derive(Clone, Debug)]
 pub struct HttpOptions {
@@ -26,6 +39,11 @@ pub struct HttpOptions {
     pub keep_body_max: u64,
     /// A longer head is an error: that direction skips to the next message.
     pub max_head_bytes: usize,
+    /// Leading decoded bytes kept in `Body::head` for bodies `head_filter` selects.
+    pub head_max: u64,
+    /// None keeps no heads. Once it selects one message of a connection, every later body of
+    /// that connection keeps its head too (services behind custom path prefixes).
+    pub head_filter: Option<HeadFilter>,
 }
 
 impl Default for HttpOptions {
@@ -34,6 +52,8 @@ impl Default for HttpOptions {
             decoded_body_cap: 64 << 20,
             keep_body_max: 0,
             max_head_bytes: 1 << 20,
+            head_max: 64 << 10,
+            head_filter: None,
         }
     }
 }
@@ -369,6 +389,8 @@ pub struct HttpConnection {
     switched: bool,
     /// Client data may be held back after CONNECT / Upgrade requests.
     pausing: bool,
+    /// The head filter selected a message of this connection.
+    keep_heads: bool,
 }
 
 impl HttpConnection {
@@ -376,6 +398,7 @@ impl HttpConnection {
         let limits = BodyLimits {
             decoded_cap: opts.decoded_body_cap,
             keep_max: opts.keep_body_max,
+            head_max: 0,
         };
         HttpConnection {
             facts,
@@ -391,6 +414,7 @@ impl HttpConnection {
             diags: Vec::new(),
             switched: false,
             pausing: true,
+            keep_heads: false,
         }
     }
 
@@ -972,7 +996,18 @@ impl HttpConnection {
         at: Arrival,
     ) {
         let mut notes = Vec::new();
-        let acc = BodyAcc::new(codings, self.limits, &mut notes);
+        if !self.keep_heads && !matches!(framing, Framing::None) {
+            if let Some(filter) = &self.opts.head_filter {
+                let rec = &self.records[exch];
+                let response = if d == 1 { rec.response.as_ref() } else { None };
+                self.keep_heads = (filter.0)(rec.request.as_ref(), response);
+            }
+        }
+        let mut limits = self.limits;
+        if self.keep_heads {
+            limits.head_max = self.opts.head_max;
+        }
+        let acc = BodyAcc::new(codings, limits, &mut notes);
         let none = matches!(framing, Framing::None);
         self.sides[d].state = State::Body(Box::new(BodyRun {
             exch,

@@ -374,6 +374,8 @@ pub enum Upgrade {
 pub enum AppProtocol {
     Http1,
     Tls,
+    /// DNS over TCP.
+    Dns,
     Unknown,
     /// No payload at all.
     Empty,
@@ -384,6 +386,7 @@ impl AppProtocol {
         match self {
             AppProtocol::Http1 => "http/1",
             AppProtocol::Tls => "tls",
+            AppProtocol::Dns => "dns",
             AppProtocol::Unknown => "unknown",
             AppProtocol::Empty => "empty",
         }

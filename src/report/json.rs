@@ -46,6 +46,9 @@ struct Report<'a> {
     #[serde(serialize_with = "seq")]
     diagnostics: &'a [Diagnostic],
     embedded_keylog_lines: usize,
+    dns: Vec<super::lync_json::DnsDto<'a>>,
+    findings: Vec<super::lync_json::FindingDto<'a>>,
+    signin: Vec<super::lync_json::SigninDto<'a>>,
 }
 
 #[derive(Serialize)]
@@ -76,6 +79,9 @@ impl<'a> Report<'a> {
             exchanges: Exchanges(a),
             diagnostics: &a.diagnostics,
             embedded_keylog_lines: a.embedded_keylog.len(),
+            dns: a.dns.iter().map(super::lync_json::dns).collect(),
+            findings: a.findings.iter().map(super::lync_json::finding).collect(),
+            signin: a.signin.iter().map(super::lync_json::signin).collect(),
         }
     }
 }
@@ -184,6 +190,9 @@ impl Serialize for ExchangeDto<'_> {
             upgrade: Option<&'a str>,
             #[serde(skip_serializing_if = "Option::is_none")]
             annotations: Option<Ann<'a>>,
+            stage: Option<super::lync_json::StageDto<'a>>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            auth: Option<super::lync_json::AuthDto<'a>>,
         }
         #[derive(Serialize)]
         struct Ann<'a> {
@@ -326,6 +335,8 @@ impl Serialize for ExchangeDto<'_> {
                     })
                     .collect(),
             }),
+            stage: e.stage.as_ref().map(super::lync_json::stage),
+            auth: e.auth.as_deref().map(super::lync_json::auth),
         }
         .serialize(s)
     }
@@ -352,6 +363,9 @@ impl Serialize for Dto<'_, Connection> {
             exchanges: Vec<u32>,
             #[serde(skip_serializing_if = "Option::is_none")]
             tls: Option<Tls<'a>>,
+            syn_ack: bool,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            stage: Option<super::lync_json::StageDto<'a>>,
         }
         #[derive(Serialize)]
         struct Tls<'a> {
@@ -414,6 +428,8 @@ impl Serialize for Dto<'_, Connection> {
                 resumed: t.resumed,
                 plaintext_bytes: t.plaintext_bytes,
             }),
+            syn_ack: c.syn_ack,
+            stage: c.stage.as_ref().map(super::lync_json::stage),
         }
         .serialize(s)
     }

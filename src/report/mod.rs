@@ -1,6 +1,8 @@
 //! Presentation of a frozen [`crate::model::Analysis`]: reads the model, never changes it.
 
 pub mod json;
+mod lync_json;
+pub mod stages;
 pub mod text;
 
 use crate::model::Analysis;

@@ -1,0 +1,824 @@
+//! The classification pass (lync-flow.md §1.1 and §2): walks exchanges and DNS lookups in time
+//! order, applies the first matching rule, and remembers what each response announced so that
+//! later requests find their parent.
+
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+
+use super::links::{self, Link};
+use super::rules::{HostSet, Rule, RuleKind, RuleSet};
+use crate::model::{Analysis, ConnId, DnsId, DnsLookup, ExchId, Exchange, Outcome, StageTag, Ts};
+
+/// Stage id of everything no rule claims.
+pub const UNRELATED: &str = "unrelated";
+
+/// Stages that only exist after a Lync sign-in started (they do not by themselves make a
+/// capture a Lync capture).
+const FOLLOW_ON: [&str; 3] = ["exchange-autodiscover", "exchange-ews", "dns-hop"];
+
+/// What a request looks like to the rules.
+pub(crate) struct RequestView<'a> {
+    pub method: &'a str,
+    pub scheme: &'static str,
+    /// Lower-case, no port.
+    pub host: String,
+    pub port: u16,
+    /// Normalised path (lync-flow.md §1.1 step 1).
+    pub path: String,
+    pub query: String,
+    /// Absolute URL as requested.
+    pub url: String,
+}
+
+/// Lower-case host and port of an authority ("Host" header value).
+fn split_authority(authority: &str, default_port: u16) -> (String, u16) {
+    let a = authority.trim();
+    let a = a.rsplit_once('@').map_or(a, |(_, h)| h);
+    if let Some(rest) = a.strip_prefix('[') {
+        if let Some((h, after)) = rest.split_once(']') {
+            let port = after
+                .strip_prefix(':')
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(default_port);
+            return (h.to_ascii_lowercase(), port);
+        }
+    }
+    match a.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') => {
+            (h.to_ascii_lowercase(), p.parse().unwrap_or(default_port))
+        }
+        _ => (a.to_ascii_lowercase(), default_port),
+    }
+}
+
+/// Lower-case path without query, duplicate slashes collapsed, trailing slash dropped.
+pub(crate) fn normalize_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len() + 1);
+    for seg in path.split('/').filter(|s| !s.is_empty()) {
+        out.push('/');
+        out.push_str(&seg.to_ascii_lowercase());
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    out
+}
+
+pub(crate) fn request_view<'a>(analysis: &Analysis, ex: &'a Exchange) -> Option<RequestView<'a>> {
+    let req = ex.request.as_ref()?;
+    let scheme = ex.scheme.as_str();
+    let default_port = if scheme == "https" { 443 } else { 80 };
+    let target = req.target.split('#').next().unwrap_or("");
+    let conn = analysis.connections.get(ex.connection.0 as usize);
+    let (authority, path_query) = if let Some(rest) = target
+        .strip_prefix("http://")
+        .or_else(|| target.strip_prefix("https://"))
+    {
+        match rest.find('/') {
+            Some(i) => (Some(&rest[..i]), &rest[i..]),
+            None => (Some(rest), "/"),
+        }
+    } else if req.method.eq_ignore_ascii_case("CONNECT") {
+        (Some(target), "/")
+    } else {
+        (None, target)
+    };
+    let authority = authority.map(str::to_string).or_else(|| {
+        req.headers
+            .get("Host")
+            .map(str::to_string)
+            .or_else(|| conn.and_then(|c| c.tls.as_ref()?.sni.clone()))
+            .or_else(|| conn.map(|c| c.server.to_string()))
+    })?;
+    let (host, port) = split_authority(&authority, default_port);
+    let (path, query) = match path_query.split_once('?') {
+        Some((p, q)) => (p, q),
+        None => (path_query, ""),
+    };
+    let port_part = if port == default_port {
+        String::new()
+    } else {
+        format!(":{port}")
+    };
+    let url = if req.method.eq_ignore_ascii_case("CONNECT") {
+        format!("{scheme}://{host}{port_part}/")
+    } else {
+        format!("{scheme}://{host}{port_part}{path_query}")
+    };
+    Some(RequestView {
+        method: req.method.as_str(),
+        scheme,
+        host,
+        port,
+        path: normalize_path(path),
+        query: query.to_string(),
+        url,
+    })
+}
+
+/// A URL some response announced.
+#[derive(Clone)]
+struct Announce {
+    query: String,
+    rel: String,
+    via: String,
+    exch: ExchId,
+    at: Ts,
+}
+
+/// Link provenance and the learned sets, as of the exchange being classified.
+#[derive(Default)]
+pub(crate) struct Learned {
+    /// origin+path (normalised) → announcements, oldest first.
+    by_path: HashMap<String, Vec<Announce>>,
+    /// Announcements that also cover everything under their path.
+    prefixes: Vec<(String, Announce)>,
+    /// Host → (first time announced, announcing exchange).
+    pub announced_hosts: HashMap<String, (Ts, ExchId)>,
+    pub lync_hosts: HashSet<String>,
+    pub sip_domains: HashSet<String>,
+    /// Addresses answered for names in the Lync host set.
+    pub lync_addrs: HashMap<IpAddr, String>,
+    /// Any lookup's answers: address → (answered at, lookup, name asked).
+    pub resolved: HashMap<IpAddr, Vec<(Ts, DnsId, String)>>,
+    pub lync_seen: bool,
+    /// Last exchange per (method, full normalised URL): for "retry after 401".
+    last_by_url: HashMap<(String, String), ExchId>,
+}
+
+impl Learned {
+    fn announce(&mut self, link: &Link, exch: ExchId, at: Ts) {
+        let Some((path, query)) = links::normalize_url(&link.url) else {
+            return;
+        };
+        if let Some(host) = host_of(&link.url) {
+            self.announced_hosts.entry(host).or_insert((at, exch));
+        }
+        let a = Announce {
+            query,
+            rel: link.rel.clone(),
+            via: link.via.clone(),
+            exch,
+            at,
+        };
+        // Service addresses, and an application's own URL, cover the URLs beneath them.
+        let covers = link.prefix || (link.rel == "self" && path.contains("/applications/"));
+        if covers && self.prefixes.len() < 100_000 {
+            self.prefixes.push((path.clone(), a.clone()));
+        }
+        let list = self.by_path.entry(path).or_default();
+        if list.len() < 64 {
+            list.push(a);
+        }
+    }
+
+    /// The latest announcement of this URL made before `at`: exact, then ignoring the query,
+    /// then by a covering prefix.
+    fn lookup(&self, url: &str, at: Ts) -> Option<&Announce> {
+        let (path, query) = links::normalize_url(url)?;
+        let list = self.by_path.get(&path);
+        let before = |a: &&Announce| a.at <= at;
+        if let Some(list) = list {
+            if let Some(a) = list.iter().rev().filter(before).find(|a| a.query == query) {
+                return Some(a);
+            }
+            if let Some(a) = list.iter().rev().find(before) {
+                return Some(a);
+            }
+        }
+        self.prefixes
+            .iter()
+            .rev()
+            .filter(|(_, a)| a.at <= at)
+            .find(|(p, _)| {
+                path.len() > p.len()
+                    && path.starts_with(p.as_str())
+                    && path.as_bytes().get(p.len()) == Some(&b'/')
+            })
+            .map(|(_, a)| a)
+    }
+}
+
+pub(crate) fn host_of(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let (host, _) = split_authority(authority, 0);
+    (!host.is_empty()).then_some(host)
+}
+
+/// The domain after the first label ("lyncdiscover.contoso.com" → "contoso.com").
+fn parent_domain(name: &str) -> Option<String> {
+    let (_, rest) = name.split_once('.')?;
+    rest.contains('.').then(|| rest.to_ascii_lowercase())
+}
+
+fn status_text(ex: &Exchange) -> Option<String> {
+    ex.response.as_ref().map(|r| format!("{:03}", r.status))
+}
+
+fn in_set(learned: &Learned, set: HostSet, host: &str, at: Ts) -> bool {
+    match set {
+        HostSet::LyncHosts => learned.lync_hosts.contains(host),
+        HostSet::AnnouncedHosts => learned
+            .announced_hosts
+            .get(host)
+            .is_some_and(|&(t, _)| t <= at),
+        HostSet::SipDomains => learned.sip_domains.contains(host),
+    }
+}
+
+fn body_str(bytes: Option<&[u8]>) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(bytes.unwrap_or_default())
+}
+
+/// Does an HTTP rule's request side hold?
+fn http_rule_matches(
+    rule: &Rule,
+    view: &RequestView<'_>,
+    ex: &Exchange,
+    announced_rel: Option<&str>,
+    learned: &Learned,
+    at: Ts,
+) -> bool {
+    let Some(req) = ex.request.as_ref() else {
+        return false;
+    };
+    if rule.after_lync && !learned.lync_seen {
+        return false;
+    }
+    if !rule.methods.is_empty() && !rule.methods.iter().any(|m| m == view.method) {
+        return false;
+    }
+    if rule.scheme.as_deref().is_some_and(|s| s != view.scheme) {
+        return false;
+    }
+    if rule.host.as_ref().is_some_and(|r| !r.is_match(&view.host)) {
+        return false;
+    }
+    if rule.path.as_ref().is_some_and(|r| !r.is_match(&view.path)) {
+        return false;
+    }
+    if rule
+        .query
+        .as_ref()
+        .is_some_and(|r| !r.is_match(&view.query))
+    {
+        return false;
+    }
+    if !rule.req_header.is_empty() && !rule.req_header.iter().any(|t| t.holds(req.headers.iter())) {
+        return false;
+    }
+    if rule.req_absent.iter().any(|n| req.headers.get(n).is_some()) {
+        return false;
+    }
+    if let Some(r) = &rule.req_body {
+        if !r.is_match(&body_str(req.body.bytes())) {
+            return false;
+        }
+    }
+    if let Some(r) = &rule.announced {
+        if !announced_rel.is_some_and(|rel| r.is_match(rel)) {
+            return false;
+        }
+    }
+    if let Some(set) = rule.host_in {
+        if !in_set(learned, set, &view.host, at) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Outcome of an HTTP exchange under a rule, with the note of the entry that decided it.
+fn http_outcome(rule: &Rule, ex: &Exchange) -> (Outcome, Option<String>) {
+    let Some(resp) = ex.response.as_ref() else {
+        return (
+            rule.no_response,
+            Some("no response before the capture ended".into()),
+        );
+    };
+    let status = status_text(ex).unwrap_or_default();
+    let body = body_str(resp.body.bytes());
+    for o in &rule.outcomes {
+        if o.status.as_ref().is_some_and(|r| !r.is_match(&status)) {
+            continue;
+        }
+        if !o.resp_header.is_empty() && !o.resp_header.iter().any(|t| t.holds(resp.headers.iter()))
+        {
+            continue;
+        }
+        if o.body.as_ref().is_some_and(|r| !r.is_match(&body)) {
+            continue;
+        }
+        return (o.outcome, o.note.clone());
+    }
+    (Outcome::Unknown, None)
+}
+
+fn subkind(rule: &Rule, view: &RequestView<'_>, ex: &Exchange) -> Option<String> {
+    let req = ex.request.as_ref()?;
+    rule.subkinds
+        .iter()
+        .find(|s| {
+            (s.methods.is_empty() || s.methods.iter().any(|m| m == view.method))
+                && s.path.as_ref().is_none_or(|r| r.is_match(&view.path))
+                && (s.req_header.is_empty()
+                    || s.req_header.iter().any(|t| t.holds(req.headers.iter())))
+                && s.req_body
+                    .as_ref()
+                    .is_none_or(|r| r.is_match(&body_str(req.body.bytes())))
+        })
+        .map(|s| s.subkind.clone())
+}
+
+fn dns_outcome(rule: &Rule, lookup: &DnsLookup) -> (Outcome, Option<String>) {
+    let Some(resp) = lookup.response.as_ref() else {
+        return (Outcome::Fail, Some("no answer from the DNS server".into()));
+    };
+    let answered = lookup.addresses().next().is_some() || lookup.cnames().next().is_some();
+    let rcode = crate::model::rcode_name(resp.rcode);
+    for o in &rule.outcomes {
+        if o.rcode.as_deref().is_some_and(|r| r != rcode) {
+            continue;
+        }
+        if o.answered.is_some_and(|a| a != answered) {
+            continue;
+        }
+        return (o.outcome, o.note.clone());
+    }
+    (Outcome::Unknown, None)
+}
+
+fn tag(rule: &Rule, outcome: Outcome, note: Option<String>) -> StageTag {
+    StageTag {
+        id: rule.stage.clone(),
+        outcome,
+        rule: rule.name.clone(),
+        parent: None,
+        via: None,
+        dns: None,
+        subkind: None,
+        note,
+    }
+}
+
+fn unrelated(rule: &str) -> StageTag {
+    StageTag {
+        id: UNRELATED.into(),
+        outcome: Outcome::Unknown,
+        rule: rule.into(),
+        parent: None,
+        via: None,
+        dns: None,
+        subkind: None,
+        note: None,
+    }
+}
+
+enum Event {
+    Dns(usize),
+    Http(usize),
+}
+
+/// Tags every exchange, lookup and connection; returns what was learned (for the checks).
+pub(crate) fn classify(analysis: &mut Analysis, rules: &RuleSet) -> Learned {
+    let mut learned = Learned::default();
+    let mut events: Vec<(Ts, u8, usize, Event)> = Vec::new();
+    for (i, l) in analysis.dns.iter().enumerate() {
+        if let Some(a) = l.first() {
+            events.push((a.ts, 0, i, Event::Dns(i)));
+        }
+    }
+    for (i, e) in analysis.exchanges.iter().enumerate() {
+        let at = e.timing.first().map(|a| a.ts).unwrap_or_default();
+        events.push((at, 1, i, Event::Http(i)));
+    }
+    events.sort_by_key(|(t, k, i, _)| (*t, *k, *i));
+
+    for (at, _, _, ev) in &events {
+        match ev {
+            Event::Dns(i) => {
+                let t = classify_dns(&analysis.dns[*i], rules, &mut learned, *at);
+                analysis.dns[*i].stage = Some(t);
+            }
+            Event::Http(i) => {
+                let t = classify_http(analysis, *i, rules, &mut learned, *at);
+                analysis.exchanges[*i].stage = Some(t);
+            }
+        }
+    }
+    settle_dns_noise(analysis);
+    classify_connections(analysis, rules, &learned);
+    learned
+}
+
+fn classify_dns(lookup: &DnsLookup, rules: &RuleSet, learned: &mut Learned, at: Ts) -> StageTag {
+    let qname = lookup.qname.trim_end_matches('.').to_ascii_lowercase();
+    let mut result = None;
+    for rule in rules.rules.iter().filter(|r| r.kind == RuleKind::Dns) {
+        if rule.after_lync && !learned.lync_seen {
+            continue;
+        }
+        if rule.qname.as_ref().is_some_and(|r| !r.is_match(&qname)) {
+            continue;
+        }
+        if let Some(set) = rule.qname_in {
+            if !in_set(learned, set, &qname, at) {
+                continue;
+            }
+        }
+        let (outcome, note) = dns_outcome(rule, lookup);
+        let mut t = tag(rule, outcome, note);
+        if let Some(&(_, exch)) = learned.announced_hosts.get(&qname) {
+            if learned.announced_hosts[&qname].0 <= at {
+                t.parent = Some(exch);
+                t.via = Some("host of an announced URL".into());
+            }
+        }
+        if rule.stage == "dns-discovery" {
+            t.subkind = Some(
+                if qname.starts_with("lyncdiscoverinternal.") {
+                    "internal"
+                } else {
+                    "external"
+                }
+                .into(),
+            );
+        }
+        result = Some(t);
+        break;
+    }
+    let t = result.unwrap_or_else(|| unrelated("no rule matched"));
+    // What this lookup teaches.
+    if t.id == "dns-discovery" {
+        learned.lync_seen = true;
+        if let Some(d) = parent_domain(&qname) {
+            learned.sip_domains.insert(d);
+        }
+        learned.lync_hosts.insert(qname.clone());
+        for c in lookup.cnames() {
+            learned
+                .lync_hosts
+                .insert(c.trim_end_matches('.').to_ascii_lowercase());
+        }
+    }
+    let lync_name = learned.lync_hosts.contains(&qname);
+    let answered_at = lookup.response.as_ref().map_or(at, |r| r.arrival.ts);
+    for addr in lookup.addresses() {
+        let list = learned.resolved.entry(addr).or_default();
+        if list.len() < 64 {
+            list.push((answered_at, lookup.id, qname.clone()));
+        }
+        if lync_name || (t.id != UNRELATED && t.outcome == Outcome::Ok) {
+            learned
+                .lync_addrs
+                .entry(addr)
+                .or_insert_with(|| qname.clone());
+        }
+    }
+    t
+}
+
+fn classify_http(
+    analysis: &Analysis,
+    i: usize,
+    rules: &RuleSet,
+    learned: &mut Learned,
+    at: Ts,
+) -> StageTag {
+    let ex = &analysis.exchanges[i];
+    let Some(view) = request_view(analysis, ex) else {
+        return unrelated("response without its request");
+    };
+    if view.method.eq_ignore_ascii_case("CONNECT") {
+        // A proxy tunnel (SAZ): the transport step to that host.
+        let lync = learned.lync_hosts.contains(&view.host) || view.host.starts_with("lyncdiscover");
+        if !lync {
+            return unrelated("proxy tunnel to a host outside the Lync host set");
+        }
+        let ok = ex
+            .response
+            .as_ref()
+            .is_some_and(|r| (200..300).contains(&r.status));
+        return StageTag {
+            id: "tcp-tls".into(),
+            outcome: if ok { Outcome::Ok } else { Outcome::Fail },
+            rule: "proxy-tunnel".into(),
+            parent: None,
+            via: None,
+            dns: None,
+            subkind: Some("tunnel".into()),
+            note: None,
+        };
+    }
+    let key = (
+        view.method.to_string(),
+        links::normalize_url(&view.url)
+            .map(|(p, q)| format!("{p}?{q}"))
+            .unwrap_or_default(),
+    );
+    let retry_of = learned.last_by_url.get(&key).copied().filter(|p| {
+        analysis.exchanges[p.0 as usize]
+            .response
+            .as_ref()
+            .is_some_and(|r| r.status == 401 || r.status == 407)
+    });
+    let announce = learned.lookup(&view.url, at).cloned();
+    let rel = announce.as_ref().map(|a| a.rel.as_str());
+    let mut t = None;
+    for rule in rules.rules.iter().filter(|r| r.kind == RuleKind::Http) {
+        if http_rule_matches(rule, &view, ex, rel, learned, at) {
+            let (outcome, note) = http_outcome(rule, ex);
+            let mut tg = tag(rule, outcome, note);
+            tg.subkind = subkind(rule, &view, ex);
+            t = Some(tg);
+            break;
+        }
+    }
+    let mut t = t.unwrap_or_else(|| unrelated("no rule matched"));
+    if t.id != UNRELATED {
+        if let Some(p) = retry_of {
+            t.parent = Some(p);
+            t.via = Some("retry after 401".into());
+        } else if let Some(a) = &announce {
+            t.parent = Some(a.exch);
+            t.via = Some(a.via.clone());
+        }
+        if let Some(c) = analysis.connections.get(ex.connection.0 as usize) {
+            t.dns = resolved_by(learned, c.server.ip(), &view.host, c.first_seen);
+        }
+        learn_from_response(analysis, ex, &view, &t, learned, at);
+    }
+    learned.last_by_url.insert(key, ex.id);
+    t
+}
+
+/// The latest lookup answered before `before` that gave `addr`, preferring one for `host`.
+fn resolved_by(learned: &Learned, addr: IpAddr, host: &str, before: Ts) -> Option<DnsId> {
+    let list = learned.resolved.get(&addr)?;
+    let ok = |(t, _, _): &&(Ts, DnsId, String)| *t <= before;
+    list.iter()
+        .rev()
+        .filter(ok)
+        .find(|(_, _, n)| n == host)
+        .or_else(|| list.iter().rev().find(ok))
+        .map(|(_, id, _)| *id)
+}
+
+fn learn_from_response(
+    analysis: &Analysis,
+    ex: &Exchange,
+    view: &RequestView<'_>,
+    t: &StageTag,
+    learned: &mut Learned,
+    at: Ts,
+) {
+    if !FOLLOW_ON.contains(&t.id.as_str()) {
+        learned.lync_seen = true;
+        learned.lync_hosts.insert(view.host.clone());
+    }
+    if let Some(sipuri) = view
+        .query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("sipuri="))
+    {
+        if let Some((_, d)) = sipuri
+            .rsplit_once('@')
+            .or_else(|| sipuri.rsplit_once("%40"))
+        {
+            learned.sip_domains.insert(d.to_ascii_lowercase());
+        }
+    }
+    if view.host.starts_with("lyncdiscover") {
+        if let Some(d) = parent_domain(&view.host) {
+            learned.sip_domains.insert(d);
+        }
+    }
+    let Some(resp) = ex.response.as_ref() else {
+        return;
+    };
+    let when = ex.timing.response_start.map_or(at, |a| a.ts);
+    let base = format!(
+        "{}://{}{}",
+        view.scheme,
+        view.host,
+        if view.port == if view.scheme == "https" { 443 } else { 80 } {
+            String::new()
+        } else {
+            format!(":{}", view.port)
+        }
+    );
+    let body = resp.body.bytes();
+    let ctype = resp.headers.get("Content-Type");
+    let lync_response = !FOLLOW_ON.contains(&t.id.as_str()) || t.id == "exchange-autodiscover";
+    for link in links::response_links(&base, &resp.headers, ctype, body) {
+        learned.announce(&link, ex.id, when);
+        if lync_response && !FOLLOW_ON.contains(&t.id.as_str()) {
+            if let Some(h) = host_of(&link.url) {
+                learned.lync_hosts.insert(h);
+            }
+        }
+    }
+    if !FOLLOW_ON.contains(&t.id.as_str()) {
+        for (_, host) in links::response_hosts(&resp.headers, body) {
+            learned.lync_hosts.insert(host.to_ascii_lowercase());
+        }
+    }
+    let _ = analysis;
+}
+
+/// `lyncdiscoverinternal` failing while the external name answers is what an external client
+/// does (noise); a failed lookup that a later lookup of the same name answered is a retry.
+fn settle_dns_noise(analysis: &mut Analysis) {
+    let answered: HashSet<String> = analysis
+        .dns
+        .iter()
+        .filter(|l| l.addresses().next().is_some())
+        .map(|l| l.qname.to_ascii_lowercase())
+        .collect();
+    for l in &mut analysis.dns {
+        let Some(t) = l.stage.as_mut() else { continue };
+        if t.outcome != Outcome::Fail {
+            continue;
+        }
+        let q = l.qname.to_ascii_lowercase();
+        if t.id == "dns-discovery" {
+            if let Some(domain) = q.strip_prefix("lyncdiscoverinternal.") {
+                if answered.contains(&format!("lyncdiscover.{domain}")) {
+                    t.outcome = Outcome::Noise;
+                    t.note = Some(format!(
+                        "{q} does not resolve here; the client went on with lyncdiscover.{domain} (expected outside the corporate network)"
+                    ));
+                    continue;
+                }
+            }
+        }
+        if answered.contains(&q) {
+            t.outcome = Outcome::Noise;
+            t.note = Some("another lookup of this name was answered".into());
+        }
+    }
+}
+
+/// Does a certificate name (`*.d` = exactly one label) cover `host`?
+pub(crate) fn cert_covers(name: &str, host: &str) -> bool {
+    let name = name.trim().trim_start_matches("DNS:").to_ascii_lowercase();
+    let host = host.to_ascii_lowercase();
+    match name.strip_prefix("*.") {
+        Some(suffix) => host
+            .split_once('.')
+            .is_some_and(|(first, rest)| !first.is_empty() && rest == suffix),
+        None => name == host,
+    }
+}
+
+/// The names a connection was for: SNI, else the names that resolved to its address.
+fn connection_names(analysis: &Analysis, c: ConnId, learned: &Learned) -> Vec<String> {
+    let conn = &analysis.connections[c.0 as usize];
+    if let Some(sni) = conn.tls.as_ref().and_then(|t| t.sni.clone()) {
+        return vec![sni.to_ascii_lowercase()];
+    }
+    let mut names: Vec<String> = learned
+        .resolved
+        .get(&conn.server.ip())
+        .map(|l| {
+            l.iter()
+                .filter(|(t, _, _)| *t <= conn.first_seen)
+                .map(|(_, _, n)| n.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.dedup();
+    names
+}
+
+fn classify_connections(analysis: &mut Analysis, rules: &RuleSet, learned: &Learned) {
+    let ids: Vec<ConnId> = analysis
+        .connections
+        .iter()
+        .filter(|c| c.exchanges.is_empty())
+        .map(|c| c.id)
+        .collect();
+    for id in ids {
+        let names = connection_names(analysis, id, learned);
+        let conn = &analysis.connections[id.0 as usize];
+        let by_addr = learned.lync_addrs.get(&conn.server.ip()).cloned();
+        let mut found = None;
+        for rule in rules
+            .rules
+            .iter()
+            .filter(|r| r.kind == RuleKind::Connection)
+        {
+            if rule.after_lync && !learned.lync_seen {
+                continue;
+            }
+            if rule.port.is_some_and(|p| p != conn.server.port()) {
+                continue;
+            }
+            let name = names.iter().find(|n| {
+                rule.host.as_ref().is_none_or(|r| r.is_match(n))
+                    && rule
+                        .host_in
+                        .is_none_or(|set| in_set(learned, set, n, Ts(i64::MAX)))
+            });
+            let name = match (name, &by_addr) {
+                (Some(n), _) => n.clone(),
+                (None, Some(n))
+                    if rule.host_in == Some(HostSet::LyncHosts) && rule.host.is_none() =>
+                {
+                    n.clone()
+                }
+                _ => continue,
+            };
+            found = Some((rule, name));
+            break;
+        }
+        let Some((rule, name)) = found else { continue };
+        let (outcome, note) = connection_outcome(conn, &name);
+        let mut t = tag(rule, outcome, Some(note));
+        t.dns = resolved_by(learned, conn.server.ip(), &name, conn.first_seen);
+        t.subkind = Some(name);
+        analysis.connections[id.0 as usize].stage = Some(t);
+    }
+    settle_connection_noise(analysis);
+}
+
+fn connection_outcome(conn: &crate::model::Connection, name: &str) -> (Outcome, String) {
+    if !conn.syn_ack {
+        let what = if conn.end[1] == crate::model::StreamEnd::Rst {
+            "refused (RST)".to_string()
+        } else {
+            format!(
+                "not answered ({} SYN{})",
+                conn.packets,
+                if conn.packets == 1 { "" } else { "s" }
+            )
+        };
+        return (Outcome::Fail, format!("TCP to {} {what}", conn.server));
+    }
+    if let Some(tls) = &conn.tls {
+        if let Some(cert) = &tls.certificate {
+            let host = tls.sni.as_deref().unwrap_or(name);
+            let covered = cert.sans.iter().any(|s| cert_covers(s, host))
+                || (cert.sans.is_empty()
+                    && cert
+                        .subject
+                        .split(',')
+                        .filter_map(|p| p.trim().strip_prefix("CN="))
+                        .any(|cn| cert_covers(cn, host)));
+            if !covered {
+                return (
+                    Outcome::Fail,
+                    format!(
+                        "the certificate does not cover {host} (names: {}); the client closed the connection without a request",
+                        cert.sans.join(", ")
+                    ),
+                );
+            }
+        }
+        if tls.version.is_none() {
+            return (Outcome::Fail, "TLS handshake did not complete".into());
+        }
+        return (
+            Outcome::Unknown,
+            "TLS connection without an HTTP request".into(),
+        );
+    }
+    (
+        Outcome::Unknown,
+        "TCP connection without an HTTP request".into(),
+    )
+}
+
+/// Port 80 not answering is tolerated when the client went on over HTTPS to the same host;
+/// an Exchange candidate failing is tolerated when a later one worked.
+fn settle_connection_noise(analysis: &mut Analysis) {
+    let https_ok: HashSet<IpAddr> = analysis
+        .connections
+        .iter()
+        .filter(|c| c.server.port() == 443 && c.syn_ack)
+        .map(|c| c.server.ip())
+        .collect();
+    let exchange_ok = analysis.exchanges.iter().any(|e| {
+        e.stage
+            .as_ref()
+            .is_some_and(|t| t.id == "exchange-autodiscover" && t.outcome == Outcome::Ok)
+    });
+    for c in &mut analysis.connections {
+        let ip = c.server.ip();
+        let port = c.server.port();
+        let Some(t) = c.stage.as_mut() else { continue };
+        if t.outcome != Outcome::Fail {
+            continue;
+        }
+        if t.id == "tcp-tls" && port == 80 && https_ok.contains(&ip) {
+            t.outcome = Outcome::Noise;
+            t.note = Some(format!(
+                "HTTP/80 on {ip} not published ({}); the client went on over HTTPS",
+                t.note.as_deref().unwrap_or("no answer")
+            ));
+        } else if t.id == "exchange-autodiscover" && exchange_ok {
+            t.outcome = Outcome::Noise;
+        }
+    }
+}

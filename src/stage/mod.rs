@@ -1,0 +1,54 @@
+//! Stage layer: tags exchanges, DNS lookups and connections with their discovery stage,
+//! follows the links from one stage to the next, decodes authentication and runs the checks.
+
+pub mod auth;
+pub mod checks;
+pub mod classify;
+pub mod links;
+pub mod rules;
+pub mod signin;
+
+use std::sync::Arc;
+
+use crate::http::HeadFilter;
+use crate::model::Analysis;
+pub use rules::{RuleSet, RulesError};
+
+/// Adds stages, decoded authentication, findings and sign-in summaries to an analysis.
+pub fn annotate(analysis: &mut Analysis, rules: &RuleSet) {
+    for ex in &mut analysis.exchanges {
+        ex.auth = auth::auth_facts(
+            ex.request.as_ref().map(|r| &r.headers),
+            ex.response.as_ref().map(|r| &r.headers),
+        )
+        .map(Box::new);
+    }
+    let learned = classify::classify(analysis, rules);
+    analysis.signin = signin::summaries(analysis, rules);
+    analysis.findings = checks::run(analysis, rules, &learned);
+}
+
+/// Which bodies the HTTP layer keeps the head of: those of requests on paths or hosts the
+/// rules know (once one is seen, the rest of its connection too).
+pub fn head_filter(rules: Arc<RuleSet>) -> HeadFilter {
+    HeadFilter(Arc::new(move |req, _resp| {
+        let Some(req) = req else { return false };
+        let target = req.target.as_str();
+        let (host, path) = match target
+            .strip_prefix("http://")
+            .or_else(|| target.strip_prefix("https://"))
+        {
+            Some(rest) => match rest.find('/') {
+                Some(i) => (&rest[..i], &rest[i..]),
+                None => (rest, "/"),
+            },
+            None => (req.headers.get("Host").unwrap_or(""), target),
+        };
+        let host = host
+            .rsplit_once(':')
+            .map_or(host, |(h, _)| h)
+            .to_ascii_lowercase();
+        let path = classify::normalize_path(path.split('?').next().unwrap_or(""));
+        rules.wants_body(&host, &path)
+    }))
+}

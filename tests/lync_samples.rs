@@ -1,0 +1,324 @@
+//! The realistic Lync sign-in samples (samples/lync/) against their scenario scripts: what the
+//! mock client did and why, written by the client while it ran — never our own output.
+
+mod common;
+
+use lyncscope::model::{Analysis, Exchange, FindingSeverity, Outcome};
+use lyncscope::stage::classify::request_view;
+use lyncscope::{analyze, Options};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+fn lync_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/lync")
+}
+
+fn scripts() -> Vec<(PathBuf, Value)> {
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(lync_dir()) else {
+        return out;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.to_string_lossy().ends_with(".script.json") {
+            let v: Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+            out.push((p, v));
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+fn analyze_with_stages(path: &Path) -> Analysis {
+    let options = Options {
+        rules: Some(Arc::new(lyncscope::stage::RuleSet::builtin())),
+        ..Options::default()
+    };
+    analyze(&[path.to_path_buf()], &options, &mut ())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn s<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
+    v.get(k).and_then(Value::as_str)
+}
+
+fn same_url(ours: &str, theirs: &str) -> bool {
+    // Scheme and host are case-insensitive; the rest is compared as sent.
+    let split = |u: &str| -> (String, String) {
+        match u.split_once("://") {
+            Some((sch, rest)) => {
+                let i = rest.find(['/', '?']).unwrap_or(rest.len());
+                (
+                    format!(
+                        "{}://{}",
+                        sch.to_ascii_lowercase(),
+                        rest[..i].to_ascii_lowercase()
+                    ),
+                    if i == rest.len() {
+                        "/".into()
+                    } else {
+                        rest[i..].to_string()
+                    },
+                )
+            }
+            None => (String::new(), u.to_string()),
+        }
+    };
+    split(ours) == split(theirs)
+}
+
+/// Pairs each HTTP step with an exchange (same method and URL, in order).
+fn match_http<'a>(a: &'a Analysis, steps: &[&Value]) -> HashMap<String, &'a Exchange> {
+    let mut used = vec![false; a.exchanges.len()];
+    let mut out = HashMap::new();
+    for st in steps {
+        let id = s(st, "step").unwrap().to_string();
+        let method = s(st, "method").unwrap();
+        let url = s(st, "url").unwrap();
+        let found = a.exchanges.iter().position(|e| {
+            !used[e.id.0 as usize]
+                && e.request.as_ref().is_some_and(|r| r.method == method)
+                && request_view(a, e).is_some_and(|v| same_url(&v.url, url))
+        });
+        let i = found.unwrap_or_else(|| panic!("step {id}: no exchange {method} {url}"));
+        used[i] = true;
+        out.insert(id, &a.exchanges[i]);
+    }
+    out
+}
+
+fn outcome(v: &Value) -> Outcome {
+    Outcome::parse(v.as_str().unwrap()).unwrap()
+}
+
+fn check_scenario(capture: &Path, script: &Value, archive: bool) {
+    let a = analyze_with_stages(capture);
+    let name = capture.file_name().unwrap().to_string_lossy().to_string();
+    let steps: Vec<&Value> = script["steps"].as_array().unwrap().iter().collect();
+    let http: Vec<&Value> = steps
+        .iter()
+        .copied()
+        .filter(|st| s(st, "kind") == Some("http"))
+        .collect();
+    let by_step = match_http(&a, &http);
+    let mut failures = Vec::new();
+    for st in &http {
+        let id = s(st, "step").unwrap();
+        let ex = by_step[id];
+        let tag = ex.stage.as_ref().expect("every exchange is tagged");
+        let want_stage = s(st, "stage").unwrap();
+        if tag.id != want_stage {
+            failures.push(format!(
+                "{name} {id}: stage {} (rule {}), script says {want_stage}",
+                tag.id, tag.rule
+            ));
+        }
+        let want_outcome = outcome(&st["outcome"]);
+        if tag.outcome != want_outcome {
+            failures.push(format!(
+                "{name} {id}: outcome {:?}, script says {want_outcome:?}",
+                tag.outcome
+            ));
+        }
+        match st.get("status").and_then(Value::as_u64) {
+            Some(code) => assert_eq!(
+                ex.response.as_ref().map(|r| u64::from(r.status)),
+                Some(code),
+                "{name} {id}"
+            ),
+            None => assert!(
+                ex.response.is_none(),
+                "{name} {id}: script says no response"
+            ),
+        }
+        if let Some(parent) = s(st, "parent") {
+            let want = by_step.get(parent).map(|e| e.id);
+            if tag.parent != want {
+                failures.push(format!(
+                    "{name} {id}: parent {:?} ({:?}), script says {parent} = {want:?}",
+                    tag.parent, tag.via
+                ));
+            }
+        }
+    }
+    if !archive {
+        // Every exchange of the capture is a step of the script.
+        assert_eq!(
+            a.exchanges.len(),
+            http.len(),
+            "{name}: exchanges vs script steps"
+        );
+        for st in steps.iter().filter(|st| s(st, "kind") == Some("dns")) {
+            let id = s(st, "step").unwrap();
+            let q = s(st, "qname").unwrap();
+            let txid =
+                s(st, "txid").map(|t| u16::from_str_radix(t.trim_start_matches("0x"), 16).unwrap());
+            let l = a
+                .dns
+                .iter()
+                .find(|l| l.qname.eq_ignore_ascii_case(q) && txid.is_none_or(|t| t == l.txid))
+                .unwrap_or_else(|| panic!("{name} {id}: no lookup of {q}"));
+            let tag = l.stage.as_ref().unwrap();
+            if tag.id != s(st, "stage").unwrap() || tag.outcome != outcome(&st["outcome"]) {
+                failures.push(format!(
+                    "{name} {id}: {q} tagged {} / {:?}, script says {} / {}",
+                    tag.id, tag.outcome, st["stage"], st["outcome"]
+                ));
+            }
+            if let Some(parent) = s(st, "parent") {
+                if let Some(want) = by_step.get(parent).map(|e| e.id) {
+                    if tag.parent != Some(want) {
+                        failures.push(format!(
+                            "{name} {id}: parent {:?}, script says {parent}",
+                            tag.parent
+                        ));
+                    }
+                }
+            }
+        }
+        let mut used = Vec::new();
+        for st in steps.iter().filter(|st| s(st, "kind") == Some("tcp")) {
+            let id = s(st, "step").unwrap();
+            let server = s(st, "server").unwrap();
+            let c = a
+                .connections
+                .iter()
+                .find(|c| {
+                    c.server.to_string() == server
+                        && c.exchanges.is_empty()
+                        && !used.contains(&c.id)
+                })
+                .unwrap_or_else(|| panic!("{name} {id}: no connection to {server}"));
+            used.push(c.id);
+            match &c.stage {
+                Some(tag)
+                    if tag.id == s(st, "stage").unwrap()
+                        && tag.outcome == outcome(&st["outcome"]) => {}
+                other => failures.push(format!(
+                    "{name} {id}: connection to {server} tagged {:?}, script says {} / {}",
+                    other.as_ref().map(|t| (&t.id, t.outcome, &t.note)),
+                    st["stage"],
+                    st["outcome"]
+                )),
+            }
+        }
+    }
+    let expect = &script["expect"];
+    let summary = a
+        .signin
+        .iter()
+        .find(|x| archive || x.client.map(|c| c.to_string()).as_deref() == s(script, "client"))
+        .unwrap_or_else(|| panic!("{name}: no sign-in summary for the client"));
+    let want_signed_in = expect["signed_in"].as_bool().unwrap();
+    if summary.signed_in != want_signed_in {
+        failures.push(format!(
+            "{name}: signed_in {}, script says {want_signed_in}",
+            summary.signed_in
+        ));
+    }
+    if let Some(f) = s(expect, "furthest_stage") {
+        if summary.furthest_stage.as_deref() != Some(f) {
+            failures.push(format!(
+                "{name}: furthest stage {:?}, script says {f}",
+                summary.furthest_stage
+            ));
+        }
+    }
+    let want_failed = s(expect, "failed_stage");
+    if summary.failed_stage.as_deref() != want_failed {
+        failures.push(format!(
+            "{name}: failed stage {:?}, script says {want_failed:?}",
+            summary.failed_stage
+        ));
+    }
+    if !archive {
+        if let Some(flow) = s(expect, "flow") {
+            if summary.flow.as_deref() != Some(flow) {
+                failures.push(format!(
+                    "{name}: flow {:?}, script says {flow}",
+                    summary.flow
+                ));
+            }
+        }
+        for f in expect["findings"].as_array().into_iter().flatten() {
+            let check = s(f, "check").unwrap();
+            let sev = s(f, "severity").unwrap();
+            if !a
+                .findings
+                .iter()
+                .any(|x| x.check == check && x.severity.as_str() == sev)
+            {
+                failures.push(format!(
+                    "{name}: missing finding {check} ({sev}); have {:?}",
+                    a.findings
+                        .iter()
+                        .map(|x| (&x.check, x.severity.as_str()))
+                        .collect::<Vec<_>>()
+                ));
+            }
+        }
+        if expect["no_fail_findings"].as_bool() == Some(true) {
+            for x in a
+                .findings
+                .iter()
+                .filter(|x| x.severity == FindingSeverity::Fail)
+            {
+                failures.push(format!(
+                    "{name}: unexpected failure finding {}: {}",
+                    x.check, x.message
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn lync_samples_follow_their_scripts() {
+    let scripts = scripts();
+    if scripts.is_empty() {
+        eprintln!("skipping: no samples/lync/*.script.json");
+        return;
+    }
+    for (path, script) in &scripts {
+        let capture = lync_dir().join(s(script, "capture").unwrap());
+        assert!(capture.exists(), "{}: capture missing", path.display());
+        check_scenario(&capture, script, false);
+        // The same session recorded by the client as a Fiddler archive.
+        let saz = capture.with_extension("saz");
+        if saz.exists() {
+            check_scenario(&saz, script, true);
+        }
+    }
+}
+
+/// Corpus archives full of OAuth / NTLM / SharePoint traffic are not Lync sign-ins.
+#[test]
+fn corpus_oauth_and_ntlm_archives_have_no_lync_stages() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    let mut seen = 0;
+    for e in std::fs::read_dir(corpus.join("saz")).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        if !(name.starts_with("office-inspectors") || name.starts_with("oinspector")) {
+            continue;
+        }
+        seen += 1;
+        let a = analyze_with_stages(&e.path());
+        assert!(!a.exchanges.is_empty(), "{name}");
+        for ex in &a.exchanges {
+            let t = ex.stage.as_ref().unwrap();
+            assert_eq!(t.id, "unrelated", "{name} #{}: {:?}", ex.id.0, t);
+        }
+        assert!(a.signin.is_empty(), "{name}");
+        assert!(
+            a.findings.iter().all(|f| f.check == "C-SRC-1"),
+            "{name}: {:?}",
+            a.findings
+        );
+    }
+    assert_eq!(seen, 6, "the six office-inspectors / oinspector archives");
+}
