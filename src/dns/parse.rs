@@ -79,13 +79,18 @@ pub(crate) fn message(msg: &[u8]) -> Option<Message> {
     let mut pos = HEADER_LEN;
     let (mut qname, mut qtype) = (String::new(), 0);
     for i in 0..header.qdcount {
-        let (name, after) = read_name(msg, pos)?;
-        let fixed = msg.get(after..after + 4)?;
         if i == 0 {
+            let (name, after) = read_name(msg, pos)?;
+            let fixed = msg.get(after..after + 4)?;
             qname = name;
             qtype = u16::from_be_bytes([fixed[0], fixed[1]]);
+            pos = after + 4;
+        } else {
+            // Only the first question is kept; the others are stepped over, not decoded.
+            let after = skip_name(msg, pos)?;
+            msg.get(after..after + 4)?;
+            pos = after + 4;
         }
-        pos = after + 4;
     }
     let mut answers = Vec::new();
     // Queries carry no answers worth keeping (mDNS known-answer lists are not our business).
@@ -190,6 +195,19 @@ pub(crate) fn read_name(msg: &[u8], mut pos: usize) -> Option<(String, usize)> {
                 pos = ((len & 0x3F) << 8) | low;
             }
             // 0x40 / 0x80: extended label types (RFC 6891 §5), none in use.
+            _ => return None,
+        }
+    }
+}
+
+/// The position right after the name at `pos`, without decoding it (a pointer ends it).
+fn skip_name(msg: &[u8], mut pos: usize) -> Option<usize> {
+    loop {
+        let len = usize::from(*msg.get(pos)?);
+        match len & 0xC0 {
+            0x00 if len == 0 => return Some(pos + 1),
+            0x00 => pos += 1 + len,
+            0xC0 => return Some(pos + 2),
             _ => return None,
         }
     }

@@ -234,6 +234,27 @@ fn unknown_types_and_bad_rdata_keep_their_length() {
 }
 
 #[test]
+fn only_the_first_of_several_questions_is_kept() {
+    let mut m = header(4, QR, 2, 1, 0, 0);
+    m.extend(question(&wire_name("first.example"), 1));
+    m.extend(question(
+        &[&[6u8][..], b"second", &pointer(18)].concat(),
+        28,
+    ));
+    m.extend(rr(&pointer(12), 1, 5, &[10, 0, 0, 1]));
+    let parsed = parse::message(&m).unwrap();
+    assert_eq!((parsed.qname.as_str(), parsed.qtype), ("first.example", 1));
+    assert_eq!(parsed.answers.len(), 1);
+    assert_eq!(
+        parsed.answers[0].data,
+        DnsData::A(Ipv4Addr::new(10, 0, 0, 1))
+    );
+    // The second question cut inside its type/class: not a well-formed message.
+    let rr_len = 2 + 10 + 4;
+    assert!(parse::message(&m[..m.len() - rr_len - 2]).is_none());
+}
+
+#[test]
 fn truncated_bit_is_reported() {
     let mut m = empty_response(3, "big.example", 16, 0);
     m[2..4].copy_from_slice(&(QR | TC | RD | RA).to_be_bytes());
@@ -673,11 +694,7 @@ mod corpus {
                 ts: f.ts,
             };
             match decoder.decode(&f) {
-                Decoded::Udp(d) => {
-                    if dns.udp(d.src, d.dst, &d.payload, at) {
-                        messages += 1;
-                    }
-                }
+                Decoded::Udp(d) if dns.udp(d.src, d.dst, &d.payload, at) => messages += 1,
                 Decoded::Tcp(s) if s.src.port() == DNS_PORT || s.dst.port() == DNS_PORT => {
                     let from_client = s.dst.port() == DNS_PORT;
                     let (client, server) = if from_client {

@@ -515,7 +515,7 @@ fn decode_text(raw: &[u8], unicode: bool) -> String {
 
 /// ASCII text in UTF-16LE: even length and every second byte zero.
 fn looks_utf16le(raw: &[u8]) -> bool {
-    raw.len() >= 2 && raw.len() % 2 == 0 && raw.iter().skip(1).step_by(2).all(|&b| b == 0)
+    raw.len() >= 2 && raw.len().is_multiple_of(2) && raw.iter().skip(1).step_by(2).all(|&b| b == 0)
 }
 
 /// Decodes a `Negotiate` blob (SPNEGO / GSS-API): an embedded NTLMSSP message when there is

@@ -17,7 +17,7 @@ pub const UNRELATED: &str = "unrelated";
 const FOLLOW_ON: [&str; 3] = ["exchange-autodiscover", "exchange-ews", "dns-hop"];
 
 /// What a request looks like to the rules.
-pub(crate) struct RequestView<'a> {
+pub struct RequestView<'a> {
     pub method: &'a str,
     pub scheme: &'static str,
     /// Lower-case, no port.
@@ -64,7 +64,7 @@ pub(crate) fn normalize_path(path: &str) -> String {
     out
 }
 
-pub(crate) fn request_view<'a>(analysis: &Analysis, ex: &'a Exchange) -> Option<RequestView<'a>> {
+pub fn request_view<'a>(analysis: &Analysis, ex: &'a Exchange) -> Option<RequestView<'a>> {
     let req = ex.request.as_ref()?;
     let scheme = ex.scheme.as_str();
     let default_port = if scheme == "https" { 443 } else { 80 };
@@ -142,6 +142,8 @@ pub(crate) struct Learned {
     /// Any lookup's answers: address → (answered at, lookup, name asked).
     pub resolved: HashMap<IpAddr, Vec<(Ts, DnsId, String)>>,
     pub lync_seen: bool,
+    /// The policies response that enabled Exchange integration (clientExchangeConnectivity).
+    exchange_policy: Option<ExchId>,
     /// Last exchange per (method, full normalised URL): for "retry after 401".
     last_by_url: HashMap<(String, String), ExchId>,
 }
@@ -375,6 +377,16 @@ fn unrelated(rule: &str) -> StageTag {
     }
 }
 
+/// Outcome of an exchange no rule claims, from its status alone.
+fn plain_outcome(ex: &Exchange) -> Outcome {
+    match ex.response.as_ref().map(|r| r.status) {
+        None => Outcome::Unknown,
+        Some(401 | 407) => Outcome::Challenge,
+        Some(s) if s < 400 => Outcome::Ok,
+        Some(_) => Outcome::Fail,
+    }
+}
+
 enum Event {
     Dns(usize),
     Http(usize),
@@ -435,6 +447,12 @@ fn classify_dns(lookup: &DnsLookup, rules: &RuleSet, learned: &mut Learned, at: 
                 t.via = Some("host of an announced URL".into());
             }
         }
+        if t.parent.is_none() && rule.stage == "exchange-autodiscover" {
+            if let Some(p) = learned.exchange_policy {
+                t.parent = Some(p);
+                t.via = Some("policy clientExchangeConnectivity".into());
+            }
+        }
         if rule.stage == "dns-discovery" {
             t.subkind = Some(
                 if qname.starts_with("lyncdiscoverinternal.") {
@@ -448,7 +466,15 @@ fn classify_dns(lookup: &DnsLookup, rules: &RuleSet, learned: &mut Learned, at: 
         result = Some(t);
         break;
     }
-    let t = result.unwrap_or_else(|| unrelated("no rule matched"));
+    let t = result.unwrap_or_else(|| {
+        let mut u = unrelated("no rule matched");
+        u.outcome = match &lookup.response {
+            None => Outcome::Unknown,
+            Some(r) if r.rcode == 0 => Outcome::Ok,
+            Some(_) => Outcome::Fail,
+        };
+        u
+    });
     // What this lookup teaches.
     if t.id == "dns-discovery" {
         learned.lync_seen = true;
@@ -469,7 +495,7 @@ fn classify_dns(lookup: &DnsLookup, rules: &RuleSet, learned: &mut Learned, at: 
         if list.len() < 64 {
             list.push((answered_at, lookup.id, qname.clone()));
         }
-        if lync_name || (t.id != UNRELATED && t.outcome == Outcome::Ok) {
+        if lync_name || matches!(t.id.as_str(), "dns-discovery" | "dns-hop") {
             learned
                 .lync_addrs
                 .entry(addr)
@@ -535,7 +561,11 @@ fn classify_http(
             break;
         }
     }
-    let mut t = t.unwrap_or_else(|| unrelated("no rule matched"));
+    let mut t = t.unwrap_or_else(|| {
+        let mut u = unrelated("no rule matched");
+        u.outcome = plain_outcome(ex);
+        u
+    });
     if t.id != UNRELATED {
         if let Some(p) = retry_of {
             t.parent = Some(p);
@@ -610,6 +640,19 @@ fn learn_from_response(
     );
     let body = resp.body.bytes();
     let ctype = resp.headers.get("Content-Type");
+    if t.id == "inband-provisioning" {
+        let text = body_str(body);
+        if let Some(i) = text.find("clientExchangeConnectivity") {
+            if text[i..]
+                .chars()
+                .take(64)
+                .collect::<String>()
+                .contains("Enabled")
+            {
+                learned.exchange_policy = Some(ex.id);
+            }
+        }
+    }
     let lync_response = !FOLLOW_ON.contains(&t.id.as_str()) || t.id == "exchange-autodiscover";
     for link in links::response_links(&base, &resp.headers, ctype, body) {
         learned.announce(&link, ex.id, when);

@@ -821,9 +821,10 @@ fn xml_facts(body: &[u8], facts: &mut Facts) {
             if e.is("Issuer") && parent_is("Assertion") {
                 // SAML 2.0 puts the issuer in an element.
                 facts.push("issuer", text);
-            } else if (e.is("Created") || e.is("Expires")) && parent_is("Lifetime") {
-                facts.push(&e.name, text);
-            } else if e.is("faultcode") || e.is("faultstring") {
+            } else if ((e.is("Created") || e.is("Expires")) && parent_is("Lifetime"))
+                || e.is("faultcode")
+                || e.is("faultstring")
+            {
                 facts.push(&e.name, text);
             } else if e.is("Text") && parent_is("Reason") {
                 // SOAP 1.2 fault reason.

@@ -193,9 +193,12 @@ pub(crate) fn summaries(a: &Analysis, rules: &RuleSet) -> Vec<SigninSummary> {
         }
         let counted =
             |s: &&Step<'_>| rules.is_milestone(&s.tag.id) && s.tag.outcome != Outcome::Noise;
+        // A stage is reached when its service answered: a connection that never carried a
+        // request, or a request never answered, did not reach the service.
         let furthest = steps
             .iter()
             .filter(counted)
+            .filter(|s| answered(a, s.what))
             .max_by_key(|s| (rules.order(&s.tag.id).unwrap_or(0), s.at));
         let signed_in_step = steps
             .iter()
@@ -250,6 +253,14 @@ pub(crate) fn summaries(a: &Analysis, rules: &RuleSet) -> Vec<SigninSummary> {
         });
     }
     out
+}
+
+fn answered(a: &Analysis, item: Item) -> bool {
+    match item {
+        Item::Exchange(id) => a.exchanges[id.0 as usize].response.is_some(),
+        Item::Dns(id) => a.dns[id.0 as usize].addresses().next().is_some(),
+        Item::Connection(_) => false,
+    }
 }
 
 fn describe(item: Item) -> String {

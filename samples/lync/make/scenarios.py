@@ -1,0 +1,82 @@
+"""Shared facts of the five sample scenarios (lync-sample-exchanges.md): names, time bases,
+addresses and the loopback stand-ins used while capturing inside the private network namespace.
+
+Only addresses, names and time bases live here. The mock client learns every URL from the
+responses it gets; it uses this module only to translate loopback addresses to the realistic
+ones when it writes its own record (script.json, SAZ)."""
+import calendar
+import time
+
+SIP_URI = "alice@contoso.com"
+EXTERNAL_CLIENT = "198.51.100.77"
+INTERNAL_CLIENT = "10.50.12.34"
+INTERNAL_RESOLVER = "10.10.0.10"
+PUBLIC_RESOLVER = "198.51.100.53"
+
+
+def lo(real):
+    """Loopback stand-in of a realistic IPv4 address (bijective for the addresses used here):
+    10.b.c.d -> 127.b.c.d, 203.0.113.d -> 127.203.113.d, 198.51.100.d -> 127.198.100.d,
+    192.0.2.d -> 127.192.2.d."""
+    a, b, c, d = real.split(".")
+    if a == "10":
+        return f"127.{b}.{c}.{d}"
+    return {"203": f"127.203.{c}.{d}", "198": f"127.198.{c}.{d}", "192": f"127.192.{c}.{d}"}[a]
+
+
+# Every realistic address that appears in any scenario.
+REAL_ADDRESSES = [
+    INTERNAL_CLIENT, INTERNAL_RESOLVER, "10.10.1.50", "10.10.2.50", "10.20.0.10", "10.20.0.11",
+    EXTERNAL_CLIENT, PUBLIC_RESOLVER, "203.0.113.10", "203.0.113.11", "203.0.113.22", "203.0.113.30",
+    "203.0.113.80", "10.30.0.5",
+    # background (noise) hosts of scenario A, TEST-NET-1
+    "192.0.2.20", "192.0.2.31", "192.0.2.45", "192.0.2.58",
+]
+LO_TO_REAL = {lo(r): r for r in REAL_ADDRESSES}
+assert len(LO_TO_REAL) == len(REAL_ADDRESSES)
+
+
+def real(lo_ip):
+    return LO_TO_REAL.get(lo_ip, lo_ip)
+
+
+def _ts(s):
+    return calendar.timegm(time.strptime(s, "%Y-%m-%dT%H:%M:%SZ"))
+
+
+SCENARIOS = {
+    "A": dict(name="A-internal-rp-vip", flow="internal", time_base="2015-06-29T14:00:00Z", capture_end=10.0,
+              title="Internal corporate Wi-Fi, internal RP VIP (split-brain DNS), user homed on pool 1, first sign-in, with background app traffic",
+              client=INTERNAL_CLIENT, resolver=INTERNAL_RESOLVER, lync_port_base=50101, dns_ports=[53001, 53002],
+              noise=True),
+    "B": dict(name="B-external-home-pool-redirect", flow="external", time_base="2015-06-29T18:30:00Z", capture_end=20.0,
+              title="External (carrier network) via reverse proxy, user homed on pool 2 (Autodiscover redirect), first sign-in, then Exchange",
+              client=EXTERNAL_CLIENT, resolver=PUBLIC_RESOLVER, lync_port_base=41001,
+              dns_ports=[33001, 33002, 33003, 33004, 33005], saz=True),
+    "C": dict(name="C-cert-mismatch", flow="external", time_base="2015-06-29T19:00:00Z", capture_end=30.0,
+              title="Failing: external, reverse-proxy certificate lacks lyncdiscover.contoso.com, HTTP/80 not published",
+              client=EXTERNAL_CLIENT, resolver=PUBLIC_RESOLVER, lync_port_base=42001, dns_ports=[34001, 34002]),
+    "D": dict(name="D-user-404", flow="external", time_base="2015-06-29T18:30:00Z", capture_end=20.0,
+              title="Failing: external, Autodiscover answers 404 for the authenticated user resource",
+              client=EXTERNAL_CLIENT, resolver=PUBLIC_RESOLVER, lync_port_base=41001, dns_ports=[33001, 33002]),
+    "E": dict(name="E-hairpin-blocked", flow="internal", time_base="2015-06-29T14:00:00Z", capture_end=35.0,
+              title="Failing: internal client, no split-brain record for the external web FQDN, hairpin to the RP public address blocked",
+              client=INTERNAL_CLIENT, resolver=INTERNAL_RESOLVER, lync_port_base=50101, dns_ports=[53001, 53002]),
+}
+for _k, _v in SCENARIOS.items():
+    _v["letter"] = _k
+    _v["time_base_unix"] = _ts(_v["time_base"])
+
+# Port 80 of the RP is not published (SYNs dropped); in E the firewall drops the hairpin.
+SYN_DROPS = {"A": [], "B": [("203.0.113.10", 80)], "C": [("203.0.113.10", 80)],
+             "D": [("203.0.113.10", 80)], "E": [("203.0.113.10", 443)]}
+
+# Link layer and IP TTLs for the rewrite: the client's own MAC vs its default gateway's MAC.
+CLIENT_MAC = "a4:d1:d2:5e:12:34"   # Apple OUI
+GATEWAY_MAC = {"internal": "00:1b:54:0a:14:01", "external": "00:25:9c:c6:33:01"}
+CLIENT_TTL = 64
+SERVER_TTL = {  # initial TTL minus hops as seen at the client
+    "10.10.0.10": 127, "10.10.1.50": 62, "10.20.0.10": 126, "10.20.0.11": 126,
+    "198.51.100.53": 62, "203.0.113.10": 115, "203.0.113.11": 115, "203.0.113.30": 115,
+    "203.0.113.80": 52, "192.0.2.20": 53, "192.0.2.31": 50, "192.0.2.45": 113, "192.0.2.58": 57,
+}
