@@ -270,7 +270,7 @@ fn analyze_captures(
     let mut key_diagnostics = Vec::new();
     let keys = Arc::new(load_keys(options, &inputs, &mut key_diagnostics)?);
     let shared = Shared {
-        http: options.http.clone(),
+        http: Arc::new(options.http.clone()),
         keys: Arc::clone(&keys),
         sessions: Arc::new(SessionCache::default()),
     };
@@ -721,7 +721,7 @@ fn freeze(
 /// Everything a connection's protocol layers share: options and key material.
 #[derive(Clone)]
 struct Shared {
-    http: HttpOptions,
+    http: Arc<HttpOptions>,
     keys: Arc<KeyMaterial>,
     sessions: Arc<SessionCache>,
 }
@@ -847,7 +847,7 @@ impl AppSink {
             AppProtocol::Http1 => AppSink::Http(Box::new(HttpConnection::new(
                 *facts,
                 *scheme,
-                shared.http.clone(),
+                (*shared.http).clone(),
             ))),
             AppProtocol::Tls => AppSink::Tls(Box::new(TlsConnection::new(
                 Arc::clone(&shared.keys),

@@ -138,3 +138,87 @@ fn a_wrong_pfx_password_is_a_clear_error_and_exit_2() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("wrong password"), "{err}");
 }
+
+fn lync_sample(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples/lync")
+        .join(name)
+}
+
+/// Scenario C of samples/lync: the certificate lacks lyncdiscover.contoso.com, the client
+/// aborts twice (its script: C04, C05 tcp-tls fail; findings C-CERT-1, C-CERT-2).
+#[test]
+fn stages_prints_the_flow_the_verdict_and_the_findings() {
+    let out = bin()
+        .arg("stages")
+        .arg(lync_sample("C-cert-mismatch.pcapng"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for want in [
+        "dns-discovery",
+        "lyncdiscover.contoso.com",
+        "tcp-tls",
+        "failed at tcp-tls",
+        "C-CERT-1",
+        "C-CERT-2",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in\n{text}");
+    }
+    assert!(!text.contains("ad-root-https"), "{text}");
+}
+
+/// A rules file adds a stage and a rule; the tag names the rule. (Scenario A's script: N03 is
+/// the phone's captive-portal probe, GET http://captive.apple.com/hotspot-detect.html.)
+#[test]
+fn a_rules_file_adds_stages_and_a_bad_one_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("captive.toml");
+    std::fs::write(
+        &rules,
+        "[[stage]]\nid = \"captive-portal\"\nlabel = \"Captive-portal probe\"\n\n[[rule]]\nname = \"apple-captive\"\nstage = \"captive-portal\"\nhost = '^captive\\.apple\\.com$'\noutcome = [{ status = \"200\", outcome = \"ok\" }]\n",
+    )
+    .unwrap();
+    let out = bin()
+        .args(["report", "--format", "json", "--rules"])
+        .arg(&rules)
+        .arg(lync_sample("A-internal-rp-vip.pcapng"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let probe = v["exchanges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["request"]["target"] == "/hotspot-detect.html")
+        .expect("the captive-portal probe");
+    assert_eq!(probe["stage"]["id"], "captive-portal");
+    assert_eq!(probe["stage"]["rule"], "apple-captive");
+    assert_eq!(probe["stage"]["outcome"], "ok");
+
+    std::fs::write(
+        &rules,
+        "[[rule]]\nname = \"x\"\nstage = \"no-such-stage\"\n",
+    )
+    .unwrap();
+    let out = bin()
+        .args(["stages", "--rules"])
+        .arg(&rules)
+        .arg(lync_sample("A-internal-rp-vip.pcapng"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("captive.toml") && err.contains("no-such-stage"),
+        "{err}"
+    );
+}

@@ -23,7 +23,10 @@ use std::sync::Arc;
 /// a message's body head is kept in `Body::head`. Supplied by the stage layer, so that only
 /// bodies it may need are held in memory.
 #[derive(Clone)]
-pub struct HeadFilter(pub Arc<dyn Fn(Option<&Request>, Option<&Response>) -> bool + Send + Sync>);
+pub struct HeadFilter(pub Arc<HeadPredicate>);
+
+/// The question a [`HeadFilter`] answers.
+pub type HeadPredicate = dyn Fn(Option<&Request>, Option<&Response>) -> bool + Send + Sync;
 
 impl std::fmt::Debug for HeadFilter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -335,7 +335,7 @@ impl Serialize for ExchangeDto<'_> {
                     })
                     .collect(),
             }),
-            stage: e.stage.as_ref().map(super::lync_json::stage),
+            stage: e.stage.as_deref().map(super::lync_json::stage),
             auth: e.auth.as_deref().map(super::lync_json::auth),
         }
         .serialize(s)

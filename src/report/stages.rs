@@ -59,7 +59,7 @@ fn rows(a: &Analysis, all: bool) -> Vec<Row> {
             key: format!("#{}", e.id.0),
             kind: "HTTP",
             what,
-            tag,
+            tag: *tag,
         });
     }
     for c in &a.connections {

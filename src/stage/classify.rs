@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use super::links::{self, Link};
-use super::rules::{HostSet, Rule, RuleKind, RuleSet};
+use super::rules::{Hits, HostSet, Rule, RuleKind, RuleSet};
 use crate::model::{Analysis, ConnId, DnsId, DnsLookup, ExchId, Exchange, Outcome, StageTag, Ts};
 
 /// Stage id of everything no rule claims.
@@ -176,16 +176,23 @@ impl Learned {
 
     /// The latest announcement of this URL made before `at`: exact, then ignoring the query,
     /// then by a covering prefix.
-    fn lookup(&self, url: &str, at: Ts) -> Option<&Announce> {
+    fn lookup<'s>(&'s self, url: &str, at: Ts) -> Option<&'s Announce> {
         let (path, query) = links::normalize_url(url)?;
         let list = self.by_path.get(&path);
         let before = |a: &&Announce| a.at <= at;
         if let Some(list) = list {
+            // The latest announcing exchange; of its links to this URL, the first it gave
+            // (EwsUrl before OOFUrl, as the document lists them).
+            let first_of = |a: &'s Announce| -> &'s Announce {
+                list.iter()
+                    .find(|b| b.exch == a.exch && b.query == a.query)
+                    .unwrap_or(a)
+            };
             if let Some(a) = list.iter().rev().filter(before).find(|a| a.query == query) {
-                return Some(a);
+                return Some(first_of(a));
             }
             if let Some(a) = list.iter().rev().find(before) {
-                return Some(a);
+                return Some(first_of(a));
             }
         }
         self.prefixes
@@ -234,8 +241,11 @@ fn body_str(bytes: Option<&[u8]>) -> std::borrow::Cow<'_, str> {
 }
 
 /// Does an HTTP rule's request side hold?
+#[allow(clippy::too_many_arguments)]
 fn http_rule_matches(
-    rule: &Rule,
+    rules: &RuleSet,
+    i: usize,
+    hits: &Hits,
     view: &RequestView<'_>,
     ex: &Exchange,
     announced_rel: Option<&str>,
@@ -245,6 +255,10 @@ fn http_rule_matches(
     let Some(req) = ex.request.as_ref() else {
         return false;
     };
+    let rule = &rules.rules[i];
+    if rule.kind != RuleKind::Http || !hits.path_ok(rules, i) || !hits.host_ok(rules, i) {
+        return false;
+    }
     if rule.after_lync && !learned.lync_seen {
         return false;
     }
@@ -252,12 +266,6 @@ fn http_rule_matches(
         return false;
     }
     if rule.scheme.as_deref().is_some_and(|s| s != view.scheme) {
-        return false;
-    }
-    if rule.host.as_ref().is_some_and(|r| !r.is_match(&view.host)) {
-        return false;
-    }
-    if rule.path.as_ref().is_some_and(|r| !r.is_match(&view.path)) {
         return false;
     }
     if rule
@@ -415,7 +423,7 @@ pub(crate) fn classify(analysis: &mut Analysis, rules: &RuleSet) -> Learned {
             }
             Event::Http(i) => {
                 let t = classify_http(analysis, *i, rules, &mut learned, *at);
-                analysis.exchanges[*i].stage = Some(t);
+                analysis.exchanges[*i].stage = Some(Box::new(t));
             }
         }
     }
@@ -537,6 +545,14 @@ fn classify_http(
             note: None,
         };
     }
+    let hits = rules.hits(&view.host, &view.path);
+    // Nothing learned yet and no rule's path or host matches: no rule can fire (the common
+    // case of a big capture without Lync traffic), so skip the provenance work.
+    if hits.none() && !rules.loose_http && !learned.lync_seen && learned.by_path.is_empty() {
+        let mut u = unrelated("no rule matched");
+        u.outcome = plain_outcome(ex);
+        return u;
+    }
     let key = (
         view.method.to_string(),
         links::normalize_url(&view.url)
@@ -552,8 +568,8 @@ fn classify_http(
     let announce = learned.lookup(&view.url, at).cloned();
     let rel = announce.as_ref().map(|a| a.rel.as_str());
     let mut t = None;
-    for rule in rules.rules.iter().filter(|r| r.kind == RuleKind::Http) {
-        if http_rule_matches(rule, &view, ex, rel, learned, at) {
+    for (i, rule) in rules.rules.iter().enumerate() {
+        if http_rule_matches(rules, i, &hits, &view, ex, rel, learned, at) {
             let (outcome, note) = http_outcome(rule, ex);
             let mut tg = tag(rule, outcome, note);
             tg.subkind = subkind(rule, &view, ex);
@@ -579,7 +595,11 @@ fn classify_http(
         }
         learn_from_response(analysis, ex, &view, &t, learned, at);
     }
-    learned.last_by_url.insert(key, ex.id);
+    // Only steps of the flow are retried into the flow: unrelated traffic is not remembered
+    // (a big capture's thousands of URLs would otherwise be held).
+    if t.id != UNRELATED {
+        learned.last_by_url.insert(key, ex.id);
+    }
     t
 }
 

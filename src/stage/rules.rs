@@ -1,7 +1,7 @@
 //! The rule table: parsed from TOML (the built-in `rules.toml`, plus `--rules FILE`),
 //! validated and compiled once, then matched against each exchange, lookup and connection.
 
-use regex::{Regex, RegexBuilder};
+use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder, SetMatches};
 use serde::Deserialize;
 use thiserror::Error;
 
@@ -240,6 +240,63 @@ pub struct Rule {
 pub struct RuleSet {
     pub stages: Vec<StageDef>,
     pub rules: Vec<Rule>,
+    /// Every rule's path and host pattern in one automaton each, so that an exchange is
+    /// matched against all of them in one pass (most exchanges of a big capture match none).
+    paths: PatternSet,
+    hosts: PatternSet,
+    /// Some HTTP rule can fire without its path, host or a learned fact matching (a
+    /// header-only rule, say): exchanges matching no pattern must still be tried.
+    pub(crate) loose_http: bool,
+}
+
+#[derive(Debug, Clone)]
+struct PatternSet {
+    set: RegexSet,
+    /// Rule index → pattern index in `set`.
+    of_rule: Vec<Option<usize>>,
+}
+
+impl PatternSet {
+    fn build(rules: &[Rule], pick: impl Fn(&Rule) -> Option<&Regex>) -> PatternSet {
+        let mut patterns = Vec::new();
+        let of_rule = rules
+            .iter()
+            .map(|r| {
+                pick(r).map(|re| {
+                    patterns.push(re.as_str().to_string());
+                    patterns.len() - 1
+                })
+            })
+            .collect();
+        // The patterns compiled one by one already, so together they compile too.
+        let set = RegexSetBuilder::new(&patterns)
+            .case_insensitive(true)
+            .size_limit(16 << 20)
+            .build()
+            .unwrap_or_else(|_| RegexSet::empty());
+        PatternSet { set, of_rule }
+    }
+}
+
+/// Which rules' path and host patterns an exchange matches.
+pub struct Hits {
+    paths: SetMatches,
+    hosts: SetMatches,
+}
+
+impl Hits {
+    /// No rule's path or host pattern matched.
+    pub fn none(&self) -> bool {
+        !self.paths.matched_any() && !self.hosts.matched_any()
+    }
+
+    /// The path pattern of rule `i` (if it has one) matches.
+    pub fn path_ok(&self, set: &RuleSet, i: usize) -> bool {
+        set.paths.of_rule[i].is_none_or(|p| self.paths.matched(p))
+    }
+    pub fn host_ok(&self, set: &RuleSet, i: usize) -> bool {
+        set.hosts.of_rule[i].is_none_or(|h| self.hosts.matched(h))
+    }
 }
 
 fn regex(file: &str, rule: &str, pattern: &str) -> Result<Regex, RulesError> {
@@ -425,7 +482,24 @@ impl RuleSet {
             }
             rules.push(compile(&file, def, &stages)?);
         }
-        Ok(RuleSet { stages, rules })
+        let http = |r: &Rule| r.kind != RuleKind::Dns;
+        let paths = PatternSet::build(&rules, |r| r.path.as_ref().filter(|_| http(r)));
+        let hosts = PatternSet::build(&rules, |r| r.host.as_ref().filter(|_| http(r)));
+        let loose_http = rules.iter().any(|r| {
+            r.kind == RuleKind::Http
+                && r.path.is_none()
+                && r.host.is_none()
+                && r.announced.is_none()
+                && r.host_in.is_none()
+                && !r.after_lync
+        });
+        Ok(RuleSet {
+            stages,
+            rules,
+            paths,
+            hosts,
+            loose_http,
+        })
     }
 
     /// Position of a stage in the canonical order.
@@ -446,11 +520,15 @@ impl RuleSet {
 
     /// Host sets and path patterns the rules look at, for deciding which bodies to keep.
     pub fn wants_body(&self, host: &str, path: &str) -> bool {
-        self.rules.iter().any(|r| {
-            r.kind == RuleKind::Http
-                && (r.path.as_ref().is_some_and(|p| p.is_match(path))
-                    || r.host.as_ref().is_some_and(|h| h.is_match(host)))
-        })
+        self.paths.set.is_match(path) || self.hosts.set.is_match(host)
+    }
+
+    /// Matches every rule's host and path pattern at once.
+    pub fn hits(&self, host: &str, path: &str) -> Hits {
+        Hits {
+            paths: self.paths.set.matches(path),
+            hosts: self.hosts.set.matches(host),
+        }
     }
 }
 

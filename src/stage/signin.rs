@@ -44,7 +44,7 @@ fn client_steps(a: &Analysis) -> BTreeMap<Option<IpAddr>, Vec<Step<'_>>> {
             });
     }
     for e in &a.exchanges {
-        let Some(tag) = e.stage.as_ref().filter(lync) else {
+        let Some(tag) = e.stage.as_deref().filter(lync) else {
             continue;
         };
         let client = a
