@@ -145,6 +145,38 @@ fn check_scenario(capture: &Path, script: &Value, archive: bool) -> Vec<String> 
             }
         }
     }
+    if archive {
+        // Fiddler records a connection the client could not open as its own 502; the script
+        // says what that attempt was (a `tcp` step to port 80 and its outcome).
+        for st in steps.iter().filter(|st| s(st, "kind") == Some("tcp")) {
+            let Some(port) = s(st, "server")
+                .and_then(|x| x.rsplit_once(':'))
+                .map(|(_, p)| p)
+            else {
+                continue;
+            };
+            if port != "80" {
+                continue;
+            }
+            for ex in a.exchanges.iter().filter(|e| {
+                e.scheme == lyncscope::model::Scheme::Http
+                    && e.annotations.as_ref().is_some_and(|x| x.generated_by_proxy)
+                    && e.request.as_ref().is_some_and(|r| r.method != "CONNECT")
+            }) {
+                let tag = ex.stage.as_ref().unwrap();
+                if tag.outcome != outcome(&st["outcome"]) {
+                    failures.push(format!(
+                        "{name}: proxy-made #{} ({} {:?}), script step {} says {}",
+                        ex.id.0,
+                        tag.id,
+                        tag.outcome,
+                        s(st, "step").unwrap(),
+                        st["outcome"]
+                    ));
+                }
+            }
+        }
+    }
     if !archive {
         // Every exchange of the capture is a step of the script.
         assert_eq!(

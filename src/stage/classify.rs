@@ -428,6 +428,7 @@ pub(crate) fn classify(analysis: &mut Analysis, rules: &RuleSet) -> Learned {
         }
     }
     settle_dns_noise(analysis);
+    settle_http_root_noise(analysis);
     classify_connections(analysis, rules, &learned);
     learned
 }
@@ -719,6 +720,33 @@ fn settle_dns_noise(analysis: &mut Analysis) {
         if answered.contains(&q) {
             t.outcome = Outcome::Noise;
             t.note = Some("another lookup of this name was answered".into());
+        }
+    }
+}
+
+/// The HTTP first hop failing (port 80 not published: a proxy's 502, a timeout) is tolerated
+/// when an HTTPS root answered afterwards.
+fn settle_http_root_noise(analysis: &mut Analysis) {
+    let https_ok_from = analysis
+        .exchanges
+        .iter()
+        .filter(|e| {
+            e.stage.as_ref().is_some_and(|t| {
+                t.id == "ad-root-https" && matches!(t.outcome, Outcome::Ok | Outcome::Redirect)
+            })
+        })
+        .filter_map(|e| e.timing.first().map(|a| a.ts))
+        .min();
+    let Some(later) = https_ok_from else { return };
+    for e in &mut analysis.exchanges {
+        let at = e.timing.first().map(|a| a.ts).unwrap_or_default();
+        let Some(t) = e.stage.as_mut() else { continue };
+        if t.id == "ad-root-http" && t.outcome == Outcome::Fail && at <= later {
+            t.outcome = Outcome::Noise;
+            t.note = Some(
+                "the HTTP first hop failed (port 80 not published?); the client went on over HTTPS"
+                    .into(),
+            );
         }
     }
 }
