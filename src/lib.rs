@@ -34,6 +34,7 @@ pub mod net;
 pub mod pipeline;
 pub mod report;
 pub mod stage;
+pub mod timeline;
 pub mod tls;
 
 pub use error::{Error, Result};

@@ -715,6 +715,7 @@ fn freeze(
         dns: Vec::new(),
         findings: Vec::new(),
         signin: Vec::new(),
+        stages: Vec::new(),
     }
 }
 

@@ -209,6 +209,15 @@ pub struct Finding {
     pub connections: Vec<ConnId>,
 }
 
+/// A stage of the rules in use, in the canonical order of the flow (lanes, tables).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageInfo {
+    pub id: String,
+    pub label: String,
+    /// A step of the sign-in itself, not side traffic.
+    pub milestone: bool,
+}
+
 /// How far one client's sign-in got.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SigninSummary {

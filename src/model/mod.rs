@@ -11,9 +11,11 @@
 
 mod dns;
 mod lync;
+mod notes;
 
 pub use dns::*;
 pub use lync::*;
+pub use notes::*;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -487,6 +489,8 @@ pub struct Analysis {
     pub findings: Vec<Finding>,
     /// One sign-in summary per client (stage layer).
     pub signin: Vec<SigninSummary>,
+    /// The stages of the rules that tagged this analysis, in flow order (empty without rules).
+    pub stages: Vec<StageInfo>,
 }
 
 impl Analysis {

@@ -1,5 +1,6 @@
 //! Presentation of a frozen [`crate::model::Analysis`]: reads the model, never changes it.
 
+pub mod content;
 pub mod json;
 mod lync_json;
 pub mod stages;

@@ -23,6 +23,15 @@ pub fn annotate(analysis: &mut Analysis, rules: &RuleSet) {
         )
         .map(Box::new);
     }
+    analysis.stages = rules
+        .stages
+        .iter()
+        .map(|s| crate::model::StageInfo {
+            id: s.id.clone(),
+            label: s.label.clone(),
+            milestone: s.milestone,
+        })
+        .collect();
     let learned = classify::classify(analysis, rules);
     analysis.signin = signin::summaries(analysis, rules);
     analysis.findings = checks::run(analysis, rules, &learned);

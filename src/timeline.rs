@@ -1,0 +1,284 @@
+//! Time layout shared by the terminal timelines and the report's SVG pictures: what each
+//! exchange or DNS lookup spans, and a time axis on which long idle gaps are compressed so
+//! that a sign-in with a 30 s pause still shows its requests side by side.
+//!
+//! Presentation-neutral: positions are "virtual nanoseconds" from the first event; a renderer
+//! scales them to columns or pixels.
+
+use crate::model::{Analysis, DnsId, DnsLookup, ExchId, Exchange, Ts};
+
+/// What one exchange spans on the time axis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub start: Ts,
+    /// First response byte (the TTFB tick), when the response was seen.
+    pub first_byte: Option<Ts>,
+    pub end: Ts,
+}
+
+/// Request start to response end (or the last byte seen), for an exchange with any timing.
+pub fn exchange_span(x: &Exchange) -> Option<Span> {
+    let t = &x.timing;
+    let start = t.first()?.ts;
+    let end = [
+        t.response_end,
+        t.response_start,
+        t.request_end,
+        t.request_start,
+    ]
+    .into_iter()
+    .flatten()
+    .map(|a| a.ts)
+    .max()
+    .unwrap_or(start)
+    .max(start);
+    Some(Span {
+        start,
+        first_byte: t.response_start.map(|a| a.ts),
+        end,
+    })
+}
+
+/// Query to answer (or just the query, or just the answer).
+pub fn dns_span(l: &DnsLookup) -> Option<Span> {
+    let q = l.query.map(|a| a.ts);
+    let r = l.response.as_ref().map(|r| r.arrival.ts);
+    let start = q.or(r)?;
+    let end = r.unwrap_or(start).max(start);
+    Some(Span {
+        start,
+        first_byte: r,
+        end,
+    })
+}
+
+/// An item on a time view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Item {
+    Exchange(ExchId),
+    Dns(DnsId),
+}
+
+/// The stage id an item is tagged with ("unrelated" when untagged).
+pub fn item_stage(a: &Analysis, item: Item) -> &str {
+    let tag = match item {
+        Item::Exchange(id) => a
+            .exchanges
+            .get(id.0 as usize)
+            .and_then(|x| x.stage.as_deref()),
+        Item::Dns(id) => a.dns.get(id.0 as usize).and_then(|l| l.stage.as_ref()),
+    };
+    tag.map_or("unrelated", |t| t.id.as_str())
+}
+
+/// A span of real time shown on the axis; between two of them lies a compressed gap.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Segment {
+    start: i64,
+    end: i64,
+    /// Virtual position of `start`.
+    at: f64,
+}
+
+/// A gap on the axis that was compressed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Break {
+    /// Virtual position where the break is drawn (its middle).
+    pub at: f64,
+    /// Real time left out, in nanoseconds.
+    pub skipped_ns: i64,
+}
+
+/// Maps real time to a virtual position in which idle gaps longer than `max_gap` are shown
+/// `gap_width` wide.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimeAxis {
+    segments: Vec<Segment>,
+    gap_width: f64,
+    total: f64,
+}
+
+impl TimeAxis {
+    /// Builds the axis over the given spans. `max_gap_ns` ≤ 0 disables compression.
+    pub fn new(spans: impl IntoIterator<Item = Span>, max_gap_ns: i64) -> TimeAxis {
+        let mut ranges: Vec<(i64, i64)> = spans.into_iter().map(|s| (s.start.0, s.end.0)).collect();
+        ranges.sort_unstable();
+        // Merge overlapping busy ranges, then cut where the idle time exceeds the limit.
+        let mut busy: Vec<(i64, i64)> = Vec::new();
+        for (s, e) in ranges {
+            match busy.last_mut() {
+                Some(last) if max_gap_ns <= 0 || s <= last.1.saturating_add(max_gap_ns) => {
+                    last.1 = last.1.max(e)
+                }
+                _ => busy.push((s, e)),
+            }
+        }
+        let gap_width = if max_gap_ns > 0 {
+            max_gap_ns as f64
+        } else {
+            0.0
+        };
+        let mut segments = Vec::with_capacity(busy.len());
+        let mut at = 0.0;
+        for (i, (s, e)) in busy.iter().enumerate() {
+            if i > 0 {
+                at += gap_width;
+            }
+            segments.push(Segment {
+                start: *s,
+                end: *e,
+                at,
+            });
+            at += (e - s) as f64;
+        }
+        TimeAxis {
+            segments,
+            gap_width,
+            total: at,
+        }
+    }
+
+    /// An axis for every exchange and lookup of the analysis, compressing idle gaps longer than
+    /// a tenth of the busy time (at least one second).
+    pub fn for_analysis(a: &Analysis, items: &[Item]) -> TimeAxis {
+        let spans: Vec<Span> = items.iter().filter_map(|i| span_of(a, *i)).collect();
+        let busy: i64 = {
+            let uncompressed = TimeAxis::new(spans.iter().copied(), 1_000_000_000);
+            uncompressed.total as i64
+        };
+        TimeAxis::new(spans, (busy / 10).max(1_000_000_000))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.segments.is_empty()
+    }
+    /// Virtual length of the axis in nanoseconds.
+    pub fn total(&self) -> f64 {
+        self.total
+    }
+    pub fn start(&self) -> Option<Ts> {
+        self.segments.first().map(|s| Ts(s.start))
+    }
+    pub fn end(&self) -> Option<Ts> {
+        self.segments.last().map(|s| Ts(s.end))
+    }
+
+    /// Virtual position of a real instant; instants inside a compressed gap land on the break.
+    pub fn position(&self, t: Ts) -> f64 {
+        let t = t.0;
+        let i = self.segments.partition_point(|s| s.start <= t);
+        if i == 0 {
+            return 0.0;
+        }
+        let seg = &self.segments[i - 1];
+        if t <= seg.end {
+            return seg.at + (t - seg.start) as f64;
+        }
+        // In the gap after `seg`: proportionally inside the break.
+        let seg_end = seg.at + (seg.end - seg.start) as f64;
+        match self.segments.get(i) {
+            Some(next) => {
+                let frac = (t - seg.end) as f64 / (next.start - seg.end).max(1) as f64;
+                seg_end + frac * self.gap_width
+            }
+            None => seg_end,
+        }
+    }
+
+    /// Real instant at a virtual position (the start of the following segment inside a break).
+    pub fn instant(&self, pos: f64) -> Option<Ts> {
+        let i = self.segments.partition_point(|s| s.at <= pos);
+        let seg = self.segments.get(i.checked_sub(1)?)?;
+        let offset = (pos - seg.at).max(0.0) as i64;
+        if offset <= seg.end - seg.start {
+            Some(Ts(seg.start + offset))
+        } else {
+            Some(self.segments.get(i).map_or(Ts(seg.end), |n| Ts(n.start)))
+        }
+    }
+
+    /// The compressed gaps.
+    pub fn breaks(&self) -> impl Iterator<Item = Break> + '_ {
+        self.segments.windows(2).map(|w| Break {
+            at: w[0].at + (w[0].end - w[0].start) as f64 + self.gap_width / 2.0,
+            skipped_ns: w[1].start - w[0].end,
+        })
+    }
+}
+
+/// The span of any item.
+pub fn span_of(a: &Analysis, item: Item) -> Option<Span> {
+    match item {
+        Item::Exchange(id) => a.exchanges.get(id.0 as usize).and_then(exchange_span),
+        Item::Dns(id) => a.dns.get(id.0 as usize).and_then(dns_span),
+    }
+}
+
+/// "1.2 s", "350 ms", "2 min 5 s": a duration for axis labels and tables.
+pub fn human_duration(ns: i64) -> String {
+    let ns = ns.max(0);
+    if ns < 1_000_000 {
+        format!("{} µs", ns / 1_000)
+    } else if ns < 1_000_000_000 {
+        format!("{} ms", ns / 1_000_000)
+    } else if ns < 60_000_000_000 {
+        format!("{:.1} s", ns as f64 / 1e9)
+    } else {
+        let s = ns / 1_000_000_000;
+        format!("{} min {} s", s / 60, s % 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(s: i64, e: i64) -> Span {
+        Span {
+            start: Ts(s),
+            first_byte: None,
+            end: Ts(e),
+        }
+    }
+
+    #[test]
+    fn long_gaps_are_compressed_and_positions_are_monotonic() {
+        // Two bursts 100 s apart; gaps over 1 s shrink to 1 s.
+        let axis = TimeAxis::new(
+            [
+                span(0, 10),
+                span(5, 20),
+                span(100_000_000_020, 100_000_000_050),
+            ],
+            1_000_000_000,
+        );
+        assert_eq!(axis.total(), 20.0 + 1e9 + 30.0);
+        let breaks: Vec<Break> = axis.breaks().collect();
+        assert_eq!(breaks.len(), 1);
+        assert_eq!(breaks[0].skipped_ns, 100_000_000_000);
+        let mut last = -1.0;
+        for t in [
+            0,
+            10,
+            20,
+            50_000_000_000,
+            100_000_000_020,
+            100_000_000_050,
+            200_000_000_000,
+        ] {
+            let p = axis.position(Ts(t));
+            assert!(p >= last, "{t}");
+            last = p;
+        }
+        assert_eq!(axis.position(Ts(100_000_000_030)), 20.0 + 1e9 + 10.0);
+        assert_eq!(axis.instant(20.0 + 1e9 + 10.0), Some(Ts(100_000_000_030)));
+        assert!(TimeAxis::new([], 1).is_empty());
+    }
+
+    #[test]
+    fn no_compression_when_disabled() {
+        let axis = TimeAxis::new([span(0, 10), span(1_000, 1_010)], 0);
+        assert_eq!(axis.total(), 1_010.0);
+        assert_eq!(axis.breaks().count(), 0);
+    }
+}

@@ -1,0 +1,138 @@
+//! Colours and emphasis. One place decides them so that NO_COLOR (https://no-color.org)
+//! turns every colour off and keeps only bold/reverse/underline, which read on any terminal.
+
+use crate::model::Outcome;
+use ratatui::style::{Color, Modifier, Style};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Theme {
+    pub color: bool,
+}
+
+impl Theme {
+    /// Colour unless the NO_COLOR environment variable is set to anything non-empty.
+    pub fn from_env() -> Theme {
+        Theme {
+            color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        }
+    }
+    pub fn plain() -> Theme {
+        Theme { color: false }
+    }
+    pub fn colored() -> Theme {
+        Theme { color: true }
+    }
+
+    fn fg(&self, c: Color) -> Style {
+        if self.color {
+            Style::default().fg(c)
+        } else {
+            Style::default()
+        }
+    }
+
+    pub fn normal(&self) -> Style {
+        Style::default()
+    }
+    /// Secondary text: labels, units, hints.
+    pub fn dim(&self) -> Style {
+        if self.color {
+            Style::default().fg(Color::DarkGray)
+        } else {
+            Style::default().add_modifier(Modifier::DIM)
+        }
+    }
+    pub fn title(&self) -> Style {
+        self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
+    }
+    /// The selected row or item.
+    pub fn selected(&self) -> Style {
+        Style::default().add_modifier(Modifier::REVERSED)
+    }
+    /// Focused pane border.
+    pub fn focus_border(&self) -> Style {
+        self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
+    }
+    pub fn border(&self) -> Style {
+        self.dim()
+    }
+    pub fn key(&self) -> Style {
+        self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
+    }
+    pub fn error(&self) -> Style {
+        self.fg(Color::Red).add_modifier(Modifier::BOLD)
+    }
+    pub fn warning(&self) -> Style {
+        self.fg(Color::Yellow)
+    }
+    pub fn ok(&self) -> Style {
+        self.fg(Color::Green)
+    }
+    /// A marked exchange.
+    pub fn mark(&self) -> Style {
+        self.fg(Color::Magenta).add_modifier(Modifier::BOLD)
+    }
+    /// Rows that do not match the filter in highlight mode.
+    pub fn unmatched(&self) -> Style {
+        self.dim()
+    }
+    /// A search hit.
+    pub fn hit(&self) -> Style {
+        if self.color {
+            Style::default().fg(Color::Black).bg(Color::Yellow)
+        } else {
+            Style::default().add_modifier(Modifier::UNDERLINED | Modifier::BOLD)
+        }
+    }
+    /// Slow or large values.
+    pub fn stands_out(&self) -> Style {
+        self.fg(Color::LightRed).add_modifier(Modifier::BOLD)
+    }
+
+    /// By HTTP status class: 2xx green, 3xx cyan, 4xx yellow, 5xx red, none (no response) red.
+    pub fn status(&self, status: Option<u16>) -> Style {
+        match status {
+            Some(100..=199) => self.dim(),
+            Some(200..=299) => self.ok(),
+            Some(300..=399) => self.fg(Color::Cyan),
+            Some(400..=499) => self.fg(Color::Yellow),
+            Some(_) => self.fg(Color::Red).add_modifier(Modifier::BOLD),
+            None => self.fg(Color::Red),
+        }
+    }
+
+    pub fn outcome(&self, o: Outcome) -> Style {
+        match o {
+            Outcome::Ok => self.ok(),
+            Outcome::Challenge => self.fg(Color::Cyan),
+            Outcome::Redirect => self.fg(Color::Blue),
+            Outcome::Fail => self.error(),
+            Outcome::Noise | Outcome::Unknown => self.dim(),
+        }
+    }
+
+    /// A stable colour per stage id, so that a stage looks the same in the list, the lanes and
+    /// the waterfall. `unrelated` is dim.
+    pub fn stage(&self, id: &str) -> Style {
+        if id == "unrelated" {
+            return self.dim();
+        }
+        const PALETTE: [Color; 10] = [
+            Color::Cyan,
+            Color::Green,
+            Color::Yellow,
+            Color::Blue,
+            Color::Magenta,
+            Color::LightCyan,
+            Color::LightGreen,
+            Color::LightYellow,
+            Color::LightBlue,
+            Color::LightMagenta,
+        ];
+        // FNV-1a: the same id gets the same colour in every run.
+        let h = id.bytes().fold(0x811c_9dc5u32, |h, b| {
+            (h ^ b as u32).wrapping_mul(0x0100_0193)
+        });
+        self.fg(PALETTE[(h % PALETTE.len() as u32) as usize])
+    }
+}
