@@ -11,7 +11,8 @@ use std::path::PathBuf;
 #[command(
     name = "lyncscope",
     version,
-    about = "Reconstructs HTTP exchanges from pcap / pcapng captures and explains Lync / Skype for Business mobile sign-in"
+    about = "Reconstructs HTTP exchanges from pcap / pcapng captures and explains Lync / Skype for Business mobile sign-in",
+    after_help = "`lyncscope FILE…` opens the interactive UI (the `open` command) when standard output is a terminal."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -20,13 +21,26 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Browse the inputs in the terminal UI (the default: `lyncscope FILE…`). Without a
+    /// terminal on standard output, prints the stage table instead.
+    Open(OpenArgs),
     /// Reconstruct every HTTP exchange in the inputs and print a report.
     Report(ReportArgs),
-    /// Write the exchanges of the inputs as a HAR 1.2 file or a Fiddler SAZ archive.
+    /// Export exchanges (all, filtered, marked or chosen ones) as a report, HAR, SAZ, raw
+    /// messages, curl commands or a body, with the marks and comments made in the UI.
     Export(ExportArgs),
     /// Print the discovery stage of every request and DNS lookup, the sign-in verdict and
     /// the findings.
     Stages(StagesArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct OpenArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Start with this filter (the UI's filter language, e.g. "~stage ad-user | ~err").
+    #[arg(long, value_name = "EXPR")]
+    filter: Option<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -92,24 +106,67 @@ struct ReportArgs {
 struct ExportArgs {
     #[command(flatten)]
     input: InputArgs,
-    /// Archive format.
+    /// What to write.
     #[arg(long, value_enum)]
     format: ExportFormat,
-    /// The file to write.
+    /// The file to write ("-" = standard output, for the text formats).
     #[arg(short, long, required = true)]
     output: PathBuf,
+    /// Only exchanges this filter matches (the UI's filter language).
+    #[arg(long, value_name = "EXPR")]
+    filter: Option<String>,
+    /// Only the marked exchanges.
+    #[arg(long)]
+    marked: bool,
+    /// Only these exchanges (their # in the UI and the reports; repeatable).
+    #[arg(long = "exchange", value_name = "N")]
+    exchanges: Vec<u32>,
+    /// Marks and comments to carry (default: FILE.lyncscope-notes.json next to the first
+    /// input, as the UI saves them).
+    #[arg(long, value_name = "FILE")]
+    notes: Option<PathBuf>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
 enum ExportFormat {
+    Json,
     Har,
     Saz,
+    #[value(alias = "md")]
+    Markdown,
+    Html,
+    RawRequest,
+    RawResponse,
+    Curl,
+    RequestBody,
+    ResponseBody,
+}
+
+impl ExportFormat {
+    fn to_lib(self) -> report::export::ExportFormat {
+        use report::export::ExportFormat as F;
+        match self {
+            ExportFormat::Json => F::Json,
+            ExportFormat::Har => F::Har,
+            ExportFormat::Saz => F::Saz,
+            ExportFormat::Markdown => F::Markdown,
+            ExportFormat::Html => F::Html,
+            ExportFormat::RawRequest => F::RawRequest,
+            ExportFormat::RawResponse => F::RawResponse,
+            ExportFormat::Curl => F::Curl,
+            ExportFormat::RequestBody => F::RequestBody,
+            ExportFormat::ResponseBody => F::ResponseBody,
+        }
+    }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
 enum FormatArg {
     Text,
     Json,
+    #[value(alias = "md")]
+    Markdown,
+    Html,
 }
 
 /// "64MiB", "10M", "512k", "1048576".
@@ -141,9 +198,26 @@ impl Progress for Bar {
     }
 }
 
+/// `lyncscope FILE…` means `lyncscope open FILE…`.
+fn with_default_command(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    const COMMANDS: [&str; 5] = ["open", "report", "export", "stages", "help"];
+    if let Some(first) = args.get(1).and_then(|a| a.to_str()) {
+        let is_option = first.starts_with('-') && first != "-";
+        if !is_option && !COMMANDS.contains(&first) {
+            args.insert(1, "open".into());
+        }
+    } else if let Some(first) = args.get(1) {
+        // A non-UTF-8 file name is still a file name.
+        let _ = first;
+        args.insert(1, "open".into());
+    }
+    args
+}
+
 pub fn run() -> Result<()> {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(with_default_command(std::env::args_os().collect()));
     match cli.command {
+        Command::Open(args) => open_cmd(args),
         Command::Report(args) => report_cmd(args),
         Command::Export(args) => export_cmd(args),
         Command::Stages(args) => stages_cmd(args),
@@ -152,29 +226,95 @@ pub fn run() -> Result<()> {
 
 /// Bodies kept for exports, each (a capture's bodies are otherwise only hashed).
 const EXPORT_BODY_KEEP: u64 = 16 << 20;
+/// All bodies the UI keeps together: bounds its memory on big captures.
+const UI_BODY_BUDGET: u64 = 256 << 20;
+
+fn open_cmd(args: OpenArgs) -> Result<()> {
+    if !std::io::stdout().is_terminal() {
+        eprintln!("lyncscope: standard output is not a terminal: printing the stage table (see `lyncscope --help` for the reports)");
+        return stages_cmd(StagesArgs {
+            input: args.input,
+            all: false,
+        });
+    }
+    let mut options = options(&args.input, EXPORT_BODY_KEEP)?;
+    options.http.keep_budget = Some(lyncscope::http::KeepBudget::new(UI_BODY_BUDGET));
+    if let Some(f) = &args.filter {
+        lyncscope::filter::Filter::parse(f).map_err(|e| anyhow::anyhow!("--filter: {e}"))?;
+    }
+    lyncscope::tui::run(lyncscope::tui::OpenRequest {
+        files: args.input.files.clone(),
+        options,
+        filter: args.filter,
+    })?;
+    Ok(())
+}
+
+/// Marks and comments for a headless export or report: `--notes FILE`, else the UI's side
+/// file next to the first input when there is one.
+fn load_notes(
+    analysis: &lyncscope::Analysis,
+    files: &[PathBuf],
+    explicit: Option<&std::path::Path>,
+) -> Result<lyncscope::model::Notes> {
+    let side = match explicit {
+        Some(p) => {
+            if !p.exists() {
+                anyhow::bail!("notes file {} does not exist", p.display());
+            }
+            Some(p.to_path_buf())
+        }
+        None => lyncscope::model::Notes::side_file(files),
+    };
+    Ok(lyncscope::model::Notes::load(analysis, side.as_deref())?)
+}
 
 fn export_cmd(args: ExportArgs) -> Result<()> {
     let analysis = load(&args.input, EXPORT_BODY_KEEP)?;
-    let f = std::fs::File::create(&args.output)
-        .with_context(|| format!("cannot create {}", args.output.display()))?;
-    match args.format {
-        ExportFormat::Har => {
-            let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
-            lyncscope::capture::har::write_har(&analysis, None, &mut w).and_then(|()| w.flush())
+    let notes = load_notes(&analysis, &args.input.files, args.notes.as_deref())?;
+    let filter = match &args.filter {
+        Some(f) => Some(
+            lyncscope::filter::Filter::parse(f).map_err(|e| anyhow::anyhow!("--filter: {e}"))?,
+        ),
+        None => None,
+    };
+    for n in &args.exchanges {
+        if *n as usize >= analysis.exchanges.len() {
+            anyhow::bail!(
+                "--exchange {n}: the inputs hold exchanges #0 to #{}",
+                analysis.exchanges.len().saturating_sub(1)
+            );
         }
-        ExportFormat::Saz => lyncscope::capture::saz::write_saz(&analysis, None, f),
     }
-    .with_context(|| format!("writing {}", args.output.display()))?;
+    let ctx = lyncscope::filter::MatchContext::new(&analysis, &notes);
+    let ids: Vec<lyncscope::model::ExchId> = analysis
+        .exchanges
+        .iter()
+        .filter(|x| args.exchanges.is_empty() || args.exchanges.contains(&x.id.0))
+        .filter(|x| !args.marked || notes.is_marked(x.id))
+        .filter(|x| filter.as_ref().is_none_or(|f| f.matches_with(&ctx, x)))
+        .map(|x| x.id)
+        .collect();
+    let format = args.format.to_lib();
+    if args.output.as_os_str() == "-" {
+        let stdout = std::io::stdout();
+        let mut w = std::io::BufWriter::new(stdout.lock());
+        report::export::write_export(&analysis, &notes, &ids, format, &mut w)
+            .and_then(|()| w.flush())
+            .context("writing the export")?;
+        return Ok(());
+    }
+    let n = report::export::export_to_file(&analysis, &notes, &ids, format, &args.output)?;
     eprintln!(
-        "lyncscope: wrote {} exchanges to {}",
-        analysis.exchanges.len(),
+        "lyncscope: wrote {n} exchanges ({}) to {}",
+        format.title(),
         args.output.display()
     );
     Ok(())
 }
 
-/// Runs the analysis the input arguments ask for, with a progress bar on a terminal.
-fn load(args: &InputArgs, keep_bodies: u64) -> Result<lyncscope::Analysis> {
+/// Pipeline options from the input arguments.
+fn options(args: &InputArgs, keep_bodies: u64) -> Result<Options> {
     let mut keylogs = args.keylog.clone();
     if let Some(env) = std::env::var_os("SSLKEYLOGFILE").filter(|v| !v.is_empty()) {
         keylogs.push(PathBuf::from(env));
@@ -196,6 +336,12 @@ fn load(args: &InputArgs, keep_bodies: u64) -> Result<lyncscope::Analysis> {
     };
     options.http.decoded_body_cap = args.max_body_size;
     options.http.keep_body_max = keep_bodies;
+    Ok(options)
+}
+
+/// Runs the analysis the input arguments ask for, with a progress bar on a terminal.
+fn load(args: &InputArgs, keep_bodies: u64) -> Result<lyncscope::Analysis> {
+    let options = options(args, keep_bodies)?;
     let bar = if !args.quiet && std::io::stderr().is_terminal() {
         let b = indicatif::ProgressBar::new(0);
         b.set_style(
@@ -227,11 +373,27 @@ fn stages_cmd(args: StagesArgs) -> Result<()> {
 }
 
 fn report_cmd(args: ReportArgs) -> Result<()> {
+    if let FormatArg::Markdown | FormatArg::Html = args.format {
+        // The readable reports show bodies: they are an export of every exchange.
+        let format = match args.format {
+            FormatArg::Html => ExportFormat::Html,
+            _ => ExportFormat::Markdown,
+        };
+        return export_cmd(ExportArgs {
+            input: args.input,
+            format,
+            output: args.output.unwrap_or_else(|| PathBuf::from("-")),
+            filter: None,
+            marked: false,
+            exchanges: Vec::new(),
+            notes: None,
+        });
+    }
     let analysis = load(&args.input, 0)?;
     let format = match args.format {
-        FormatArg::Text => report::Format::Text,
         FormatArg::Json if args.pretty => report::Format::JsonPretty,
         FormatArg::Json => report::Format::Json,
+        _ => report::Format::Text,
     };
     match &args.output {
         Some(path) => {
@@ -255,7 +417,29 @@ fn report_cmd(args: ReportArgs) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_size;
+    use super::{parse_size, with_default_command};
+
+    #[test]
+    fn a_bare_file_opens_the_ui() {
+        let args = |v: &[&str]| v.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
+        assert_eq!(
+            with_default_command(args(&["ls", "a.pcap"])),
+            args(&["ls", "open", "a.pcap"])
+        );
+        assert_eq!(
+            with_default_command(args(&["ls", "-"])),
+            args(&["ls", "open", "-"])
+        );
+        assert_eq!(
+            with_default_command(args(&["ls", "report", "a"])),
+            args(&["ls", "report", "a"])
+        );
+        assert_eq!(
+            with_default_command(args(&["ls", "--help"])),
+            args(&["ls", "--help"])
+        );
+        assert_eq!(with_default_command(args(&["ls"])), args(&["ls"]));
+    }
 
     #[test]
     fn sizes() {

@@ -28,6 +28,7 @@
 pub mod capture;
 pub mod dns;
 pub mod error;
+pub mod filter;
 pub mod http;
 pub mod model;
 pub mod net;
@@ -36,6 +37,7 @@ pub mod report;
 pub mod stage;
 pub mod timeline;
 pub mod tls;
+pub mod tui;
 
 pub use error::{Error, Result};
 pub use model::Analysis;

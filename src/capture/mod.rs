@@ -4,7 +4,7 @@
 //! Reading never fails after [`Input::open`]: a file that is cut or damaged yields every
 //! record before the damage, then stops and says where and why ([`Records::damage`]).
 
-mod datetime;
+pub(crate) mod datetime;
 pub mod har;
 mod pcap;
 mod pcapng;

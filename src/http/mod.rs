@@ -47,6 +47,36 @@ pub struct HttpOptions {
     /// None keeps no heads. Once it selects one message of a connection, every later body of
     /// that connection keeps its head too (services behind custom path prefixes).
     pub head_filter: Option<HeadFilter>,
+    /// Total bytes all kept bodies may hold together (the UI's bound on memory); `None` = no
+    /// bound beyond `keep_body_max` per body.
+    pub keep_budget: Option<KeepBudget>,
+}
+
+/// Bytes left for kept bodies, shared by every connection of one analysis. Once a body does
+/// not fit, it is dropped (its hashes and lengths stay) and so are later ones.
+#[derive(Clone, Debug)]
+pub struct KeepBudget(Arc<std::sync::atomic::AtomicI64>);
+
+impl KeepBudget {
+    pub fn new(bytes: u64) -> KeepBudget {
+        KeepBudget(Arc::new(std::sync::atomic::AtomicI64::new(
+            i64::try_from(bytes).unwrap_or(i64::MAX),
+        )))
+    }
+    /// Takes `n` bytes if they are left.
+    fn take(&self, n: u64) -> bool {
+        use std::sync::atomic::Ordering;
+        let n = i64::try_from(n).unwrap_or(i64::MAX);
+        self.0
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                (left >= n).then_some(left - n)
+            })
+            .is_ok()
+    }
+    /// Bytes still free.
+    pub fn left(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed).max(0) as u64
+    }
 }
 
 impl Default for HttpOptions {
@@ -57,6 +87,7 @@ impl Default for HttpOptions {
             max_head_bytes: 1 << 20,
             head_max: 64 << 10,
             head_filter: None,
+            keep_budget: None,
         }
     }
 }
@@ -1036,12 +1067,24 @@ impl HttpConnection {
         let run = *run;
         self.sides[d].in_step = framed_complete;
         let mut notes = Vec::new();
-        let body = run.acc.finish(
+        let mut body = run.acc.finish(
             framed_complete,
             run.start,
             end.saturating_sub(run.start),
             &mut notes,
         );
+        if let Some(budget) = &self.opts.keep_budget {
+            let kept = body.kept.as_ref().map_or(0, |k| k.len());
+            let wire = match (&body.kept, &body.wire_kept) {
+                (Some(k), Some(w)) if Arc::ptr_eq(k, w) => 0,
+                (_, Some(w)) => w.len(),
+                _ => 0,
+            };
+            if kept + wire > 0 && !budget.take((kept + wire) as u64) {
+                body.kept = None;
+                body.wire_kept = None;
+            }
+        }
         self.notes(notes, d, run.exch, run.last_at.frame);
         let Some(rec) = self.records.get_mut(run.exch) else {
             return;

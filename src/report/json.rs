@@ -5,8 +5,8 @@
 //! copying it.
 
 use crate::model::{
-    Analysis, Body, Connection, Diagnostic, Exchange, Headers, InputInfo, Request, Response,
-    Timing, Upgrade,
+    Analysis, Body, Connection, Diagnostic, ExchId, Exchange, Headers, InputInfo, Note, Notes,
+    Request, Response, Timing, Upgrade,
 };
 use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
@@ -15,8 +15,27 @@ use std::io::Write;
 pub const SCHEMA: &str = "lyncscope/report-1";
 
 /// Writes the report as compact JSON (one line), or indented when `pretty`.
-pub fn write<W: Write>(analysis: &Analysis, pretty: bool, mut out: W) -> std::io::Result<()> {
-    let report = Report::new(analysis);
+pub fn write<W: Write>(analysis: &Analysis, pretty: bool, out: W) -> std::io::Result<()> {
+    write_report(Report::new(analysis), pretty, out)
+}
+
+/// The report restricted to the exchanges `only` (in that order), each with the user's mark
+/// and comment (`exchanges[].note`). Connections, DNS, findings and sign-in summaries stay whole:
+/// they are the context the exchanges are read in.
+pub fn write_scoped<W: Write>(
+    analysis: &Analysis,
+    notes: &Notes,
+    only: &[ExchId],
+    pretty: bool,
+    out: W,
+) -> std::io::Result<()> {
+    let mut report = Report::new(analysis);
+    report.exchanges.only = Some(only);
+    report.exchanges.notes = Some(notes);
+    write_report(report, pretty, out)
+}
+
+fn write_report<W: Write>(report: Report<'_>, pretty: bool, mut out: W) -> std::io::Result<()> {
     if pretty {
         serde_json::to_writer_pretty(&mut out, &report)?;
     } else {
@@ -76,7 +95,11 @@ impl<'a> Report<'a> {
             },
             inputs: a.inputs.iter().map(InputDto).collect(),
             connections: &a.connections,
-            exchanges: Exchanges(a),
+            exchanges: Exchanges {
+                a,
+                only: None,
+                notes: None,
+            },
             diagnostics: &a.diagnostics,
             embedded_keylog_lines: a.embedded_keylog.len(),
             dns: a.dns.iter().map(super::lync_json::dns).collect(),
@@ -101,20 +124,40 @@ where
 struct Dto<'a, T>(&'a T);
 
 /// Exchanges need their connection for the endpoints.
-struct Exchanges<'a>(&'a Analysis);
+struct Exchanges<'a> {
+    a: &'a Analysis,
+    only: Option<&'a [ExchId]>,
+    notes: Option<&'a Notes>,
+}
 
 impl Serialize for Exchanges<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.0.exchanges.len()))?;
-        for e in &self.0.exchanges {
-            let c = self.0.connections.get(e.connection.0 as usize);
-            seq.serialize_element(&ExchangeDto(e, c))?;
+        let a = self.a;
+        let one = |seq: &mut S::SerializeSeq, e: &Exchange| {
+            let c = a.connections.get(e.connection.0 as usize);
+            let note = self.notes.and_then(|n| n.get(e.id));
+            seq.serialize_element(&ExchangeDto(e, c, note))
+        };
+        match self.only {
+            None => {
+                let mut seq = s.serialize_seq(Some(a.exchanges.len()))?;
+                for e in &a.exchanges {
+                    one(&mut seq, e)?;
+                }
+                seq.end()
+            }
+            Some(ids) => {
+                let mut seq = s.serialize_seq(Some(ids.len()))?;
+                for e in ids.iter().filter_map(|id| a.exchanges.get(id.0 as usize)) {
+                    one(&mut seq, e)?;
+                }
+                seq.end()
+            }
         }
-        seq.end()
     }
 }
 
-struct ExchangeDto<'a>(&'a Exchange, Option<&'a Connection>);
+struct ExchangeDto<'a>(&'a Exchange, Option<&'a Connection>, Option<&'a Note>);
 
 struct InputDto<'a>(&'a InputInfo);
 
@@ -193,6 +236,13 @@ impl Serialize for ExchangeDto<'_> {
             stage: Option<super::lync_json::StageDto<'a>>,
             #[serde(skip_serializing_if = "Option::is_none")]
             auth: Option<super::lync_json::AuthDto<'a>>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            note: Option<NoteDto<'a>>,
+        }
+        #[derive(Serialize)]
+        struct NoteDto<'a> {
+            marked: bool,
+            comment: Option<&'a str>,
         }
         #[derive(Serialize)]
         struct Ann<'a> {
@@ -337,6 +387,10 @@ impl Serialize for ExchangeDto<'_> {
             }),
             stage: e.stage.as_deref().map(super::lync_json::stage),
             auth: e.auth.as_deref().map(super::lync_json::auth),
+            note: self.2.map(|n| NoteDto {
+                marked: n.marked,
+                comment: n.comment.as_deref(),
+            }),
         }
         .serialize(s)
     }

@@ -1,9 +1,14 @@
 //! Presentation of a frozen [`crate::model::Analysis`]: reads the model, never changes it.
 
 pub mod content;
+pub mod export;
+pub mod html;
 pub mod json;
 mod lync_json;
+pub mod markdown;
+pub mod snippets;
 pub mod stages;
+pub mod svg;
 pub mod text;
 
 use crate::model::Analysis;

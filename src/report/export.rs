@@ -1,0 +1,225 @@
+//! Every export, for the UI's dialog and `lyncscope export` alike: one scope of exchanges in
+//! one format, with the user's marks and comments carried in.
+
+use crate::model::{Analysis, ExchId, Notes};
+use std::io::{self, Write};
+use std::path::Path;
+
+/// Which exchanges an export covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    /// Those the filter lets through.
+    Shown,
+    Marked,
+    /// The selected one (in the UI) / the ones named with `--exchange`.
+    Selected,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::All => "all",
+            Scope::Shown => "shown",
+            Scope::Marked => "marked",
+            Scope::Selected => "this",
+        }
+    }
+    pub fn title(self) -> &'static str {
+        match self {
+            Scope::All => "All exchanges",
+            Scope::Shown => "Shown (filtered)",
+            Scope::Marked => "Marked",
+            Scope::Selected => "This one",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Json,
+    Har,
+    Saz,
+    Markdown,
+    Html,
+    RawRequest,
+    RawResponse,
+    Curl,
+    RequestBody,
+    ResponseBody,
+}
+
+impl ExportFormat {
+    pub fn title(self) -> &'static str {
+        match self {
+            ExportFormat::Json => "JSON report",
+            ExportFormat::Har => "HAR 1.2",
+            ExportFormat::Saz => "Fiddler SAZ",
+            ExportFormat::Markdown => "Markdown report",
+            ExportFormat::Html => "HTML report",
+            ExportFormat::RawRequest => "Raw request(s)",
+            ExportFormat::RawResponse => "Raw response(s)",
+            ExportFormat::Curl => "curl command(s)",
+            ExportFormat::RequestBody => "Request body to file",
+            ExportFormat::ResponseBody => "Response body to file",
+        }
+    }
+    pub fn extension(self) -> &'static str {
+        match self {
+            ExportFormat::Json => "json",
+            ExportFormat::Har => "har",
+            ExportFormat::Saz => "saz",
+            ExportFormat::Markdown => "md",
+            ExportFormat::Html => "html",
+            ExportFormat::RawRequest => "request.txt",
+            ExportFormat::RawResponse => "response.txt",
+            ExportFormat::Curl => "sh",
+            ExportFormat::RequestBody => "request.bin",
+            ExportFormat::ResponseBody => "response.bin",
+        }
+    }
+}
+
+/// Why an export could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("nothing to export: the scope holds no exchange")]
+    Empty,
+    #[error("a body export takes exactly one exchange (the scope holds {0})")]
+    NotOne(usize),
+    #[error("exchange #{0} has no {1} body kept (none, not decrypted, or too large)")]
+    NoBody(u32, &'static str),
+    #[error("cannot write {path}: {source}")]
+    Io { path: String, source: io::Error },
+}
+
+/// Writes the export to `path`; returns how many exchanges it holds.
+pub fn export_to_file(
+    a: &Analysis,
+    notes: &Notes,
+    ids: &[ExchId],
+    format: ExportFormat,
+    path: &Path,
+) -> Result<usize, ExportError> {
+    let io_err = |source: io::Error| ExportError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    if ids.is_empty() {
+        return Err(ExportError::Empty);
+    }
+    // Bodies are checked before the file is created, so a failure leaves nothing behind.
+    let body = match format {
+        ExportFormat::RequestBody | ExportFormat::ResponseBody => {
+            Some(single_body(a, ids, format == ExportFormat::RequestBody)?)
+        }
+        _ => None,
+    };
+    let file = std::fs::File::create(path).map_err(io_err)?;
+    if format == ExportFormat::Saz {
+        crate::capture::saz::write_saz(&with_notes(a, notes, ids), Some(ids), file)
+            .map_err(io_err)?;
+        return Ok(ids.len());
+    }
+    let mut w = io::BufWriter::with_capacity(1 << 20, file);
+    match body {
+        Some(bytes) => w.write_all(&bytes).map_err(io_err)?,
+        None => write_export(a, notes, ids, format, &mut w).map_err(io_err)?,
+    }
+    w.flush().map_err(io_err)?;
+    Ok(ids.len())
+}
+
+/// The body of the one exchange of `ids`.
+fn single_body(a: &Analysis, ids: &[ExchId], request: bool) -> Result<Vec<u8>, ExportError> {
+    let [id] = ids else {
+        return Err(ExportError::NotOne(ids.len()));
+    };
+    let x = a.exchanges.get(id.0 as usize).ok_or(ExportError::Empty)?;
+    let (body, side) = if request {
+        (x.request.as_ref().map(|r| &r.body), "request")
+    } else {
+        (x.response.as_ref().map(|r| &r.body), "response")
+    };
+    body.and_then(|b| b.bytes())
+        .map(<[u8]>::to_vec)
+        .ok_or(ExportError::NoBody(id.0, side))
+}
+
+/// Streamable formats (all but SAZ and single bodies) to any writer.
+pub fn write_export(
+    a: &Analysis,
+    notes: &Notes,
+    ids: &[ExchId],
+    format: ExportFormat,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        ExportFormat::Json => crate::report::json::write_scoped(a, notes, ids, true, &mut *out),
+        ExportFormat::Har => {
+            crate::capture::har::write_har(&with_notes(a, notes, ids), Some(ids), out)
+        }
+        ExportFormat::Markdown => crate::report::markdown::write_markdown(a, notes, ids, out),
+        ExportFormat::Html => crate::report::html::write_html(a, notes, ids, out),
+        ExportFormat::RawRequest | ExportFormat::RawResponse => {
+            for (i, id) in ids.iter().enumerate() {
+                let Some(x) = a.exchanges.get(id.0 as usize) else {
+                    continue;
+                };
+                if ids.len() > 1 {
+                    if i > 0 {
+                        out.write_all(b"\n")?;
+                    }
+                    writeln!(out, "### exchange #{}", id.0)?;
+                }
+                let raw = if format == ExportFormat::RawRequest {
+                    crate::report::snippets::raw_request(x)
+                } else {
+                    crate::report::snippets::raw_response(x)
+                };
+                out.write_all(&raw)?;
+            }
+            Ok(())
+        }
+        ExportFormat::Curl => {
+            for id in ids {
+                let Some(x) = a.exchanges.get(id.0 as usize) else {
+                    continue;
+                };
+                if ids.len() > 1 {
+                    writeln!(out, "# exchange #{}", id.0)?;
+                }
+                writeln!(out, "{}", crate::report::snippets::curl_command(a, x))?;
+            }
+            Ok(())
+        }
+        ExportFormat::Saz | ExportFormat::RequestBody | ExportFormat::ResponseBody => Err(
+            io::Error::other(format!("{} needs a file, not a stream", format.title())),
+        ),
+    }
+}
+
+/// A copy of the analysis whose exchanges in `ids` carry the user's comments (and a mark
+/// flag) in their annotations, which is what the HAR and SAZ writers export.
+fn with_notes(a: &Analysis, notes: &Notes, ids: &[ExchId]) -> Analysis {
+    let mut copy = a.clone();
+    for id in ids {
+        let Some(note) = notes.get(*id) else { continue };
+        let Some(x) = copy.exchanges.get_mut(id.0 as usize) else {
+            continue;
+        };
+        let ann = x.annotations.get_or_insert_with(Default::default);
+        if let Some(c) = &note.comment {
+            ann.comment = Some(c.clone());
+        }
+        if note.marked {
+            ann.flags.retain(|(k, _)| k != "lyncscope-marked");
+            ann.flags.push(("lyncscope-marked".into(), "true".into()));
+            // Fiddler shows a marked session in its colour.
+            if ann.color.is_none() {
+                ann.color = Some("red".into());
+            }
+        }
+    }
+    copy
+}

@@ -1,0 +1,491 @@
+//! The self-contained HTML report: one file, inline CSS and SVG, no scripts, no external
+//! resources (a Content-Security-Policy forbids them, so a body that slipped through unescaped
+//! still could not run or fetch anything). Same content as the Markdown report, plus the
+//! swimlanes and waterfall pictures.
+
+use super::markdown::{
+    auth_lines, body_view, diagnostics_by_exchange, exchange_facts, exchange_title, input_line,
+    marked_in_order, request_head, response_head, signin_who, stage_rows, summary, time_range, utc,
+    RowKey, StageRow,
+};
+use super::svg::{outcome_color, swimlanes_svg, waterfall_svg, xml_escape as esc};
+use crate::model::{
+    Analysis, Body, Diagnostic, ExchId, Exchange, FindingSeverity, Headers, Notes, Ts,
+};
+use std::collections::HashSet;
+use std::io::{self, Write};
+
+const CSS: &str = r#"
+:root { color-scheme: light; }
+body { font: 14px/1.45 "DejaVu Sans", Arial, sans-serif; color: #1d2125; background: #fff; margin: 0 auto; padding: 16px 24px 48px; max-width: 1280px; }
+h1 { font-size: 22px; margin: 0 0 6px; }
+h2 { font-size: 18px; margin: 28px 0 8px; border-bottom: 2px solid #d8dde3; padding-bottom: 3px; }
+h3 { font-size: 15px; margin: 0 0 6px; }
+code, pre, .mono { font-family: "DejaVu Sans Mono", Consolas, monospace; font-size: 12.5px; }
+pre { background: #f4f6f8; border: 1px solid #dde2e7; padding: 8px 10px; overflow-x: auto; white-space: pre-wrap; word-break: break-all; margin: 4px 0 8px; }
+table { border-collapse: collapse; margin: 6px 0 10px; }
+th, td { border: 1px solid #d5dae0; padding: 3px 7px; text-align: left; vertical-align: top; }
+th { background: #eef1f4; }
+table.stages { width: 100%; font-size: 13px; }
+table.stages td.what { font-family: "DejaVu Sans Mono", Consolas, monospace; font-size: 12px; overflow-wrap: anywhere; min-width: 380px; }
+table.stages td.rule, table.stages td.parent { font-size: 12px; max-width: 260px; }
+table.stages td.nowrap { white-space: nowrap; }
+.sev-fail, .fail { color: #b3261e; font-weight: bold; }
+.sev-warning { color: #a15c00; font-weight: bold; }
+.sev-info { color: #36618e; }
+.ok { color: #1e7b35; }
+.verdict { padding: 8px 12px; border-left: 5px solid #999; background: #f7f7f7; margin: 6px 0; }
+.verdict.good { border-color: #2e9d4a; background: #eef8f0; }
+.verdict.bad { border-color: #d33c2e; background: #fcefee; }
+.exchange { border: 1px solid #d5dae0; border-radius: 6px; padding: 10px 14px; margin: 14px 0; }
+.exchange.marked { border-color: #d4a017; box-shadow: 0 0 0 2px #f5d76e inset; }
+.exchange:target { outline: 3px solid #3b64d8; }
+.comment { background: #fff8d6; border-left: 4px solid #d4a017; padding: 4px 10px; margin: 6px 0; white-space: pre-wrap; }
+.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; margin: 6px 0; }
+.facts dt { font-weight: bold; color: #444; }
+.facts dd { margin: 0; word-break: break-word; }
+details { margin: 4px 0; }
+summary { cursor: pointer; color: #36618e; }
+.note { color: #6b5200; }
+.star { color: #d4a017; }
+svg { max-width: 100%; height: auto; display: block; margin: 8px 0; border: 1px solid #e2e6ea; }
+.badge { display: inline-block; border-radius: 3px; padding: 0 5px; color: #fff; font-size: 12px; }
+"#;
+
+fn link(id: ExchId, listed: &HashSet<ExchId>) -> String {
+    if listed.contains(&id) {
+        format!("<a href=\"#x{}\">#{}</a>", id.0, id.0)
+    } else {
+        format!("#{}", id.0)
+    }
+}
+
+/// Writes the HTML report. `scope` lists the exchanges to show in detail, in that order; the
+/// verdict, findings and stage table cover the whole analysis.
+pub fn write_html(
+    a: &Analysis,
+    notes: &Notes,
+    scope: &[ExchId],
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let scope: Vec<ExchId> = scope
+        .iter()
+        .copied()
+        .filter(|id| (id.0 as usize) < a.exchanges.len())
+        .collect();
+    let listed: HashSet<ExchId> = scope.iter().copied().collect();
+    let t0 = time_range(a).map(|r| r.0).unwrap_or_default();
+    let names: Vec<&str> = a
+        .inputs
+        .iter()
+        .map(|i| i.path.rsplit(['/', '\\']).next().unwrap_or(&i.path))
+        .collect();
+    let title = if names.is_empty() {
+        "lyncscope report".to_string()
+    } else {
+        format!("lyncscope report: {}", names.join(", "))
+    };
+
+    write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">\n\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+<meta name=\"generator\" content=\"lyncscope {}\">\n<title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n",
+        env!("CARGO_PKG_VERSION"),
+        esc(&title)
+    )?;
+    writeln!(out, "<h1>{}</h1>", esc(&title))?;
+    if !a.inputs.is_empty() {
+        writeln!(out, "<ul class=\"inputs\">")?;
+        for i in &a.inputs {
+            writeln!(out, "<li class=\"mono\">{}</li>", esc(&input_line(i)))?;
+        }
+        writeln!(out, "</ul>")?;
+    }
+
+    writeln!(out, "<h2 id=\"summary\">Summary</h2>\n<dl class=\"facts\">")?;
+    for (k, v) in summary(a) {
+        writeln!(out, "<dt>{}</dt><dd>{}</dd>", esc(k), esc(&v))?;
+    }
+    writeln!(
+        out,
+        "<dt>Shown below</dt><dd>{} of {} exchanges; times are seconds since {}</dd>\n</dl>",
+        scope.len(),
+        a.exchanges.len(),
+        esc(&utc(t0))
+    )?;
+
+    let rows = stage_rows(a);
+    // DNS lookups and bare connections have a row (an anchor) in the stage table.
+    let row_anchors: HashSet<String> = rows
+        .iter()
+        .filter(|r| !matches!(r.key, RowKey::Exchange(_)))
+        .map(|r| r.key.label().to_ascii_lowercase())
+        .collect();
+    write_verdict(a, out)?;
+    write_findings(a, &listed, &row_anchors, out)?;
+    write_marked(a, notes, &scope, &listed, out)?;
+    write_stage_table(&rows, &listed, t0, out)?;
+
+    writeln!(out, "<h2 id=\"timeline\">Timeline</h2>")?;
+    out.write_all(swimlanes_svg(a, &scope).as_bytes())?;
+    out.write_all(waterfall_svg(a, &scope, notes).as_bytes())?;
+
+    let diags = diagnostics_by_exchange(a);
+    writeln!(out, "<h2 id=\"exchanges\">Exchanges</h2>")?;
+    if scope.is_empty() {
+        writeln!(out, "<p>None selected.</p>")?;
+    }
+    for id in &scope {
+        write_exchange(a, notes, a.exchange(*id), &listed, t0, diags.get(id), out)?;
+    }
+
+    let general: Vec<&Diagnostic> = a
+        .diagnostics
+        .iter()
+        .filter(|d| d.exchange.is_none())
+        .collect();
+    if !general.is_empty() {
+        writeln!(out, "<h2 id=\"diagnostics\">Diagnostics</h2>\n<ul>")?;
+        for d in general.iter().take(500) {
+            let mut at = String::new();
+            if let Some(c) = d.connection {
+                at.push_str(&format!(" C{}", c.0));
+            }
+            if let Some(f) = d.frame {
+                at.push_str(&format!(" frame {}", f.0));
+            }
+            writeln!(
+                out,
+                "<li><span class=\"sev-{}\">{}</span>{}: {}</li>",
+                d.severity.as_str(),
+                d.severity.as_str(),
+                esc(&at),
+                esc(&d.message)
+            )?;
+        }
+        if general.len() > 500 {
+            writeln!(out, "<li>… and {} more</li>", general.len() - 500)?;
+        }
+        writeln!(out, "</ul>")?;
+    }
+    writeln!(
+        out,
+        "<p class=\"note\">Generated by lyncscope {}.</p>\n</body>\n</html>",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+fn write_verdict(a: &Analysis, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "<h2 id=\"verdict\">Sign-in verdict</h2>")?;
+    if a.signin.is_empty() {
+        return writeln!(out, "<p>No sign-in attempt found.</p>");
+    }
+    for s in &a.signin {
+        let class = if s.signed_in {
+            "good"
+        } else if s.failed_stage.is_some() {
+            "bad"
+        } else {
+            ""
+        };
+        writeln!(
+            out,
+            "<div class=\"verdict {class}\"><strong>{}</strong> from {}{}: {}<br>\
+furthest stage: <code>{}</code> · failed stage: <code class=\"{}\">{}</code> · elapsed: {:.3} s · signed in: {}</div>",
+            esc(&signin_who(s)),
+            esc(&s.client.map_or_else(|| "client ?".into(), |c| c.to_string())),
+            esc(&s.flow.as_deref().map(|f| format!(" ({f})")).unwrap_or_default()),
+            esc(&s.verdict),
+            esc(s.furthest_stage.as_deref().unwrap_or("none")),
+            if s.failed_stage.is_some() { "fail" } else { "" },
+            esc(s.failed_stage.as_deref().unwrap_or("—")),
+            s.ended.secs_since(s.started),
+            if s.signed_in { "yes" } else { "no" },
+        )?;
+    }
+    Ok(())
+}
+
+/// "D3" / "C2", linked to its stage-table row when it has one.
+fn row_link(label: String, anchors: &HashSet<String>) -> String {
+    let id = label.to_ascii_lowercase();
+    if anchors.contains(&id) {
+        format!("<a href=\"#{id}\">{label}</a>")
+    } else {
+        label
+    }
+}
+
+fn write_findings(
+    a: &Analysis,
+    listed: &HashSet<ExchId>,
+    anchors: &HashSet<String>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    writeln!(out, "<h2 id=\"findings\">Findings</h2>")?;
+    if a.findings.is_empty() {
+        return writeln!(out, "<p>None.</p>");
+    }
+    writeln!(
+        out,
+        "<table class=\"findings\"><tr><th>severity</th><th>check</th><th>what was seen</th><th>evidence</th></tr>"
+    )?;
+    for f in &a.findings {
+        let mut refs: Vec<String> = f.exchanges.iter().map(|x| link(*x, listed)).collect();
+        refs.extend(f.dns.iter().map(|d| row_link(format!("D{}", d.0), anchors)));
+        refs.extend(
+            f.connections
+                .iter()
+                .map(|c| row_link(format!("C{}", c.0), anchors)),
+        );
+        let sev = f.severity.as_str();
+        writeln!(
+            out,
+            "<tr class=\"finding\" data-check=\"{}\"><td class=\"sev-{sev}\">{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+            esc(&f.check),
+            if f.severity == FindingSeverity::Fail { "FAIL" } else { sev },
+            esc(&f.check),
+            esc(&f.message),
+            refs.join(", ")
+        )?;
+    }
+    writeln!(out, "</table>")
+}
+
+fn write_marked(
+    a: &Analysis,
+    notes: &Notes,
+    scope: &[ExchId],
+    listed: &HashSet<ExchId>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let marked = marked_in_order(notes, scope);
+    if marked.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "<h2 id=\"marked\">Marked exchanges</h2>\n<ul class=\"marked\">"
+    )?;
+    for (id, _) in marked {
+        let title = a
+            .exchanges
+            .get(id.0 as usize)
+            .map(|x| exchange_title(a, x))
+            .unwrap_or_default();
+        write!(
+            out,
+            "<li><span class=\"star\">★</span> {} <code>{}</code>",
+            link(id, listed),
+            esc(&title)
+        )?;
+        if let Some(c) = notes.comment(id) {
+            write!(out, " — <span class=\"comment-inline\">{}</span>", esc(c))?;
+        }
+        writeln!(out, "</li>")?;
+    }
+    writeln!(out, "</ul>")
+}
+
+fn write_stage_table(
+    rows: &[StageRow],
+    listed: &HashSet<ExchId>,
+    t0: Ts,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    writeln!(out, "<h2 id=\"stages\">Stages</h2>")?;
+    if rows.is_empty() {
+        return writeln!(
+            out,
+            "<p>No Lync / Skype for Business sign-in traffic found.</p>"
+        );
+    }
+    writeln!(
+        out,
+        "<table class=\"stages\"><tr><th>#</th><th>time</th><th>stage</th><th>outcome</th><th>rule</th><th>parent</th><th>method</th><th>status</th><th>host + path</th></tr>"
+    )?;
+    for r in rows {
+        let (key, row_id) = match r.key {
+            RowKey::Exchange(id) => (link(id, listed), String::new()),
+            k => (
+                esc(&k.label()),
+                format!(" id=\"{}\"", k.label().to_ascii_lowercase()),
+            ),
+        };
+        let parent = match (r.tag.parent, &r.tag.via) {
+            (Some(p), Some(v)) => format!("{} <small>({})</small>", link(p, listed), esc(v)),
+            (Some(p), None) => link(p, listed),
+            _ => String::new(),
+        };
+        writeln!(
+            out,
+            "<tr{row_id}><td class=\"nowrap\">{key}</td><td>{:.3}</td><td class=\"nowrap\">{}</td><td><span class=\"badge\" style=\"background:{}\">{}</span></td><td class=\"rule\">{}</td><td class=\"parent\">{parent}</td><td>{}</td><td>{}</td><td class=\"what\">{}</td></tr>",
+            r.at.secs_since(t0),
+            esc(&r.stage()),
+            outcome_color(r.tag.outcome),
+            r.tag.outcome.as_str(),
+            esc(&r.rule()),
+            esc(&r.method),
+            esc(&r.status),
+            esc(&r.what),
+        )?;
+    }
+    writeln!(out, "</table>")
+}
+
+fn write_exchange(
+    a: &Analysis,
+    notes: &Notes,
+    x: &Exchange,
+    listed: &HashSet<ExchId>,
+    t0: Ts,
+    diags: Option<&Vec<&Diagnostic>>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let id = x.id;
+    let marked = notes.is_marked(id);
+    writeln!(
+        out,
+        "<section class=\"exchange{}\" id=\"x{}\">",
+        if marked { " marked" } else { "" },
+        id.0
+    )?;
+    writeln!(
+        out,
+        "<h3>{}#{} <code>{}</code></h3>",
+        if marked {
+            "<span class=\"star\" title=\"marked\">★</span> "
+        } else {
+            ""
+        },
+        id.0,
+        esc(&exchange_title(a, x))
+    )?;
+    if let Some(c) = notes.comment(id) {
+        writeln!(out, "<div class=\"comment\">{}</div>", esc(c))?;
+    }
+    writeln!(out, "<dl class=\"facts\">")?;
+    for (k, v) in exchange_facts(a, x, t0) {
+        writeln!(out, "<dt>{}</dt><dd>{}</dd>", esc(k), esc(&v))?;
+    }
+    if let Some(t) = x.stage.as_deref() {
+        if let Some(p) = t.parent {
+            write!(out, "<dt>Parent</dt><dd>{}", link(p, listed))?;
+            if let Some(v) = &t.via {
+                write!(out, " via {}", esc(v))?;
+            }
+            writeln!(out, "</dd>")?;
+        }
+    }
+    if let Some(f) = x.auth.as_deref() {
+        for l in auth_lines(f) {
+            writeln!(out, "<dt>Auth</dt><dd>{}</dd>", esc(&l))?;
+        }
+    }
+    for d in diags.into_iter().flatten() {
+        writeln!(
+            out,
+            "<dt>Diagnostic</dt><dd><span class=\"sev-{}\">{}</span>: {}</dd>",
+            d.severity.as_str(),
+            d.severity.as_str(),
+            esc(&d.message)
+        )?;
+    }
+    writeln!(out, "</dl>")?;
+    match &x.request {
+        Some(r) => {
+            writeln!(out, "<div class=\"req\"><strong>Request</strong>")?;
+            writeln!(out, "<pre class=\"head\">{}</pre>", esc(&request_head(r)))?;
+            write_body(out, "request body", &r.headers, &r.body)?;
+            writeln!(out, "</div>")?;
+        }
+        None => writeln!(out, "<p><em>The request is not in the capture.</em></p>")?,
+    }
+    match &x.response {
+        Some(r) => {
+            writeln!(out, "<div class=\"resp\"><strong>Response</strong>")?;
+            writeln!(out, "<pre class=\"head\">{}</pre>", esc(&response_head(r)))?;
+            write_body(out, "response body", &r.headers, &r.body)?;
+            writeln!(out, "</div>")?;
+        }
+        None => writeln!(out, "<p><em>No response in the capture.</em></p>")?,
+    }
+    writeln!(out, "</section>")
+}
+
+fn write_body(out: &mut dyn Write, what: &str, headers: &Headers, body: &Body) -> io::Result<()> {
+    let v = body_view(headers, body);
+    if v.text.is_none() && v.notes.is_empty() {
+        return Ok(());
+    }
+    let mut label = format!("{what} ({}, {} bytes)", v.kind.as_str(), v.length);
+    if !v.notes.is_empty() {
+        label.push_str(": ");
+        label.push_str(&v.notes.join("; "));
+    }
+    match v.text.filter(|t| !t.is_empty()) {
+        Some(t) => writeln!(
+            out,
+            "<details><summary>{}</summary><pre class=\"body\">{}</pre></details>",
+            esc(&label),
+            esc(&t)
+        ),
+        None => writeln!(out, "<p class=\"note\">{}</p>", esc(&label)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{CaptureState, ConnId, Request, Scheme};
+
+    #[test]
+    fn hostile_text_is_escaped() {
+        let body = b"<script>alert(1)</script>".to_vec();
+        let x = Exchange {
+            id: ExchId(0),
+            connection: ConnId(0),
+            scheme: Scheme::Http,
+            capture: CaptureState::NoResponse,
+            request: Some(Request {
+                method: "POST".into(),
+                target: "/<img src=x onerror=alert(2)>".into(),
+                version: "HTTP/1.1".into(),
+                headers: Headers::from_pairs([
+                    ("Host", "h\"><script>"),
+                    ("Content-Type", "text/html"),
+                ]),
+                body: Body {
+                    wire_length: body.len() as u64,
+                    complete: true,
+                    kept: Some(body.into()),
+                    ..Default::default()
+                },
+            }),
+            response: None,
+            timing: Default::default(),
+            upgrade: None,
+            annotations: None,
+            stage: None,
+            auth: None,
+        };
+        let a = Analysis {
+            exchanges: vec![x],
+            ..Default::default()
+        };
+        let mut notes = Notes::default();
+        notes.set_comment(ExchId(0), Some("<b>bold</b>".into()));
+        notes.set_mark(ExchId(0), true);
+        let mut v = Vec::new();
+        write_html(&a, &notes, &[ExchId(0)], &mut v).unwrap();
+        let s = String::from_utf8(v).unwrap();
+        assert!(!s.contains("<script"), "{s}");
+        assert!(!s.contains("<img"));
+        assert!(!s.contains("<b>bold"));
+        assert!(s.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(s.contains("&lt;b&gt;bold&lt;/b&gt;"));
+        assert!(s.contains("id=\"x0\""));
+    }
+}

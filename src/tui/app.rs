@@ -1,0 +1,1078 @@
+//! The UI's state and the one function that changes it ([`App::apply`]). The analysis is
+//! shared and frozen; everything here is view state: selection, filter, sort, marks, panes.
+
+use super::keymap::{self, Action, Context};
+use super::views::detail::DetailState;
+use super::views::timeline::{TimelineCache, TimelineState};
+use crate::filter::{Filter, Search};
+use crate::model::{Analysis, ExchId, Exchange, Notes, Ts};
+use crate::report::export::{ExportFormat, Scope};
+use ratatui::crossterm::event::{
+    KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+use ratatui::layout::Rect;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// The session list's columns, in display order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    Number,
+    Time,
+    Stage,
+    Outcome,
+    Method,
+    Status,
+    Host,
+    Path,
+    ContentType,
+    ReqSize,
+    RespSize,
+    Duration,
+    Connection,
+    Tls,
+}
+
+impl Column {
+    pub const ALL: [Column; 14] = [
+        Column::Number,
+        Column::Time,
+        Column::Stage,
+        Column::Outcome,
+        Column::Method,
+        Column::Status,
+        Column::Host,
+        Column::Path,
+        Column::ContentType,
+        Column::ReqSize,
+        Column::RespSize,
+        Column::Duration,
+        Column::Connection,
+        Column::Tls,
+    ];
+    pub fn title(self) -> &'static str {
+        match self {
+            Column::Number => "#",
+            Column::Time => "Time",
+            Column::Stage => "Stage",
+            Column::Outcome => "Outcome",
+            Column::Method => "Method",
+            Column::Status => "Status",
+            Column::Host => "Host",
+            Column::Path => "Path",
+            Column::ContentType => "Type",
+            Column::ReqSize => "Req",
+            Column::RespSize => "Resp",
+            Column::Duration => "Dur",
+            Column::Connection => "Conn",
+            Column::Tls => "TLS",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeFormat {
+    /// Seconds since the first exchange.
+    Relative,
+    /// Wall clock (UTC).
+    Absolute,
+    /// Since the previous row.
+    Delta,
+}
+
+/// What the lower pane shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LowerPane {
+    Detail,
+    Timeline,
+    Findings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    List,
+    Lower,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// List above, lower pane below.
+    Stacked,
+    /// List left, lower pane right.
+    SideBySide,
+    ListOnly,
+}
+
+/// A one-line text input at the bottom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputKind {
+    Filter,
+    Search,
+    Comment,
+    ExportPath,
+}
+
+#[derive(Debug, Clone)]
+pub struct InputLine {
+    pub kind: InputKind,
+    pub text: String,
+    /// Validation message, when the text is not (yet) valid.
+    pub error: Option<String>,
+}
+
+/// The export dialog: scope × format, then a path.
+#[derive(Debug, Clone)]
+pub struct ExportDialog {
+    pub scope: usize,
+    pub format: usize,
+    /// 0 = scope list, 1 = format list.
+    pub column: usize,
+}
+
+#[derive(Debug, Clone)]
+pub enum Overlay {
+    Help { scroll: usize },
+    Export(ExportDialog),
+}
+
+/// A message in the status line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub text: String,
+    pub error: bool,
+}
+
+/// Screen regions of the last frame, for the mouse.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Regions {
+    pub list: Rect,
+    /// First row of the list body (after the header) and the row offset shown there.
+    pub list_first_row: u16,
+    pub list_offset: usize,
+    pub lower: Rect,
+    /// x positions where each column starts in the list header.
+    pub column_x: [u16; 14],
+}
+
+pub struct App {
+    pub analysis: Arc<Analysis>,
+    pub notes: Notes,
+    /// Where marks and comments are saved (None: not saved).
+    pub notes_path: Option<PathBuf>,
+    pub inputs: Vec<PathBuf>,
+    /// Exchanges in list order (filtered when hiding, sorted).
+    pub rows: Vec<ExchId>,
+    /// Index into `rows`.
+    pub selected: usize,
+    /// First row shown (kept so that the selection moves inside the page, not the page).
+    pub list_offset: usize,
+    pub filter: Option<Filter>,
+    /// With a filter: false hides non-matching exchanges, true only dims them.
+    pub dim_unmatched: bool,
+    /// Per exchange id: matches the filter (all true without one).
+    pub matched: Vec<bool>,
+    pub search: Option<Search>,
+    /// The text of the active search.
+    pub search_text: String,
+    pub sort: Column,
+    pub sort_reverse: bool,
+    pub time_format: TimeFormat,
+    pub focus: Focus,
+    pub lower: LowerPane,
+    pub layout: Layout,
+    pub maximized: bool,
+    pub detail: DetailState,
+    pub timeline: TimelineState,
+    pub timeline_cache: TimelineCache,
+    /// Selected line of the findings pane.
+    pub finding: usize,
+    /// Exchanges the last jumped-to finding cites (marked in the list).
+    pub cited: Vec<ExchId>,
+    pub input: Option<InputLine>,
+    pub overlay: Option<Overlay>,
+    pub status: Option<Status>,
+    pub mouse: bool,
+    pub quit: bool,
+    pub regions: Regions,
+    /// First request start of the analysis (time column origin).
+    pub t0: Option<Ts>,
+}
+
+/// Scopes and formats of the export dialog, in display order.
+pub const EXPORT_SCOPES: [Scope; 4] = [Scope::All, Scope::Shown, Scope::Marked, Scope::Selected];
+pub const EXPORT_FORMATS: [ExportFormat; 10] = [
+    ExportFormat::Json,
+    ExportFormat::Har,
+    ExportFormat::Saz,
+    ExportFormat::Markdown,
+    ExportFormat::Html,
+    ExportFormat::RawRequest,
+    ExportFormat::RawResponse,
+    ExportFormat::Curl,
+    ExportFormat::RequestBody,
+    ExportFormat::ResponseBody,
+];
+
+impl App {
+    pub fn new(analysis: Arc<Analysis>, notes: Notes, inputs: Vec<PathBuf>) -> App {
+        let n = analysis.exchanges.len();
+        let t0 = analysis
+            .exchanges
+            .iter()
+            .filter_map(|x| x.timing.first().map(|a| a.ts))
+            .min();
+        let rows: Vec<ExchId> = analysis.exchanges.iter().map(|x| x.id).collect();
+        let timeline_cache = TimelineCache::new(&analysis, &rows);
+        let mut app = App {
+            notes_path: crate::model::Notes::side_file(&inputs),
+            analysis,
+            notes,
+            inputs,
+            rows,
+            selected: 0,
+            list_offset: 0,
+            filter: None,
+            dim_unmatched: false,
+            matched: vec![true; n],
+            search: None,
+            search_text: String::new(),
+            sort: Column::Number,
+            sort_reverse: false,
+            time_format: TimeFormat::Relative,
+            focus: Focus::List,
+            lower: LowerPane::Detail,
+            layout: Layout::Stacked,
+            maximized: false,
+            detail: DetailState::default(),
+            timeline: TimelineState::default(),
+            timeline_cache,
+            finding: 0,
+            cited: Vec::new(),
+            input: None,
+            overlay: None,
+            status: None,
+            mouse: true,
+            quit: false,
+            regions: Regions::default(),
+            t0,
+        };
+        app.rebuild_rows(None);
+        app
+    }
+
+    pub fn exchange(&self, id: ExchId) -> Option<&Exchange> {
+        self.analysis.exchanges.get(id.0 as usize)
+    }
+
+    pub fn selected_id(&self) -> Option<ExchId> {
+        self.rows.get(self.selected).copied()
+    }
+
+    pub fn selected_exchange(&self) -> Option<&Exchange> {
+        self.selected_id().and_then(|id| self.exchange(id))
+    }
+
+    /// The key context of what has the focus.
+    pub fn context(&self) -> Context {
+        match (self.focus, self.lower) {
+            (Focus::List, _) => Context::List,
+            (Focus::Lower, LowerPane::Detail) => Context::Detail,
+            (Focus::Lower, LowerPane::Timeline) => Context::Timeline,
+            (Focus::Lower, LowerPane::Findings) => Context::Findings,
+        }
+    }
+
+    fn say(&mut self, text: impl Into<String>) {
+        self.status = Some(Status {
+            text: text.into(),
+            error: false,
+        });
+    }
+    fn complain(&mut self, text: impl Into<String>) {
+        self.status = Some(Status {
+            text: text.into(),
+            error: true,
+        });
+    }
+
+    // ---------------------------------------------------------------- rows, filter, sort
+
+    /// Recomputes the shown rows after a filter or sort change, keeping `keep` selected when
+    /// it is still shown.
+    fn rebuild_rows(&mut self, keep: Option<ExchId>) {
+        let a = Arc::clone(&self.analysis);
+        if let Some(f) = &self.filter {
+            let ctx = crate::filter::MatchContext::new(&a, &self.notes);
+            for x in &a.exchanges {
+                if let Some(m) = self.matched.get_mut(x.id.0 as usize) {
+                    *m = f.matches_with(&ctx, x);
+                }
+            }
+        } else {
+            self.matched.iter_mut().for_each(|m| *m = true);
+        }
+        let hide = self.filter.is_some() && !self.dim_unmatched;
+        let mut rows: Vec<ExchId> = a
+            .exchanges
+            .iter()
+            .map(|x| x.id)
+            .filter(|id| !hide || self.matched.get(id.0 as usize) == Some(&true))
+            .collect();
+        let t0 = self.t0;
+        sort_rows(&a, &mut rows, self.sort, t0);
+        if self.sort_reverse {
+            rows.reverse();
+        }
+        self.rows = rows;
+        self.timeline_cache = TimelineCache::new(&a, &self.rows);
+        self.selected = keep
+            .and_then(|id| self.rows.iter().position(|r| *r == id))
+            .unwrap_or(0);
+        self.detail.scroll = 0;
+    }
+
+    fn apply_filter_text(&mut self, text: &str) -> Result<(), String> {
+        let keep = self.selected_id();
+        let f = Filter::parse(text).map_err(|e| e.to_string())?;
+        self.filter = if f.is_empty() { None } else { Some(f) };
+        self.rebuild_rows(keep);
+        match &self.filter {
+            Some(f) => {
+                let n = self.matched.iter().filter(|m| **m).count();
+                self.say(format!(
+                    "filter {}: {n} of {} exchanges",
+                    f.text(),
+                    self.analysis.exchanges.len()
+                ));
+            }
+            None => self.say("filter cleared"),
+        }
+        Ok(())
+    }
+
+    /// Sets a filter from outside (the `--filter` option, the tests).
+    pub fn set_filter(&mut self, text: &str) -> Result<(), String> {
+        self.apply_filter_text(text)
+    }
+
+    // ---------------------------------------------------------------- input
+
+    /// Handles a key: the open input line or dialog first, then the key table.
+    pub fn on_key(&mut self, ev: KeyEvent) {
+        if ev.kind == ratatui::crossterm::event::KeyEventKind::Release {
+            return;
+        }
+        if self.input.is_some() {
+            self.on_input_key(ev);
+            return;
+        }
+        if let Some(Overlay::Export(_)) = &self.overlay {
+            self.on_export_key(ev);
+            return;
+        }
+        if let Some(Overlay::Help { .. }) = &self.overlay {
+            match keymap::lookup(Context::Global, &ev) {
+                Some(Action::Down) => self.scroll_help(1),
+                Some(Action::Up) => self.scroll_help(-1),
+                Some(Action::PageDown) => self.scroll_help(10),
+                Some(Action::PageUp) => self.scroll_help(-10),
+                Some(Action::Quit) if ev.modifiers.contains(KeyModifiers::CONTROL) => {
+                    self.quit = true
+                }
+                _ => self.overlay = None,
+            }
+            return;
+        }
+        if let Some(action) = keymap::lookup(self.context(), &ev) {
+            self.apply(action);
+        }
+    }
+
+    fn scroll_help(&mut self, by: isize) {
+        if let Some(Overlay::Help { scroll }) = &mut self.overlay {
+            *scroll = scroll.saturating_add_signed(by);
+        }
+    }
+
+    fn open_input(&mut self, kind: InputKind, text: String) {
+        self.input = Some(InputLine {
+            kind,
+            text,
+            error: None,
+        });
+        self.validate_input();
+    }
+
+    fn validate_input(&mut self) {
+        let Some(input) = &mut self.input else { return };
+        input.error = match input.kind {
+            InputKind::Filter => Filter::parse(&input.text).err().map(|e| e.to_string()),
+            InputKind::Search if !input.text.is_empty() => {
+                Search::new(&input.text).err().map(|e| e.to_string())
+            }
+            _ => None,
+        };
+    }
+
+    fn on_input_key(&mut self, ev: KeyEvent) {
+        let Some(input) = &mut self.input else { return };
+        let ctrl = ev.modifiers.contains(KeyModifiers::CONTROL);
+        match ev.code {
+            KeyCode::Esc => {
+                self.input = None;
+                return;
+            }
+            KeyCode::Char('c') if ctrl => {
+                self.input = None;
+                return;
+            }
+            KeyCode::Char('u') if ctrl => input.text.clear(),
+            KeyCode::Char('w') if ctrl => {
+                let t = input.text.trim_end();
+                let cut = t.rfind(' ').map_or(0, |i| i + 1);
+                input.text.truncate(cut);
+            }
+            KeyCode::Backspace => {
+                input.text.pop();
+            }
+            KeyCode::Char(c) if !ctrl => input.text.push(c),
+            KeyCode::Enter => {
+                let Some(input) = self.input.take() else {
+                    return;
+                };
+                self.submit_input(input);
+                return;
+            }
+            _ => {}
+        }
+        self.validate_input();
+    }
+
+    fn submit_input(&mut self, input: InputLine) {
+        match input.kind {
+            InputKind::Filter => {
+                if let Err(e) = self.apply_filter_text(&input.text) {
+                    // Keep the line open so the user can fix it.
+                    self.input = Some(InputLine {
+                        error: Some(e),
+                        ..input
+                    });
+                }
+            }
+            InputKind::Search => {
+                if input.text.is_empty() {
+                    self.search = None;
+                    self.say("search cleared");
+                    return;
+                }
+                match Search::new(&input.text) {
+                    Ok(s) => {
+                        self.search = Some(s);
+                        self.search_text = input.text.clone();
+                        self.next_hit(true, true);
+                    }
+                    Err(e) => {
+                        self.input = Some(InputLine {
+                            error: Some(e.to_string()),
+                            ..input
+                        })
+                    }
+                }
+            }
+            InputKind::Comment => {
+                if let Some(id) = self.selected_id() {
+                    let text = input.text.trim().to_string();
+                    self.notes
+                        .set_comment(id, (!text.is_empty()).then_some(text));
+                    self.save_notes();
+                }
+            }
+            InputKind::ExportPath => self.run_export(&input.text),
+        }
+    }
+
+    /// Moves to the next (or previous) shown exchange the search matches, wrapping around.
+    fn next_hit(&mut self, forward: bool, include_current: bool) {
+        let Some(search) = &self.search else {
+            self.complain("no search: press / first");
+            return;
+        };
+        let n = self.rows.len();
+        if n == 0 {
+            return;
+        }
+        let a = &self.analysis;
+        let ctx = crate::filter::MatchContext::new(a, &self.notes);
+        let start = self.selected;
+        let mut found = None;
+        for step in 0..n {
+            let k = if include_current { step } else { step + 1 };
+            let i = if forward {
+                (start + k) % n
+            } else {
+                (start + n * 2 - k % n) % n
+            };
+            let id = self.rows[i];
+            if let Some(x) = a.exchanges.get(id.0 as usize) {
+                if search.matches_with(&ctx, x) {
+                    found = Some(i);
+                    break;
+                }
+            }
+        }
+        match found {
+            Some(i) => {
+                let wrapped = if forward { i < start } else { i > start };
+                self.select(i);
+                self.say(if wrapped { "search wrapped" } else { "" });
+            }
+            None => self.complain("no exchange matches the search"),
+        }
+    }
+
+    fn save_notes(&mut self) {
+        if self.filter.as_ref().is_some_and(|f| f.depends_on_notes()) {
+            let keep = self.selected_id();
+            self.rebuild_rows(keep);
+        }
+        let Some(path) = &self.notes_path else { return };
+        let result = if self.notes.is_empty() {
+            match std::fs::remove_file(path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            }
+        } else {
+            std::fs::write(path, self.notes.to_json())
+        };
+        if let Err(e) = result {
+            let msg = format!("marks and comments not saved to {}: {e}", path.display());
+            self.complain(msg);
+        }
+    }
+
+    // ---------------------------------------------------------------- actions
+
+    fn select(&mut self, i: usize) {
+        if self.rows.is_empty() {
+            self.selected = 0;
+            return;
+        }
+        let i = i.min(self.rows.len() - 1);
+        if i != self.selected {
+            self.selected = i;
+            self.detail.scroll = 0;
+        }
+    }
+
+    fn move_by(&mut self, by: isize) {
+        let i = self.selected.saturating_add_signed(by);
+        self.select(i);
+    }
+
+    fn page(&self) -> usize {
+        let h = match self.focus {
+            Focus::List => self.regions.list.height,
+            Focus::Lower => self.regions.lower.height,
+        };
+        (h as usize).saturating_sub(3).max(1)
+    }
+
+    pub fn apply(&mut self, action: Action) {
+        if action != Action::NextHit && action != Action::PrevHit {
+            self.status = None;
+        }
+        let lower_focus = self.focus == Focus::Lower;
+        match action {
+            Action::Quit => self.quit = true,
+            Action::Help => self.overlay = Some(Overlay::Help { scroll: 0 }),
+            Action::Back => {
+                if self.maximized {
+                    self.maximized = false;
+                } else if lower_focus {
+                    self.focus = Focus::List;
+                } else if self.filter.is_some() {
+                    let _ = self.apply_filter_text("");
+                }
+            }
+            Action::Up
+            | Action::Down
+            | Action::PageUp
+            | Action::PageDown
+            | Action::Top
+            | Action::Bottom => self.navigate(action),
+            Action::Left => self.timeline.pan_left(),
+            Action::Right => self.timeline.pan_right(),
+            Action::Enter => match self.context() {
+                Context::List | Context::Timeline => {
+                    self.lower = LowerPane::Detail;
+                    self.focus = Focus::Lower;
+                    if self.layout == Layout::ListOnly {
+                        self.layout = Layout::Stacked;
+                    }
+                }
+                Context::Findings => self.jump_to_finding(),
+                _ => {}
+            },
+            Action::FocusNext => {
+                self.focus = match self.focus {
+                    Focus::List if self.layout != Layout::ListOnly => Focus::Lower,
+                    _ => Focus::List,
+                };
+            }
+            Action::ShowDetail => self.show_lower(LowerPane::Detail),
+            Action::ShowTimeline => {
+                if self.lower == LowerPane::Timeline && self.layout != Layout::ListOnly {
+                    self.timeline.kind = self.timeline.kind.next();
+                }
+                self.show_lower(LowerPane::Timeline);
+            }
+            Action::ShowFindings => self.show_lower(LowerPane::Findings),
+            Action::CycleLayout => {
+                self.layout = match self.layout {
+                    Layout::Stacked => Layout::SideBySide,
+                    Layout::SideBySide => Layout::ListOnly,
+                    Layout::ListOnly => Layout::Stacked,
+                };
+                if self.layout == Layout::ListOnly {
+                    self.focus = Focus::List;
+                }
+            }
+            Action::Maximize => self.maximized = !self.maximized,
+            Action::Filter => {
+                let text = self
+                    .filter
+                    .as_ref()
+                    .map(|f| f.text().to_string())
+                    .unwrap_or_default();
+                self.open_input(InputKind::Filter, text);
+            }
+            Action::ToggleHideUnmatched => {
+                self.dim_unmatched = !self.dim_unmatched;
+                let keep = self.selected_id();
+                self.rebuild_rows(keep);
+                self.say(if self.dim_unmatched {
+                    "non-matching exchanges are dimmed"
+                } else {
+                    "non-matching exchanges are hidden"
+                });
+            }
+            Action::Search => self.open_input(InputKind::Search, String::new()),
+            Action::NextHit => self.next_hit(true, false),
+            Action::PrevHit => self.next_hit(false, false),
+            Action::Mark => {
+                if let Some(id) = self.selected_id() {
+                    self.notes.toggle_mark(id);
+                    self.save_notes();
+                }
+            }
+            Action::Comment => {
+                if let Some(id) = self.selected_id() {
+                    let text = self.notes.comment(id).unwrap_or("").to_string();
+                    self.open_input(InputKind::Comment, text);
+                }
+            }
+            Action::Export => {
+                self.overlay = Some(Overlay::Export(ExportDialog {
+                    scope: 0,
+                    format: 0,
+                    column: 0,
+                }))
+            }
+            Action::TimeFormat => {
+                self.time_format = match self.time_format {
+                    TimeFormat::Relative => TimeFormat::Absolute,
+                    TimeFormat::Absolute => TimeFormat::Delta,
+                    TimeFormat::Delta => TimeFormat::Relative,
+                }
+            }
+            Action::SortNext => {
+                let i = Column::ALL
+                    .iter()
+                    .position(|c| *c == self.sort)
+                    .unwrap_or(0);
+                self.sort_by(Column::ALL[(i + 1) % Column::ALL.len()]);
+            }
+            Action::SortReverse => {
+                self.sort_reverse = !self.sort_reverse;
+                let keep = self.selected_id();
+                self.rebuild_rows(keep);
+            }
+            Action::NextTab => {
+                self.detail.tab = self.detail.tab.next();
+                self.detail.scroll = 0;
+            }
+            Action::PrevTab => {
+                self.detail.tab = self.detail.tab.prev();
+                self.detail.scroll = 0;
+            }
+            Action::RawBody => self.detail.raw = !self.detail.raw,
+            Action::ZoomIn => self.timeline.zoom_in(),
+            Action::ZoomOut => self.timeline.zoom_out(),
+            Action::ZoomReset => self.timeline.reset(),
+            Action::FollowConnection => {
+                if let Some(x) = self.selected_exchange() {
+                    let text = format!("~conn {}", x.connection.0);
+                    let _ = self.apply_filter_text(&text);
+                }
+            }
+            Action::JumpParent => self.jump_parent(),
+            Action::ToggleMouse => {
+                self.mouse = !self.mouse;
+                self.say(if self.mouse {
+                    "mouse on"
+                } else {
+                    "mouse off: the terminal selects text"
+                });
+            }
+        }
+    }
+
+    fn show_lower(&mut self, pane: LowerPane) {
+        self.lower = pane;
+        self.focus = Focus::Lower;
+        if self.layout == Layout::ListOnly {
+            self.layout = Layout::Stacked;
+        }
+    }
+
+    pub fn sort_by(&mut self, column: Column) {
+        if self.sort == column {
+            self.sort_reverse = !self.sort_reverse;
+        } else {
+            self.sort = column;
+            self.sort_reverse = false;
+        }
+        let keep = self.selected_id();
+        self.rebuild_rows(keep);
+        self.say(format!(
+            "sorted by {}{}",
+            column.title(),
+            if self.sort_reverse { " (reversed)" } else { "" }
+        ));
+    }
+
+    fn navigate(&mut self, action: Action) {
+        let scroll_detail = self.focus == Focus::Lower && self.lower == LowerPane::Detail;
+        let findings = self.focus == Focus::Lower && self.lower == LowerPane::Findings;
+        let page = self.page() as isize;
+        let by: isize = match action {
+            Action::Up => -1,
+            Action::Down => 1,
+            Action::PageUp => -page,
+            Action::PageDown => page,
+            Action::Top => isize::MIN / 2,
+            _ => isize::MAX / 2,
+        };
+        if scroll_detail {
+            self.detail.scroll = self.detail.scroll.saturating_add_signed(by);
+        } else if findings {
+            let n = self.finding_count();
+            self.finding = self
+                .finding
+                .saturating_add_signed(by)
+                .min(n.saturating_sub(1));
+        } else {
+            self.move_by(by);
+        }
+    }
+
+    /// Lines of the findings pane that can be selected: one per finding.
+    pub fn finding_count(&self) -> usize {
+        self.analysis.findings.len()
+    }
+
+    fn jump_to_finding(&mut self) {
+        let Some(f) = self.analysis.findings.get(self.finding) else {
+            return;
+        };
+        let cited = f.exchanges.clone();
+        let check = f.check.clone();
+        if cited.is_empty() {
+            self.complain(format!(
+                "{check} cites no exchange (DNS or connection evidence only)"
+            ));
+            return;
+        }
+        // Again on the same finding: the next cited exchange.
+        let current = self.selected_id();
+        let next = if self.cited == cited {
+            let at = current.and_then(|c| cited.iter().position(|x| *x == c));
+            cited[at.map_or(0, |i| (i + 1) % cited.len())]
+        } else {
+            cited[0]
+        };
+        self.cited = cited;
+        match self.rows.iter().position(|r| *r == next) {
+            Some(i) => {
+                self.select(i);
+                self.say(format!(
+                    "{check}: exchange #{} of {} cited",
+                    next.0,
+                    self.cited.len()
+                ));
+            }
+            None => self.complain(format!("{check} cites #{}, hidden by the filter", next.0)),
+        }
+    }
+
+    fn jump_parent(&mut self) {
+        let parent = self
+            .selected_exchange()
+            .and_then(|x| x.stage.as_ref())
+            .and_then(|s| s.parent);
+        match parent {
+            Some(p) => match self.rows.iter().position(|r| *r == p) {
+                Some(i) => self.select(i),
+                None => self.complain(format!("parent #{} is hidden by the filter", p.0)),
+            },
+            None => self.complain("this exchange has no parent (nothing announced its URL)"),
+        }
+    }
+
+    // ---------------------------------------------------------------- export
+
+    fn on_export_key(&mut self, ev: KeyEvent) {
+        let Some(Overlay::Export(d)) = &mut self.overlay else {
+            return;
+        };
+        match ev.code {
+            KeyCode::Esc | KeyCode::Char('q') => self.overlay = None,
+            KeyCode::Left | KeyCode::Char('h') | KeyCode::BackTab => d.column = 0,
+            KeyCode::Right | KeyCode::Char('l') | KeyCode::Tab => d.column = 1,
+            KeyCode::Up | KeyCode::Char('k') => {
+                if d.column == 0 {
+                    d.scope = d.scope.saturating_sub(1);
+                } else {
+                    d.format = d.format.saturating_sub(1);
+                }
+            }
+            KeyCode::Down | KeyCode::Char('j') => {
+                if d.column == 0 {
+                    d.scope = (d.scope + 1).min(EXPORT_SCOPES.len() - 1);
+                } else {
+                    d.format = (d.format + 1).min(EXPORT_FORMATS.len() - 1);
+                }
+            }
+            KeyCode::Enter => {
+                let (scope, format) = (EXPORT_SCOPES[d.scope], EXPORT_FORMATS[d.format]);
+                self.overlay = Some(Overlay::Export(d.clone()));
+                let path = self.default_export_path(scope, format);
+                self.open_input(InputKind::ExportPath, path);
+            }
+            _ => {}
+        }
+    }
+
+    fn default_export_path(&self, scope: Scope, format: ExportFormat) -> String {
+        let stem = self
+            .inputs
+            .first()
+            .and_then(|p| p.file_stem())
+            .map_or("lyncscope".to_string(), |s| {
+                s.to_string_lossy().into_owned()
+            });
+        let which = match scope {
+            Scope::Selected => self
+                .selected_id()
+                .map_or("none".into(), |id| format!("{}", id.0)),
+            other => other.as_str().to_string(),
+        };
+        format!("{stem}-{which}.{}", format.extension())
+    }
+
+    /// Ids of an export scope, in list order.
+    pub fn scope_ids(&self, scope: Scope) -> Vec<ExchId> {
+        match scope {
+            Scope::All => self.analysis.exchanges.iter().map(|x| x.id).collect(),
+            Scope::Shown => self
+                .rows
+                .iter()
+                .copied()
+                .filter(|id| self.matched.get(id.0 as usize) == Some(&true))
+                .collect(),
+            Scope::Marked => self
+                .rows
+                .iter()
+                .copied()
+                .filter(|id| self.notes.is_marked(*id))
+                .collect(),
+            Scope::Selected => self.selected_id().into_iter().collect(),
+        }
+    }
+
+    fn run_export(&mut self, path: &str) {
+        let Some(Overlay::Export(d)) = self.overlay.take() else {
+            return;
+        };
+        let (scope, format) = (EXPORT_SCOPES[d.scope], EXPORT_FORMATS[d.format]);
+        let ids = self.scope_ids(scope);
+        let path = PathBuf::from(path.trim());
+        match crate::report::export::export_to_file(
+            &self.analysis,
+            &self.notes,
+            &ids,
+            format,
+            &path,
+        ) {
+            Ok(n) => self.say(format!(
+                "wrote {n} exchanges as {} to {}",
+                format.title(),
+                path.display()
+            )),
+            Err(e) => self.complain(format!("export failed: {e}")),
+        }
+    }
+
+    // ---------------------------------------------------------------- mouse
+
+    pub fn on_mouse(&mut self, ev: MouseEvent) {
+        if !self.mouse || self.overlay.is_some() || self.input.is_some() {
+            return;
+        }
+        let inside = |r: Rect| {
+            ev.column >= r.x
+                && ev.column < r.x + r.width
+                && ev.row >= r.y
+                && ev.row < r.y + r.height
+        };
+        let r = self.regions;
+        match ev.kind {
+            MouseEventKind::ScrollDown | MouseEventKind::ScrollUp => {
+                let by = if ev.kind == MouseEventKind::ScrollDown {
+                    3
+                } else {
+                    -3
+                };
+                if inside(r.list) {
+                    self.focus = Focus::List;
+                    self.move_by(by);
+                } else if inside(r.lower) {
+                    self.focus = Focus::Lower;
+                    self.navigate(if by > 0 { Action::Down } else { Action::Up });
+                    self.navigate(if by > 0 { Action::Down } else { Action::Up });
+                    self.navigate(if by > 0 { Action::Down } else { Action::Up });
+                }
+            }
+            MouseEventKind::Down(MouseButton::Left) => {
+                if inside(r.list) {
+                    self.focus = Focus::List;
+                    if ev.row + 1 == r.list_first_row {
+                        // The header: sort by the clicked column (hidden ones have x 0).
+                        let col = (0..Column::ALL.len())
+                            .filter(|i| r.column_x[*i] > 0 && r.column_x[*i] <= ev.column)
+                            .max_by_key(|i| r.column_x[*i]);
+                        if let Some(c) = col.and_then(|i| Column::ALL.get(i)) {
+                            self.sort_by(*c);
+                        }
+                    } else if ev.row >= r.list_first_row {
+                        let i = r.list_offset + (ev.row - r.list_first_row) as usize;
+                        if i < self.rows.len() {
+                            self.select(i);
+                        }
+                    }
+                } else if inside(r.lower) {
+                    self.focus = Focus::Lower;
+                    if self.lower == LowerPane::Timeline {
+                        let theme = super::theme::Theme::plain();
+                        let hit = super::views::timeline::hit_test(
+                            r.lower,
+                            &super::views::timeline::TimelineInput {
+                                analysis: &self.analysis,
+                                rows: &self.rows,
+                                selected: self.selected_id(),
+                                notes: &self.notes,
+                                dimmed: None,
+                                theme: &theme,
+                            },
+                            &self.timeline_cache,
+                            &self.timeline,
+                            ev.column,
+                            ev.row,
+                        );
+                        if let Some(id) = hit {
+                            if let Some(i) = self.rows.iter().position(|x| *x == id) {
+                                self.select(i);
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Sort key of one column (stable: ties keep capture order).
+fn sort_rows(a: &Analysis, rows: &mut [ExchId], column: Column, t0: Option<Ts>) {
+    let x = |id: &ExchId| a.exchanges.get(id.0 as usize);
+    let _ = t0;
+    match column {
+        Column::Number => rows.sort_by_key(|id| id.0),
+        Column::Time => rows.sort_by_key(|id| x(id).and_then(|x| x.timing.first()).map(|a| a.ts)),
+        Column::Stage => rows.sort_by_cached_key(|id| {
+            let stage = x(id).and_then(|x| x.stage.as_ref()).map(|s| s.id.clone());
+            let order = stage
+                .as_deref()
+                .and_then(|s| a.stages.iter().position(|st| st.id == s))
+                .unwrap_or(usize::MAX);
+            (order, stage)
+        }),
+        Column::Outcome => rows.sort_by_key(|id| {
+            x(id)
+                .and_then(|x| x.stage.as_ref())
+                .map(|s| s.outcome.as_str())
+        }),
+        Column::Method => rows.sort_by_cached_key(|id| {
+            x(id)
+                .and_then(|x| x.request.as_ref())
+                .map(|r| r.method.clone())
+        }),
+        Column::Status => {
+            rows.sort_by_key(|id| x(id).and_then(|x| x.response.as_ref()).map(|r| r.status))
+        }
+        Column::Host => rows.sort_by_cached_key(|id| {
+            x(id)
+                .and_then(|x| x.request.as_ref())
+                .and_then(|r| r.host())
+                .map(str::to_ascii_lowercase)
+        }),
+        Column::Path => rows.sort_by_cached_key(|id| {
+            x(id)
+                .and_then(|x| x.request.as_ref())
+                .map(|r| r.target.clone())
+        }),
+        Column::ContentType => rows.sort_by_cached_key(|id| {
+            x(id)
+                .and_then(|x| x.response.as_ref())
+                .and_then(|r| r.headers.get("content-type"))
+                .map(str::to_ascii_lowercase)
+        }),
+        Column::ReqSize => rows.sort_by_key(|id| {
+            x(id)
+                .and_then(|x| x.request.as_ref())
+                .map(|r| r.body.wire_length)
+        }),
+        Column::RespSize => rows.sort_by_key(|id| {
+            x(id)
+                .and_then(|x| x.response.as_ref())
+                .map(|r| r.body.wire_length)
+        }),
+        Column::Duration => rows.sort_by_key(|id| x(id).and_then(duration_ns)),
+        Column::Connection => rows.sort_by_key(|id| x(id).map(|x| x.connection.0)),
+        Column::Tls => rows.sort_by_key(|id| {
+            x(id).map(|x| {
+                a.connections
+                    .get(x.connection.0 as usize)
+                    .and_then(|c| c.tls.as_ref())
+                    .map(|t| t.decrypted)
+            })
+        }),
+    }
+}
+
+/// Request start to response end.
+pub fn duration_ns(x: &Exchange) -> Option<i64> {
+    let s = x.timing.request_start.or(x.timing.first())?.ts;
+    let e = x.timing.response_end.or(x.timing.response_start)?.ts;
+    Some((e.0 - s.0).max(0))
+}

@@ -1,0 +1,266 @@
+//! The whole screen: title bar, list, lower pane, input / status line, key hints, overlays.
+//!
+//! ```text
+//! lyncscope · B-external….pcapng · 42 exchanges · signed in after 2.8 s       ← title
+//! ┌ Exchanges ──────────────────────────────────────────────────────────────┐
+//! │ …                                                                       │ ← list
+//! └─────────────────────────────────────────────────────────────────────────┘
+//! ┌ Detail | Timeline | Findings ───────────────────────────────────────────┐ ← lower pane
+//! └─────────────────────────────────────────────────────────────────────────┘
+//! filter> ~stage ad-user                                                     ← input/status
+//!  q quit  ? help  Tab focus  d detail  t timeline …                         ← key hints
+//! ```
+
+use super::app::{App, Focus, InputKind, Layout as PaneLayout, LowerPane, Overlay};
+use super::keymap::{Context, BINDINGS};
+use super::theme::Theme;
+use super::views;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+/// Below this the screen cannot show a list and a pane; a notice says so.
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 12;
+
+pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme) {
+    let area = f.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let msg = vec![
+            Line::styled("Terminal too small", theme.error()),
+            Line::raw(format!(
+                "{}×{} — needs at least {MIN_WIDTH}×{MIN_HEIGHT}",
+                area.width, area.height
+            )),
+            Line::styled("q quits", theme.dim()),
+        ];
+        f.render_widget(
+            Paragraph::new(msg).wrap(ratatui::widgets::Wrap { trim: true }),
+            area,
+        );
+        return;
+    }
+    let [title, main, status, hints] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    render_title(f, title, app, theme);
+    let (list_area, lower_area) = split_main(main, app);
+    app.regions.lower = lower_area.unwrap_or_default();
+    if let Some(r) = list_area {
+        views::list::render_list(f, r, app, theme);
+    } else {
+        app.regions.list = Rect::default();
+    }
+    if let Some(r) = lower_area {
+        render_lower(f, r, app, theme);
+    }
+    render_status(f, status, app, theme);
+    render_hints(f, hints, app, theme);
+    match &mut app.overlay {
+        Some(Overlay::Help { scroll }) => views::overlays::render_help(f, main, scroll, theme),
+        Some(Overlay::Export(d)) if app.input.is_none() => {
+            let d = d.clone();
+            views::overlays::render_export(f, main, app, &d, theme)
+        }
+        _ => {}
+    }
+}
+
+fn split_main(main: Rect, app: &App) -> (Option<Rect>, Option<Rect>) {
+    if app.maximized {
+        return match app.focus {
+            Focus::List => (Some(main), None),
+            Focus::Lower => (None, Some(main)),
+        };
+    }
+    match app.layout {
+        PaneLayout::ListOnly => (Some(main), None),
+        PaneLayout::Stacked => {
+            let [a, b] =
+                Layout::vertical([Constraint::Percentage(45), Constraint::Fill(1)]).areas(main);
+            (Some(a), Some(b))
+        }
+        PaneLayout::SideBySide => {
+            let [a, b] =
+                Layout::horizontal([Constraint::Percentage(50), Constraint::Fill(1)]).areas(main);
+            (Some(a), Some(b))
+        }
+    }
+}
+
+fn render_title(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let a = &app.analysis;
+    let names: Vec<String> = app
+        .inputs
+        .iter()
+        .map(|p| {
+            p.file_name().map_or_else(
+                || p.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            )
+        })
+        .collect();
+    let mut spans = vec![
+        Span::styled("lyncscope ", theme.title()),
+        Span::raw(format!(
+            "· {} · {} exchanges ",
+            names.join(", "),
+            a.exchanges.len()
+        )),
+    ];
+    if let Some(s) = a.signin.first() {
+        let style = if s.signed_in {
+            theme.ok()
+        } else if s.failed_stage.is_some() {
+            theme.error()
+        } else {
+            theme.warning()
+        };
+        spans.push(Span::raw("· "));
+        spans.push(Span::styled(s.verdict.clone(), style));
+        if a.signin.len() > 1 {
+            spans.push(Span::styled(
+                format!(" (+{} more sign-ins: F)", a.signin.len() - 1),
+                theme.dim(),
+            ));
+        }
+    }
+    if !a.findings.is_empty() {
+        spans.push(Span::styled(
+            format!(" · {} findings", a.findings.len()),
+            theme.warning(),
+        ));
+    }
+    f.render_widget(Line::from(spans), area);
+}
+
+fn render_lower(f: &mut Frame, area: Rect, app: &mut App, theme: &Theme) {
+    let focused = app.focus == Focus::Lower;
+    match app.lower {
+        LowerPane::Detail => {
+            let a = std::sync::Arc::clone(&app.analysis);
+            let x = app
+                .selected_id()
+                .and_then(|id| a.exchanges.get(id.0 as usize));
+            let search = app.search.as_ref();
+            let hl = |line: &str| search.map(|s| s.find_in(line)).unwrap_or_default();
+            let hl_ref: &dyn Fn(&str) -> Vec<std::ops::Range<usize>> = &hl;
+            views::detail::render_detail(
+                f,
+                area,
+                &a,
+                x,
+                &app.notes,
+                &mut app.detail,
+                theme,
+                focused,
+                search.map(|_| hl_ref),
+            );
+        }
+        LowerPane::Timeline => {
+            let matched = &app.matched;
+            let dim = |id: crate::model::ExchId| matched.get(id.0 as usize) == Some(&false);
+            let dim_ref: &dyn Fn(crate::model::ExchId) -> bool = &dim;
+            let input = views::timeline::TimelineInput {
+                analysis: &app.analysis,
+                rows: &app.rows,
+                selected: app.selected_id(),
+                notes: &app.notes,
+                dimmed: (app.filter.is_some() && app.dim_unmatched).then_some(dim_ref),
+                theme,
+            };
+            views::timeline::render_timeline(
+                f,
+                area,
+                &input,
+                &app.timeline_cache,
+                &mut app.timeline,
+                focused,
+            );
+        }
+        LowerPane::Findings => {
+            views::findings::render_findings(f, area, &app.analysis, app.finding, theme, focused)
+        }
+    }
+}
+
+fn render_status(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    if let Some(input) = &app.input {
+        let prompt = match input.kind {
+            InputKind::Filter => "filter> ",
+            InputKind::Search => "search> ",
+            InputKind::Comment => "comment> ",
+            InputKind::ExportPath => "export to> ",
+        };
+        let mut spans = vec![
+            Span::styled(prompt, theme.key()),
+            Span::raw(input.text.clone()),
+            Span::styled("█", theme.dim()),
+        ];
+        match &input.error {
+            Some(e) => spans.push(Span::styled(format!("  ✗ {e}"), theme.error())),
+            None if input.kind == InputKind::Filter && !input.text.trim().is_empty() => {
+                spans.push(Span::styled("  ✓", theme.ok()))
+            }
+            None => {}
+        }
+        f.render_widget(Line::from(spans), area);
+        return;
+    }
+    if let Some(s) = &app.status {
+        let style = if s.error {
+            theme.error()
+        } else {
+            theme.normal()
+        };
+        f.render_widget(Line::styled(s.text.clone(), style), area);
+        return;
+    }
+    // Default: where we are.
+    let pos = if app.rows.is_empty() {
+        "no exchange".to_string()
+    } else {
+        format!("{}/{}", app.selected + 1, app.rows.len())
+    };
+    let mut spans = vec![Span::styled(pos, theme.dim())];
+    if app.search.is_some() {
+        spans.push(Span::styled(
+            format!("  search: {} (n/N)", app.search_text),
+            theme.dim(),
+        ));
+    }
+    if !app.mouse {
+        spans.push(Span::styled("  mouse off", theme.dim()));
+    }
+    f.render_widget(Line::from(spans), area);
+}
+
+/// The context's hint-bar bindings, then the global ones.
+fn render_hints(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let mut spans = Vec::new();
+    if app.input.is_some() {
+        for (k, h) in [("Enter", "apply"), ("Esc", "cancel"), ("Ctrl-u", "clear")] {
+            spans.push(Span::styled(format!(" {k}"), theme.key()));
+            spans.push(Span::styled(format!(" {h} "), theme.dim()));
+        }
+    } else {
+        let ctx = app.context();
+        let here = BINDINGS
+            .iter()
+            .filter(|b| b.context == ctx && b.in_hint_bar);
+        let global = BINDINGS
+            .iter()
+            .filter(|b| b.context == Context::Global && b.in_hint_bar);
+        for b in here.chain(global) {
+            let key = b.keys.first().map(|k| k.label()).unwrap_or_default();
+            spans.push(Span::styled(format!(" {key}"), theme.key()));
+            spans.push(Span::styled(format!(" {} ", b.hint), theme.dim()));
+        }
+    }
+    f.render_widget(Line::from(spans), area);
+}

@@ -1,0 +1,574 @@
+//! The one key table: dispatch, the help overlay, the key-hint bar and the README's key list
+//! are all generated from [`BINDINGS`], so they cannot disagree.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// Everything input can ask for. The only way keys change the UI's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    Help,
+    Back,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    Left,
+    Right,
+    Enter,
+    FocusNext,
+    ShowDetail,
+    ShowTimeline,
+    ShowFindings,
+    CycleLayout,
+    Maximize,
+    Filter,
+    ToggleHideUnmatched,
+    Search,
+    NextHit,
+    PrevHit,
+    Mark,
+    Comment,
+    Export,
+    TimeFormat,
+    SortNext,
+    SortReverse,
+    NextTab,
+    PrevTab,
+    RawBody,
+    ZoomIn,
+    ZoomOut,
+    ZoomReset,
+    FollowConnection,
+    JumpParent,
+    ToggleMouse,
+}
+
+/// Where a binding applies. `Global` bindings work everywhere unless a pane binds the same key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Context {
+    Global,
+    List,
+    Detail,
+    Timeline,
+    Findings,
+}
+
+impl Context {
+    pub fn title(self) -> &'static str {
+        match self {
+            Context::Global => "Everywhere",
+            Context::List => "Session list",
+            Context::Detail => "Detail pane",
+            Context::Timeline => "Timeline",
+            Context::Findings => "Findings",
+        }
+    }
+}
+
+/// A key as written in the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    Char(char),
+    Ctrl(char),
+    Up,
+    Down,
+    Left,
+    Right,
+    PageUp,
+    PageDown,
+    Home,
+    End,
+    Enter,
+    Esc,
+    Tab,
+    BackTab,
+}
+
+impl Key {
+    pub fn label(self) -> String {
+        match self {
+            Key::Char(' ') => "Space".into(),
+            Key::Char(c) => c.to_string(),
+            Key::Ctrl(c) => format!("Ctrl-{c}"),
+            Key::Up => "↑".into(),
+            Key::Down => "↓".into(),
+            Key::Left => "←".into(),
+            Key::Right => "→".into(),
+            Key::PageUp => "PgUp".into(),
+            Key::PageDown => "PgDn".into(),
+            Key::Home => "Home".into(),
+            Key::End => "End".into(),
+            Key::Enter => "Enter".into(),
+            Key::Esc => "Esc".into(),
+            Key::Tab => "Tab".into(),
+            Key::BackTab => "Shift-Tab".into(),
+        }
+    }
+
+    fn matches(self, ev: &KeyEvent) -> bool {
+        let ctrl = ev.modifiers.contains(KeyModifiers::CONTROL);
+        match (self, ev.code) {
+            (Key::Ctrl(c), KeyCode::Char(x)) => ctrl && x.eq_ignore_ascii_case(&c),
+            (Key::Char(c), KeyCode::Char(x)) => !ctrl && x == c,
+            (Key::Up, KeyCode::Up)
+            | (Key::Down, KeyCode::Down)
+            | (Key::Left, KeyCode::Left)
+            | (Key::Right, KeyCode::Right)
+            | (Key::PageUp, KeyCode::PageUp)
+            | (Key::PageDown, KeyCode::PageDown)
+            | (Key::Home, KeyCode::Home)
+            | (Key::End, KeyCode::End)
+            | (Key::Enter, KeyCode::Enter)
+            | (Key::Esc, KeyCode::Esc)
+            | (Key::Tab, KeyCode::Tab)
+            | (Key::BackTab, KeyCode::BackTab) => true,
+            _ => false,
+        }
+    }
+}
+
+pub struct Binding {
+    pub context: Context,
+    pub keys: &'static [Key],
+    pub action: Action,
+    /// Short label for the hint bar.
+    pub hint: &'static str,
+    /// What it does, for the help overlay and the README.
+    pub help: &'static str,
+    /// Shown in the hint bar of its context.
+    pub in_hint_bar: bool,
+}
+
+const fn b(
+    context: Context,
+    keys: &'static [Key],
+    action: Action,
+    hint: &'static str,
+    help: &'static str,
+    in_hint_bar: bool,
+) -> Binding {
+    Binding {
+        context,
+        keys,
+        action,
+        hint,
+        help,
+        in_hint_bar,
+    }
+}
+
+use Action as A;
+use Context as C;
+use Key as K;
+
+pub const BINDINGS: &[Binding] = &[
+    b(
+        C::Global,
+        &[K::Char('q'), K::Ctrl('c')],
+        A::Quit,
+        "quit",
+        "Quit (closes a dialog first)",
+        true,
+    ),
+    b(
+        C::Global,
+        &[K::Char('?'), K::Char('H')],
+        A::Help,
+        "help",
+        "This help",
+        true,
+    ),
+    b(
+        C::Global,
+        &[K::Esc],
+        A::Back,
+        "back",
+        "Back: close the dialog or input, leave the focused pane",
+        false,
+    ),
+    b(
+        C::Global,
+        &[K::Up, K::Char('k')],
+        A::Up,
+        "up",
+        "Previous exchange / scroll up",
+        false,
+    ),
+    b(
+        C::Global,
+        &[K::Down, K::Char('j')],
+        A::Down,
+        "down",
+        "Next exchange / scroll down",
+        false,
+    ),
+    b(
+        C::Global,
+        &[K::PageUp, K::Ctrl('b')],
+        A::PageUp,
+        "page up",
+        "One page up",
+        false,
+    ),
+    b(
+        C::Global,
+        &[K::PageDown, K::Ctrl('f'), K::Char(' ')],
+        A::PageDown,
+        "page down",
+        "One page down",
+        false,
+    ),
+    b(
+        C::Global,
+        &[K::Home, K::Char('g')],
+        A::Top,
+        "top",
+        "First exchange / top",
+        false,
+    ),
+    b(
+        C::Global,
+        &[K::End, K::Char('G')],
+        A::Bottom,
+        "bottom",
+        "Last exchange / bottom",
+        false,
+    ),
+    b(
+        C::Global,
+        &[K::Tab, K::BackTab],
+        A::FocusNext,
+        "focus",
+        "Move the focus between the list and the lower pane",
+        true,
+    ),
+    b(
+        C::Global,
+        &[K::Char('d')],
+        A::ShowDetail,
+        "detail",
+        "Lower pane: detail of the selected exchange",
+        true,
+    ),
+    b(
+        C::Global,
+        &[K::Char('t')],
+        A::ShowTimeline,
+        "timeline",
+        "Lower pane: timeline; again: swimlanes → waterfall → ladder",
+        true,
+    ),
+    b(
+        C::Global,
+        &[K::Char('F')],
+        A::ShowFindings,
+        "findings",
+        "Lower pane: verdict and findings",
+        true,
+    ),
+    b(
+        C::Global,
+        &[K::Char('L')],
+        A::CycleLayout,
+        "layout",
+        "Layout: stacked → side by side → list only",
+        false,
+    ),
+    b(
+        C::Global,
+        &[K::Char('z')],
+        A::Maximize,
+        "maximize",
+        "Maximize the focused pane (again: restore)",
+        false,
+    ),
+    b(
+        C::Global,
+        &[K::Char('f')],
+        A::Filter,
+        "filter",
+        "Filter, e.g. ~stage ad-user | status>=400 (empty clears)",
+        true,
+    ),
+    b(
+        C::Global,
+        &[K::Char('i')],
+        A::ToggleHideUnmatched,
+        "hide/dim",
+        "Non-matching exchanges: hide them or only dim them",
+        false,
+    ),
+    b(
+        C::Global,
+        &[K::Char('/')],
+        A::Search,
+        "search",
+        "Search all fields and decoded bodies",
+        true,
+    ),
+    b(
+        C::Global,
+        &[K::Char('n')],
+        A::NextHit,
+        "next hit",
+        "Next search hit",
+        false,
+    ),
+    b(
+        C::Global,
+        &[K::Char('N')],
+        A::PrevHit,
+        "prev hit",
+        "Previous search hit",
+        false,
+    ),
+    b(
+        C::Global,
+        &[K::Char('m')],
+        A::Mark,
+        "mark",
+        "Mark / unmark the selected exchange",
+        true,
+    ),
+    b(
+        C::Global,
+        &[K::Char(';')],
+        A::Comment,
+        "comment",
+        "Comment on the selected exchange",
+        false,
+    ),
+    b(
+        C::Global,
+        &[K::Char('x')],
+        A::Export,
+        "export",
+        "Export: scope × format (reports, HAR, SAZ, raw, curl, body)",
+        true,
+    ),
+    b(
+        C::Global,
+        &[K::Char('T')],
+        A::TimeFormat,
+        "time",
+        "Time column: relative → absolute → delta",
+        false,
+    ),
+    b(
+        C::Global,
+        &[K::Char('M')],
+        A::ToggleMouse,
+        "mouse",
+        "Mouse on / off (off lets the terminal select text)",
+        false,
+    ),
+    b(
+        C::List,
+        &[K::Enter],
+        A::Enter,
+        "open",
+        "Open the selected exchange in the detail pane",
+        true,
+    ),
+    b(
+        C::List,
+        &[K::Char('s')],
+        A::SortNext,
+        "sort",
+        "Sort by the next column",
+        false,
+    ),
+    b(
+        C::List,
+        &[K::Char('S')],
+        A::SortReverse,
+        "reverse",
+        "Reverse the sort order",
+        false,
+    ),
+    b(
+        C::List,
+        &[K::Char('c')],
+        A::FollowConnection,
+        "connection",
+        "Filter to the selected exchange's connection",
+        false,
+    ),
+    b(
+        C::List,
+        &[K::Char('p')],
+        A::JumpParent,
+        "parent",
+        "Jump to the exchange that announced this one",
+        false,
+    ),
+    b(
+        C::Detail,
+        &[K::Right, K::Char('l'), K::Char(']')],
+        A::NextTab,
+        "next tab",
+        "Next tab (Overview, Request, Response, Hex, Auth)",
+        true,
+    ),
+    b(
+        C::Detail,
+        &[K::Left, K::Char('h'), K::Char('[')],
+        A::PrevTab,
+        "prev tab",
+        "Previous tab",
+        true,
+    ),
+    b(
+        C::Detail,
+        &[K::Char('r')],
+        A::RawBody,
+        "raw",
+        "Body: pretty ↔ as sent",
+        true,
+    ),
+    b(
+        C::Detail,
+        &[K::Char('p')],
+        A::JumpParent,
+        "parent",
+        "Jump to the exchange that announced this one",
+        false,
+    ),
+    b(
+        C::Timeline,
+        &[K::Char('+'), K::Char('=')],
+        A::ZoomIn,
+        "zoom in",
+        "Zoom in",
+        true,
+    ),
+    b(
+        C::Timeline,
+        &[K::Char('-')],
+        A::ZoomOut,
+        "zoom out",
+        "Zoom out",
+        true,
+    ),
+    b(
+        C::Timeline,
+        &[K::Char('0')],
+        A::ZoomReset,
+        "fit",
+        "Fit the whole capture",
+        false,
+    ),
+    b(
+        C::Timeline,
+        &[K::Left, K::Char('h')],
+        A::Left,
+        "pan",
+        "Pan left",
+        true,
+    ),
+    b(
+        C::Timeline,
+        &[K::Right, K::Char('l')],
+        A::Right,
+        "pan",
+        "Pan right",
+        false,
+    ),
+    b(
+        C::Timeline,
+        &[K::Enter],
+        A::Enter,
+        "detail",
+        "Show the selected exchange's detail",
+        false,
+    ),
+    b(
+        C::Findings,
+        &[K::Enter],
+        A::Enter,
+        "jump",
+        "Select the exchanges the finding cites",
+        true,
+    ),
+];
+
+/// The action bound to a key in a context: the pane's own bindings first, then global ones.
+pub fn lookup(context: Context, ev: &KeyEvent) -> Option<Action> {
+    let find = |ctx: Context| {
+        BINDINGS
+            .iter()
+            .find(|b| b.context == ctx && b.keys.iter().any(|k| k.matches(ev)))
+            .map(|b| b.action)
+    };
+    if context != Context::Global {
+        if let Some(a) = find(context) {
+            return Some(a);
+        }
+    }
+    find(Context::Global)
+}
+
+/// "k1/k2" for a binding.
+pub fn keys_label(b: &Binding) -> String {
+    b.keys
+        .iter()
+        .map(|k| k.label())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The key list as Markdown, one table per context (the README embeds this).
+pub fn markdown() -> String {
+    let mut out = String::new();
+    for ctx in [C::Global, C::List, C::Detail, C::Timeline, C::Findings] {
+        out.push_str(&format!(
+            "\n**{}**\n\n| Keys | Action |\n|---|---|\n",
+            ctx.title()
+        ));
+        for b in BINDINGS.iter().filter(|b| b.context == ctx) {
+            let keys = b
+                .keys
+                .iter()
+                .map(|k| format!("`{}`", k.label().replace('|', "\\|")))
+                .collect::<Vec<_>>()
+                .join(" ");
+            out.push_str(&format!("| {keys} | {} |\n", b.help.replace('|', "\\|")));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_key_is_bound_twice_in_one_context() {
+        for (i, x) in BINDINGS.iter().enumerate() {
+            for y in &BINDINGS[i + 1..] {
+                if x.context != y.context {
+                    continue;
+                }
+                for k in x.keys {
+                    assert!(!y.keys.contains(k), "{k:?} bound twice in {:?}", x.context);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn pane_bindings_shadow_global_ones() {
+        let ev = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
+        assert_eq!(lookup(Context::List, &ev), Some(Action::Enter));
+        let minus = KeyEvent::new(KeyCode::Char('-'), KeyModifiers::NONE);
+        assert_eq!(lookup(Context::Timeline, &minus), Some(Action::ZoomOut));
+        assert_eq!(lookup(Context::List, &minus), None);
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(lookup(Context::List, &ctrl_c), Some(Action::Quit));
+        let c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::NONE);
+        assert_eq!(lookup(Context::List, &c), Some(Action::FollowConnection));
+    }
+}

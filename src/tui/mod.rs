@@ -1,0 +1,213 @@
+//! The interactive terminal UI (ratatui + crossterm). It reads a frozen [`Analysis`] and keeps
+//! only view state ([`app::App`]); every key goes through the one key table ([`keymap`]).
+//!
+//! Loading runs on a worker thread while the screen shows a gauge; the terminal is restored
+//! on every way out, panics included.
+
+pub mod app;
+pub mod draw;
+pub mod keymap;
+pub mod theme;
+pub mod views;
+
+use crate::model::{Analysis, Notes};
+use crate::pipeline::{analyze, Options, Progress};
+use ratatui::crossterm::event::{
+    self, DisableMouseCapture, EnableMouseCapture, Event, KeyCode, KeyModifiers,
+};
+use ratatui::crossterm::execute;
+use ratatui::crossterm::terminal::{
+    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
+};
+use ratatui::layout::{Constraint, Layout};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Gauge, Paragraph};
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What the UI is asked to open.
+pub struct OpenRequest {
+    pub files: Vec<PathBuf>,
+    pub options: Options,
+    /// A filter to start with.
+    pub filter: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TuiError {
+    #[error("terminal: {0}")]
+    Terminal(#[from] std::io::Error),
+    #[error(transparent)]
+    Load(#[from] crate::Error),
+    #[error("{0}")]
+    Filter(String),
+}
+
+enum Loaded {
+    Progress(u64, u64),
+    Done(Box<crate::Result<Analysis>>),
+}
+
+struct ChannelProgress {
+    tx: mpsc::Sender<Loaded>,
+    last: Instant,
+}
+
+impl Progress for ChannelProgress {
+    fn update(&mut self, done: u64, total: u64) {
+        // A few updates a second are enough for a gauge.
+        if self.last.elapsed() >= Duration::from_millis(50) {
+            self.last = Instant::now();
+            let _ = self.tx.send(Loaded::Progress(done, total));
+        }
+    }
+}
+
+fn restore_terminal() {
+    let _ = disable_raw_mode();
+    let _ = execute!(
+        std::io::stdout(),
+        DisableMouseCapture,
+        LeaveAlternateScreen,
+        ratatui::crossterm::cursor::Show
+    );
+}
+
+/// Restores the terminal when dropped, so an early return or `?` cannot leave it raw.
+struct TerminalGuard;
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+/// Opens the inputs in the UI and runs until the user quits.
+pub fn run(req: OpenRequest) -> Result<(), TuiError> {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore_terminal();
+        previous(info);
+    }));
+    enable_raw_mode()?;
+    let _guard = TerminalGuard;
+    execute!(std::io::stdout(), EnterAlternateScreen, EnableMouseCapture)?;
+    let backend = ratatui::backend::CrosstermBackend::new(std::io::stdout());
+    let mut terminal = ratatui::Terminal::new(backend)?;
+    let theme = theme::Theme::from_env();
+
+    let (tx, rx) = mpsc::channel();
+    let files = req.files.clone();
+    let options = req.options.clone();
+    std::thread::Builder::new()
+        .name("lyncscope-load".into())
+        .spawn(move || {
+            let mut progress = ChannelProgress {
+                tx: tx.clone(),
+                last: Instant::now(),
+            };
+            let result = analyze(&files, &options, &mut progress);
+            let _ = tx.send(Loaded::Done(Box::new(result)));
+        })?;
+
+    // Loading screen: a gauge, and q still quits.
+    let started = Instant::now();
+    let (mut done, mut total) = (0u64, 0u64);
+    let analysis = loop {
+        let mut finished = None;
+        while let Ok(msg) = rx.try_recv() {
+            match msg {
+                Loaded::Progress(d, t) => (done, total) = (d, t),
+                Loaded::Done(r) => finished = Some(*r),
+            }
+        }
+        if let Some(r) = finished {
+            break r?;
+        }
+        terminal.draw(|f| {
+            let area = f.area();
+            let [_, mid, _] = Layout::vertical([
+                Constraint::Fill(1),
+                Constraint::Length(5),
+                Constraint::Fill(1),
+            ])
+            .areas(area);
+            let ratio = if total > 0 {
+                (done as f64 / total as f64).clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            let label = format!(
+                "{} / {} MB · {:.1} s",
+                done >> 20,
+                total >> 20,
+                started.elapsed().as_secs_f64()
+            );
+            let names: Vec<String> = req.files.iter().map(|p| p.display().to_string()).collect();
+            let block = Block::default().borders(Borders::ALL).title(format!(
+                " lyncscope · reading {} · q quits ",
+                names.join(", ")
+            ));
+            f.render_widget(Gauge::default().block(block).ratio(ratio).label(label), mid);
+        })?;
+        if event::poll(Duration::from_millis(50))? {
+            if let Event::Key(k) = event::read()? {
+                let ctrl_c =
+                    k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL);
+                if k.code == KeyCode::Char('q') || ctrl_c {
+                    // The loader thread is left behind; the process ends with us.
+                    return Ok(());
+                }
+            }
+        }
+    };
+
+    let side = Notes::side_file(&req.files);
+    let (notes, notes_warning) = match Notes::load(&analysis, side.as_deref()) {
+        Ok(n) => (n, None),
+        Err(e) => (Notes::from_inputs(&analysis), Some(e.to_string())),
+    };
+    let mut app = app::App::new(Arc::new(analysis), notes, req.files.clone());
+    if let Some(f) = &req.filter {
+        app.set_filter(f).map_err(TuiError::Filter)?;
+    }
+    if let Some(w) = notes_warning {
+        app.status = Some(app::Status {
+            text: w,
+            error: true,
+        });
+    }
+    let mut mouse_on = true;
+    while !app.quit {
+        terminal.draw(|f| draw::draw(f, &mut app, &theme))?;
+        if !event::poll(Duration::from_millis(250))? {
+            continue;
+        }
+        match event::read()? {
+            Event::Key(k) => {
+                let small = {
+                    let s = terminal.size()?;
+                    s.width < draw::MIN_WIDTH || s.height < draw::MIN_HEIGHT
+                };
+                if small && !matches!(k.code, KeyCode::Char('q')) {
+                    continue;
+                }
+                app.on_key(k)
+            }
+            Event::Mouse(m) => app.on_mouse(m),
+            _ => {}
+        }
+        if app.mouse != mouse_on {
+            mouse_on = app.mouse;
+            if mouse_on {
+                execute!(std::io::stdout(), EnableMouseCapture)?;
+            } else {
+                execute!(std::io::stdout(), DisableMouseCapture)?;
+            }
+        }
+    }
+    terminal.draw(|f| f.render_widget(Paragraph::new(Line::raw("")), f.area()))?;
+    Ok(())
+}

@@ -1,0 +1,10 @@
+//! One render function per screen region (trippy style); each reads the app state and draws.
+
+pub mod detail;
+pub mod findings;
+pub mod ladder;
+pub mod list;
+pub mod overlays;
+pub mod swimlanes;
+pub mod timeline;
+pub mod waterfall;

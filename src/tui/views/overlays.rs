@@ -1,0 +1,125 @@
+//! Pop-ups over the main screen: the help (generated from the key table, with the filter
+//! syntax) and the export dialog (scope × format).
+
+use crate::tui::app::{App, ExportDialog, EXPORT_FORMATS, EXPORT_SCOPES};
+use crate::tui::keymap::{keys_label, Context, BINDINGS};
+use crate::tui::theme::Theme;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::Frame;
+
+/// A centred rectangle of at most `w`×`h` inside `area`.
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+/// Every line of the help: key tables per context, then the filter language.
+pub fn help_lines(theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    for ctx in [
+        Context::Global,
+        Context::List,
+        Context::Detail,
+        Context::Timeline,
+        Context::Findings,
+    ] {
+        lines.push(Line::styled(ctx.title().to_string(), theme.title()));
+        for b in BINDINGS.iter().filter(|b| b.context == ctx) {
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {:<22}", keys_label(b)), theme.key()),
+                Span::raw(b.help),
+            ]));
+        }
+        lines.push(Line::raw(""));
+    }
+    lines.push(Line::styled("Filter language (f)", theme.title()));
+    for (syntax, meaning) in crate::filter::syntax_help() {
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {syntax:<22}"), theme.key()),
+            Span::raw(*meaning),
+        ]));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(
+        "Marks and comments are saved next to the first input (<file>.lyncscope-notes.json)",
+        theme.dim(),
+    ));
+    lines
+}
+
+pub fn render_help(f: &mut Frame, area: Rect, scroll: &mut usize, theme: &Theme) {
+    let r = centered(area, 100, area.height.saturating_sub(2));
+    f.render_widget(Clear, r);
+    let lines = help_lines(theme);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.focus_border())
+        .title(Span::styled(
+            " Help · ↑/↓ scroll · any other key closes ",
+            theme.title(),
+        ));
+    let inner_h = block.inner(r).height as usize;
+    *scroll = (*scroll).min(lines.len().saturating_sub(inner_h));
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .scroll((*scroll as u16, 0)),
+        r,
+    );
+}
+
+pub fn render_export(f: &mut Frame, area: Rect, app: &App, d: &ExportDialog, theme: &Theme) {
+    let r = centered(area, 64, 16);
+    f.render_widget(Clear, r);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.focus_border())
+        .title(Span::styled(
+            " Export · ←/→ column · ↑/↓ choose · Enter: file name ",
+            theme.title(),
+        ));
+    let inner = block.inner(r);
+    f.render_widget(block, r);
+    let [left, right] =
+        Layout::horizontal([Constraint::Length(26), Constraint::Fill(1)]).areas(inner);
+    let scope_lines: Vec<Line> = std::iter::once(Line::styled("Scope", theme.title()))
+        .chain(EXPORT_SCOPES.iter().enumerate().map(|(i, s)| {
+            let n = app.scope_ids(*s).len();
+            let text = format!(" {:<17}{n:>6}", s.title());
+            let style = if i == d.scope {
+                if d.column == 0 {
+                    theme.selected()
+                } else {
+                    theme.key()
+                }
+            } else {
+                theme.normal()
+            };
+            Line::styled(text, style)
+        }))
+        .collect();
+    let format_lines: Vec<Line> = std::iter::once(Line::styled("Format", theme.title()))
+        .chain(EXPORT_FORMATS.iter().enumerate().map(|(i, fm)| {
+            let style = if i == d.format {
+                if d.column == 1 {
+                    theme.selected()
+                } else {
+                    theme.key()
+                }
+            } else {
+                theme.normal()
+            };
+            Line::styled(format!(" {}", fm.title()), style)
+        }))
+        .collect();
+    f.render_widget(Paragraph::new(scope_lines), left);
+    f.render_widget(Paragraph::new(format_lines), right);
+}

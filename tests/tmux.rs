@@ -1,0 +1,167 @@
+//! The real binary in a real terminal (tmux): open → filter → select → timeline → export →
+//! quit, reading the screen with capture-pane. Needs tmux (.ci/run installs it); skipped
+//! elsewhere when it is missing.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .expect("tmux runs")
+    }
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "ui"];
+        args.extend_from_slice(keys);
+        assert!(self.run(&args).status.success());
+    }
+    fn text(&self, text: &str) {
+        assert!(self
+            .run(&["send-keys", "-t", "ui", "-l", text])
+            .status
+            .success());
+    }
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "ui"]).stdout).into_owned()
+    }
+    /// Waits until the screen shows `what` (20 s at most).
+    fn wait_for(&self, what: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if s.contains(what) {
+                return s;
+            }
+            if start.elapsed() > Duration::from_secs(20) {
+                panic!("screen never showed {what:?}:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    fn alive(&self) -> bool {
+        self.run(&["has-session", "-t", "ui"]).status.success()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+    }
+}
+
+fn have_tmux() -> bool {
+    Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn open_filter_select_timeline_export_in_tmux() {
+    if !have_tmux() {
+        if std::env::var_os("CI").is_some() {
+            panic!("tmux missing: .ci/run installs it");
+        }
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let name = "B-external-home-pool-redirect.pcapng";
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples/lync")
+        .join(name);
+    // A copy, so the UI's notes file lands in the temporary directory.
+    let capture: PathBuf = dir.path().join(name);
+    std::fs::copy(&src, &capture).unwrap();
+    let script: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(src.with_file_name("B-external-home-pool-redirect.script.json")).unwrap(),
+    )
+    .unwrap();
+
+    let tmux = Tmux {
+        socket: format!("lyncscope-test-{}", std::process::id()),
+    };
+    let cmd = format!(
+        "cd '{}' && TERM=xterm-256color '{}' '{}'; sleep 30",
+        dir.path().display(),
+        env!("CARGO_BIN_EXE_lyncscope"),
+        capture.display()
+    );
+    let started = tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "ui",
+        "-x",
+        "160",
+        "-y",
+        "45",
+        &cmd,
+    ]);
+    assert!(started.status.success(), "{started:?}");
+
+    let s = tmux.wait_for("Exchanges");
+    assert!(s.contains("signed in"), "{s}");
+
+    // Filter to the user-resource stages.
+    tmux.keys(&["f"]);
+    tmux.wait_for("filter>");
+    tmux.text("~stage ad-user");
+    tmux.keys(&["Enter"]);
+    let s = tmux.wait_for("· ~stage ad-user");
+    let ad_user_steps: Vec<&serde_json::Value> = script["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["stage"] == "ad-user")
+        .collect();
+    assert!(!ad_user_steps.is_empty());
+    assert!(
+        s.contains(&format!("Exchanges {}/", ad_user_steps.len())),
+        "{s}"
+    );
+
+    // Select the second row, then the timeline.
+    tmux.keys(&["j", "t"]);
+    tmux.wait_for("Swimlanes");
+
+    // Export the shown exchanges as Markdown.
+    let out = dir.path().join("shown.md");
+    tmux.keys(&["x"]);
+    tmux.wait_for("Export");
+    tmux.keys(&["Down", "Right", "Down", "Down", "Down", "Enter", "C-u"]);
+    tmux.wait_for("export to>");
+    tmux.text(out.to_str().unwrap());
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("wrote");
+    let md = std::fs::read_to_string(&out).unwrap();
+    for step in &ad_user_steps {
+        let url = step["url"].as_str().unwrap();
+        let path = url.splitn(4, '/').nth(3).unwrap();
+        assert!(md.contains(path), "{path} missing from the Markdown export");
+    }
+
+    // Quit restores the terminal (the shell's `sleep` keeps the pane to look at).
+    tmux.keys(&["q"]);
+    let start = Instant::now();
+    loop {
+        let s = tmux.screen();
+        if !s.contains("Exchanges") {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "still running:\n{s}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(tmux.alive());
+}

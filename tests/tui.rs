@@ -1,0 +1,334 @@
+//! The terminal UI driven by scripted key sequences over ratatui's TestBackend: whole-screen
+//! snapshots of each screen (reviewed by eye), and facts from the samples' scenario scripts.
+
+use lyncscope::model::{Analysis, ExchId, Notes};
+use lyncscope::tui::app::App;
+use lyncscope::tui::theme::Theme;
+use lyncscope::{analyze, Options};
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+fn sample(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples/lync")
+        .join(name)
+}
+
+fn load(name: &str) -> Analysis {
+    let mut options = Options {
+        rules: Some(Arc::new(lyncscope::stage::RuleSet::builtin())),
+        ..Options::default()
+    };
+    options.http.keep_body_max = 1 << 20;
+    analyze(&[sample(name)], &options, &mut ()).unwrap()
+}
+
+fn script(name: &str) -> Value {
+    let text = std::fs::read(sample(name)).unwrap();
+    serde_json::from_slice(&text).unwrap()
+}
+
+/// An app on a sample whose marks and comments go to a temporary file, not next to the sample.
+fn app(name: &str, notes_dir: &Path) -> App {
+    let a = load(name);
+    let notes = Notes::from_inputs(&a);
+    let mut app = App::new(Arc::new(a), notes, vec![sample(name)]);
+    app.notes_path = Some(notes_dir.join("notes.json"));
+    app
+}
+
+fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+/// Presses keys: single characters, or <Enter> <Esc> <Tab> <Up> <Down> <Left> <Right> <C-u>.
+fn press(app: &mut App, keys: &str) {
+    for k in keys.split_whitespace() {
+        let ev = match k {
+            "<Enter>" => key(KeyCode::Enter),
+            "<Esc>" => key(KeyCode::Esc),
+            "<Tab>" => key(KeyCode::Tab),
+            "<Up>" => key(KeyCode::Up),
+            "<Down>" => key(KeyCode::Down),
+            "<Left>" => key(KeyCode::Left),
+            "<Right>" => key(KeyCode::Right),
+            "<Space>" => key(KeyCode::Char(' ')),
+            "<PgDn>" => key(KeyCode::PageDown),
+            "<C-u>" => KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL),
+            s if s.chars().count() == 1 => key(KeyCode::Char(s.chars().next().unwrap())),
+            other => panic!("unknown key {other}"),
+        };
+        app.on_key(ev);
+    }
+}
+
+/// Types text into the open input line.
+fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        app.on_key(key(KeyCode::Char(c)));
+    }
+}
+
+fn screen(app: &mut App, w: u16, h: u16) -> String {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    term.draw(|f| lyncscope::tui::draw::draw(f, app, &Theme::plain()))
+        .unwrap();
+    let buf = term.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..h {
+        let mut line = String::new();
+        for x in 0..w {
+            line.push_str(buf[(x, y)].symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Exchanges of the analysis that the script's HTTP steps with `status` describe.
+fn script_exchanges_with_status(a: &Analysis, script: &Value, status: u64) -> Vec<ExchId> {
+    let mut ids = Vec::new();
+    for step in script["steps"].as_array().unwrap() {
+        if step["kind"] != "http" || step["status"].as_u64() != Some(status) {
+            continue;
+        }
+        let url = step["url"].as_str().unwrap();
+        let path = url.splitn(4, '/').nth(3).map(|p| format!("/{p}")).unwrap();
+        let method = step["method"].as_str().unwrap();
+        let x = a
+            .exchanges
+            .iter()
+            .find(|x| {
+                x.request
+                    .as_ref()
+                    .is_some_and(|r| r.method == method && r.target == path)
+                    && x.response.as_ref().map(|r| r.status as u64) == Some(status)
+                    && !ids.contains(&x.id)
+            })
+            .unwrap_or_else(|| panic!("no exchange for step {}", step["step"]));
+        ids.push(x.id);
+    }
+    ids
+}
+
+#[test]
+fn opening_screen_list_and_detail() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app("B-external-home-pool-redirect.pcapng", dir.path());
+    let s = screen(&mut app, 160, 45);
+    // The verdict from the script is in the title bar.
+    let expect = &script("B-external-home-pool-redirect.script.json")["expect"];
+    assert_eq!(expect["signed_in"], true);
+    assert!(s.lines().next().unwrap().contains("signed in"), "{s}");
+    insta::assert_snapshot!("b_open", s);
+}
+
+#[test]
+fn filter_selects_exactly_the_failing_step_and_is_validated_while_typing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app("D-user-404.pcapng", dir.path());
+    let script = script("D-user-404.script.json");
+    let expected = script_exchanges_with_status(&app.analysis, &script, 404);
+    assert_eq!(expected.len(), 1);
+
+    press(&mut app, "f");
+    type_text(&mut app, "~c abc");
+    let s = screen(&mut app, 160, 45);
+    assert!(app.input.as_ref().unwrap().error.is_some());
+    assert!(s.contains("✗"), "{s}");
+    insta::assert_snapshot!("d_filter_error", s);
+
+    press(&mut app, "<C-u>");
+    type_text(&mut app, "~c 404");
+    press(&mut app, "<Enter>");
+    assert!(app.input.is_none());
+    assert_eq!(app.rows, expected);
+    // The script's stage for the failing step is shown.
+    let s = screen(&mut app, 160, 45);
+    assert!(s.contains("ad-user"), "{s}");
+    insta::assert_snapshot!("d_filtered", s);
+
+    // Dim instead of hide: every exchange is listed again, the 404 still selected.
+    press(&mut app, "i");
+    assert_eq!(app.rows.len(), app.analysis.exchanges.len());
+    assert_eq!(app.selected_id(), Some(expected[0]));
+}
+
+#[test]
+fn timeline_views_cycle_and_select_in_the_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app("B-external-home-pool-redirect.pcapng", dir.path());
+    press(&mut app, "t");
+    let lanes = screen(&mut app, 160, 45);
+    // Every stage the script walks through has a lane.
+    let script = script("B-external-home-pool-redirect.script.json");
+    for step in script["steps"].as_array().unwrap() {
+        let stage = step["stage"].as_str().unwrap();
+        if step["kind"] == "http" || step["kind"] == "dns" {
+            assert!(lanes.contains(stage), "no lane for {stage}\n{lanes}");
+        }
+    }
+    insta::assert_snapshot!("b_swimlanes", lanes);
+    // Moving in the timeline moves the list's selection.
+    press(&mut app, "j j");
+    assert_eq!(app.selected, 2);
+    press(&mut app, "t");
+    insta::assert_snapshot!("b_waterfall", screen(&mut app, 160, 45));
+    press(&mut app, "t");
+    insta::assert_snapshot!("b_ladder", screen(&mut app, 160, 45));
+    press(&mut app, "+ + <Left> 0");
+    press(&mut app, "<Enter>");
+    assert_eq!(app.lower, lyncscope::tui::app::LowerPane::Detail);
+    assert_eq!(app.selected, 2);
+}
+
+#[test]
+fn findings_panel_jumps_to_the_cited_exchanges() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app("C-cert-mismatch.pcapng", dir.path());
+    let script = script("C-cert-mismatch.script.json");
+    press(&mut app, "F");
+    let s = screen(&mut app, 160, 45);
+    for f in script["expect"]["findings"].as_array().unwrap() {
+        let check = f["check"].as_str().unwrap();
+        assert!(s.contains(check), "{check} not shown\n{s}");
+    }
+    insta::assert_snapshot!("c_findings", s);
+    // Enter on a finding that cites exchanges selects the first of them.
+    let a = Arc::clone(&app.analysis);
+    if let Some(i) = a.findings.iter().position(|f| !f.exchanges.is_empty()) {
+        for _ in 0..i {
+            press(&mut app, "j");
+        }
+        press(&mut app, "<Enter>");
+        assert_eq!(app.selected_id(), Some(a.findings[i].exchanges[0]));
+    }
+}
+
+#[test]
+fn detail_tabs_help_and_small_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app("B-external-home-pool-redirect.pcapng", dir.path());
+    // The first NTLM leg of the web ticket: the Auth tab.
+    let a = Arc::clone(&app.analysis);
+    let ntlm = a
+        .exchanges
+        .iter()
+        .position(|x| {
+            x.request
+                .as_ref()
+                .and_then(|r| r.headers.get("authorization"))
+                .is_some_and(|v| v.starts_with("NTLM "))
+        })
+        .expect("an NTLM leg in sample B");
+    for _ in 0..ntlm {
+        press(&mut app, "j");
+    }
+    press(&mut app, "<Enter> <Left>");
+    insta::assert_snapshot!("b_auth_tab", screen(&mut app, 160, 45));
+    press(&mut app, "<Right> <Right>");
+    insta::assert_snapshot!("b_request_tab", screen(&mut app, 160, 45));
+    press(&mut app, "?");
+    let help = screen(&mut app, 160, 45);
+    insta::assert_snapshot!("help", help);
+    // Paging through the help shows every binding of the key table and the filter syntax.
+    let mut seen = help;
+    for _ in 0..12 {
+        press(&mut app, "<PgDn>");
+        seen.push_str(&screen(&mut app, 160, 45));
+    }
+    for b in lyncscope::tui::keymap::BINDINGS {
+        assert!(seen.contains(b.help), "help lacks {:?}", b.help);
+    }
+    for (syntax, _) in lyncscope::filter::syntax_help() {
+        assert!(seen.contains(syntax), "help lacks {syntax}");
+    }
+    press(&mut app, "<Esc>");
+    let small = screen(&mut app, 50, 10);
+    assert!(small.contains("Terminal too small"), "{small}");
+    // Every size down to nothing draws without panicking.
+    for (w, h) in [
+        (0, 0),
+        (1, 1),
+        (10, 3),
+        (59, 12),
+        (60, 11),
+        (60, 12),
+        (80, 24),
+    ] {
+        screen(&mut app, w, h);
+    }
+}
+
+#[test]
+fn marks_comments_and_export_dialog() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app("D-user-404.pcapng", dir.path());
+    let script = script("D-user-404.script.json");
+    let failing = script_exchanges_with_status(&app.analysis, &script, 404)[0];
+    let i = app.rows.iter().position(|x| *x == failing).unwrap();
+    for _ in 0..i {
+        press(&mut app, "j");
+    }
+    press(&mut app, "m");
+    assert!(app.notes.is_marked(failing));
+    press(&mut app, ";");
+    type_text(&mut app, "user resource 404: not enabled for Lync?");
+    press(&mut app, "<Enter>");
+    assert_eq!(
+        app.notes.comment(failing),
+        Some("user resource 404: not enabled for Lync?")
+    );
+    // Saved where the app was told to save them.
+    let saved = std::fs::read_to_string(dir.path().join("notes.json")).unwrap();
+    assert!(saved.contains("not enabled for Lync"));
+
+    // Export dialog: scope "Marked" (third), format "HAR" (second).
+    press(&mut app, "x <Down> <Down> <Right> <Down>");
+    insta::assert_snapshot!("d_export_dialog", screen(&mut app, 160, 45));
+    press(&mut app, "<Enter> <C-u>");
+    let out = dir.path().join("marked.har");
+    type_text(&mut app, out.to_str().unwrap());
+    press(&mut app, "<Enter>");
+    let har: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let entries = har["log"]["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0]["response"]["status"], 404);
+    assert_eq!(
+        entries[0]["comment"],
+        "user resource 404: not enabled for Lync?"
+    );
+}
+
+#[test]
+fn readme_lists_the_keys_of_the_key_table() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let table = lyncscope::tui::keymap::markdown();
+    if std::env::var_os("LYNCSCOPE_WRITE_README").is_some() {
+        let (a, rest) = readme.split_once("<!-- keys:start -->").unwrap();
+        let (_, b) = rest.split_once("<!-- keys:end -->").unwrap();
+        let text = format!(
+            "{a}<!-- keys:start -->\n{}\n<!-- keys:end -->{b}",
+            table.trim()
+        );
+        std::fs::write(&path, text).unwrap();
+        return;
+    }
+    let start = readme
+        .find("<!-- keys:start -->")
+        .expect("README has a keys section");
+    let end = readme
+        .find("<!-- keys:end -->")
+        .expect("README keys section ends");
+    assert_eq!(
+        readme[start + "<!-- keys:start -->".len()..end].trim(),
+        table.trim(),
+        "README key list differs from src/tui/keymap.rs: LYNCSCOPE_WRITE_README=1 cargo test --test tui readme"
+    );
+}
