@@ -135,7 +135,11 @@ pub fn write_html(
     let diags = diagnostics_by_exchange(a);
     writeln!(out, "<h2 id=\"exchanges\">Exchanges</h2>")?;
     if scope.is_empty() {
-        writeln!(out, "<p>None selected.</p>")?;
+        if a.exchanges.is_empty() {
+            writeln!(out, "<p>The capture holds no HTTP exchanges.</p>")?;
+        } else {
+            writeln!(out, "<p>None selected.</p>")?;
+        }
     }
     for id in &scope {
         write_exchange(a, notes, a.exchange(*id), &listed, t0, diags.get(id), out)?;

@@ -459,7 +459,9 @@ pub(crate) fn exchange_facts(a: &Analysis, x: &Exchange, t0: Ts) -> Vec<(&'stati
                 }
             }
         }
-        let pos = c.exchanges.iter().position(|e| *e == x.id);
+        // Ids on a connection ascend (exchanges are numbered in time order): no linear scan
+        // per exchange on a connection that carried thousands.
+        let pos = c.exchanges.binary_search(&x.id).ok();
         match pos {
             Some(0) => s.push_str("; first exchange on this connection"),
             Some(n) => s.push_str(&format!(
@@ -849,7 +851,11 @@ pub fn write_markdown(
     let diags = diagnostics_by_exchange(a);
     writeln!(out, "## Exchanges\n")?;
     if scope.is_empty() {
-        writeln!(out, "None selected.\n")?;
+        if a.exchanges.is_empty() {
+            writeln!(out, "The capture holds no HTTP exchanges.\n")?;
+        } else {
+            writeln!(out, "None selected.\n")?;
+        }
     }
     for id in &scope {
         let x = a.exchange(*id);
