@@ -222,3 +222,110 @@ fn a_rules_file_adds_stages_and_a_bad_one_is_a_clear_error() {
         "{err}"
     );
 }
+
+/// The UI's marks and comments (its side file) travel with headless exports: SAZ
+/// `ui-comments`, JSON `note`, Markdown; `--marked` and `--filter` choose the scope; a bare file
+/// name without a terminal prints the stage table.
+#[test]
+fn headless_exports_carry_the_notes_and_honour_the_scope() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = "D-user-404.pcapng";
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples/lync")
+        .join(name);
+    let capture = dir.path().join(name);
+    std::fs::copy(&src, &capture).unwrap();
+    // The script's failing step: GET …/Autodiscover… answered 404.
+    let script: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(src.with_file_name("D-user-404.script.json")).unwrap(),
+    )
+    .unwrap();
+    let failing = script["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["status"] == 404)
+        .unwrap();
+    assert_eq!(failing["step"], "D10");
+
+    // Find its exchange number through the JSON report, then mark it as the UI would.
+    let out = bin()
+        .args(["report", "--format", "json"])
+        .arg(&capture)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = report["exchanges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["response"]["status"] == 404)
+        .unwrap()["id"]
+        .as_u64()
+        .unwrap();
+    let notes = format!(
+        r#"{{"version":1,"exchanges":[{{"id":{id},"marked":true,"comment":"404 for the user resource"}}]}}"#
+    );
+    std::fs::write(
+        dir.path().join(format!("{name}.lyncscope-notes.json")),
+        notes,
+    )
+    .unwrap();
+
+    let saz = dir.path().join("marked.saz");
+    let out = bin()
+        .args(["export", "--format", "saz", "--marked", "-o"])
+        .arg(&saz)
+        .arg(&capture)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&saz).unwrap()).unwrap();
+    let metas: Vec<String> = (0..zip.len())
+        .filter_map(|i| {
+            let mut f = zip.by_index(i).unwrap();
+            f.name().unwrap().ends_with("_m.xml").then(|| {
+                let mut s = String::new();
+                std::io::Read::read_to_string(&mut f, &mut s).unwrap();
+                s
+            })
+        })
+        .collect();
+    assert_eq!(metas.len(), 1);
+    assert!(
+        metas[0].contains(r#"N="ui-comments" V="404 for the user resource""#),
+        "{}",
+        metas[0]
+    );
+
+    let out = bin()
+        .args([
+            "export", "--format", "json", "--filter", "~c 404", "-o", "-",
+        ])
+        .arg(&capture)
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let xs = json["exchanges"].as_array().unwrap();
+    assert_eq!(xs.len(), 1);
+    assert_eq!(xs[0]["note"]["comment"], "404 for the user resource");
+    assert_eq!(xs[0]["note"]["marked"], true);
+
+    let out = bin()
+        .args(["report", "--format", "markdown"])
+        .arg(&capture)
+        .output()
+        .unwrap();
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(md.contains("404 for the user resource"), "{md}");
+
+    // Without a terminal, `lyncscope FILE` prints the stage table.
+    let out = bin().arg(&capture).output().unwrap();
+    assert!(out.status.success());
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("ad-user"), "{table}");
+}
