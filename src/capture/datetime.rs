@@ -95,6 +95,36 @@ pub(crate) fn parse_iso8601(text: &str) -> Option<Ts> {
     Some(Ts::from_secs_nanos(secs, nanos))
 }
 
+/// RFC 7231 IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") and the dash form cookies use.
+pub(crate) fn parse_http_date(text: &str) -> Option<Ts> {
+    let rest = text.trim().split_once(',')?.1.trim();
+    let mut parts = rest.split([' ', '-']).filter(|p| !p.is_empty());
+    let day: i64 = parts.next()?.parse().ok()?;
+    let mon = parts.next()?.to_ascii_lowercase();
+    let month = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ]
+    .iter()
+    .position(|m| mon.starts_with(m))? as i64
+        + 1;
+    let mut year: i64 = parts.next()?.parse().ok()?;
+    if year < 100 {
+        year += if year < 70 { 2000 } else { 1900 };
+    }
+    if !(1..=9999).contains(&year) {
+        return None;
+    }
+    let mut hms = parts.next()?.split(':').map(|p| p.parse::<i64>().ok());
+    let (h, mi, s) = (hms.next()??, hms.next()??, hms.next()??);
+    if !(1..=31).contains(&day) || h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    Some(Ts::from_secs_nanos(
+        days_from_civil(year, month, day) * 86_400 + h * 3600 + mi * 60 + s,
+        0,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

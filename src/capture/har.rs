@@ -5,7 +5,7 @@
 //! becomes a diagnostic and the rest loads. Export follows Fiddler's timing mapping
 //! (docs/saz-har.md §5.3) so that Fiddler users recognise the numbers.
 
-use super::datetime::{civil_from_days, days_from_civil, parse_iso8601 as parse_datetime};
+use super::datetime::{civil_from_days, parse_http_date, parse_iso8601 as parse_datetime};
 use crate::error::{Error, Result};
 use crate::model::{
     Analysis, AppProtocol, Arrival, Body, CaptureState, ConnId, Connection, Diagnostic, ExchId,
@@ -833,36 +833,6 @@ fn format_datetime(ts: Ts) -> String {
         rem / 60 % 60,
         rem % 60
     )
-}
-
-/// RFC 7231 IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") and the dash form cookies use.
-fn parse_http_date(text: &str) -> Option<Ts> {
-    let rest = text.trim().split_once(',')?.1.trim();
-    let mut parts = rest.split([' ', '-']).filter(|p| !p.is_empty());
-    let day: i64 = parts.next()?.parse().ok()?;
-    let mon = parts.next()?.to_ascii_lowercase();
-    let month = [
-        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-    ]
-    .iter()
-    .position(|m| mon.starts_with(m))? as i64
-        + 1;
-    let mut year: i64 = parts.next()?.parse().ok()?;
-    if year < 100 {
-        year += if year < 70 { 2000 } else { 1900 };
-    }
-    if !(1..=9999).contains(&year) {
-        return None;
-    }
-    let mut hms = parts.next()?.split(':').map(|p| p.parse::<i64>().ok());
-    let (h, mi, s) = (hms.next()??, hms.next()??, hms.next()??);
-    if !(1..=31).contains(&day) || h > 23 || mi > 59 || s > 60 {
-        return None;
-    }
-    Some(Ts::from_secs_nanos(
-        days_from_civil(year, month, day) * 86_400 + h * 3600 + mi * 60 + s,
-        0,
-    ))
 }
 
 // ---------------------------------------------------------------------------------------

@@ -17,6 +17,9 @@ use super::auth::token_ref;
 use super::classify::{cert_covers, request_view, Learned, RequestView, UNRELATED};
 use super::links::{body_facts, response_links, Link};
 use super::rules::RuleSet;
+use crate::capture::datetime::{
+    civil_from_days, days_from_civil, parse_http_date, parse_iso8601 as parse_rfc3339,
+};
 use crate::model::{
     rcode_name, Analysis, AuthFacts, AuthLeg, CertificateInfo, ConnId, Connection, DnsId,
     DnsLookup, ExchId, Exchange, Finding, FindingSeverity, NtlmMessage, Outcome, StageTag,
@@ -557,29 +560,6 @@ static RE_UCWA_APP: LazyLock<Regex> = LazyLock::new(|| {
 // ---- time ---------------------------------------------------------------------------------
 
 /// Days since 1970-01-01 (H. Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
 /// "2015-06-29 14:00:00 UTC".
 fn show_time(t: Ts) -> String {
     let secs = t.0.div_euclid(1_000_000_000);
@@ -591,84 +571,6 @@ fn show_time(t: Ts) -> String {
         rem / 60 % 60,
         rem % 60
     )
-}
-
-/// RFC 3339 / ISO 8601 date-time (certificate validity, SAML conditions); fractions ignored.
-fn parse_rfc3339(text: &str) -> Option<Ts> {
-    let b = text.trim().as_bytes();
-    let num = |from: usize, len: usize| -> Option<i64> {
-        let s = b.get(from..from + len)?;
-        s.iter()
-            .all(u8::is_ascii_digit)
-            .then(|| s.iter().fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0')))
-    };
-    let (y, mo, d) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
-    let (h, mi, s) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
-    if b.get(4) != Some(&b'-')
-        || b.get(7) != Some(&b'-')
-        || !matches!(b.get(10), Some(b'T' | b't' | b' '))
-        || b.get(13) != Some(&b':')
-        || b.get(16) != Some(&b':')
-    {
-        return None;
-    }
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
-        return None;
-    }
-    let mut i = 19;
-    if b.get(i) == Some(&b'.') {
-        i += 1;
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            i += 1;
-        }
-    }
-    let offset = match b.get(i) {
-        None | Some(b'Z' | b'z') => 0,
-        Some(&sign @ (b'+' | b'-')) => {
-            let oh = num(i + 1, 2)?;
-            let om = if b.get(i + 3) == Some(&b':') {
-                num(i + 4, 2)?
-            } else {
-                num(i + 3, 2).unwrap_or(0)
-            };
-            let off = oh * 3600 + om * 60;
-            if sign == b'-' {
-                -off
-            } else {
-                off
-            }
-        }
-        _ => return None,
-    };
-    let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s - offset;
-    Some(Ts::from_secs_nanos(secs, 0))
-}
-
-/// RFC 9110 IMF-fixdate ("Mon, 29 Jun 2015 14:00:00 GMT").
-fn parse_http_date(text: &str) -> Option<Ts> {
-    let rest = text.trim().split_once(',')?.1.trim();
-    let mut parts = rest.split([' ', '-']).filter(|p| !p.is_empty());
-    let day: i64 = parts.next()?.parse().ok()?;
-    let mon = parts.next()?.to_ascii_lowercase();
-    let month = [
-        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-    ]
-    .iter()
-    .position(|m| mon.starts_with(m))? as i64
-        + 1;
-    let mut year: i64 = parts.next()?.parse().ok()?;
-    if year < 100 {
-        year += if year < 70 { 2000 } else { 1900 };
-    }
-    let mut hms = parts.next()?.split(':').map(|p| p.parse::<i64>().ok());
-    let (h, mi, s) = (hms.next()??, hms.next()??, hms.next()??);
-    if !(1..=31).contains(&day) || !(1..=9999).contains(&year) || h > 23 || mi > 59 || s > 60 {
-        return None;
-    }
-    Some(Ts::from_secs_nanos(
-        days_from_civil(year, month, day) * 86_400 + h * 3600 + mi * 60 + s,
-        0,
-    ))
 }
 
 /// A capture timestamp that is a real date (not zero, as hand-made archives may leave it).
@@ -4535,7 +4437,10 @@ mod tests {
         assert_eq!(http_date(t), "Mon, 29 Jun 2015 14:00:00 GMT");
         assert_eq!(
             parse_rfc3339("2015-06-29T22:00:01.690Z").unwrap(),
-            Ts::from_secs_nanos(time_base(2015, 6, 29, 22, 0).0 / 1_000_000_000 + 1, 0)
+            Ts::from_secs_nanos(
+                time_base(2015, 6, 29, 22, 0).0 / 1_000_000_000 + 1,
+                690_000_000
+            )
         );
         assert_eq!(
             parse_rfc3339("2015-06-29T16:00:00+02:00"),
