@@ -201,14 +201,12 @@ impl Progress for Bar {
 /// `lyncscope FILE…` means `lyncscope open FILE…`.
 fn with_default_command(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     const COMMANDS: [&str; 5] = ["open", "report", "export", "stages", "help"];
-    if let Some(first) = args.get(1).and_then(|a| a.to_str()) {
-        let is_option = first.starts_with('-') && first != "-";
-        if !is_option && !COMMANDS.contains(&first) {
-            args.insert(1, "open".into());
-        }
-    } else if let Some(first) = args.get(1) {
-        // A non-UTF-8 file name is still a file name.
-        let _ = first;
+    // A non-UTF-8 argument is a file name, never a command or an option.
+    let open = args.get(1).map(|a| match a.to_str() {
+        Some(first) => (!first.starts_with('-') || first == "-") && !COMMANDS.contains(&first),
+        None => true,
+    });
+    if open == Some(true) {
         args.insert(1, "open".into());
     }
     args

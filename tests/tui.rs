@@ -199,15 +199,29 @@ fn findings_panel_jumps_to_the_cited_exchanges() {
         assert!(s.contains(check), "{check} not shown\n{s}");
     }
     insta::assert_snapshot!("c_findings", s);
-    // Enter on a finding that cites exchanges selects the first of them.
-    let a = Arc::clone(&app.analysis);
-    if let Some(i) = a.findings.iter().position(|f| !f.exchanges.is_empty()) {
-        for _ in 0..i {
-            press(&mut app, "j");
-        }
-        press(&mut app, "<Enter>");
-        assert_eq!(app.selected_id(), Some(a.findings[i].exchanges[0]));
+    // Enter on a finding selects the exchanges it cites: on D, the script's C-AD-3 rests on
+    // the 404 of step D10.
+    let mut d = crate::app("D-user-404.pcapng", dir.path());
+    let d_script = crate::script("D-user-404.script.json");
+    let failing = script_exchanges_with_status(&d.analysis, &d_script, 404)[0];
+    let a = Arc::clone(&d.analysis);
+    let i = a
+        .findings
+        .iter()
+        .position(|f| f.check == "C-AD-3")
+        .expect("the script expects C-AD-3");
+    assert!(a.findings[i].exchanges.contains(&failing));
+    press(&mut d, "F");
+    for _ in 0..i {
+        press(&mut d, "j");
     }
+    press(&mut d, "<Enter>");
+    assert_eq!(d.selected_id(), Some(a.findings[i].exchanges[0]));
+    for _ in 1..a.findings[i].exchanges.len() {
+        press(&mut d, "<Enter>");
+    }
+    assert_eq!(d.cited, a.findings[i].exchanges);
+    assert!(d.cited.contains(&d.selected_id().unwrap()));
 }
 
 #[test]

@@ -318,8 +318,7 @@ impl App {
             .map(|x| x.id)
             .filter(|id| !hide || self.matched.get(id.0 as usize) == Some(&true))
             .collect();
-        let t0 = self.t0;
-        sort_rows(&a, &mut rows, self.sort, t0);
+        sort_rows(&a, &mut rows, self.sort);
         if self.sort_reverse {
             rows.reverse();
         }
@@ -1003,9 +1002,8 @@ impl App {
 }
 
 /// Sort key of one column (stable: ties keep capture order).
-fn sort_rows(a: &Analysis, rows: &mut [ExchId], column: Column, t0: Option<Ts>) {
+fn sort_rows(a: &Analysis, rows: &mut [ExchId], column: Column) {
     let x = |id: &ExchId| a.exchanges.get(id.0 as usize);
-    let _ = t0;
     match column {
         Column::Number => rows.sort_by_key(|id| id.0),
         Column::Time => rows.sort_by_key(|id| x(id).and_then(|x| x.timing.first()).map(|a| a.ts)),
