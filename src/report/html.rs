@@ -5,8 +5,8 @@
 
 use super::markdown::{
     auth_lines, body_view, diagnostics_by_exchange, exchange_facts, exchange_title, input_line,
-    marked_in_order, request_head, response_head, signin_who, stage_rows, summary, time_range, utc,
-    RowKey, StageRow,
+    marked_in_order, request_head, response_head, signin_who, stage_rows, summary, utc, RowKey,
+    StageRow,
 };
 use super::svg::{outcome_color, swimlanes_svg, waterfall_svg, xml_escape as esc};
 use crate::model::{
@@ -68,18 +68,12 @@ pub fn write_html(
     scope: &[ExchId],
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    let scope: Vec<ExchId> = scope
-        .iter()
-        .copied()
-        .filter(|id| (id.0 as usize) < a.exchanges.len())
-        .collect();
-    let listed: HashSet<ExchId> = scope.iter().copied().collect();
-    let t0 = time_range(a).map(|r| r.0).unwrap_or_default();
-    let names: Vec<&str> = a
-        .inputs
-        .iter()
-        .map(|i| i.path.rsplit(['/', '\\']).next().unwrap_or(&i.path))
-        .collect();
+    let super::markdown::Listing {
+        scope,
+        listed,
+        t0,
+        names,
+    } = super::markdown::Listing::new(a, scope);
     let title = if names.is_empty() {
         "lyncscope report".to_string()
     } else {

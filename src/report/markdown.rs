@@ -713,6 +713,35 @@ fn lang_of(kind: BodyKind) -> &'static str {
     }
 }
 
+/// What both readable reports start from: the exchanges to list (valid ids, in order), the
+/// set of them for links, the time origin and the input names.
+pub(super) struct Listing<'a> {
+    pub scope: Vec<ExchId>,
+    pub listed: HashSet<ExchId>,
+    pub t0: Ts,
+    pub names: Vec<&'a str>,
+}
+
+impl<'a> Listing<'a> {
+    pub(super) fn new(a: &'a Analysis, scope: &[ExchId]) -> Listing<'a> {
+        let scope: Vec<ExchId> = scope
+            .iter()
+            .copied()
+            .filter(|id| (id.0 as usize) < a.exchanges.len())
+            .collect();
+        Listing {
+            listed: scope.iter().copied().collect(),
+            scope,
+            t0: time_range(a).map(|r| r.0).unwrap_or_default(),
+            names: a
+                .inputs
+                .iter()
+                .map(|i| i.path.rsplit(['/', '\\']).next().unwrap_or(&i.path))
+                .collect(),
+        }
+    }
+}
+
 /// A reference to an exchange: a link when it is listed in the report.
 fn md_ref(id: ExchId, listed: &HashSet<ExchId>) -> String {
     if listed.contains(&id) {
@@ -730,19 +759,12 @@ pub fn write_markdown(
     scope: &[ExchId],
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    let scope: Vec<ExchId> = scope
-        .iter()
-        .copied()
-        .filter(|id| (id.0 as usize) < a.exchanges.len())
-        .collect();
-    let listed: HashSet<ExchId> = scope.iter().copied().collect();
-    let t0 = time_range(a).map(|r| r.0).unwrap_or_default();
-
-    let names: Vec<&str> = a
-        .inputs
-        .iter()
-        .map(|i| i.path.rsplit(['/', '\\']).next().unwrap_or(&i.path))
-        .collect();
+    let Listing {
+        scope,
+        listed,
+        t0,
+        names,
+    } = Listing::new(a, scope);
     writeln!(
         out,
         "# lyncscope report: {}\n",
