@@ -106,6 +106,13 @@ pub fn analyze(
             ArchiveKind::Saz => saz::read_saz(p, options.password.as_deref(), &http)?,
             ArchiveKind::Har => har::read_har(p)?,
         });
+        if let (Some(feed), Some(imp)) = (&options.http.live, imported.last()) {
+            for x in &imp.exchanges {
+                if let Some(c) = imp.connections.get(x.connection.0 as usize) {
+                    feed.push(c.client, c.server, c.first_frame, x.clone());
+                }
+            }
+        }
     }
     let mut analysis = analyze_captures(&capture_paths, options, progress)?;
     for ((p, kind), imp) in archives.iter().zip(imported) {

@@ -8,6 +8,7 @@
 
 mod decode;
 mod h1;
+pub mod live;
 
 use crate::model::{
     Arrival, Body, ConnId, Diagnostic, Dir, ExchId, Exchange, FrameNo, Request, Response, Scheme,
@@ -50,6 +51,9 @@ pub struct HttpOptions {
     /// Total bytes all kept bodies may hold together (the UI's bound on memory); `None` = no
     /// bound beyond `keep_body_max` per body.
     pub keep_budget: Option<KeepBudget>,
+    /// Receives a body-less copy of each exchange when its response ends (the UI's list
+    /// while loading).
+    pub live: Option<live::LiveFeed>,
 }
 
 /// Bytes left for kept bodies, shared by every connection of one analysis. Once a body does
@@ -88,6 +92,7 @@ impl Default for HttpOptions {
             head_max: 64 << 10,
             head_filter: None,
             keep_budget: None,
+            live: None,
         }
     }
 }
@@ -390,6 +395,16 @@ struct Record {
 }
 
 impl Record {
+    fn capture_state(&self) -> crate::model::CaptureState {
+        use crate::model::CaptureState;
+        match (&self.request, &self.response) {
+            (None, _) => CaptureState::ResponseOnly,
+            (Some(_), None) => CaptureState::NoResponse,
+            _ if self.request_complete && self.response_complete => CaptureState::Full,
+            _ => CaptureState::Truncated,
+        }
+    }
+
     fn new() -> Record {
         Record {
             request: None,
@@ -500,12 +515,7 @@ impl HttpConnection {
             let Some(r) = slots.get_mut(i).and_then(Option::take) else {
                 continue;
             };
-            let capture = match (&r.request, &r.response) {
-                (None, _) => crate::model::CaptureState::ResponseOnly,
-                (Some(_), None) => crate::model::CaptureState::NoResponse,
-                _ if r.request_complete && r.response_complete => crate::model::CaptureState::Full,
-                _ => crate::model::CaptureState::Truncated,
-            };
+            let capture = r.capture_state();
             exchanges.push(Exchange {
                 id: ExchId(pos as u32),
                 connection: ConnId(0),
@@ -1110,6 +1120,27 @@ impl HttpConnection {
             }
             rec.response_complete = complete;
             rec.timing.response_end = Some(run.last_at);
+            if let Some(feed) = &self.opts.live {
+                let x = Exchange {
+                    id: ExchId(run.exch as u32),
+                    connection: ConnId(0),
+                    scheme: self.scheme,
+                    capture: rec.capture_state(),
+                    request: rec.request.clone(),
+                    response: rec.response.clone(),
+                    timing: rec.timing.clone(),
+                    upgrade: rec.upgrade.clone(),
+                    annotations: None,
+                    stage: None,
+                    auth: None,
+                };
+                feed.push(
+                    self.facts.client,
+                    self.facts.server,
+                    self.facts.first_frame,
+                    x,
+                );
+            }
         }
     }
 
