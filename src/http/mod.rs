@@ -1128,7 +1128,7 @@ impl HttpConnection {
                     capture: rec.capture_state(),
                     request: rec.request.clone(),
                     response: rec.response.clone(),
-                    timing: rec.timing.clone(),
+                    timing: rec.timing,
                     upgrade: rec.upgrade.clone(),
                     annotations: None,
                     stage: None,
