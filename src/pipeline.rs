@@ -723,6 +723,7 @@ fn freeze(
         findings: Vec::new(),
         signin: Vec::new(),
         stages: Vec::new(),
+        partial: false,
     }
 }
 

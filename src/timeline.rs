@@ -59,8 +59,12 @@ pub enum Item {
     Dns(DnsId),
 }
 
-/// The stage id an item is tagged with ("unrelated" when untagged).
+/// The stage id an item is tagged with ("unrelated" when untagged, "pending" while the
+/// analysis is still loading and nothing is tagged yet).
 pub fn item_stage(a: &Analysis, item: Item) -> &str {
+    if a.partial {
+        return "pending";
+    }
     let tag = match item {
         Item::Exchange(id) => a
             .exchanges

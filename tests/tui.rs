@@ -346,3 +346,76 @@ fn readme_lists_the_keys_of_the_key_table() {
         "README key list differs from src/tui/keymap.rs: LYNCSCOPE_WRITE_README=1 cargo test --test tui readme"
     );
 }
+
+#[test]
+fn list_fills_in_while_loading_and_keeps_the_selection() {
+    // Sample D: the live feed gives the exchanges as they complete; the list shows them in
+    // two steps, the selection stays on its exchange, and the finished analysis replaces them.
+    let name = "D-user-404.pcapng";
+    let feed = lyncscope::http::live::LiveFeed::new();
+    let mut options = Options {
+        rules: Some(Arc::new(lyncscope::stage::RuleSet::builtin())),
+        ..Options::default()
+    };
+    options.http.live = Some(feed.clone());
+    let done = analyze(&[sample(name)], &options, &mut ()).unwrap();
+    let mut items = feed.take();
+    // Threads finish connections in any order; in capture order the screen is reproducible.
+    items.sort_by_key(|i| i.exchange.timing.first().map(|f| f.frame));
+    let later = items.split_off(items.len() / 2);
+    let first_half = items.len();
+
+    let mut app = App::loading(vec![sample(name)]);
+    let dir = tempfile::tempdir().unwrap();
+    app.notes_path = Some(dir.path().join("notes.json"));
+    assert!(screen(&mut app, 140, 30).contains("loading: 0 exchanges so far"));
+    app.absorb_live(items);
+    assert_eq!(app.rows.len(), first_half);
+    press(&mut app, "j j");
+    let chosen = app.selected_exchange().unwrap().request.clone().unwrap();
+    insta::assert_snapshot!("d_loading", screen(&mut app, 140, 30));
+    // The swimlanes cannot sort by stage yet: one lane says so.
+    press(&mut app, "t");
+    let lanes = screen(&mut app, 140, 30);
+    let lane: Vec<&str> = lanes
+        .lines()
+        .filter(|l| l.starts_with("│pending"))
+        .collect();
+    assert_eq!(lane.len(), 1, "{lanes}");
+    assert!(lane[0].contains(&format!(" {first_half}│")), "{lanes}");
+    press(&mut app, "d");
+
+    // What needs the whole capture waits, and says so.
+    press(&mut app, "m");
+    assert!(app.status.as_ref().is_some_and(|s| s.error));
+    assert!(app.notes.marked().next().is_none());
+    press(&mut app, "x");
+    assert!(app.overlay.is_none());
+
+    app.absorb_live(later);
+    assert_eq!(app.rows.len(), done.exchanges.len());
+    let again = app.selected_exchange().unwrap().request.clone().unwrap();
+    assert_eq!(
+        (&again.method, &again.target),
+        (&chosen.method, &chosen.target)
+    );
+
+    let notes = Notes::from_inputs(&done);
+    app.finish_loading(Arc::new(done), notes);
+    assert!(app.loading.is_none());
+    let fin = app.selected_exchange().unwrap();
+    let r = fin.request.as_ref().unwrap();
+    assert_eq!((&r.method, &r.target), (&chosen.method, &chosen.target));
+    assert!(fin.stage.is_some());
+    // The stage layer's verdict is in the title now: the script's failed stage.
+    let failed = script("D-user-404.script.json")["expect"]["failed_stage"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let s = screen(&mut app, 140, 30);
+    let title = s.lines().next().unwrap();
+    assert!(!title.contains("loading:"));
+    assert!(title.contains(&format!("failed at {failed}")), "{title}");
+    press(&mut app, "m");
+    assert_eq!(app.notes.marked().count(), 1);
+}

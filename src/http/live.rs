@@ -101,6 +101,7 @@ fn strip(b: &mut Body) {
 /// the endpoints (one per first frame), exchanges are kept in order of their first frame and
 /// numbered by position.
 pub fn absorb(a: &mut Analysis, batch: Vec<LiveExchange>) {
+    a.partial = true;
     if batch.is_empty() {
         return;
     }

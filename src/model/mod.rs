@@ -491,6 +491,9 @@ pub struct Analysis {
     pub signin: Vec<SigninSummary>,
     /// The stages of the rules that tagged this analysis, in flow order (empty without rules).
     pub stages: Vec<StageInfo>,
+    /// A provisional analysis a UI shows while the inputs are still read: the exchanges
+    /// completed so far, without stages, TLS facts, authentication, findings or bodies.
+    pub partial: bool,
 }
 
 impl Analysis {

@@ -196,6 +196,30 @@ pub struct App {
     pub regions: Regions,
     /// First request start of the analysis (time column origin).
     pub t0: Option<Ts>,
+    /// Set while the inputs are still being read: the analysis is then a provisional one
+    /// (exchanges as they complete, without stages, TLS facts, findings or bodies).
+    pub loading: Option<Loading>,
+}
+
+/// How far reading has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Loading {
+    pub done: u64,
+    pub total: u64,
+    pub elapsed: std::time::Duration,
+}
+
+/// Names an exchange across the provisional and the final analysis (ids change between
+/// them): its first frame and request line.
+type ExchangeKey = (Option<crate::model::FrameNo>, String, String);
+
+fn exchange_key(x: &Exchange) -> ExchangeKey {
+    let (m, t) = x
+        .request
+        .as_ref()
+        .map(|r| (r.method.clone(), r.target.clone()))
+        .unwrap_or_default();
+    (x.timing.first().map(|a| a.frame), m, t)
 }
 
 /// Scopes and formats of the export dialog, in display order.
@@ -255,9 +279,77 @@ impl App {
             quit: false,
             regions: Regions::default(),
             t0,
+            loading: None,
         };
         app.rebuild_rows(None);
         app
+    }
+
+    /// An empty list that fills in while the inputs are read ([`App::absorb_live`]), until
+    /// [`App::finish_loading`] brings the real analysis.
+    pub fn loading(inputs: Vec<PathBuf>) -> App {
+        let mut app = App::new(Arc::new(Analysis::default()), Notes::default(), inputs);
+        app.loading = Some(Loading {
+            done: 0,
+            total: 0,
+            elapsed: std::time::Duration::ZERO,
+        });
+        app
+    }
+
+    /// Adds exchanges that completed while loading; the selection stays on its exchange.
+    pub fn absorb_live(&mut self, batch: Vec<crate::http::live::LiveExchange>) {
+        if batch.is_empty() {
+            return;
+        }
+        let keep = self.selected_exchange().map(exchange_key);
+        crate::http::live::absorb(Arc::make_mut(&mut self.analysis), batch);
+        self.analysis_changed(keep);
+    }
+
+    /// Replaces the provisional analysis with the finished one and its notes.
+    pub fn finish_loading(&mut self, analysis: Arc<Analysis>, notes: Notes) {
+        let keep = self.selected_exchange().map(exchange_key);
+        self.analysis = analysis;
+        self.notes = notes;
+        self.loading = None;
+        self.cited.clear();
+        self.finding = 0;
+        self.analysis_changed(keep);
+        if let Some(f) = &self.filter {
+            let n = self.matched.iter().filter(|m| **m).count();
+            self.say(format!(
+                "filter {}: {n} of {} exchanges",
+                f.text(),
+                self.analysis.exchanges.len()
+            ));
+        }
+    }
+
+    fn analysis_changed(&mut self, keep: Option<ExchangeKey>) {
+        let a = Arc::clone(&self.analysis);
+        self.t0 = a
+            .exchanges
+            .iter()
+            .filter_map(|x| x.timing.first().map(|f| f.ts))
+            .min();
+        self.matched.resize(a.exchanges.len(), true);
+        let keep = keep.and_then(|(frame, method, target)| {
+            a.exchanges
+                .iter()
+                .find(|x| {
+                    x.timing.first().map(|f| f.frame) == frame
+                        && x.request.as_ref().map_or(method.is_empty(), |r| {
+                            r.method == method && r.target == target
+                        })
+                })
+                .map(|x| x.id)
+        });
+        let scroll = self.detail.scroll;
+        self.rebuild_rows(keep);
+        if keep.is_some() {
+            self.detail.scroll = scroll;
+        }
     }
 
     pub fn exchange(&self, id: ExchId) -> Option<&Exchange> {
@@ -579,6 +671,18 @@ impl App {
     pub fn apply(&mut self, action: Action) {
         if action != Action::NextHit && action != Action::PrevHit {
             self.status = None;
+        }
+        if self.loading.is_some() {
+            let waits = match action {
+                Action::Mark | Action::Comment => Some("marks and comments"),
+                Action::Export => Some("exports"),
+                Action::ShowFindings => Some("findings (the checks run on the whole capture)"),
+                _ => None,
+            };
+            if let Some(what) = waits {
+                self.complain(format!("{what}: once loading has finished"));
+                return;
+            }
         }
         let lower_focus = self.focus == Focus::Lower;
         match action {

@@ -105,6 +105,39 @@ fn render_title(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             )
         })
         .collect();
+    if let Some(l) = &app.loading {
+        // The list below fills in as exchanges complete; the gauge says how far reading is.
+        let [text, gauge] =
+            Layout::horizontal([Constraint::Fill(1), Constraint::Length(46)]).areas(area);
+        let line = Line::from(vec![
+            Span::styled("lyncscope ", theme.title()),
+            Span::raw(format!("· {} · ", names.join(", "))),
+            Span::styled(
+                format!("loading: {} exchanges so far", a.exchanges.len()),
+                theme.warning(),
+            ),
+        ]);
+        f.render_widget(line, text);
+        let ratio = if l.total > 0 {
+            (l.done as f64 / l.total as f64).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        f.render_widget(
+            ratatui::widgets::LineGauge::default()
+                .ratio(ratio)
+                .label(format!(
+                    "{}/{} MB {:.1} s ",
+                    l.done >> 20,
+                    l.total >> 20,
+                    l.elapsed.as_secs_f64()
+                ))
+                .filled_style(theme.ok())
+                .unfilled_style(theme.dim()),
+            gauge,
+        );
+        return;
+    }
     let mut spans = vec![
         Span::styled("lyncscope ", theme.title()),
         Span::raw(format!(

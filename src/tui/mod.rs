@@ -1,8 +1,9 @@
 //! The interactive terminal UI (ratatui + crossterm). It reads a frozen [`Analysis`] and keeps
 //! only view state ([`app::App`]); every key goes through the one key table ([`keymap`]).
 //!
-//! Loading runs on a worker thread while the screen shows a gauge; the terminal is restored
-//! on every way out, panics included.
+//! Loading runs on a worker thread: the title bar shows a gauge while the list fills in with
+//! exchanges as they complete; the finished analysis then replaces that provisional one. The
+//! terminal is restored on every way out, panics included.
 
 pub mod app;
 pub mod draw;
@@ -10,18 +11,16 @@ pub mod keymap;
 pub mod theme;
 pub mod views;
 
+use crate::http::live::LiveFeed;
 use crate::model::{Analysis, Notes};
 use crate::pipeline::{analyze, Options, Progress};
-use ratatui::crossterm::event::{
-    self, DisableMouseCapture, EnableMouseCapture, Event, KeyCode, KeyModifiers,
-};
+use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event, KeyCode};
 use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{
     disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
 };
-use ratatui::layout::{Constraint, Layout};
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Borders, Gauge, Paragraph};
+use ratatui::widgets::Paragraph;
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -98,9 +97,12 @@ pub fn run(req: OpenRequest) -> Result<(), TuiError> {
     let mut terminal = ratatui::Terminal::new(backend)?;
     let theme = theme::Theme::from_env();
 
+    // Exchanges reach the list as they complete; the finished analysis replaces them.
+    let feed = LiveFeed::new();
     let (tx, rx) = mpsc::channel();
     let files = req.files.clone();
-    let options = req.options.clone();
+    let mut options = req.options.clone();
+    options.http.live = Some(feed.clone());
     std::thread::Builder::new()
         .name("lyncscope-load".into())
         .spawn(move || {
@@ -112,77 +114,55 @@ pub fn run(req: OpenRequest) -> Result<(), TuiError> {
             let _ = tx.send(Loaded::Done(Box::new(result)));
         })?;
 
-    // Loading screen: a gauge, and q still quits.
     let started = Instant::now();
-    let (mut done, mut total) = (0u64, 0u64);
-    let analysis = loop {
-        let mut finished = None;
-        while let Ok(msg) = rx.try_recv() {
-            match msg {
-                Loaded::Progress(d, t) => (done, total) = (d, t),
-                Loaded::Done(r) => finished = Some(*r),
-            }
-        }
-        if let Some(r) = finished {
-            break r?;
-        }
-        terminal.draw(|f| {
-            let area = f.area();
-            let [_, mid, _] = Layout::vertical([
-                Constraint::Fill(1),
-                Constraint::Length(5),
-                Constraint::Fill(1),
-            ])
-            .areas(area);
-            let ratio = if total > 0 {
-                (done as f64 / total as f64).clamp(0.0, 1.0)
-            } else {
-                0.0
-            };
-            let label = format!(
-                "{} / {} MB · {:.1} s",
-                done >> 20,
-                total >> 20,
-                started.elapsed().as_secs_f64()
-            );
-            let names: Vec<String> = req.files.iter().map(|p| p.display().to_string()).collect();
-            let block = Block::default().borders(Borders::ALL).title(format!(
-                " lyncscope · reading {} · q quits ",
-                names.join(", ")
-            ));
-            f.render_widget(Gauge::default().block(block).ratio(ratio).label(label), mid);
-        })?;
-        if event::poll(Duration::from_millis(50))? {
-            if let Event::Key(k) = event::read()? {
-                let ctrl_c =
-                    k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL);
-                if k.code == KeyCode::Char('q') || ctrl_c {
-                    // The loader thread is left behind; the process ends with us.
-                    return Ok(());
-                }
-            }
-        }
-    };
-
-    let side = Notes::side_file(&req.files);
-    let (notes, notes_warning) = match Notes::load(&analysis, side.as_deref()) {
-        Ok(n) => (n, None),
-        Err(e) => (Notes::from_inputs(&analysis), Some(e.to_string())),
-    };
-    let mut app = app::App::new(Arc::new(analysis), notes, req.files.clone());
+    let mut app = app::App::loading(req.files.clone());
     if let Some(f) = &req.filter {
         app.set_filter(f).map_err(TuiError::Filter)?;
     }
-    if let Some(w) = notes_warning {
-        app.status = Some(app::Status {
-            text: w,
-            error: true,
-        });
-    }
+    let mut next_absorb = Instant::now();
     let mut mouse_on = true;
     while !app.quit {
+        if app.loading.is_some() {
+            let mut finished = None;
+            while let Ok(msg) = rx.try_recv() {
+                match msg {
+                    Loaded::Progress(d, t) => {
+                        if let Some(l) = &mut app.loading {
+                            (l.done, l.total) = (d, t);
+                        }
+                    }
+                    Loaded::Done(r) => finished = Some(*r),
+                }
+            }
+            if let Some(l) = &mut app.loading {
+                l.elapsed = started.elapsed();
+            }
+            if let Some(result) = finished {
+                let analysis = result?;
+                drop(feed.take());
+                let side = Notes::side_file(&req.files);
+                let (notes, warning) = match Notes::load(&analysis, side.as_deref()) {
+                    Ok(n) => (n, None),
+                    Err(e) => (Notes::from_inputs(&analysis), Some(e.to_string())),
+                };
+                app.finish_loading(Arc::new(analysis), notes);
+                if let Some(w) = warning {
+                    app.status = Some(app::Status {
+                        text: w,
+                        error: true,
+                    });
+                }
+            } else if Instant::now() >= next_absorb {
+                let t = Instant::now();
+                app.absorb_live(feed.take());
+                // Folding in costs more as the list grows: it never takes more than a fifth
+                // of the UI thread's time.
+                next_absorb = Instant::now() + (t.elapsed() * 4).max(Duration::from_millis(150));
+            }
+        }
         terminal.draw(|f| draw::draw(f, &mut app, &theme))?;
-        if !event::poll(Duration::from_millis(250))? {
+        let wait = if app.loading.is_some() { 50 } else { 250 };
+        if !event::poll(Duration::from_millis(wait))? {
             continue;
         }
         match event::read()? {

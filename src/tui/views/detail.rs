@@ -104,6 +104,13 @@ fn build<'t>(
     theme: &'t Theme,
 ) -> Out<'t> {
     let mut out = Out::new(theme);
+    if a.partial {
+        out.partial = true;
+        out.line(vec![Span::styled(
+            "Still loading: stage, TLS, authentication, findings and bodies are shown once the whole capture is read.",
+            theme.warning(),
+        )]);
+    }
     match tab {
         DetailTab::Overview => overview(&mut out, a, x, notes),
         DetailTab::Request => request_tab(&mut out, x, raw),
@@ -223,6 +230,7 @@ struct CacheKey {
     tab: DetailTab,
     raw: bool,
     theme: Theme,
+    partial: bool,
 }
 
 thread_local! {
@@ -255,6 +263,7 @@ fn cached_build(
         tab: state.tab,
         raw: state.raw,
         theme: *theme,
+        partial: a.partial,
     };
     LAST_BUILT.with(|cell| {
         if let Some((k, built)) = cell.borrow().as_ref() {
@@ -327,6 +336,8 @@ struct Out<'t> {
     /// of a `label  value` line, under the value of a header).
     hangs: Vec<usize>,
     theme: &'t Theme,
+    /// Built from a provisional analysis (still loading).
+    partial: bool,
 }
 
 impl<'t> Out<'t> {
@@ -335,6 +346,7 @@ impl<'t> Out<'t> {
             lines: Vec::new(),
             hangs: Vec::new(),
             theme,
+            partial: false,
         }
     }
 
@@ -500,7 +512,12 @@ fn stage_section(out: &mut Out, a: &Analysis, x: &Exchange) {
     let t = *out.theme;
     out.heading("Stage");
     let Some(tag) = x.stage.as_deref() else {
-        out.field_styled("Stage", "not tagged (no stage rules were applied)", t.dim());
+        let why = if a.partial {
+            "known once loading has finished"
+        } else {
+            "not tagged (no stage rules were applied)"
+        };
+        out.field_styled("Stage", why, t.dim());
         return;
     };
     out.field(
@@ -962,10 +979,12 @@ fn body(out: &mut Out, headers: &Headers, b: &Body, raw: bool) {
         style,
     )]);
     if bytes.is_empty() {
-        out.line(vec![Span::styled(
-            "body not kept (the analysis did not keep bodies)",
-            t.dim(),
-        )]);
+        let why = if out.partial {
+            "body shown once loading has finished"
+        } else {
+            "body not kept (the analysis did not keep bodies)"
+        };
+        out.line(vec![Span::styled(why, t.dim())]);
         return;
     }
     out.text(&text, t.normal());
@@ -1065,7 +1084,12 @@ fn hex_message(out: &mut Out, name: &str, head: String, b: &Body) {
 fn auth_tab(out: &mut Out, x: &Exchange) {
     let t = *out.theme;
     let Some(auth) = x.auth.as_deref() else {
-        out.line(vec![Span::styled("no authentication", t.dim())]);
+        let why = if out.partial {
+            "decoded once loading has finished"
+        } else {
+            "no authentication"
+        };
+        out.line(vec![Span::styled(why, t.dim())]);
         return;
     };
     auth_facts(out, auth);

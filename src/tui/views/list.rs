@@ -129,6 +129,16 @@ fn cell<'a>(
             };
             Cell::from(s)
         }
+        // Stages and TLS facts are known once the whole capture is read.
+        Column::Stage if app.loading.is_some() => Cell::from(Span::styled("…", t.dim())),
+        Column::Tls if app.loading.is_some() => Cell::from(Span::styled(
+            if x.scheme == crate::model::Scheme::Https {
+                "TLS …"
+            } else {
+                "plain"
+            },
+            t.dim(),
+        )),
         Column::Stage => {
             let id = stage.map_or("unrelated", |s| s.id.as_str());
             Cell::from(Span::styled(id, t.stage(id)))
