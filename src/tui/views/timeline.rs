@@ -60,6 +60,9 @@ pub struct TimelineState {
     pub offset: f64,
     /// First row shown: waterfall rows, swimlane lanes, ladder events.
     pub scroll: usize,
+    /// The selection the time views last moved to; a new one is brought into view once,
+    /// after which panning away from it stays put.
+    pub followed: Option<ExchId>,
 }
 
 impl Default for TimelineState {
@@ -69,6 +72,7 @@ impl Default for TimelineState {
             zoom: 1.0,
             offset: 0.0,
             scroll: 0,
+            followed: None,
         }
     }
 }
@@ -96,6 +100,22 @@ impl TimelineState {
             kind: self.kind,
             ..TimelineState::default()
         };
+    }
+
+    /// Pans (zoom unchanged) so that the part `[lo, hi]` of the axis, as fractions of it,
+    /// is in view: centred when it was out of view, its start first when it is wider.
+    pub(super) fn bring_into_view(&mut self, lo: f64, hi: f64) {
+        let zoom = self.zoom();
+        let (offset, width) = (self.offset(), 1.0 / zoom);
+        if !(lo.is_finite() && hi.is_finite()) || (lo >= offset && hi <= offset + width) {
+            return;
+        }
+        let left = if hi - lo >= width {
+            lo
+        } else {
+            (lo + hi) / 2.0 - width / 2.0
+        };
+        self.offset = clamp_offset(left, zoom);
     }
 
     fn set_zoom(&mut self, zoom: f64) {
@@ -287,6 +307,10 @@ pub fn render_timeline(
     if inner.is_empty() {
         return;
     }
+    if state.followed != input.selected {
+        state.followed = input.selected;
+        follow_selection(input, cache, state);
+    }
     let drawn = match state.kind {
         TimelineKind::Swimlanes => swimlanes::render(buf, inner, input, cache, state),
         TimelineKind::Waterfall => waterfall::render(buf, inner, input, cache, state),
@@ -300,6 +324,28 @@ pub fn render_timeline(
         };
         notice_line(buf, inner, notice, theme.dim());
     }
+}
+
+/// Pans a zoomed time axis to the selected exchange (the ladder's columns are endpoints,
+/// not time; it scrolls its rows to the selection itself).
+fn follow_selection(input: &TimelineInput, cache: &TimelineCache, state: &mut TimelineState) {
+    if state.kind == TimelineKind::Ladder {
+        return;
+    }
+    let Some(id) = input.selected else { return };
+    let Some(span) = input
+        .analysis
+        .exchanges
+        .get(id.0 as usize)
+        .and_then(exchange_span)
+    else {
+        return;
+    };
+    let start = connect_span(input.analysis, id).map_or(span.start, |c| c.start);
+    state.bring_into_view(
+        cache.axis.position(start) / cache.total,
+        cache.axis.position(span.end) / cache.total,
+    );
 }
 
 /// The exchange under a mouse click at (column,row), if any.
@@ -854,6 +900,41 @@ pub(super) mod tests {
         assert!(narrow < wide, "{narrow} < {wide}");
         let screen = draw(a, &rows, None, &mut s, 120, 30);
         assert!(screen[0].contains("Swimlanes zoom 4×"), "{}", screen[0]);
+    }
+
+    #[test]
+    fn a_zoomed_axis_follows_the_selection_once() {
+        let a = sample_b();
+        let rows = all_rows(a);
+        let cache = TimelineCache::new(a, &rows);
+        let (first, last) = (rows[0], *rows.last().unwrap());
+        let at = |id: ExchId| {
+            let span = exchange_span(&a.exchanges[id.0 as usize]).unwrap();
+            cache.axis.position(span.end) / cache.total
+        };
+        let in_view = |s: &TimelineState, f: f64| f >= s.offset && f <= s.offset + 1.0 / s.zoom;
+        let selection_drawn = |buf: &Buffer| {
+            (1..buf.area.height as usize)
+                .any(|y| (20..buf.area.width as usize - 1).any(|x| reversed(buf, x, y)))
+        };
+        let mut s = TimelineState::default();
+        for _ in 0..4 {
+            s.zoom_in();
+        }
+        s.offset = 0.0;
+        assert!(!in_view(&s, at(last)));
+        // Selecting the last exchange brings it into view, drawn selected.
+        let buf = draw_buffer(a, &rows, Some(last), &mut s, 120, 30);
+        assert!(in_view(&s, at(last)), "{s:?}");
+        assert!(selection_drawn(&buf));
+        // Panning away with the same selection stays where the user put it.
+        s.offset = 0.0;
+        draw_buffer(a, &rows, Some(last), &mut s, 120, 30);
+        assert_eq!(s.offset, 0.0);
+        // A new selection is followed again.
+        s.offset = 1.0;
+        draw_buffer(a, &rows, Some(first), &mut s, 120, 30);
+        assert!(in_view(&s, at(first)), "{s:?}");
     }
 
     #[test]
