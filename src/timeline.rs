@@ -5,7 +5,7 @@
 //! Presentation-neutral: positions are "virtual nanoseconds" from the first event; a renderer
 //! scales them to columns or pixels.
 
-use crate::model::{Analysis, DnsId, DnsLookup, ExchId, Exchange, Ts};
+use crate::model::{Analysis, ConnId, Connection, DnsId, DnsLookup, ExchId, Exchange, Ts};
 
 /// What one exchange spans on the time axis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +57,9 @@ pub fn dns_span(l: &DnsLookup) -> Option<Span> {
 pub enum Item {
     Exchange(ExchId),
     Dns(DnsId),
+    /// A connection tagged with a stage of its own: one that carried no exchange (an
+    /// unanswered SYN, a failed handshake).
+    Connection(ConnId),
 }
 
 /// The stage id an item is tagged with ("unrelated" when untagged, "pending" while the
@@ -71,6 +74,10 @@ pub fn item_stage(a: &Analysis, item: Item) -> &str {
             .get(id.0 as usize)
             .and_then(|x| x.stage.as_deref()),
         Item::Dns(id) => a.dns.get(id.0 as usize).and_then(|l| l.stage.as_ref()),
+        Item::Connection(id) => a
+            .connections
+            .get(id.0 as usize)
+            .and_then(|c| c.stage.as_ref()),
     };
     tag.map_or("unrelated", |t| t.id.as_str())
 }
@@ -215,6 +222,16 @@ pub fn span_of(a: &Analysis, item: Item) -> Option<Span> {
     match item {
         Item::Exchange(id) => a.exchanges.get(id.0 as usize).and_then(exchange_span),
         Item::Dns(id) => a.dns.get(id.0 as usize).and_then(dns_span),
+        Item::Connection(id) => a.connections.get(id.0 as usize).map(connection_span),
+    }
+}
+
+/// A connection from its first to its last packet.
+pub fn connection_span(c: &Connection) -> Span {
+    Span {
+        start: c.first_seen,
+        first_byte: None,
+        end: c.last_seen.max(c.first_seen),
     }
 }
 

@@ -165,14 +165,6 @@ fn timeline_views_cycle_and_select_in_the_list() {
     let mut app = app("B-external-home-pool-redirect.pcapng", dir.path());
     press(&mut app, "t");
     let lanes = screen(&mut app, 160, 45);
-    // Every stage the script walks through has a lane.
-    let script = script("B-external-home-pool-redirect.script.json");
-    for step in script["steps"].as_array().unwrap() {
-        let stage = step["stage"].as_str().unwrap();
-        if step["kind"] == "http" || step["kind"] == "dns" {
-            assert!(lanes.contains(stage), "no lane for {stage}\n{lanes}");
-        }
-    }
     insta::assert_snapshot!("b_swimlanes", lanes);
     // Moving in the timeline moves the list's selection.
     press(&mut app, "j j");
@@ -348,6 +340,24 @@ fn readme_lists_the_keys_of_the_key_table() {
 }
 
 #[test]
+fn readme_timeline_capture_is_the_snapshot() {
+    // The README's screen capture is the swimlane pane of the b_swimlanes snapshot.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let snap = std::fs::read_to_string(root.join("tests/snapshots/tui__b_swimlanes.snap")).unwrap();
+    let pane: Vec<&str> = snap
+        .lines()
+        .skip_while(|l| !l.starts_with("┌ Swimlanes"))
+        .collect();
+    let end = pane.iter().position(|l| l.starts_with('└')).unwrap();
+    let block = pane[..=end].join("\n");
+    assert!(
+        readme.contains(&block),
+        "README's timeline capture differs from tests/snapshots/tui__b_swimlanes.snap"
+    );
+}
+
+#[test]
 fn list_fills_in_while_loading_and_keeps_the_selection() {
     // Sample D: the live feed gives the exchanges as they complete; the list shows them in
     // two steps, the selection stays on its exchange, and the finished analysis replaces them.
@@ -418,4 +428,47 @@ fn list_fills_in_while_loading_and_keeps_the_selection() {
     assert!(title.contains(&format!("failed at {failed}")), "{title}");
     press(&mut app, "m");
     assert_eq!(app.notes.marked().count(), 1);
+}
+
+#[test]
+fn swimlanes_count_every_step_of_each_script() {
+    // One lane per stage the client went through, holding as many items as the scenario
+    // script has steps of that stage: exchanges, DNS lookups and connection attempts that
+    // carried no exchange (E's blocked hairpin, B's unanswered port 80).
+    for name in [
+        "A-internal-rp-vip",
+        "B-external-home-pool-redirect",
+        "C-cert-mismatch",
+        "D-user-404",
+        "E-hairpin-blocked",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut app = app(&format!("{name}.pcapng"), dir.path());
+        press(&mut app, "t");
+        let lanes = screen(&mut app, 160, 60);
+        let mut shown = std::collections::BTreeMap::new();
+        for line in lanes.lines() {
+            let Some(label) = line.strip_prefix('│').and_then(|l| l.split('│').next()) else {
+                continue;
+            };
+            let mut words = label.split_whitespace();
+            if let (Some(stage), Some(n), None) = (words.next(), words.next(), words.next()) {
+                if let Ok(n) = n.parse::<usize>() {
+                    shown.insert(stage.to_string(), n);
+                }
+            }
+        }
+        let mut want = std::collections::BTreeMap::new();
+        for step in script(&format!("{name}.script.json"))["steps"]
+            .as_array()
+            .unwrap()
+        {
+            *want
+                .entry(step["stage"].as_str().unwrap().to_string())
+                .or_insert(0usize) += 1;
+        }
+        for (stage, n) in &want {
+            assert_eq!(shown.get(stage), Some(n), "{name}: lane {stage}\n{lanes}");
+        }
+    }
 }

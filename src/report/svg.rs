@@ -339,11 +339,7 @@ pub(crate) fn collect_lanes(a: &Analysis, scope: &[ExchId]) -> Lanes {
             .unwrap_or_default();
         items.push(LaneItem {
             lane: tag.id.clone(),
-            span: Span {
-                start: c.first_seen,
-                first_byte: None,
-                end: c.last_seen.max(c.first_seen),
-            },
+            span: crate::timeline::connection_span(c),
             outcome: tag.outcome,
             key: Key::Connection(c.id),
             title: format!("C{} TCP {} → {}{sni}{note}", c.id.0, c.client, c.server),

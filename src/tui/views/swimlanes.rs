@@ -1,6 +1,6 @@
 //! Stage swimlanes: one lane per discovery stage (in the rules' flow order, `unrelated` last),
-//! each exchange and DNS lookup a bar on a shared time axis whose long idle gaps are
-//! compressed. Shows at a glance which stage ran when, which failed, and where the client
+//! each exchange, DNS lookup and connection attempt that carried no exchange (`tcp-tls`) a bar
+//! on a shared time axis whose long idle gaps are compressed. Shows at a glance which stage ran when, which failed, and where the client
 //! waited.
 //!
 //! ```text
@@ -16,8 +16,8 @@ use super::timeline::{
     column_slice, draw_axis, fit, put, put_str, scroll_to, selected_style, TimelineCache,
     TimelineInput, TimelineState, Window,
 };
-use crate::model::{Analysis, DnsId, ExchId, Outcome};
-use crate::timeline::{dns_span, exchange_span, Item, TimeAxis};
+use crate::model::{Analysis, ConnId, DnsId, ExchId, Outcome};
+use crate::timeline::{connection_span, dns_span, exchange_span, Item, TimeAxis};
 use crate::tui::theme::Theme;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -54,7 +54,13 @@ struct LaneItem {
 const SCAN_LIMIT: usize = 64;
 
 impl Lanes {
-    pub(super) fn new(a: &Analysis, rows: &[ExchId], dns: &[DnsId], axis: &TimeAxis) -> Lanes {
+    pub(super) fn new(
+        a: &Analysis,
+        rows: &[ExchId],
+        dns: &[DnsId],
+        connections: &[ConnId],
+        axis: &TimeAxis,
+    ) -> Lanes {
         let mut by_stage: HashMap<String, Vec<LaneItem>> = HashMap::new();
         let mut push = |item: Item, span: Option<crate::timeline::Span>, outcome: Outcome| {
             let Some(span) = span else { return };
@@ -73,6 +79,13 @@ impl Lanes {
         for l in dns.iter().filter_map(|id| a.dns.get(id.0 as usize)) {
             let outcome = l.stage.as_ref().map_or(Outcome::Unknown, |t| t.outcome);
             push(Item::Dns(l.id), dns_span(l), outcome);
+        }
+        for c in connections
+            .iter()
+            .filter_map(|id| a.connections.get(id.0 as usize))
+        {
+            let outcome = c.stage.as_ref().map_or(Outcome::Unknown, |t| t.outcome);
+            push(Item::Connection(c.id), Some(connection_span(c)), outcome);
         }
         // Flow order of the rules, then stages the rules do not list (by name), `unrelated` last.
         let order = |id: &str| -> (usize, usize) {
@@ -299,6 +312,11 @@ fn glyph(it: &LaneItem, starts_here: bool) -> &'static str {
             (_, true) => "◇",
             (_, false) => "─",
         },
+        Item::Connection(_) => match (it.outcome, starts_here) {
+            (Outcome::Fail, _) => "✗",
+            (_, true) => "○",
+            (_, false) => "─",
+        },
         Item::Exchange(_) => match it.outcome {
             Outcome::Ok => "█",
             Outcome::Challenge => "▒",
@@ -354,7 +372,7 @@ pub(super) fn hit(
     let (i, _) = cell_item(lane, &w, c, input)?;
     match lane.items.get(i)?.item {
         Item::Exchange(id) => Some(id),
-        Item::Dns(_) => None,
+        Item::Dns(_) | Item::Connection(_) => None,
     }
 }
 

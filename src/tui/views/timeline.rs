@@ -9,8 +9,10 @@
 //! smooth.
 
 use super::{ladder, swimlanes, waterfall};
-use crate::model::{Analysis, DnsId, ExchId, Notes, Ts};
-use crate::timeline::{dns_span, exchange_span, Break, Span as TimeSpan, TimeAxis};
+use crate::model::{Analysis, ConnId, DnsId, ExchId, Notes, Ts};
+use crate::timeline::{
+    connection_span, dns_span, exchange_span, Break, Span as TimeSpan, TimeAxis,
+};
 use crate::tui::theme::Theme;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -186,6 +188,7 @@ pub struct TimelineCache {
 impl TimelineCache {
     pub fn new(a: &Analysis, rows: &[ExchId]) -> TimelineCache {
         let dns = shown_lookups(a, rows);
+        let connections = shown_connections(a, rows);
         let mut spans: Vec<TimeSpan> = Vec::with_capacity(rows.len() + dns.len());
         spans.extend(
             rows.iter()
@@ -200,10 +203,25 @@ impl TimelineCache {
         // The waterfall draws connection setup before a connection's first exchange: keep it
         // on the axis too.
         spans.extend(rows.iter().filter_map(|id| connect_span(a, *id)));
+        // A connection attempt is its first and last packet: the wait between them (a SYN
+        // nobody answered) may be compressed like any idle gap, its bar then crosses the break.
+        for c in connections
+            .iter()
+            .filter_map(|id| a.connections.get(id.0 as usize))
+        {
+            let span = connection_span(c);
+            for at in [span.start, span.end] {
+                spans.push(TimeSpan {
+                    start: at,
+                    first_byte: None,
+                    end: at,
+                });
+            }
+        }
         let axis = axis_for(&spans);
         let total = axis.total().max(1.0);
         let breaks = axis.breaks().collect();
-        let lanes = swimlanes::Lanes::new(a, rows, &dns, &axis);
+        let lanes = swimlanes::Lanes::new(a, rows, &dns, &connections, &axis);
         let fall = waterfall::Rows::new(a, rows, &axis);
         let ladder = ladder::Flow::new(a, rows, &dns, axis.start());
         TimelineCache {
@@ -238,6 +256,26 @@ pub(super) fn connect_span(a: &Analysis, id: ExchId) -> Option<TimeSpan> {
         first_byte: None,
         end: start,
     })
+}
+
+/// Connections with a stage of their own (attempts that carried no exchange) drawn next to
+/// the rows: all of them when the list is unfiltered, else those a shown exchange led to.
+fn shown_connections(a: &Analysis, rows: &[ExchId]) -> Vec<ConnId> {
+    let whole = rows.len() == a.exchanges.len();
+    let shown: HashSet<ExchId> = if whole {
+        HashSet::new()
+    } else {
+        rows.iter().copied().collect()
+    };
+    a.connections
+        .iter()
+        .filter(|c| {
+            c.stage
+                .as_ref()
+                .is_some_and(|t| whole || t.parent.is_some_and(|p| shown.contains(&p)))
+        })
+        .map(|c| c.id)
+        .collect()
 }
 
 /// The DNS lookups drawn next to the rows: all of them when the list is unfiltered; else those
