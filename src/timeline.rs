@@ -5,7 +5,9 @@
 //! Presentation-neutral: positions are "virtual nanoseconds" from the first event; a renderer
 //! scales them to columns or pixels.
 
-use crate::model::{Analysis, ConnId, Connection, DnsId, DnsLookup, ExchId, Exchange, Ts};
+use crate::model::{
+    Analysis, ConnId, Connection, DnsId, DnsLookup, ExchId, Exchange, StageTag, Ts,
+};
 
 /// What one exchange spans on the time axis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,7 +70,11 @@ pub fn item_stage(a: &Analysis, item: Item) -> &str {
     if a.partial {
         return "pending";
     }
-    let tag = match item {
+    item_tag(a, item).map_or("unrelated", |t| t.id.as_str())
+}
+
+fn item_tag(a: &Analysis, item: Item) -> Option<&StageTag> {
+    match item {
         Item::Exchange(id) => a
             .exchanges
             .get(id.0 as usize)
@@ -78,8 +84,7 @@ pub fn item_stage(a: &Analysis, item: Item) -> &str {
             .connections
             .get(id.0 as usize)
             .and_then(|c| c.stage.as_ref()),
-    };
-    tag.map_or("unrelated", |t| t.id.as_str())
+    }
 }
 
 /// A span of real time shown on the axis; between two of them lies a compressed gap.
@@ -224,6 +229,57 @@ pub fn span_of(a: &Analysis, item: Item) -> Option<Span> {
         Item::Dns(id) => a.dns.get(id.0 as usize).and_then(dns_span),
         Item::Connection(id) => a.connections.get(id.0 as usize).map(connection_span),
     }
+}
+
+/// "D3 DNS A lyncdiscover.contoso.com → 203.0.113.10": a lookup in one line.
+pub fn dns_title(l: &DnsLookup) -> String {
+    let answer = match &l.response {
+        None => "no answer".to_string(),
+        Some(r) if r.rcode != 0 => crate::model::rcode_name(r.rcode).to_string(),
+        Some(_) => {
+            let addrs: Vec<String> = l.addresses().map(|ip| ip.to_string()).collect();
+            if addrs.is_empty() {
+                "no address".into()
+            } else {
+                addrs.join(", ")
+            }
+        }
+    };
+    let qtype = crate::model::rtype_name(l.qtype)
+        .map_or_else(|| format!("TYPE{}", l.qtype), str::to_string);
+    format!("D{} DNS {qtype} {} → {answer}", l.id.0, l.qname)
+}
+
+/// "C2 TCP 10.0.0.5:50123 → 203.0.113.10:443: no SYN-ACK": a connection in one line, with
+/// what the stage layer noted about it.
+pub fn connection_title(c: &Connection) -> String {
+    let sni = c
+        .tls
+        .as_ref()
+        .and_then(|t| t.sni.as_deref())
+        .map(|s| format!(" SNI {s}"))
+        .unwrap_or_default();
+    let note = c
+        .stage
+        .as_ref()
+        .and_then(|t| t.note.as_deref())
+        .map(|n| format!(": {n}"))
+        .unwrap_or_default();
+    format!("C{} TCP {} → {}{sni}{note}", c.id.0, c.client, c.server)
+}
+
+/// A DNS lookup or connection in one line, with its stage and outcome (the status line says
+/// this when one is clicked in a timeline).
+pub fn item_title(a: &Analysis, item: Item) -> Option<String> {
+    let title = match item {
+        Item::Exchange(_) => return None,
+        Item::Dns(id) => dns_title(a.dns.get(id.0 as usize)?),
+        Item::Connection(id) => connection_title(a.connections.get(id.0 as usize)?),
+    };
+    Some(match item_tag(a, item) {
+        Some(t) => format!("{title} · {} {}", t.id, t.outcome.as_str()),
+        None => title,
+    })
 }
 
 /// A connection from its first to its last packet.

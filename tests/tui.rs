@@ -6,7 +6,9 @@ use lyncscope::tui::app::App;
 use lyncscope::tui::theme::Theme;
 use lyncscope::{analyze, Options};
 use ratatui::backend::TestBackend;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::{
+    KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
 use ratatui::Terminal;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -471,4 +473,44 @@ fn swimlanes_count_every_step_of_each_script() {
             assert_eq!(shown.get(stage), Some(n), "{name}: lane {stage}\n{lanes}");
         }
     }
+}
+
+#[test]
+fn clicking_a_failed_connection_in_the_swimlanes_describes_it() {
+    // Sample E: the hairpin to the external web services is blocked; the script's tcp steps
+    // name the server the client could not reach. Clicking their mark in the tcp-tls lane
+    // says so in the status line (connections are not rows of the list).
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app("E-hairpin-blocked.pcapng", dir.path());
+    let s = script("E-hairpin-blocked.script.json");
+    let server = s["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|st| st["kind"] == "tcp" && st["outcome"] == "fail")
+        .and_then(|st| st["server"].as_str())
+        .unwrap()
+        .to_string();
+    press(&mut app, "t");
+    let screen_text = screen(&mut app, 160, 45);
+    let (y, line) = screen_text
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.starts_with("│tcp-tls"))
+        .unwrap_or_else(|| panic!("no tcp-tls lane\n{screen_text}"));
+    let x = line
+        .chars()
+        .position(|c| c == '✗')
+        .expect("a failed attempt");
+    let before = app.selected;
+    app.on_mouse(MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: x as u16,
+        row: y as u16,
+        modifiers: KeyModifiers::NONE,
+    });
+    let status = app.status.clone().expect("a status line").text;
+    assert!(status.contains(&format!("→ {server}")), "{status}");
+    assert!(status.contains("tcp-tls fail"), "{status}");
+    assert_eq!(app.selected, before);
 }

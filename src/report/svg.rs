@@ -299,26 +299,12 @@ pub(crate) fn collect_lanes(a: &Analysis, scope: &[ExchId]) -> Lanes {
             .map_or(("unrelated".to_string(), Outcome::Unknown), |t| {
                 (t.id.clone(), t.outcome)
             });
-        let answer = match &l.response {
-            None => "no answer".to_string(),
-            Some(r) if r.rcode != 0 => crate::model::rcode_name(r.rcode).to_string(),
-            Some(_) => {
-                let addrs: Vec<String> = l.addresses().map(|ip| ip.to_string()).collect();
-                if addrs.is_empty() {
-                    "no address".into()
-                } else {
-                    addrs.join(", ")
-                }
-            }
-        };
-        let qtype = crate::model::rtype_name(l.qtype)
-            .map_or_else(|| format!("TYPE{}", l.qtype), str::to_string);
         items.push(LaneItem {
             lane,
             span,
             outcome,
             key: Key::Dns(l.id),
-            title: format!("D{} DNS {qtype} {} → {answer}", l.id.0, l.qname),
+            title: crate::timeline::dns_title(l),
         });
     }
     for c in &a.connections {
@@ -326,23 +312,12 @@ pub(crate) fn collect_lanes(a: &Analysis, scope: &[ExchId]) -> Lanes {
         if !(whole || tag.parent.is_some_and(|p| in_scope.contains(&p))) {
             continue;
         }
-        let sni = c
-            .tls
-            .as_ref()
-            .and_then(|t| t.sni.as_deref())
-            .map(|s| format!(" SNI {s}"))
-            .unwrap_or_default();
-        let note = tag
-            .note
-            .as_deref()
-            .map(|n| format!(": {n}"))
-            .unwrap_or_default();
         items.push(LaneItem {
             lane: tag.id.clone(),
             span: crate::timeline::connection_span(c),
             outcome: tag.outcome,
             key: Key::Connection(c.id),
-            title: format!("C{} TCP {} → {}{sni}{note}", c.id.0, c.client, c.server),
+            title: crate::timeline::connection_title(c),
         });
     }
     // Lane order: the rules' stage order, stages the rules did not list, then unrelated.

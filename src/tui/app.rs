@@ -1077,7 +1077,7 @@ impl App {
                     self.focus = Focus::Lower;
                     if self.lower == LowerPane::Timeline {
                         let theme = super::theme::Theme::plain();
-                        let hit = super::views::timeline::hit_test(
+                        let hit = super::views::timeline::hit_item(
                             r.lower,
                             &super::views::timeline::TimelineInput {
                                 analysis: &self.analysis,
@@ -1092,10 +1092,20 @@ impl App {
                             ev.column,
                             ev.row,
                         );
-                        if let Some(id) = hit {
-                            if let Some(i) = self.rows.iter().position(|x| *x == id) {
-                                self.select(i);
+                        match hit {
+                            Some(crate::timeline::Item::Exchange(id)) => {
+                                if let Some(i) = self.rows.iter().position(|x| *x == id) {
+                                    self.select(i);
+                                }
                             }
+                            // Lookups and connections are not list rows: the status line
+                            // says what they are.
+                            Some(item) => {
+                                if let Some(t) = crate::timeline::item_title(&self.analysis, item) {
+                                    self.say(t);
+                                }
+                            }
+                            None => {}
                         }
                     }
                 }

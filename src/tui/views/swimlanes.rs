@@ -337,7 +337,7 @@ fn item_style(it: &LaneItem, stage: &str, input: &TimelineInput, theme: &Theme) 
     }
 }
 
-/// The exchange drawn at (column, row), if any.
+/// The item drawn at (column, row), if any.
 pub(super) fn hit(
     inner: Rect,
     input: &TimelineInput,
@@ -345,7 +345,7 @@ pub(super) fn hit(
     state: &TimelineState,
     column: u16,
     row: u16,
-) -> Option<ExchId> {
+) -> Option<Item> {
     let lay = layout(inner, cache, state);
     let w = lay.window;
     if row < lay.top || column < w.x || column >= w.x + w.width {
@@ -365,15 +365,12 @@ pub(super) fn hit(
             if w.columns(it.start, it.end)
                 .is_some_and(|(c0, c1)| (c0..=c1).contains(&c))
             {
-                return input.selected;
+                return Some(it.item);
             }
         }
     }
     let (i, _) = cell_item(lane, &w, c, input)?;
-    match lane.items.get(i)?.item {
-        Item::Exchange(id) => Some(id),
-        Item::Dns(_) | Item::Connection(_) => None,
-    }
+    Some(lane.items.get(i)?.item)
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@
 use super::{ladder, swimlanes, waterfall};
 use crate::model::{Analysis, ConnId, DnsId, ExchId, Notes, Ts};
 use crate::timeline::{
-    connection_span, dns_span, exchange_span, Break, Span as TimeSpan, TimeAxis,
+    connection_span, dns_span, exchange_span, Break, Item, Span as TimeSpan, TimeAxis,
 };
 use crate::tui::theme::Theme;
 use ratatui::buffer::Buffer;
@@ -395,14 +395,31 @@ pub fn hit_test(
     column: u16,
     row: u16,
 ) -> Option<ExchId> {
+    match hit_item(area, input, cache, state, column, row)? {
+        Item::Exchange(id) => Some(id),
+        Item::Dns(_) | Item::Connection(_) => None,
+    }
+}
+
+/// What is under a mouse click at (column,row): an exchange, a DNS lookup or a connection.
+pub fn hit_item(
+    area: Rect,
+    input: &TimelineInput,
+    cache: &TimelineCache,
+    state: &TimelineState,
+    column: u16,
+    row: u16,
+) -> Option<Item> {
     let inner = Block::bordered().inner(area);
     if !inner.contains(ratatui::layout::Position::new(column, row)) {
         return None;
     }
     match state.kind {
         TimelineKind::Swimlanes => swimlanes::hit(inner, input, cache, state, column, row),
-        TimelineKind::Waterfall => waterfall::hit(inner, input, cache, state, column, row),
-        TimelineKind::Ladder => ladder::hit(inner, cache, state, column, row),
+        TimelineKind::Waterfall => {
+            waterfall::hit(inner, input, cache, state, column, row).map(Item::Exchange)
+        }
+        TimelineKind::Ladder => ladder::hit(inner, cache, state, column, row).map(Item::Exchange),
     }
 }
 
