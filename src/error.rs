@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{}: cannot open: {source}", path.display())]
+    // The reason is the source: `{:#}` (anyhow) prints it after the colon.
+    #[error("{}: cannot open", path.display())]
     Open {
         path: PathBuf,
         source: std::io::Error,

@@ -19,6 +19,11 @@ fn missing_file_is_one_line_and_exit_2() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("/nonexistent/x.pcap"), "{err}");
+    // The operating system's reason, once.
+    let os = std::fs::File::open("/nonexistent/x.pcap")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(err.matches(os.as_str()).count(), 1, "{err}");
 }
 
 #[test]
