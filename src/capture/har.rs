@@ -9,8 +9,8 @@ use super::datetime::{civil_from_days, parse_http_date, parse_iso8601 as parse_d
 use crate::error::{Error, Result};
 use crate::model::{
     Analysis, AppProtocol, Arrival, Body, CaptureState, ConnId, Connection, Diagnostic, ExchId,
-    Exchange, FrameNo, Headers, Request, Response, Scheme, Severity, StreamEnd, Timing, TlsInfo,
-    Ts, Upgrade, WebSocketMessage,
+    Exchange, FrameNo, Headers, Request, Response, Scheme, Severity, Timing, TlsInfo, Ts, Upgrade,
+    WebSocketMessage,
 };
 use base64::Engine;
 use serde::ser::{SerializeStruct, Serializer};
@@ -778,29 +778,15 @@ fn new_connection(
     scheme: Scheme,
 ) -> Connection {
     let https = scheme == Scheme::Https;
+    let client = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0);
     Connection {
-        id,
-        client: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
-        server,
         first_seen: Ts(0),
         last_seen: Ts(0),
-        first_frame: FrameNo(0),
-        last_frame: FrameNo(0),
-        packets: 0,
-        bytes: 0,
-        payload_bytes: [0, 0],
-        handshake: false,
-        end: [StreamEnd::CaptureEnd, StreamEnd::CaptureEnd],
         protocol: if https {
             AppProtocol::Tls
         } else {
             AppProtocol::Http1
         },
-        exchanges: Vec::new(),
-        missing_bytes: [0, 0],
-        // The recording tool saw the server answer.
-        syn_ack: true,
-        stage: None,
         // The recording tool saw the plaintext: the archive holds it decrypted.
         tls: https.then(|| TlsInfo {
             sni: host.clone(),
@@ -808,6 +794,7 @@ fn new_connection(
             key_source: Some("recorded decrypted in the HAR".into()),
             ..TlsInfo::default()
         }),
+        ..Connection::from_endpoints(id, client, server)
     }
 }
 
@@ -1559,7 +1546,7 @@ fn entry_of(analysis: &Analysis, ex: &Exchange) -> OutEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Annotations;
+    use crate::model::{Annotations, StreamEnd};
     use std::path::PathBuf;
 
     /// `<crate>/../shared/corpus/har`, or the shared corpus when built elsewhere.

@@ -12,9 +12,8 @@ use super::datetime::{civil_from_days, parse_iso8601};
 use crate::error::{Error, Result};
 use crate::http::{HttpConnection, HttpOptions};
 use crate::model::{
-    Analysis, Annotations, AppProtocol, Arrival, ConnId, Connection, Diagnostic, Dir, ExchId,
-    Exchange, FrameNo, Headers, Response, Scheme, Severity, StreamEnd, Timing, TlsInfo, Ts,
-    WebSocketMessage,
+    Analysis, Annotations, Arrival, ConnId, Connection, Diagnostic, Dir, ExchId, Exchange, FrameNo,
+    Headers, Response, Scheme, Severity, StreamEnd, Timing, TlsInfo, Ts, WebSocketMessage,
 };
 use crate::net::stream::{ConnFacts, StreamSink};
 use std::collections::{BTreeMap, HashMap};
@@ -1050,26 +1049,7 @@ fn assemble(mut parsed: Vec<Parsed>, mut diagnostics: Vec<Diagnostic>) -> Import
         let server = SocketAddr::new(p.server_ip.unwrap_or(unspecified), p.server_port);
         let ci = *conn_index.entry((client, server)).or_insert_with(|| {
             let id = connections.len();
-            connections.push(Connection {
-                id: ConnId(id as u32),
-                client,
-                server,
-                first_seen: Ts(i64::MAX),
-                last_seen: Ts(i64::MIN),
-                first_frame: FrameNo(0),
-                last_frame: FrameNo(0),
-                packets: 0,
-                bytes: 0,
-                payload_bytes: [0, 0],
-                handshake: false,
-                end: [StreamEnd::CaptureEnd, StreamEnd::CaptureEnd],
-                protocol: AppProtocol::Http1,
-                exchanges: Vec::new(),
-                missing_bytes: [0, 0],
-                tls: None,
-                syn_ack: true,
-                stage: None,
-            });
+            connections.push(Connection::from_endpoints(ConnId(id as u32), client, server));
             conn_tls.push(Vec::new());
             let mut missing = Vec::new();
             if p.client.is_none() {

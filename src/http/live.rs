@@ -5,9 +5,7 @@
 //! [`Analysis`] ([`absorb`]) that it replaces with the real one when loading ends. Ids, stages,
 //! TLS facts and findings exist only in the real one.
 
-use crate::model::{
-    Analysis, AppProtocol, Body, ConnId, Connection, ExchId, Exchange, FrameNo, StreamEnd, Ts,
-};
+use crate::model::{Analysis, Body, ConnId, Connection, ExchId, Exchange, FrameNo};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -154,23 +152,8 @@ pub fn absorb(a: &mut Analysis, batch: Vec<LiveExchange>) {
 
 fn provisional_connection(id: ConnId, item: &LiveExchange) -> Connection {
     Connection {
-        id,
-        client: item.client,
-        server: item.server,
-        first_seen: Ts(i64::MAX),
-        last_seen: Ts(i64::MIN),
         first_frame: item.conn_first_frame,
         last_frame: item.conn_first_frame,
-        packets: 0,
-        bytes: 0,
-        payload_bytes: [0, 0],
-        handshake: false,
-        end: [StreamEnd::CaptureEnd, StreamEnd::CaptureEnd],
-        protocol: AppProtocol::Http1,
-        exchanges: Vec::new(),
-        missing_bytes: [0, 0],
-        tls: None,
-        syn_ack: true,
-        stage: None,
+        ..Connection::from_endpoints(id, item.client, item.server)
     }
 }

@@ -436,6 +436,34 @@ pub struct Connection {
     pub stage: Option<StageTag>,
 }
 
+impl Connection {
+    /// A connection known only by its endpoints (a trace archive's, or one a UI lists while
+    /// loading): no packets counted, times unset until its exchanges give them, and the
+    /// server answered (whoever recorded the exchanges saw it do so).
+    pub fn from_endpoints(id: ConnId, client: SocketAddr, server: SocketAddr) -> Connection {
+        Connection {
+            id,
+            client,
+            server,
+            first_seen: Ts(i64::MAX),
+            last_seen: Ts(i64::MIN),
+            first_frame: FrameNo(0),
+            last_frame: FrameNo(0),
+            packets: 0,
+            bytes: 0,
+            payload_bytes: [0, 0],
+            handshake: false,
+            end: [StreamEnd::CaptureEnd, StreamEnd::CaptureEnd],
+            protocol: AppProtocol::Http1,
+            exchanges: Vec::new(),
+            missing_bytes: [0, 0],
+            tls: None,
+            syn_ack: true,
+            stage: None,
+        }
+    }
+}
+
 /// The server certificate, as shown to the user.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CertificateInfo {
