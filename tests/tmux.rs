@@ -149,6 +149,18 @@ fn open_filter_select_timeline_export_in_tmux() {
         assert!(md.contains(path), "{path} missing from the Markdown export");
     }
 
+    // `y` copies the selected exchange's URL through OSC 52, which tmux turns into a paste
+    // buffer: one of the script's ad-user URLs, as the client used it.
+    tmux.run(&["set-option", "-s", "set-clipboard", "on"]);
+    tmux.keys(&["y"]);
+    tmux.wait_for("copied the URL");
+    let copied = tmux.run(&["show-buffer"]);
+    let copied = String::from_utf8_lossy(&copied.stdout).to_string();
+    assert!(
+        ad_user_steps.iter().any(|st| st["url"] == copied.as_str()),
+        "copied {copied:?}"
+    );
+
     // Quit restores the terminal (the shell's `sleep` keeps the pane to look at).
     tmux.keys(&["q"]);
     let start = Instant::now();

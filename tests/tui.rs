@@ -514,3 +514,27 @@ fn clicking_a_failed_connection_in_the_swimlanes_describes_it() {
     assert!(status.contains("tcp-tls fail"), "{status}");
     assert_eq!(app.selected, before);
 }
+
+#[test]
+fn copy_puts_the_url_and_a_curl_command_on_the_clipboard() {
+    // Sample D: the exchange that answered 404 is the script's step with that status; `y`
+    // copies its URL as the client used it, `Y` a curl command that repeats it.
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app("D-user-404.pcapng", dir.path());
+    let s = script("D-user-404.script.json");
+    let url = s["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|st| st["status"] == 404)
+        .and_then(|st| st["url"].as_str())
+        .unwrap()
+        .to_string();
+    app.set_filter("~c 404").unwrap();
+    press(&mut app, "y");
+    assert_eq!(app.clipboard.take().as_deref(), Some(url.as_str()));
+    press(&mut app, "Y");
+    let curl = app.clipboard.take().unwrap();
+    assert!(curl.contains("curl") && curl.contains(&url), "{curl}");
+    assert!(app.status.unwrap().text.contains("curl"));
+}

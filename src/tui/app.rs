@@ -196,6 +196,8 @@ pub struct App {
     pub regions: Regions,
     /// First request start of the analysis (time column origin).
     pub t0: Option<Ts>,
+    /// Text to put on the terminal's clipboard (the event loop sends it as OSC 52).
+    pub clipboard: Option<String>,
     /// Set while the inputs are still being read: the analysis is then a provisional one
     /// (exchanges as they complete, without stages, TLS facts, findings or bodies).
     pub loading: Option<Loading>,
@@ -279,6 +281,7 @@ impl App {
             quit: false,
             regions: Regions::default(),
             t0,
+            clipboard: None,
             loading: None,
         };
         app.rebuild_rows(None);
@@ -444,6 +447,33 @@ impl App {
     /// Sets a filter from outside (the `--filter` option, the tests).
     pub fn set_filter(&mut self, text: &str) -> Result<(), String> {
         self.apply_filter_text(text)
+    }
+
+    /// Puts the selected exchange's URL or curl command on the clipboard.
+    fn copy(&mut self, action: Action) {
+        let Some(x) = self.selected_exchange() else {
+            self.complain("no exchange selected");
+            return;
+        };
+        let (what, text) = if action == Action::CopyCurl {
+            (
+                "curl command",
+                Some(crate::report::snippets::curl_command(&self.analysis, x)),
+            )
+        } else {
+            (
+                "URL",
+                crate::report::snippets::request_url(&self.analysis, x),
+            )
+        };
+        match text {
+            Some(t) => {
+                let shown: String = t.lines().next().unwrap_or("").chars().take(80).collect();
+                self.say(format!("copied the {what} to the clipboard: {shown}"));
+                self.clipboard = Some(t);
+            }
+            None => self.complain(format!("exchange #{} has no request: no {what}", x.id.0)),
+        }
     }
 
     // ---------------------------------------------------------------- input
@@ -677,6 +707,7 @@ impl App {
                 Action::Mark | Action::Comment => Some("marks and comments"),
                 Action::Export => Some("exports"),
                 Action::ShowFindings => Some("findings (the checks run on the whole capture)"),
+                Action::CopyCurl => Some("curl commands (they need the request body)"),
                 _ => None,
             };
             if let Some(what) = waits {
@@ -819,6 +850,7 @@ impl App {
                 }
             }
             Action::JumpParent => self.jump_parent(),
+            Action::CopyUrl | Action::CopyCurl => self.copy(action),
             Action::ToggleMouse => {
                 self.mouse = !self.mouse;
                 self.say(if self.mouse {

@@ -44,6 +44,8 @@ pub enum Action {
     FollowConnection,
     JumpParent,
     ToggleMouse,
+    CopyUrl,
+    CopyCurl,
 }
 
 /// Where a binding applies. `Global` bindings work everywhere unless a pane binds the same key.
@@ -395,6 +397,22 @@ pub const BINDINGS: &[Binding] = &[
         A::FollowConnection,
         "connection",
         "Filter to the selected exchange's connection",
+        false,
+    ),
+    b(
+        C::Global,
+        &[K::Char('y')],
+        A::CopyUrl,
+        "copy URL",
+        "Copy the selected exchange's URL (OSC 52 clipboard)",
+        false,
+    ),
+    b(
+        C::Global,
+        &[K::Char('Y')],
+        A::CopyCurl,
+        "copy curl",
+        "Copy a curl command repeating the selected request (OSC 52)",
         false,
     ),
     b(

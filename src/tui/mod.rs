@@ -179,6 +179,15 @@ pub fn run(req: OpenRequest) -> Result<(), TuiError> {
             Event::Mouse(m) => app.on_mouse(m),
             _ => {}
         }
+        if let Some(text) = app.clipboard.take() {
+            // OSC 52: the terminal (also over SSH; tmux with `set-clipboard on`) copies it.
+            use base64::Engine as _;
+            use std::io::Write as _;
+            let b64 = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+            let mut out = std::io::stdout();
+            write!(out, "\x1b]52;c;{b64}\x07")?;
+            out.flush()?;
+        }
         if app.mouse != mouse_on {
             mouse_on = app.mouse;
             if mouse_on {
