@@ -41,6 +41,10 @@ struct OpenArgs {
     /// Start with this filter (the UI's filter language, e.g. "~stage ad-user | ~err").
     #[arg(long, value_name = "EXPR")]
     filter: Option<String>,
+    /// The UI's config file (keys); default: $LYNCSCOPE_CONFIG, else
+    /// ~/.config/lyncscope/config.toml when it exists.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -240,10 +244,15 @@ fn open_cmd(args: OpenArgs) -> Result<()> {
     if let Some(f) = &args.filter {
         lyncscope::filter::Filter::parse(f).map_err(|e| anyhow::anyhow!("--filter: {e}"))?;
     }
+    let config = match args.config.or_else(lyncscope::tui::config::default_path) {
+        Some(p) => lyncscope::tui::config::load(&p)?,
+        None => lyncscope::tui::config::UiConfig::default(),
+    };
     lyncscope::tui::run(lyncscope::tui::OpenRequest {
         files: args.input.files.clone(),
         options,
         filter: args.filter,
+        keys: config.keys,
     })?;
     Ok(())
 }

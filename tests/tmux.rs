@@ -177,3 +177,86 @@ fn open_filter_select_timeline_export_in_tmux() {
     }
     assert!(tmux.alive());
 }
+
+/// Starts the binary in a fresh tmux server with `args`; the shell prints its exit status.
+fn start(tag: &str, dir: &Path, args: &[String]) -> Tmux {
+    let tmux = Tmux {
+        socket: format!("lyncscope-test-{tag}-{}", std::process::id()),
+    };
+    let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
+    let cmd = format!(
+        "cd '{}' && TERM=xterm-256color '{}' {}; echo \"exit=$?\"; sleep 30",
+        dir.display(),
+        env!("CARGO_BIN_EXE_lyncscope"),
+        quoted.join(" ")
+    );
+    let started = tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "ui",
+        "-x",
+        "160",
+        "-y",
+        "45",
+        &cmd,
+    ]);
+    assert!(started.status.success(), "{started:?}");
+    tmux
+}
+
+#[test]
+fn user_keys_from_a_config_file() {
+    if !have_tmux() {
+        if std::env::var_os("CI").is_some() {
+            panic!("tmux missing: .ci/run installs it");
+        }
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("D-user-404.pcapng");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/lync/D-user-404.pcapng"),
+        &capture,
+    )
+    .unwrap();
+    // F2 opens the filter instead of f; the help lists F2.
+    let good = dir.path().join("keys.toml");
+    std::fs::write(&good, "[keys]\nfilter = \"F2\"\n").unwrap();
+    let args = |config: &Path| {
+        vec![
+            capture.display().to_string(),
+            "--config".to_string(),
+            config.display().to_string(),
+        ]
+    };
+    let tmux = start("keys", dir.path(), &args(&good));
+    tmux.wait_for("Exchanges");
+    tmux.keys(&["f"]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!tmux.screen().contains("filter>"));
+    tmux.keys(&["F2"]);
+    tmux.wait_for("filter>");
+    // (Esc and the next key sent together would read as Alt-key.)
+    tmux.keys(&["Escape"]);
+    std::thread::sleep(Duration::from_millis(300));
+    tmux.keys(&["?"]);
+    let help = tmux.wait_for("Everywhere");
+    assert!(help.contains("F2"), "{help}");
+    tmux.keys(&["q"]);
+    std::thread::sleep(Duration::from_millis(300));
+    tmux.keys(&["q"]);
+    tmux.wait_for("exit=0");
+    drop(tmux);
+
+    // A key doing two things is refused before the terminal is taken: one line, exit 2.
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[keys]\nhelp = \"m\"\n").unwrap();
+    let tmux = start("badkeys", dir.path(), &args(&bad));
+    let s = tmux.wait_for("exit=2");
+    assert!(
+        s.contains("bad.toml") && s.contains("help") && s.contains("mark"),
+        "{s}"
+    );
+}

@@ -196,6 +196,8 @@ pub struct App {
     pub regions: Regions,
     /// First request start of the analysis (time column origin).
     pub t0: Option<Ts>,
+    /// The key table in force (built-in, or with the user's config).
+    pub keys: keymap::Keymap,
     /// Text to put on the terminal's clipboard (the event loop sends it as OSC 52).
     pub clipboard: Option<String>,
     /// Set while the inputs are still being read: the analysis is then a provisional one
@@ -281,6 +283,7 @@ impl App {
             quit: false,
             regions: Regions::default(),
             t0,
+            keys: keymap::Keymap::default(),
             clipboard: None,
             loading: None,
         };
@@ -492,7 +495,7 @@ impl App {
             return;
         }
         if let Some(Overlay::Help { .. }) = &self.overlay {
-            match keymap::lookup(Context::Global, &ev) {
+            match self.keys.lookup(Context::Global, &ev) {
                 Some(Action::Down) => self.scroll_help(1),
                 Some(Action::Up) => self.scroll_help(-1),
                 Some(Action::PageDown) => self.scroll_help(10),
@@ -504,7 +507,7 @@ impl App {
             }
             return;
         }
-        if let Some(action) = keymap::lookup(self.context(), &ev) {
+        if let Some(action) = self.keys.lookup(self.context(), &ev) {
             self.apply(action);
         }
     }

@@ -12,7 +12,7 @@
 //! ```
 
 use super::app::{App, Focus, InputKind, Layout as PaneLayout, LowerPane, Overlay};
-use super::keymap::{Context, BINDINGS};
+use super::keymap::Context;
 use super::theme::Theme;
 use super::views;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -62,7 +62,9 @@ pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme) {
     render_status(f, status, app, theme);
     render_hints(f, hints, app, theme);
     match &mut app.overlay {
-        Some(Overlay::Help { scroll }) => views::overlays::render_help(f, main, scroll, theme),
+        Some(Overlay::Help { scroll }) => {
+            views::overlays::render_help(f, main, scroll, &app.keys, theme)
+        }
         Some(Overlay::Export(d)) if app.input.is_none() => {
             let d = d.clone();
             views::overlays::render_export(f, main, app, &d, theme)
@@ -283,16 +285,16 @@ fn render_hints(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         }
     } else {
         let ctx = app.context();
-        let here = BINDINGS
-            .iter()
-            .filter(|b| b.context == ctx && b.in_hint_bar);
-        let global = BINDINGS
-            .iter()
-            .filter(|b| b.context == Context::Global && b.in_hint_bar);
-        for b in here.chain(global) {
-            let key = b.keys.first().map(|k| k.label()).unwrap_or_default();
-            spans.push(Span::styled(format!(" {key}"), theme.key()));
-            spans.push(Span::styled(format!(" {} ", b.hint), theme.dim()));
+        let shown = |c: Context| {
+            app.keys
+                .bound()
+                .iter()
+                .filter(move |b| b.binding.context == c && b.binding.in_hint_bar)
+        };
+        for b in shown(ctx).chain(shown(Context::Global)) {
+            let Some(key) = b.keys.first() else { continue };
+            spans.push(Span::styled(format!(" {}", key.label()), theme.key()));
+            spans.push(Span::styled(format!(" {} ", b.binding.hint), theme.dim()));
         }
     }
     f.render_widget(Line::from(spans), area);

@@ -1,5 +1,6 @@
 //! The one key table: dispatch, the help overlay, the key-hint bar and the README's key list
-//! are all generated from [`BINDINGS`], so they cannot disagree.
+//! are all generated from [`BINDINGS`], so they cannot disagree. A [`Keymap`] is that table
+//! with the user's keys (config file, [`super::config`]) in place of the built-in ones.
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -87,6 +88,7 @@ pub enum Key {
     Esc,
     Tab,
     BackTab,
+    F(u8),
 }
 
 impl Key {
@@ -107,7 +109,52 @@ impl Key {
             Key::Esc => "Esc".into(),
             Key::Tab => "Tab".into(),
             Key::BackTab => "Shift-Tab".into(),
+            Key::F(n) => format!("F{n}"),
         }
+    }
+
+    /// Reads a key as a config file writes it: a character ("q", "+"), "Ctrl-x", "Space",
+    /// "Up" "Down" "Left" "Right" "PgUp" "PgDn" "Home" "End" "Enter" "Esc" "Tab" "Shift-Tab",
+    /// "F1" … "F12" (names in any case; the arrows may also be written ↑ ↓ ← →).
+    pub fn parse(text: &str) -> Option<Key> {
+        let mut chars = text.chars();
+        if let (Some(c), None) = (chars.next(), chars.next()) {
+            return match c {
+                '↑' => Some(Key::Up),
+                '↓' => Some(Key::Down),
+                '←' => Some(Key::Left),
+                '→' => Some(Key::Right),
+                c if c.is_control() => None,
+                c => Some(Key::Char(c)),
+            };
+        }
+        let lower = text.to_ascii_lowercase();
+        if let Some(rest) = lower.strip_prefix("ctrl-").or(lower.strip_prefix("ctrl+")) {
+            let mut cs = rest.chars();
+            return match (cs.next(), cs.next()) {
+                (Some(c), None) if c.is_ascii_alphanumeric() => Some(Key::Ctrl(c)),
+                _ => None,
+            };
+        }
+        if let Some(n) = lower.strip_prefix('f').and_then(|n| n.parse::<u8>().ok()) {
+            return (1..=12).contains(&n).then_some(Key::F(n));
+        }
+        Some(match lower.as_str() {
+            "space" => Key::Char(' '),
+            "up" => Key::Up,
+            "down" => Key::Down,
+            "left" => Key::Left,
+            "right" => Key::Right,
+            "pgup" | "pageup" => Key::PageUp,
+            "pgdn" | "pagedown" => Key::PageDown,
+            "home" => Key::Home,
+            "end" => Key::End,
+            "enter" | "return" => Key::Enter,
+            "esc" | "escape" => Key::Esc,
+            "tab" => Key::Tab,
+            "shift-tab" | "backtab" => Key::BackTab,
+            _ => return None,
+        })
     }
 
     fn matches(self, ev: &KeyEvent) -> bool {
@@ -127,6 +174,7 @@ impl Key {
             | (Key::Esc, KeyCode::Esc)
             | (Key::Tab, KeyCode::Tab)
             | (Key::BackTab, KeyCode::BackTab) => true,
+            (Key::F(n), KeyCode::F(m)) => n == m,
             _ => false,
         }
     }
@@ -513,29 +561,164 @@ pub const BINDINGS: &[Binding] = &[
     ),
 ];
 
-/// The action bound to a key in a context: the pane's own bindings first, then global ones.
-pub fn lookup(context: Context, ev: &KeyEvent) -> Option<Action> {
-    let find = |ctx: Context| {
-        BINDINGS
-            .iter()
-            .find(|b| b.context == ctx && b.keys.iter().any(|k| k.matches(ev)))
-            .map(|b| b.action)
-    };
-    if context != Context::Global {
-        if let Some(a) = find(context) {
-            return Some(a);
+impl Action {
+    /// The name a config file uses: "copy-url" for `CopyUrl`.
+    pub fn name(self) -> String {
+        let mut out = String::new();
+        for (i, c) in format!("{self:?}").chars().enumerate() {
+            if c.is_ascii_uppercase() && i > 0 {
+                out.push('-');
+            }
+            out.push(c.to_ascii_lowercase());
         }
+        out
     }
-    find(Context::Global)
 }
 
-/// "k1/k2" for a binding.
-pub fn keys_label(b: &Binding) -> String {
-    b.keys
-        .iter()
-        .map(|k| k.label())
-        .collect::<Vec<_>>()
-        .join("/")
+impl Context {
+    /// The name a config file uses for the context's table.
+    pub fn name(self) -> &'static str {
+        match self {
+            Context::Global => "global",
+            Context::List => "list",
+            Context::Detail => "detail",
+            Context::Timeline => "timeline",
+            Context::Findings => "findings",
+        }
+    }
+    pub const ALL: [Context; 5] = [
+        Context::Global,
+        Context::List,
+        Context::Detail,
+        Context::Timeline,
+        Context::Findings,
+    ];
+}
+
+/// One binding of the table in force: the built-in one and the keys it has now.
+#[derive(Debug, Clone)]
+pub struct Bound {
+    pub binding: &'static Binding,
+    pub keys: Vec<Key>,
+}
+
+impl Bound {
+    /// "k1/k2".
+    pub fn keys_label(&self) -> String {
+        self.keys
+            .iter()
+            .map(|k| k.label())
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+}
+
+/// The key table in force.
+#[derive(Debug, Clone)]
+pub struct Keymap {
+    bound: Vec<Bound>,
+}
+
+impl Default for Keymap {
+    fn default() -> Self {
+        Keymap {
+            bound: BINDINGS
+                .iter()
+                .map(|b| Bound {
+                    binding: b,
+                    keys: b.keys.to_vec(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Binding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?} {:?}", self.context, self.action)
+    }
+}
+
+/// Why a user's key table was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeymapError {
+    #[error("key {key} is bound to both {first} and {second} in the {context} keys")]
+    Conflict {
+        key: String,
+        first: String,
+        second: String,
+        context: &'static str,
+    },
+    #[error("quit needs at least one key")]
+    NoQuit,
+}
+
+impl Keymap {
+    pub fn bound(&self) -> &[Bound] {
+        &self.bound
+    }
+
+    /// The action bound to a key in a context: the pane's own bindings first, then global ones.
+    pub fn lookup(&self, context: Context, ev: &KeyEvent) -> Option<Action> {
+        let find = |ctx: Context| {
+            self.bound
+                .iter()
+                .find(|b| b.binding.context == ctx && b.keys.iter().any(|k| k.matches(ev)))
+                .map(|b| b.binding.action)
+        };
+        if context != Context::Global {
+            if let Some(a) = find(context) {
+                return Some(a);
+            }
+        }
+        find(Context::Global)
+    }
+
+    /// Gives `action` these keys: in `context` only, or wherever it is bound. False when the
+    /// action has no binding there.
+    pub fn rebind(&mut self, context: Option<Context>, action: Action, keys: &[Key]) -> bool {
+        let mut any = false;
+        for b in &mut self.bound {
+            if b.binding.action == action && context.is_none_or(|c| c == b.binding.context) {
+                b.keys = keys.to_vec();
+                any = true;
+            }
+        }
+        any
+    }
+
+    /// No key does two things in one context, and quit keeps a key.
+    pub fn check(&self) -> Result<(), KeymapError> {
+        for (i, x) in self.bound.iter().enumerate() {
+            for y in &self.bound[i + 1..] {
+                if x.binding.context != y.binding.context {
+                    continue;
+                }
+                if let Some(k) = x.keys.iter().find(|k| y.keys.contains(k)) {
+                    return Err(KeymapError::Conflict {
+                        key: k.label(),
+                        first: x.binding.action.name(),
+                        second: y.binding.action.name(),
+                        context: x.binding.context.name(),
+                    });
+                }
+            }
+        }
+        if !self
+            .bound
+            .iter()
+            .any(|b| b.binding.action == Action::Quit && !b.keys.is_empty())
+        {
+            return Err(KeymapError::NoQuit);
+        }
+        Ok(())
+    }
+}
+
+/// The built-in table's action for a key (see [`Keymap::lookup`]).
+pub fn lookup(context: Context, ev: &KeyEvent) -> Option<Action> {
+    static DEFAULT: std::sync::LazyLock<Keymap> = std::sync::LazyLock::new(Keymap::default);
+    DEFAULT.lookup(context, ev)
 }
 
 /// The key list as Markdown, one table per context (the README embeds this).
@@ -543,8 +726,9 @@ pub fn markdown() -> String {
     let mut out = String::new();
     for ctx in [C::Global, C::List, C::Detail, C::Timeline, C::Findings] {
         out.push_str(&format!(
-            "\n**{}**\n\n| Keys | Action |\n|---|---|\n",
-            ctx.title()
+            "\n**{}** (`[keys.{}]`)\n\n| Keys | Action | Config name |\n|---|---|---|\n",
+            ctx.title(),
+            ctx.name()
         ));
         for b in BINDINGS.iter().filter(|b| b.context == ctx) {
             let keys = b
@@ -553,7 +737,11 @@ pub fn markdown() -> String {
                 .map(|k| format!("`{}`", k.label().replace('|', "\\|")))
                 .collect::<Vec<_>>()
                 .join(" ");
-            out.push_str(&format!("| {keys} | {} |\n", b.help.replace('|', "\\|")));
+            out.push_str(&format!(
+                "| {keys} | {} | `{}` |\n",
+                b.help.replace('|', "\\|"),
+                b.action.name()
+            ));
         }
     }
     out
@@ -565,16 +753,48 @@ mod tests {
 
     #[test]
     fn no_key_is_bound_twice_in_one_context() {
-        for (i, x) in BINDINGS.iter().enumerate() {
-            for y in &BINDINGS[i + 1..] {
-                if x.context != y.context {
-                    continue;
-                }
-                for k in x.keys {
-                    assert!(!y.keys.contains(k), "{k:?} bound twice in {:?}", x.context);
-                }
+        assert_eq!(Keymap::default().check(), Ok(()));
+    }
+
+    #[test]
+    fn keys_read_as_the_help_writes_them() {
+        for b in BINDINGS {
+            for k in b.keys {
+                assert_eq!(Key::parse(&k.label()), Some(*k), "{}", k.label());
             }
         }
+        assert_eq!(Key::parse("ctrl-Q"), Some(Key::Ctrl('q')));
+        assert_eq!(Key::parse("F12"), Some(Key::F(12)));
+        for bad in ["", "F13", "Ctrl-", "Ctrl-ab", "Hyper-x", "\u{7}"] {
+            assert_eq!(Key::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn rebinding_replaces_keys_and_conflicts_are_named() {
+        let mut k = Keymap::default();
+        assert!(k.rebind(None, Action::Filter, &[Key::F(2)]));
+        let f2 = KeyEvent::new(KeyCode::F(2), KeyModifiers::NONE);
+        let f = KeyEvent::new(KeyCode::Char('f'), KeyModifiers::NONE);
+        assert_eq!(k.lookup(Context::List, &f2), Some(Action::Filter));
+        assert_eq!(k.lookup(Context::List, &f), None);
+        assert_eq!(k.check(), Ok(()));
+        // `m` marks: giving it to the help as well is refused, naming both.
+        k.rebind(None, Action::Help, &[Key::Char('m')]);
+        let err = k.check().unwrap_err().to_string();
+        assert!(
+            err.contains("help") && err.contains("mark") && err.contains('m'),
+            "{err}"
+        );
+        // Only in one context: the timeline's own Enter.
+        let mut k = Keymap::default();
+        assert!(k.rebind(Some(Context::Timeline), Action::Enter, &[Key::Char('o')]));
+        assert!(!k.rebind(Some(Context::Detail), Action::ZoomIn, &[Key::Char('o')]));
+        let o = KeyEvent::new(KeyCode::Char('o'), KeyModifiers::NONE);
+        assert_eq!(k.lookup(Context::Timeline, &o), Some(Action::Enter));
+        assert_eq!(k.lookup(Context::Findings, &o), None);
+        k.rebind(None, Action::Quit, &[]);
+        assert_eq!(k.check(), Err(KeymapError::NoQuit));
     }
 
     #[test]

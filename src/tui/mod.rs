@@ -6,6 +6,7 @@
 //! terminal is restored on every way out, panics included.
 
 pub mod app;
+pub mod config;
 pub mod draw;
 pub mod keymap;
 pub mod theme;
@@ -32,6 +33,8 @@ pub struct OpenRequest {
     pub options: Options,
     /// A filter to start with.
     pub filter: Option<String>,
+    /// The key table in force.
+    pub keys: keymap::Keymap,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -116,6 +119,7 @@ pub fn run(req: OpenRequest) -> Result<(), TuiError> {
 
     let started = Instant::now();
     let mut app = app::App::loading(req.files.clone());
+    app.keys = req.keys.clone();
     if let Some(f) = &req.filter {
         app.set_filter(f).map_err(TuiError::Filter)?;
     }

@@ -2,7 +2,7 @@
 //! syntax) and the export dialog (scope × format).
 
 use crate::tui::app::{App, ExportDialog, EXPORT_FORMATS, EXPORT_SCOPES};
-use crate::tui::keymap::{keys_label, Context, BINDINGS};
+use crate::tui::keymap::{Context, Keymap};
 use crate::tui::theme::Theme;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -21,21 +21,15 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     )
 }
 
-/// Every line of the help: key tables per context, then the filter language.
-pub fn help_lines(theme: &Theme) -> Vec<Line<'static>> {
+/// Every line of the help: the keys in force per context, then the filter language.
+pub fn help_lines(keys: &Keymap, theme: &Theme) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
-    for ctx in [
-        Context::Global,
-        Context::List,
-        Context::Detail,
-        Context::Timeline,
-        Context::Findings,
-    ] {
+    for ctx in Context::ALL {
         lines.push(Line::styled(ctx.title().to_string(), theme.title()));
-        for b in BINDINGS.iter().filter(|b| b.context == ctx) {
+        for b in keys.bound().iter().filter(|b| b.binding.context == ctx) {
             lines.push(Line::from(vec![
-                Span::styled(format!("  {:<22}", keys_label(b)), theme.key()),
-                Span::raw(b.help),
+                Span::styled(format!("  {:<22}", b.keys_label()), theme.key()),
+                Span::raw(b.binding.help),
             ]));
         }
         lines.push(Line::raw(""));
@@ -55,10 +49,10 @@ pub fn help_lines(theme: &Theme) -> Vec<Line<'static>> {
     lines
 }
 
-pub fn render_help(f: &mut Frame, area: Rect, scroll: &mut usize, theme: &Theme) {
+pub fn render_help(f: &mut Frame, area: Rect, scroll: &mut usize, keys: &Keymap, theme: &Theme) {
     let r = centered(area, 100, area.height.saturating_sub(2));
     f.render_widget(Clear, r);
-    let lines = help_lines(theme);
+    let lines = help_lines(keys, theme);
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.focus_border())
