@@ -538,3 +538,38 @@ fn copy_puts_the_url_and_a_curl_command_on_the_clipboard() {
     assert!(curl.contains("curl") && curl.contains(&url), "{curl}");
     assert!(app.status.unwrap().text.contains("curl"));
 }
+
+#[test]
+fn theme_colours_from_the_config_reach_the_screen() {
+    // Sample D's 404 (the script's failing step) is a 4xx status: drawn in the warning colour,
+    // which the config sets.
+    let config =
+        lyncscope::tui::config::parse("[theme]\nwarning = \"#b58900\"\n", "t.toml").unwrap();
+    let theme = Theme {
+        palette: config.palette,
+        ..Theme::colored()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app("D-user-404.pcapng", dir.path());
+    let mut term = Terminal::new(TestBackend::new(160, 40)).unwrap();
+    term.draw(|f| lyncscope::tui::draw::draw(f, &mut app, &theme))
+        .unwrap();
+    let buf = term.backend().buffer().clone();
+    let cells: Vec<(u16, u16)> = (0..40u16)
+        .flat_map(|y| (0..157u16).map(move |x| (x, y)))
+        // In the list (the title names the file, which has 404 in it too): " 404 ".
+        .filter(|&(x, y)| {
+            y > 0
+                && x > 0
+                && buf[(x - 1, y)].symbol() == " "
+                && buf[(x + 3, y)].symbol() == " "
+                && (0..3).all(|i| buf[(x + i, y)].symbol() == ["4", "0", "4"][i as usize])
+        })
+        .collect();
+    assert!(!cells.is_empty(), "no 404 on screen");
+    let (x, y) = cells[0];
+    assert_eq!(
+        buf[(x, y)].style().fg,
+        Some(ratatui::style::Color::Rgb(0xb5, 0x89, 0x00))
+    );
+}

@@ -1,4 +1,4 @@
-//! The UI's config file: the user's keys in place of the built-in ones.
+//! The UI's config file: the user's keys in place of the built-in ones, and colours.
 //!
 //! ```toml
 //! [keys]
@@ -8,6 +8,9 @@
 //!
 //! [keys.timeline]               # one context: global, list, detail, timeline, findings
 //! zoom-in = ["+", "="]
+//!
+//! [theme]                       # names: see Palette::NAMES; NO_COLOR still wins
+//! warning = "#b58900"           # "red", "light-blue", "#rrggbb", an index "208"
 //! ```
 //!
 //! Read from `--config FILE`, else `$LYNCSCOPE_CONFIG`, else
@@ -16,6 +19,7 @@
 //! the line it is on, so the UI never starts with keys the user did not mean.
 
 use super::keymap::{Action, Context, Key, Keymap, BINDINGS};
+use super::theme::Palette;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +37,7 @@ pub enum ConfigError {
 #[derive(Debug, Clone, Default)]
 pub struct UiConfig {
     pub keys: Keymap,
+    pub palette: Palette,
 }
 
 /// Where the config is looked for when no `--config` is given (`None`: no file there).
@@ -115,10 +120,34 @@ pub fn parse(text: &str, origin: &str) -> Result<UiConfig, ConfigError> {
                     }
                 }
             }
+            ("theme", toml::Value::Table(colors)) => {
+                for (name, value) in colors {
+                    let color = value
+                        .as_str()
+                        .and_then(|v| v.parse::<ratatui::style::Color>().ok())
+                        .ok_or_else(|| {
+                            invalid(
+                                find_span(name),
+                                format!(
+                                    "{name}: {value} is not a colour (a name like \"light-red\", \"#rrggbb\" or an index \"0\"-\"255\")"
+                                ),
+                            )
+                        })?;
+                    if !config.palette.set(name, color) {
+                        return Err(invalid(
+                            find_span(name),
+                            format!(
+                                "no theme colour {name:?} (there are: {})",
+                                Palette::NAMES.join(", ")
+                            ),
+                        ));
+                    }
+                }
+            }
             (other, _) => {
                 return Err(invalid(
                     find_span(&format!("[{other}")),
-                    format!("unknown setting {other:?} (there is: [keys])"),
+                    format!("unknown setting {other:?} (there are: [keys], [theme])"),
                 ))
             }
         }
@@ -218,7 +247,17 @@ mod tests {
                 2,
                 &["zoom-in", "detail"][..],
             ),
-            ("[colors]\n", 1, &["colors"][..]),
+            ("[colors]\n", 1, &["colors", "theme"][..]),
+            (
+                "[theme]\nwarning = \"mauve\"\n",
+                2,
+                &["mauve", "colour"][..],
+            ),
+            (
+                "[theme]\nbackground = \"red\"\n",
+                2,
+                &["background", "stands-out"][..],
+            ),
             ("[keys]\nquit = []\n", 0, &["quit"][..]),
             ("[keys\n", 1, &[][..]),
             ("[keys]\nfilter = 3\n", 2, &["strings"][..]),
@@ -234,6 +273,20 @@ mod tests {
                 assert!(err.contains(w), "{text:?}: {err}");
             }
         }
+    }
+
+    #[test]
+    fn theme_colours_replace_the_built_in_ones() {
+        use ratatui::style::Color;
+        let c = parse(
+            "[theme]\nwarning = \"#b58900\"\nstands-out = \"208\"\nok = \"light-green\"\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(c.palette.warning, Color::Rgb(0xb5, 0x89, 0x00));
+        assert_eq!(c.palette.stands_out, Color::Indexed(208));
+        assert_eq!(c.palette.ok, Color::LightGreen);
+        assert_eq!(c.palette.error, Palette::default().error);
     }
 
     #[test]

@@ -35,6 +35,8 @@ pub struct OpenRequest {
     pub filter: Option<String>,
     /// The key table in force.
     pub keys: keymap::Keymap,
+    /// Colours (NO_COLOR still turns them off).
+    pub palette: theme::Palette,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -98,7 +100,10 @@ pub fn run(req: OpenRequest) -> Result<(), TuiError> {
     execute!(std::io::stdout(), EnterAlternateScreen, EnableMouseCapture)?;
     let backend = ratatui::backend::CrosstermBackend::new(std::io::stdout());
     let mut terminal = ratatui::Terminal::new(backend)?;
-    let theme = theme::Theme::from_env();
+    let theme = theme::Theme {
+        palette: req.palette,
+        ..theme::Theme::from_env()
+    };
 
     // Exchanges reach the list as they complete; the finished analysis replaces them.
     let feed = LiveFeed::new();

@@ -7,6 +7,84 @@ use ratatui::style::{Color, Modifier, Style};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Theme {
     pub color: bool,
+    pub palette: Palette,
+}
+
+/// The colours a config file may change (`[theme]`, names in kebab-case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Palette {
+    pub title: Color,
+    pub key: Color,
+    pub focus: Color,
+    pub dim: Color,
+    pub error: Color,
+    pub warning: Color,
+    pub ok: Color,
+    /// 3xx statuses, challenge outcomes.
+    pub info: Color,
+    pub redirect: Color,
+    pub mark: Color,
+    pub stands_out: Color,
+    /// Background of search hits.
+    pub hit: Color,
+}
+
+impl Default for Palette {
+    fn default() -> Self {
+        Palette {
+            title: Color::Cyan,
+            key: Color::Yellow,
+            focus: Color::Yellow,
+            dim: Color::DarkGray,
+            error: Color::Red,
+            warning: Color::Yellow,
+            ok: Color::Green,
+            info: Color::Cyan,
+            redirect: Color::Blue,
+            mark: Color::Magenta,
+            stands_out: Color::LightRed,
+            hit: Color::Yellow,
+        }
+    }
+}
+
+impl Palette {
+    /// The settable names, with a setter each.
+    pub const NAMES: [&'static str; 12] = [
+        "title",
+        "key",
+        "focus",
+        "dim",
+        "error",
+        "warning",
+        "ok",
+        "info",
+        "redirect",
+        "mark",
+        "stands-out",
+        "hit",
+    ];
+
+    /// Sets the colour called `name`; false for an unknown name.
+    pub fn set(&mut self, name: &str, c: Color) -> bool {
+        let slot = match name {
+            "title" => &mut self.title,
+            "key" => &mut self.key,
+            "focus" => &mut self.focus,
+            "dim" => &mut self.dim,
+            "error" => &mut self.error,
+            "warning" => &mut self.warning,
+            "ok" => &mut self.ok,
+            "info" => &mut self.info,
+            "redirect" => &mut self.redirect,
+            "mark" => &mut self.mark,
+            "stands-out" => &mut self.stands_out,
+            "hit" => &mut self.hit,
+            _ => return false,
+        };
+        *slot = c;
+        true
+    }
 }
 
 impl Theme {
@@ -14,13 +92,20 @@ impl Theme {
     pub fn from_env() -> Theme {
         Theme {
             color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            palette: Palette::default(),
         }
     }
     pub fn plain() -> Theme {
-        Theme { color: false }
+        Theme {
+            color: false,
+            palette: Palette::default(),
+        }
     }
     pub fn colored() -> Theme {
-        Theme { color: true }
+        Theme {
+            color: true,
+            palette: Palette::default(),
+        }
     }
 
     fn fg(&self, c: Color) -> Style {
@@ -37,13 +122,13 @@ impl Theme {
     /// Secondary text: labels, units, hints.
     pub fn dim(&self) -> Style {
         if self.color {
-            Style::default().fg(Color::DarkGray)
+            Style::default().fg(self.palette.dim)
         } else {
             Style::default().add_modifier(Modifier::DIM)
         }
     }
     pub fn title(&self) -> Style {
-        self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
+        self.fg(self.palette.title).add_modifier(Modifier::BOLD)
     }
     /// The selected row or item.
     pub fn selected(&self) -> Style {
@@ -51,26 +136,26 @@ impl Theme {
     }
     /// Focused pane border.
     pub fn focus_border(&self) -> Style {
-        self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
+        self.fg(self.palette.focus).add_modifier(Modifier::BOLD)
     }
     pub fn border(&self) -> Style {
         self.dim()
     }
     pub fn key(&self) -> Style {
-        self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
+        self.fg(self.palette.key).add_modifier(Modifier::BOLD)
     }
     pub fn error(&self) -> Style {
-        self.fg(Color::Red).add_modifier(Modifier::BOLD)
+        self.fg(self.palette.error).add_modifier(Modifier::BOLD)
     }
     pub fn warning(&self) -> Style {
-        self.fg(Color::Yellow)
+        self.fg(self.palette.warning)
     }
     pub fn ok(&self) -> Style {
-        self.fg(Color::Green)
+        self.fg(self.palette.ok)
     }
     /// A marked exchange.
     pub fn mark(&self) -> Style {
-        self.fg(Color::Magenta).add_modifier(Modifier::BOLD)
+        self.fg(self.palette.mark).add_modifier(Modifier::BOLD)
     }
     /// Rows that do not match the filter in highlight mode.
     pub fn unmatched(&self) -> Style {
@@ -79,14 +164,15 @@ impl Theme {
     /// A search hit.
     pub fn hit(&self) -> Style {
         if self.color {
-            Style::default().fg(Color::Black).bg(Color::Yellow)
+            Style::default().fg(Color::Black).bg(self.palette.hit)
         } else {
             Style::default().add_modifier(Modifier::UNDERLINED | Modifier::BOLD)
         }
     }
     /// Slow or large values.
     pub fn stands_out(&self) -> Style {
-        self.fg(Color::LightRed).add_modifier(Modifier::BOLD)
+        self.fg(self.palette.stands_out)
+            .add_modifier(Modifier::BOLD)
     }
 
     /// By HTTP status class: 2xx green, 3xx cyan, 4xx yellow, 5xx red, none (no response) red.
@@ -94,18 +180,18 @@ impl Theme {
         match status {
             Some(100..=199) => self.dim(),
             Some(200..=299) => self.ok(),
-            Some(300..=399) => self.fg(Color::Cyan),
-            Some(400..=499) => self.fg(Color::Yellow),
-            Some(_) => self.fg(Color::Red).add_modifier(Modifier::BOLD),
-            None => self.fg(Color::Red),
+            Some(300..=399) => self.fg(self.palette.info),
+            Some(400..=499) => self.warning(),
+            Some(_) => self.error(),
+            None => self.fg(self.palette.error),
         }
     }
 
     pub fn outcome(&self, o: Outcome) -> Style {
         match o {
             Outcome::Ok => self.ok(),
-            Outcome::Challenge => self.fg(Color::Cyan),
-            Outcome::Redirect => self.fg(Color::Blue),
+            Outcome::Challenge => self.fg(self.palette.info),
+            Outcome::Redirect => self.fg(self.palette.redirect),
             Outcome::Fail => self.error(),
             Outcome::Noise | Outcome::Unknown => self.dim(),
         }
