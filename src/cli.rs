@@ -41,7 +41,7 @@ struct OpenArgs {
     /// Start with this filter (the UI's filter language, e.g. "~stage ad-user | ~err").
     #[arg(long, value_name = "EXPR")]
     filter: Option<String>,
-    /// The UI's config file (keys, colours); default: $LYNCSCOPE_CONFIG, else
+    /// The UI's config file (keys, colours, list columns); default: $LYNCSCOPE_CONFIG, else
     /// ~/.config/lyncscope/config.toml when it exists.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -254,6 +254,7 @@ fn open_cmd(args: OpenArgs) -> Result<()> {
         filter: args.filter,
         keys: config.keys,
         palette: config.palette,
+        columns: config.columns,
     })?;
     Ok(())
 }

@@ -573,3 +573,29 @@ fn theme_colours_from_the_config_reach_the_screen() {
         Some(ratatui::style::Color::Rgb(0xb5, 0x89, 0x00))
     );
 }
+
+#[test]
+fn list_columns_from_the_config() {
+    let config = lyncscope::tui::config::parse(
+        "[list]\ncolumns = [\"status\", \"number\", \"path\"]\n",
+        "t.toml",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app("D-user-404.pcapng", dir.path());
+    app.columns = config.columns.unwrap();
+    let s = screen(&mut app, 120, 30);
+    let header = s.lines().nth(2).unwrap();
+    let at = |t: &str| {
+        header
+            .find(t)
+            .unwrap_or_else(|| panic!("{t} missing: {header}"))
+    };
+    assert!(at("Status") < at("#") && at("#") < at("Path"), "{header}");
+    assert!(
+        !header.contains("Host") && !header.contains("Stage"),
+        "{header}"
+    );
+    // The script's 404 is in the first column now.
+    assert!(s.lines().any(|l| l.starts_with("│404")), "{s}");
+}

@@ -50,6 +50,25 @@ impl Column {
         Column::Connection,
         Column::Tls,
     ];
+    /// The name a config file uses (`[list] columns = [...]`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Column::Number => "number",
+            Column::Time => "time",
+            Column::Stage => "stage",
+            Column::Outcome => "outcome",
+            Column::Method => "method",
+            Column::Status => "status",
+            Column::Host => "host",
+            Column::Path => "path",
+            Column::ContentType => "type",
+            Column::ReqSize => "req-size",
+            Column::RespSize => "resp-size",
+            Column::Duration => "duration",
+            Column::Connection => "connection",
+            Column::Tls => "tls",
+        }
+    }
     pub fn title(self) -> &'static str {
         match self {
             Column::Number => "#",
@@ -198,6 +217,8 @@ pub struct App {
     pub t0: Option<Ts>,
     /// The key table in force (built-in, or with the user's config).
     pub keys: keymap::Keymap,
+    /// The list's columns, in order (all by default; the config may choose).
+    pub columns: Vec<Column>,
     /// Text to put on the terminal's clipboard (the event loop sends it as OSC 52).
     pub clipboard: Option<String>,
     /// Set while the inputs are still being read: the analysis is then a provisional one
@@ -284,6 +305,7 @@ impl App {
             regions: Regions::default(),
             t0,
             keys: keymap::Keymap::default(),
+            columns: Column::ALL.to_vec(),
             clipboard: None,
             loading: None,
         };

@@ -9,6 +9,9 @@
 //! [keys.timeline]               # one context: global, list, detail, timeline, findings
 //! zoom-in = ["+", "="]
 //!
+//! [list]                        # which columns, in this order (Column::name)
+//! columns = ["number", "time", "stage", "status", "method", "host", "path", "duration"]
+//!
 //! [theme]                       # names: see Palette::NAMES; NO_COLOR still wins
 //! warning = "#b58900"           # "red", "light-blue", "#rrggbb", an index "208"
 //! ```
@@ -18,6 +21,7 @@
 //! A mistake (unknown action or key, a key doing two things in one context) is refused with
 //! the line it is on, so the UI never starts with keys the user did not mean.
 
+use super::app::Column;
 use super::keymap::{Action, Context, Key, Keymap, BINDINGS};
 use super::theme::Palette;
 use std::path::{Path, PathBuf};
@@ -38,6 +42,8 @@ pub enum ConfigError {
 pub struct UiConfig {
     pub keys: Keymap,
     pub palette: Palette,
+    /// The session list's columns, when the file chooses them.
+    pub columns: Option<Vec<Column>>,
 }
 
 /// Where the config is looked for when no `--config` is given (`None`: no file there).
@@ -120,6 +126,35 @@ pub fn parse(text: &str, origin: &str) -> Result<UiConfig, ConfigError> {
                     }
                 }
             }
+            ("list", toml::Value::Table(list)) => {
+                for (name, value) in list {
+                    if name != "columns" {
+                        return Err(invalid(
+                            find_span(name),
+                            format!("no list setting {name:?} (there is: columns)"),
+                        ));
+                    }
+                    let names = Column::ALL.map(Column::name).join(", ");
+                    let cols = value
+                        .as_array()
+                        .map(|a| {
+                            a.iter()
+                                .map(|v| {
+                                    let n = v.as_str().unwrap_or_default();
+                                    Column::ALL.into_iter().find(|c| c.name() == n).ok_or_else(
+                                        || format!("no column {v} (there are: {names})"),
+                                    )
+                                })
+                                .collect::<Result<Vec<_>, _>>()
+                        })
+                        .unwrap_or_else(|| Err(format!("columns is a list of names: {names}")))
+                        .map_err(|m| invalid(find_span(name), m))?;
+                    if cols.is_empty() {
+                        return Err(invalid(find_span(name), "columns: at least one".into()));
+                    }
+                    config.columns = Some(cols);
+                }
+            }
             ("theme", toml::Value::Table(colors)) => {
                 for (name, value) in colors {
                     let color = value
@@ -147,7 +182,7 @@ pub fn parse(text: &str, origin: &str) -> Result<UiConfig, ConfigError> {
             (other, _) => {
                 return Err(invalid(
                     find_span(&format!("[{other}")),
-                    format!("unknown setting {other:?} (there are: [keys], [theme])"),
+                    format!("unknown setting {other:?} (there are: [keys], [list], [theme])"),
                 ))
             }
         }
@@ -287,6 +322,19 @@ mod tests {
         assert_eq!(c.palette.stands_out, Color::Indexed(208));
         assert_eq!(c.palette.ok, Color::LightGreen);
         assert_eq!(c.palette.error, Palette::default().error);
+    }
+
+    #[test]
+    fn list_columns_are_chosen_and_ordered() {
+        let c = parse(
+            "[list]\ncolumns = [\"status\", \"number\", \"path\"]\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(
+            c.columns,
+            Some(vec![Column::Status, Column::Number, Column::Path])
+        );
     }
 
     #[test]

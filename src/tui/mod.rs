@@ -37,6 +37,8 @@ pub struct OpenRequest {
     pub keys: keymap::Keymap,
     /// Colours (NO_COLOR still turns them off).
     pub palette: theme::Palette,
+    /// The list's columns (None: all).
+    pub columns: Option<Vec<app::Column>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -125,6 +127,9 @@ pub fn run(req: OpenRequest) -> Result<(), TuiError> {
     let started = Instant::now();
     let mut app = app::App::loading(req.files.clone());
     app.keys = req.keys.clone();
+    if let Some(c) = &req.columns {
+        app.columns = c.clone();
+    }
     if let Some(f) = &req.filter {
         app.set_filter(f).map_err(TuiError::Filter)?;
     }

@@ -41,8 +41,8 @@ fn width(c: Column) -> Constraint {
     }
 }
 
-/// Columns that fit: the least important go first on a narrow terminal.
-fn visible_columns(w: u16) -> Vec<Column> {
+/// The chosen columns that fit: the least important go first on a narrow terminal.
+fn visible_columns(chosen: &[Column], w: u16) -> Vec<Column> {
     let drop_order = [
         Column::Connection,
         Column::ReqSize,
@@ -52,7 +52,7 @@ fn visible_columns(w: u16) -> Vec<Column> {
         Column::Duration,
         Column::RespSize,
     ];
-    let mut cols: Vec<Column> = Column::ALL.to_vec();
+    let mut cols: Vec<Column> = chosen.to_vec();
     let need = |cols: &[Column]| -> u16 {
         cols.iter()
             .map(|c| match width(*c) {
@@ -269,7 +269,7 @@ pub fn render_list(f: &mut Frame, area: Rect, app: &mut App, theme: &Theme) {
     app.list_offset = app
         .list_offset
         .min(app.rows.len().saturating_sub(body_rows));
-    let cols = visible_columns(inner.width);
+    let cols = visible_columns(&app.columns, inner.width);
     let a = std::sync::Arc::clone(&app.analysis);
     let end = (app.list_offset + body_rows).min(app.rows.len());
     let mut rows = Vec::with_capacity(end - app.list_offset);
