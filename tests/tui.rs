@@ -403,6 +403,8 @@ fn list_fills_in_while_loading_and_keeps_the_selection() {
     assert!(app.notes.marked().next().is_none());
     press(&mut app, "x");
     assert!(app.overlay.is_none());
+    press(&mut app, "c");
+    assert!(app.filter.is_none());
 
     app.absorb_live(later);
     assert_eq!(app.rows.len(), done.exchanges.len());

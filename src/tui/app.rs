@@ -733,6 +733,8 @@ impl App {
                 Action::Export => Some("exports"),
                 Action::ShowFindings => Some("findings (the checks run on the whole capture)"),
                 Action::CopyCurl => Some("curl commands (they need the request body)"),
+                // Connection numbers change when the whole capture is in.
+                Action::FollowConnection => Some("following a connection"),
                 _ => None,
             };
             if let Some(what) = waits {
