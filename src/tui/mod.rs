@@ -49,6 +49,8 @@ pub enum TuiError {
     Load(#[from] crate::Error),
     #[error("{0}")]
     Filter(String),
+    #[error("{0}")]
+    Internal(String),
 }
 
 enum Loaded {
@@ -138,14 +140,23 @@ pub fn run(req: OpenRequest) -> Result<(), TuiError> {
     while !app.quit {
         if app.loading.is_some() {
             let mut finished = None;
-            while let Ok(msg) = rx.try_recv() {
-                match msg {
-                    Loaded::Progress(d, t) => {
+            loop {
+                match rx.try_recv() {
+                    Ok(Loaded::Progress(d, t)) => {
                         if let Some(l) = &mut app.loading {
                             (l.done, l.total) = (d, t);
                         }
                     }
-                    Loaded::Done(r) => finished = Some(*r),
+                    Ok(Loaded::Done(r)) => finished = Some(*r),
+                    Err(mpsc::TryRecvError::Empty) => break,
+                    // The loader is gone without an answer: it panicked (its message is on
+                    // standard error).
+                    Err(mpsc::TryRecvError::Disconnected) if finished.is_none() => {
+                        return Err(TuiError::Internal(
+                            "the analysis stopped unexpectedly".into(),
+                        ));
+                    }
+                    Err(mpsc::TryRecvError::Disconnected) => break,
                 }
             }
             if let Some(l) = &mut app.loading {
