@@ -322,7 +322,9 @@ pub fn render_list(f: &mut Frame, area: Rect, app: &mut App, theme: &Theme) {
     let table = Table::new(rows, widths).header(header).column_spacing(1);
     f.render_widget(table, inner);
     if app.rows.is_empty() {
-        let msg = if total == 0 {
+        let msg = if total == 0 && app.loading.is_some() {
+            "Reading… exchanges appear here as their responses end."
+        } else if total == 0 {
             "No HTTP exchange in the input."
         } else {
             "No exchange matches the filter (f to change it, Esc to clear)."
