@@ -86,27 +86,7 @@ fn open_filter_select_timeline_export_in_tmux() {
     )
     .unwrap();
 
-    let tmux = Tmux {
-        socket: format!("lyncscope-test-{}", std::process::id()),
-    };
-    let cmd = format!(
-        "cd '{}' && TERM=xterm-256color '{}' '{}'; sleep 30",
-        dir.path().display(),
-        env!("CARGO_BIN_EXE_lyncscope"),
-        capture.display()
-    );
-    let started = tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "ui",
-        "-x",
-        "160",
-        "-y",
-        "45",
-        &cmd,
-    ]);
-    assert!(started.status.success(), "{started:?}");
+    let tmux = start("flow", dir.path(), &[capture.display().to_string()]);
 
     // The list fills in while loading; the verdict in the title says loading is over.
     tmux.wait_for("Exchanges");

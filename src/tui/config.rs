@@ -12,7 +12,7 @@
 //! [list]                        # which columns, in this order (Column::name)
 //! columns = ["number", "time", "stage", "status", "method", "host", "path", "duration"]
 //!
-//! [theme]                       # names: see Palette::NAMES; NO_COLOR still wins
+//! [theme]                       # names: see Palette::names(); NO_COLOR still wins
 //! warning = "#b58900"           # "red", "light-blue", "#rrggbb", an index "208"
 //! ```
 //!
@@ -173,7 +173,7 @@ pub fn parse(text: &str, origin: &str) -> Result<UiConfig, ConfigError> {
                             find_span(name),
                             format!(
                                 "no theme colour {name:?} (there are: {})",
-                                Palette::NAMES.join(", ")
+                                Palette::names().collect::<Vec<_>>().join(", ")
                             ),
                         ));
                     }

@@ -48,42 +48,38 @@ impl Default for Palette {
     }
 }
 
+/// Each settable colour by its config name.
+type Slot = (&'static str, fn(&mut Palette) -> &mut Color);
+const SLOTS: [Slot; 12] = [
+    ("title", |p| &mut p.title),
+    ("key", |p| &mut p.key),
+    ("focus", |p| &mut p.focus),
+    ("dim", |p| &mut p.dim),
+    ("error", |p| &mut p.error),
+    ("warning", |p| &mut p.warning),
+    ("ok", |p| &mut p.ok),
+    ("info", |p| &mut p.info),
+    ("redirect", |p| &mut p.redirect),
+    ("mark", |p| &mut p.mark),
+    ("stands-out", |p| &mut p.stands_out),
+    ("hit", |p| &mut p.hit),
+];
+
 impl Palette {
-    /// The settable names, with a setter each.
-    pub const NAMES: [&'static str; 12] = [
-        "title",
-        "key",
-        "focus",
-        "dim",
-        "error",
-        "warning",
-        "ok",
-        "info",
-        "redirect",
-        "mark",
-        "stands-out",
-        "hit",
-    ];
+    /// The names a config file may set.
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        SLOTS.iter().map(|(n, _)| *n)
+    }
 
     /// Sets the colour called `name`; false for an unknown name.
     pub fn set(&mut self, name: &str, c: Color) -> bool {
-        let slot = match name {
-            "title" => &mut self.title,
-            "key" => &mut self.key,
-            "focus" => &mut self.focus,
-            "dim" => &mut self.dim,
-            "error" => &mut self.error,
-            "warning" => &mut self.warning,
-            "ok" => &mut self.ok,
-            "info" => &mut self.info,
-            "redirect" => &mut self.redirect,
-            "mark" => &mut self.mark,
-            "stands-out" => &mut self.stands_out,
-            "hit" => &mut self.hit,
-            _ => return false,
-        };
-        *slot = c;
-        true
+        match SLOTS.iter().find(|(n, _)| *n == name) {
+            Some((_, slot)) => {
+                *slot(self) = c;
+                true
+            }
+            None => false,
+        }
     }
 }
 

@@ -386,8 +386,9 @@ fn follow_selection(input: &TimelineInput, cache: &TimelineCache, state: &mut Ti
     );
 }
 
-/// The exchange under a mouse click at (column,row), if any.
-pub fn hit_test(
+/// The exchange under a mouse click at (column,row), if any (the views' tests ask this).
+#[cfg(test)]
+pub(super) fn hit_test(
     area: Rect,
     input: &TimelineInput,
     cache: &TimelineCache,
