@@ -601,3 +601,55 @@ fn list_columns_from_the_config() {
     // The script's 404 is in the first column now.
     assert!(s.lines().any(|l| l.starts_with("│404")), "{s}");
 }
+
+#[test]
+fn json_bodies_fold_level_by_level() {
+    // Sample B's UCWA application (201, JSON with _links and _embedded): folded to the top
+    // it shows as many keys as the body has (counted by serde_json from the captured bytes).
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app("B-external-home-pool-redirect.pcapng", dir.path());
+    let (row, body) = app
+        .rows
+        .iter()
+        .enumerate()
+        .find_map(|(i, id)| {
+            let x = app.exchange(*id)?;
+            let r = x.response.as_ref()?;
+            (r.status == 201 && x.request.as_ref()?.target.contains("/ucwa/"))
+                .then(|| (i, r.body.bytes().unwrap().to_vec()))
+        })
+        .expect("the application resource");
+    let value: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let keys = value.as_object().unwrap().len();
+    app.selected = row;
+    // Detail, Response tab.
+    press(&mut app, "<Enter> <Right> <Right>");
+    let mut levels = 0;
+    loop {
+        press(&mut app, "-");
+        levels += 1;
+        let s = screen(&mut app, 160, 45);
+        assert!(s.contains("folded from level"), "{s}");
+        if s.contains(&format!("{{… {keys} keys}}")) {
+            break;
+        }
+        assert!(levels < 20, "never folded to the top:\n{s}");
+    }
+    // As many steps as the body has levels below the top.
+    let depth = |v: &serde_json::Value| -> usize {
+        fn d(v: &serde_json::Value) -> usize {
+            match v {
+                serde_json::Value::Object(m) => 1 + m.values().map(d).max().unwrap_or(0),
+                serde_json::Value::Array(a) => 1 + a.iter().map(d).max().unwrap_or(0),
+                _ => 0,
+            }
+        }
+        d(v)
+    };
+    assert_eq!(levels, depth(&value));
+    for _ in 0..levels {
+        press(&mut app, "+");
+    }
+    assert_eq!(app.status.as_ref().unwrap().text, "JSON: every level shown");
+    assert!(!screen(&mut app, 160, 45).contains("folded from level"));
+}

@@ -95,14 +95,23 @@ pub struct PrettyBody {
 
 /// Readable text for a body: at most `limit` bytes of it are looked at.
 pub fn pretty(content_type: Option<&str>, bytes: &[u8], limit: usize) -> PrettyBody {
+    pretty_folded(content_type, bytes, limit, None)
+}
+
+/// [`pretty`], with JSON folded from nesting level `fold` on (see [`pretty_json_folded`]).
+pub fn pretty_folded(
+    content_type: Option<&str>,
+    bytes: &[u8],
+    limit: usize,
+    fold: Option<usize>,
+) -> PrettyBody {
     let truncated = bytes.len() > limit;
     let shown = &bytes[..bytes.len().min(limit)];
     let kind = body_kind(content_type, bytes);
     let text = match kind {
         BodyKind::Empty => String::new(),
-        BodyKind::Json => {
-            pretty_json(&String::from_utf8_lossy(shown)).unwrap_or_else(|| lossy(shown))
-        }
+        BodyKind::Json => pretty_json_folded(&String::from_utf8_lossy(shown), fold)
+            .unwrap_or_else(|| lossy(shown)),
         BodyKind::Xml => {
             pretty_xml(&String::from_utf8_lossy(shown)).unwrap_or_else(|| lossy(shown))
         }
@@ -156,6 +165,82 @@ fn percent_decode(s: &str) -> String {
 /// Re-indents JSON without re-encoding it (key order, numbers and escapes stay as sent).
 /// `None` when the text is not JSON.
 pub fn pretty_json(s: &str) -> Option<String> {
+    pretty_json_folded(s, None)
+}
+
+/// How deep objects and arrays nest (0 for a scalar, 1 for `{"a":1}`); strings are skipped.
+pub fn json_depth(s: &str) -> usize {
+    let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for c in s.chars() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match c {
+            '"' => in_string = true,
+            '{' | '[' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            '}' | ']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+/// Skips the rest of a container whose opening bracket was just read; returns how many
+/// members it had (for "{… 3 keys}").
+fn skip_container(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> usize {
+    let (mut depth, mut in_string, mut escaped) = (1usize, false, false);
+    let (mut members, mut empty) = (0usize, true);
+    for c in chars.by_ref() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_string = true;
+                empty = false;
+            }
+            '{' | '[' => {
+                depth += 1;
+                empty = false;
+            }
+            '}' | ']' => {
+                depth -= 1;
+                if depth == 0 {
+                    break;
+                }
+            }
+            ',' if depth == 1 => members += 1,
+            c if !c.is_whitespace() => empty = false,
+            _ => {}
+        }
+    }
+    if empty {
+        0
+    } else {
+        members + 1
+    }
+}
+
+/// [`pretty_json`], with objects and arrays that open at nesting level `fold` (0 = the top)
+/// or deeper shown as `{… N keys}` / `[… N items]`.
+pub fn pretty_json_folded(s: &str, fold: Option<usize>) -> Option<String> {
     let t = s.trim_start_matches('\u{feff}').trim();
     if !(t.starts_with('{') || t.starts_with('[')) {
         return None;
@@ -187,6 +272,17 @@ pub fn pretty_json(s: &str) -> Option<String> {
             '"' => {
                 in_string = true;
                 out.push(c);
+            }
+            '{' | '[' if fold.is_some_and(|f| depth >= f) => {
+                let n = skip_container(&mut chars);
+                out.push_str(&match (c, n) {
+                    ('{', 0) => "{}".to_string(),
+                    (_, 0) => "[]".to_string(),
+                    ('{', 1) => "{… 1 key}".to_string(),
+                    ('{', n) => format!("{{… {n} keys}}"),
+                    (_, 1) => "[… 1 item]".to_string(),
+                    (_, n) => format!("[… {n} items]"),
+                });
             }
             '{' | '[' => {
                 out.push(c);
@@ -270,6 +366,22 @@ pub fn hexdump(bytes: &[u8], max_lines: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_folds_below_a_level() {
+        let j = r#"{"a":{"b":[1,2,{"c":"}"}]},"d":[],"e":"x,y","f":{}}"#;
+        assert_eq!(json_depth(j), 4);
+        assert_eq!(pretty_json_folded(j, None), pretty_json(j));
+        assert_eq!(
+            pretty_json_folded(j, Some(1)).unwrap(),
+            "{\n  \"a\": {… 1 key},\n  \"d\": [],\n  \"e\": \"x,y\",\n  \"f\": {}\n}"
+        );
+        assert_eq!(pretty_json_folded(j, Some(0)).unwrap(), "{… 4 keys}");
+        let two = pretty_json_folded(j, Some(2)).unwrap();
+        assert!(two.contains("\"b\": [… 3 items]"), "{two}");
+        // Unbalanced input neither panics nor loops.
+        assert!(pretty_json_folded("{\"a\":[1,", Some(1)).is_some());
+    }
 
     #[test]
     fn json_is_reindented_keeping_order_and_escapes() {

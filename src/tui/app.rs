@@ -474,6 +474,40 @@ impl App {
         self.apply_filter_text(text)
     }
 
+    /// Folds (or unfolds) one more nesting level of the JSON body the tab shows.
+    fn fold_json(&mut self, fold: bool) {
+        use super::views::detail::DetailTab;
+        use crate::report::content::{body_kind, json_depth, lossy, BodyKind};
+        let Some(x) = self.selected_exchange() else {
+            return;
+        };
+        let message = match self.detail.tab {
+            DetailTab::Request => x.request.as_ref().map(|r| (&r.headers, &r.body)),
+            DetailTab::Response => x.response.as_ref().map(|r| (&r.headers, &r.body)),
+            _ => None,
+        };
+        let Some((headers, body)) = message else {
+            self.complain("folding works on JSON bodies, in the Request and Response tabs");
+            return;
+        };
+        let bytes = body.bytes().unwrap_or_default();
+        if body_kind(headers.get("content-type"), bytes) != BodyKind::Json {
+            self.complain("this body is not JSON");
+            return;
+        }
+        let depth = json_depth(&lossy(bytes));
+        self.detail.fold = match (fold, self.detail.fold) {
+            (true, f) => Some(f.unwrap_or(depth).min(depth).saturating_sub(1)),
+            (false, Some(f)) if f + 1 < depth => Some(f + 1),
+            (false, _) => None,
+        };
+        self.detail.scroll = 0;
+        match self.detail.fold {
+            Some(f) => self.say(format!("JSON folded from level {f} of {depth} (+ unfolds)")),
+            None => self.say("JSON: every level shown"),
+        }
+    }
+
     /// Puts the selected exchange's URL or curl command on the clipboard.
     fn copy(&mut self, action: Action) {
         let Some(x) = self.selected_exchange() else {
@@ -878,6 +912,7 @@ impl App {
             }
             Action::JumpParent => self.jump_parent(),
             Action::CopyUrl | Action::CopyCurl => self.copy(action),
+            Action::FoldJson | Action::UnfoldJson => self.fold_json(action == Action::FoldJson),
             Action::ToggleMouse => {
                 self.mouse = !self.mouse;
                 self.say(if self.mouse {

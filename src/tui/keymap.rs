@@ -47,6 +47,8 @@ pub enum Action {
     ToggleMouse,
     CopyUrl,
     CopyCurl,
+    FoldJson,
+    UnfoldJson,
 }
 
 /// Where a binding applies. `Global` bindings work everywhere unless a pane binds the same key.
@@ -494,6 +496,22 @@ pub const BINDINGS: &[Binding] = &[
         "raw",
         "Body: pretty ↔ as sent",
         true,
+    ),
+    b(
+        C::Detail,
+        &[K::Char('-')],
+        A::FoldJson,
+        "fold",
+        "JSON body: fold one more level",
+        false,
+    ),
+    b(
+        C::Detail,
+        &[K::Char('+'), K::Char('=')],
+        A::UnfoldJson,
+        "unfold",
+        "JSON body: unfold one level",
+        false,
     ),
     b(
         C::Detail,

@@ -10,7 +10,7 @@ use crate::model::{
     rcode_name, rtype_name, Analysis, AuthFacts, AuthLeg, Body, Challenge, Connection, Exchange,
     Headers, MsDiagnostic, Notes, NtlmMessage, StreamEnd, TlsInfo, TokenRef, Ts,
 };
-use crate::report::content::{hexdump, lossy, pretty};
+use crate::report::content::{hexdump, lossy, pretty_folded};
 use crate::timeline::{human_duration, utc_time};
 use crate::tui::theme::Theme;
 use ratatui::layout::Rect;
@@ -79,6 +79,8 @@ pub struct DetailState {
     pub scroll: usize,
     /// Bodies shown as sent (decoded but not pretty-printed) instead of pretty.
     pub raw: bool,
+    /// JSON bodies: objects and arrays from this nesting level on are folded.
+    pub fold: Option<usize>,
 }
 
 /// All lines of a tab (the pane scrolls over them; also used to count lines and for search
@@ -91,7 +93,7 @@ pub fn detail_lines(
     raw: bool,
     theme: &Theme,
 ) -> Vec<Line<'static>> {
-    build(a, x, notes, tab, raw, theme).lines
+    build(a, x, notes, tab, raw, None, theme).lines
 }
 
 /// The lines of a tab with the indent of their wrapped continuation rows.
@@ -101,6 +103,7 @@ fn build<'t>(
     notes: &Notes,
     tab: DetailTab,
     raw: bool,
+    fold: Option<usize>,
     theme: &'t Theme,
 ) -> Out<'t> {
     let mut out = Out::new(theme);
@@ -113,8 +116,8 @@ fn build<'t>(
     }
     match tab {
         DetailTab::Overview => overview(&mut out, a, x, notes),
-        DetailTab::Request => request_tab(&mut out, x, raw),
-        DetailTab::Response => response_tab(&mut out, x, raw),
+        DetailTab::Request => request_tab(&mut out, x, raw, fold),
+        DetailTab::Response => response_tab(&mut out, x, raw, fold),
         DetailTab::Hex => hex_tab(&mut out, x),
         DetailTab::Auth => auth_tab(&mut out, x),
     }
@@ -229,6 +232,7 @@ struct CacheKey {
     note: Option<crate::model::Note>,
     tab: DetailTab,
     raw: bool,
+    fold: Option<usize>,
     theme: Theme,
     partial: bool,
 }
@@ -262,6 +266,7 @@ fn cached_build(
         note: notes.get(x.id).cloned(),
         tab: state.tab,
         raw: state.raw,
+        fold: state.fold,
         theme: *theme,
         partial: a.partial,
     };
@@ -271,7 +276,7 @@ fn cached_build(
                 return std::rc::Rc::clone(built);
             }
         }
-        let out = build(a, x, notes, state.tab, state.raw, theme);
+        let out = build(a, x, notes, state.tab, state.raw, state.fold, theme);
         let built = std::rc::Rc::new(Built {
             lines: out.lines,
             hangs: out.hangs,
@@ -878,7 +883,7 @@ fn findings_section(out: &mut Out, a: &Analysis, x: &Exchange) {
 // ---------------------------------------------------------------------------------------------
 // Request / Response
 
-fn request_tab(out: &mut Out, x: &Exchange, raw: bool) {
+fn request_tab(out: &mut Out, x: &Exchange, raw: bool, fold: Option<usize>) {
     let t = *out.theme;
     let Some(r) = &x.request else {
         out.line(vec![Span::styled(
@@ -894,10 +899,10 @@ fn request_tab(out: &mut Out, x: &Exchange, raw: bool) {
     ]);
     headers(out, &r.headers);
     out.blank();
-    body(out, &r.headers, &r.body, raw);
+    body(out, &r.headers, &r.body, raw, fold);
 }
 
-fn response_tab(out: &mut Out, x: &Exchange, raw: bool) {
+fn response_tab(out: &mut Out, x: &Exchange, raw: bool, fold: Option<usize>) {
     let t = *out.theme;
     let Some(r) = &x.response else {
         let why = match x.capture {
@@ -922,7 +927,7 @@ fn response_tab(out: &mut Out, x: &Exchange, raw: bool) {
     ]);
     headers(out, &r.headers);
     out.blank();
-    body(out, &r.headers, &r.body, raw);
+    body(out, &r.headers, &r.body, raw, fold);
 }
 
 fn headers(out: &mut Out, h: &Headers) {
@@ -940,7 +945,7 @@ fn headers(out: &mut Out, h: &Headers) {
 }
 
 /// The body facts line, then the body (pretty or as sent), or why there is none to show.
-fn body(out: &mut Out, headers: &Headers, b: &Body, raw: bool) {
+fn body(out: &mut Out, headers: &Headers, b: &Body, raw: bool, fold: Option<usize>) {
     let t = *out.theme;
     let bytes = b.bytes().unwrap_or_default();
     if b.wire_length == 0 && bytes.is_empty() {
@@ -967,7 +972,10 @@ fn body(out: &mut Out, headers: &Headers, b: &Body, raw: bool) {
         let shown = bytes.get(..BODY_CAP).unwrap_or(bytes);
         (lossy(shown), bytes.len() > BODY_CAP, Some("as sent"))
     } else {
-        let p = pretty(content_type, bytes, BODY_CAP);
+        let p = pretty_folded(content_type, bytes, BODY_CAP, fold);
+        if let (Some(level), crate::report::content::BodyKind::Json) = (fold, p.kind) {
+            facts.push(format!("folded from level {level} (+ unfolds)"));
+        }
         (p.text, p.truncated, Some(p.kind.as_str()))
     };
     if let Some(k) = kind {
@@ -1559,6 +1567,7 @@ mod tests {
             tab,
             scroll: 0,
             raw,
+            fold: None,
         };
         let term = draw(100, 40, Some(x), &mut state, None);
         insta::assert_snapshot!(name, term.backend());
@@ -1745,6 +1754,7 @@ mod tests {
             tab: DetailTab::Response,
             scroll: usize::MAX,
             raw: false,
+            fold: None,
         };
         let term = draw(100, 40, Some(x), &mut state, None);
         let a = scenario_b();
@@ -1831,6 +1841,7 @@ mod tests {
                             tab,
                             scroll: usize::MAX,
                             raw,
+                            fold: Some(1),
                         };
                         let find = |line: &str| -> Vec<Range<usize>> {
                             // Ranges at and beyond the end, and inside characters, are ignored.
