@@ -653,3 +653,45 @@ fn json_bodies_fold_level_by_level() {
     assert_eq!(app.status.as_ref().unwrap().text, "JSON: every level shown");
     assert!(!screen(&mut app, 160, 45).contains("folded from level"));
 }
+
+#[test]
+fn the_ladder_shows_connection_attempts_that_carried_no_exchange() {
+    // Sample E: each of the script's tcp steps (the blocked hairpin) is a "TCP connect" arrow
+    // to the server the script names.
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app("E-hairpin-blocked.pcapng", dir.path());
+    let s = script("E-hairpin-blocked.script.json");
+    let tcp: Vec<&Value> = s["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|st| st["kind"] == "tcp")
+        .collect();
+    assert!(!tcp.is_empty());
+    press(&mut app, "t t t");
+    let ladder = screen(&mut app, 160, 60);
+    assert!(ladder.contains("Ladder"), "{ladder}");
+    let arrows = ladder.lines().filter(|l| l.contains("TCP connect")).count();
+    assert_eq!(arrows, tcp.len(), "{ladder}");
+    for st in &tcp {
+        assert!(ladder.contains(st["server"].as_str().unwrap()), "{ladder}");
+    }
+    // A click on the row says what the attempt was.
+    let y = ladder
+        .lines()
+        .position(|l| l.contains("TCP connect"))
+        .unwrap();
+    app.on_mouse(MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: 40,
+        row: y as u16,
+        modifiers: KeyModifiers::NONE,
+    });
+    let status = app.status.clone().expect("a status line").text;
+    assert!(
+        tcp.iter()
+            .any(|st| status.contains(&format!("→ {}", st["server"].as_str().unwrap()))),
+        "{status}"
+    );
+    assert!(status.contains("tcp-tls fail"), "{status}");
+}

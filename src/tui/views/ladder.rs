@@ -2,7 +2,8 @@
 //! (design-anchors §A.7, §A.8): one column per endpoint with a lifeline, one row per event in
 //! time order with the time at the left, an arrow client → server labelled `METHOD /path` for
 //! each request and one back labelled `STATUS reason` for each response; DNS queries and
-//! answers too, since they start every discovery step.
+//! answers too, since they start every discovery step, and connection attempts that carried
+//! no exchange (a SYN nobody answered, a failed handshake).
 //!
 //! ```text
 //! ┌ Ladder zoom 1× ──────────────────────────────────────────────────────┐
@@ -21,7 +22,8 @@ use super::timeline::{
     fit, put, put_str, scroll_to, selected_style, since, TimelineCache, TimelineInput,
     TimelineState,
 };
-use crate::model::{rcode_name, rtype_name, Analysis, DnsId, ExchId, Ts};
+use crate::model::{rcode_name, rtype_name, Analysis, ConnId, DnsId, ExchId, Ts};
+use crate::timeline::Item;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -74,13 +76,14 @@ enum What {
     Response(ExchId),
     Query(DnsId),
     Answer(DnsId),
+    Connect(ConnId),
 }
 
 impl What {
     fn exchange(self) -> Option<ExchId> {
         match self {
             What::Request(id) | What::Response(id) => Some(id),
-            What::Query(_) | What::Answer(_) => None,
+            What::Query(_) | What::Answer(_) | What::Connect(_) => None,
         }
     }
 }
@@ -97,7 +100,13 @@ const MIN_SPACING: u16 = 18;
 const TIME_WIDTH: u16 = 11;
 
 impl Flow {
-    pub(super) fn new(a: &Analysis, rows: &[ExchId], dns: &[DnsId], t0: Option<Ts>) -> Flow {
+    pub(super) fn new(
+        a: &Analysis,
+        rows: &[ExchId],
+        dns: &[DnsId],
+        connections: &[ConnId],
+        t0: Option<Ts>,
+    ) -> Flow {
         // (when, order of discovery, event with endpoint keys).
         let mut raw: Vec<(Option<Ts>, What, Key, Key)> = Vec::new();
         let mut names: HashMap<Key, Vec<String>> = HashMap::new();
@@ -144,6 +153,21 @@ impl Flow {
             if let Some(r) = &l.response {
                 raw.push((Some(r.arrival.ts), What::Answer(l.id), server, client));
             }
+        }
+        for c in connections
+            .iter()
+            .filter_map(|id| a.connections.get(id.0 as usize))
+        {
+            let server = Key::Server(c.server);
+            if let Some(sni) = c.tls.as_ref().and_then(|t| t.sni.as_deref()) {
+                add_name(server, sni);
+            }
+            raw.push((
+                Some(c.first_seen),
+                What::Connect(c.id),
+                Key::Client(c.client.ip()),
+                server,
+            ));
         }
         // Time order; events without a time keep list order after all timed ones.
         let mut order: Vec<usize> = (0..raw.len()).collect();
@@ -493,6 +517,25 @@ fn describe(a: &Analysis, what: What, input: &TimelineInput) -> (String, Style, 
                 format!("dns {stage}"),
             )
         }
+        What::Connect(id) => {
+            let Some(c) = a.connections.get(id.0 as usize) else {
+                return (String::new(), theme.normal(), String::new());
+            };
+            let tag = c.stage.as_ref();
+            let label = match tag.and_then(|t| t.note.as_deref()) {
+                Some(note) => format!("TCP connect: {note}"),
+                None if !c.syn_ack => "TCP connect: no SYN-ACK".to_string(),
+                None => "TCP connect".to_string(),
+            };
+            let style = if tag.is_some_and(|t| t.outcome == crate::model::Outcome::Fail) {
+                theme.error()
+            } else {
+                theme.dim()
+            };
+            let comment =
+                tag.map_or_else(String::new, |t| format!("{} {}", t.id, t.outcome.as_str()));
+            (label, style, comment)
+        }
         What::Answer(id) => {
             let Some(r) = a
                 .dns
@@ -523,14 +566,14 @@ fn describe(a: &Analysis, what: What, input: &TimelineInput) -> (String, Style, 
     }
 }
 
-/// The exchange of the clicked event row (DNS rows select nothing).
+/// What the clicked event row is about: an exchange, a DNS lookup or a connection.
 pub(super) fn hit(
     inner: Rect,
     cache: &TimelineCache,
     state: &TimelineState,
     _column: u16,
     row: u16,
-) -> Option<ExchId> {
+) -> Option<Item> {
     let lay = layout(inner, cache, state);
     if row < lay.top || usize::from(row - lay.top) >= lay.visible {
         return None;
@@ -541,7 +584,11 @@ pub(super) fn hit(
         .ladder
         .events
         .get(scroll + usize::from(row - lay.top))
-        .and_then(|e| e.what.exchange())
+        .map(|e| match e.what {
+            What::Request(id) | What::Response(id) => Item::Exchange(id),
+            What::Query(id) | What::Answer(id) => Item::Dns(id),
+            What::Connect(id) => Item::Connection(id),
+        })
 }
 
 #[cfg(test)]

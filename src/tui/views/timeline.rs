@@ -223,7 +223,7 @@ impl TimelineCache {
         let breaks = axis.breaks().collect();
         let lanes = swimlanes::Lanes::new(a, rows, &dns, &connections, &axis);
         let fall = waterfall::Rows::new(a, rows, &axis);
-        let ladder = ladder::Flow::new(a, rows, &dns, axis.start());
+        let ladder = ladder::Flow::new(a, rows, &dns, &connections, axis.start());
         TimelineCache {
             axis,
             total,
@@ -420,7 +420,7 @@ pub fn hit_item(
         TimelineKind::Waterfall => {
             waterfall::hit(inner, input, cache, state, column, row).map(Item::Exchange)
         }
-        TimelineKind::Ladder => ladder::hit(inner, cache, state, column, row).map(Item::Exchange),
+        TimelineKind::Ladder => ladder::hit(inner, cache, state, column, row),
     }
 }
 
