@@ -168,22 +168,41 @@ pub fn pretty_json(s: &str) -> Option<String> {
     pretty_json_folded(s, None)
 }
 
+/// Whether a scan of JSON text is inside a string literal (where brackets and commas mean
+/// nothing).
+#[derive(Default)]
+struct JsonString {
+    inside: bool,
+    escaped: bool,
+}
+
+impl JsonString {
+    /// Takes the next character; true when it is part of a string literal (quotes included).
+    fn take(&mut self, c: char) -> bool {
+        if self.inside {
+            if self.escaped {
+                self.escaped = false;
+            } else if c == '\\' {
+                self.escaped = true;
+            } else if c == '"' {
+                self.inside = false;
+            }
+            true
+        } else {
+            self.inside = c == '"';
+            self.inside
+        }
+    }
+}
+
 /// How deep objects and arrays nest (0 for a scalar, 1 for `{"a":1}`); strings are skipped.
 pub fn json_depth(s: &str) -> usize {
-    let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    let (mut depth, mut max, mut string) = (0usize, 0usize, JsonString::default());
     for c in s.chars() {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                in_string = false;
-            }
+        if string.take(c) {
             continue;
         }
         match c {
-            '"' => in_string = true,
             '{' | '[' => {
                 depth += 1;
                 max = max.max(depth);
@@ -198,33 +217,23 @@ pub fn json_depth(s: &str) -> usize {
 /// Skips the rest of a container whose opening bracket was just read; returns how many
 /// members it had (for "{… 3 keys}").
 fn skip_container(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> usize {
-    let (mut depth, mut in_string, mut escaped) = (1usize, false, false);
+    let (mut depth, mut string) = (1usize, JsonString::default());
     let (mut members, mut empty) = (0usize, true);
     for c in chars.by_ref() {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                in_string = false;
-            }
+        if string.take(c) {
+            empty = false;
             continue;
         }
         match c {
-            '"' => {
-                in_string = true;
-                empty = false;
-            }
-            '{' | '[' => {
-                depth += 1;
-                empty = false;
-            }
             '}' | ']' => {
                 depth -= 1;
                 if depth == 0 {
                     break;
                 }
+            }
+            '{' | '[' => {
+                depth += 1;
+                empty = false;
             }
             ',' if depth == 1 => members += 1,
             c if !c.is_whitespace() => empty = false,
@@ -247,8 +256,7 @@ pub fn pretty_json_folded(s: &str, fold: Option<usize>) -> Option<String> {
     }
     let mut out = String::with_capacity(t.len() + t.len() / 4);
     let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
+    let mut string = JsonString::default();
     let mut chars = t.chars().peekable();
     let newline = |out: &mut String, depth: usize| {
         out.push('\n');
@@ -257,22 +265,11 @@ pub fn pretty_json_folded(s: &str, fold: Option<usize>) -> Option<String> {
         }
     };
     while let Some(c) = chars.next() {
-        if in_string {
+        if string.take(c) {
             out.push(c);
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                in_string = false;
-            }
             continue;
         }
         match c {
-            '"' => {
-                in_string = true;
-                out.push(c);
-            }
             '{' | '[' if fold.is_some_and(|f| depth >= f) => {
                 let n = skip_container(&mut chars);
                 out.push_str(&match (c, n) {
