@@ -1,7 +1,7 @@
 //! Small exports of one exchange: a `curl` command that repeats the request, and the raw
 //! request / response as HTTP/1.x text.
 
-use crate::model::{Analysis, Body, Exchange, Headers, Scheme};
+use crate::model::{Analysis, Body, Exchange, Headers, Request, Response, Scheme};
 
 /// Headers that describe one hop (RFC 9110 §7.6.1) or the framing curl recomputes: a replayed
 /// request must not carry them.
@@ -236,14 +236,41 @@ fn request_body_arg(
     }
 }
 
-fn push_headers(out: &mut Vec<u8>, headers: &Headers) {
+fn push_headers(out: &mut String, headers: &Headers) {
     for (n, v) in headers.iter() {
-        out.extend_from_slice(n.as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(v.as_bytes());
-        out.extend_from_slice(b"\r\n");
+        out.push_str(n);
+        out.push_str(": ");
+        out.push_str(v);
+        out.push_str("\r\n");
     }
-    out.extend_from_slice(b"\r\n");
+    out.push_str("\r\n");
+}
+
+/// The request line and headers as HTTP/1.x text, up to and including the blank line.
+pub fn request_head(r: &Request) -> String {
+    let mut out = format!("{} {} {}\r\n", r.method, r.target, r.version);
+    push_headers(&mut out, &r.headers);
+    out
+}
+
+/// The status line and headers as HTTP/1.x text, up to and including the blank line.
+pub fn response_head(r: &Response) -> String {
+    let mut out = if r.reason.is_empty() {
+        format!("{} {}\r\n", r.version, r.status)
+    } else {
+        format!("{} {} {}\r\n", r.version, r.status, r.reason)
+    };
+    push_headers(&mut out, &r.headers);
+    out
+}
+
+/// A head followed by the kept (decoded) body.
+fn with_body(head: String, body: &Body) -> Vec<u8> {
+    let mut out = head.into_bytes();
+    if let Some(b) = body.kept.as_deref() {
+        out.extend_from_slice(b);
+    }
+    out
 }
 
 /// The request as HTTP/1.x text: request line, headers as sent, a blank line, and the
@@ -251,41 +278,22 @@ fn push_headers(out: &mut Vec<u8>, headers: &Headers) {
 /// `Transfer-Encoding: chunked` or a `Content-Encoding` the headers describe the wire form,
 /// not these bytes. Empty when the capture holds no request.
 pub fn raw_request(x: &Exchange) -> Vec<u8> {
-    let Some(r) = x.request.as_ref() else {
-        return Vec::new();
-    };
-    let mut out = Vec::with_capacity(256 + r.body.kept.as_deref().map_or(0, <[u8]>::len));
-    out.extend_from_slice(format!("{} {} {}\r\n", r.method, r.target, r.version).as_bytes());
-    push_headers(&mut out, &r.headers);
-    if let Some(b) = r.body.kept.as_deref() {
-        out.extend_from_slice(b);
-    }
-    out
+    x.request
+        .as_ref()
+        .map_or_else(Vec::new, |r| with_body(request_head(r), &r.body))
 }
 
 /// The response as HTTP/1.x text, like [`raw_request`]. Empty when no response was seen.
 pub fn raw_response(x: &Exchange) -> Vec<u8> {
-    let Some(r) = x.response.as_ref() else {
-        return Vec::new();
-    };
-    let mut out = Vec::with_capacity(256 + r.body.kept.as_deref().map_or(0, <[u8]>::len));
-    let line = if r.reason.is_empty() {
-        format!("{} {}\r\n", r.version, r.status)
-    } else {
-        format!("{} {} {}\r\n", r.version, r.status, r.reason)
-    };
-    out.extend_from_slice(line.as_bytes());
-    push_headers(&mut out, &r.headers);
-    if let Some(b) = r.body.kept.as_deref() {
-        out.extend_from_slice(b);
-    }
-    out
+    x.response
+        .as_ref()
+        .map_or_else(Vec::new, |r| with_body(response_head(r), &r.body))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{CaptureState, ConnId, ExchId, Request, Response};
+    use crate::model::{CaptureState, ConnId, ExchId};
 
     fn exchange(method: &str, target: &str, headers: &[(&str, &str)], body: &[u8]) -> Exchange {
         let body = Body {

@@ -11,6 +11,7 @@ use crate::model::{
     Headers, MsDiagnostic, Notes, NtlmMessage, StreamEnd, TlsInfo, TokenRef, Ts,
 };
 use crate::report::content::{hexdump, lossy, pretty_folded};
+use crate::report::snippets::{request_head, response_head};
 use crate::timeline::{human_duration, utc_time};
 use crate::tui::theme::Theme;
 use ratatui::layout::Rect;
@@ -1014,37 +1015,19 @@ fn body(out: &mut Out, headers: &Headers, b: &Body, raw: bool, fold: Option<usiz
 fn hex_tab(out: &mut Out, x: &Exchange) {
     let t = *out.theme;
     match &x.request {
-        Some(r) => {
-            let mut head = format!("{} {} {}\r\n", r.method, r.target, r.version);
-            push_headers(&mut head, &r.headers);
-            hex_message(out, "Request", head, &r.body);
-        }
+        Some(r) => hex_message(out, "Request", request_head(r), &r.body),
         None => {
             out.heading("Request");
             out.line(vec![Span::styled("not in the capture", t.dim())]);
         }
     }
     match &x.response {
-        Some(r) => {
-            let mut head = format!("{} {} {}\r\n", r.version, r.status, r.reason);
-            push_headers(&mut head, &r.headers);
-            hex_message(out, "Response", head, &r.body);
-        }
+        Some(r) => hex_message(out, "Response", response_head(r), &r.body),
         None => {
             out.heading("Response");
             out.line(vec![Span::styled("not in the capture", t.dim())]);
         }
     }
-}
-
-fn push_headers(head: &mut String, h: &Headers) {
-    for (n, v) in h.iter() {
-        head.push_str(n);
-        head.push_str(": ");
-        head.push_str(v);
-        head.push_str("\r\n");
-    }
-    head.push_str("\r\n");
 }
 
 /// One message as bytes: its head rebuilt from the parsed fields, then the body as sent
