@@ -6,7 +6,7 @@
 use super::markdown::{
     auth_lines, body_view, diagnostics_by_exchange, exchange_facts, exchange_title, input_line,
     marked_in_order, request_head, response_head, signin_who, stage_rows, summary, utc, RowKey,
-    StageRow,
+    StageRow, DIAGNOSTICS_LISTED,
 };
 use super::svg::{outcome_color, swimlanes_svg, waterfall_svg, xml_escape as esc};
 use crate::model::{
@@ -139,21 +139,11 @@ pub fn write_html(
         write_exchange(a, notes, a.exchange(*id), &listed, t0, diags.get(id), out)?;
     }
 
-    let general: Vec<&Diagnostic> = a
-        .diagnostics
-        .iter()
-        .filter(|d| d.exchange.is_none())
-        .collect();
+    let general = super::markdown::general_diagnostics(a);
     if !general.is_empty() {
         writeln!(out, "<h2 id=\"diagnostics\">Diagnostics</h2>\n<ul>")?;
-        for d in general.iter().take(500) {
-            let mut at = String::new();
-            if let Some(c) = d.connection {
-                at.push_str(&format!(" C{}", c.0));
-            }
-            if let Some(f) = d.frame {
-                at.push_str(&format!(" frame {}", f.0));
-            }
+        for d in general.iter().take(DIAGNOSTICS_LISTED) {
+            let at = super::markdown::diagnostic_place(d);
             writeln!(
                 out,
                 "<li><span class=\"sev-{}\">{}</span>{}: {}</li>",
@@ -163,8 +153,12 @@ pub fn write_html(
                 esc(&d.message)
             )?;
         }
-        if general.len() > 500 {
-            writeln!(out, "<li>… and {} more</li>", general.len() - 500)?;
+        if general.len() > DIAGNOSTICS_LISTED {
+            writeln!(
+                out,
+                "<li>… and {} more</li>",
+                general.len() - DIAGNOSTICS_LISTED
+            )?;
         }
         writeln!(out, "</ul>")?;
     }

@@ -583,13 +583,32 @@ pub(crate) fn body_view(headers: &Headers, body: &Body) -> BodyView {
     }
 }
 
-/// Request line and headers, as text.
-pub(crate) fn request_head(r: &crate::model::Request) -> String {
-    let mut s = format!("{} {} {}\n", r.method, r.target, r.version);
-    for (n, v) in r.headers.iter() {
-        s.push_str(&format!("{n}: {v}\n"));
+/// Diagnostics listed one by one in a report; the rest are counted.
+pub(crate) const DIAGNOSTICS_LISTED: usize = 500;
+
+/// Diagnostics not about one exchange (those are shown with it).
+pub(crate) fn general_diagnostics(a: &Analysis) -> Vec<&Diagnostic> {
+    a.diagnostics
+        .iter()
+        .filter(|d| d.exchange.is_none())
+        .collect()
+}
+
+/// " C3 frame 120": where a diagnostic points.
+pub(crate) fn diagnostic_place(d: &Diagnostic) -> String {
+    let mut at = String::new();
+    if let Some(c) = d.connection {
+        at.push_str(&format!(" C{}", c.0));
     }
-    s
+    if let Some(f) = d.frame {
+        at.push_str(&format!(" frame {}", f.0));
+    }
+    at
+}
+
+/// Request line and headers, as text: the HTTP head with plain line ends, no blank line.
+pub(crate) fn request_head(r: &crate::model::Request) -> String {
+    plain_lines(&super::snippets::request_head(r))
 }
 
 /// Status line and headers, as text (interim 1xx statuses first).
@@ -598,10 +617,13 @@ pub(crate) fn response_head(r: &crate::model::Response) -> String {
     for i in &r.interim_statuses {
         s.push_str(&format!("{} {i} (interim)\n", r.version));
     }
-    s.push_str(&format!("{} {} {}\n", r.version, r.status, r.reason));
-    for (n, v) in r.headers.iter() {
-        s.push_str(&format!("{n}: {v}\n"));
-    }
+    s.push_str(&plain_lines(&super::snippets::response_head(r)));
+    s
+}
+
+fn plain_lines(wire_head: &str) -> String {
+    let mut s = wire_head.trim_end_matches("\r\n").replace("\r\n", "\n");
+    s.push('\n');
     s
 }
 
@@ -884,21 +906,11 @@ pub fn write_markdown(
         write_exchange(a, notes, x, &listed, t0, diags.get(id), out)?;
     }
 
-    let general: Vec<&Diagnostic> = a
-        .diagnostics
-        .iter()
-        .filter(|d| d.exchange.is_none())
-        .collect();
+    let general = general_diagnostics(a);
     if !general.is_empty() {
         writeln!(out, "## Diagnostics\n")?;
-        for d in general.iter().take(500) {
-            let mut at = String::new();
-            if let Some(c) = d.connection {
-                at.push_str(&format!(" C{}", c.0));
-            }
-            if let Some(f) = d.frame {
-                at.push_str(&format!(" frame {}", f.0));
-            }
+        for d in general.iter().take(DIAGNOSTICS_LISTED) {
+            let at = diagnostic_place(d);
             writeln!(
                 out,
                 "- {}{}: {}",
@@ -907,8 +919,8 @@ pub fn write_markdown(
                 md_text(&d.message)
             )?;
         }
-        if general.len() > 500 {
-            writeln!(out, "- … and {} more", general.len() - 500)?;
+        if general.len() > DIAGNOSTICS_LISTED {
+            writeln!(out, "- … and {} more", general.len() - DIAGNOSTICS_LISTED)?;
         }
         writeln!(out)?;
     }
