@@ -3,78 +3,17 @@
 //! content, and a real rendering in headless Chromium (screenshot not blank, the SVG pictures
 //! in the DOM, no console errors).
 
-use lyncscope::model::{Analysis, ExchId, Exchange, Headers, Notes};
+mod common;
+
+use common::scripts::{all, analysis, http_steps, s, script};
+use lyncscope::model::{Analysis, ExchId, Headers, Notes};
 use lyncscope::report::html::write_html;
 use lyncscope::report::svg::{swimlanes_svg, waterfall_svg};
-use lyncscope::{analyze, Options};
-use serde_json::Value;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-fn lync_dir() -> PathBuf {
-    let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/lync");
-    if here.is_dir() {
-        here
-    } else {
-        PathBuf::from("/work/main/samples/lync")
-    }
-}
-
-fn script(name: &str) -> Value {
-    let p = lync_dir().join(format!("{name}.script.json"));
-    serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap()
-}
-
-fn analysis(name: &str) -> Analysis {
-    let mut opts = Options {
-        rules: Some(Arc::new(lyncscope::stage::RuleSet::builtin())),
-        ..Default::default()
-    };
-    opts.http.keep_body_max = 1 << 20;
-    let p = lync_dir().join(format!("{name}.pcapng"));
-    analyze(&[p], &opts, &mut ()).unwrap()
-}
-
-fn s<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
-    v.get(k).and_then(Value::as_str)
-}
-
-fn url_of(x: &Exchange) -> Option<String> {
-    let r = x.request.as_ref()?;
-    Some(format!(
-        "{}://{}{}",
-        x.scheme.as_str(),
-        r.headers.get("host")?,
-        r.target
-    ))
-}
-
-/// The exchange of each HTTP step of the script (same method and URL, in order).
-fn http_steps<'a>(a: &'a Analysis, sc: &'a Value) -> Vec<(&'a Value, &'a Exchange)> {
-    let mut used = vec![false; a.exchanges.len()];
-    let mut out = Vec::new();
-    for st in sc["steps"].as_array().unwrap() {
-        if s(st, "kind") != Some("http") {
-            continue;
-        }
-        let found = a.exchanges.iter().position(|x| {
-            !used[x.id.0 as usize]
-                && x.request.as_ref().map(|r| r.method.as_str()) == s(st, "method")
-                && url_of(x).as_deref() == s(st, "url")
-        });
-        let i = found.unwrap_or_else(|| panic!("step {:?} not found", s(st, "step")));
-        used[i] = true;
-        out.push((st, &a.exchanges[i]));
-    }
-    out
-}
-
-fn all(a: &Analysis) -> Vec<ExchId> {
-    a.exchanges.iter().map(|x| x.id).collect()
-}
 
 fn render(a: &Analysis, notes: &Notes, scope: &[ExchId]) -> String {
     let mut v = Vec::new();

@@ -63,4 +63,5 @@ pub fn reference(corpus: &Path, capture: &Path) -> Option<serde_json::Value> {
     let text = std::fs::read_to_string(p).ok()?;
     serde_json::from_str(&text).ok()
 }
+pub mod scripts;
 pub mod synth;
