@@ -25,7 +25,9 @@
 //! assert_eq!(post.response.as_ref().unwrap().status, 302);
 //! ```
 
+pub mod archive;
 pub mod capture;
+pub mod datetime;
 pub mod dns;
 pub mod error;
 pub mod filter;

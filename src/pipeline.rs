@@ -1,8 +1,8 @@
 //! The only orchestrator: inputs → frames → connections → HTTP exchanges → frozen
 //! [`Analysis`]. One pass over the files, in timestamp order across files.
 
-use crate::capture::saz::{self, Imported};
-use crate::capture::{har, Input, Merged, Record};
+use crate::archive::{self, har, saz, ArchiveKind};
+use crate::capture::{Input, Merged, Record};
 use crate::dns::{self, DnsCollector, DnsTcpFramer};
 use crate::error::Result;
 use crate::http::{self, HttpConnection, HttpOptions, Sniff};
@@ -88,7 +88,7 @@ pub fn analyze(
     let mut archives = Vec::new();
     let mut capture_paths = Vec::new();
     for p in paths {
-        match archive_kind(p) {
+        match archive::archive_kind(p) {
             Some(kind) => archives.push((p.clone(), kind)),
             None => capture_paths.push(p.clone()),
         }
@@ -116,10 +116,10 @@ pub fn analyze(
     }
     let mut analysis = analyze_captures(&capture_paths, options, progress)?;
     for ((p, kind), imp) in archives.iter().zip(imported) {
-        join_archive(&mut analysis, p, *kind, imp);
+        archive::join(&mut analysis, p, *kind, imp);
     }
     if !archives.is_empty() {
-        renumber(&mut analysis);
+        archive::renumber(&mut analysis);
     }
     if let Some(rules) = &options.rules {
         crate::stage::annotate(&mut analysis, rules);
@@ -130,138 +130,6 @@ pub fn analyze(
 /// Bodies of archive exchanges are in the archive already; keeping them (up to this size
 /// each) costs no extra reading and lets exports write them back.
 const ARCHIVE_BODY_KEEP: u64 = 16 << 20;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ArchiveKind {
-    Saz,
-    Har,
-}
-
-/// Sniffs a file's first bytes (missing or unreadable files are left to the capture reader,
-/// which reports them).
-fn archive_kind(path: &std::path::Path) -> Option<ArchiveKind> {
-    use std::io::Read;
-    if path.as_os_str() == "-" {
-        return None;
-    }
-    let mut head = [0u8; 512];
-    let n = std::fs::File::open(path).ok()?.read(&mut head).ok()?;
-    let head = &head[..n];
-    if saz::is_saz(head) {
-        Some(ArchiveKind::Saz)
-    } else if har::is_har(head) {
-        Some(ArchiveKind::Har)
-    } else {
-        None
-    }
-}
-
-/// Adds an archive's exchanges and connections to the analysis (ids shifted).
-fn join_archive(a: &mut Analysis, path: &std::path::Path, kind: ArchiveKind, imp: Imported) {
-    let input = a.inputs.len();
-    let conn_base = a.connections.len() as u32;
-    let exch_base = a.exchanges.len() as u32;
-    a.inputs.push(InputInfo {
-        path: path.display().to_string(),
-        format: match kind {
-            ArchiveKind::Saz => "saz",
-            ArchiveKind::Har => "har",
-        }
-        .to_string(),
-        bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
-        frames: 0,
-        link_types: Vec::new(),
-        truncated: false,
-    });
-    a.diagnostics.push(Diagnostic {
-        input: Some(input),
-        ..Diagnostic::new(
-            Severity::Info,
-            format!(
-                "{}: recorded by {}: DNS lookups, server addresses and connections are the proxy's view, not the device's",
-                path.display(),
-                match kind {
-                    ArchiveKind::Saz => "a proxy (Fiddler)",
-                    ArchiveKind::Har => "a browser or proxy (HAR)",
-                }
-            ),
-        )
-    });
-    for mut c in imp.connections {
-        c.id.0 += conn_base;
-        c.exchanges.clear();
-        a.connections.push(c);
-    }
-    for mut e in imp.exchanges {
-        e.id.0 += exch_base;
-        e.connection.0 += conn_base;
-        a.exchanges.push(e);
-    }
-    for mut d in imp.diagnostics {
-        if let Some(c) = d.connection.as_mut() {
-            c.0 += conn_base;
-        }
-        if let Some(x) = d.exchange.as_mut() {
-            x.0 += exch_base;
-        }
-        if d.connection.is_none() && d.exchange.is_none() {
-            d.input = Some(input);
-        }
-        a.diagnostics.push(d);
-    }
-}
-
-/// Puts connections and exchanges of several sources in time order and renumbers them.
-fn renumber(a: &mut Analysis) {
-    let mut order: Vec<usize> = (0..a.connections.len()).collect();
-    order.sort_by_key(|&i| (a.connections[i].first_seen, a.connections[i].first_frame, i));
-    let mut conn_id = vec![0u32; order.len()];
-    for (new, &old) in order.iter().enumerate() {
-        conn_id[old] = new as u32;
-    }
-    let mut conns: Vec<Option<Connection>> = std::mem::take(&mut a.connections)
-        .into_iter()
-        .map(Some)
-        .collect();
-    a.connections = order
-        .iter()
-        .enumerate()
-        .filter_map(|(new, &old)| {
-            let mut c = conns[old].take()?;
-            c.id = ConnId(new as u32);
-            c.exchanges.clear();
-            Some(c)
-        })
-        .collect();
-    for e in &mut a.exchanges {
-        e.connection.0 = conn_id[e.connection.0 as usize];
-    }
-    for d in &mut a.diagnostics {
-        if let Some(c) = d.connection.as_mut() {
-            c.0 = conn_id.get(c.0 as usize).copied().unwrap_or(c.0);
-        }
-    }
-    a.exchanges.sort_by_key(|e| {
-        let first = e.timing.first();
-        (
-            first.map(|f| f.ts),
-            first.map(|f| f.frame),
-            e.connection,
-            e.id,
-        )
-    });
-    let mut exch_id = vec![0u32; a.exchanges.len()];
-    for (i, e) in a.exchanges.iter_mut().enumerate() {
-        exch_id[e.id.0 as usize] = i as u32;
-        e.id = ExchId(i as u32);
-        a.connections[e.connection.0 as usize].exchanges.push(e.id);
-    }
-    for d in &mut a.diagnostics {
-        if let Some(x) = d.exchange.as_mut() {
-            x.0 = exch_id.get(x.0 as usize).copied().unwrap_or(x.0);
-        }
-    }
-}
 
 /// The packet-capture part of [`analyze`].
 fn analyze_captures(

@@ -306,6 +306,8 @@ pub fn human_duration(ns: i64) -> String {
     }
 }
 
+pub use crate::datetime::utc_time;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -357,35 +359,5 @@ mod tests {
         let axis = TimeAxis::new([span(0, 10), span(1_000, 1_010)], 0);
         assert_eq!(axis.total(), 1_010.0);
         assert_eq!(axis.breaks().count(), 0);
-    }
-}
-
-/// "2026-11-24 13:52:01.123 UTC"-style wall-clock time (without the zone; captures are UTC).
-pub fn utc_time(ts: Ts, with_date: bool) -> String {
-    let secs = ts.0.div_euclid(1_000_000_000);
-    let ms = ts.0.rem_euclid(1_000_000_000) / 1_000_000;
-    let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let clock = format!(
-        "{:02}:{:02}:{:02}.{ms:03}",
-        sod / 3600,
-        (sod / 60) % 60,
-        sod % 60
-    );
-    if with_date {
-        let (y, m, d) = crate::capture::datetime::civil_from_days(days);
-        format!("{y:04}-{m:02}-{d:02} {clock}")
-    } else {
-        clock
-    }
-}
-
-#[cfg(test)]
-mod clock_tests {
-    #[test]
-    fn utc_time_of_a_known_instant() {
-        // 2009-02-13 23:31:30 UTC is Unix time 1234567890.
-        let ts = crate::model::Ts(1_234_567_890_250_000_000);
-        assert_eq!(super::utc_time(ts, true), "2009-02-13 23:31:30.250");
-        assert_eq!(super::utc_time(ts, false), "23:31:30.250");
     }
 }

@@ -4,11 +4,8 @@
 //! Reading never fails after [`Input::open`]: a file that is cut or damaged yields every
 //! record before the damage, then stops and says where and why ([`Records::damage`]).
 
-pub(crate) mod datetime;
-pub mod har;
 mod pcap;
 mod pcapng;
-pub mod saz;
 
 use crate::error::{Error, Result};
 use crate::model::Ts;

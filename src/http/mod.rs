@@ -9,6 +9,7 @@
 mod decode;
 mod h1;
 pub mod live;
+mod recorded;
 
 use crate::model::{
     Arrival, Body, ConnId, Diagnostic, Dir, ExchId, Exchange, FrameNo, Request, Response, Scheme,

@@ -9,10 +9,13 @@
 //! - stream offsets are offsets in a reassembled TCP (or decrypted TLS) stream, never file
 //!   offsets.
 
+mod archive;
 mod dns;
 mod lync;
 mod notes;
+pub mod url;
 
+pub use archive::*;
 pub use dns::*;
 pub use lync::*;
 pub use notes::*;
@@ -334,34 +337,6 @@ pub struct Exchange {
     pub stage: Option<Box<StageTag>>,
     /// Decoded authentication headers (stage layer); None when there were none.
     pub auth: Option<Box<AuthFacts>>,
-}
-
-/// Facts a trace archive records about an exchange.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Annotations {
-    /// Where it came from: "SAZ session 12", "HAR entry 3".
-    pub origin: String,
-    /// Proxy flags as recorded, e.g. Fiddler SessionFlags (x-clientip, https-client-sessionid,
-    /// ui-comments, x-processinfo …), in file order.
-    pub flags: Vec<(String, String)>,
-    /// Named instants the proxy recorded (Fiddler SessionTimers that are set), in file order.
-    pub timers: Vec<(String, Ts)>,
-    pub comment: Option<String>,
-    pub color: Option<String>,
-    /// The response was made by the proxy itself (Fiddler's CONNECT 200, 502 "connection
-    /// failed", 408 …), not by the server.
-    pub generated_by_proxy: bool,
-    /// WebSocket messages carried after a 101.
-    pub websocket: Vec<WebSocketMessage>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebSocketMessage {
-    pub from_client: bool,
-    pub ts: Option<Ts>,
-    /// "text", "binary", "close", "ping", "pong", "continuation".
-    pub kind: String,
-    pub payload: std::sync::Arc<[u8]>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

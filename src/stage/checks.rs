@@ -17,7 +17,7 @@ use super::auth::token_ref;
 use super::classify::{cert_covers, request_view, Learned, RequestView, UNRELATED};
 use super::links::{body_facts, response_links, Link};
 use super::rules::RuleSet;
-use crate::capture::datetime::{civil_from_days, parse_http_date, parse_iso8601 as parse_rfc3339};
+use crate::datetime::{civil_from_days, parse_http_date, parse_iso8601 as parse_rfc3339};
 use crate::model::{
     rcode_name, Analysis, AuthFacts, AuthLeg, CertificateInfo, ConnId, Connection, DnsId,
     DnsLookup, ExchId, Exchange, Finding, FindingSeverity, NtlmMessage, Outcome, StageTag,
@@ -2842,7 +2842,7 @@ mod tests {
     //! topology, certificate table and tokens), run through the whole stage layer.
 
     use super::*;
-    use crate::capture::datetime::days_from_civil;
+    use crate::datetime::days_from_civil;
     use crate::model::{
         Analysis, AppProtocol, Arrival, Body, CaptureState, DnsData, DnsRecord, DnsResponse,
         DnsTransport, FrameNo, Headers, InputInfo, Request, Response, Scheme, Timing, TlsInfo,

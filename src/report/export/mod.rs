@@ -1,6 +1,12 @@
 //! Every export, for the UI's dialog and `lyncscope export` alike: one scope of exchanges in
 //! one format, with the user's marks and comments carried in.
 
+mod har;
+mod saz;
+
+pub use har::write_har;
+pub use saz::write_saz;
+
 use crate::model::{Analysis, ExchId, Notes};
 use std::io::{self, Write};
 use std::path::Path;
@@ -117,8 +123,7 @@ pub fn export_to_file(
     };
     let file = std::fs::File::create(path).map_err(io_err)?;
     if format == ExportFormat::Saz {
-        crate::capture::saz::write_saz(&with_notes(a, notes, ids), Some(ids), file)
-            .map_err(io_err)?;
+        saz::write_saz(&with_notes(a, notes, ids), Some(ids), file).map_err(io_err)?;
         return Ok(ids.len());
     }
     let mut w = io::BufWriter::with_capacity(1 << 20, file);
@@ -156,9 +161,7 @@ pub fn write_export(
 ) -> io::Result<()> {
     match format {
         ExportFormat::Json => crate::report::json::write_scoped(a, notes, ids, true, &mut *out),
-        ExportFormat::Har => {
-            crate::capture::har::write_har(&with_notes(a, notes, ids), Some(ids), out)
-        }
+        ExportFormat::Har => har::write_har(&with_notes(a, notes, ids), Some(ids), out),
         ExportFormat::Markdown => crate::report::markdown::write_markdown(a, notes, ids, out),
         ExportFormat::Html => crate::report::html::write_html(a, notes, ids, out),
         ExportFormat::RawRequest | ExportFormat::RawResponse => {

@@ -1,26 +1,55 @@
-//! Fiddler Session Archive Zip (SAZ): read into the model, write back in Fiddler Classic's
-//! layout.
+//! Fiddler Session Archive Zip (SAZ): read into the model.
 //!
 //! A SAZ is a plain zip. Each session is `raw/<digits>_c.txt` (request as sent), `_s.txt`
 //! (response), optional `_m.xml` (timers and flags) and `_w.txt` (WebSocket messages); the
-//! digit string is the key, never recomputed from a counter. The HTTP texts go through the
-//! same [`HttpConnection`] as captures, so framing, de-chunking, decoding and hashing agree.
-//! Entries are only ever read into memory (never extracted), one session at a time, each
-//! capped in size.
+//! digit string is the key, never recomputed from a counter. The HTTP texts are parsed by a
+//! [`MessageParser`] the caller hands in (the HTTP layer's: the same HTTP/1 connection parser
+//! as for captures, so framing, de-chunking, decoding and hashing agree). Entries are only ever
+//! read into memory (never extracted), one session at a time, each capped in size.
 
-use super::datetime::{civil_from_days, parse_iso8601};
+use super::Imported;
+use crate::datetime::parse_fiddler_time;
 use crate::error::{Error, Result};
-use crate::http::{HttpConnection, HttpOptions};
-use crate::model::{
-    Analysis, Annotations, Arrival, ConnId, Connection, Diagnostic, Dir, ExchId, Exchange, FrameNo,
-    Headers, Response, Scheme, Severity, StreamEnd, Timing, TlsInfo, Ts, WebSocketMessage,
+use crate::model::saz::{
+    FLAG_IS_HTTPS, FLAG_REQUEST_BODY_DROPPED, FLAG_RESPONSE_BODY_DROPPED, FLAG_RESPONSE_GENERATED,
+    MS_TIMERS, PSEUDO, TUNNEL_FLAG, UNSET_TIME,
 };
-use crate::net::stream::{ConnFacts, StreamSink};
+use crate::model::{
+    websocket_kind, Annotations, Arrival, ConnId, Connection, Diagnostic, ExchId, Exchange,
+    FrameNo, Response, Scheme, Severity, Timing, TlsInfo, Ts, WebSocketMessage,
+};
 use std::collections::{BTreeMap, HashMap};
-use std::io::{self, Read, Seek, Write};
+use std::io::{self, Read, Seek};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
+
+/// One session's request and response texts as the archive holds them, with the endpoints it
+/// recorded (0.0.0.0:0 when it did not).
+#[derive(Debug, Clone, Copy)]
+pub struct RecordedSession<'a> {
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub scheme: Scheme,
+    pub request: &'a [u8],
+    pub response: &'a [u8],
+}
+
+/// Exchanges parsed from one session; ids are local (`ExchId(0)` is the first), diagnostics
+/// point at them.
+#[derive(Debug, Default)]
+pub struct ParsedMessages {
+    pub exchanges: Vec<Exchange>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Turns a session's HTTP texts into exchanges. Reading archives is this layer's job, parsing
+/// HTTP the HTTP layer's: the caller hands its parser in.
+pub trait MessageParser {
+    /// Bodies up to this size are kept in memory (for exports and the stage layer).
+    fn keep_body_max(&self) -> u64;
+    fn parse(&self, session: RecordedSession<'_>) -> ParsedMessages;
+}
 
 /// Largest uncompressed entry read; larger ones (or zip bombs) are skipped with a diagnostic.
 const ENTRY_MAX: u64 = 64 << 20;
@@ -29,59 +58,6 @@ const ARCHIVE_MAX: u64 = 4 << 30;
 /// Largest inflated permessage-deflate WebSocket payload.
 const WS_INFLATE_MAX: u64 = 16 << 20;
 
-/// SessionFlags bits (Fiddler's `SessionFlags` enum, written in hexadecimal).
-const FLAG_IS_HTTPS: u64 = 0x1;
-const FLAG_RESPONSE_GENERATED: u64 = 0x100;
-const FLAG_RESPONSE_BODY_DROPPED: u64 = 0x20000;
-const FLAG_IS_WEBSOCKET: u64 = 0x40000;
-const FLAG_REQUEST_BODY_DROPPED: u64 = 0x100000;
-
-/// Prefix of pseudo-flags that carry `_m.xml` attributes other than SessionFlags
-/// (`saz:SID`, `saz:BitFlags`, `saz:Aborted`, `saz:DNSTime` …) so they survive a re-save.
-const PSEUDO: &str = "saz:";
-/// Flag naming the CONNECT session whose tunnel carried this one.
-const TUNNEL_FLAG: &str = "lyncscope-tunnel";
-
-/// SessionTimers attributes in the order Fiddler writes them; the `*Time` ones are
-/// milliseconds, the others instants.
-const TIMER_NAMES: [&str; 16] = [
-    "ClientConnected",
-    "ClientBeginRequest",
-    "GotRequestHeaders",
-    "ClientDoneRequest",
-    "GatewayTime",
-    "DNSTime",
-    "TCPConnectTime",
-    "HTTPSHandshakeTime",
-    "ServerConnected",
-    "FiddlerBeginRequest",
-    "ServerGotRequest",
-    "ServerBeginResponse",
-    "GotResponseHeaders",
-    "ServerDoneResponse",
-    "ClientBeginResponse",
-    "ClientDoneResponse",
-];
-const MS_TIMERS: [&str; 4] = [
-    "GatewayTime",
-    "DNSTime",
-    "TCPConnectTime",
-    "HTTPSHandshakeTime",
-];
-/// `DateTime.MinValue`: the timer was never set.
-const UNSET_TIME: &str = "0001-01-01T00:00:00";
-
-const CONTENT_TYPES: &str = "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\r\n<Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\">\r\n<Default Extension=\"htm\" ContentType=\"text/html\" />\r\n<Default Extension=\"xml\" ContentType=\"application/xml\" />\r\n<Default Extension=\"txt\" ContentType=\"text/plain\" />\r\n</Types>";
-
-/// What an archive holds, in the model's terms. Ids are local: exchanges[i].id == ExchId(i),
-/// exchanges[i].connection indexes `connections`, diagnostics point at local ids.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Imported {
-    pub exchanges: Vec<Exchange>,
-    pub connections: Vec<Connection>,
-    pub diagnostics: Vec<Diagnostic>,
-}
-
 /// A zip's first bytes: local-file header, or the end record of an empty archive.
 pub fn is_saz(first_bytes: &[u8]) -> bool {
     first_bytes.starts_with(b"PK\x03\x04") || first_bytes.starts_with(b"PK\x05\x06")
@@ -89,8 +65,8 @@ pub fn is_saz(first_bytes: &[u8]) -> bool {
 
 /// Reads a SAZ. `password` for protected archives (ZipCrypto, AES-128/256): missing or wrong
 /// -> Err with a clear message. Bodies are kept (Body.kept / wire_kept) up to
-/// `http.keep_body_max` bytes each.
-pub fn read_saz(path: &Path, password: Option<&str>, http: &HttpOptions) -> Result<Imported> {
+/// `http.keep_body_max()` bytes each.
+pub fn read_saz(path: &Path, password: Option<&str>, http: &dyn MessageParser) -> Result<Imported> {
     let file = std::fs::File::open(path).map_err(|source| Error::Open {
         path: path.to_path_buf(),
         source,
@@ -272,7 +248,7 @@ fn parse_meta(xml: &[u8]) -> std::result::Result<Meta, String> {
                             meta.ms_timers.push((key, v));
                         }
                     } else if v.trim() != UNSET_TIME {
-                        match parse_ts(&v) {
+                        match parse_fiddler_time(&v) {
                             Some(ts) => meta.timers.push((key, ts)),
                             None => {
                                 return Err(format!("timer {key} has an unreadable time {v:?}"))
@@ -312,31 +288,6 @@ fn parse_meta(xml: &[u8]) -> std::result::Result<Meta, String> {
         return Err("no <Session> element".into());
     }
     Ok(meta)
-}
-
-/// ISO-8601 / XML dateTime as Fiddler writes it: `YYYY-MM-DDThh:mm:ss[.f{0,9}][Z|±hh:mm]`
-/// (no offset: taken as UTC). `None` for `0001-01-01T00:00:00` (unset) and for bad text.
-fn parse_ts(text: &str) -> Option<Ts> {
-    let t = text.trim();
-    if t == UNSET_TIME {
-        return None;
-    }
-    parse_iso8601(t)
-}
-
-/// `Ts` as Fiddler's round-trip format, in UTC with 7 fraction digits.
-fn format_ts(ts: Ts) -> String {
-    let secs = ts.0.div_euclid(1_000_000_000);
-    let nanos = ts.0.rem_euclid(1_000_000_000);
-    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
-    let sod = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:07}+00:00",
-        sod / 3600,
-        sod / 60 % 60,
-        sod % 60,
-        nanos / 100
-    )
 }
 
 /// Request line's method and target, if the text starts with one.
@@ -380,18 +331,6 @@ fn target_port(target: &str, host_header: Option<&str>, scheme: Scheme) -> u16 {
         authority.rsplit_once(':').map(|(_, p)| p)
     };
     port.and_then(|p| p.parse().ok()).unwrap_or(default)
-}
-
-fn ws_kind(opcode: u8) -> String {
-    match opcode {
-        0 => "continuation".into(),
-        1 => "text".into(),
-        2 => "binary".into(),
-        8 => "close".into(),
-        9 => "ping".into(),
-        10 => "pong".into(),
-        n => format!("opcode {n}"),
-    }
 }
 
 /// One RFC 6455 frame -> (opcode, rsv1, unmasked payload).
@@ -482,8 +421,8 @@ fn parse_ws_file(data: &[u8], notes: &mut Vec<String>) -> Vec<WebSocketMessage> 
                         len = value.parse::<usize>().ok();
                         from_client = false;
                     }
-                    "doneread" => ts = ts.or(parse_ts(value)),
-                    "beginsend" => ts = ts.or(parse_ts(value)),
+                    "doneread" => ts = ts.or(parse_fiddler_time(value)),
+                    "beginsend" => ts = ts.or(parse_fiddler_time(value)),
                     _ => {}
                 }
             }
@@ -519,7 +458,7 @@ fn parse_ws_file(data: &[u8], notes: &mut Vec<String>) -> Vec<WebSocketMessage> 
         out.push(WebSocketMessage {
             from_client,
             ts,
-            kind: ws_kind(opcode),
+            kind: websocket_kind(opcode),
             payload: Arc::from(payload),
         });
     }
@@ -662,7 +601,7 @@ fn parse_session(
     s: &[u8],
     meta: Option<Meta>,
     ws: Option<Vec<WebSocketMessage>>,
-    http: &HttpOptions,
+    http: &dyn MessageParser,
     mut diagnostics: Vec<Diagnostic>,
 ) -> Parsed {
     let meta = meta.unwrap_or_default();
@@ -691,29 +630,19 @@ fn parse_session(
     let server_ip = meta
         .flag("x-hostip")
         .and_then(|v| v.trim().parse::<IpAddr>().ok());
-    let facts = ConnFacts {
+    let mut out = http.parse(RecordedSession {
         client: client.unwrap_or(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0)),
         server: SocketAddr::new(server_ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)), 0),
-        handshake: true,
-        first_frame: FrameNo(0),
-    };
-    let mut conn = HttpConnection::new(facts, scheme, http.clone());
-    let at = Arrival::default();
-    if !c.is_empty() {
-        conn.on_data(Dir::ClientToServer, 0, c, at);
-    }
-    if !s.is_empty() {
-        conn.on_data(Dir::ServerToClient, 0, s, at);
-    }
-    conn.on_end(Dir::ClientToServer, c.len() as u64, StreamEnd::Fin, at);
-    conn.on_end(Dir::ServerToClient, s.len() as u64, StreamEnd::Fin, at);
-    let mut out = conn.finish();
+        scheme,
+        request: c,
+        response: s,
+    });
     // Fiddler's rule: the body is every byte after the first CRLFCRLF, whatever the headers
     // say (hand-made archives send GET bodies without a length, or "chunked" bodies that are
     // not). When the framing did not account for exactly those bytes, take them as they are.
     let mut raw_taken = false;
     if out.exchanges.len() == 1 {
-        let keep = http.keep_body_max;
+        let keep = http.keep_body_max();
         let e = &mut out.exchanges[0];
         if let Some(r) = e.request.as_mut() {
             raw_taken |= take_raw_body(&mut r.body, c, keep);
@@ -878,10 +807,11 @@ fn tls_version_name(v: &str) -> String {
     }
 }
 
-fn read_saz_from<R: Read + Seek>(
+/// [`read_saz`] of an archive already open (in memory, say); `Err` is the fatal message.
+pub fn read_saz_from<R: Read + Seek>(
     reader: R,
     password: Option<&str>,
-    http: &HttpOptions,
+    http: &dyn MessageParser,
 ) -> std::result::Result<Imported, String> {
     let archive = zip::ZipArchive::new(reader)
         .map_err(|e| format!("not a readable zip (SAZ) archive: {e}"))?;
@@ -1132,819 +1062,9 @@ fn assemble(mut parsed: Vec<Parsed>, mut diagnostics: Vec<Diagnostic>) -> Import
     }
 }
 
-// ---- writing ------------------------------------------------------------------------------
-
-fn xml_attr(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    for ch in v.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\r' => out.push_str("&#xD;"),
-            '\n' => out.push_str("&#xA;"),
-            '\t' => out.push_str("&#x9;"),
-            // Not allowed in XML 1.0 at all.
-            c if (c as u32) < 0x20 => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-fn html_text(v: &str) -> String {
-    v.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-/// Head + wire body of one message. A chunked body is written de-chunked with a
-/// Content-Length, since only the de-chunked bytes are kept.
-fn message_bytes(
-    start: &str,
-    headers: &Headers,
-    body: &crate::model::Body,
-    what: &str,
-    notes: &mut Vec<String>,
-) -> Vec<u8> {
-    let chunked = headers
-        .get_all("transfer-encoding")
-        .any(|v| v.to_ascii_lowercase().contains("chunked"));
-    let empty: &[u8] = &[];
-    let bytes: Option<&[u8]> = match &body.wire_kept {
-        Some(w) => Some(w),
-        None if body.wire_length == 0 && body.complete => Some(empty),
-        None => None,
-    };
-    let mut out = Vec::with_capacity(256 + bytes.map_or(0, <[u8]>::len));
-    out.extend_from_slice(start.as_bytes());
-    out.extend_from_slice(b"\r\n");
-    let rewrite = chunked && bytes.is_some();
-    for (n, v) in headers.iter() {
-        if rewrite
-            && (n.eq_ignore_ascii_case("transfer-encoding")
-                || n.eq_ignore_ascii_case("content-length"))
-        {
-            continue;
-        }
-        out.extend_from_slice(n.as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(v.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-    if let (true, Some(b)) = (rewrite, bytes) {
-        out.extend_from_slice(format!("Content-Length: {}\r\n", b.len()).as_bytes());
-    }
-    out.extend_from_slice(b"\r\n");
-    match bytes {
-        Some(b) => out.extend_from_slice(b),
-        None => notes.push(format!(
-            "lyncscope: the {what} body ({} bytes) was not kept, only the head is saved",
-            body.wire_length
-        )),
-    }
-    out
-}
-
-fn interim_reason(code: u16) -> &'static str {
-    match code {
-        100 => "Continue",
-        102 => "Processing",
-        103 => "Early Hints",
-        _ => "Informational",
-    }
-}
-
-fn ws_frame(m: &WebSocketMessage) -> Vec<u8> {
-    let opcode: u8 = match m.kind.as_str() {
-        "continuation" => 0,
-        "text" => 1,
-        "binary" => 2,
-        "close" => 8,
-        "ping" => 9,
-        "pong" => 10,
-        other => other
-            .strip_prefix("opcode ")
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(2),
-    };
-    let mask = if m.from_client { 0x80 } else { 0 };
-    let len = m.payload.len();
-    let mut f = vec![0x80 | (opcode & 0x0f)];
-    if len < 126 {
-        f.push(mask | len as u8);
-    } else if let Ok(l) = u16::try_from(len) {
-        f.push(mask | 126);
-        f.extend_from_slice(&l.to_be_bytes());
-    } else {
-        f.push(mask | 127);
-        f.extend_from_slice(&(len as u64).to_be_bytes());
-    }
-    if m.from_client {
-        // Clients must mask; an all-zero key leaves the payload readable as is.
-        f.extend_from_slice(&[0, 0, 0, 0]);
-    }
-    f.extend_from_slice(&m.payload);
-    f
-}
-
-fn ws_file(msgs: &[WebSocketMessage]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (k, m) in msgs.iter().enumerate() {
-        let frame = ws_frame(m);
-        let ts = m.ts.map_or_else(|| UNSET_TIME.to_string(), format_ts);
-        let dir = if m.from_client { "Request" } else { "Response" };
-        out.extend_from_slice(
-            format!(
-                "\r\n{dir}-Length: {}\r\nID: {}\r\nBitFlags: 0\r\nDoneRead: {ts}\r\nBeginSend: {ts}\r\nDoneSend: {ts}\r\n\r\n",
-                frame.len(),
-                k + 1
-            )
-            .as_bytes(),
-        );
-        out.extend_from_slice(&frame);
-    }
-    out.extend_from_slice(b"\r\n");
-    out
-}
-
-fn meta_xml(ex: &Exchange, conn: Option<&Connection>, number: usize, notes: &[String]) -> String {
-    let default_ann = Annotations::default();
-    let ann = ex.annotations.as_deref().unwrap_or(&default_ann);
-    let pseudo = |name: &str| {
-        ann.flags
-            .iter()
-            .find(|(n, _)| n.strip_prefix(PSEUDO) == Some(name))
-            .map(|(_, v)| v.as_str())
-    };
-    let sid = pseudo("SID").map_or_else(|| number.to_string(), str::to_string);
-    let mut bits = pseudo("BitFlags")
-        .and_then(|b| u64::from_str_radix(b.trim(), 16).ok())
-        .unwrap_or(0);
-    if ex.scheme == Scheme::Https {
-        bits |= FLAG_IS_HTTPS;
-    }
-    if ann.generated_by_proxy {
-        bits |= FLAG_RESPONSE_GENERATED;
-    }
-    if !ann.websocket.is_empty() {
-        bits |= FLAG_IS_WEBSOCKET;
-    }
-    let mut x = String::from("\u{feff}<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n");
-    x.push_str(&format!(
-        "<Session SID=\"{}\" BitFlags=\"{bits:x}\"",
-        xml_attr(&sid)
-    ));
-    if pseudo("Aborted") == Some("true") {
-        x.push_str(" Aborted=\"true\"");
-    }
-    x.push_str(">\r\n  <SessionTimers");
-    let t = &ex.timing;
-    for name in TIMER_NAMES {
-        let value = if MS_TIMERS.contains(&name) {
-            pseudo(name).unwrap_or("0").to_string()
-        } else {
-            let from_timing = match name {
-                "ClientBeginRequest" => t.request_start,
-                "ClientDoneRequest" => t.request_end,
-                "ServerBeginResponse" => t.response_start,
-                "ClientDoneResponse" => t.response_end,
-                _ => None,
-            };
-            from_timing
-                .map(|a| a.ts)
-                .or_else(|| {
-                    ann.timers
-                        .iter()
-                        .find(|(n, _)| n == name)
-                        .map(|&(_, ts)| ts)
-                })
-                .map_or_else(|| UNSET_TIME.to_string(), format_ts)
-        };
-        x.push_str(&format!(" {name}=\"{}\"", xml_attr(&value)));
-    }
-    x.push_str(" />\r\n  <PipeInfo");
-    for (n, v) in &ann.flags {
-        if let Some(attr) = n
-            .strip_prefix(PSEUDO)
-            .and_then(|n| n.strip_prefix("PipeInfo."))
-        {
-            x.push_str(&format!(" {attr}=\"{}\"", xml_attr(v)));
-        }
-    }
-    x.push_str(" />\r\n  <SessionFlags>\r\n");
-    let mut flags: Vec<(String, String)> = ann
-        .flags
-        .iter()
-        .filter(|(n, _)| {
-            !n.starts_with(PSEUDO)
-                && !n.eq_ignore_ascii_case("ui-comments")
-                && !n.eq_ignore_ascii_case("ui-color")
-        })
-        .cloned()
-        .collect();
-    let has = |flags: &[(String, String)], name: &str| {
-        flags.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
-    };
-    if let Some(c) = conn {
-        if !c.client.ip().is_unspecified() && c.client.port() != 0 {
-            if !has(&flags, "x-clientip") {
-                flags.push(("x-clientip".into(), c.client.ip().to_string()));
-            }
-            if !has(&flags, "x-clientport") {
-                flags.push(("x-clientport".into(), c.client.port().to_string()));
-            }
-        }
-        if !c.server.ip().is_unspecified() && !has(&flags, "x-hostip") {
-            flags.push(("x-hostip".into(), c.server.ip().to_string()));
-        }
-    }
-    let mut comment: Vec<String> = ann.comment.iter().cloned().collect();
-    comment.extend(notes.iter().cloned());
-    if !comment.is_empty() {
-        flags.push(("ui-comments".into(), comment.join("; ")));
-    }
-    if let Some(color) = &ann.color {
-        flags.push(("ui-color".into(), color.clone()));
-    }
-    for (n, v) in flags {
-        x.push_str(&format!(
-            "    <SessionFlag N=\"{}\" V=\"{}\" />\r\n",
-            xml_attr(&n),
-            xml_attr(&v)
-        ));
-    }
-    x.push_str("  </SessionFlags>\r\n</Session>");
-    x
-}
-
-/// Writes a Fiddler Classic-compatible SAZ of the given exchanges (all of them when `only`
-/// is None): `raw/NN_c.txt`, `_s.txt`, `_m.xml` (and `_w.txt` for WebSocket messages),
-/// `[Content_Types].xml` and `_index.htm`, NN padded to the digit count of the session count.
-pub fn write_saz<W: Write + Seek>(
-    analysis: &Analysis,
-    only: Option<&[ExchId]>,
-    out: W,
-) -> io::Result<()> {
-    use zip::write::SimpleFileOptions;
-    let ids: Vec<usize> = match only {
-        Some(list) => list
-            .iter()
-            .map(|id| id.0 as usize)
-            .filter(|&i| i < analysis.exchanges.len())
-            .collect(),
-        None => (0..analysis.exchanges.len()).collect(),
-    };
-    let width = ids.len().to_string().len();
-    let opts = SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated)
-        .large_file(false);
-    let mut zip = zip::ZipWriter::new(out);
-    zip.set_comment(format!(
-        "lyncscope (v{}) Session Archive in Fiddler SAZ format",
-        env!("CARGO_PKG_VERSION")
-    ))?;
-    zip.add_directory("raw/", opts)?;
-    let mut index = String::from(
-        "\u{feff}<html><head><style>body,thead,td,a,p{font-family:verdana,sans-serif;font-size: 10px;}</style></head><body><table cols=7><thead><tr><th>&nbsp;</th><th>#</th><th>Result</th><th>Protocol</th><th>Host</th><th>URL</th><th>Body</th><th>Comments</th></tr></thead><tbody>",
-    );
-    for (n, &i) in ids.iter().enumerate() {
-        let ex = &analysis.exchanges[i];
-        let conn = analysis.connections.get(ex.connection.0 as usize);
-        let key = format!("{:0width$}", n + 1);
-        let mut notes = Vec::new();
-        let c = match &ex.request {
-            Some(r) => message_bytes(
-                &format!("{} {} {}", r.method, r.target, r.version),
-                &r.headers,
-                &r.body,
-                "request",
-                &mut notes,
-            ),
-            None => {
-                notes.push("lyncscope: the request was not captured".to_string());
-                Vec::new()
-            }
-        };
-        let s = match &ex.response {
-            Some(r) => {
-                let mut s = Vec::new();
-                for &code in &r.interim_statuses {
-                    s.extend_from_slice(
-                        format!("{} {code} {}\r\n\r\n", r.version, interim_reason(code)).as_bytes(),
-                    );
-                }
-                s.extend(message_bytes(
-                    &format!("{} {} {}", r.version, r.status, r.reason),
-                    &r.headers,
-                    &r.body,
-                    "response",
-                    &mut notes,
-                ));
-                s
-            }
-            None => Vec::new(),
-        };
-        zip.start_file(format!("raw/{key}_c.txt"), opts)?;
-        zip.write_all(&c)?;
-        zip.start_file(format!("raw/{key}_s.txt"), opts)?;
-        zip.write_all(&s)?;
-        zip.start_file(format!("raw/{key}_m.xml"), opts)?;
-        zip.write_all(meta_xml(ex, conn, n + 1, &notes).as_bytes())?;
-        let ws = ex
-            .annotations
-            .as_deref()
-            .map(|a| a.websocket.as_slice())
-            .unwrap_or(&[]);
-        if !ws.is_empty() {
-            zip.start_file(format!("raw/{key}_w.txt"), opts)?;
-            zip.write_all(&ws_file(ws))?;
-        }
-        let (host, url) = ex
-            .request
-            .as_ref()
-            .map_or((String::new(), String::new()), |r| {
-                (r.host().unwrap_or("").to_string(), r.target.clone())
-            });
-        let result = ex
-            .response
-            .as_ref()
-            .map_or(String::from("-"), |r| r.status.to_string());
-        let body = ex.response.as_ref().map_or(0, |r| r.body.wire_length);
-        let comment = ex
-            .annotations
-            .as_deref()
-            .and_then(|a| a.comment.clone())
-            .unwrap_or_default();
-        index.push_str(&format!(
-            "<tr><td><a href='raw\\{key}_c.txt'>C</a>&nbsp;<a href='raw\\{key}_s.txt'>S</a>&nbsp;<a href='raw\\{key}_m.xml'>M</a></td><td>{}</td><td>{result}</td><td>{}</td><td>{}</td><td>{}</td><td>{body}</td><td>{}</td></tr>",
-            n + 1,
-            ex.scheme.as_str().to_ascii_uppercase(),
-            html_text(&host),
-            html_text(&url),
-            html_text(&comment)
-        ));
-    }
-    index.push_str("</tbody></table></body></html>");
-    zip.start_file("_index.htm", opts)?;
-    zip.write_all(index.as_bytes())?;
-    zip.start_file("[Content_Types].xml", opts)?;
-    zip.write_all(CONTENT_TYPES.as_bytes())?;
-    zip.finish()?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Cursor;
-    use std::path::PathBuf;
-
-    fn corpus() -> Option<PathBuf> {
-        let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
-        if here.exists() {
-            return Some(here);
-        }
-        let main = Path::new("/work/main/../shared/corpus");
-        main.exists().then(|| main.to_path_buf())
-    }
-
-    fn opts() -> HttpOptions {
-        HttpOptions {
-            keep_body_max: 16 << 20,
-            ..HttpOptions::default()
-        }
-    }
-
-    fn load(name: &str, password: Option<&str>) -> Option<Imported> {
-        let path = corpus()?.join("saz").join(name);
-        Some(read_saz(&path, password, &opts()).unwrap_or_else(|e| panic!("{name}: {e}")))
-    }
-
-    fn sessions(imp: &Imported) -> usize {
-        let mut origins: Vec<&str> = imp
-            .exchanges
-            .iter()
-            .filter_map(|e| e.annotations.as_deref().map(|a| a.origin.as_str()))
-            .collect();
-        origins.sort_unstable();
-        origins.dedup();
-        origins.len()
-    }
-
-    /// (method, target, status) of each exchange, sorted: a multiset.
-    fn triples(imp: &Imported) -> Vec<(String, String, Option<u64>)> {
-        let mut v: Vec<_> = imp
-            .exchanges
-            .iter()
-            .filter_map(|e| {
-                let r = e.request.as_ref()?;
-                Some((
-                    r.method.clone(),
-                    r.target.clone(),
-                    e.response.as_ref().map(|r| u64::from(r.status)),
-                ))
-            })
-            .collect();
-        v.sort();
-        v
-    }
-
-    fn reference(corpus: &Path, json: &str) -> (u64, Vec<(String, String, Option<u64>)>) {
-        let text = std::fs::read_to_string(corpus.join("reference/saz").join(json)).unwrap();
-        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-        let mut reqs: Vec<_> = v["requests"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| {
-                (
-                    r["method"].as_str().unwrap().to_string(),
-                    r["uri"].as_str().unwrap().to_string(),
-                    r["response"]["status"].as_u64(),
-                )
-            })
-            .collect();
-        reqs.sort();
-        (v["sessions"].as_u64().unwrap(), reqs)
-    }
-
-    /// Session counts from corpus/saz/MANIFEST.md.
-    const MANIFEST: [(&str, usize); 17] = [
-        ("office-inspectors_NewCaseName_Coauth.saz", 220),
-        ("office-inspectors_NewCaseName.saz", 56),
-        ("httpbin-test.saz", 6),
-        ("images.saz", 3),
-        ("nekoxy2_websocket.saz", 2),
-        ("nekoxy2_abehiroshi.saz", 5),
-        ("real-saz2har_demo.saz", 1),
-        ("saz2jmx_test.saz", 14),
-        ("fluxzy_testarchive.saz", 71),
-        ("companion_session.saz", 420),
-        ("oinspector_oidc-authorization-code-request.saz", 1),
-        ("oinspector_oidc-authorization-code-response-nc.saz", 1),
-        ("oinspector_oidc-authorization-code-grant-nc.saz", 1),
-        ("oinspector_oauth-jwt-webapi-request.saz", 1),
-        ("node-saz-parser_multipleSessions.handmade.saz", 4),
-        ("node-saz-parser_simple.handmade.saz", 1),
-        ("saz-viewer_sample.handmade.saz", 4),
-    ];
-
-    #[test]
-    fn corpus_matches_manifest_and_reference() {
-        let Some(dir) = corpus() else { return };
-        for (name, count) in MANIFEST {
-            let imp = load(name, None).unwrap();
-            assert_eq!(sessions(&imp), count, "{name}: session count");
-            let (ref_sessions, ref_triples) = reference(&dir, &format!("{name}.json"));
-            assert_eq!(
-                ref_sessions as usize, count,
-                "{name}: reference session count"
-            );
-            assert_eq!(triples(&imp), ref_triples, "{name}: (method, uri, status)");
-            for (i, e) in imp.exchanges.iter().enumerate() {
-                assert_eq!(e.id, ExchId(i as u32));
-                assert!(imp.connections[e.connection.0 as usize]
-                    .exchanges
-                    .contains(&e.id));
-            }
-        }
-    }
-
-    #[test]
-    fn password_archives() {
-        let Some(dir) = corpus() else { return };
-        let (_, want) = reference(&dir, "nekoxy2_websocket.saz.json");
-        for kind in ["aes256", "aes128", "zipcrypto"] {
-            let name = format!("synthetic/nekoxy2_websocket.{kind}.pw-fiddler.saz");
-            let imp = load(&name, Some("fiddler")).unwrap();
-            assert_eq!(sessions(&imp), 2, "{name}");
-            assert_eq!(triples(&imp), want, "{name}");
-            let path = dir.join("saz").join(&name);
-            for pw in [None, Some("wrong"), Some("Fiddler")] {
-                let err = read_saz(&path, pw, &opts()).expect_err(&name).to_string();
-                assert!(err.contains("password"), "{name} {pw:?}: {err}");
-            }
-        }
-    }
-
-    fn xml_attr_text<'a>(xml: &'a str, name: &str) -> &'a str {
-        let key = format!(" {name}=\"");
-        let start = xml.find(&key).unwrap() + key.len();
-        let len = xml[start..].find('"').unwrap();
-        &xml[start..start + len]
-    }
-
-    #[test]
-    fn timings_follow_session_timers() {
-        let Some(dir) = corpus() else { return };
-        let imp = load("httpbin-test.saz", None).unwrap();
-        // The _m.xml of session 2, read by hand.
-        let file = std::fs::File::open(dir.join("saz/httpbin-test.saz")).unwrap();
-        let mut zip = zip::ZipArchive::new(file).unwrap();
-        let mut xml = String::new();
-        zip.by_name("raw/2_m.xml")
-            .unwrap()
-            .read_to_string(&mut xml)
-            .unwrap();
-        // Epoch nanoseconds of those texts (converted independently with Python).
-        let facts = [
-            (
-                "ClientBeginRequest",
-                "2025-08-30T11:34:28.6859373-07:00",
-                1756578868685937300,
-            ),
-            (
-                "ClientDoneRequest",
-                "2025-08-30T11:34:28.686944-07:00",
-                1756578868686944000,
-            ),
-            (
-                "ServerBeginResponse",
-                "2025-08-30T11:34:28.8119049-07:00",
-                1756578868811904900,
-            ),
-            (
-                "ClientDoneResponse",
-                "2025-08-30T11:34:28.8119049-07:00",
-                1756578868811904900,
-            ),
-        ];
-        for (name, text, _) in facts {
-            assert_eq!(xml_attr_text(&xml, name), text);
-        }
-        let ex = imp
-            .exchanges
-            .iter()
-            .find(|e| e.annotations.as_ref().unwrap().origin == "SAZ session 2")
-            .unwrap();
-        let t = ex.timing;
-        let got = [
-            t.request_start,
-            t.request_end,
-            t.response_start,
-            t.response_end,
-        ];
-        for ((_, _, nanos), a) in facts.iter().zip(got) {
-            assert_eq!(a.map(|a| a.ts), Some(Ts(*nanos)));
-            assert_eq!(a.unwrap().frame, FrameNo(0));
-        }
-        let ann = ex.annotations.as_deref().unwrap();
-        assert_eq!(
-            ann.timers.len(),
-            12,
-            "16 timers minus the 4 millisecond ones"
-        );
-        assert!(ann
-            .flags
-            .iter()
-            .any(|(n, v)| n == "x-clientport" && v == "64971"));
-        assert_eq!(ex.scheme, Scheme::Https);
-        // /stream/5 is chunked: de-chunked bytes are kept.
-        let body = &ex.response.as_ref().unwrap().body;
-        assert!(body.complete && body.wire_kept.is_some());
-        assert_eq!(
-            imp.connections[ex.connection.0 as usize].client.to_string(),
-            "127.0.0.1:64971"
-        );
-    }
-
-    #[test]
-    fn websocket_messages_and_connect() {
-        let Some(imp) = load("nekoxy2_websocket.saz", None) else {
-            return;
-        };
-        let connect = &imp.exchanges[0];
-        assert_eq!(connect.request.as_ref().unwrap().method, "CONNECT");
-        assert!(connect.annotations.as_ref().unwrap().generated_by_proxy);
-        let ws = &imp.exchanges[1];
-        assert_eq!(ws.response.as_ref().unwrap().status, 101);
-        let ann = ws.annotations.as_deref().unwrap();
-        assert!(!ann.generated_by_proxy);
-        assert!(ann.flags.iter().any(|(n, v)| n == TUNNEL_FLAG && v == "1"));
-        // raw/2_w.txt: three masked client text frames, echoes, close from both sides.
-        let got: Vec<(bool, &str, &[u8])> = ann
-            .websocket
-            .iter()
-            .map(|m| (m.from_client, m.kind.as_str(), &m.payload[..]))
-            .collect();
-        let want: Vec<(bool, &str, &[u8])> = vec![
-            (true, "text", b"Rock it with HTML5 WebSocket"),
-            (false, "text", b"Rock it with HTML5 WebSocket"),
-            (true, "text", b"hogee"),
-            (false, "text", b"hogee"),
-            (true, "close", b""),
-            (false, "close", b""),
-        ];
-        assert_eq!(got, want);
-        // DoneRead of the first record: 2018-11-26T17:07:03.6899253+09:00.
-        assert_eq!(ann.websocket[0].ts, Some(Ts(1543219623689925300)));
-        assert_eq!(connect.connection, ws.connection);
-    }
-
-    fn roundtrip(name: &str) {
-        let Some(imp) = load(name, None) else { return };
-        let analysis = Analysis {
-            exchanges: imp.exchanges.clone(),
-            connections: imp.connections.clone(),
-            ..Analysis::default()
-        };
-        let mut buf = Cursor::new(Vec::new());
-        write_saz(&analysis, None, &mut buf).unwrap();
-        let back = read_saz_from(Cursor::new(buf.into_inner()), None, &opts()).unwrap();
-        assert_eq!(back.exchanges.len(), imp.exchanges.len(), "{name}");
-        for (a, b) in imp.exchanges.iter().zip(&back.exchanges) {
-            let (ra, rb) = (a.request.as_ref().unwrap(), b.request.as_ref().unwrap());
-            assert_eq!(
-                (&ra.method, &ra.target, &ra.headers),
-                (&rb.method, &rb.target, &rb.headers)
-            );
-            assert_eq!(
-                ra.body.wire_sha256, rb.body.wire_sha256,
-                "{name} {}",
-                ra.target
-            );
-            assert_eq!(ra.body.decoded_sha256, rb.body.decoded_sha256);
-            match (&a.response, &b.response) {
-                (Some(x), Some(y)) => {
-                    assert_eq!(x.status, y.status);
-                    assert_eq!(x.reason, y.reason);
-                    let chunked = x.headers.get("transfer-encoding").is_some();
-                    if !chunked {
-                        assert_eq!(x.headers, y.headers, "{name} {}", ra.target);
-                    }
-                    assert_eq!(
-                        x.body.wire_sha256, y.body.wire_sha256,
-                        "{name} {}",
-                        ra.target
-                    );
-                    assert_eq!(x.body.decoded_sha256, y.body.decoded_sha256);
-                }
-                (None, None) => {}
-                _ => panic!("{name}: response presence differs"),
-            }
-            let us = |t: Option<Arrival>| t.map(|a| a.ts.0 / 1000);
-            for (x, y) in [
-                (a.timing.request_start, b.timing.request_start),
-                (a.timing.request_end, b.timing.request_end),
-                (a.timing.response_start, b.timing.response_start),
-                (a.timing.response_end, b.timing.response_end),
-            ] {
-                assert_eq!(us(x), us(y), "{name}");
-            }
-            let (aa, ab) = (
-                a.annotations.as_deref().unwrap(),
-                b.annotations.as_deref().unwrap(),
-            );
-            assert_eq!(aa.websocket, ab.websocket);
-            assert_eq!(aa.generated_by_proxy, ab.generated_by_proxy);
-            assert_eq!(a.scheme, b.scheme);
-        }
-        assert_eq!(back.connections.len(), imp.connections.len());
-    }
-
-    #[test]
-    fn roundtrip_httpbin() {
-        roundtrip("httpbin-test.saz");
-    }
-
-    #[test]
-    fn roundtrip_images() {
-        roundtrip("images.saz");
-    }
-
-    #[test]
-    fn roundtrip_websocket() {
-        roundtrip("nekoxy2_websocket.saz");
-    }
-
-    fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
-        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
-        let o = zip::write::SimpleFileOptions::default();
-        for (name, data) in entries {
-            zip.start_file(*name, o).unwrap();
-            zip.write_all(data).unwrap();
-        }
-        zip.finish().unwrap().into_inner()
-    }
-
-    #[test]
-    fn hostile_entries_become_diagnostics() {
-        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
-        let o = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated);
-        for (name, data) in [
-            ("../evil", &b"x"[..]),
-            ("/etc/passwd", b"x"),
-            ("raw/../../evil_c.txt", b"GET / HTTP/1.1\r\n\r\n"),
-            (
-                "raw/1_c.txt",
-                b"GET http://a.example/ HTTP/1.1\r\nHost: a.example\r\n\r\n",
-            ),
-            ("raw/1_s.txt", b"HTTP/1.1 204 No Content\r\n\r\n"),
-            (
-                "raw/1_m.xml",
-                b"<Session SID='1'><SessionTimers ClientBeginRequest='2020",
-            ),
-            (
-                "raw/3_c.txt",
-                b"GET http://c.example/ HTTP/1.1\r\nHost: c.example\r\n\r\n",
-            ),
-        ] {
-            zip.start_file(name, o).unwrap();
-            zip.write_all(data).unwrap();
-        }
-        // Bomb-like: 65 MiB of zeros deflate to ~65 KiB.
-        zip.start_file("raw/2_c.txt", o.large_file(false)).unwrap();
-        let zeros = vec![0u8; 1 << 20];
-        for _ in 0..65 {
-            zip.write_all(&zeros).unwrap();
-        }
-        let bytes = zip.finish().unwrap().into_inner();
-        let imp = read_saz_from(Cursor::new(bytes), None, &opts()).unwrap();
-        let msgs: Vec<&str> = imp.diagnostics.iter().map(|d| d.message.as_str()).collect();
-        assert!(
-            msgs.iter()
-                .any(|m| m.contains("\"../evil\"") && m.contains("unsafe")),
-            "{msgs:?}"
-        );
-        assert!(msgs.iter().any(|m| m.contains("/etc/passwd")), "{msgs:?}");
-        assert!(
-            msgs.iter()
-                .any(|m| m.contains("session 2") && m.contains("limit")),
-            "{msgs:?}"
-        );
-        assert!(
-            msgs.iter()
-                .any(|m| m.contains("session 1") && m.contains("well-formed")),
-            "{msgs:?}"
-        );
-        // Sessions 1 and 3 load; 1 without timers.
-        assert_eq!(triples(&imp).len(), 2);
-        assert_eq!(imp.exchanges[0].timing, Timing::default());
-        assert!(imp.exchanges[0].annotations.is_some());
-        // Session 3 has no response file.
-        assert_eq!(
-            imp.exchanges[1].capture,
-            crate::model::CaptureState::NoResponse
-        );
-    }
-
-    #[test]
-    fn truncated_archive_is_an_error() {
-        let Some(dir) = corpus() else { return };
-        let bytes = std::fs::read(dir.join("saz/httpbin-test.saz")).unwrap();
-        assert!(is_saz(&bytes));
-        let cut = bytes[..bytes.len() / 2].to_vec();
-        let err = read_saz_from(Cursor::new(cut), None, &opts()).unwrap_err();
-        assert!(err.contains("zip"), "{err}");
-        assert!(!is_saz(b"\x0a\x0d\x0d\x0a"));
-        assert!(is_saz(b"PK\x05\x06"));
-    }
-
-    #[test]
-    fn numbering_is_by_digit_string() {
-        // Third-party archives number from 0 and pad freely; order is numeric.
-        let bytes = zip_of(&[
-            ("raw/10_c.txt", b"GET http://x/10 HTTP/1.1\r\n\r\n"),
-            ("RAW/9_C.TXT", b"GET http://x/9 HTTP/1.1\r\n\r\n"),
-            ("raw/0_c.txt", b"GET http://x/0 HTTP/1.1\r\n\r\n"),
-            (
-                "raw/9_s.txt",
-                b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
-            ),
-        ]);
-        let imp = read_saz_from(Cursor::new(bytes), None, &opts()).unwrap();
-        let targets: Vec<&str> = imp
-            .exchanges
-            .iter()
-            .map(|e| e.request.as_ref().unwrap().target.as_str())
-            .collect();
-        assert_eq!(targets, ["http://x/0", "http://x/9", "http://x/10"]);
-        assert_eq!(imp.exchanges[1].response.as_ref().unwrap().status, 200);
-    }
-
-    #[test]
-    fn timestamps() {
-        // 1970-01-01T00:00:00Z is 0; offsets subtract; fractions of 0..9 digits.
-        assert_eq!(parse_ts("1970-01-01T00:00:00Z"), Some(Ts(0)));
-        assert_eq!(parse_ts("1970-01-01T01:00:00+01:00"), Some(Ts(0)));
-        assert_eq!(
-            parse_ts("1970-01-01T00:00:01.5-00:00"),
-            Some(Ts(1_500_000_000))
-        );
-        assert_eq!(parse_ts(UNSET_TIME), None);
-        assert_eq!(parse_ts("2020-13-01T00:00:00Z"), None);
-        // Python: datetime(2000,2,29,12,tzinfo=utc).timestamp() == 951825600
-        assert_eq!(
-            parse_ts("2000-02-29T12:00:00.0000001+00:00"),
-            Some(Ts(951_825_600_000_000_100))
-        );
-        let t = Ts(951_825_600_000_000_100);
-        assert_eq!(format_ts(t), "2000-02-29T12:00:00.0000001+00:00");
-        assert_eq!(parse_ts(&format_ts(t)), Some(t));
-    }
 
     #[test]
     fn bitflags_are_hex_and_failures_are_diagnosed() {

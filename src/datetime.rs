@@ -1,11 +1,101 @@
-//! Calendar arithmetic for the date-times trace archives write (Fiddler timers, HAR
-//! `startedDateTime`): proleptic Gregorian dates to and from days since 1970-01-01
-//! (H. Hinnant's algorithms), so no date crate is needed, and one ISO 8601 parser.
+//! Instants as text: proleptic Gregorian dates to and from days since 1970-01-01
+//! (H. Hinnant's algorithms), the date-times trace archives and servers write (ISO 8601,
+//! Fiddler timers, HTTP dates) and the forms every output shows. One place, so the UI, the
+//! reports and the exports print the same instant the same way.
 
 use crate::model::Ts;
 
+/// The text of an unset Fiddler timer (`DateTime.MinValue`).
+const FIDDLER_UNSET: &str = crate::model::saz::UNSET_TIME;
+
+/// An instant's UTC calendar parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Civil {
+    pub year: i64,
+    pub month: i64,
+    pub day: i64,
+    pub hour: i64,
+    pub minute: i64,
+    pub second: i64,
+    pub nanos: i64,
+}
+
+impl Civil {
+    pub fn of(ts: Ts) -> Civil {
+        let secs = ts.0.div_euclid(1_000_000_000);
+        let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
+        let sod = secs.rem_euclid(86_400);
+        Civil {
+            year,
+            month,
+            day,
+            hour: sod / 3600,
+            minute: sod / 60 % 60,
+            second: sod % 60,
+            nanos: ts.0.rem_euclid(1_000_000_000),
+        }
+    }
+
+    fn date(&self) -> String {
+        format!("{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+
+    fn clock(&self) -> String {
+        format!("{:02}:{:02}:{:02}", self.hour, self.minute, self.second)
+    }
+}
+
+/// `2009-02-13 23:31:30.250` (with the date) or `23:31:30.250`: the UI's and reports' clock.
+pub fn utc_time(ts: Ts, with_date: bool) -> String {
+    let c = Civil::of(ts);
+    let clock = format!("{}.{:03}", c.clock(), c.nanos / 1_000_000);
+    if with_date {
+        format!("{} {clock}", c.date())
+    } else {
+        clock
+    }
+}
+
+/// `2015-06-29 14:00:00 UTC`: whole seconds, for findings' messages.
+pub fn utc_seconds(ts: Ts) -> String {
+    let c = Civil::of(ts);
+    format!("{} {} UTC", c.date(), c.clock())
+}
+
+/// ISO 8601 in UTC with `Z` and as many fraction digits as needed (3, 6 or 9), as HAR writes
+/// `startedDateTime`.
+pub fn iso_utc(ts: Ts) -> String {
+    let c = Civil::of(ts);
+    let nanos = c.nanos;
+    let frac = if nanos % 1_000_000 == 0 {
+        format!("{:03}", nanos / 1_000_000)
+    } else if nanos % 1000 == 0 {
+        format!("{:06}", nanos / 1000)
+    } else {
+        format!("{nanos:09}")
+    };
+    format!("{}T{}.{frac}Z", c.date(), c.clock())
+}
+
+/// Fiddler's round-trip format (.NET "o"), in UTC with 7 fraction digits.
+pub fn fiddler_time(ts: Ts) -> String {
+    let c = Civil::of(ts);
+    format!("{}T{}.{:07}+00:00", c.date(), c.clock(), c.nanos / 100)
+}
+
+/// A Fiddler SessionTimers value: ISO 8601 / XML dateTime
+/// (`YYYY-MM-DDThh:mm:ss[.f{0,9}][Z|±hh:mm]`, no offset: UTC). `None` for the unset
+/// `0001-01-01T00:00:00` and for bad text.
+pub fn parse_fiddler_time(text: &str) -> Option<Ts> {
+    let t = text.trim();
+    if t == FIDDLER_UNSET {
+        return None;
+    }
+    parse_iso8601(t)
+}
+
 /// Days since 1970-01-01 of year `y`, month `m` (1–12), day `d`.
-pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
@@ -16,7 +106,7 @@ pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 }
 
 /// (year, month, day) of a count of days since 1970-01-01.
-pub(crate) fn civil_from_days(z: i64) -> (i64, i64, i64) {
+pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -31,7 +121,7 @@ pub(crate) fn civil_from_days(z: i64) -> (i64, i64, i64) {
 
 /// ISO 8601 / RFC 3339 date-time (HAR `startedDateTime`, Fiddler SessionTimers): 0–9
 /// fraction digits (more are cut), `Z`, `±HH:MM`, `±HHMM` or no offset (taken as UTC).
-pub(crate) fn parse_iso8601(text: &str) -> Option<Ts> {
+pub fn parse_iso8601(text: &str) -> Option<Ts> {
     let b = text.trim().as_bytes();
     let num = |from: usize, len: usize| -> Option<i64> {
         let s = b.get(from..from + len)?;
@@ -96,7 +186,7 @@ pub(crate) fn parse_iso8601(text: &str) -> Option<Ts> {
 }
 
 /// RFC 7231 IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") and the dash form cookies use.
-pub(crate) fn parse_http_date(text: &str) -> Option<Ts> {
+pub fn parse_http_date(text: &str) -> Option<Ts> {
     let rest = text.trim().split_once(',')?.1.trim();
     let mut parts = rest.split([' ', '-']).filter(|p| !p.is_empty());
     let day: i64 = parts.next()?.parse().ok()?;
@@ -140,5 +230,36 @@ mod tests {
             let (y, m, d) = civil_from_days(z);
             assert_eq!(days_from_civil(y, m, d), z);
         }
+    }
+
+    #[test]
+    fn utc_time_of_a_known_instant() {
+        // 2009-02-13 23:31:30 UTC is Unix time 1234567890.
+        let ts = Ts(1_234_567_890_250_000_000);
+        assert_eq!(utc_time(ts, true), "2009-02-13 23:31:30.250");
+        assert_eq!(utc_time(ts, false), "23:31:30.250");
+        assert_eq!(utc_seconds(ts), "2009-02-13 23:31:30 UTC");
+        assert_eq!(iso_utc(ts), "2009-02-13T23:31:30.250Z");
+    }
+
+    #[test]
+    fn fiddler_timestamps() {
+        // 1970-01-01T00:00:00Z is 0; offsets subtract; fractions of 0..9 digits.
+        assert_eq!(parse_fiddler_time("1970-01-01T00:00:00Z"), Some(Ts(0)));
+        assert_eq!(parse_fiddler_time("1970-01-01T01:00:00+01:00"), Some(Ts(0)));
+        assert_eq!(
+            parse_fiddler_time("1970-01-01T00:00:01.5-00:00"),
+            Some(Ts(1_500_000_000))
+        );
+        assert_eq!(parse_fiddler_time(FIDDLER_UNSET), None);
+        assert_eq!(parse_fiddler_time("2020-13-01T00:00:00Z"), None);
+        // Python: datetime(2000,2,29,12,tzinfo=utc).timestamp() == 951825600
+        assert_eq!(
+            parse_fiddler_time("2000-02-29T12:00:00.0000001+00:00"),
+            Some(Ts(951_825_600_000_000_100))
+        );
+        let t = Ts(951_825_600_000_000_100);
+        assert_eq!(fiddler_time(t), "2000-02-29T12:00:00.0000001+00:00");
+        assert_eq!(parse_fiddler_time(&fiddler_time(t)), Some(t));
     }
 }

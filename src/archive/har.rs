@@ -1,0 +1,984 @@
+//! HTTP Archive (HAR 1.x) import.
+//!
+//! Tolerates the dialects of Chrome, Firefox, Charles, mitmproxy and Fiddler (UTF-8 BOM,
+//! base64 bodies, omitted optional fields, `-1` timings, `_webSocketMessages`); a bad entry
+//! becomes a diagnostic and the rest loads. docs/archives.md describes what is kept where.
+
+use super::Imported;
+use crate::datetime::parse_iso8601 as parse_datetime;
+use crate::error::{Error, Result};
+use crate::model::har::{ORIGIN as HAR_ORIGIN, STARTED_TIMER};
+use crate::model::url::UrlParts;
+use crate::model::{
+    websocket_kind, AppProtocol, Arrival, Body, CaptureState, ConnId, Connection, Diagnostic,
+    ExchId, Exchange, FrameNo, Headers, Request, Response, Scheme, Severity, Timing, TlsInfo, Ts,
+    Upgrade, WebSocketMessage,
+};
+use base64::Engine;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::io::{self, Read};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::sync::Arc;
+
+/// Bigger HAR files are refused: the whole JSON tree is held in memory.
+const MAX_HAR_BYTES: u64 = 1 << 30;
+/// Custom fields such as Chrome's `_initiator` (a call stack) can be huge; flags stay small.
+const MAX_FLAG_VALUE: usize = 2048;
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+fn b64() -> base64::engine::GeneralPurpose {
+    base64::engine::general_purpose::STANDARD
+}
+
+fn sha256(data: &[u8]) -> [u8; 32] {
+    Sha256::digest(data).into()
+}
+
+/// True when the bytes look like the start of a HAR file: optional UTF-8 BOM, whitespace,
+/// `{`, then the `"log"` key soon after.
+pub fn is_har(first_bytes: &[u8]) -> bool {
+    let bytes = first_bytes.strip_prefix(UTF8_BOM).unwrap_or(first_bytes);
+    let Some(start) = bytes.iter().position(|c| !c.is_ascii_whitespace()) else {
+        return false;
+    };
+    if bytes.get(start) != Some(&b'{') {
+        return false;
+    }
+    let rest = bytes.get(start + 1..).unwrap_or_default();
+    let window = &rest[..rest.len().min(256)];
+    window.windows(5).any(|w| w == b"\"log\"")
+}
+
+/// Reads a HAR 1.x file. Fatal only when the file cannot be read, is over 1 GiB, is not JSON
+/// or has no `log` object; everything else becomes diagnostics.
+pub fn read_har(path: &Path) -> Result<Imported> {
+    let open_err = |source: io::Error| Error::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(open_err)?;
+    let too_big = || Error::Archive {
+        path: path.to_path_buf(),
+        message: "HAR file larger than 1 GiB, refused".into(),
+    };
+    if file.metadata().map_err(open_err)?.len() > MAX_HAR_BYTES {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::new();
+    // take() bounds the read even if the file grows after a metadata check.
+    file.take(MAX_HAR_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(open_err)?;
+    if bytes.len() as u64 > MAX_HAR_BYTES {
+        return Err(too_big());
+    }
+    parse_har(&bytes).map_err(|message| Error::Archive {
+        path: path.to_path_buf(),
+        message,
+    })
+}
+
+/// Parses HAR bytes; `Err` is the fatal message.
+pub fn parse_har(bytes: &[u8]) -> std::result::Result<Imported, String> {
+    let mut diagnostics = Vec::new();
+    let mut bytes = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
+    // Older Fiddler builds wrote junk before the JSON .
+    let first = bytes.iter().position(|c| !c.is_ascii_whitespace());
+    if let Some(first) = first {
+        if bytes.get(first) != Some(&b'{') {
+            if let Some(brace) = bytes.iter().position(|&c| c == b'{') {
+                diagnostics.push(Diagnostic::new(
+                    Severity::Warning,
+                    format!("HAR: {brace} bytes before the JSON object ignored"),
+                ));
+                bytes = &bytes[brace..];
+            }
+        }
+    }
+    let root: Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("not a valid HAR (JSON): {e}"))?;
+    let log = root
+        .get("log")
+        .and_then(Value::as_object)
+        .ok_or("not a HAR file: no \"log\" object")?;
+    if let Some(version) = log.get("version").and_then(Value::as_str) {
+        if !version.starts_with("1.") {
+            diagnostics.push(Diagnostic::new(
+                Severity::Warning,
+                format!("HAR version {version:?}: read as 1.2"),
+            ));
+        }
+    }
+    let entries: &[Value] = match log.get("entries") {
+        Some(Value::Array(entries)) => entries,
+        _ => {
+            diagnostics.push(Diagnostic::new(
+                Severity::Warning,
+                "HAR has no \"entries\" array: nothing to load",
+            ));
+            &[]
+        }
+    };
+
+    let mut drafts = Vec::with_capacity(entries.len());
+    for (index, entry) in entries.iter().enumerate() {
+        let mut notes = Vec::new();
+        match import_entry(index, entry, &mut notes) {
+            Ok(draft) => drafts.push((draft, notes)),
+            Err(why) => {
+                diagnostics.extend(notes.into_iter().map(|n| entry_diag(index, n)));
+                diagnostics.push(Diagnostic::new(
+                    Severity::Warning,
+                    format!("{HAR_ORIGIN}{index}: skipped: {why}"),
+                ));
+            }
+        }
+    }
+    // Exchanges are ordered by their first byte (stable: file order breaks ties).
+    drafts.sort_by_key(|(d, _)| d.exchange.timing.first().map(|a| a.ts));
+
+    let mut connections: Vec<Connection> = Vec::new();
+    let mut by_key: HashMap<String, ConnId> = HashMap::new();
+    let mut exchanges = Vec::with_capacity(drafts.len());
+    let mut server_unknown = 0usize;
+    for (i, (draft, notes)) in drafts.into_iter().enumerate() {
+        let id = ExchId(i as u32);
+        let mut exchange = draft.exchange;
+        exchange.id = id;
+        for note in notes {
+            let mut d = entry_diag(draft.index, note);
+            d.exchange = Some(id);
+            diagnostics.push(d);
+        }
+        if draft.server.ip().is_unspecified() {
+            server_unknown += 1;
+        }
+        let (first, last) = exchange_span(&exchange);
+        let conn_id = *by_key.entry(draft.conn_key).or_insert_with(|| {
+            let cid = ConnId(connections.len() as u32);
+            connections.push(new_connection(
+                cid,
+                draft.server,
+                &draft.host,
+                exchange.scheme,
+            ));
+            cid
+        });
+        exchange.connection = conn_id;
+        if let Some(conn) = connections.get_mut(conn_id.0 as usize) {
+            if conn.exchanges.is_empty() {
+                conn.first_seen = first;
+                conn.last_seen = last;
+            } else {
+                conn.first_seen = conn.first_seen.min(first);
+                conn.last_seen = conn.last_seen.max(last);
+            }
+            conn.exchanges.push(id);
+        }
+        exchanges.push(exchange);
+    }
+    if !connections.is_empty() {
+        diagnostics.push(Diagnostic::new(
+            Severity::Info,
+            "HAR records no client address: connections use the placeholder 0.0.0.0:0",
+        ));
+    }
+    if server_unknown > 0 {
+        diagnostics.push(Diagnostic::new(
+            Severity::Info,
+            format!(
+                "HAR gives no server IP address for {server_unknown} entries: shown as 0.0.0.0"
+            ),
+        ));
+    }
+    Ok(Imported {
+        exchanges,
+        connections,
+        diagnostics,
+    })
+}
+
+fn entry_diag(index: usize, (severity, message): (Severity, String)) -> Diagnostic {
+    Diagnostic::new(severity, format!("{HAR_ORIGIN}{index}: {message}"))
+}
+
+struct Draft {
+    index: usize,
+    exchange: Exchange,
+    conn_key: String,
+    server: SocketAddr,
+    host: Option<String>,
+}
+
+type Notes = Vec<(Severity, String)>;
+
+fn import_entry(
+    index: usize,
+    entry: &Value,
+    notes: &mut Notes,
+) -> std::result::Result<Draft, String> {
+    let entry = entry.as_object().ok_or("not a JSON object")?;
+    let req = entry
+        .get("request")
+        .and_then(Value::as_object)
+        .ok_or("no \"request\" object")?;
+    let method = req
+        .get("method")
+        .and_then(Value::as_str)
+        .ok_or("request has no method")?;
+    let url = req
+        .get("url")
+        .and_then(Value::as_str)
+        .ok_or("request has no url")?;
+    let parts = UrlParts::parse(url);
+    let scheme = match parts.scheme.map(str::to_ascii_lowercase).as_deref() {
+        Some("https") | Some("wss") => Scheme::Https,
+        _ => Scheme::Http,
+    };
+
+    let req_headers = headers_of(req.get("headers"), "request", notes);
+    let req_body = request_body(req, &req_headers, notes);
+    let request = Request {
+        method: method.to_string(),
+        target: url.to_string(),
+        version: str_field(req, "httpVersion").to_string(),
+        headers: req_headers,
+        body: req_body,
+    };
+
+    let resp_obj = entry.get("response").and_then(Value::as_object);
+    let status = resp_obj
+        .and_then(|r| r.get("status"))
+        .and_then(Value::as_f64)
+        .unwrap_or(0.0);
+    let response = match resp_obj {
+        Some(resp) if status >= 1.0 && status <= u16::MAX as f64 => {
+            let headers = headers_of(resp.get("headers"), "response", notes);
+            let body = response_body(resp, &headers, notes);
+            Some(Response {
+                version: str_field(resp, "httpVersion").to_string(),
+                status: status as u16,
+                reason: str_field(resp, "statusText").to_string(),
+                headers,
+                interim_statuses: Vec::new(),
+                body,
+            })
+        }
+        Some(_) if status != 0.0 => {
+            notes.push((
+                Severity::Warning,
+                format!("response status {status} out of range"),
+            ));
+            None
+        }
+        _ => None,
+    };
+
+    let started = match entry.get("startedDateTime").and_then(Value::as_str) {
+        Some(text) => {
+            let ts = parse_datetime(text);
+            if ts.is_none() {
+                notes.push((
+                    Severity::Warning,
+                    format!("startedDateTime {text:?} unreadable: no timing"),
+                ));
+            }
+            ts
+        }
+        None => {
+            notes.push((
+                Severity::Warning,
+                "no startedDateTime: no timing".to_string(),
+            ));
+            None
+        }
+    };
+    let timings = entry.get("timings").and_then(Value::as_object);
+    let timing = started
+        .map(|s| timing_of(s, timings, response.is_some()))
+        .unwrap_or_default();
+
+    // Annotations: where it came from, the tool's extra fields, the timings as written.
+    let mut flags = Vec::new();
+    for key in ["pageref", "serverIPAddress", "connection"] {
+        if let Some(v) = entry.get(key) {
+            flags.push((key.to_string(), flag_value(v)));
+        }
+    }
+    for (k, v) in entry {
+        if k.starts_with('_') && k != "_webSocketMessages" {
+            flags.push((k.clone(), flag_value(v)));
+        }
+    }
+    for (prefix, obj) in [("request.", Some(req)), ("response.", resp_obj)] {
+        for (k, v) in obj.into_iter().flatten() {
+            if k.starts_with('_') {
+                flags.push((format!("{prefix}{k}"), flag_value(v)));
+            }
+        }
+    }
+    for (k, v) in timings.into_iter().flatten() {
+        flags.push((format!("timings.{k}"), flag_value(v)));
+    }
+    let comment = entry
+        .get("comment")
+        .and_then(Value::as_str)
+        .filter(|c| !c.is_empty())
+        .map(str::to_string);
+    let websocket = match entry.get("_webSocketMessages") {
+        Some(Value::Array(msgs)) => websocket_messages(msgs, notes),
+        _ => Vec::new(),
+    };
+    let annotations = crate::model::Annotations {
+        origin: format!("{HAR_ORIGIN}{index}"),
+        flags,
+        timers: started
+            .map(|s| vec![(STARTED_TIMER.to_string(), s)])
+            .unwrap_or_default(),
+        comment,
+        color: None,
+        generated_by_proxy: false,
+        websocket,
+    };
+
+    let upgrade = match &response {
+        Some(r) if r.status == 101 => Some(Upgrade::Protocol(
+            r.headers.get("upgrade").unwrap_or("").to_ascii_lowercase(),
+        )),
+        Some(r) if method.eq_ignore_ascii_case("CONNECT") && (200..300).contains(&r.status) => {
+            Some(Upgrade::Tunnel)
+        }
+        _ => None,
+    };
+
+    // Connection identity: the tool's connection id, else the server address, else the host.
+    let server_ip_text = entry
+        .get("serverIPAddress")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let port = parts.port.unwrap_or(match scheme {
+        Scheme::Https => 443,
+        Scheme::Http => 80,
+    });
+    let server = parse_server(server_ip_text, port);
+    let conn_text = entry.get("connection").map(flag_value).unwrap_or_default();
+    let conn_key = if !conn_text.is_empty() {
+        format!("c {conn_text} {server_ip_text}")
+    } else if !server_ip_text.is_empty() {
+        format!("ip {server}")
+    } else {
+        format!("host {}:{port}", parts.host)
+    };
+
+    let capture = if response.is_some() {
+        CaptureState::Full
+    } else {
+        CaptureState::NoResponse
+    };
+    let host = (!parts.host.is_empty()).then(|| parts.host.to_string());
+    Ok(Draft {
+        index,
+        exchange: Exchange {
+            id: ExchId(0),
+            connection: ConnId(0),
+            scheme,
+            capture,
+            request: Some(request),
+            response,
+            timing,
+            upgrade,
+            annotations: Some(Box::new(annotations)),
+            stage: None,
+            auth: None,
+        },
+        conn_key,
+        server,
+        host,
+    })
+}
+
+fn str_field<'a>(obj: &'a Map<String, Value>, key: &str) -> &'a str {
+    obj.get(key).and_then(Value::as_str).unwrap_or("")
+}
+
+/// A flag's text: strings as they are, other JSON compact, long values cut.
+fn flag_value(v: &Value) -> String {
+    let mut text = match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if text.len() > MAX_FLAG_VALUE {
+        let mut cut = MAX_FLAG_VALUE;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push('…');
+    }
+    text
+}
+
+fn headers_of(v: Option<&Value>, which: &str, notes: &mut Notes) -> Headers {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut bad = 0;
+    for h in v.and_then(Value::as_array).into_iter().flatten() {
+        let name = h.get("name").and_then(Value::as_str);
+        let value = h.get("value").map(|v| match v {
+            Value::String(s) => s.clone(),
+            Value::Null => String::new(),
+            other => other.to_string(),
+        });
+        match (name, value) {
+            (Some(n), Some(v)) => pairs.push((n.to_string(), v)),
+            _ => bad += 1,
+        }
+    }
+    if bad > 0 {
+        notes.push((
+            Severity::Warning,
+            format!("{bad} {which} headers without name/value skipped"),
+        ));
+    }
+    Headers::from_pairs(pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())))
+}
+
+fn content_encodings(headers: &Headers) -> Vec<String> {
+    headers
+        .get_all("content-encoding")
+        .flat_map(|v| v.split(','))
+        .map(|e| e.trim().to_ascii_lowercase())
+        .filter(|e| !e.is_empty() && e != "identity")
+        .collect()
+}
+
+fn size_field(obj: &Map<String, Value>, key: &str) -> Option<u64> {
+    obj.get(key)
+        .and_then(Value::as_f64)
+        .filter(|v| *v >= 0.0 && v.is_finite())
+        .map(|v| v as u64)
+}
+
+/// Decodes a HAR text field (`encoding: base64` or as UTF-8 text).
+fn text_bytes(text: &str, base64: bool, what: &str, notes: &mut Notes) -> Vec<u8> {
+    if base64 {
+        // Some writers wrap base64 lines; whitespace is not part of the data.
+        let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+        match b64().decode(compact.as_bytes()) {
+            Ok(bytes) => return bytes,
+            Err(e) => notes.push((
+                Severity::Warning,
+                format!("{what}: bad base64 ({e}); the text is kept as it is"),
+            )),
+        }
+    }
+    text.as_bytes().to_vec()
+}
+
+/// Body from what the HAR holds: `decoded` (None when the text was omitted), the declared
+/// decoded size and the wire size.
+fn body_from(
+    decoded: Option<Vec<u8>>,
+    declared_size: Option<u64>,
+    wire_size: Option<u64>,
+    headers: &Headers,
+    what: &str,
+    notes: &mut Notes,
+) -> Body {
+    let content_encoding = content_encodings(headers);
+    let wire_length = wire_size.unwrap_or(0);
+    match decoded {
+        Some(bytes) => {
+            let len = bytes.len() as u64;
+            if let Some(size) = declared_size.filter(|&s| s != len) {
+                notes.push((
+                    Severity::Info,
+                    format!("{what}: size says {size} bytes, the text holds {len}"),
+                ));
+            }
+            let decoded_sha256 = Some(sha256(&bytes));
+            let kept: Arc<[u8]> = Arc::from(bytes);
+            // Without content coding the wire bytes are the decoded bytes, when sizes agree.
+            let wire_known = content_encoding.is_empty() && wire_size == Some(len);
+            Body {
+                wire_length,
+                wire_sha256: if wire_known { decoded_sha256 } else { None },
+                content_encoding,
+                decoded_length: Some(len),
+                decoded_sha256,
+                complete: true,
+                stream_offset: 0,
+                stream_length: 0,
+                wire_kept: wire_known.then(|| kept.clone()),
+                kept: Some(kept),
+                head: None,
+            }
+        }
+        None => {
+            let empty = declared_size.unwrap_or(0) == 0 && wire_size.unwrap_or(0) == 0;
+            Body {
+                wire_length,
+                wire_sha256: (empty && content_encoding.is_empty()).then(|| sha256(b"")),
+                content_encoding,
+                decoded_length: if empty { Some(0) } else { declared_size },
+                decoded_sha256: empty.then(|| sha256(b"")),
+                complete: empty,
+                stream_offset: 0,
+                stream_length: 0,
+                kept: empty.then(|| Arc::from(&b""[..])),
+                wire_kept: None,
+                head: None,
+            }
+        }
+    }
+}
+
+fn request_body(req: &Map<String, Value>, headers: &Headers, notes: &mut Notes) -> Body {
+    let wire_size = size_field(req, "bodySize");
+    let post = req.get("postData").and_then(Value::as_object);
+    let decoded = post.and_then(|p| {
+        if let Some(text) = p.get("text").and_then(Value::as_str) {
+            // `encoding` is not in HAR 1.2's postData; some tools (and we) write it anyway.
+            let base64 = ["encoding", "_encoding"]
+                .iter()
+                .any(|k| p.get(*k).and_then(Value::as_str) == Some("base64"));
+            Some(text_bytes(text, base64, "postData", notes))
+        } else {
+            // Form posts written as params only (older Fiddler): rebuild the urlencoded text.
+            let params = p.get("params").and_then(Value::as_array)?;
+            let joined: Vec<String> = params
+                .iter()
+                .map(|prm| {
+                    let n = prm.get("name").and_then(Value::as_str).unwrap_or("");
+                    let v = prm.get("value").and_then(Value::as_str).unwrap_or("");
+                    format!("{n}={v}")
+                })
+                .collect();
+            notes.push((
+                Severity::Info,
+                "postData has params only: body rebuilt from them".into(),
+            ));
+            Some(joined.join("&").into_bytes())
+        }
+    });
+    let declared = decoded.as_ref().map(|d| d.len() as u64);
+    body_from(decoded, declared, wire_size, headers, "request body", notes)
+}
+
+fn response_body(resp: &Map<String, Value>, headers: &Headers, notes: &mut Notes) -> Body {
+    let wire_size = size_field(resp, "bodySize");
+    let content = resp.get("content").and_then(Value::as_object);
+    let declared = content.and_then(|c| size_field(c, "size"));
+    let decoded = content.and_then(|c| {
+        let text = c.get("text").and_then(Value::as_str)?;
+        let base64 = c.get("encoding").and_then(Value::as_str) == Some("base64");
+        Some(text_bytes(text, base64, "response content", notes))
+    });
+    body_from(
+        decoded,
+        declared,
+        wire_size,
+        headers,
+        "response content",
+        notes,
+    )
+}
+
+fn ms_to_ns(ms: f64) -> i64 {
+    (ms * 1e6).round() as i64
+}
+
+/// HAR timings value in ms; `-1`, missing or nonsense = not applicable (0).
+fn timing_ms(timings: Option<&Map<String, Value>>, key: &str) -> f64 {
+    timings
+        .and_then(|t| t.get(key))
+        .and_then(Value::as_f64)
+        .filter(|v| *v >= 0.0 && v.is_finite())
+        .unwrap_or(0.0)
+}
+
+fn timing_of(started: Ts, timings: Option<&Map<String, Value>>, has_response: bool) -> Timing {
+    let at = |ns: i64| {
+        Some(Arrival {
+            frame: FrameNo(0),
+            ts: Ts(started.0.saturating_add(ns)),
+        })
+    };
+    // `ssl` is inside `connect` (HAR 1.2), so it is not added again.
+    let pre = ms_to_ns(
+        timing_ms(timings, "blocked") + timing_ms(timings, "dns") + timing_ms(timings, "connect"),
+    );
+    let send = pre.saturating_add(ms_to_ns(timing_ms(timings, "send")));
+    let wait = send.saturating_add(ms_to_ns(timing_ms(timings, "wait")));
+    let receive = wait.saturating_add(ms_to_ns(timing_ms(timings, "receive")));
+    Timing {
+        request_start: at(pre),
+        request_end: at(send),
+        response_start: if has_response { at(wait) } else { None },
+        response_end: if has_response { at(receive) } else { None },
+    }
+}
+
+fn websocket_messages(msgs: &[Value], notes: &mut Notes) -> Vec<WebSocketMessage> {
+    let mut out = Vec::with_capacity(msgs.len());
+    for m in msgs {
+        let Some(kind_text) = m.get("type").and_then(Value::as_str) else {
+            notes.push((
+                Severity::Warning,
+                "WebSocket message without type skipped".into(),
+            ));
+            continue;
+        };
+        let opcode = m.get("opcode").and_then(Value::as_u64).unwrap_or(1);
+        let data = m.get("data").and_then(Value::as_str).unwrap_or("");
+        // Chrome writes binary frames base64-encoded, text frames as text.
+        let payload = text_bytes(data, opcode == 2, "WebSocket message", notes);
+        let ts = m
+            .get("time")
+            .and_then(Value::as_f64)
+            .filter(|t| t.is_finite())
+            .map(|t| {
+                let secs = t.floor();
+                Ts::from_secs_nanos(secs as i64, ((t - secs) * 1e6).round() as i64 * 1000)
+            });
+        out.push(WebSocketMessage {
+            from_client: kind_text == "send",
+            ts,
+            kind: u8::try_from(opcode).map_or_else(|_| format!("opcode {opcode}"), websocket_kind),
+            payload: Arc::from(payload),
+        });
+    }
+    out
+}
+
+fn parse_server(text: &str, port: u16) -> SocketAddr {
+    let text = text.trim();
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return addr;
+    }
+    let bare = text.trim_start_matches('[').trim_end_matches(']');
+    let ip = bare
+        .parse::<IpAddr>()
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    SocketAddr::new(ip, port)
+}
+
+fn exchange_span(ex: &Exchange) -> (Ts, Ts) {
+    let t = &ex.timing;
+    let all = [
+        t.request_start,
+        t.request_end,
+        t.response_start,
+        t.response_end,
+    ];
+    let mut times = all.iter().flatten().map(|a| a.ts);
+    let first = times.next().unwrap_or_default();
+    let (mut lo, mut hi) = (first, first);
+    for ts in times {
+        lo = lo.min(ts);
+        hi = hi.max(ts);
+    }
+    if let Some(a) = &ex.annotations {
+        for ts in a.websocket.iter().filter_map(|m| m.ts) {
+            hi = hi.max(ts);
+        }
+    }
+    (lo, hi)
+}
+
+fn new_connection(
+    id: ConnId,
+    server: SocketAddr,
+    host: &Option<String>,
+    scheme: Scheme,
+) -> Connection {
+    let https = scheme == Scheme::Https;
+    let client = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0);
+    Connection {
+        first_seen: Ts(0),
+        last_seen: Ts(0),
+        protocol: if https {
+            AppProtocol::Tls
+        } else {
+            AppProtocol::Http1
+        },
+        // The recording tool saw the plaintext: the archive holds it decrypted.
+        tls: https.then(|| TlsInfo {
+            sni: host.clone(),
+            decrypted: true,
+            key_source: Some("recorded decrypted in the HAR".into()),
+            ..TlsInfo::default()
+        }),
+        ..Connection::from_endpoints(id, client, server)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    /// `<crate>/../shared/corpus/har`, or the shared corpus when built elsewhere.
+    fn corpus() -> Option<PathBuf> {
+        [
+            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus/har")),
+            PathBuf::from("/work/main/../shared/corpus/har"),
+        ]
+        .into_iter()
+        .find(|p| p.is_dir())
+    }
+
+    /// (file name, entry count) from the corpus MANIFEST table.
+    fn manifest(dir: &Path) -> Vec<(String, usize)> {
+        let text = std::fs::read_to_string(dir.join("MANIFEST.md")).unwrap();
+        text.lines()
+            .filter(|l| l.starts_with("| `"))
+            .map(|l| {
+                let cols: Vec<&str> = l.split('|').map(str::trim).collect();
+                let name = cols[1].split('`').nth(1).unwrap().to_string();
+                let count: String = cols[5].chars().take_while(|c| c.is_ascii_digit()).collect();
+                (name, count.parse().unwrap())
+            })
+            .collect()
+    }
+
+    fn file_json(path: &Path) -> Value {
+        let bytes = std::fs::read(path).unwrap();
+        let bytes = bytes.strip_prefix(UTF8_BOM).unwrap_or(&bytes);
+        serde_json::from_slice(bytes).unwrap()
+    }
+
+    fn entry_index(ex: &Exchange) -> usize {
+        let origin = &ex.annotations.as_ref().unwrap().origin;
+        origin.strip_prefix(HAR_ORIGIN).unwrap().parse().unwrap()
+    }
+
+    #[test]
+    fn every_corpus_har_loads_with_the_manifest_entries() {
+        let Some(dir) = corpus() else {
+            eprintln!("corpus not found, skipped");
+            return;
+        };
+        let files = manifest(&dir);
+        assert_eq!(files.len(), 6);
+        for (name, count) in files {
+            let path = dir.join(&name);
+            let head = std::fs::read(&path).unwrap();
+            assert!(is_har(&head[..head.len().min(64)]), "{name}");
+            let imp = read_har(&path).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(imp.exchanges.len(), count, "{name}");
+            let json = file_json(&path);
+            let entries = json["log"]["entries"].as_array().unwrap();
+            for (i, ex) in imp.exchanges.iter().enumerate() {
+                assert_eq!(ex.id, ExchId(i as u32));
+                let e = &entries[entry_index(ex)];
+                let req = ex.request.as_ref().unwrap();
+                assert_eq!(
+                    req.method,
+                    e["request"]["method"].as_str().unwrap(),
+                    "{name}"
+                );
+                assert_eq!(req.target, e["request"]["url"].as_str().unwrap(), "{name}");
+                let status = e["response"]["status"].as_u64().unwrap();
+                assert_eq!(ex.response.as_ref().map_or(0, |r| r.status as u64), status);
+                let conn = &imp.connections[ex.connection.0 as usize];
+                assert!(conn.exchanges.contains(&ex.id));
+                if let Some(ip) = e["serverIPAddress"].as_str().filter(|s| !s.is_empty()) {
+                    assert_eq!(conn.server.ip().to_string(), ip, "{name}");
+                }
+                let https = req.target.starts_with("https:");
+                assert_eq!(ex.scheme == Scheme::Https, https);
+                let headers = e["request"]["headers"].as_array().unwrap();
+                assert_eq!(req.headers.len(), headers.len());
+                for ((n, v), h) in req.headers.iter().zip(headers) {
+                    assert_eq!(n, h["name"].as_str().unwrap());
+                    assert_eq!(v, h["value"].as_str().unwrap());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn bom_file_and_post_data() {
+        let Some(dir) = corpus() else { return };
+        let path = dir.join("mitmproxy_with-bom.har");
+        let raw = std::fs::read(&path).unwrap();
+        assert!(raw.starts_with(UTF8_BOM));
+        assert!(is_har(&raw));
+        let imp = read_har(&path).unwrap();
+        let json = file_json(&path);
+        let e = &json["log"]["entries"][0];
+        let req = imp.exchanges[0].request.as_ref().unwrap();
+        assert_eq!(req.method, "POST");
+        let text = e["request"]["postData"]["text"].as_str().unwrap();
+        assert_eq!(req.body.kept.as_deref(), Some(text.as_bytes()));
+        assert_eq!(req.body.decoded_sha256, Some(sha256(text.as_bytes())));
+        // Timing: started + blocked + dns + connect (ssl inside connect), then send, wait, receive.
+        let t = &e["timings"];
+        let ms = |k: &str| t[k].as_f64().filter(|v| *v >= 0.0).unwrap_or(0.0);
+        let started = imp.exchanges[0].annotations.as_ref().unwrap().timers[0].1;
+        let timing = imp.exchanges[0].timing;
+        let off = |a: Option<Arrival>| (a.unwrap().ts.0 - started.0) as f64 / 1e6;
+        assert!(
+            (off(timing.request_start) - (ms("blocked") + ms("dns") + ms("connect"))).abs() < 1e-3
+        );
+        assert!((off(timing.request_end) - off(timing.request_start) - ms("send")).abs() < 1e-3);
+        assert!((off(timing.response_start) - off(timing.request_end) - ms("wait")).abs() < 1e-3);
+        assert!(
+            (off(timing.response_end) - off(timing.response_start) - ms("receive")).abs() < 1e-3
+        );
+    }
+
+    #[test]
+    fn base64_bodies_decode_to_content_size() {
+        let Some(dir) = corpus() else { return };
+        let path = dir.join("mitmproxy_chrome.har");
+        let imp = read_har(&path).unwrap();
+        let json = file_json(&path);
+        let entries = json["log"]["entries"].as_array().unwrap();
+        let mut checked = 0;
+        for ex in &imp.exchanges {
+            let c = &entries[entry_index(ex)]["response"]["content"];
+            if c["encoding"].as_str() != Some("base64") {
+                continue;
+            }
+            let body = &ex.response.as_ref().unwrap().body;
+            let size = c["size"].as_u64().unwrap();
+            assert_eq!(body.kept.as_ref().unwrap().len() as u64, size);
+            assert_eq!(body.decoded_length, Some(size));
+            checked += 1;
+        }
+        assert!(checked >= 2, "{checked}");
+        // The 304 starts with the page's doctype (the base64 above decodes to HTML).
+        let html = imp.exchanges[0]
+            .response
+            .as_ref()
+            .unwrap()
+            .body
+            .kept
+            .clone()
+            .unwrap();
+        assert!(html.starts_with(b"<!DOCTYPE html>"));
+        // The failed request (status 0, `_error`) has no response.
+        let failed = imp
+            .exchanges
+            .iter()
+            .find(|e| e.request.as_ref().unwrap().target == "https://www.google.com/")
+            .unwrap();
+        assert!(failed.response.is_none());
+        assert_eq!(failed.capture, CaptureState::NoResponse);
+        let flags = &failed.annotations.as_ref().unwrap().flags;
+        assert!(flags
+            .iter()
+            .any(|(n, v)| n == "response._error" && v == "net::ERR_INTERNET_DISCONNECTED"));
+    }
+
+    #[test]
+    fn websocket_messages_are_read() {
+        let Some(dir) = corpus() else { return };
+        let path = dir.join("mitmproxy_websocket.har");
+        let imp = read_har(&path).unwrap();
+        let json = file_json(&path);
+        let entries = json["log"]["entries"].as_array().unwrap();
+        let mut total = 0;
+        for ex in &imp.exchanges {
+            let msgs = entries[entry_index(ex)]["_webSocketMessages"]
+                .as_array()
+                .unwrap();
+            let got = &ex.annotations.as_ref().unwrap().websocket;
+            assert_eq!(got.len(), msgs.len());
+            for (m, w) in got.iter().zip(msgs) {
+                assert_eq!(m.from_client, w["type"] == "send");
+                assert_eq!(&*m.payload, w["data"].as_str().unwrap().as_bytes());
+                assert_eq!(m.kind, "text");
+                let t = w["time"].as_f64().unwrap();
+                assert!((m.ts.unwrap().as_secs_f64() - t).abs() < 2e-6);
+            }
+            total += got.len();
+            assert_eq!(ex.upgrade, Some(Upgrade::Protocol("websocket".into())));
+        }
+        assert_eq!(total, 5);
+    }
+
+    #[test]
+    fn datetimes_of_every_dialect() {
+        // Epoch values from `date -u -d ... +%s.%N`.
+        assert_eq!(
+            parse_datetime("2023-03-29T17:37:42.482-07:00"),
+            Some(Ts(1_680_136_662_482_000_000))
+        );
+        assert_eq!(
+            parse_datetime("2023-08-29T13:03:20.195591+00:00"),
+            Some(Ts(1_693_314_200_195_591_000))
+        );
+        assert_eq!(
+            parse_datetime("2020-08-13T18:53:15.848Z"),
+            Some(Ts(1_597_344_795_848_000_000))
+        );
+        assert_eq!(
+            parse_datetime("2020-08-13T20:53:15.8480000+0200"),
+            Some(Ts(1_597_344_795_848_000_000))
+        );
+        assert_eq!(parse_datetime("2020-13-13T20:53:15Z"), None);
+        assert_eq!(parse_datetime("yesterday"), None);
+        assert_eq!(parse_datetime(""), None);
+        assert_eq!(
+            crate::datetime::iso_utc(Ts(1_597_344_795_848_000_000)),
+            "2020-08-13T18:53:15.848Z"
+        );
+        assert_eq!(
+            crate::datetime::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(Ts(784_111_777_000_000_000))
+        );
+    }
+
+    #[test]
+    fn sniffing() {
+        assert!(is_har(b"\xEF\xBB\xBF{\r\n  \"log\": {"));
+        assert!(is_har(b"  {\"log\":{\"version\":\"1.2\""));
+        assert!(!is_har(b"PK\x03\x04"));
+        assert!(!is_har(b"{\"foo\": 1}"));
+        assert!(!is_har(b""));
+    }
+
+    #[test]
+    fn bad_entries_become_diagnostics() {
+        let text = br#"{"log":{"version":"1.2","entries":[
+            {"request":{"url":"http://a/"}},
+            7,
+            {"startedDateTime":"bad","request":{"method":"GET","url":"http://a/x?q=1"},
+             "response":{"status":200,"content":{"size":2,"text":"%%","encoding":"base64"}}},
+            {"startedDateTime":"2020-01-01T00:00:00Z","request":{"method":"GET","url":"http://b/"},
+             "response":{"status":204,"headers":[{"name":"X"}]},"timings":{"send":1,"wait":2,"receive":3}}
+        ]}}"#;
+        let imp = parse_har(text).unwrap();
+        assert_eq!(imp.exchanges.len(), 2);
+        let msgs: Vec<&str> = imp.diagnostics.iter().map(|d| d.message.as_str()).collect();
+        assert!(
+            msgs.iter().any(|m| m.starts_with("HAR entry 0: skipped")),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs.iter().any(|m| m.starts_with("HAR entry 1: skipped")),
+            "{msgs:?}"
+        );
+        assert!(msgs.iter().any(|m| m.contains("bad base64")), "{msgs:?}");
+        assert!(
+            msgs.iter().any(|m| m.contains("startedDateTime")),
+            "{msgs:?}"
+        );
+        let b = imp
+            .exchanges
+            .iter()
+            .find(|e| e.timing.request_start.is_some())
+            .unwrap();
+        assert_eq!(
+            b.timing.response_end.unwrap().ts,
+            Ts(1_577_836_800_006_000_000)
+        );
+        assert!(parse_har(b"{\"log\": ").is_err());
+        assert!(parse_har(b"[1,2]").is_err());
+    }
+}

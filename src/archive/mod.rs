@@ -1,0 +1,164 @@
+//! Trace archives: Fiddler SAZ and HAR files, which hold HTTP exchanges already (no packets),
+//! read into the model and joined to what the packet captures give.
+//!
+//! The readers only read: a SAZ's HTTP texts are parsed by the HTTP layer's parser, handed in
+//! by the caller ([`saz::MessageParser`]); a HAR holds its messages as JSON fields.
+
+pub mod har;
+pub mod saz;
+
+use crate::model::{
+    Analysis, ConnId, Connection, Diagnostic, ExchId, Exchange, InputInfo, Severity,
+};
+use std::path::Path;
+
+/// What an archive holds, in the model's terms. Ids are local: exchanges[i].id == ExchId(i),
+/// exchanges[i].connection indexes `connections`, diagnostics point at local ids.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Imported {
+    pub exchanges: Vec<Exchange>,
+    pub connections: Vec<Connection>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArchiveKind {
+    Saz,
+    Har,
+}
+
+impl ArchiveKind {
+    /// The input format's name in the report.
+    pub fn name(self) -> &'static str {
+        match self {
+            ArchiveKind::Saz => "saz",
+            ArchiveKind::Har => "har",
+        }
+    }
+
+    fn recorder(self) -> &'static str {
+        match self {
+            ArchiveKind::Saz => "a proxy (Fiddler)",
+            ArchiveKind::Har => "a browser or proxy (HAR)",
+        }
+    }
+}
+
+/// Sniffs a file's first bytes (missing or unreadable files are left to the capture reader,
+/// which reports them); `-` (standard input) is never an archive.
+pub fn archive_kind(path: &Path) -> Option<ArchiveKind> {
+    use std::io::Read;
+    if path.as_os_str() == "-" {
+        return None;
+    }
+    let mut head = [0u8; 512];
+    let n = std::fs::File::open(path).ok()?.read(&mut head).ok()?;
+    let head = &head[..n];
+    if saz::is_saz(head) {
+        Some(ArchiveKind::Saz)
+    } else if har::is_har(head) {
+        Some(ArchiveKind::Har)
+    } else {
+        None
+    }
+}
+
+/// Adds an archive's exchanges and connections to the analysis (ids shifted).
+pub fn join(a: &mut Analysis, path: &Path, kind: ArchiveKind, imp: Imported) {
+    let input = a.inputs.len();
+    let conn_base = a.connections.len() as u32;
+    let exch_base = a.exchanges.len() as u32;
+    a.inputs.push(InputInfo {
+        path: path.display().to_string(),
+        format: kind.name().to_string(),
+        bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+        frames: 0,
+        link_types: Vec::new(),
+        truncated: false,
+    });
+    a.diagnostics.push(Diagnostic {
+        input: Some(input),
+        ..Diagnostic::new(
+            Severity::Info,
+            format!(
+                "{}: recorded by {}: DNS lookups, server addresses and connections are the proxy's view, not the device's",
+                path.display(),
+                kind.recorder()
+            ),
+        )
+    });
+    for mut c in imp.connections {
+        c.id.0 += conn_base;
+        c.exchanges.clear();
+        a.connections.push(c);
+    }
+    for mut e in imp.exchanges {
+        e.id.0 += exch_base;
+        e.connection.0 += conn_base;
+        a.exchanges.push(e);
+    }
+    for mut d in imp.diagnostics {
+        if let Some(c) = d.connection.as_mut() {
+            c.0 += conn_base;
+        }
+        if let Some(x) = d.exchange.as_mut() {
+            x.0 += exch_base;
+        }
+        if d.connection.is_none() && d.exchange.is_none() {
+            d.input = Some(input);
+        }
+        a.diagnostics.push(d);
+    }
+}
+
+/// Puts connections and exchanges of several sources in time order and renumbers them.
+pub fn renumber(a: &mut Analysis) {
+    let mut order: Vec<usize> = (0..a.connections.len()).collect();
+    order.sort_by_key(|&i| (a.connections[i].first_seen, a.connections[i].first_frame, i));
+    let mut conn_id = vec![0u32; order.len()];
+    for (new, &old) in order.iter().enumerate() {
+        conn_id[old] = new as u32;
+    }
+    let mut conns: Vec<Option<Connection>> = std::mem::take(&mut a.connections)
+        .into_iter()
+        .map(Some)
+        .collect();
+    a.connections = order
+        .iter()
+        .enumerate()
+        .filter_map(|(new, &old)| {
+            let mut c = conns[old].take()?;
+            c.id = ConnId(new as u32);
+            c.exchanges.clear();
+            Some(c)
+        })
+        .collect();
+    for e in &mut a.exchanges {
+        e.connection.0 = conn_id[e.connection.0 as usize];
+    }
+    for d in &mut a.diagnostics {
+        if let Some(c) = d.connection.as_mut() {
+            c.0 = conn_id.get(c.0 as usize).copied().unwrap_or(c.0);
+        }
+    }
+    a.exchanges.sort_by_key(|e| {
+        let first = e.timing.first();
+        (
+            first.map(|f| f.ts),
+            first.map(|f| f.frame),
+            e.connection,
+            e.id,
+        )
+    });
+    let mut exch_id = vec![0u32; a.exchanges.len()];
+    for (i, e) in a.exchanges.iter_mut().enumerate() {
+        exch_id[e.id.0 as usize] = i as u32;
+        e.id = ExchId(i as u32);
+        a.connections[e.connection.0 as usize].exchanges.push(e.id);
+    }
+    for d in &mut a.diagnostics {
+        if let Some(x) = d.exchange.as_mut() {
+            x.0 = exch_id.get(x.0 as usize).copied().unwrap_or(x.0);
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! What a trace archive (Fiddler SAZ, HAR) recorded about an exchange beyond its HTTP
+//! messages, and the conventions its readers and writers share, so an archive read in and
+//! written back keeps its timers, flags and WebSocket messages.
+
+use super::Ts;
+
+/// Facts a trace archive records about an exchange.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Annotations {
+    /// Where it came from: "SAZ session 12", "HAR entry 3".
+    pub origin: String,
+    /// Proxy flags as recorded, e.g. Fiddler SessionFlags (x-clientip, https-client-sessionid,
+    /// ui-comments, x-processinfo …), in file order.
+    pub flags: Vec<(String, String)>,
+    /// Named instants the proxy recorded (Fiddler SessionTimers that are set), in file order.
+    pub timers: Vec<(String, Ts)>,
+    pub comment: Option<String>,
+    pub color: Option<String>,
+    /// The response was made by the proxy itself (Fiddler's CONNECT 200, 502 "connection
+    /// failed", 408 …), not by the server.
+    pub generated_by_proxy: bool,
+    /// WebSocket messages carried after a 101.
+    pub websocket: Vec<WebSocketMessage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebSocketMessage {
+    pub from_client: bool,
+    pub ts: Option<Ts>,
+    /// "text", "binary", "close", "ping", "pong", "continuation".
+    pub kind: String,
+    pub payload: std::sync::Arc<[u8]>,
+}
+
+/// WebSocket opcode → the name kept in [`WebSocketMessage::kind`].
+pub fn websocket_kind(opcode: u8) -> String {
+    match opcode {
+        0 => "continuation".into(),
+        1 => "text".into(),
+        2 => "binary".into(),
+        8 => "close".into(),
+        9 => "ping".into(),
+        10 => "pong".into(),
+        n => format!("opcode {n}"),
+    }
+}
+
+/// [`WebSocketMessage::kind`] → its opcode (binary when unknown).
+pub fn websocket_opcode(kind: &str) -> u8 {
+    match kind {
+        "continuation" => 0,
+        "text" => 1,
+        "binary" => 2,
+        "close" => 8,
+        "ping" => 9,
+        "pong" => 10,
+        other => other
+            .strip_prefix("opcode ")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(2),
+    }
+}
+
+/// Fiddler's session archive: the names and bits its `_m.xml` uses.
+pub mod saz {
+    /// SessionFlags bits (Fiddler's `SessionFlags` enum, written in hexadecimal).
+    pub const FLAG_IS_HTTPS: u64 = 0x1;
+    pub const FLAG_RESPONSE_GENERATED: u64 = 0x100;
+    pub const FLAG_RESPONSE_BODY_DROPPED: u64 = 0x20000;
+    pub const FLAG_IS_WEBSOCKET: u64 = 0x40000;
+    pub const FLAG_REQUEST_BODY_DROPPED: u64 = 0x100000;
+
+    /// Prefix of pseudo-flags that carry `_m.xml` attributes other than SessionFlags
+    /// (`saz:SID`, `saz:BitFlags`, `saz:Aborted`, `saz:DNSTime` …) so they survive a re-save.
+    pub const PSEUDO: &str = "saz:";
+    /// Flag naming the CONNECT session whose tunnel carried this one.
+    pub const TUNNEL_FLAG: &str = "lyncscope-tunnel";
+
+    /// SessionTimers attributes in the order Fiddler writes them; the `*Time` ones are
+    /// milliseconds, the others instants.
+    pub const TIMER_NAMES: [&str; 16] = [
+        "ClientConnected",
+        "ClientBeginRequest",
+        "GotRequestHeaders",
+        "ClientDoneRequest",
+        "GatewayTime",
+        "DNSTime",
+        "TCPConnectTime",
+        "HTTPSHandshakeTime",
+        "ServerConnected",
+        "FiddlerBeginRequest",
+        "ServerGotRequest",
+        "ServerBeginResponse",
+        "GotResponseHeaders",
+        "ServerDoneResponse",
+        "ClientBeginResponse",
+        "ClientDoneResponse",
+    ];
+    pub const MS_TIMERS: [&str; 4] = [
+        "GatewayTime",
+        "DNSTime",
+        "TCPConnectTime",
+        "HTTPSHandshakeTime",
+    ];
+    /// `DateTime.MinValue`: the timer was never set.
+    pub const UNSET_TIME: &str = "0001-01-01T00:00:00";
+}
+
+/// HAR: where the reader keeps what has no field of its own in the model.
+pub mod har {
+    /// Timer under which an entry's `startedDateTime` is kept, so export can give it back.
+    pub const STARTED_TIMER: &str = "startedDateTime";
+    /// [`super::Annotations::origin`] prefix of HAR entries.
+    pub const ORIGIN: &str = "HAR entry ";
+}

@@ -1,0 +1,558 @@
+//! HAR export: every corpus HAR read, written and read again keeps its requests, responses,
+//! bodies and timings, and the output passes the HAR 1.2 schema (tests/data/har/schema).
+
+mod common;
+
+use base64::Engine;
+use lyncscope::archive::har::{is_har, parse_har, read_har};
+use lyncscope::archive::Imported;
+use lyncscope::model::*;
+use lyncscope::report::export::write_har;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+fn har_corpus() -> Option<PathBuf> {
+    common::corpus().map(|c| c.join("har"))
+}
+
+fn schema_dir() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/har/schema");
+    p.is_dir().then_some(p)
+}
+
+/// (file name, entry count) from the corpus MANIFEST table.
+fn manifest(dir: &Path) -> Vec<(String, usize)> {
+    let text = std::fs::read_to_string(dir.join("MANIFEST.md")).unwrap();
+    text.lines()
+        .filter(|l| l.starts_with("| `"))
+        .map(|l| {
+            let cols: Vec<&str> = l.split('|').map(str::trim).collect();
+            let name = cols[1].split('`').nth(1).unwrap().to_string();
+            let count: String = cols[5].chars().take_while(|c| c.is_ascii_digit()).collect();
+            (name, count.parse().unwrap())
+        })
+        .collect()
+}
+
+fn analysis_of(imp: Imported) -> Analysis {
+    Analysis {
+        connections: imp.connections,
+        exchanges: imp.exchanges,
+        diagnostics: imp.diagnostics,
+        ..Analysis::default()
+    }
+}
+
+fn export(analysis: &Analysis) -> Vec<u8> {
+    let mut out = Vec::new();
+    write_har(analysis, None, &mut out).unwrap();
+    out
+}
+
+fn sha256(data: &[u8]) -> [u8; 32] {
+    Sha256::digest(data).into()
+}
+
+fn b64() -> base64::engine::GeneralPurpose {
+    base64::engine::general_purpose::STANDARD
+}
+
+// ---- HAR 1.2 schema check (tests/data/har/schema, ahmadnassri/har-schema) ----
+
+const DATE_PATTERN: &str =
+    r"^(\d{4})(-)?(\d\d)(-)?(\d\d)(T)?(\d\d)(:)?(\d\d)(:)?(\d\d)(\.\d+)?(Z|([+-])(\d\d)(:)?(\d\d))";
+
+/// The schema's date-time pattern, by hand (no regex crate here).
+fn matches_date_pattern(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    let digits = |i: &mut usize, n: usize| -> bool {
+        let ok = b
+            .get(*i..*i + n)
+            .is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+        *i += n;
+        ok
+    };
+    let opt = |i: &mut usize, c: u8| {
+        if b.get(*i) == Some(&c) {
+            *i += 1;
+        }
+    };
+    if !digits(&mut i, 4) {
+        return false;
+    }
+    for (sep, n) in [(b'-', 2), (b'-', 2), (b'T', 2), (b':', 2), (b':', 2)] {
+        opt(&mut i, sep);
+        if !digits(&mut i, n) {
+            return false;
+        }
+    }
+    if b.get(i) == Some(&b'.') && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
+        i += 1;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+    }
+    match b.get(i) {
+        Some(b'Z') => true,
+        Some(b'+' | b'-') => {
+            i += 1;
+            if !digits(&mut i, 2) {
+                return false;
+            }
+            opt(&mut i, b':');
+            digits(&mut i, 2)
+        }
+        _ => false,
+    }
+}
+
+fn check_format(format: &str, v: &Value) -> bool {
+    let Some(s) = v.as_str() else { return true };
+    match format {
+        "date-time" => matches_date_pattern(s),
+        "uri" => s.split_once(':').is_some_and(|(scheme, _)| {
+            !scheme.is_empty()
+                && scheme.chars().next().unwrap().is_ascii_alphabetic()
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        }),
+        "ipv4" => s.parse::<std::net::Ipv4Addr>().is_ok(),
+        "ipv6" => s.parse::<std::net::Ipv6Addr>().is_ok(),
+        other => panic!("format {other} not supported by the test validator"),
+    }
+}
+
+fn type_ok(t: &str, v: &Value) -> bool {
+    match t {
+        "object" => v.is_object(),
+        "array" => v.is_array(),
+        "string" => v.is_string(),
+        "number" => v.is_number(),
+        "integer" => v.is_i64() || v.is_u64(),
+        "boolean" => v.is_boolean(),
+        "null" => v.is_null(),
+        other => panic!("type {other}"),
+    }
+}
+
+fn validate(
+    v: &Value,
+    schema: &Value,
+    all: &HashMap<String, Value>,
+    at: &str,
+    errors: &mut Vec<String>,
+) {
+    let Some(s) = schema.as_object() else { return };
+    for (key, rule) in s {
+        match key.as_str() {
+            "$ref" => {
+                let name = rule.as_str().unwrap().trim_end_matches('#');
+                validate(v, &all[name], all, at, errors);
+            }
+            "type" => {
+                let ok = match rule {
+                    Value::String(t) => type_ok(t, v),
+                    Value::Array(ts) => ts.iter().any(|t| type_ok(t.as_str().unwrap(), v)),
+                    _ => panic!("type rule"),
+                };
+                if !ok {
+                    errors.push(format!("{at}: not {rule}"));
+                }
+            }
+            "required" => {
+                if let Some(obj) = v.as_object() {
+                    for r in rule.as_array().unwrap() {
+                        if !obj.contains_key(r.as_str().unwrap()) {
+                            errors.push(format!("{at}: missing {r}"));
+                        }
+                    }
+                }
+            }
+            "properties" => {
+                if let Some(obj) = v.as_object() {
+                    for (name, sub) in rule.as_object().unwrap() {
+                        if let Some(child) = obj.get(name) {
+                            validate(child, sub, all, &format!("{at}.{name}"), errors);
+                        }
+                    }
+                }
+            }
+            "items" => {
+                for (i, item) in v.as_array().into_iter().flatten().enumerate() {
+                    validate(item, rule, all, &format!("{at}[{i}]"), errors);
+                }
+            }
+            "oneOf" => {
+                let passing = rule
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|sub| {
+                        let mut e = Vec::new();
+                        validate(v, sub, all, at, &mut e);
+                        e.is_empty()
+                    })
+                    .count();
+                if passing != 1 {
+                    errors.push(format!("{at}: {passing} of oneOf match"));
+                }
+            }
+            "format" => {
+                if !check_format(rule.as_str().unwrap(), v) {
+                    errors.push(format!("{at}: not a {rule}: {v}"));
+                }
+            }
+            "pattern" => {
+                assert_eq!(rule.as_str().unwrap(), DATE_PATTERN, "unsupported pattern");
+                if v.as_str().is_some_and(|s| !matches_date_pattern(s)) {
+                    errors.push(format!("{at}: does not match the date pattern: {v}"));
+                }
+            }
+            // Annotations and the files' non-standard keys.
+            "$id" | "$schema" | "optional" | "min" | "unique" => {}
+            other => panic!("schema keyword {other} not supported by the test validator"),
+        }
+    }
+}
+
+/// Errors of a HAR document against the HAR 1.2 schema; None when the schema is absent.
+fn schema_errors(har: &[u8]) -> Option<Vec<String>> {
+    let dir = schema_dir()?;
+    let mut all = HashMap::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".json") {
+            all.insert(
+                name,
+                serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap(),
+            );
+        }
+    }
+    let doc: Value = serde_json::from_slice(har).unwrap();
+    let mut errors = Vec::new();
+    validate(&doc, &all["har.json"], &all, "$", &mut errors);
+    Some(errors)
+}
+
+#[test]
+fn validator_rejects_what_the_schema_forbids() {
+    let bad = br#"{"log":{"version":"1.2","creator":{"name":"x"},"entries":[
+        {"startedDateTime":"13:00","time":1,"request":{},"response":{},"cache":{},
+         "timings":{"send":0,"wait":0},"serverIPAddress":""}]}}"#;
+    let Some(errors) = schema_errors(bad) else {
+        return;
+    };
+    let text = errors.join("\n");
+    for want in [
+        "missing \"version\"",
+        "date pattern",
+        "missing \"receive\"",
+        "missing \"method\"",
+        "oneOf",
+        "missing \"content\"",
+    ] {
+        assert!(text.contains(want), "{want} not in {text}");
+    }
+}
+
+fn timing_ms_of(a: Option<Arrival>) -> Option<i64> {
+    a.map(|a| (a.ts.0 as f64 / 1e6).round() as i64)
+}
+
+#[test]
+fn corpus_round_trip_and_schema() {
+    let Some(dir) = har_corpus() else { return };
+    for (name, _) in manifest(&dir) {
+        let first = read_har(&dir.join(&name)).unwrap();
+        let analysis = analysis_of(first);
+        let har = export(&analysis);
+        if let Some(errors) = schema_errors(&har) {
+            assert!(errors.is_empty(), "{name}: {errors:#?}");
+        }
+        let again = parse_har(&har).unwrap();
+        assert_eq!(again.exchanges.len(), analysis.exchanges.len(), "{name}");
+        for (a, b) in analysis.exchanges.iter().zip(&again.exchanges) {
+            let (ra, rb) = (a.request.as_ref().unwrap(), b.request.as_ref().unwrap());
+            assert_eq!(ra.method, rb.method, "{name}");
+            assert_eq!(ra.target, rb.target, "{name}");
+            assert_eq!(ra.version, rb.version, "{name}");
+            assert_eq!(ra.headers, rb.headers, "{name}");
+            assert_eq!(ra.body.decoded_sha256, rb.body.decoded_sha256, "{name}");
+            match (&a.response, &b.response) {
+                (Some(x), Some(y)) => {
+                    assert_eq!(x.status, y.status, "{name}");
+                    assert_eq!(x.reason, y.reason, "{name}");
+                    assert_eq!(x.headers, y.headers, "{name}");
+                    assert_eq!(x.body.decoded_sha256, y.body.decoded_sha256, "{name}");
+                    assert_eq!(x.body.decoded_length, y.body.decoded_length, "{name}");
+                }
+                (None, None) => {}
+                _ => panic!("{name}: response lost"),
+            }
+            let (ta, tb) = (a.timing, b.timing);
+            for (x, y) in [
+                (ta.request_start, tb.request_start),
+                (ta.request_end, tb.request_end),
+                (ta.response_start, tb.response_start),
+                (ta.response_end, tb.response_end),
+            ] {
+                assert_eq!(timing_ms_of(x), timing_ms_of(y), "{name}");
+            }
+            let (aa, ab) = (
+                a.annotations.as_ref().unwrap(),
+                b.annotations.as_ref().unwrap(),
+            );
+            assert_eq!(aa.comment, ab.comment, "{name}");
+            assert_eq!(aa.websocket.len(), ab.websocket.len(), "{name}");
+            for (m, n) in aa.websocket.iter().zip(&ab.websocket) {
+                assert_eq!(
+                    (m.from_client, &m.kind, &m.payload),
+                    (n.from_client, &n.kind, &n.payload)
+                );
+                assert_eq!(m.ts.map(|t| t.0 / 1000), n.ts.map(|t| t.0 / 1000));
+            }
+        }
+        assert_eq!(
+            again.connections.len(),
+            analysis.connections.len(),
+            "{name}"
+        );
+    }
+}
+
+fn body_of(decoded: &[u8], wire: &[u8], encoding: &[&str]) -> Body {
+    Body {
+        wire_length: wire.len() as u64,
+        wire_sha256: Some(sha256(wire)),
+        content_encoding: encoding.iter().map(|e| e.to_string()).collect(),
+        decoded_length: Some(decoded.len() as u64),
+        decoded_sha256: Some(sha256(decoded)),
+        complete: true,
+        stream_offset: 0,
+        stream_length: wire.len() as u64,
+        kept: Some(Arc::from(decoded)),
+        wire_kept: Some(Arc::from(wire)),
+        head: None,
+    }
+}
+
+fn hand_made() -> Analysis {
+    use flate2::write::GzEncoder;
+    let text = "{\"déjà\":\"vu\"}".as_bytes();
+    let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(text).unwrap();
+    let gzipped = gz.finish().unwrap();
+    let png: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe";
+    let at = |ms: i64| {
+        Some(Arrival {
+            frame: FrameNo(ms as u64),
+            ts: Ts(1_700_000_000_000_000_000 + ms * 1_000_000),
+        })
+    };
+    let conn = Connection {
+        id: ConnId(0),
+        client: "10.0.0.2:50123".parse().unwrap(),
+        server: "192.0.2.7:80".parse().unwrap(),
+        first_seen: Ts(1_700_000_000_000_000_000),
+        last_seen: Ts(1_700_000_000_100_000_000),
+        first_frame: FrameNo(1),
+        last_frame: FrameNo(20),
+        packets: 20,
+        bytes: 4000,
+        payload_bytes: [300, 2000],
+        handshake: true,
+        end: [StreamEnd::Fin, StreamEnd::Fin],
+        protocol: AppProtocol::Http1,
+        exchanges: vec![ExchId(0), ExchId(1)],
+        missing_bytes: [0, 0],
+        tls: None,
+        syn_ack: true,
+        stage: None,
+    };
+    let request = |target: &str, cookie: bool| Request {
+        method: "GET".into(),
+        target: target.into(),
+        version: "HTTP/1.1".into(),
+        headers: if cookie {
+            Headers::from_pairs([("Host", "example.test"), ("Cookie", "a=1; b=two")])
+        } else {
+            Headers::from_pairs([("Host", "example.test")])
+        },
+        body: body_of(b"", b"", &[]),
+    };
+    let response = |ctype: &str, body: Body, enc: bool| Response {
+        version: "HTTP/1.1".into(),
+        status: 200,
+        reason: "OK".into(),
+        headers: if enc {
+            Headers::from_pairs([
+                ("Content-Type", ctype),
+                ("Content-Encoding", "gzip"),
+                (
+                    "Set-Cookie",
+                    "sid=abc; Path=/; Expires=Sun, 06 Nov 2044 08:49:37 GMT; HttpOnly",
+                ),
+            ])
+        } else {
+            Headers::from_pairs([("Content-Type", ctype)])
+        },
+        interim_statuses: Vec::new(),
+        body,
+    };
+    let exchanges = vec![
+        Exchange {
+            id: ExchId(0),
+            connection: ConnId(0),
+            scheme: Scheme::Http,
+            capture: CaptureState::Full,
+            request: Some(request("/api?x=1&y=a%20b#frag", true)),
+            response: Some(response(
+                "application/json; charset=utf-8",
+                body_of(text, &gzipped, &["gzip"]),
+                true,
+            )),
+            timing: Timing {
+                request_start: at(10),
+                request_end: at(11),
+                response_start: at(40),
+                response_end: at(45),
+            },
+            upgrade: None,
+            annotations: None,
+            stage: None,
+            auth: None,
+        },
+        Exchange {
+            id: ExchId(1),
+            connection: ConnId(0),
+            scheme: Scheme::Http,
+            capture: CaptureState::Full,
+            request: Some(request("/logo.png", false)),
+            response: Some(response("image/png", body_of(png, png, &[]), false)),
+            timing: Timing {
+                request_start: at(50),
+                request_end: at(50),
+                response_start: at(70),
+                response_end: at(100),
+            },
+            upgrade: None,
+            annotations: Some(Box::new(Annotations {
+                origin: "SAZ session 2".into(),
+                comment: Some("stage: logo".into()),
+                ..Annotations::default()
+            })),
+            stage: None,
+            auth: None,
+        },
+    ];
+    Analysis {
+        connections: vec![conn],
+        exchanges,
+        ..Analysis::default()
+    }
+}
+
+#[test]
+fn hand_made_export_text_vs_base64() {
+    let analysis = hand_made();
+    let har = export(&analysis);
+    if let Some(errors) = schema_errors(&har) {
+        assert!(errors.is_empty(), "{errors:#?}");
+    }
+    let doc: Value = serde_json::from_slice(&har).unwrap();
+    assert_eq!(doc["log"]["creator"]["name"], "lyncscope");
+    let e0 = &doc["log"]["entries"][0];
+    let e1 = &doc["log"]["entries"][1];
+    // gzip on the wire, UTF-8 JSON decoded: text, decoded size, bytes saved.
+    let c0 = &e0["response"]["content"];
+    assert_eq!(c0["text"], "{\"déjà\":\"vu\"}");
+    assert!(c0.get("encoding").is_none());
+    assert_eq!(c0["size"], 15);
+    let wire = analysis.exchanges[0]
+        .response
+        .as_ref()
+        .unwrap()
+        .body
+        .wire_length as i64;
+    assert_eq!(e0["response"]["bodySize"], wire);
+    assert_eq!(c0["compression"], 15 - wire);
+    // Binary: base64 of the exact bytes.
+    let c1 = &e1["response"]["content"];
+    assert_eq!(c1["encoding"], "base64");
+    let png = b64().decode(c1["text"].as_str().unwrap()).unwrap();
+    assert_eq!(png, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe");
+    // URL absolute without fragment, query parsed, cookies split.
+    assert_eq!(e0["request"]["url"], "http://example.test/api?x=1&y=a%20b");
+    assert_eq!(e0["request"]["queryString"][1]["value"], "a b");
+    assert_eq!(e0["request"]["cookies"][1]["name"], "b");
+    assert_eq!(e0["request"]["cookies"][1]["value"], "two");
+    let sc = &e0["response"]["cookies"][0];
+    assert_eq!(
+        (sc["name"].as_str(), sc["httpOnly"].as_bool()),
+        (Some("sid"), Some(true))
+    );
+    assert_eq!(sc["expires"], "2044-11-06T08:49:37.000Z");
+    // The first exchange opened the connection: its handshake is `connect`.
+    assert_eq!(e0["startedDateTime"], "2023-11-14T22:13:20.000Z");
+    assert_eq!(e0["timings"]["connect"], 10.0);
+    assert_eq!(e0["timings"]["send"], 1.0);
+    assert_eq!(e0["timings"]["wait"], 29.0);
+    assert_eq!(e0["timings"]["receive"], 5.0);
+    assert_eq!(e0["time"], 45.0);
+    assert_eq!(e0["serverIPAddress"], "192.0.2.7");
+    assert_eq!(e0["connection"], "50123");
+    assert_eq!(e1["comment"], "stage: logo");
+    assert_eq!(e1["timings"]["connect"], -1.0);
+    // And it reads back: same bodies.
+    let back = parse_har(&har).unwrap();
+    for (a, b) in analysis.exchanges.iter().zip(&back.exchanges) {
+        let (x, y) = (
+            &a.response.as_ref().unwrap().body,
+            &b.response.as_ref().unwrap().body,
+        );
+        assert_eq!(x.decoded_sha256, y.decoded_sha256);
+    }
+    // `only` selects.
+    let mut out = Vec::new();
+    write_har(&analysis, Some(&[ExchId(1), ExchId(9)]), &mut out).unwrap();
+    let doc: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(doc["log"]["entries"].as_array().unwrap().len(), 1);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+    /// Whatever numbers and dates an entry holds, import and export never panic.
+    #[test]
+    fn odd_values_never_panic(
+        blocked in proptest::prelude::any::<f64>(),
+        send in proptest::prelude::any::<f64>(),
+        status in proptest::prelude::any::<f64>(),
+        size in proptest::prelude::any::<i64>(),
+        date in "[0-9T:.+Z-]{0,40}",
+        time in proptest::prelude::any::<f64>(),
+    ) {
+        let num = |v: f64| if v.is_finite() { v.to_string() } else { "1e308".into() };
+        let doc = format!(
+            r#"{{"log":{{"entries":[{{"startedDateTime":"{date}","request":{{"method":"GET","url":"https://[::1]:99999/a?b"}},
+            "response":{{"status":{},"content":{{"size":{size},"text":"x"}},"bodySize":{size}}},
+            "timings":{{"blocked":{},"send":{},"wait":1e300,"receive":-1}},
+            "_webSocketMessages":[{{"type":"send","time":{},"opcode":2,"data":"!!"}}]}}]}}}}"#,
+            num(status), num(blocked), num(send), num(time)
+        );
+        let imp = parse_har(doc.as_bytes()).unwrap();
+        let har = export(&analysis_of(imp));
+        proptest::prop_assert!(parse_har(&har).is_ok());
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+        let _ = is_har(&bytes);
+        let _ = parse_har(&bytes);
+    }
+}
