@@ -4,8 +4,8 @@
 mod common;
 
 use common::synth::{client, server, Capture};
-use lyncscope::http::live::{absorb, LiveFeed};
 use lyncscope::model::Analysis;
+use lyncscope::model::{absorb, LiveFeed};
 use lyncscope::pipeline::Progress;
 use lyncscope::{analyze, Options};
 use std::time::{Duration, Instant};

@@ -364,7 +364,7 @@ fn list_fills_in_while_loading_and_keeps_the_selection() {
     // Sample D: the live feed gives the exchanges as they complete; the list shows them in
     // two steps, the selection stays on its exchange, and the finished analysis replaces them.
     let name = "D-user-404.pcapng";
-    let feed = lyncscope::http::live::LiveFeed::new();
+    let feed = lyncscope::model::LiveFeed::new();
     let mut options = Options {
         rules: Some(Arc::new(lyncscope::stage::RuleSet::builtin())),
         ..Options::default()

@@ -11,12 +11,14 @@
 
 mod archive;
 mod dns;
+mod live;
 mod lync;
 mod notes;
 pub mod url;
 
 pub use archive::*;
 pub use dns::*;
+pub use live::*;
 pub use lync::*;
 pub use notes::*;
 

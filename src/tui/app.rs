@@ -326,12 +326,12 @@ impl App {
     }
 
     /// Adds exchanges that completed while loading; the selection stays on its exchange.
-    pub fn absorb_live(&mut self, batch: Vec<crate::http::live::LiveExchange>) {
+    pub fn absorb_live(&mut self, batch: Vec<crate::model::LiveExchange>) {
         if batch.is_empty() {
             return;
         }
         let keep = self.selected_exchange().map(exchange_key);
-        crate::http::live::absorb(Arc::make_mut(&mut self.analysis), batch);
+        crate::model::absorb(Arc::make_mut(&mut self.analysis), batch);
         self.analysis_changed(keep);
     }
 

@@ -12,7 +12,7 @@ pub mod keymap;
 pub mod theme;
 pub mod views;
 
-use crate::http::live::LiveFeed;
+use crate::model::LiveFeed;
 use crate::model::{Analysis, Notes};
 use crate::pipeline::{analyze, Options, Progress};
 use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event, KeyCode};

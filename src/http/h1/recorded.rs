@@ -2,8 +2,9 @@
 //! as one connection by the same parser as captured streams, so framing, de-chunking,
 //! decoding and hashing agree between captures and archives.
 
-use super::{HttpConnection, HttpOptions};
+use super::HttpConnection;
 use crate::archive::saz::{MessageParser, ParsedMessages, RecordedSession};
+use crate::http::HttpOptions;
 use crate::model::{Arrival, Dir, FrameNo, StreamEnd};
 use crate::net::stream::{ConnFacts, StreamSink};
 

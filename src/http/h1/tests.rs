@@ -2,8 +2,15 @@
 //! come from the bytes each test builds (lengths, SHA-256 of the plain bytes) and from the
 //! RFC 9112 rules under test.
 
+use super::sniff::find_newline;
 use super::*;
+use crate::http::{HttpOptions, HttpOutput};
+use crate::model::{
+    Arrival, Dir, ExchId, Exchange, FrameNo, Request, Response, Scheme, Severity, StreamEnd,
+    Upgrade,
+};
 use crate::model::{CaptureState, Ts};
+use crate::net::stream::{ConnFacts, StreamSink};
 use flate2::write::{DeflateEncoder, GzEncoder, ZlibEncoder};
 use flate2::Compression;
 use proptest::prelude::*;

@@ -1,0 +1,15 @@
+//! HTTP/1.x: recognised by content on any port, parsed per connection by a state machine
+//! (heads, framing, pairing, resynchronisation), and the same parser for the HTTP texts a
+//! proxy recorded (SAZ sessions).
+
+mod chunked;
+mod connection;
+mod head;
+mod recorded;
+mod sniff;
+
+pub use connection::HttpConnection;
+pub use sniff::{sniff_request, sniff_response, Sniff};
+
+#[cfg(test)]
+mod tests;
