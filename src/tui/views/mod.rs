@@ -2,9 +2,6 @@
 
 pub mod detail;
 pub mod findings;
-pub mod ladder;
 pub mod list;
 pub mod overlays;
-pub mod swimlanes;
 pub mod timeline;
-pub mod waterfall;

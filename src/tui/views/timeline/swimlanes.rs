@@ -12,10 +12,9 @@
 //! └──────────────────────────────────────────────────────────┘
 //! ```
 
-use super::timeline::{
-    column_slice, draw_axis, fit, put, put_str, scroll_to, selected_style, TimelineCache,
-    TimelineInput, TimelineState, Window,
-};
+use super::axis::{column_slice, draw_axis, PlotAxis, Window};
+use super::canvas::{fit, put, put_str, scroll_to, selected_style};
+use super::state::{TimelineInput, TimelineState};
 use crate::model::{Analysis, ConnId, DnsId, ExchId, Outcome};
 use crate::timeline::{connection_span, dns_span, exchange_span, Item, TimeAxis};
 use crate::tui::theme::Theme;
@@ -151,12 +150,8 @@ struct Layout {
     window: Window,
 }
 
-fn layout(inner: Rect, cache: &TimelineCache, state: &TimelineState) -> Layout {
-    let label = cache
-        .lanes
-        .label_width
-        .min(usize::from(inner.width / 2))
-        .min(40) as u16;
+fn layout(inner: Rect, plot: &PlotAxis, lanes: &Lanes, state: &TimelineState) -> Layout {
+    let label = lanes.label_width.min(usize::from(inner.width / 2)).min(40) as u16;
     // Label, a separator column, then the plot.
     let plot_x = inner.x + label + 1;
     let plot_w = inner.right().saturating_sub(plot_x);
@@ -164,22 +159,17 @@ fn layout(inner: Rect, cache: &TimelineCache, state: &TimelineState) -> Layout {
         labels: Rect::new(inner.x, inner.y, label, inner.height),
         top: inner.y + 1,
         visible: usize::from(inner.height.saturating_sub(1)),
-        window: Window::new(state, cache.total, plot_x, plot_w),
+        window: Window::new(state, plot.total, plot_x, plot_w),
     }
 }
 
 /// First lane shown, keeping the selected exchange's lane visible.
-fn first_lane(
-    cache: &TimelineCache,
-    input: &TimelineInput,
-    scroll: usize,
-    visible: usize,
-) -> usize {
+fn first_lane(lanes: &Lanes, input: &TimelineInput, scroll: usize, visible: usize) -> usize {
     let selected = input
         .selected
-        .and_then(|id| cache.lanes.by_exchange.get(&id))
+        .and_then(|id| lanes.by_exchange.get(&id))
         .map(|(lane, _)| *lane);
-    scroll_to(scroll, cache.lanes.lanes.len(), visible, selected)
+    scroll_to(scroll, lanes.lanes.len(), visible, selected)
 }
 
 /// Draws the lanes; false when there is nothing to draw.
@@ -187,16 +177,16 @@ pub(super) fn render(
     buf: &mut Buffer,
     inner: Rect,
     input: &TimelineInput,
-    cache: &TimelineCache,
+    plot: &PlotAxis,
+    lanes: &Lanes,
     state: &mut TimelineState,
 ) -> bool {
-    let lanes = &cache.lanes;
     if lanes.lanes.is_empty() {
         return false;
     }
     let theme = input.theme;
-    let lay = layout(inner, cache, state);
-    state.scroll = first_lane(cache, input, state.scroll, lay.visible);
+    let lay = layout(inner, plot, lanes, state);
+    state.scroll = first_lane(lanes, input, state.scroll, lay.visible);
     let w = lay.window;
     let lw = usize::from(lay.labels.width);
 
@@ -210,13 +200,13 @@ pub(super) fn render(
         lw,
         theme.dim(),
     );
-    draw_axis(buf, inner, inner.y, &w, cache, theme);
+    draw_axis(buf, inner, inner.y, &w, plot, theme);
 
     let selected = input
         .selected
         .and_then(|id| lanes.by_exchange.get(&id).copied());
     let break_columns: Vec<u16> = (0..w.width)
-        .filter(|c| !column_slice(&cache.breaks, |b| b.at, &w, *c).is_empty())
+        .filter(|c| !column_slice(&plot.breaks, |b| b.at, &w, *c).is_empty())
         .collect();
     for (row, lane_idx) in (state.scroll..lanes.lanes.len())
         .take(lay.visible)
@@ -341,25 +331,23 @@ fn item_style(it: &LaneItem, stage: &str, input: &TimelineInput, theme: &Theme) 
 pub(super) fn hit(
     inner: Rect,
     input: &TimelineInput,
-    cache: &TimelineCache,
+    plot: &PlotAxis,
+    lanes: &Lanes,
     state: &TimelineState,
     column: u16,
     row: u16,
 ) -> Option<Item> {
-    let lay = layout(inner, cache, state);
+    let lay = layout(inner, plot, lanes, state);
     let w = lay.window;
     if row < lay.top || column < w.x || column >= w.x + w.width {
         return None;
     }
-    let scroll = first_lane(cache, input, state.scroll, lay.visible);
+    let scroll = first_lane(lanes, input, state.scroll, lay.visible);
     let lane_idx = scroll + usize::from(row - lay.top);
-    let lane = cache.lanes.lanes.get(lane_idx)?;
+    let lane = lanes.lanes.get(lane_idx)?;
     let c = column - w.x;
     // The selected item is drawn on top, so it is what the click lands on.
-    if let Some(&(l, i)) = input
-        .selected
-        .and_then(|id| cache.lanes.by_exchange.get(&id))
-    {
+    if let Some(&(l, i)) = input.selected.and_then(|id| lanes.by_exchange.get(&id)) {
         if l == lane_idx {
             let it = lane.items.get(i)?;
             if w.columns(it.start, it.end)
@@ -374,128 +362,4 @@ pub(super) fn hit(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::timeline::tests::{all_rows, draw, draw_buffer, reversed, sample_b};
-    use super::super::timeline::{hit_test, TimelineKind};
-    use super::*;
-    use crate::model::Notes;
-
-    #[test]
-    fn snapshot_sample_b() {
-        let a = sample_b();
-        let rows = all_rows(a);
-        let mut s = TimelineState::default();
-        let screen = draw(a, &rows, rows.get(4).copied(), &mut s, 120, 30);
-        insta::assert_snapshot!(screen.join("\n"));
-    }
-
-    #[test]
-    fn every_stage_of_the_sample_is_a_lane_label_in_flow_order() {
-        let a = sample_b();
-        let rows = all_rows(a);
-        let mut s = TimelineState::default();
-        let screen = draw(a, &rows, None, &mut s, 120, 30);
-        let mut stages: Vec<&str> = a
-            .exchanges
-            .iter()
-            .filter_map(|x| x.stage.as_deref().map(|t| t.id.as_str()))
-            .chain(
-                a.dns
-                    .iter()
-                    .filter_map(|l| l.stage.as_ref().map(|t| t.id.as_str())),
-            )
-            .collect();
-        stages.sort_unstable();
-        stages.dedup();
-        // The script's stages (B01/B02 dns-discovery, B11 dns-hop, webticket-oauth …).
-        for id in [
-            "dns-discovery",
-            "dns-hop",
-            "ad-root-https",
-            "webticket-oauth",
-            "ad-user",
-        ] {
-            assert!(stages.contains(&id), "{id} tagged in the sample");
-        }
-        let mut last_line = 0;
-        let cache = TimelineCache::new(a, &rows);
-        for id in cache.lanes.lane_ids() {
-            let line = screen
-                .iter()
-                .position(|l| l.starts_with(&format!("│{id} ")))
-                .unwrap_or_else(|| panic!("lane {id} missing:\n{}", screen.join("\n")));
-            assert!(line > last_line, "{id} out of order");
-            last_line = line;
-        }
-        for id in &stages {
-            assert!(cache.lanes.lane_ids().contains(id), "{id}");
-        }
-        // Lanes follow the rules' flow order, unrelated last.
-        let order: Vec<usize> = cache
-            .lanes
-            .lane_ids()
-            .iter()
-            .filter_map(|id| a.stages.iter().position(|s| s.id == *id))
-            .collect();
-        assert!(order.windows(2).all(|w| w[0] < w[1]));
-    }
-
-    #[test]
-    fn clicking_a_bar_selects_its_exchange() {
-        let a = sample_b();
-        let rows = all_rows(a);
-        let cache = TimelineCache::new(a, &rows);
-        let notes = Notes::default();
-        let theme = Theme::plain();
-        let area = Rect::new(0, 0, 120, 30);
-        // The ad-root-https lane holds exactly B05 (GET lyncdiscover.contoso.com/?sipuri=…).
-        let b05 = a
-            .exchanges
-            .iter()
-            .find(|x| {
-                x.request
-                    .as_ref()
-                    .is_some_and(|r| r.target.starts_with("/?sipuri="))
-            })
-            .unwrap()
-            .id;
-        let mut state = TimelineState {
-            kind: TimelineKind::Swimlanes,
-            ..Default::default()
-        };
-        let screen = draw(a, &rows, None, &mut state, 120, 30);
-        let y = screen
-            .iter()
-            .position(|l| l.starts_with("│ad-root-https "))
-            .unwrap();
-        let line: Vec<char> = screen[y].chars().collect();
-        let sep = line.iter().skip(1).position(|c| *c == '│').unwrap() + 1;
-        let x = (sep + 1..line.len() - 1)
-            .find(|&x| !matches!(line[x], ' ' | '┊'))
-            .unwrap();
-        let input = TimelineInput {
-            analysis: a,
-            rows: &rows,
-            selected: None,
-            notes: &notes,
-            dimmed: None,
-            theme: &theme,
-        };
-        assert_eq!(
-            hit_test(area, &input, &cache, &state, x as u16, y as u16),
-            Some(b05)
-        );
-        // The label column and the axis row select nothing.
-        assert_eq!(hit_test(area, &input, &cache, &state, 3, y as u16), None);
-        assert_eq!(hit_test(area, &input, &cache, &state, x as u16, 1), None);
-
-        // Selected, the bar is drawn reversed, and nothing else is.
-        let buf = draw_buffer(a, &rows, Some(b05), &mut state, 120, 30);
-        assert!(reversed(&buf, x, y));
-        let reversed_cells = (0..30)
-            .flat_map(|y| (0..120).map(move |x| (x, y)))
-            .filter(|&(x, y)| reversed(&buf, x, y))
-            .count();
-        assert!(reversed_cells <= 8, "{reversed_cells}");
-    }
-}
+mod tests;

@@ -13,10 +13,9 @@
 //! └────────────────────────────────────────────────────────────────────┘
 //! ```
 
-use super::timeline::{
-    connect_span, draw_axis, fit, put, put_str, restyle, scroll_to, selected_style, TimelineCache,
-    TimelineInput, TimelineState, Window,
-};
+use super::axis::{column_slice, connect_span, draw_axis, PlotAxis, Window};
+use super::canvas::{fit, put, put_str, restyle, scroll_to, selected_style};
+use super::state::{TimelineInput, TimelineState};
 use crate::model::{Analysis, ExchId, Exchange, Outcome};
 use crate::timeline::{exchange_span, human_duration, TimeAxis};
 use crate::tui::theme::Theme;
@@ -91,7 +90,7 @@ struct Layout {
     window: Window,
 }
 
-fn layout(inner: Rect, cache: &TimelineCache, state: &TimelineState) -> Layout {
+fn layout(inner: Rect, plot: &PlotAxis, state: &TimelineState) -> Layout {
     // Two fifths for the label, capped; the bar needs the room more than a long path does.
     let label_width = (inner.width * 2 / 5).min(48);
     let plot_x = inner.x + label_width + 1;
@@ -101,18 +100,16 @@ fn layout(inner: Rect, cache: &TimelineCache, state: &TimelineState) -> Layout {
         label_width,
         window: Window::new(
             state,
-            cache.total,
+            plot.total,
             plot_x,
             inner.right().saturating_sub(plot_x),
         ),
     }
 }
 
-fn first_row(cache: &TimelineCache, input: &TimelineInput, scroll: usize, visible: usize) -> usize {
-    let selected = input
-        .selected
-        .and_then(|id| cache.fall.index.get(&id).copied());
-    scroll_to(scroll, cache.fall.rows.len(), visible, selected)
+fn first_row(fall: &Rows, input: &TimelineInput, scroll: usize, visible: usize) -> usize {
+    let selected = input.selected.and_then(|id| fall.index.get(&id).copied());
+    scroll_to(scroll, fall.rows.len(), visible, selected)
 }
 
 /// Draws the rows; false when there is nothing to draw.
@@ -120,17 +117,18 @@ pub(super) fn render(
     buf: &mut Buffer,
     inner: Rect,
     input: &TimelineInput,
-    cache: &TimelineCache,
+    plot: &PlotAxis,
+    fall: &Rows,
     state: &mut TimelineState,
 ) -> bool {
-    let rows = &cache.fall.rows;
+    let rows = &fall.rows;
     if rows.is_empty() {
         return false;
     }
     let a = input.analysis;
     let theme = input.theme;
-    let lay = layout(inner, cache, state);
-    state.scroll = first_row(cache, input, state.scroll, lay.visible);
+    let lay = layout(inner, plot, state);
+    state.scroll = first_row(fall, input, state.scroll, lay.visible);
     let w = lay.window;
     let lw = usize::from(lay.label_width);
 
@@ -143,9 +141,9 @@ pub(super) fn render(
         lw,
         theme.dim(),
     );
-    draw_axis(buf, inner, inner.y, &w, cache, theme);
+    draw_axis(buf, inner, inner.y, &w, plot, theme);
     let break_columns: Vec<u16> = (0..w.width)
-        .filter(|c| !super::timeline::column_slice(&cache.breaks, |b| b.at, &w, *c).is_empty())
+        .filter(|c| !column_slice(&plot.breaks, |b| b.at, &w, *c).is_empty())
         .collect();
 
     for (n, row) in rows.iter().skip(state.scroll).take(lay.visible).enumerate() {
@@ -340,261 +338,23 @@ fn draw_bar(
 pub(super) fn hit(
     inner: Rect,
     input: &TimelineInput,
-    cache: &TimelineCache,
+    plot: &PlotAxis,
+    fall: &Rows,
     state: &TimelineState,
     _column: u16,
     row: u16,
 ) -> Option<ExchId> {
-    let lay = layout(inner, cache, state);
+    let lay = layout(inner, plot, state);
     if row < lay.top {
         return None;
     }
-    let scroll = first_row(cache, input, state.scroll, lay.visible);
+    let scroll = first_row(fall, input, state.scroll, lay.visible);
     let n = usize::from(row - lay.top);
     if n >= lay.visible {
         return None;
     }
-    cache.fall.rows.get(scroll + n).map(|r| r.id)
+    fall.rows.get(scroll + n).map(|r| r.id)
 }
 
 #[cfg(test)]
-pub(super) mod tests {
-    use super::super::timeline::tests::{all_rows, draw, draw_buffer, reversed, sample_b};
-    use super::super::timeline::{hit_test, TimelineKind};
-    use super::*;
-    use crate::model::Notes;
-
-    fn state() -> TimelineState {
-        TimelineState {
-            kind: TimelineKind::Waterfall,
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn snapshot_sample_b() {
-        let a = sample_b();
-        let rows = all_rows(a);
-        let mut s = state();
-        let screen = draw(a, &rows, rows.get(4).copied(), &mut s, 120, 30);
-        insta::assert_snapshot!(screen.join("\n"));
-    }
-
-    #[test]
-    fn rows_follow_the_list_and_show_reuse_and_setup() {
-        let a = sample_b();
-        let rows = all_rows(a);
-        let mut s = state();
-        let screen = draw(a, &rows, None, &mut s, 120, 30);
-        // Exchange #0 is on the first row, #1 on the second (list order).
-        assert!(screen[2].contains("#0 "), "{}", screen[2]);
-        assert!(screen[3].contains("#1 "), "{}", screen[3]);
-        // Script B06–B10 share connection C3: one letter for all five rows.
-        let c3: Vec<&Exchange> = a
-            .exchanges
-            .iter()
-            .filter(|x| {
-                x.request
-                    .as_ref()
-                    .and_then(|r| r.host())
-                    .is_some_and(|h| h.starts_with("webext-pool1"))
-            })
-            .collect();
-        assert!(c3.len() >= 5);
-        let letters: Vec<char> = c3
-            .iter()
-            .map(|x| {
-                let line = screen
-                    .iter()
-                    .find(|l| l.contains(&format!(" #{:<4}", x.id.0)))
-                    .unwrap();
-                line.chars().nth(2).unwrap()
-            })
-            .collect();
-        assert!(letters.iter().all(|l| *l == letters[0]), "{letters:?}");
-        // A new connection's first exchange shows its setup.
-        assert!(screen.iter().any(|l| l.contains('┄')));
-    }
-
-    #[test]
-    fn selection_scrolls_into_view_and_clicks_select_rows() {
-        let a = sample_b();
-        let rows = all_rows(a);
-        let last = *rows.last().unwrap();
-        let mut s = state();
-        let screen = draw(a, &rows, Some(last), &mut s, 120, 12);
-        assert!(s.scroll > 0);
-        let y = screen
-            .iter()
-            .position(|l| l.contains(&format!(" #{:<4}", last.0)))
-            .expect("selected row visible");
-        let notes = Notes::default();
-        let theme = Theme::plain();
-        let cache = TimelineCache::new(a, &rows);
-        let input = TimelineInput {
-            analysis: a,
-            rows: &rows,
-            selected: Some(last),
-            notes: &notes,
-            dimmed: None,
-            theme: &theme,
-        };
-        let area = Rect::new(0, 0, 120, 12);
-        // On the bar of that row.
-        let line: Vec<char> = screen[y].chars().collect();
-        let bar_x = line.iter().position(|c| *c == '█' || *c == '░').unwrap();
-        assert_eq!(
-            hit_test(area, &input, &cache, &s, bar_x as u16, y as u16),
-            Some(last)
-        );
-        assert_eq!(hit_test(area, &input, &cache, &s, bar_x as u16, 1), None);
-        assert_eq!(hit_test(area, &input, &cache, &s, bar_x as u16, 11), None);
-        // The selected row is reversed from the label to the bar.
-        let buf = draw_buffer(a, &rows, Some(last), &mut s, 120, 12);
-        assert!(reversed(&buf, 3, y) && reversed(&buf, bar_x, y));
-        assert!(!reversed(&buf, 3, y - 1));
-    }
-
-    #[test]
-    fn huge_lists_render_only_what_is_visible() {
-        let a = synthetic(100_000);
-        let rows = all_rows(&a);
-        let t = std::time::Instant::now();
-        let cache = TimelineCache::new(&a, &rows);
-        let built = t.elapsed();
-        let notes = Notes::default();
-        let theme = Theme::colored();
-        let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 30)).unwrap();
-        let t = std::time::Instant::now();
-        for (i, kind) in [
-            TimelineKind::Swimlanes,
-            TimelineKind::Waterfall,
-            TimelineKind::Ladder,
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            let mut s = TimelineState {
-                kind,
-                ..Default::default()
-            };
-            for sel in [0u32, 50_000, 99_999] {
-                let input = TimelineInput {
-                    analysis: &a,
-                    rows: &rows,
-                    selected: Some(ExchId(sel + i as u32)),
-                    notes: &notes,
-                    dimmed: Some(&|id: ExchId| id.0.is_multiple_of(2)),
-                    theme: &theme,
-                };
-                term.draw(|f| {
-                    super::super::timeline::render_timeline(
-                        f,
-                        f.area(),
-                        &input,
-                        &cache,
-                        &mut s,
-                        false,
-                    )
-                })
-                .unwrap();
-            }
-        }
-        let frames = t.elapsed() / 9;
-        // Generous bounds (unoptimised test build on a shared machine): a frame that walked
-        // all 100k rows would still pass, so this mainly guards against accidental O(n²).
-        assert!(built.as_secs() < 20, "cache {built:?}");
-        assert!(frames.as_millis() < 2000, "frame {frames:?}");
-    }
-
-    /// `n` exchanges, ten per connection, 50 ms apart, with a long pause in the middle.
-    pub(crate) fn synthetic(n: u32) -> Analysis {
-        use crate::model::*;
-        use std::net::SocketAddr;
-        let t0 = 1_435_600_000_000_000_000i64;
-        let at = |i: u32| {
-            let pause = if i >= n / 2 { 600_000_000_000 } else { 0 };
-            t0 + i64::from(i) * 50_000_000 + pause
-        };
-        let arrival = |ts: i64| {
-            Some(Arrival {
-                frame: FrameNo(1),
-                ts: Ts(ts),
-            })
-        };
-        let conns = n.div_ceil(10);
-        let connections = (0..conns)
-            .map(|c| Connection {
-                id: ConnId(c),
-                client: SocketAddr::from(([10, 0, 0, 1], 40000 + (c % 20000) as u16)),
-                server: SocketAddr::from(([192, 0, 2, (c % 200) as u8], 443)),
-                first_seen: Ts(at(c * 10) - 1_000_000),
-                last_seen: Ts(at((c * 10 + 9).min(n - 1)) + 20_000_000),
-                first_frame: FrameNo(1),
-                last_frame: FrameNo(1),
-                packets: 1,
-                bytes: 1,
-                payload_bytes: [0, 0],
-                handshake: true,
-                end: [StreamEnd::Fin, StreamEnd::Fin],
-                protocol: AppProtocol::Http1,
-                exchanges: (c * 10..(c * 10 + 10).min(n)).map(ExchId).collect(),
-                missing_bytes: [0, 0],
-                tls: None,
-                syn_ack: true,
-                stage: None,
-            })
-            .collect();
-        let exchanges = (0..n)
-            .map(|i| Exchange {
-                id: ExchId(i),
-                connection: ConnId(i / 10),
-                scheme: Scheme::Http,
-                capture: CaptureState::Full,
-                request: Some(Request {
-                    method: "GET".into(),
-                    target: format!("/item/{i}"),
-                    version: "HTTP/1.1".into(),
-                    headers: Headers::from_pairs([("Host", "example.org")]),
-                    body: Body::default(),
-                }),
-                response: Some(Response {
-                    version: "HTTP/1.1".into(),
-                    status: if i % 7 == 0 { 404 } else { 200 },
-                    reason: "OK".into(),
-                    headers: Headers::default(),
-                    interim_statuses: vec![],
-                    body: Body::default(),
-                }),
-                timing: Timing {
-                    request_start: arrival(at(i)),
-                    request_end: arrival(at(i) + 1_000_000),
-                    response_start: arrival(at(i) + 10_000_000),
-                    response_end: arrival(at(i) + 20_000_000),
-                },
-                upgrade: None,
-                annotations: None,
-                stage: Some(Box::new(StageTag {
-                    id: ["alpha", "beta", "unrelated"][(i % 3) as usize].into(),
-                    outcome: if i % 7 == 0 {
-                        Outcome::Fail
-                    } else {
-                        Outcome::Ok
-                    },
-                    rule: "test".into(),
-                    parent: None,
-                    via: None,
-                    dns: None,
-                    subkind: None,
-                    note: None,
-                })),
-                auth: None,
-            })
-            .collect();
-        Analysis {
-            connections,
-            exchanges,
-            ..Default::default()
-        }
-    }
-}
+mod tests;

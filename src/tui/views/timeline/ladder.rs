@@ -18,10 +18,8 @@
 //! Client endpoints are addresses (one column per client host, not per source port); server
 //! endpoints are address:port. Zoom widens the columns; pan moves across them.
 
-use super::timeline::{
-    fit, put, put_str, scroll_to, selected_style, since, TimelineCache, TimelineInput,
-    TimelineState,
-};
+use super::canvas::{fit, put, put_str, scroll_to, selected_style};
+use super::state::{TimelineInput, TimelineState};
 use crate::model::{rcode_name, rtype_name, Analysis, ConnId, DnsId, ExchId, Ts};
 use crate::timeline::Item;
 use ratatui::buffer::Buffer;
@@ -257,8 +255,8 @@ struct Layout {
     comment: Option<Rect>,
 }
 
-fn layout(inner: Rect, cache: &TimelineCache, state: &TimelineState) -> Layout {
-    let n = cache.ladder.endpoints.len().max(1) as u32;
+fn layout(inner: Rect, flow: &Flow, state: &TimelineState) -> Layout {
+    let n = flow.endpoints.len().max(1) as u32;
     let tw = if inner.width >= 30 { TIME_WIDTH } else { 0 };
     let avail = inner.width.saturating_sub(tw);
     let need = n * u32::from(MIN_SPACING);
@@ -306,11 +304,11 @@ impl Layout {
     }
 }
 
-fn first_row(cache: &TimelineCache, input: &TimelineInput, scroll: usize, visible: usize) -> usize {
+fn first_row(flow: &Flow, input: &TimelineInput, scroll: usize, visible: usize) -> usize {
     let selected = input
         .selected
-        .and_then(|id| cache.ladder.first_event.get(&id).copied());
-    scroll_to(scroll, cache.ladder.events.len(), visible, selected)
+        .and_then(|id| flow.first_event.get(&id).copied());
+    scroll_to(scroll, flow.events.len(), visible, selected)
 }
 
 /// Draws the ladder; false when there is nothing to draw.
@@ -318,16 +316,15 @@ pub(super) fn render(
     buf: &mut Buffer,
     inner: Rect,
     input: &TimelineInput,
-    cache: &TimelineCache,
+    flow: &Flow,
     state: &mut TimelineState,
 ) -> bool {
-    let flow = &cache.ladder;
     if flow.events.is_empty() {
         return false;
     }
     let theme = input.theme;
-    let lay = layout(inner, cache, state);
-    state.scroll = first_row(cache, input, state.scroll, lay.visible);
+    let lay = layout(inner, flow, state);
+    state.scroll = first_row(flow, input, state.scroll, lay.visible);
     let cols = lay.visible_columns(flow.endpoints.len());
     let label_w = usize::from(lay.spacing.saturating_sub(1));
 
@@ -569,20 +566,18 @@ fn describe(a: &Analysis, what: What, input: &TimelineInput) -> (String, Style, 
 /// What the clicked event row is about: an exchange, a DNS lookup or a connection.
 pub(super) fn hit(
     inner: Rect,
-    cache: &TimelineCache,
+    flow: &Flow,
     state: &TimelineState,
     _column: u16,
     row: u16,
 ) -> Option<Item> {
-    let lay = layout(inner, cache, state);
+    let lay = layout(inner, flow, state);
     if row < lay.top || usize::from(row - lay.top) >= lay.visible {
         return None;
     }
     // hit_test has no selection to follow: the scroll is the one the last frame settled on.
-    let scroll = scroll_to(state.scroll, cache.ladder.events.len(), lay.visible, None);
-    cache
-        .ladder
-        .events
+    let scroll = scroll_to(state.scroll, flow.events.len(), lay.visible, None);
+    flow.events
         .get(scroll + usize::from(row - lay.top))
         .map(|e| match e.what {
             What::Request(id) | What::Response(id) => Item::Exchange(id),
@@ -591,146 +586,10 @@ pub(super) fn hit(
         })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::super::timeline::tests::{all_rows, draw, draw_buffer, reversed, sample_b};
-    use super::super::timeline::{hit_test, TimelineKind};
-    use super::*;
-    use crate::model::Notes;
-    use crate::tui::theme::Theme;
-
-    fn state() -> TimelineState {
-        TimelineState {
-            kind: TimelineKind::Ladder,
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn snapshot_sample_b() {
-        let a = sample_b();
-        let rows = all_rows(a);
-        let mut s = state();
-        let screen = draw(a, &rows, rows.get(4).copied(), &mut s, 120, 30);
-        insta::assert_snapshot!(screen.join("\n"));
-    }
-
-    #[test]
-    fn endpoints_and_first_events_follow_the_script() {
-        let a = sample_b();
-        let rows = all_rows(a);
-        let cache = TimelineCache::new(a, &rows);
-        let flow = &cache.ladder;
-        // The client 198.51.100.77 is the leftmost column; the public resolver and the
-        // reverse proxy (pool 1, :443) are columns too.
-        assert_eq!(flow.endpoints[0].addr, "198.51.100.77");
-        let addrs: Vec<&str> = flow.endpoints.iter().map(|e| e.addr.as_str()).collect();
-        assert!(addrs.contains(&"198.51.100.53:53"), "{addrs:?}");
-        assert!(addrs.contains(&"203.0.113.10:443"), "{addrs:?}");
-        // B01: the first event is the query for lyncdiscoverinternal.contoso.com, answered
-        // NXDOMAIN, drawn client → resolver and back.
-        let first = flow.events[0];
-        match first.what {
-            What::Query(id) => assert_eq!(a.lookup(id).qname, "lyncdiscoverinternal.contoso.com"),
-            other => panic!("{other:?}"),
-        }
-        assert_eq!(
-            (first.from, flow.endpoints[first.to].addr.as_str()),
-            (0, "198.51.100.53:53")
-        );
-        let mut s = state();
-        let screen = draw(a, &rows, None, &mut s, 120, 30);
-        assert!(
-            screen[3].contains("A lyncdis") && screen[3].contains('►'),
-            "{}",
-            screen[3]
-        );
-        assert!(
-            screen[4].contains("NXDOMAIN") && screen[4].contains('◄'),
-            "{}",
-            screen[4]
-        );
-        // B05: the first request is GET /?sipuri=alice@contoso.com, answered 200.
-        let req = screen
-            .iter()
-            .position(|l| l.contains("GET /?sipuri=alice@contoso.com"))
-            .unwrap();
-        assert!(screen[req + 1..].iter().any(|l| l.contains("200 OK")));
-    }
-
-    #[test]
-    fn clicking_an_arrow_selects_its_exchange_and_zoom_widens_columns() {
-        let a = sample_b();
-        let rows = all_rows(a);
-        let cache = TimelineCache::new(a, &rows);
-        let notes = Notes::default();
-        let theme = Theme::plain();
-        let mut s = state();
-        let screen = draw(a, &rows, None, &mut s, 120, 30);
-        let y = screen
-            .iter()
-            .position(|l| l.contains("GET /?sipuri="))
-            .unwrap();
-        let x = screen[y].chars().position(|c| c == '►').unwrap();
-        let input = TimelineInput {
-            analysis: a,
-            rows: &rows,
-            selected: None,
-            notes: &notes,
-            dimmed: None,
-            theme: &theme,
-        };
-        let area = Rect::new(0, 0, 120, 30);
-        let b05 = a
-            .exchanges
-            .iter()
-            .find(|x| {
-                x.request
-                    .as_ref()
-                    .is_some_and(|r| r.target.starts_with("/?sipuri="))
-            })
-            .unwrap()
-            .id;
-        assert_eq!(
-            hit_test(area, &input, &cache, &s, x as u16, y as u16),
-            Some(b05)
-        );
-        // DNS rows and the header select nothing.
-        assert_eq!(hit_test(area, &input, &cache, &s, x as u16, 3), None);
-        assert_eq!(hit_test(area, &input, &cache, &s, x as u16, 1), None);
-
-        let narrow = layout(Rect::new(1, 1, 118, 28), &cache, &s).spacing;
-        s.zoom_in();
-        let wide = layout(Rect::new(1, 1, 118, 28), &cache, &s).spacing;
-        assert!(wide > narrow, "{wide} > {narrow}");
-        // Selected, its request arrow is reversed.
-        let mut s = state();
-        let buf = draw_buffer(a, &rows, Some(b05), &mut s, 120, 30);
-        assert!(reversed(&buf, x, y));
-        assert!(!reversed(&buf, x, 3));
-        s.zoom_in();
-        s.pan_right();
-        draw(a, &rows, Some(b05), &mut s, 120, 30);
-    }
-
-    #[test]
-    fn one_server() {
-        // Every exchange to the same server: two columns.
-        let mut a = super::super::waterfall::tests::synthetic(3);
-        for c in &mut a.connections {
-            c.server = std::net::SocketAddr::from(([10, 0, 0, 1], 80));
-        }
-        let rows = all_rows(&a);
-        assert_eq!(TimelineCache::new(&a, &rows).ladder.endpoints.len(), 2);
-        let mut s = state();
-        let screen = draw(&a, &rows, Some(ExchId(1)), &mut s, 60, 10);
-        assert!(
-            screen.iter().any(|l| l.contains("GET /item/0")),
-            "{}",
-            screen.join("\n")
-        );
-        assert_eq!(strip_port("host:8080"), "host");
-        assert_eq!(strip_port("[::1]:80"), "[::1]");
-        assert_eq!(strip_port("host"), "host");
-    }
+/// Seconds since `t0`, for the time column.
+fn since(t: Ts, t0: Ts) -> f64 {
+    (t.0 - t0.0) as f64 / 1e9
 }
+
+#[cfg(test)]
+mod tests;
