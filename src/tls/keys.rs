@@ -4,7 +4,8 @@
 //! certificates), DER (PKCS#8 or PKCS#1) or PKCS#12/PFX. Only RSA keys can decrypt a TLS key
 //! exchange; other keys in a file are skipped.
 
-use super::keylog::{read_bounded, KeySource};
+use super::key_file::{read_bounded, KeySource};
+pub use crate::error::KeyError;
 use rsa::pkcs1::DecodeRsaPrivateKey;
 use rsa::pkcs8::der::Decode;
 use rsa::pkcs8::{DecodePrivateKey, EncryptedPrivateKeyInfoRef, PrivateKeyInfoRef};
@@ -14,25 +15,6 @@ use rustls_pki_types::pem::{PemObject, SectionKind};
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
-
-/// Why a key file or key log cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum KeyError {
-    #[error("{path}: cannot read: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("{path}: wrong password for this PKCS#12/PFX file")]
-    WrongPassword { path: String },
-    #[error("{path}: a password is needed for this PKCS#12/PFX file (--password)")]
-    PasswordNeeded { path: String },
-    /// No RSA private key found, not PEM/DER/PFX, an encrypted PEM that cannot be opened, etc.
-    #[error("{path}: {message}")]
-    Invalid { path: String, message: String },
-    #[error("{path}: too large to be a key log or key file")]
-    TooLarge { path: String },
-}
 
 /// Key files larger than this are refused (a PEM bundle of a key and a long certificate chain
 /// is a few tens of KiB).

@@ -11,6 +11,7 @@
 
 pub mod cipher;
 pub mod handshake;
+pub mod key_file;
 pub mod keylog;
 pub mod keys;
 pub mod prf;
