@@ -58,8 +58,8 @@ pub struct KeyBlock {
 
 /// Key expansion for SSL3 / TLS 1.0-1.2, including the export derivations (SSL3 and TLS 1.0
 /// export: final keys from 5-byte keys + randoms, IVs derived) -- RFC 2246 §6.3, SSL3 draft
-/// §6.2.2. The keys returned are the final ones, ready for
-/// [`crate::tls::cipher::RecordDecryptor::new`]. Not meant for TLS 1.3 (returns an empty block).
+/// §6.2.2. The keys returned are the final ones, ready for the record decryptor. Not meant for
+/// TLS 1.3 (returns an empty block).
 pub fn key_block(
     version: Version,
     suite: &Suite,
