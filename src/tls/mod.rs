@@ -16,9 +16,12 @@ pub mod key_material;
 pub mod keylog;
 pub mod keys;
 pub mod prf;
+mod seed;
 pub mod session;
 pub mod session_cache;
 pub mod suites;
+#[cfg(test)]
+mod test_hex;
 
 pub use key_material::KeyMaterial;
 pub use session::{TlsConnection, TlsOutput};

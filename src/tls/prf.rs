@@ -324,14 +324,7 @@ fn ssl3_expand(secret: &[u8], r1: &[u8], r2: &[u8], out: &mut [u8]) {
 mod tests {
     use super::*;
     use crate::tls::suites::suite;
-
-    fn hex(s: &str) -> Vec<u8> {
-        let digits: Vec<u8> = s.bytes().filter(u8::is_ascii_hexdigit).collect();
-        digits
-            .chunks(2)
-            .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
-            .collect()
-    }
+    use crate::tls::test_hex::hex;
 
     #[test]
     fn tls12_prf_sha256_vector() {
