@@ -8,6 +8,12 @@
 //! - the server's RSA private key (`--key`, `--pfx`): only the static RSA key exchange
 //!   (`TLS_RSA_WITH_…`), SSL 3.0 to TLS 1.2, and sessions resumed from such a connection;
 //! - nothing decrypts (EC)DHE without a key log.
+//!
+//! Files (imports run down this list, never up): `session.rs` drives one connection;
+//! `key_material.rs` and `session_cache.rs` hold what connections share; `cipher.rs` decrypts
+//! records (block ciphers from RustCrypto, SEED from `seed.rs`); `prf.rs` derives keys;
+//! `suites.rs` is the cipher suite table; `handshake.rs` parses handshake messages; `keylog.rs`
+//! and `keys.rs` load key logs and RSA keys through `key_file.rs`.
 
 pub mod cipher;
 pub mod handshake;
