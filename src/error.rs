@@ -23,7 +23,27 @@ pub enum Error {
     Stdin(std::io::Error),
     /// A key file or key log cannot be used (unreadable, wrong PFX password, no RSA key).
     #[error(transparent)]
-    Key(#[from] crate::tls::keys::KeyError),
+    Key(#[from] KeyError),
+}
+
+/// Why a key file or key log cannot be used. Defined here, below the TLS layer that reads key
+/// material, so that [`Error`] needs nothing from that layer.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: wrong password for this PKCS#12/PFX file")]
+    WrongPassword { path: String },
+    #[error("{path}: a password is needed for this PKCS#12/PFX file (--password)")]
+    PasswordNeeded { path: String },
+    /// No RSA private key found, not PEM/DER/PFX, an encrypted PEM that cannot be opened, etc.
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+    #[error("{path}: too large to be a key log or key file")]
+    TooLarge { path: String },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -15,6 +15,7 @@ use md5::{Digest, Md5};
 use sha1::Sha1;
 use sha2::{Sha256, Sha384};
 
+use super::seed::Seed;
 use super::suites::{Cipher, Mac, Suite, Version};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -390,7 +391,7 @@ enum BlockCipher {
     TripleDes(Box<des::TdesEde3>),
     Idea(Box<idea::Idea>),
     Rc2(Box<rc2::Rc2>),
-    Seed(Box<seed::Seed>),
+    Seed(Box<Seed>),
 }
 
 impl BlockCipher {
@@ -413,7 +414,7 @@ impl BlockCipher {
             Cipher::Rc2Cbc40 => BlockCipher::Rc2(init(key)?),
             Cipher::SeedCbc => {
                 let key: &[u8; 16] = key.try_into().map_err(|_| bad_key(key))?;
-                BlockCipher::Seed(Box::new(seed::Seed::new(key)))
+                BlockCipher::Seed(Box::new(Seed::new(key)))
             }
             other => {
                 return Err(DecryptError::Unsupported(format!(
@@ -662,197 +663,13 @@ impl RecordMac {
     }
 }
 
-/// SEED (RFC 4269), which has no RustCrypto crate on the cipher 0.5 generation. The four SS
-/// tables are built at compile time from the two 8-bit S-boxes (RFC 4269 §2 defines
-/// SS_i[x] = S-box byte masked with m0..m3 in rotated order).
-mod seed {
-    const S1: [u8; 256] = [
-        0xa9, 0x85, 0xd6, 0xd3, 0x54, 0x1d, 0xac, 0x25, 0x5d, 0x43, 0x18, 0x1e, 0x51, 0xfc, 0xca,
-        0x63, 0x28, 0x44, 0x20, 0x9d, 0xe0, 0xe2, 0xc8, 0x17, 0xa5, 0x8f, 0x03, 0x7b, 0xbb, 0x13,
-        0xd2, 0xee, 0x70, 0x8c, 0x3f, 0xa8, 0x32, 0xdd, 0xf6, 0x74, 0xec, 0x95, 0x0b, 0x57, 0x5c,
-        0x5b, 0xbd, 0x01, 0x24, 0x1c, 0x73, 0x98, 0x10, 0xcc, 0xf2, 0xd9, 0x2c, 0xe7, 0x72, 0x83,
-        0x9b, 0xd1, 0x86, 0xc9, 0x60, 0x50, 0xa3, 0xeb, 0x0d, 0xb6, 0x9e, 0x4f, 0xb7, 0x5a, 0xc6,
-        0x78, 0xa6, 0x12, 0xaf, 0xd5, 0x61, 0xc3, 0xb4, 0x41, 0x52, 0x7d, 0x8d, 0x08, 0x1f, 0x99,
-        0x00, 0x19, 0x04, 0x53, 0xf7, 0xe1, 0xfd, 0x76, 0x2f, 0x27, 0xb0, 0x8b, 0x0e, 0xab, 0xa2,
-        0x6e, 0x93, 0x4d, 0x69, 0x7c, 0x09, 0x0a, 0xbf, 0xef, 0xf3, 0xc5, 0x87, 0x14, 0xfe, 0x64,
-        0xde, 0x2e, 0x4b, 0x1a, 0x06, 0x21, 0x6b, 0x66, 0x02, 0xf5, 0x92, 0x8a, 0x0c, 0xb3, 0x7e,
-        0xd0, 0x7a, 0x47, 0x96, 0xe5, 0x26, 0x80, 0xad, 0xdf, 0xa1, 0x30, 0x37, 0xae, 0x36, 0x15,
-        0x22, 0x38, 0xf4, 0xa7, 0x45, 0x4c, 0x81, 0xe9, 0x84, 0x97, 0x35, 0xcb, 0xce, 0x3c, 0x71,
-        0x11, 0xc7, 0x89, 0x75, 0xfb, 0xda, 0xf8, 0x94, 0x59, 0x82, 0xc4, 0xff, 0x49, 0x39, 0x67,
-        0xc0, 0xcf, 0xd7, 0xb8, 0x0f, 0x8e, 0x42, 0x23, 0x91, 0x6c, 0xdb, 0xa4, 0x34, 0xf1, 0x48,
-        0xc2, 0x6f, 0x3d, 0x2d, 0x40, 0xbe, 0x3e, 0xbc, 0xc1, 0xaa, 0xba, 0x4e, 0x55, 0x3b, 0xdc,
-        0x68, 0x7f, 0x9c, 0xd8, 0x4a, 0x56, 0x77, 0xa0, 0xed, 0x46, 0xb5, 0x2b, 0x65, 0xfa, 0xe3,
-        0xb9, 0xb1, 0x9f, 0x5e, 0xf9, 0xe6, 0xb2, 0x31, 0xea, 0x6d, 0x5f, 0xe4, 0xf0, 0xcd, 0x88,
-        0x16, 0x3a, 0x58, 0xd4, 0x62, 0x29, 0x07, 0x33, 0xe8, 0x1b, 0x05, 0x79, 0x90, 0x6a, 0x2a,
-        0x9a,
-    ];
-    const S2: [u8; 256] = [
-        0x38, 0xe8, 0x2d, 0xa6, 0xcf, 0xde, 0xb3, 0xb8, 0xaf, 0x60, 0x55, 0xc7, 0x44, 0x6f, 0x6b,
-        0x5b, 0xc3, 0x62, 0x33, 0xb5, 0x29, 0xa0, 0xe2, 0xa7, 0xd3, 0x91, 0x11, 0x06, 0x1c, 0xbc,
-        0x36, 0x4b, 0xef, 0x88, 0x6c, 0xa8, 0x17, 0xc4, 0x16, 0xf4, 0xc2, 0x45, 0xe1, 0xd6, 0x3f,
-        0x3d, 0x8e, 0x98, 0x28, 0x4e, 0xf6, 0x3e, 0xa5, 0xf9, 0x0d, 0xdf, 0xd8, 0x2b, 0x66, 0x7a,
-        0x27, 0x2f, 0xf1, 0x72, 0x42, 0xd4, 0x41, 0xc0, 0x73, 0x67, 0xac, 0x8b, 0xf7, 0xad, 0x80,
-        0x1f, 0xca, 0x2c, 0xaa, 0x34, 0xd2, 0x0b, 0xee, 0xe9, 0x5d, 0x94, 0x18, 0xf8, 0x57, 0xae,
-        0x08, 0xc5, 0x13, 0xcd, 0x86, 0xb9, 0xff, 0x7d, 0xc1, 0x31, 0xf5, 0x8a, 0x6a, 0xb1, 0xd1,
-        0x20, 0xd7, 0x02, 0x22, 0x04, 0x68, 0x71, 0x07, 0xdb, 0x9d, 0x99, 0x61, 0xbe, 0xe6, 0x59,
-        0xdd, 0x51, 0x90, 0xdc, 0x9a, 0xa3, 0xab, 0xd0, 0x81, 0x0f, 0x47, 0x1a, 0xe3, 0xec, 0x8d,
-        0xbf, 0x96, 0x7b, 0x5c, 0xa2, 0xa1, 0x63, 0x23, 0x4d, 0xc8, 0x9e, 0x9c, 0x3a, 0x0c, 0x2e,
-        0xba, 0x6e, 0x9f, 0x5a, 0xf2, 0x92, 0xf3, 0x49, 0x78, 0xcc, 0x15, 0xfb, 0x70, 0x75, 0x7f,
-        0x35, 0x10, 0x03, 0x64, 0x6d, 0xc6, 0x74, 0xd5, 0xb4, 0xea, 0x09, 0x76, 0x19, 0xfe, 0x40,
-        0x12, 0xe0, 0xbd, 0x05, 0xfa, 0x01, 0xf0, 0x2a, 0x5e, 0xa9, 0x56, 0x43, 0x85, 0x14, 0x89,
-        0x9b, 0xb0, 0xe5, 0x48, 0x79, 0x97, 0xfc, 0x1e, 0x82, 0x21, 0x8c, 0x1b, 0x5f, 0x77, 0x54,
-        0xb2, 0x1d, 0x25, 0x4f, 0x00, 0x46, 0xed, 0x58, 0x52, 0xeb, 0x7e, 0xda, 0xc9, 0xfd, 0x30,
-        0x95, 0x65, 0x3c, 0xb6, 0xe4, 0xbb, 0x7c, 0x0e, 0x50, 0x39, 0x26, 0x32, 0x84, 0x69, 0x93,
-        0x37, 0xe7, 0x24, 0xa4, 0xcb, 0x53, 0x0a, 0x87, 0xd9, 0x4c, 0x83, 0x8f, 0xce, 0x3b, 0x4a,
-        0xb7,
-    ];
-
-    const M: [u32; 4] = [0xfc, 0xf3, 0xcf, 0x3f];
-
-    /// SS table: byte i of the entry is S[x] & M[order[i]] (byte 0 = least significant).
-    const fn ss(sbox: &[u8; 256], order: [usize; 4]) -> [u32; 256] {
-        let mut table = [0u32; 256];
-        let mut x = 0;
-        while x < 256 {
-            let y = sbox[x] as u32;
-            table[x] = ((y & M[order[3]]) << 24)
-                | ((y & M[order[2]]) << 16)
-                | ((y & M[order[1]]) << 8)
-                | (y & M[order[0]]);
-            x += 1;
-        }
-        table
-    }
-
-    static SS: [[u32; 256]; 4] = [
-        ss(&S1, [0, 1, 2, 3]),
-        ss(&S2, [1, 2, 3, 0]),
-        ss(&S1, [2, 3, 0, 1]),
-        ss(&S2, [3, 0, 1, 2]),
-    ];
-
-    fn g(x: u32) -> u32 {
-        let [b3, b2, b1, b0] = x.to_be_bytes();
-        SS[0][usize::from(b0)]
-            ^ SS[1][usize::from(b1)]
-            ^ SS[2][usize::from(b2)]
-            ^ SS[3][usize::from(b3)]
-    }
-
-    /// Round function F: (C, D) from the round key and the right half.
-    fn f(k0: u32, k1: u32, r0: u32, r1: u32) -> (u32, u32) {
-        let mut c = r0 ^ k0;
-        let mut d = r1 ^ k1;
-        d ^= c;
-        d = g(d);
-        c = g(c.wrapping_add(d));
-        d = g(d.wrapping_add(c));
-        c = c.wrapping_add(d);
-        (c, d)
-    }
-
-    pub struct Seed {
-        round_keys: [u32; 32],
-    }
-
-    impl Seed {
-        pub fn new(key: &[u8; 16]) -> Seed {
-            let [mut k0, mut k1, mut k2, mut k3] = words(key);
-            let mut round_keys = [0u32; 32];
-            for (i, pair) in round_keys.chunks_exact_mut(2).enumerate() {
-                // KC_i: the golden-ratio constant rotated left by i.
-                let kc = 0x9e37_79b9u32.rotate_left(i as u32);
-                pair[0] = g(k0.wrapping_add(k2).wrapping_sub(kc));
-                pair[1] = g(k1.wrapping_sub(k3).wrapping_add(kc));
-                if i % 2 == 0 {
-                    let t = ((u64::from(k0) << 32) | u64::from(k1)).rotate_right(8);
-                    (k0, k1) = ((t >> 32) as u32, t as u32);
-                } else {
-                    let t = ((u64::from(k2) << 32) | u64::from(k3)).rotate_left(8);
-                    (k2, k3) = ((t >> 32) as u32, t as u32);
-                }
-            }
-            Seed { round_keys }
-        }
-
-        #[cfg(test)]
-        pub fn encrypt_block(&self, block: &mut [u8; 16]) {
-            self.crypt(block, false);
-        }
-
-        pub fn decrypt_block(&self, block: &mut [u8; 16]) {
-            self.crypt(block, true);
-        }
-
-        fn crypt(&self, block: &mut [u8; 16], decrypt: bool) {
-            let [mut l0, mut l1, mut r0, mut r1] = words(block);
-            for round in 0..16 {
-                let k = if decrypt { 15 - round } else { round };
-                let (c, d) = f(self.round_keys[2 * k], self.round_keys[2 * k + 1], r0, r1);
-                (l0, l1, r0, r1) = (r0, r1, l0 ^ c, l1 ^ d);
-            }
-            // The last round does not swap the halves.
-            for (chunk, w) in block.chunks_exact_mut(4).zip([r0, r1, l0, l1]) {
-                chunk.copy_from_slice(&w.to_be_bytes());
-            }
-        }
-    }
-
-    fn words(b: &[u8; 16]) -> [u32; 4] {
-        let w = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-        [w(0), w(4), w(8), w(12)]
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::tls::prf::tls13_keys;
     use crate::tls::suites::suite;
+    use crate::tls::test_hex::hex;
     use proptest::prelude::*;
-
-    pub(super) fn hex(s: &str) -> Vec<u8> {
-        let digits: Vec<u8> = s.bytes().filter(u8::is_ascii_hexdigit).collect();
-        digits
-            .chunks(2)
-            .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
-            .collect()
-    }
-
-    #[test]
-    fn seed_rfc4269_vectors() {
-        // RFC 4269 Appendix B: (key, plaintext, ciphertext).
-        let vectors = [
-            (
-                "00000000000000000000000000000000",
-                "000102030405060708090a0b0c0d0e0f",
-                "5ebac6e0054e166819aff1cc6d346cdb",
-            ),
-            (
-                "000102030405060708090a0b0c0d0e0f",
-                "00000000000000000000000000000000",
-                "c11f22f20140505084483597e4370f43",
-            ),
-            (
-                "4706480851e61be85d74bfb3fd956185",
-                "83a2f8a288641fb9a4e9a5cc2f131c7d",
-                "ee54d13ebcae706d226bc3142cd40d4a",
-            ),
-            (
-                "28dbc3bc49ffd87dcfa509b11d422be7",
-                "b41e6be2eba84a148e2eed84593c5ec7",
-                "9b9b7bfcd1813cb95d0b3618f40f5122",
-            ),
-        ];
-        for (key, pt, ct) in vectors {
-            let seed = seed::Seed::new(&hex(key).try_into().unwrap());
-            let mut block: [u8; 16] = hex(pt).try_into().unwrap();
-            seed.encrypt_block(&mut block);
-            assert_eq!(block.to_vec(), hex(ct));
-            seed.decrypt_block(&mut block);
-            assert_eq!(block.to_vec(), hex(pt));
-        }
-    }
 
     // RFC 8448 §3 (Simple 1-RTT Handshake): the server's encrypted handshake flight
     // (EncryptedExtensions, Certificate, CertificateVerify, Finished) under the server
@@ -1085,10 +902,10 @@ mod tests {
 /// decrypted application-data byte counts are compared with tshark's (reference JSON).
 #[cfg(test)]
 mod corpus {
-    use super::tests::hex;
     use super::*;
     use crate::tls::prf::{key_block, tls13_keys, tls13_next_secret};
     use crate::tls::suites::suite;
+    use crate::tls::test_hex::hex;
     use std::collections::HashMap;
     use std::path::PathBuf;
 

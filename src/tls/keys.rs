@@ -4,7 +4,12 @@
 //! certificates), DER (PKCS#8 or PKCS#1) or PKCS#12/PFX. Only RSA keys can decrypt a TLS key
 //! exchange; other keys in a file are skipped.
 
-use super::keylog::{read_bounded, KeySource};
+use super::key_file::{read_bounded, KeySource};
+pub use crate::error::KeyError;
+use base64::alphabet;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
+use base64::Engine;
 use rsa::pkcs1::DecodeRsaPrivateKey;
 use rsa::pkcs8::der::Decode;
 use rsa::pkcs8::{DecodePrivateKey, EncryptedPrivateKeyInfoRef, PrivateKeyInfoRef};
@@ -14,25 +19,6 @@ use rustls_pki_types::pem::{PemObject, SectionKind};
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
-
-/// Why a key file or key log cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum KeyError {
-    #[error("{path}: cannot read: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("{path}: wrong password for this PKCS#12/PFX file")]
-    WrongPassword { path: String },
-    #[error("{path}: a password is needed for this PKCS#12/PFX file (--password)")]
-    PasswordNeeded { path: String },
-    /// No RSA private key found, not PEM/DER/PFX, an encrypted PEM that cannot be opened, etc.
-    #[error("{path}: {message}")]
-    Invalid { path: String, message: String },
-    #[error("{path}: too large to be a key log or key file")]
-    TooLarge { path: String },
-}
 
 /// Key files larger than this are refused (a PEM bundle of a key and a long certificate chain
 /// is a few tens of KiB).
@@ -472,37 +458,34 @@ fn encrypted_pem_sections(bytes: &[u8]) -> Vec<Option<Vec<u8>>> {
     out
 }
 
-/// Standard base64 with `=` padding; ASCII whitespace ignored.
+/// Standard base64 as PEM bodies carry it: ASCII whitespace (line breaks) ignored, up to two
+/// `=` at the end, however many the length asks for. Leniencies kept so that any key file
+/// readable so far stays readable: spare bits after the last byte, and a lone last symbol
+/// (it holds no whole byte), are dropped.
 fn base64_decode(text: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len() / 4 * 3);
-    let mut acc: u32 = 0;
-    let mut bits = 0u32;
-    let mut padding = 0usize;
-    for &c in text.iter().filter(|c| !c.is_ascii_whitespace()) {
-        let value = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            b'=' => {
-                padding += 1;
-                continue;
-            }
-            _ => return None,
-        };
-        if padding > 0 {
-            return None; // data after padding
-        }
-        acc = (acc << 6) | u32::from(value);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
+    const PEM_BODY: GeneralPurpose = GeneralPurpose::new(
+        &alphabet::STANDARD,
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::RequireNone)
+            .with_decode_allow_trailing_bits(true),
+    );
+    let mut symbols: Vec<u8> = text
+        .iter()
+        .copied()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    let padding = symbols.iter().rev().take_while(|&&c| c == b'=').count();
+    if padding > 2 {
+        return None;
+    }
+    symbols.truncate(symbols.len() - padding);
+    if symbols.len() % 4 == 1 {
+        let last = symbols.pop()?;
+        if !(last.is_ascii_alphanumeric() || last == b'+' || last == b'/') {
+            return None;
         }
     }
-    (padding <= 2).then_some(out)
+    PEM_BODY.decode(&symbols).ok()
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -1099,5 +1082,18 @@ mod tests {
         assert_eq!(base64_decode(b"aGVs\r\nbG8h"), Some(b"hello!".to_vec()));
         assert_eq!(base64_decode(b"aGVsbG8=x"), None);
         assert_eq!(base64_decode(b"a*b"), None);
+        // Any ASCII whitespace, anywhere; vertical tab is not ASCII whitespace.
+        assert_eq!(
+            base64_decode(b" aG\tVs\x0cbG\r\n8= "),
+            Some(b"hello".to_vec())
+        );
+        assert_eq!(base64_decode(b"aGVs\x0bbG8="), None);
+        // Padding missing, short or surplus (at most two `=`), and a lone last symbol.
+        assert_eq!(base64_decode(b"aGVsbG8"), Some(b"hello".to_vec()));
+        assert_eq!(base64_decode(b"aGVsbA="), Some(b"hell".to_vec()));
+        assert_eq!(base64_decode(b"aGVsbG8h=="), Some(b"hello!".to_vec()));
+        assert_eq!(base64_decode(b"aGVsbG8==="), None);
+        assert_eq!(base64_decode(b"aGVsbG8hQ"), Some(b"hello!".to_vec()));
+        assert_eq!(base64_decode(b"aGVsbG8h*"), None);
     }
 }

@@ -58,8 +58,8 @@ pub struct KeyBlock {
 
 /// Key expansion for SSL3 / TLS 1.0-1.2, including the export derivations (SSL3 and TLS 1.0
 /// export: final keys from 5-byte keys + randoms, IVs derived) -- RFC 2246 §6.3, SSL3 draft
-/// §6.2.2. The keys returned are the final ones, ready for
-/// [`crate::tls::cipher::RecordDecryptor::new`]. Not meant for TLS 1.3 (returns an empty block).
+/// §6.2.2. The keys returned are the final ones, ready for the record decryptor. Not meant for
+/// TLS 1.3 (returns an empty block).
 pub fn key_block(
     version: Version,
     suite: &Suite,
@@ -324,14 +324,7 @@ fn ssl3_expand(secret: &[u8], r1: &[u8], r2: &[u8], out: &mut [u8]) {
 mod tests {
     use super::*;
     use crate::tls::suites::suite;
-
-    fn hex(s: &str) -> Vec<u8> {
-        let digits: Vec<u8> = s.bytes().filter(u8::is_ascii_hexdigit).collect();
-        digits
-            .chunks(2)
-            .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
-            .collect()
-    }
+    use crate::tls::test_hex::hex;
 
     #[test]
     fn tls12_prf_sha256_vector() {

@@ -4,9 +4,11 @@
 
 use super::cipher::{DecryptError, RecordDecryptor};
 use super::handshake::{self as hs, ClientHello, ServerHello};
+use super::key_material::KeyMaterial;
 use super::keylog::Tls13Secret;
+use super::prf;
+use super::session_cache::SessionCache;
 use super::suites::{self, KeyExchange, Suite, Version};
-use super::{prf, KeyMaterial, SessionCache};
 use crate::model::{Arrival, CertificateInfo, Diagnostic, Dir, Severity, StreamEnd, TlsInfo};
 use crate::net::stream::StreamSink;
 use std::sync::Arc;

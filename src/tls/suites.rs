@@ -186,7 +186,7 @@ impl Cipher {
         }
     }
 
-    /// Whether [`crate::tls::cipher::RecordDecryptor`] can decrypt this cipher.
+    /// Whether the record decryptor can decrypt this cipher.
     pub fn supported(self) -> bool {
         self != Cipher::Other
     }
