@@ -11,8 +11,8 @@ use crate::stage::classify::UNRELATED;
 
 use FindingSeverity::{Fail, Info, Warning};
 
-/// Issuer name fragments of public CAs: an issuer containing one of these is
-/// trusted by phones out of the box.
+/// Issuer name fragments of public CAs: an issuer containing one of these is trusted by phones
+/// out of the box.
 const PUBLIC_CA_FRAGMENTS: [&str; 26] = [
     "digicert",
     "globalsign",

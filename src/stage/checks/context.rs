@@ -28,7 +28,7 @@ pub(super) const AUTODISCOVER_STAGES: [&str; 4] = [
 ];
 
 /// How one check runs: reads the context, appends its findings, built from its table row.
-pub(super) type Run = fn(&Ctx<'_>, &Check, &mut Vec<Finding>);
+type Run = fn(&Ctx<'_>, &Check, &mut Vec<Finding>);
 
 /// One row of the check table (checks/mod.rs, rendered as docs/checks.md): the check's id and
 /// title, the severities it can give, the evidence it rests on, and the functions that run it.
@@ -310,7 +310,7 @@ impl<'a> Ctx<'a> {
 
 // ---- helpers ------------------------------------------------------------------------------
 
-pub(super) fn is_lync_stage(id: &str) -> bool {
+fn is_lync_stage(id: &str) -> bool {
     id != UNRELATED && !id.starts_with("exchange-")
 }
 
@@ -369,7 +369,7 @@ pub(super) fn in_domain(host: &str, domain: &str) -> bool {
     host == domain || host.ends_with(&format!(".{domain}"))
 }
 
-pub(super) fn ntlm_of(leg: &AuthLeg) -> Option<&NtlmMessage> {
+fn ntlm_of(leg: &AuthLeg) -> Option<&NtlmMessage> {
     match leg {
         AuthLeg::Ntlm(m) => Some(m),
         AuthLeg::Negotiate { ntlm: Some(m), .. } => Some(m),
@@ -494,7 +494,7 @@ pub(super) fn cert_covers_host(cert: &CertificateInfo, host: &str) -> bool {
     common_names(cert).any(|cn| cert_covers(cn, host))
 }
 
-pub(super) fn common_names(cert: &CertificateInfo) -> impl Iterator<Item = &str> {
+fn common_names(cert: &CertificateInfo) -> impl Iterator<Item = &str> {
     cert.subject
         .split([',', '/'])
         .filter_map(|p| p.trim().strip_prefix("CN="))

@@ -56,7 +56,7 @@ pub(super) fn cert(cn: &str, sans: &[&str], issuer: &str, from: &str, to: &str) 
 }
 
 /// The certificate table of lync-sample-exchanges.md.
-pub(super) fn cert_int_p1() -> CertificateInfo {
+fn cert_int_p1() -> CertificateInfo {
     cert(
         "webint-pool1.contoso.net",
         &[
@@ -472,7 +472,7 @@ pub(super) fn root_links(host: &str) -> String {
     )
 }
 
-pub(super) fn msrtc_challenge(host: &str) -> Vec<(&'static str, String)> {
+fn msrtc_challenge(host: &str) -> Vec<(&'static str, String)> {
     vec![
         (
             "WWW-Authenticate",
@@ -485,7 +485,7 @@ pub(super) fn msrtc_challenge(host: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
-pub(super) fn token_body(token: &str) -> String {
+fn token_body(token: &str) -> String {
     format!(
         r#"{{"access_token":"{token}","expires_in":28800,"ms_rtc_identityscope":"local","token_type":"Bearer"}}"#
     )

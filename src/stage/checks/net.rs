@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
-
 use std::sync::LazyLock;
 
 use regex::Regex;
