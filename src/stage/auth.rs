@@ -1,6 +1,6 @@
 //! Decodes the authentication material of an exchange: `Authorization` (NTLM, Negotiate,
 //! Bearer, Basic), `X-MS-WebTicket`, `WWW-Authenticate` challenges, `X-MS-WebTicketURL` and
-//! `X-Ms-diagnostics` (lync-flow.md stages 20–23, 30).
+//! `X-Ms-diagnostics` (stages `ad-user-challenge` to `ucwa-application` of docs/stages.md).
 //!
 //! Only identities are kept: NTLM responses, session keys, passwords and tokens never leave
 //! this module (tokens become a [`TokenRef`]: a prefix and a SHA-256).
@@ -1060,7 +1060,7 @@ mod tests {
 
     #[test]
     fn ms_diagnostics_variants() {
-        // UCWA "AuthenticationInUCWA" and the UCWA team blog (lync-flow.md stages 21, 23).
+        // UCWA "AuthenticationInUCWA" and the UCWA team blog (`webticket-oauth`, `ad-user`).
         let d = parse_ms_diagnostics(
             "28029;source=\"fe01.contoso.net\";reason=\"Authentication type not allowed.\"",
         );

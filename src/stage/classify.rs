@@ -1,4 +1,4 @@
-//! The classification pass (lync-flow.md §1.1 and §2): walks exchanges and DNS lookups in time
+//! The classification pass (docs/stages.md): walks exchanges and DNS lookups in time
 //! order, applies the first matching rule, and remembers what each response announced so that
 //! later requests find their parent.
 
@@ -23,7 +23,7 @@ pub struct RequestView<'a> {
     /// Lower-case, no port.
     pub host: String,
     pub port: u16,
-    /// Normalised path (lync-flow.md §1.1 step 1).
+    /// Normalised path (lower case, no query, no duplicate or trailing '/').
     pub path: String,
     pub query: String,
     /// Absolute URL as requested.

@@ -1,5 +1,5 @@
-//! The URLs, host names and scalar facts a response announces (lync-flow.md §2: the producer →
-//! consumer links that chain one stage to the next), and URL normalisation for matching them.
+//! The URLs, host names and scalar facts a response announces (the producer → consumer links
+//! that chain one stage of docs/stages.md to the next), and URL normalisation for matching them.
 //!
 //! Bodies are the first ≤64 KiB of a decoded response and may be cut anywhere, so every parser
 //! here is lenient: JSON falls back to a regex scan, XML stops at the first error and keeps what
@@ -61,7 +61,7 @@ const SIP_ACCESS_ELEMENTS: &[&str] = &[
     "SipServerInternalAccess",
 ];
 
-/// Mobility policy keys (lync-flow.md stage 34, UCWA policies resource).
+/// Mobility policy keys (stage `inband-provisioning`, UCWA policies resource).
 const POLICY_KEYS: &[&str] = &[
     "audioOnlyOnWifi",
     "videoOnlyOnWifi",
@@ -925,7 +925,7 @@ fn host_port(authority: &str) -> Option<(String, Option<u16>)> {
     (!host.is_empty()).then_some((host, port))
 }
 
-/// Normalises a URL for matching (lync-flow.md §2): lower-case scheme and host, default port
+/// Normalises a URL for matching announced links: lower-case scheme and host, default port
 /// dropped, path lower-cased with dot segments removed, duplicate '/' collapsed, trailing '/'
 /// dropped (except "/"), percent-escapes of unreserved characters (and '@', ':') decoded,
 /// fragment dropped. Returns (origin + path, query parameters sorted and joined with '&') so
@@ -1159,7 +1159,7 @@ mod tests {
 
     #[test]
     fn a04_challenge_links() {
-        // #A04 (MsRtcOAuth) and the XML-flow 401 of lync-flow.md stage 20 (X-MS-WebTicketURL).
+        // #A04 (MsRtcOAuth) and the XML-flow 401 of `ad-user-challenge` (X-MS-WebTicketURL).
         let h = Headers::from_pairs([
             ("Content-Type", "text/html"),
             ("WWW-Authenticate", "Bearer trusted_issuers=\"00000002-0000-0ff1-ce00-000000000000@contoso.com\", client_id=\"00000004-0000-0ff1-ce00-000000000000\""),
@@ -1450,7 +1450,7 @@ mod tests {
 
     #[test]
     fn xml_autodiscover_links_and_hosts() {
-        // lync-flow.md §1.2 stage 10 XML form, and a stage 23 XML user document.
+        // The `ad-root-http` XML form, and an `ad-user` XML user document.
         let root = r#"<AutodiscoverResponse AccessLocation="External">
   <Root>
     <Link token="Domain" href="https://webext-pool1.contoso.com/Autodiscover/AutodiscoverService.svc/root/domain"/>

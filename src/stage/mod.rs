@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod checks;
 pub mod classify;
+pub mod docs;
 pub mod links;
 pub mod rules;
 pub mod signin;

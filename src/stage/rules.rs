@@ -7,7 +7,7 @@ use thiserror::Error;
 
 use crate::model::Outcome;
 
-/// The built-in rules (lync-flow.md §1.1a).
+/// The built-in rules (docs/stages.md lists them).
 pub const BUILTIN: &str = include_str!("rules.toml");
 
 #[derive(Debug, Error)]
@@ -539,7 +539,7 @@ mod tests {
     #[test]
     fn builtin_rules_compile_and_use_the_spec_stage_ids() {
         let set = RuleSet::builtin();
-        // lync-flow.md §1.0, in canonical order.
+        // The specification's stage ids, in flow order (docs/stages.md).
         let spec = [
             "dns-discovery",
             "dns-hop",
