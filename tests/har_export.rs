@@ -410,6 +410,7 @@ fn hand_made() -> Analysis {
             id: ExchId(0),
             connection: ConnId(0),
             scheme: Scheme::Http,
+            http_version: HttpVersion::Http1,
             capture: CaptureState::Full,
             request: Some(request("/api?x=1&y=a%20b#frag", true)),
             response: Some(response(
@@ -432,6 +433,7 @@ fn hand_made() -> Analysis {
             id: ExchId(1),
             connection: ConnId(0),
             scheme: Scheme::Http,
+            http_version: HttpVersion::Http1,
             capture: CaptureState::Full,
             request: Some(request("/logo.png", false)),
             response: Some(response("image/png", body_of(png, png, &[]), false)),

@@ -11,8 +11,8 @@ use crate::model::har::{ORIGIN as HAR_ORIGIN, STARTED_TIMER};
 use crate::model::url::UrlParts;
 use crate::model::{
     websocket_kind, AppProtocol, Arrival, Body, CaptureState, ConnId, Connection, Diagnostic,
-    ExchId, Exchange, FrameNo, Headers, Request, Response, Scheme, Severity, Timing, TlsInfo, Ts,
-    Upgrade, WebSocketMessage,
+    ExchId, Exchange, FrameNo, Headers, HttpVersion, Request, Response, Scheme, Severity, Timing,
+    TlsInfo, Ts, Upgrade, WebSocketMessage,
 };
 use base64::Engine;
 use serde_json::{Map, Value};
@@ -385,6 +385,7 @@ fn import_entry(
             id: ExchId(0),
             connection: ConnId(0),
             scheme,
+            http_version: HttpVersion::from_text(&request.version),
             capture,
             request: Some(request),
             response,

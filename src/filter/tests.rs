@@ -113,6 +113,7 @@ fn build(xs: Vec<X>) -> Analysis {
                 } else {
                     Scheme::Http
                 },
+                http_version: crate::model::HttpVersion::Http1,
                 capture: if x.status.is_some() {
                     CaptureState::Full
                 } else {

@@ -303,6 +303,38 @@ impl Scheme {
     }
 }
 
+/// The HTTP version an exchange was carried by (the request line's minor version, 1.0 or
+/// 1.1, is in [`Request::version`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum HttpVersion {
+    #[default]
+    Http1,
+    Http2,
+    Http3,
+}
+
+impl HttpVersion {
+    /// From a version text as archives write it: `HTTP/1.1`, `HTTP/2.0`, `h2`, `http/3` …
+    pub fn from_text(text: &str) -> HttpVersion {
+        let t = text.trim().to_ascii_lowercase();
+        if t.starts_with("http/2") || t == "h2" || t == "h2c" {
+            HttpVersion::Http2
+        } else if t.starts_with("http/3") || t == "h3" {
+            HttpVersion::Http3
+        } else {
+            HttpVersion::Http1
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HttpVersion::Http1 => "HTTP/1",
+            HttpVersion::Http2 => "HTTP/2",
+            HttpVersion::Http3 => "HTTP/3",
+        }
+    }
+}
+
 /// When each half of an exchange started and ended (arrival of first and last byte).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Timing {
@@ -324,6 +356,7 @@ pub struct Exchange {
     pub id: ExchId,
     pub connection: ConnId,
     pub scheme: Scheme,
+    pub http_version: HttpVersion,
     pub capture: CaptureState,
     pub request: Option<Request>,
     pub response: Option<Response>,

@@ -191,6 +191,7 @@ mod tests {
                     id: ExchId(i),
                     connection: crate::model::ConnId(0),
                     scheme: crate::model::Scheme::Http,
+                    http_version: crate::model::HttpVersion::Http1,
                     capture: crate::model::CaptureState::Full,
                     request: None,
                     response: None,

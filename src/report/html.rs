@@ -440,6 +440,7 @@ mod tests {
             id: ExchId(0),
             connection: ConnId(0),
             scheme: Scheme::Http,
+            http_version: crate::model::HttpVersion::Http1,
             capture: CaptureState::NoResponse,
             request: Some(Request {
                 method: "POST".into(),

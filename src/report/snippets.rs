@@ -306,6 +306,7 @@ mod tests {
             id: ExchId(0),
             connection: ConnId(0),
             scheme: Scheme::Https,
+            http_version: crate::model::HttpVersion::Http1,
             capture: CaptureState::Full,
             request: Some(Request {
                 method: method.into(),

@@ -406,6 +406,7 @@ impl Cap {
             id,
             connection: conn,
             scheme: if https { Scheme::Https } else { Scheme::Http },
+            http_version: crate::model::HttpVersion::Http1,
             capture: if response.is_some() {
                 CaptureState::Full
             } else {

@@ -370,6 +370,7 @@ fn bare_exchange() -> Exchange {
         id: ExchId(0),
         connection: ConnId(u32::MAX),
         scheme: Scheme::Http,
+        http_version: crate::model::HttpVersion::Http1,
         capture: CaptureState::Truncated,
         request: None,
         response: None,

@@ -170,6 +170,7 @@ pub fn synthetic(n: u32) -> Analysis {
             id: ExchId(i),
             connection: ConnId(i / 10),
             scheme: Scheme::Http,
+            http_version: crate::model::HttpVersion::Http1,
             capture: CaptureState::Full,
             request: Some(Request {
                 method: "GET".into(),
