@@ -28,6 +28,7 @@
 pub mod archive;
 pub mod capture;
 pub mod datetime;
+pub mod dispatch;
 pub mod dns;
 pub mod error;
 pub mod filter;

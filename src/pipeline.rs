@@ -3,19 +3,22 @@
 
 use crate::archive::{self, har, saz, ArchiveKind};
 use crate::capture::{Input, Merged, Record};
-use crate::dns::{self, DnsCollector, DnsTcpFramer};
+use crate::dispatch::collector::gather;
+use crate::dispatch::dns::DnsRecognizer;
+use crate::dispatch::tls::TlsRecognizer;
+use crate::dispatch::{Collector, Registry};
+use crate::dns::DnsCollector;
 use crate::error::Result;
-use crate::http::{self, HttpConnection, HttpOptions, Sniff};
+use crate::http::{Http1Recognizer, HttpOptions};
 use crate::model::{
-    Analysis, AppProtocol, Arrival, ConnId, Connection, Diagnostic, Dir, ExchId, Exchange, FrameNo,
-    InputInfo, Scheme, Severity, StreamEnd,
+    Analysis, Arrival, ConnId, Connection, Diagnostic, ExchId, Exchange, FrameNo, InputInfo,
+    Severity,
 };
 use crate::net::ip::{Decoded, Decoder, TcpSegment};
 use crate::net::reassembly::ReassemblyOptions;
-use crate::net::stream::{ConnFacts, StreamSink};
-use crate::net::{flow_hash, SinkFactory, Tracker, TrackerOutput};
+use crate::net::{flow_hash, Tracker, TrackerOutput};
 use crate::tls::keylog::{KeyLog, KeySource};
-use crate::tls::{keys, KeyMaterial, SessionCache, TlsConnection};
+use crate::tls::{keys, KeyMaterial, SessionCache};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -144,11 +147,16 @@ fn analyze_captures(
     let total: u64 = inputs.iter().map(Input::len).sum();
     let mut key_diagnostics = Vec::new();
     let keys = Arc::new(load_keys(options, &inputs, &mut key_diagnostics)?);
-    let shared = Shared {
-        http: Arc::new(options.http.clone()),
-        keys: Arc::clone(&keys),
-        sessions: Arc::new(SessionCache::default()),
-    };
+    // The protocols a connection may carry, in the order they are asked; TLS hands its
+    // plaintext to the same list.
+    let registry = Arc::new(Registry::new(vec![
+        Box::new(Http1Recognizer::new(Arc::new(options.http.clone()))),
+        Box::new(DnsRecognizer),
+        Box::new(TlsRecognizer::new(
+            Arc::clone(&keys),
+            Arc::new(SessionCache::default()),
+        )),
+    ]));
     let workers = worker_count(options);
     let mut read = Reading {
         frames_per_input: vec![0u64; inputs.len()],
@@ -164,10 +172,10 @@ fn analyze_captures(
         let mut handles = Vec::with_capacity(workers);
         for _ in 0..workers {
             let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Job<'_>>>(IN_FLIGHT);
-            let shared = shared.clone();
+            let registry = Arc::clone(&registry);
             let reassembly = options.reassembly.clone();
             handles.push(scope.spawn(move || {
-                let mut tracker = Tracker::new(Collector::new(shared), reassembly);
+                let mut tracker = Tracker::new(Collector::new(registry), reassembly);
                 for batch in rx {
                     for job in batch {
                         match job {
@@ -527,7 +535,7 @@ fn merge(
             &mut diagnostics,
             &mut late_dns,
             &mut connections[c as usize],
-            sink,
+            sink.finish(),
         );
     }
     dns.push(late_dns);
@@ -592,341 +600,5 @@ fn freeze(
         signin: Vec::new(),
         stages: Vec::new(),
         partial: false,
-    }
-}
-
-/// Everything a connection's protocol layers share: options and key material.
-#[derive(Clone)]
-struct Shared {
-    http: Arc<HttpOptions>,
-    keys: Arc<KeyMaterial>,
-    sessions: Arc<SessionCache>,
-}
-
-/// What the first bytes of a connection say it carries.
-enum AppSink {
-    /// Not decided yet: the first bytes are held (bounded) and replayed once it is.
-    Sniffing {
-        facts: ConnFacts,
-        scheme: Scheme,
-        held: Vec<Held>,
-        held_bytes: usize,
-        prefix: [Vec<u8>; 2],
-        shared: Shared,
-    },
-    Http(Box<HttpConnection>),
-    /// TLS, feeding its plaintext to another sniffer (HTTP inside, usually).
-    Tls(Box<TlsConnection<AppSink>>),
-    /// DNS over TCP.
-    Dns(Box<DnsTcp>),
-    Opaque(AppProtocol),
-}
-
-/// DNS messages of one TCP connection, framed per direction.
-struct DnsTcp {
-    facts: ConnFacts,
-    framers: [DnsTcpFramer; 2],
-    collector: DnsCollector,
-}
-
-impl StreamSink for DnsTcp {
-    fn on_data(&mut self, dir: Dir, _offset: u64, data: &[u8], at: Arrival) {
-        let (client, server) = (self.facts.client, self.facts.server);
-        let collector = &mut self.collector;
-        let from_client = dir == Dir::ClientToServer;
-        self.framers[dir.index()].push(data, |msg| {
-            collector.tcp_message(client, server, from_client, msg, at);
-        });
-    }
-    fn on_gap(&mut self, dir: Dir, _offset: u64, _len: u64, _at: Arrival) {
-        self.framers[dir.index()].gap();
-    }
-    fn on_end(&mut self, _dir: Dir, _offset: u64, _how: StreamEnd, _at: Arrival) {}
-}
-
-enum Held {
-    Data(Dir, u64, Vec<u8>, Arrival),
-    Gap(Dir, u64, u64, Arrival),
-    End(Dir, u64, StreamEnd, Arrival),
-}
-
-/// How many bytes of each direction may be held while deciding.
-const SNIFF_LIMIT: usize = 16 * 1024;
-
-fn looks_like_tls(prefix: &[u8]) -> bool {
-    // A TLS record: handshake (22) or, mid-connection, application data (23) / alert (21) /
-    // change cipher spec (20); version 3.x.
-    prefix.len() >= 3 && (20..=23).contains(&prefix[0]) && prefix[1] == 3 && prefix[2] <= 4
-}
-
-impl AppSink {
-    fn new(facts: ConnFacts, scheme: Scheme, shared: Shared) -> AppSink {
-        AppSink::Sniffing {
-            facts,
-            scheme,
-            held: Vec::new(),
-            held_bytes: 0,
-            prefix: [Vec::new(), Vec::new()],
-            shared,
-        }
-    }
-
-    fn decide(&mut self) {
-        let AppSink::Sniffing {
-            prefix,
-            held,
-            held_bytes,
-            facts,
-            scheme,
-            shared,
-        } = self
-        else {
-            return;
-        };
-        let ended = |d: Dir| {
-            held.iter()
-                .any(|h| matches!(h, Held::End(x, ..) | Held::Gap(x, ..) if *x == d))
-        };
-        let req = http::sniff_request(&prefix[0]);
-        let resp = http::sniff_response(&prefix[1]);
-        let full = |d: Dir| prefix[d.index()].len() >= SNIFF_LIMIT || ended(d);
-        // TLS inside TLS is not a thing; inside a decrypted stream only HTTP is looked for.
-        let tls_allowed = *scheme == Scheme::Http;
-        let dns_port = facts.server.port() == 53 || facts.client.port() == 53;
-        let verdict = if matches!(req, Sniff::Yes) || matches!(resp, Sniff::Yes) {
-            Some(AppProtocol::Http1)
-        } else if tls_allowed
-            && dns_port
-            && (dns::sniff_tcp(&prefix[0]) || dns::sniff_tcp(&prefix[1]))
-        {
-            Some(AppProtocol::Dns)
-        } else if tls_allowed && (looks_like_tls(&prefix[0]) || looks_like_tls(&prefix[1])) {
-            Some(AppProtocol::Tls)
-        } else {
-            let settled = |s: &Sniff, d: Dir| matches!(s, Sniff::No) || full(d);
-            // Held bytes are bounded: past twice the limit, whatever is undecided is not HTTP.
-            let both = settled(&req, Dir::ClientToServer) && settled(&resp, Dir::ServerToClient);
-            if both || *held_bytes > 2 * SNIFF_LIMIT {
-                Some(if prefix.iter().all(Vec::is_empty) {
-                    AppProtocol::Empty
-                } else {
-                    AppProtocol::Unknown
-                })
-            } else {
-                None
-            }
-        };
-        let Some(verdict) = verdict else {
-            return;
-        };
-        let held = std::mem::take(held);
-        let mut next = match verdict {
-            AppProtocol::Http1 => AppSink::Http(Box::new(HttpConnection::new(
-                *facts,
-                *scheme,
-                (*shared.http).clone(),
-            ))),
-            AppProtocol::Tls => AppSink::Tls(Box::new(TlsConnection::new(
-                Arc::clone(&shared.keys),
-                Arc::clone(&shared.sessions),
-                AppSink::new(*facts, Scheme::Https, shared.clone()),
-                format!("the connection of frame {}", facts.first_frame.0),
-            ))),
-            AppProtocol::Dns => AppSink::Dns(Box::new(DnsTcp {
-                facts: *facts,
-                framers: [DnsTcpFramer::new(), DnsTcpFramer::new()],
-                collector: DnsCollector::new(),
-            })),
-            other => AppSink::Opaque(other),
-        };
-        for h in held {
-            match h {
-                Held::Data(d, o, bytes, at) => next.on_data(d, o, &bytes, at),
-                Held::Gap(d, o, l, at) => next.on_gap(d, o, l, at),
-                Held::End(d, o, how, at) => next.on_end(d, o, how, at),
-            }
-        }
-        *self = next;
-    }
-
-    fn hold(&mut self, h: Held) {
-        if let AppSink::Sniffing {
-            held,
-            held_bytes,
-            prefix,
-            ..
-        } = self
-        {
-            if let Held::Data(d, _, bytes, _) = &h {
-                let p = &mut prefix[d.index()];
-                if p.len() < SNIFF_LIMIT {
-                    let take = (SNIFF_LIMIT - p.len()).min(bytes.len());
-                    p.extend_from_slice(&bytes[..take]);
-                }
-                *held_bytes += bytes.len();
-            }
-            held.push(h);
-        }
-        self.decide();
-    }
-
-    /// A TLS connection waiting for a resumed session's secret (see `TlsConnection::resolve`).
-    fn waiting(&self) -> bool {
-        matches!(self, AppSink::Tls(t) if t.is_waiting())
-    }
-
-    fn resolve(&mut self) {
-        if let AppSink::Tls(t) = self {
-            t.resolve();
-        }
-    }
-
-    fn protocol(&self) -> AppProtocol {
-        match self {
-            AppSink::Sniffing { prefix, .. } => {
-                if prefix.iter().all(Vec::is_empty) {
-                    AppProtocol::Empty
-                } else {
-                    AppProtocol::Unknown
-                }
-            }
-            AppSink::Http(_) => AppProtocol::Http1,
-            AppSink::Tls(_) => AppProtocol::Tls,
-            AppSink::Dns(_) => AppProtocol::Dns,
-            AppSink::Opaque(p) => *p,
-        }
-    }
-}
-
-impl StreamSink for AppSink {
-    fn on_data(&mut self, dir: Dir, offset: u64, data: &[u8], at: Arrival) {
-        match self {
-            AppSink::Http(h) => h.on_data(dir, offset, data, at),
-            AppSink::Tls(t) => t.on_data(dir, offset, data, at),
-            AppSink::Dns(d) => d.on_data(dir, offset, data, at),
-            AppSink::Opaque(_) => {}
-            AppSink::Sniffing { .. } => self.hold(Held::Data(dir, offset, data.to_vec(), at)),
-        }
-    }
-    fn on_gap(&mut self, dir: Dir, offset: u64, len: u64, at: Arrival) {
-        match self {
-            AppSink::Http(h) => h.on_gap(dir, offset, len, at),
-            AppSink::Tls(t) => t.on_gap(dir, offset, len, at),
-            AppSink::Dns(d) => d.on_gap(dir, offset, len, at),
-            AppSink::Opaque(_) => {}
-            AppSink::Sniffing { .. } => self.hold(Held::Gap(dir, offset, len, at)),
-        }
-    }
-    fn on_end(&mut self, dir: Dir, offset: u64, how: StreamEnd, at: Arrival) {
-        match self {
-            AppSink::Http(h) => h.on_end(dir, offset, how, at),
-            AppSink::Tls(t) => t.on_end(dir, offset, how, at),
-            AppSink::Dns(d) => d.on_end(dir, offset, how, at),
-            AppSink::Opaque(_) => {}
-            AppSink::Sniffing { .. } => self.hold(Held::End(dir, offset, how, at)),
-        }
-    }
-}
-
-/// Creates an [`AppSink`] per connection and gathers their exchanges.
-struct Collector {
-    shared: Shared,
-    exchanges: Vec<Exchange>,
-    diagnostics: Vec<Diagnostic>,
-    dns: DnsCollector,
-    /// Finished connections still waiting for a resumed TLS session's secret; resolved once
-    /// every thread is done (the session cache is then complete).
-    pending: Vec<(ConnId, AppSink)>,
-}
-
-impl Collector {
-    fn new(shared: Shared) -> Collector {
-        Collector {
-            shared,
-            exchanges: Vec::new(),
-            diagnostics: Vec::new(),
-            dns: DnsCollector::new(),
-            pending: Vec::new(),
-        }
-    }
-}
-
-/// Takes the exchanges, TLS facts and diagnostics of a finished sink; exchange ids continue
-/// from `exchanges.len()`.
-fn gather(
-    exchanges: &mut Vec<Exchange>,
-    diagnostics: &mut Vec<Diagnostic>,
-    dns: &mut DnsCollector,
-    conn: &mut Connection,
-    sink: AppSink,
-) {
-    match sink {
-        AppSink::Http(h) => {
-            let out = h.finish();
-            let base = exchanges.len() as u32;
-            for mut e in out.exchanges {
-                e.id = ExchId(base + e.id.0);
-                e.connection = conn.id;
-                exchanges.push(e);
-            }
-            for mut d in out.diagnostics {
-                d.connection = Some(conn.id);
-                if let Some(x) = d.exchange.as_mut() {
-                    x.0 += base;
-                }
-                diagnostics.push(d);
-            }
-        }
-        AppSink::Tls(t) => {
-            let out = t.finish();
-            conn.tls = Some(out.info);
-            for mut d in out.diagnostics {
-                d.connection = Some(conn.id);
-                diagnostics.push(d);
-            }
-            gather(exchanges, diagnostics, dns, conn, out.inner);
-        }
-        AppSink::Dns(d) => dns.extend(d.collector),
-        AppSink::Sniffing { .. } | AppSink::Opaque(_) => {}
-    }
-}
-
-impl SinkFactory for Collector {
-    type Sink = AppSink;
-
-    fn sender_is_client(&self, first: &[u8]) -> Option<bool> {
-        if matches!(http::sniff_request(first), Sniff::Yes) {
-            Some(true)
-        } else if matches!(http::sniff_response(first), Sniff::Yes) {
-            Some(false)
-        } else if looks_like_tls(first) && first[0] == 22 && first.len() > 5 {
-            // Handshake type 1 = ClientHello, 2 = ServerHello.
-            match first[5] {
-                1 => Some(true),
-                2 => Some(false),
-                _ => None,
-            }
-        } else {
-            None
-        }
-    }
-
-    fn open(&mut self, facts: &ConnFacts) -> AppSink {
-        AppSink::new(*facts, Scheme::Http, self.shared.clone())
-    }
-
-    fn close(&mut self, conn: &mut Connection, sink: AppSink) {
-        conn.protocol = sink.protocol();
-        if sink.waiting() {
-            self.pending.push((conn.id, sink));
-        } else {
-            gather(
-                &mut self.exchanges,
-                &mut self.diagnostics,
-                &mut self.dns,
-                conn,
-                sink,
-            );
-        }
     }
 }

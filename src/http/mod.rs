@@ -7,5 +7,5 @@ pub mod h1;
 mod options;
 
 pub use exchange::HttpOutput;
-pub use h1::{sniff_request, sniff_response, HttpConnection, Sniff};
+pub use h1::{sniff_request, sniff_response, Http1Recognizer, HttpConnection, Sniff};
 pub use options::{HeadFilter, HeadPredicate, HttpOptions, KeepBudget};

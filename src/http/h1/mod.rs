@@ -5,10 +5,12 @@
 mod chunked;
 mod connection;
 mod head;
+mod protocol;
 mod recorded;
 mod sniff;
 
 pub use connection::HttpConnection;
+pub use protocol::Http1Recognizer;
 pub use sniff::{sniff_request, sniff_response, Sniff};
 
 #[cfg(test)]
