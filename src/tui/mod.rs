@@ -6,9 +6,11 @@
 //! terminal is restored on every way out, panics included.
 
 pub mod app;
+pub mod columns;
 pub mod config;
 pub mod draw;
 pub mod keymap;
+pub mod state;
 pub mod theme;
 pub mod views;
 
@@ -38,7 +40,7 @@ pub struct OpenRequest {
     /// Colours (NO_COLOR still turns them off).
     pub palette: theme::Palette,
     /// The list's columns (None: all).
-    pub columns: Option<Vec<app::Column>>,
+    pub columns: Option<Vec<columns::Column>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -172,7 +174,7 @@ pub fn run(req: OpenRequest) -> Result<(), TuiError> {
                 };
                 app.finish_loading(Arc::new(analysis), notes);
                 if let Some(w) = warning {
-                    app.status = Some(app::Status {
+                    app.status = Some(state::Status {
                         text: w,
                         error: true,
                     });
