@@ -202,6 +202,15 @@ impl Progress for Bar {
     }
 }
 
+/// The UI's gauge as a pipeline progress sink.
+struct Gauge<'a>(&'a mut dyn FnMut(u64, u64));
+
+impl Progress for Gauge<'_> {
+    fn update(&mut self, done: u64, total: u64) {
+        (self.0)(done, total)
+    }
+}
+
 /// `lyncscope FILE…` means `lyncscope open FILE…`.
 fn with_default_command(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     const COMMANDS: [&str; 5] = ["open", "report", "export", "stages", "help"];
@@ -248,9 +257,16 @@ fn open_cmd(args: OpenArgs) -> Result<()> {
         Some(p) => lyncscope::tui::config::load(&p)?,
         None => lyncscope::tui::config::UiConfig::default(),
     };
+    // The UI reads the inputs on its worker thread through this, exchanges going to its live
+    // list as they complete.
+    let files = args.input.files.clone();
+    let load: lyncscope::tui::Loader = Box::new(move |live, progress| {
+        options.http.live = Some(live);
+        analyze(&files, &options, &mut Gauge(progress))
+    });
     lyncscope::tui::run(lyncscope::tui::OpenRequest {
         files: args.input.files.clone(),
-        options,
+        load,
         filter: args.filter,
         keys: config.keys,
         palette: config.palette,

@@ -177,7 +177,7 @@ fn timeline_views_cycle_and_select_in_the_list() {
     insta::assert_snapshot!("b_ladder", screen(&mut app, 160, 45));
     press(&mut app, "+ + <Left> 0");
     press(&mut app, "<Enter>");
-    assert_eq!(app.lower, lyncscope::tui::app::LowerPane::Detail);
+    assert_eq!(app.lower, lyncscope::tui::state::LowerPane::Detail);
     assert_eq!(app.selected, 2);
 }
 

@@ -1,7 +1,11 @@
 //! The UI's state and the one function that changes it ([`App::apply`]). The analysis is
 //! shared and frozen; everything here is view state: selection, filter, sort, marks, panes.
 
+use super::columns::{duration_ns, Column, TimeFormat};
 use super::keymap::{self, Action, Context};
+use super::state::{
+    ExportDialog, Focus, InputKind, InputLine, Layout, Loading, LowerPane, Overlay, Regions, Status,
+};
 use super::views::detail::DetailState;
 use super::views::timeline::{TimelineCache, TimelineState};
 use crate::filter::{Filter, Search};
@@ -13,165 +17,6 @@ use ratatui::crossterm::event::{
 use ratatui::layout::Rect;
 use std::path::PathBuf;
 use std::sync::Arc;
-
-/// The session list's columns, in display order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Column {
-    Number,
-    Time,
-    Stage,
-    Outcome,
-    Method,
-    Status,
-    Host,
-    Path,
-    ContentType,
-    ReqSize,
-    RespSize,
-    Duration,
-    Connection,
-    Tls,
-}
-
-impl Column {
-    pub const ALL: [Column; 14] = [
-        Column::Number,
-        Column::Time,
-        Column::Stage,
-        Column::Outcome,
-        Column::Method,
-        Column::Status,
-        Column::Host,
-        Column::Path,
-        Column::ContentType,
-        Column::ReqSize,
-        Column::RespSize,
-        Column::Duration,
-        Column::Connection,
-        Column::Tls,
-    ];
-    /// The name a config file uses (`[list] columns = [...]`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Column::Number => "number",
-            Column::Time => "time",
-            Column::Stage => "stage",
-            Column::Outcome => "outcome",
-            Column::Method => "method",
-            Column::Status => "status",
-            Column::Host => "host",
-            Column::Path => "path",
-            Column::ContentType => "type",
-            Column::ReqSize => "req-size",
-            Column::RespSize => "resp-size",
-            Column::Duration => "duration",
-            Column::Connection => "connection",
-            Column::Tls => "tls",
-        }
-    }
-    pub fn title(self) -> &'static str {
-        match self {
-            Column::Number => "#",
-            Column::Time => "Time",
-            Column::Stage => "Stage",
-            Column::Outcome => "Outcome",
-            Column::Method => "Method",
-            Column::Status => "Status",
-            Column::Host => "Host",
-            Column::Path => "Path",
-            Column::ContentType => "Type",
-            Column::ReqSize => "Req",
-            Column::RespSize => "Resp",
-            Column::Duration => "Dur",
-            Column::Connection => "Conn",
-            Column::Tls => "TLS",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimeFormat {
-    /// Seconds since the first exchange.
-    Relative,
-    /// Wall clock (UTC).
-    Absolute,
-    /// Since the previous row.
-    Delta,
-}
-
-/// What the lower pane shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LowerPane {
-    Detail,
-    Timeline,
-    Findings,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Focus {
-    List,
-    Lower,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Layout {
-    /// List above, lower pane below.
-    Stacked,
-    /// List left, lower pane right.
-    SideBySide,
-    ListOnly,
-}
-
-/// A one-line text input at the bottom.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum InputKind {
-    Filter,
-    Search,
-    Comment,
-    ExportPath,
-}
-
-#[derive(Debug, Clone)]
-pub struct InputLine {
-    pub kind: InputKind,
-    pub text: String,
-    /// Validation message, when the text is not (yet) valid.
-    pub error: Option<String>,
-}
-
-/// The export dialog: scope × format, then a path.
-#[derive(Debug, Clone)]
-pub struct ExportDialog {
-    pub scope: usize,
-    pub format: usize,
-    /// 0 = scope list, 1 = format list.
-    pub column: usize,
-}
-
-#[derive(Debug, Clone)]
-pub enum Overlay {
-    Help { scroll: usize },
-    Export(ExportDialog),
-}
-
-/// A message in the status line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Status {
-    pub text: String,
-    pub error: bool,
-}
-
-/// Screen regions of the last frame, for the mouse.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Regions {
-    pub list: Rect,
-    /// First row of the list body (after the header) and the row offset shown there.
-    pub list_first_row: u16,
-    pub list_offset: usize,
-    pub lower: Rect,
-    /// x positions where each column starts in the list header.
-    pub column_x: [u16; 14],
-}
 
 pub struct App {
     pub analysis: Arc<Analysis>,
@@ -224,14 +69,6 @@ pub struct App {
     /// Set while the inputs are still being read: the analysis is then a provisional one
     /// (exchanges as they complete, without stages, TLS facts, findings or bodies).
     pub loading: Option<Loading>,
-}
-
-/// How far reading has come.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Loading {
-    pub done: u64,
-    pub total: u64,
-    pub elapsed: std::time::Duration,
 }
 
 /// Names an exchange across the provisional and the final analysis (ids change between
@@ -1274,11 +1111,4 @@ fn sort_rows(a: &Analysis, rows: &mut [ExchId], column: Column) {
             })
         }),
     }
-}
-
-/// Request start to response end.
-pub fn duration_ns(x: &Exchange) -> Option<i64> {
-    let s = x.timing.request_start.or(x.timing.first())?.ts;
-    let e = x.timing.response_end.or(x.timing.response_start)?.ts;
-    Some((e.0 - s.0).max(0))
 }

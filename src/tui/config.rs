@@ -21,7 +21,7 @@
 //! A mistake (unknown action or key, a key doing two things in one context) is refused with
 //! the line it is on, so the UI never starts with keys the user did not mean.
 
-use super::app::Column;
+use super::columns::Column;
 use super::keymap::{Action, Context, Key, Keymap, BINDINGS};
 use super::theme::Palette;
 use std::path::{Path, PathBuf};

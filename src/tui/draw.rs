@@ -11,8 +11,9 @@
 //!  q quit  ? help  Tab focus  d detail  t timeline …                         ← key hints
 //! ```
 
-use super::app::{App, Focus, InputKind, Layout as PaneLayout, LowerPane, Overlay};
+use super::app::{App, EXPORT_FORMATS, EXPORT_SCOPES};
 use super::keymap::Context;
+use super::state::{Focus, InputKind, Layout as PaneLayout, LowerPane, Overlay};
 use super::theme::Theme;
 use super::views;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -52,7 +53,23 @@ pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme) {
     let (list_area, lower_area) = split_main(main, app);
     app.regions.lower = lower_area.unwrap_or_default();
     if let Some(r) = list_area {
-        views::list::render_list(f, r, app, theme);
+        let input = views::list::ListInput {
+            analysis: &app.analysis,
+            notes: &app.notes,
+            rows: &app.rows,
+            selected: app.selected,
+            matched: &app.matched,
+            filter: app.filter.as_ref().map(|f| f.text()),
+            sort: app.sort,
+            sort_reverse: app.sort_reverse,
+            columns: &app.columns,
+            time_format: app.time_format,
+            t0: app.t0,
+            cited: &app.cited,
+            loading: app.loading.is_some(),
+            focused: app.focus == Focus::List,
+        };
+        views::list::render_list(f, r, &input, &mut app.list_offset, &mut app.regions, theme);
     } else {
         app.regions.list = Rect::default();
     }
@@ -67,7 +84,12 @@ pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme) {
         }
         Some(Overlay::Export(d)) if app.input.is_none() => {
             let d = d.clone();
-            views::overlays::render_export(f, main, app, &d, theme)
+            let scopes: Vec<(&str, usize)> = EXPORT_SCOPES
+                .iter()
+                .map(|s| (s.title(), app.scope_ids(*s).len()))
+                .collect();
+            let formats: Vec<&str> = EXPORT_FORMATS.iter().map(|f| f.title()).collect();
+            views::overlays::render_export(f, main, &d, &scopes, &formats, theme)
         }
         _ => {}
     }

@@ -1,6 +1,6 @@
 //! The one key table: dispatch, the help overlay, the key-hint bar and the README's key list
 //! are all generated from [`BINDINGS`], so they cannot disagree. A [`Keymap`] is that table
-//! with the user's keys (config file, [`super::config`]) in place of the built-in ones.
+//! with the user's keys (from the config file, `config.rs`) in place of the built-in ones.
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 

@@ -1,20 +1,26 @@
 //! The interactive terminal UI (ratatui + crossterm). It reads a frozen [`Analysis`] and keeps
 //! only view state ([`app::App`]); every key goes through the one key table ([`keymap`]).
 //!
-//! Loading runs on a worker thread: the title bar shows a gauge while the list fills in with
-//! exchanges as they complete; the finished analysis then replaces that provisional one. The
-//! terminal is restored on every way out, panics included.
+//! Loading runs on a worker thread through the [`Loader`] the caller hands in: the title bar
+//! shows a gauge while the list fills in with exchanges as they complete; the finished analysis
+//! then replaces that provisional one. The terminal is restored on every way out, panics
+//! included.
+//!
+//! Imports run one way: `keymap`, `theme`, `columns` and `state` (plain data) ← `views` (draw
+//! what they are given) ← `app` (changes the state) ← `draw` (the screen) ← this module;
+//! `config` reads the keymap, theme and columns.
 
 pub mod app;
+pub mod columns;
 pub mod config;
 pub mod draw;
 pub mod keymap;
+pub mod state;
 pub mod theme;
 pub mod views;
 
 use crate::model::LiveFeed;
 use crate::model::{Analysis, Notes};
-use crate::pipeline::{analyze, Options, Progress};
 use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event, KeyCode};
 use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{
@@ -27,10 +33,19 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Reads the inputs into an analysis; the UI runs it on a worker thread. It hands each exchange
+/// to the feed as it completes (the list fills in from there) and reports progress as (bytes
+/// read, bytes in all). The program's top (`cli.rs`) supplies it, so the UI does not depend on
+/// the pipeline.
+pub type Loader =
+    Box<dyn FnOnce(LiveFeed, &mut dyn FnMut(u64, u64)) -> crate::Result<Analysis> + Send>;
+
 /// What the UI is asked to open.
 pub struct OpenRequest {
+    /// The inputs, for the title bar and the notes' side file.
     pub files: Vec<PathBuf>,
-    pub options: Options,
+    /// Reads them.
+    pub load: Loader,
     /// A filter to start with.
     pub filter: Option<String>,
     /// The key table in force.
@@ -38,7 +53,7 @@ pub struct OpenRequest {
     /// Colours (NO_COLOR still turns them off).
     pub palette: theme::Palette,
     /// The list's columns (None: all).
-    pub columns: Option<Vec<app::Column>>,
+    pub columns: Option<Vec<columns::Column>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,21 +71,6 @@ pub enum TuiError {
 enum Loaded {
     Progress(u64, u64),
     Done(Box<crate::Result<Analysis>>),
-}
-
-struct ChannelProgress {
-    tx: mpsc::Sender<Loaded>,
-    last: Instant,
-}
-
-impl Progress for ChannelProgress {
-    fn update(&mut self, done: u64, total: u64) {
-        // A few updates a second are enough for a gauge.
-        if self.last.elapsed() >= Duration::from_millis(50) {
-            self.last = Instant::now();
-            let _ = self.tx.send(Loaded::Progress(done, total));
-        }
-    }
 }
 
 fn restore_terminal() {
@@ -112,17 +112,20 @@ pub fn run(req: OpenRequest) -> Result<(), TuiError> {
     // Exchanges reach the list as they complete; the finished analysis replaces them.
     let feed = LiveFeed::new();
     let (tx, rx) = mpsc::channel();
-    let files = req.files.clone();
-    let mut options = req.options.clone();
-    options.http.live = Some(feed.clone());
+    let load = req.load;
+    let live = feed.clone();
     std::thread::Builder::new()
         .name("lyncscope-load".into())
         .spawn(move || {
-            let mut progress = ChannelProgress {
-                tx: tx.clone(),
-                last: Instant::now(),
+            let mut last = Instant::now();
+            let mut progress = |done: u64, total: u64| {
+                // A few updates a second are enough for a gauge.
+                if last.elapsed() >= Duration::from_millis(50) {
+                    last = Instant::now();
+                    let _ = tx.send(Loaded::Progress(done, total));
+                }
             };
-            let result = analyze(&files, &options, &mut progress);
+            let result = load(live, &mut progress);
             let _ = tx.send(Loaded::Done(Box::new(result)));
         })?;
 
@@ -172,7 +175,7 @@ pub fn run(req: OpenRequest) -> Result<(), TuiError> {
                 };
                 app.finish_loading(Arc::new(analysis), notes);
                 if let Some(w) = warning {
-                    app.status = Some(app::Status {
+                    app.status = Some(state::Status {
                         text: w,
                         error: true,
                     });

@@ -7,15 +7,41 @@
 //! └──────────────────────────────────────────────────────────────────────────────────────┘
 //! ```
 
-use crate::model::{Analysis, Exchange};
+use crate::model::{Analysis, ExchId, Exchange, Notes, Ts};
 use crate::timeline::utc_time;
-use crate::tui::app::{duration_ns, App, Column, Focus, TimeFormat};
+use crate::tui::columns::{duration_ns, Column, TimeFormat};
+use crate::tui::state::Regions;
 use crate::tui::theme::Theme;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 use ratatui::Frame;
+
+/// What the list shows, read from the app's state for one frame.
+pub struct ListInput<'a> {
+    pub analysis: &'a Analysis,
+    pub notes: &'a Notes,
+    /// Exchanges in list order, and the index of the selected one.
+    pub rows: &'a [ExchId],
+    pub selected: usize,
+    /// Per exchange id: matches the filter.
+    pub matched: &'a [bool],
+    /// The filter's text, when one is set.
+    pub filter: Option<&'a str>,
+    pub sort: Column,
+    pub sort_reverse: bool,
+    /// The columns, in order.
+    pub columns: &'a [Column],
+    pub time_format: TimeFormat,
+    /// Origin of relative times.
+    pub t0: Option<Ts>,
+    /// Exchanges the last jumped-to finding cites.
+    pub cited: &'a [ExchId],
+    /// The inputs are still being read (no stages or TLS facts yet).
+    pub loading: bool,
+    pub focused: bool,
+}
 
 /// A response slower than this stands out.
 const SLOW_NS: i64 = 1_000_000_000;
@@ -84,7 +110,7 @@ pub fn human_size(n: u64) -> String {
 
 fn cell<'a>(
     a: &'a Analysis,
-    app: &App,
+    app: &ListInput,
     x: &'a Exchange,
     prev: Option<&Exchange>,
     c: Column,
@@ -130,8 +156,8 @@ fn cell<'a>(
             Cell::from(s)
         }
         // Stages and TLS facts are known once the whole capture is read.
-        Column::Stage if app.loading.is_some() => Cell::from(Span::styled("…", t.dim())),
-        Column::Tls if app.loading.is_some() => Cell::from(Span::styled(
+        Column::Stage if app.loading => Cell::from(Span::styled("…", t.dim())),
+        Column::Tls if app.loading => Cell::from(Span::styled(
             if x.scheme == crate::model::Scheme::Https {
                 "TLS …"
             } else {
@@ -222,8 +248,16 @@ fn cell<'a>(
 }
 
 /// Draws the list and records where rows and columns are, for the mouse.
-pub fn render_list(f: &mut Frame, area: Rect, app: &mut App, theme: &Theme) {
-    let focused = app.focus == Focus::List;
+/// `offset` is the first row shown; it follows the selection.
+pub fn render_list(
+    f: &mut Frame,
+    area: Rect,
+    app: &ListInput,
+    offset: &mut usize,
+    regions: &mut Regions,
+    theme: &Theme,
+) {
+    let focused = app.focused;
     let total = app.analysis.exchanges.len();
     let matched = app.matched.iter().filter(|m| **m).count();
     let mut title = vec![
@@ -242,8 +276,8 @@ pub fn render_list(f: &mut Frame, area: Rect, app: &mut App, theme: &Theme) {
             theme.dim(),
         ),
     ];
-    if let Some(f) = &app.filter {
-        title.push(Span::styled(format!("· {} ", f.text()), theme.warning()));
+    if let Some(f) = app.filter {
+        title.push(Span::styled(format!("· {f} "), theme.warning()));
     }
     let block = Block::default()
         .borders(Borders::ALL)
@@ -255,25 +289,23 @@ pub fn render_list(f: &mut Frame, area: Rect, app: &mut App, theme: &Theme) {
         .title(Line::from(title));
     let inner = block.inner(area);
     f.render_widget(block, area);
-    app.regions.list = area;
+    regions.list = area;
     if inner.height < 2 || inner.width < 10 {
         return;
     }
     let body_rows = (inner.height - 1) as usize;
     // Keep the selection inside the page; move the page only when it leaves it.
-    if app.selected < app.list_offset {
-        app.list_offset = app.selected;
-    } else if app.selected >= app.list_offset + body_rows {
-        app.list_offset = app.selected + 1 - body_rows;
+    if app.selected < *offset {
+        *offset = app.selected;
+    } else if app.selected >= *offset + body_rows {
+        *offset = app.selected + 1 - body_rows;
     }
-    app.list_offset = app
-        .list_offset
-        .min(app.rows.len().saturating_sub(body_rows));
-    let cols = visible_columns(&app.columns, inner.width);
-    let a = std::sync::Arc::clone(&app.analysis);
-    let end = (app.list_offset + body_rows).min(app.rows.len());
-    let mut rows = Vec::with_capacity(end - app.list_offset);
-    for i in app.list_offset..end {
+    *offset = (*offset).min(app.rows.len().saturating_sub(body_rows));
+    let cols = visible_columns(app.columns, inner.width);
+    let a = app.analysis;
+    let end = (*offset + body_rows).min(app.rows.len());
+    let mut rows = Vec::with_capacity(end - *offset);
+    for i in *offset..end {
         let id = app.rows[i];
         let Some(x) = a.exchanges.get(id.0 as usize) else {
             continue;
@@ -284,7 +316,7 @@ pub fn render_list(f: &mut Frame, area: Rect, app: &mut App, theme: &Theme) {
             .and_then(|p| a.exchanges.get(p.0 as usize));
         let cells: Vec<Cell> = cols
             .iter()
-            .map(|c| cell(&a, app, x, prev, *c, theme))
+            .map(|c| cell(a, app, x, prev, *c, theme))
             .collect();
         let mut style = Style::default();
         if app.matched.get(id.0 as usize) == Some(&false) {
@@ -311,18 +343,18 @@ pub fn render_list(f: &mut Frame, area: Rect, app: &mut App, theme: &Theme) {
     let areas = ratatui::layout::Layout::horizontal(widths.clone())
         .spacing(1)
         .split(inner);
-    app.regions.column_x = [0; 14];
+    regions.column_x = [0; 14];
     for (c, r) in cols.iter().zip(areas.iter()) {
         if let Some(i) = Column::ALL.iter().position(|x| x == c) {
-            app.regions.column_x[i] = r.x.max(1);
+            regions.column_x[i] = r.x.max(1);
         }
     }
-    app.regions.list_first_row = inner.y + 1;
-    app.regions.list_offset = app.list_offset;
+    regions.list_first_row = inner.y + 1;
+    regions.list_offset = *offset;
     let table = Table::new(rows, widths).header(header).column_spacing(1);
     f.render_widget(table, inner);
     if app.rows.is_empty() {
-        let msg = if total == 0 && app.loading.is_some() {
+        let msg = if total == 0 && app.loading {
             "Reading… exchanges appear here as their responses end."
         } else if total == 0 {
             "No HTTP exchange in the input."

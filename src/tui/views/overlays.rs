@@ -1,8 +1,8 @@
 //! Pop-ups over the main screen: the help (generated from the key table, with the filter
 //! syntax) and the export dialog (scope × format).
 
-use crate::tui::app::{App, ExportDialog, EXPORT_FORMATS, EXPORT_SCOPES};
 use crate::tui::keymap::{Context, Keymap};
+use crate::tui::state::ExportDialog;
 use crate::tui::theme::Theme;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -70,7 +70,16 @@ pub fn render_help(f: &mut Frame, area: Rect, scroll: &mut usize, keys: &Keymap,
     );
 }
 
-pub fn render_export(f: &mut Frame, area: Rect, app: &App, d: &ExportDialog, theme: &Theme) {
+/// `scopes` are the dialog's scopes (title, exchanges in it) and `formats` its formats' titles,
+/// in the order `d` counts them.
+pub fn render_export(
+    f: &mut Frame,
+    area: Rect,
+    d: &ExportDialog,
+    scopes: &[(&str, usize)],
+    formats: &[&str],
+    theme: &Theme,
+) {
     let r = centered(area, 64, 16);
     f.render_widget(Clear, r);
     let block = Block::default()
@@ -85,9 +94,8 @@ pub fn render_export(f: &mut Frame, area: Rect, app: &App, d: &ExportDialog, the
     let [left, right] =
         Layout::horizontal([Constraint::Length(26), Constraint::Fill(1)]).areas(inner);
     let scope_lines: Vec<Line> = std::iter::once(Line::styled("Scope", theme.title()))
-        .chain(EXPORT_SCOPES.iter().enumerate().map(|(i, s)| {
-            let n = app.scope_ids(*s).len();
-            let text = format!(" {:<17}{n:>6}", s.title());
+        .chain(scopes.iter().enumerate().map(|(i, (title, n))| {
+            let text = format!(" {title:<17}{n:>6}");
             let style = if i == d.scope {
                 if d.column == 0 {
                     theme.selected()
@@ -101,7 +109,7 @@ pub fn render_export(f: &mut Frame, area: Rect, app: &App, d: &ExportDialog, the
         }))
         .collect();
     let format_lines: Vec<Line> = std::iter::once(Line::styled("Format", theme.title()))
-        .chain(EXPORT_FORMATS.iter().enumerate().map(|(i, fm)| {
+        .chain(formats.iter().enumerate().map(|(i, title)| {
             let style = if i == d.format {
                 if d.column == 1 {
                     theme.selected()
@@ -111,7 +119,7 @@ pub fn render_export(f: &mut Frame, area: Rect, app: &App, d: &ExportDialog, the
             } else {
                 theme.normal()
             };
-            Line::styled(format!(" {}", fm.title()), style)
+            Line::styled(format!(" {title}"), style)
         }))
         .collect();
     f.render_widget(Paragraph::new(scope_lines), left);

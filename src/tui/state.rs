@@ -1,0 +1,87 @@
+//! The UI's plain view-state types: panes, focus, layout, the input line, overlays, the status
+//! line, the mouse's screen regions and the loading gauge. `app.rs` changes them and the views
+//! draw them; keeping them here lets the views read them without importing the app.
+
+use ratatui::layout::Rect;
+
+/// What the lower pane shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LowerPane {
+    Detail,
+    Timeline,
+    Findings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    List,
+    Lower,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// List above, lower pane below.
+    Stacked,
+    /// List left, lower pane right.
+    SideBySide,
+    ListOnly,
+}
+
+/// A one-line text input at the bottom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputKind {
+    Filter,
+    Search,
+    Comment,
+    ExportPath,
+}
+
+#[derive(Debug, Clone)]
+pub struct InputLine {
+    pub kind: InputKind,
+    pub text: String,
+    /// Validation message, when the text is not (yet) valid.
+    pub error: Option<String>,
+}
+
+/// The export dialog: scope × format, then a path.
+#[derive(Debug, Clone)]
+pub struct ExportDialog {
+    pub scope: usize,
+    pub format: usize,
+    /// 0 = scope list, 1 = format list.
+    pub column: usize,
+}
+
+#[derive(Debug, Clone)]
+pub enum Overlay {
+    Help { scroll: usize },
+    Export(ExportDialog),
+}
+
+/// A message in the status line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub text: String,
+    pub error: bool,
+}
+
+/// Screen regions of the last frame, for the mouse.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Regions {
+    pub list: Rect,
+    /// First row of the list body (after the header) and the row offset shown there.
+    pub list_first_row: u16,
+    pub list_offset: usize,
+    pub lower: Rect,
+    /// x positions where each column starts in the list header.
+    pub column_x: [u16; 14],
+}
+
+/// How far reading has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Loading {
+    pub done: u64,
+    pub total: u64,
+    pub elapsed: std::time::Duration,
+}
