@@ -234,7 +234,8 @@ fn import_entry(
         .and_then(Value::as_str)
         .ok_or("request has no url")?;
     let parts = UrlParts::parse(url);
-    let scheme = match parts.scheme.map(str::to_ascii_lowercase).as_deref() {
+    let (url_host, url_port) = parts.map_or(("", None), |p| p.host_port());
+    let scheme = match parts.map(|p| p.scheme.to_ascii_lowercase()).as_deref() {
         Some("https") | Some("wss") => Scheme::Https,
         _ => Scheme::Http,
     };
@@ -359,7 +360,7 @@ fn import_entry(
         .get("serverIPAddress")
         .and_then(Value::as_str)
         .unwrap_or("");
-    let port = parts.port.unwrap_or(match scheme {
+    let port = url_port.unwrap_or(match scheme {
         Scheme::Https => 443,
         Scheme::Http => 80,
     });
@@ -370,7 +371,7 @@ fn import_entry(
     } else if !server_ip_text.is_empty() {
         format!("ip {server}")
     } else {
-        format!("host {}:{port}", parts.host)
+        format!("host {url_host}:{port}")
     };
 
     let capture = if response.is_some() {
@@ -378,7 +379,7 @@ fn import_entry(
     } else {
         CaptureState::NoResponse
     };
-    let host = (!parts.host.is_empty()).then(|| parts.host.to_string());
+    let host = (!url_host.is_empty()).then(|| url_host.to_string());
     Ok(Draft {
         index,
         exchange: Exchange {

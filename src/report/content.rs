@@ -118,8 +118,12 @@ pub fn pretty_folded(
         BodyKind::Form => lossy(shown)
             .split('&')
             .map(|kv| match kv.split_once('=') {
-                Some((k, v)) => format!("{} = {}", percent_decode(k), percent_decode(v)),
-                None => percent_decode(kv),
+                Some((k, v)) => format!(
+                    "{} = {}",
+                    crate::model::url::form_decode(k),
+                    crate::model::url::form_decode(v)
+                ),
+                None => crate::model::url::form_decode(kv),
             })
             .collect::<Vec<_>>()
             .join("\n"),
@@ -136,30 +140,6 @@ pub fn pretty_folded(
 /// Text as it is, invalid UTF-8 replaced.
 pub fn lossy(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                let hex = |c: u8| (c as char).to_digit(16);
-                match (hex(b[i + 1]), hex(b[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push((h * 16 + l) as u8);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
-                }
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Re-indents JSON without re-encoding it (key order, numbers and escapes stay as sent).

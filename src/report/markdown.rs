@@ -266,8 +266,7 @@ pub(crate) fn stage_rows(a: &Analysis) -> Vec<StageRow> {
         let (method, what) = match &x.request {
             Some(r) => (
                 r.method.clone(),
-                crate::stage::classify::request_view(a, x)
-                    .map_or_else(|| r.target.clone(), |v| v.url),
+                a.request_url(x).map_or_else(|| r.target.clone(), |v| v.url),
             ),
             None => ("—".to_string(), "(response only)".to_string()),
         };
@@ -635,8 +634,7 @@ pub(crate) fn exchange_title(a: &Analysis, x: &Exchange) -> String {
     );
     match &x.request {
         Some(r) => {
-            let url = crate::stage::classify::request_view(a, x)
-                .map_or_else(|| r.target.clone(), |v| v.url);
+            let url = a.request_url(x).map_or_else(|| r.target.clone(), |v| v.url);
             format!("{} {url} → {status}", r.method)
         }
         None => format!("(response only) → {status}"),

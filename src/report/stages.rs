@@ -44,8 +44,7 @@ fn rows(a: &Analysis, all: bool) -> Vec<Row> {
         let at = e.timing.first().map(|x| x.ts).unwrap_or_default();
         let what = match (&e.request, &e.response) {
             (Some(r), resp) => {
-                let url =
-                    crate::stage::classify::request_view(a, e).map_or(r.target.clone(), |v| v.url);
+                let url = a.request_url(e).map_or(r.target.clone(), |v| v.url);
                 let status = resp
                     .as_ref()
                     .map_or("—".to_string(), |s| s.status.to_string());

@@ -232,8 +232,7 @@ pub fn exchange_summary(a: &Analysis, id: ExchId) -> String {
         .map_or_else(|| "no response".to_string(), |r| r.status.to_string());
     match &x.request {
         Some(r) => {
-            let url = crate::stage::classify::request_view(a, x)
-                .map_or_else(|| r.target.clone(), |v| v.url);
+            let url = a.request_url(x).map_or_else(|| r.target.clone(), |v| v.url);
             format!("{} {url} → {status}", r.method)
         }
         None => format!("(response only) {status}"),
@@ -550,7 +549,7 @@ pub fn waterfall_svg(a: &Analysis, scope: &[ExchId], notes: &Notes) -> String {
             .map_or_else(|| "—".to_string(), |r| r.status.to_string());
         let what = match &x.request {
             Some(r) => {
-                let url = crate::stage::classify::request_view(a, x).map_or_else(
+                let url = a.request_url(x).map_or_else(
                     || r.target.clone(),
                     |v| {
                         v.url

@@ -30,27 +30,6 @@ pub struct RequestView<'a> {
     pub url: String,
 }
 
-/// Lower-case host and port of an authority ("Host" header value).
-fn split_authority(authority: &str, default_port: u16) -> (String, u16) {
-    let a = authority.trim();
-    let a = a.rsplit_once('@').map_or(a, |(_, h)| h);
-    if let Some(rest) = a.strip_prefix('[') {
-        if let Some((h, after)) = rest.split_once(']') {
-            let port = after
-                .strip_prefix(':')
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(default_port);
-            return (h.to_ascii_lowercase(), port);
-        }
-    }
-    match a.rsplit_once(':') {
-        Some((h, p)) if !h.contains(':') => {
-            (h.to_ascii_lowercase(), p.parse().unwrap_or(default_port))
-        }
-        _ => (a.to_ascii_lowercase(), default_port),
-    }
-}
-
 /// Lower-case path without query, duplicate slashes collapsed, trailing slash dropped.
 pub(crate) fn normalize_path(path: &str) -> String {
     let mut out = String::with_capacity(path.len() + 1);
@@ -65,54 +44,19 @@ pub(crate) fn normalize_path(path: &str) -> String {
 }
 
 pub fn request_view<'a>(analysis: &Analysis, ex: &'a Exchange) -> Option<RequestView<'a>> {
-    let req = ex.request.as_ref()?;
-    let scheme = ex.scheme.as_str();
-    let default_port = if scheme == "https" { 443 } else { 80 };
-    let target = req.target.split('#').next().unwrap_or("");
-    let conn = analysis.connections.get(ex.connection.0 as usize);
-    let (authority, path_query) = if let Some(rest) = target
-        .strip_prefix("http://")
-        .or_else(|| target.strip_prefix("https://"))
-    {
-        match rest.find('/') {
-            Some(i) => (Some(&rest[..i]), &rest[i..]),
-            None => (Some(rest), "/"),
-        }
-    } else if req.method.eq_ignore_ascii_case("CONNECT") {
-        (Some(target), "/")
-    } else {
-        (None, target)
-    };
-    let authority = authority.map(str::to_string).or_else(|| {
-        req.headers
-            .get("Host")
-            .map(str::to_string)
-            .or_else(|| conn.and_then(|c| c.tls.as_ref()?.sni.clone()))
-            .or_else(|| conn.map(|c| c.server.to_string()))
-    })?;
-    let (host, port) = split_authority(&authority, default_port);
-    let (path, query) = match path_query.split_once('?') {
+    let u = analysis.request_url(ex)?;
+    let (path, query) = match u.path_query.split_once('?') {
         Some((p, q)) => (p, q),
-        None => (path_query, ""),
-    };
-    let port_part = if port == default_port {
-        String::new()
-    } else {
-        format!(":{port}")
-    };
-    let url = if req.method.eq_ignore_ascii_case("CONNECT") {
-        format!("{scheme}://{host}{port_part}/")
-    } else {
-        format!("{scheme}://{host}{port_part}{path_query}")
+        None => (u.path_query, ""),
     };
     Some(RequestView {
-        method: req.method.as_str(),
-        scheme,
-        host,
-        port,
+        method: u.method,
+        scheme: u.scheme,
+        host: u.host,
+        port: u.port,
         path: normalize_path(path),
         query: query.to_string(),
-        url,
+        url: u.url,
     })
 }
 
@@ -211,7 +155,7 @@ impl Learned {
 pub(crate) fn host_of(url: &str) -> Option<String> {
     let rest = url.split_once("://")?.1;
     let authority = rest.split(['/', '?', '#']).next()?;
-    let (host, _) = split_authority(authority, 0);
+    let (host, _) = crate::model::url::host_and_port(authority, 0);
     (!host.is_empty()).then_some(host)
 }
 

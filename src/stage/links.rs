@@ -6,6 +6,7 @@
 //! it read.
 
 use super::auth::token_ref;
+use crate::model::url::{form_decode, is_scheme, UrlParts};
 use crate::model::Headers;
 use serde_json::Value;
 use std::collections::HashSet;
@@ -858,52 +859,14 @@ fn form_facts(body: &[u8], facts: &mut Facts) {
     let text = String::from_utf8_lossy(body);
     for pair in text.split('&') {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let k = percent_decode(k.trim(), true);
+        let k = form_decode(k.trim());
         if k.eq_ignore_ascii_case("grant_type") || k.eq_ignore_ascii_case("username") {
-            facts.push(&k, &percent_decode(v.trim(), true));
+            facts.push(&k, &form_decode(v.trim()));
         }
     }
 }
 
 // ---- URLs --------------------------------------------------------------------------------
-
-struct UrlParts<'a> {
-    scheme: &'a str,
-    authority: &'a str,
-    path: &'a str,
-    query: Option<&'a str>,
-}
-
-/// Splits `scheme://authority/path?query#fragment`; `None` without a scheme or authority.
-fn split_url(url: &str) -> Option<UrlParts<'_>> {
-    let (scheme, rest) = url.split_once("://")?;
-    if !is_scheme(scheme) {
-        return None;
-    }
-    let auth_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = rest.get(..auth_end)?;
-    if authority.is_empty() {
-        return None;
-    }
-    let rest = rest.get(auth_end..)?;
-    let rest = rest.split_once('#').map_or(rest, |(r, _)| r);
-    let (path, query) = match rest.split_once('?') {
-        Some((p, q)) => (p, Some(q)),
-        None => (rest, None),
-    };
-    Some(UrlParts {
-        scheme,
-        authority,
-        path,
-        query,
-    })
-}
-
-fn is_scheme(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
-}
 
 /// (lower-case host, port) of an authority, user info dropped; `None` for a non-numeric port.
 fn host_port(authority: &str) -> Option<(String, Option<u16>)> {
@@ -931,7 +894,7 @@ fn host_port(authority: &str) -> Option<(String, Option<u16>)> {
 /// fragment dropped. Returns (origin + path, query parameters sorted and joined with '&') so
 /// callers can match with or without the query (compared as a multiset).
 pub fn normalize_url(url: &str) -> Option<(String, String)> {
-    let p = split_url(url.trim())?;
+    let p = UrlParts::parse(url.trim())?;
     let scheme = p.scheme.to_ascii_lowercase();
     let (host, port) = host_port(p.authority)?;
     let default_port = match scheme.as_str() {
@@ -982,13 +945,13 @@ pub fn resolve(base_url: &str, href: &str) -> Option<String> {
     let href = href.split_once('#').map_or(href, |(h, _)| h);
     if let Some((scheme, _)) = href.split_once(':') {
         if is_scheme(scheme) {
-            return Some(match split_url(href) {
+            return Some(match UrlParts::parse(href) {
                 Some(p) => rebuild(p.scheme, p.authority, p.path, p.query),
                 None => href.to_string(),
             });
         }
     }
-    let base = split_url(base_url.trim())?;
+    let base = UrlParts::parse(base_url.trim())?;
     if let Some(rest) = href.strip_prefix("//") {
         return resolve(base_url, &format!("{}://{rest}", base.scheme));
     }
@@ -1082,29 +1045,6 @@ fn percent_normalize(s: &str) -> String {
 fn hex_byte(two: Option<&[u8]>) -> Option<u8> {
     let two = std::str::from_utf8(two?).ok()?;
     u8::from_str_radix(two, 16).ok()
-}
-
-/// Form decoding (`+` = space when `plus`), lossy on invalid UTF-8.
-fn percent_decode(s: &str, plus: bool) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' => {
-                if let Some(v) = hex_byte(b.get(i + 1..i + 3)) {
-                    out.push(v);
-                    i += 3;
-                    continue;
-                }
-                out.push(b'%');
-            }
-            b'+' if plus => out.push(b' '),
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use crate::datetime::{iso_utc, parse_http_date};
 use crate::model::har::STARTED_TIMER;
-use crate::model::url::UrlParts;
+use crate::model::url::{form_decode, UrlParts};
 use crate::model::{
     websocket_opcode, Analysis, Arrival, Body, ExchId, Exchange, Headers, Request, Ts,
 };
@@ -352,37 +352,14 @@ fn head_size(version: &str, start_line: usize, headers: &Headers) -> i64 {
     (start_line + 2 + fields + 2) as i64
 }
 
-fn percent_decode(text: &str) -> String {
-    let b = text.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while let Some(&c) = b.get(i) {
-        let hex = |j: usize| b.get(j).and_then(|h| (*h as char).to_digit(16));
-        match c {
-            b'%' => match (hex(i + 1), hex(i + 2)) {
-                (Some(h), Some(l)) => {
-                    out.push((h * 16 + l) as u8);
-                    i += 3;
-                    continue;
-                }
-                _ => out.push(c),
-            },
-            b'+' => out.push(b' '),
-            _ => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-}
-
 fn form_pairs(text: &str) -> Vec<OutNameValue> {
     text.split('&')
         .filter(|p| !p.is_empty())
         .map(|p| {
             let (n, v) = p.split_once('=').unwrap_or((p, ""));
             OutNameValue {
-                name: percent_decode(n),
-                value: percent_decode(v),
+                name: form_decode(n),
+                value: form_decode(v),
             }
         })
         .collect()
@@ -510,7 +487,7 @@ fn extra_fields(ex: &Exchange, prefix: &str) -> Map<String, Value> {
 
 fn absolute_url(analysis: &Analysis, ex: &Exchange, req: &Request) -> String {
     let target = req.target.split('#').next().unwrap_or("");
-    if UrlParts::parse(target).scheme.is_some() {
+    if UrlParts::parse(target).is_some() {
         return target.to_string();
     }
     let server = analysis
@@ -540,9 +517,8 @@ fn entry_of(analysis: &Analysis, ex: &Exchange) -> OutEntry {
         Some(req) => {
             let url = absolute_url(analysis, ex, req);
             let query = UrlParts::parse(&url)
-                .path_query
-                .split_once('?')
-                .map(|(_, q)| form_pairs(q))
+                .and_then(|p| p.query)
+                .map(form_pairs)
                 .unwrap_or_default();
             let mime = mime_type(&req.headers);
             let post_data = match &req.body.kept {
