@@ -56,6 +56,11 @@ pub fn utc_time(ts: Ts, with_date: bool) -> String {
     }
 }
 
+/// `2015-06-29 14:00:00.123 UTC`: the reports' instants.
+pub fn utc_label(ts: Ts) -> String {
+    format!("{} UTC", utc_time(ts, true))
+}
+
 /// `2015-06-29 14:00:00 UTC`: whole seconds, for findings' messages.
 pub fn utc_seconds(ts: Ts) -> String {
     let c = Civil::of(ts);

@@ -36,9 +36,9 @@ pub mod http;
 pub mod model;
 pub mod net;
 pub mod pipeline;
+pub mod presentation;
 pub mod report;
 pub mod stage;
-pub mod timeline;
 pub mod tls;
 pub mod tui;
 

@@ -6,8 +6,8 @@ mod common;
 
 use common::scripts::{all, analysis, http_steps, s, script};
 use lyncscope::model::{Analysis, ExchId, Notes};
+use lyncscope::presentation::wire::{curl_command, raw_request};
 use lyncscope::report::markdown::write_markdown;
-use lyncscope::report::snippets::{curl_command, raw_request};
 use std::sync::Arc;
 
 const SCENARIOS: [&str; 5] = [

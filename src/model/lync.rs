@@ -5,6 +5,9 @@
 use super::{ConnId, DnsId, ExchId, Ts};
 use std::net::IpAddr;
 
+/// Stage id of everything no rule claims.
+pub const UNRELATED: &str = "unrelated";
+
 /// How one step of the flow went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Outcome {

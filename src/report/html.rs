@@ -3,14 +3,20 @@
 //! still could not run or fetch anything). Same content as the Markdown report, plus the
 //! swimlanes and waterfall pictures.
 
-use super::markdown::{
-    auth_lines, body_view, diagnostics_by_exchange, exchange_facts, exchange_title, input_line,
-    marked_in_order, request_head, response_head, signin_who, stage_rows, summary, utc, RowKey,
-    StageRow, DIAGNOSTICS_LISTED,
-};
 use super::svg::{outcome_color, swimlanes_svg, waterfall_svg, xml_escape as esc};
+use crate::datetime::utc_label as utc;
 use crate::model::{
     Analysis, Body, Diagnostic, ExchId, Exchange, FindingSeverity, Headers, Notes, Ts,
+};
+use crate::presentation::auth_words::auth_lines;
+use crate::presentation::body::body_view;
+use crate::presentation::facts::{
+    diagnostic_place, diagnostics_by_exchange, exchange_facts, exchange_title, general_diagnostics,
+    input_line, marked_in_order, signin_who, summary, DIAGNOSTICS_LISTED,
+};
+use crate::presentation::stage_rows::{stage_rows, RowKey, StageRow};
+use crate::presentation::wire::{
+    request_head_text as request_head, response_head_text as response_head,
 };
 use std::collections::HashSet;
 use std::io::{self, Write};
@@ -139,11 +145,11 @@ pub fn write_html(
         write_exchange(a, notes, a.exchange(*id), &listed, t0, diags.get(id), out)?;
     }
 
-    let general = super::markdown::general_diagnostics(a);
+    let general = general_diagnostics(a);
     if !general.is_empty() {
         writeln!(out, "<h2 id=\"diagnostics\">Diagnostics</h2>\n<ul>")?;
         for d in general.iter().take(DIAGNOSTICS_LISTED) {
-            let at = super::markdown::diagnostic_place(d);
+            let at = diagnostic_place(d);
             writeln!(
                 out,
                 "<li><span class=\"sev-{}\">{}</span>{}: {}</li>",

@@ -1,12 +1,11 @@
-//! Presentation of a frozen [`crate::model::Analysis`]: reads the model, never changes it.
+//! The writers: text, JSON, the stage table, Markdown, HTML (with SVG pictures) and every
+//! export format. They read the model and what `presentation` computes from it.
 
-pub mod content;
 pub mod export;
 pub mod html;
 pub mod json;
 mod lync_json;
 pub mod markdown;
-pub mod snippets;
 pub mod stages;
 pub mod svg;
 pub mod text;

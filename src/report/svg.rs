@@ -2,8 +2,10 @@
 //! exchange waterfall. Both use the shared [`TimeAxis`], so long idle gaps are compressed
 //! and drawn as breaks. Every text is escaped: hosts and paths come from the capture.
 
-use crate::model::{Analysis, ConnId, DnsId, ExchId, Notes, Outcome, Ts};
-use crate::timeline::{dns_span, exchange_span, human_duration, Span, TimeAxis};
+use crate::model::{Analysis, ConnId, ExchId, Notes, Outcome, Ts};
+use crate::presentation::lanes::{collect_lanes, exchange_summary, Key, LaneItem, Lanes};
+use crate::presentation::timeline::{axis_for, time_range};
+use crate::presentation::timeline::{exchange_span, human_duration, Span, TimeAxis};
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
@@ -191,54 +193,6 @@ fn empty_svg(label: &str, message: &str) -> String {
     out
 }
 
-/// What a lane item stands for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Key {
-    Exchange(ExchId),
-    Dns(DnsId),
-    Connection(ConnId),
-}
-
-/// One bar of the swimlanes.
-pub(crate) struct LaneItem {
-    pub lane: String,
-    pub span: Span,
-    pub outcome: Outcome,
-    pub key: Key,
-    pub title: String,
-}
-
-/// The swimlanes' content: lanes in order (id, label, milestone) and the items on them.
-pub(crate) struct Lanes {
-    pub lanes: Vec<(String, String, bool)>,
-    pub items: Vec<LaneItem>,
-}
-
-/// The compressed time axis the pictures use: gaps over a tenth of the busy time (at least
-/// one second) are compressed, as `TimeAxis::for_analysis` does.
-pub(crate) fn axis_for(spans: &[Span]) -> TimeAxis {
-    let busy = TimeAxis::new(spans.iter().copied(), 1_000_000_000).total() as i64;
-    TimeAxis::new(spans.iter().copied(), (busy / 10).max(1_000_000_000))
-}
-
-/// One line describing an exchange: method, URL (or host + target), status.
-pub fn exchange_summary(a: &Analysis, id: ExchId) -> String {
-    let Some(x) = a.exchanges.get(id.0 as usize) else {
-        return format!("#{}", id.0);
-    };
-    let status = x
-        .response
-        .as_ref()
-        .map_or_else(|| "no response".to_string(), |r| r.status.to_string());
-    match &x.request {
-        Some(r) => {
-            let url = a.request_url(x).map_or_else(|| r.target.clone(), |v| v.url);
-            format!("{} {url} → {status}", r.method)
-        }
-        None => format!("(response only) {status}"),
-    }
-}
-
 /// Stage swimlanes: one lane per stage (the analysis's stage order, then `unrelated`), with
 /// the exchanges of `scope`, the DNS lookups they (or the whole capture, when `scope` is
 /// everything) depend on, and the connection attempts that carried no HTTP.
@@ -248,94 +202,8 @@ pub fn swimlanes_svg(a: &Analysis, scope: &[ExchId]) -> String {
     if items.is_empty() {
         return empty_svg(LABEL, "No timed exchanges or DNS lookups to show.");
     }
-    let origin = super::markdown::time_range(a).map_or(Ts(0), |r| r.0);
+    let origin = time_range(a).map_or(Ts(0), |r| r.0);
     draw_lanes(LABEL, &lanes, &items, origin)
-}
-
-/// The items of the swimlanes and their lanes (see [`swimlanes_svg`]).
-pub(crate) fn collect_lanes(a: &Analysis, scope: &[ExchId]) -> Lanes {
-    let in_scope: HashSet<ExchId> = scope.iter().copied().collect();
-    let whole = in_scope.len() >= a.exchanges.len();
-    let mut items: Vec<LaneItem> = Vec::new();
-    let mut wanted_dns: HashSet<DnsId> = HashSet::new();
-    for id in scope {
-        let Some(x) = a.exchanges.get(id.0 as usize) else {
-            continue;
-        };
-        let Some(span) = exchange_span(x) else {
-            continue;
-        };
-        let (lane, outcome) = match x.stage.as_deref() {
-            Some(t) => {
-                if let Some(d) = t.dns {
-                    wanted_dns.insert(d);
-                }
-                (t.id.clone(), t.outcome)
-            }
-            None => ("unrelated".to_string(), Outcome::Unknown),
-        };
-        items.push(LaneItem {
-            lane,
-            span,
-            outcome,
-            key: Key::Exchange(*id),
-            title: format!("#{} {}", id.0, exchange_summary(a, *id)),
-        });
-    }
-    for l in &a.dns {
-        let announced_in_scope = l
-            .stage
-            .as_ref()
-            .and_then(|t| t.parent)
-            .is_some_and(|p| in_scope.contains(&p));
-        if !(whole || wanted_dns.contains(&l.id) || announced_in_scope) {
-            continue;
-        }
-        let Some(span) = dns_span(l) else { continue };
-        let (lane, outcome) = l
-            .stage
-            .as_ref()
-            .map_or(("unrelated".to_string(), Outcome::Unknown), |t| {
-                (t.id.clone(), t.outcome)
-            });
-        items.push(LaneItem {
-            lane,
-            span,
-            outcome,
-            key: Key::Dns(l.id),
-            title: crate::timeline::dns_title(l),
-        });
-    }
-    for c in &a.connections {
-        let Some(tag) = &c.stage else { continue };
-        if !(whole || tag.parent.is_some_and(|p| in_scope.contains(&p))) {
-            continue;
-        }
-        items.push(LaneItem {
-            lane: tag.id.clone(),
-            span: crate::timeline::connection_span(c),
-            outcome: tag.outcome,
-            key: Key::Connection(c.id),
-            title: crate::timeline::connection_title(c),
-        });
-    }
-    // Lane order: the rules' stage order, stages the rules did not list, then unrelated.
-    let mut lanes: Vec<(String, String, bool)> = Vec::new();
-    let present: HashSet<&str> = items.iter().map(|i| i.lane.as_str()).collect();
-    for s in &a.stages {
-        if present.contains(s.id.as_str()) && s.id != "unrelated" {
-            lanes.push((s.id.clone(), s.label.clone(), s.milestone));
-        }
-    }
-    for i in &items {
-        if i.lane != "unrelated" && !lanes.iter().any(|(id, _, _)| *id == i.lane) {
-            lanes.push((i.lane.clone(), i.lane.clone(), false));
-        }
-    }
-    if present.contains("unrelated") {
-        lanes.push(("unrelated".into(), "other traffic".into(), false));
-    }
-    Lanes { lanes, items }
 }
 
 fn draw_lanes(
@@ -671,7 +539,7 @@ pub fn waterfall_svg(a: &Analysis, scope: &[ExchId], notes: &Notes) -> String {
         r##"<text x="6" y="15" font-weight="bold" fill="#222">Exchanges over time (bar colour and label = connection; dashed = connection set-up; tick = first response byte)</text>"##
     );
     out.push_str(&body);
-    let origin = super::markdown::time_range(a).map_or(Ts(0), |r| r.0);
+    let origin = time_range(a).map_or(Ts(0), |r| r.0);
     scale.draw_axis(&mut out, top, plot_bottom, origin);
     if cut {
         let _ = writeln!(

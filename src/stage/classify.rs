@@ -9,8 +9,7 @@ use super::links::{self, Link};
 use super::rules::{Hits, HostSet, Rule, RuleKind, RuleSet};
 use crate::model::{Analysis, ConnId, DnsId, DnsLookup, ExchId, Exchange, Outcome, StageTag, Ts};
 
-/// Stage id of everything no rule claims.
-pub const UNRELATED: &str = "unrelated";
+pub use crate::model::UNRELATED;
 
 /// Stages that only exist after a Lync sign-in started (they do not by themselves make a
 /// capture a Lync capture).

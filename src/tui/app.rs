@@ -314,7 +314,7 @@ impl App {
     /// Folds (or unfolds) one more nesting level of the JSON body the tab shows.
     fn fold_json(&mut self, fold: bool) {
         use super::views::detail::DetailTab;
-        use crate::report::content::{body_kind, json_depth, lossy, BodyKind};
+        use crate::presentation::body::{body_kind, json_depth, lossy, BodyKind};
         let Some(x) = self.selected_exchange() else {
             return;
         };
@@ -354,12 +354,12 @@ impl App {
         let (what, text) = if action == Action::CopyCurl {
             (
                 "curl command",
-                Some(crate::report::snippets::curl_command(&self.analysis, x)),
+                Some(crate::presentation::wire::curl_command(&self.analysis, x)),
             )
         } else {
             (
                 "URL",
-                crate::report::snippets::request_url(&self.analysis, x),
+                crate::presentation::wire::request_url(&self.analysis, x),
             )
         };
         match text {
@@ -1024,7 +1024,7 @@ impl App {
                             ev.row,
                         );
                         match hit {
-                            Some(crate::timeline::Item::Exchange(id)) => {
+                            Some(crate::presentation::timeline::Item::Exchange(id)) => {
                                 if let Some(i) = self.rows.iter().position(|x| *x == id) {
                                     self.select(i);
                                 }
@@ -1032,7 +1032,9 @@ impl App {
                             // Lookups and connections are not list rows: the status line
                             // says what they are.
                             Some(item) => {
-                                if let Some(t) = crate::timeline::item_title(&self.analysis, item) {
+                                if let Some(t) =
+                                    crate::presentation::timeline::item_title(&self.analysis, item)
+                                {
                                     self.say(t);
                                 }
                             }

@@ -176,9 +176,9 @@ pub fn write_export(
                     writeln!(out, "### exchange #{}", id.0)?;
                 }
                 let raw = if format == ExportFormat::RawRequest {
-                    crate::report::snippets::raw_request(x)
+                    crate::presentation::wire::raw_request(x)
                 } else {
-                    crate::report::snippets::raw_response(x)
+                    crate::presentation::wire::raw_response(x)
                 };
                 out.write_all(&raw)?;
             }
@@ -192,7 +192,7 @@ pub fn write_export(
                 if ids.len() > 1 {
                     writeln!(out, "# exchange #{}", id.0)?;
                 }
-                writeln!(out, "{}", crate::report::snippets::curl_command(a, x))?;
+                writeln!(out, "{}", crate::presentation::wire::curl_command(a, x))?;
             }
             Ok(())
         }

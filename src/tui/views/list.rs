@@ -8,7 +8,7 @@
 //! ```
 
 use crate::model::{Analysis, ExchId, Exchange, Notes, Ts};
-use crate::timeline::utc_time;
+use crate::presentation::timeline::utc_time;
 use crate::tui::columns::{duration_ns, Column, TimeFormat};
 use crate::tui::state::Regions;
 use crate::tui::theme::Theme;
@@ -222,7 +222,10 @@ fn cell<'a>(
                 } else {
                     t.normal()
                 };
-                Cell::from(Span::styled(crate::timeline::human_duration(ns), style))
+                Cell::from(Span::styled(
+                    crate::presentation::timeline::human_duration(ns),
+                    style,
+                ))
             }
             None => Cell::from("-"),
         },

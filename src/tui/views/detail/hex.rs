@@ -2,8 +2,8 @@
 
 use super::lines::{Out, BODY_CAP};
 use crate::model::{Body, Exchange};
-use crate::report::content::hexdump;
-use crate::report::snippets::{request_head, response_head};
+use crate::presentation::body::hexdump;
+use crate::presentation::wire::{request_head, response_head};
 use ratatui::text::{Line, Span};
 
 pub(super) fn hex_tab(out: &mut Out, x: &Exchange) {

@@ -3,7 +3,7 @@
 
 use super::lines::{clean, plural, Out, BODY_CAP};
 use crate::model::{Body, Exchange, Headers};
-use crate::report::content::{lossy, pretty_folded};
+use crate::presentation::body::{lossy, pretty_folded};
 use ratatui::text::Span;
 
 pub(super) fn request_tab(out: &mut Out, x: &Exchange, raw: bool, fold: Option<usize>) {
@@ -96,7 +96,7 @@ fn body(out: &mut Out, headers: &Headers, b: &Body, raw: bool, fold: Option<usiz
         (lossy(shown), bytes.len() > BODY_CAP, Some("as sent"))
     } else {
         let p = pretty_folded(content_type, bytes, BODY_CAP, fold);
-        if let (Some(level), crate::report::content::BodyKind::Json) = (fold, p.kind) {
+        if let (Some(level), crate::presentation::body::BodyKind::Json) = (fold, p.kind) {
             facts.push(format!("folded from level {level} (+ unfolds)"));
         }
         (p.text, p.truncated, Some(p.kind.as_str()))

@@ -5,7 +5,7 @@ use super::lines::{clean, plural, Out};
 use crate::model::{
     rcode_name, rtype_name, Analysis, Connection, Exchange, Notes, StreamEnd, TlsInfo, Ts,
 };
-use crate::timeline::{human_duration, utc_time};
+use crate::presentation::timeline::{human_duration, utc_time};
 use ratatui::text::Span;
 
 pub(super) fn overview(out: &mut Out, a: &Analysis, x: &Exchange, notes: &Notes) {
@@ -251,7 +251,7 @@ fn timing_section(out: &mut Out, a: &Analysis, x: &Exchange) {
     if let Some(ns) = dur(tm.response_start, tm.response_end) {
         out.field_text("Receive", human_duration(ns));
     }
-    if let Some(span) = crate::timeline::exchange_span(x) {
+    if let Some(span) = crate::presentation::timeline::exchange_span(x) {
         let mut spans = vec![Span::styled(
             human_duration(ns_between(span.end, span.start)),
             t.title(),

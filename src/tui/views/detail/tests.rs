@@ -4,7 +4,7 @@ use super::*;
 use crate::model::{
     AuthLeg, Body, CaptureState, ConnId, ExchId, Exchange, Headers, NtlmMessage, Scheme,
 };
-use crate::report::content::lossy;
+use crate::presentation::body::lossy;
 use ratatui::backend::TestBackend;
 use ratatui::style::Modifier;
 use ratatui::Terminal;

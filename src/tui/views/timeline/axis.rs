@@ -4,7 +4,7 @@
 use super::canvas::put_str;
 use super::state::{clamp_offset, TimelineState};
 use crate::model::{Analysis, ConnId, DnsId, ExchId};
-use crate::timeline::{
+use crate::presentation::timeline::{
     connection_span, dns_span, exchange_span, Break, Span as TimeSpan, TimeAxis,
 };
 use crate::tui::theme::Theme;
@@ -197,7 +197,10 @@ pub(super) fn draw_axis(
         } else {
             b.skipped_ns
         };
-        let label = format!("≈{}", crate::timeline::human_duration(skipped));
+        let label = format!(
+            "≈{}",
+            crate::presentation::timeline::human_duration(skipped)
+        );
         claim(buf, clip, &mut taken, w, c, y, &label, style);
     }
     let Some(start) = plot.axis.start() else {

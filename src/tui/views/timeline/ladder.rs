@@ -21,7 +21,7 @@
 use super::canvas::{fit, put, put_str, scroll_to, selected_style};
 use super::state::{TimelineInput, TimelineState};
 use crate::model::{rcode_name, rtype_name, Analysis, ConnId, DnsId, ExchId, Ts};
-use crate::timeline::Item;
+use crate::presentation::timeline::Item;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;

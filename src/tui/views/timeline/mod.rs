@@ -24,7 +24,7 @@ mod tests;
 pub use state::{TimelineInput, TimelineKind, TimelineState};
 
 use crate::model::{Analysis, ConnId, DnsId, ExchId};
-use crate::timeline::{exchange_span, Item};
+use crate::presentation::timeline::{exchange_span, Item};
 use axis::{connect_span, PlotAxis};
 use canvas::put_str;
 use ratatui::buffer::Buffer;

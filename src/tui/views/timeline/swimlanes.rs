@@ -16,7 +16,7 @@ use super::axis::{column_slice, draw_axis, PlotAxis, Window};
 use super::canvas::{fit, put, put_str, scroll_to, selected_style};
 use super::state::{TimelineInput, TimelineState};
 use crate::model::{Analysis, ConnId, DnsId, ExchId, Outcome};
-use crate::timeline::{connection_span, dns_span, exchange_span, Item, TimeAxis};
+use crate::presentation::timeline::{connection_span, dns_span, exchange_span, Item, TimeAxis};
 use crate::tui::theme::Theme;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -61,16 +61,17 @@ impl Lanes {
         axis: &TimeAxis,
     ) -> Lanes {
         let mut by_stage: HashMap<String, Vec<LaneItem>> = HashMap::new();
-        let mut push = |item: Item, span: Option<crate::timeline::Span>, outcome: Outcome| {
-            let Some(span) = span else { return };
-            let stage = crate::timeline::item_stage(a, item).to_string();
-            by_stage.entry(stage).or_default().push(LaneItem {
-                item,
-                start: axis.position(span.start),
-                end: axis.position(span.end),
-                outcome,
-            });
-        };
+        let mut push =
+            |item: Item, span: Option<crate::presentation::timeline::Span>, outcome: Outcome| {
+                let Some(span) = span else { return };
+                let stage = crate::presentation::timeline::item_stage(a, item).to_string();
+                by_stage.entry(stage).or_default().push(LaneItem {
+                    item,
+                    start: axis.position(span.start),
+                    end: axis.position(span.end),
+                    outcome,
+                });
+            };
         for x in rows.iter().filter_map(|id| a.exchanges.get(id.0 as usize)) {
             let outcome = x.stage.as_ref().map_or(Outcome::Unknown, |t| t.outcome);
             push(Item::Exchange(x.id), exchange_span(x), outcome);

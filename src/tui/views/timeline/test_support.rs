@@ -3,7 +3,7 @@
 
 use super::{hit_item, render_timeline, TimelineCache, TimelineInput, TimelineState};
 use crate::model::{Analysis, ExchId, Notes};
-use crate::timeline::Item;
+use crate::presentation::timeline::Item;
 use crate::tui::theme::Theme;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;

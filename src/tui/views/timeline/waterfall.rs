@@ -17,7 +17,7 @@ use super::axis::{column_slice, connect_span, draw_axis, PlotAxis, Window};
 use super::canvas::{fit, put, put_str, restyle, scroll_to, selected_style};
 use super::state::{TimelineInput, TimelineState};
 use crate::model::{Analysis, ExchId, Exchange, Outcome};
-use crate::timeline::{exchange_span, human_duration, TimeAxis};
+use crate::presentation::timeline::{exchange_span, human_duration, TimeAxis};
 use crate::tui::theme::Theme;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;

@@ -306,6 +306,42 @@ pub fn human_duration(ns: i64) -> String {
     }
 }
 
+/// The first and last instants of the analysis (exchanges, DNS lookups, connections).
+pub fn time_range(a: &Analysis) -> Option<(Ts, Ts)> {
+    let mut lo: Option<Ts> = None;
+    let mut hi: Option<Ts> = None;
+    let mut see = |s: Ts, e: Ts| {
+        lo = Some(lo.map_or(s, |l| l.min(s)));
+        hi = Some(hi.map_or(e, |h| h.max(e)));
+    };
+    for c in &a.connections {
+        see(c.first_seen, c.last_seen.max(c.first_seen));
+    }
+    for x in &a.exchanges {
+        if let Some(s) = exchange_span(x) {
+            see(s.start, s.end);
+        }
+    }
+    for l in &a.dns {
+        if let Some(s) = crate::presentation::timeline::dns_span(l) {
+            see(s.start, s.end);
+        }
+    }
+    Some((lo?, hi?))
+}
+
+/// Seconds since the report's start, "+1.234 s".
+pub fn offset(t: Ts, t0: Ts) -> String {
+    format!("+{:.3} s", t.secs_since(t0))
+}
+
+/// The compressed time axis the pictures use: gaps over a tenth of the busy time (at least
+/// one second) are compressed, as `TimeAxis::for_analysis` does.
+pub fn axis_for(spans: &[Span]) -> TimeAxis {
+    let busy = TimeAxis::new(spans.iter().copied(), 1_000_000_000).total() as i64;
+    TimeAxis::new(spans.iter().copied(), (busy / 10).max(1_000_000_000))
+}
+
 pub use crate::datetime::utc_time;
 
 #[cfg(test)]

@@ -290,6 +290,27 @@ pub fn raw_response(x: &Exchange) -> Vec<u8> {
         .map_or_else(Vec::new, |r| with_body(response_head(r), &r.body))
 }
 
+/// Request line and headers, as text: the HTTP head with plain line ends, no blank line.
+pub fn request_head_text(r: &crate::model::Request) -> String {
+    plain_lines(&request_head(r))
+}
+
+/// Status line and headers, as text (interim 1xx statuses first).
+pub fn response_head_text(r: &crate::model::Response) -> String {
+    let mut s = String::new();
+    for i in &r.interim_statuses {
+        s.push_str(&format!("{} {i} (interim)\n", r.version));
+    }
+    s.push_str(&plain_lines(&response_head(r)));
+    s
+}
+
+fn plain_lines(wire_head: &str) -> String {
+    let mut s = wire_head.trim_end_matches("\r\n").replace("\r\n", "\n");
+    s.push('\n');
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
