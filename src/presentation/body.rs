@@ -340,6 +340,68 @@ pub fn hexdump(bytes: &[u8], max_lines: usize) -> Vec<String> {
         .collect()
 }
 
+/// Bodies are shown up to this many bytes each in the reports.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// A message body made ready to show.
+pub struct BodyView {
+    pub kind: BodyKind,
+    /// The readable text, `None` when nothing of the body is at hand.
+    pub text: Option<String>,
+    /// What the reader must know: cut, not kept, incomplete, decoded from gzip …
+    pub notes: Vec<String>,
+    /// Decoded length (or wire length) in bytes.
+    pub length: u64,
+}
+
+pub fn body_view(headers: &crate::model::Headers, body: &crate::model::Body) -> BodyView {
+    let ct = headers.get("content-type");
+    let length = body.decoded_length.unwrap_or(body.wire_length);
+    let mut notes = Vec::new();
+    if !body.content_encoding.is_empty() {
+        notes.push(format!("decoded from {}", body.content_encoding.join(", ")));
+    }
+    if !body.complete && body.wire_length > 0 {
+        notes.push("incomplete in the capture".into());
+    }
+    let (kind, text) = match (body.kept.as_deref(), body.head.as_deref()) {
+        (Some(b), _) => {
+            let p = pretty(ct, b, BODY_LIMIT);
+            if p.truncated {
+                notes.push(format!(
+                    "cut: first {} KiB of {} bytes shown",
+                    BODY_LIMIT / 1024,
+                    b.len()
+                ));
+            }
+            (p.kind, Some(p.text))
+        }
+        (None, Some(h)) => {
+            let p = pretty(ct, h, BODY_LIMIT);
+            notes.push(format!(
+                "only the first {} of {length} bytes were kept",
+                h.len().min(BODY_LIMIT)
+            ));
+            (p.kind, Some(p.text))
+        }
+        (None, None) if length > 0 || body.wire_length > 0 => {
+            notes.push(format!(
+                "{length} bytes, not kept in this analysis (keep bodies to see them)"
+            ));
+            (BodyKind::Binary, None)
+        }
+        (None, None) => (BodyKind::Empty, None),
+    };
+    // An empty body needs no block and no label.
+    let text = text.filter(|t| !t.is_empty() || length > 0);
+    BodyView {
+        kind,
+        text,
+        notes,
+        length,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -412,67 +474,5 @@ mod tests {
         let cut = pretty(Some("text/plain"), b"abcdef", 3);
         assert!(cut.truncated);
         assert_eq!(cut.text, "abc");
-    }
-}
-
-/// Bodies are shown up to this many bytes each in the reports.
-pub const BODY_LIMIT: usize = 64 * 1024;
-
-/// A message body made ready to show.
-pub struct BodyView {
-    pub kind: BodyKind,
-    /// The readable text, `None` when nothing of the body is at hand.
-    pub text: Option<String>,
-    /// What the reader must know: cut, not kept, incomplete, decoded from gzip …
-    pub notes: Vec<String>,
-    /// Decoded length (or wire length) in bytes.
-    pub length: u64,
-}
-
-pub fn body_view(headers: &crate::model::Headers, body: &crate::model::Body) -> BodyView {
-    let ct = headers.get("content-type");
-    let length = body.decoded_length.unwrap_or(body.wire_length);
-    let mut notes = Vec::new();
-    if !body.content_encoding.is_empty() {
-        notes.push(format!("decoded from {}", body.content_encoding.join(", ")));
-    }
-    if !body.complete && body.wire_length > 0 {
-        notes.push("incomplete in the capture".into());
-    }
-    let (kind, text) = match (body.kept.as_deref(), body.head.as_deref()) {
-        (Some(b), _) => {
-            let p = pretty(ct, b, BODY_LIMIT);
-            if p.truncated {
-                notes.push(format!(
-                    "cut: first {} KiB of {} bytes shown",
-                    BODY_LIMIT / 1024,
-                    b.len()
-                ));
-            }
-            (p.kind, Some(p.text))
-        }
-        (None, Some(h)) => {
-            let p = pretty(ct, h, BODY_LIMIT);
-            notes.push(format!(
-                "only the first {} of {length} bytes were kept",
-                h.len().min(BODY_LIMIT)
-            ));
-            (p.kind, Some(p.text))
-        }
-        (None, None) if length > 0 || body.wire_length > 0 => {
-            notes.push(format!(
-                "{length} bytes, not kept in this analysis (keep bodies to see them)"
-            ));
-            (BodyKind::Binary, None)
-        }
-        (None, None) => (BodyKind::Empty, None),
-    };
-    // An empty body needs no block and no label.
-    let text = text.filter(|t| !t.is_empty() || length > 0);
-    BodyView {
-        kind,
-        text,
-        notes,
-        length,
     }
 }
