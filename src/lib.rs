@@ -41,6 +41,9 @@ pub mod timeline;
 pub mod tls;
 pub mod tui;
 
+#[doc(hidden)]
+pub mod testkit;
+
 pub use error::{Error, Result};
 pub use model::Analysis;
 pub use pipeline::{analyze, Options};

@@ -15,12 +15,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-fn har_corpus() -> Option<PathBuf> {
-    common::corpus().map(|c| c.join("har"))
-}
-
 fn schema_dir() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/har/schema");
+    let p = common::data("har/schema");
     p.is_dir().then_some(p)
 }
 
@@ -267,7 +263,9 @@ fn timing_ms_of(a: Option<Arrival>) -> Option<i64> {
 
 #[test]
 fn corpus_round_trip_and_schema() {
-    let Some(dir) = har_corpus() else { return };
+    let Some(dir) = common::corpus_file("har") else {
+        return;
+    };
     for (name, _) in manifest(&dir) {
         let first = read_har(&dir.join(&name)).unwrap();
         let analysis = analysis_of(first);

@@ -21,7 +21,7 @@ fn opts() -> HttpOptions {
 }
 
 fn load(name: &str, password: Option<&str>) -> Option<Imported> {
-    let path = common::corpus()?.join("saz").join(name);
+    let path = common::corpus_file("saz")?.join(name);
     Some(read_saz(&path, password, &opts()).unwrap_or_else(|e| panic!("{name}: {e}")))
 }
 

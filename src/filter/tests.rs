@@ -6,7 +6,6 @@ use crate::model::{
     Arrival, Body, CaptureState, ConnId, Connection, Diagnostic, ExchId, Exchange, FrameNo,
     Headers, Notes, Outcome, Request, Response, Scheme, Severity, StageTag, Timing, Ts,
 };
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
 // ---------------------------------------------------------------- hand-built exchanges
@@ -462,22 +461,13 @@ mod prop {
 
 // ---------------------------------------------------------------- bundled samples
 
-fn sample_path(rel: &str) -> PathBuf {
-    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel);
-    if here.exists() {
-        here
-    } else {
-        PathBuf::from("/work/main").join(rel)
-    }
-}
-
 fn analyze_sample(rel: &str) -> Analysis {
     let mut opts = crate::Options {
         rules: Some(std::sync::Arc::new(crate::stage::RuleSet::builtin())),
         ..Default::default()
     };
     opts.http.keep_body_max = 1 << 20;
-    crate::analyze(&[sample_path(rel)], &opts, &mut ()).unwrap()
+    crate::analyze(&[crate::testkit::sample(rel)], &opts, &mut ()).unwrap()
 }
 
 /// One HTTP step of a script: what the client sent and got.
@@ -493,7 +483,7 @@ struct Step {
 }
 
 fn http_steps(script: &str) -> Vec<Step> {
-    let text = std::fs::read_to_string(sample_path(script)).unwrap();
+    let text = std::fs::read_to_string(crate::testkit::sample(script)).unwrap();
     let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
     doc["steps"]
         .as_array()
@@ -527,8 +517,8 @@ fn sample(which: &str) -> &'static Sample {
         _ => (&D, "D-user-404"),
     };
     cell.get_or_init(|| {
-        let a = analyze_sample(&format!("samples/lync/{name}.pcapng"));
-        let steps = http_steps(&format!("samples/lync/{name}.script.json"));
+        let a = analyze_sample(&format!("lync/{name}.pcapng"));
+        let steps = http_steps(&format!("lync/{name}.script.json"));
         assert_eq!(a.exchanges.len(), steps.len(), "one exchange per HTTP step");
         let notes = Notes::default();
         let ctx = MatchContext::new(&a, &notes);
@@ -676,7 +666,7 @@ fn sample_a_search_reaches_decoded_bodies() {
 #[test]
 fn sample_b_saz_proxy_sessions() {
     // README: 1 Fiddler-generated 502, 7 CONNECT tunnels.
-    let a = analyze_sample("samples/lync/B-external-home-pool-redirect.saz");
+    let a = analyze_sample("lync/B-external-home-pool-redirect.saz");
     let n = Notes::default();
     assert_eq!(picked(&a, &n, "~c 502").len(), 1);
     assert_eq!(picked(&a, &n, "~m ^CONNECT$").len(), 7);

@@ -116,12 +116,10 @@ mod tests {
     /// proxy caveat may come out.
     #[test]
     fn corpus_saz_files_give_only_the_proxy_caveat() {
-        let dir =
-            std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus/saz"));
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            eprintln!("corpus not found: skipped");
+        let Some(dir) = crate::testkit::corpus_file("saz") else {
             return;
         };
+        let entries = std::fs::read_dir(dir).unwrap();
         let mut files: Vec<std::path::PathBuf> = entries
             .flatten()
             .map(|e| e.path())

@@ -5,20 +5,11 @@ use crate::model::{
     AuthLeg, Body, CaptureState, ConnId, ExchId, Exchange, Headers, NtlmMessage, Scheme,
 };
 use crate::report::content::lossy;
+use crate::testkit::sample;
 use ratatui::backend::TestBackend;
 use ratatui::style::Modifier;
 use ratatui::Terminal;
-use std::path::PathBuf;
 use std::sync::OnceLock;
-
-fn sample(rel: &str) -> PathBuf {
-    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel);
-    if here.exists() {
-        here
-    } else {
-        PathBuf::from("/work/main").join(rel)
-    }
-}
 
 /// Scenario B, analysed once for all tests.
 fn scenario_b() -> &'static Analysis {
@@ -29,7 +20,7 @@ fn scenario_b() -> &'static Analysis {
             ..Default::default()
         };
         opts.http.keep_body_max = 1 << 20;
-        let path = sample("samples/lync/B-external-home-pool-redirect.pcapng");
+        let path = sample("lync/B-external-home-pool-redirect.pcapng");
         crate::analyze(&[path], &opts, &mut ()).unwrap()
     })
 }
@@ -482,7 +473,7 @@ fn overview_of_a_saz_session_shows_the_proxy_facts_and_notes() {
         ..Default::default()
     };
     opts.http.keep_body_max = 1 << 20;
-    let path = sample("samples/lync/B-external-home-pool-redirect.saz");
+    let path = sample("lync/B-external-home-pool-redirect.saz");
     let a = crate::analyze(&[path], &opts, &mut ()).unwrap();
     // README: one Fiddler-generated "502 Fiddler - Connection Failed" for port 80, session 01,
     // from the phone at x-clientip 192.168.137.23.

@@ -10,7 +10,6 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::Terminal;
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
 /// The exchange under a mouse click at (column,row), if any (the views' tests ask this).
@@ -32,11 +31,7 @@ pub fn hit_test(
 pub fn sample_b() -> &'static Analysis {
     static A: OnceLock<Analysis> = OnceLock::new();
     A.get_or_init(|| {
-        let rel = "samples/lync/B-external-home-pool-redirect.pcapng";
-        let mut path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel);
-        if !path.exists() {
-            path = PathBuf::from("/work/main").join(rel);
-        }
+        let path = crate::testkit::sample("lync/B-external-home-pool-redirect.pcapng");
         let mut opts = crate::Options {
             rules: Some(std::sync::Arc::new(crate::stage::RuleSet::builtin())),
             ..Default::default()
