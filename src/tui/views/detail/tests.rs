@@ -1,11 +1,9 @@
 use super::lines::BODY_CAP;
 use super::wrap::line_text;
 use super::*;
-use crate::model::{
-    AuthLeg, Body, CaptureState, ConnId, ExchId, Exchange, Headers, NtlmMessage, Scheme,
-};
+use crate::model::{AuthLeg, Body, CaptureState, Exchange, NtlmMessage};
 use crate::report::content::lossy;
-use crate::testkit::sample;
+use crate::testkit::{sample, ExchangeBuilder};
 use ratatui::backend::TestBackend;
 use ratatui::style::Modifier;
 use ratatui::Terminal;
@@ -356,21 +354,15 @@ fn search_hits_are_marked() {
     assert!(marked);
 }
 
+/// An exchange with neither request nor response, on no connection.
+fn bare() -> ExchangeBuilder {
+    ExchangeBuilder::new(0)
+        .connection(u32::MAX)
+        .capture(CaptureState::Truncated)
+}
+
 fn bare_exchange() -> Exchange {
-    Exchange {
-        id: ExchId(0),
-        connection: ConnId(u32::MAX),
-        scheme: Scheme::Http,
-        http_version: crate::model::HttpVersion::Http1,
-        capture: CaptureState::Truncated,
-        request: None,
-        response: None,
-        timing: Default::default(),
-        upgrade: None,
-        annotations: None,
-        stage: None,
-        auth: None,
-    }
+    bare().build()
 }
 
 #[test]
@@ -430,22 +422,19 @@ fn big_bodies_are_capped_and_say_so() {
     }
     json.push_str("{}]");
     let bytes: std::sync::Arc<[u8]> = json.into_bytes().into();
-    let mut x = bare_exchange();
-    x.response = Some(crate::model::Response {
-        version: "HTTP/1.1".into(),
-        status: 200,
-        reason: "OK".into(),
-        headers: Headers::from_pairs([("Content-Type", "application/json")]),
-        interim_statuses: vec![],
-        body: Body {
+    let x = bare()
+        .status(200)
+        .reason("OK")
+        .response_header("Content-Type", "application/json")
+        .response_body(Body {
             wire_length: bytes.len() as u64,
             decoded_length: Some(bytes.len() as u64),
             complete: true,
             kept: Some(bytes.clone()),
             wire_kept: Some(bytes),
             ..Default::default()
-        },
-    });
+        })
+        .build();
     let t = Theme::plain();
     for (tab, raw) in [
         (DetailTab::Response, false),
