@@ -90,21 +90,15 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
-    use crate::model::{Analysis, InputInfo};
     use crate::stage::checks::fixtures::*;
     use crate::stage::{annotate, RuleSet};
+    use crate::testkit::{input, AnalysisBuilder};
 
     #[test]
     fn saz_input_gets_the_proxy_caveat_only() {
-        let mut a = Analysis::default();
-        a.inputs.push(InputInfo {
-            path: "trace.saz".into(),
-            format: "saz".into(),
-            bytes: 0,
-            frames: 0,
-            link_types: Vec::new(),
-            truncated: false,
-        });
+        let mut a = AnalysisBuilder::new()
+            .input(input("trace.saz", "saz", &[]))
+            .build();
         annotate(&mut a, &RuleSet::builtin());
         assert_eq!(checks_of(&a.findings), vec![("C-SRC-1".to_string(), Info)]);
         assert!(a.findings[0]
