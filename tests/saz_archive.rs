@@ -9,6 +9,7 @@ use lyncscope::http::HttpOptions;
 use lyncscope::model::saz::TUNNEL_FLAG;
 use lyncscope::model::*;
 use lyncscope::report::export::write_saz;
+use lyncscope::testkit::AnalysisBuilder;
 use std::io::Cursor;
 use std::io::{Read, Write};
 use std::path::Path;
@@ -248,11 +249,10 @@ fn websocket_messages_and_connect() {
 
 fn roundtrip(name: &str) {
     let Some(imp) = load(name, None) else { return };
-    let analysis = Analysis {
-        exchanges: imp.exchanges.clone(),
-        connections: imp.connections.clone(),
-        ..Analysis::default()
-    };
+    let analysis = AnalysisBuilder::new()
+        .exchanges(imp.exchanges.clone())
+        .connections(imp.connections.clone())
+        .build();
     let mut buf = Cursor::new(Vec::new());
     write_saz(&analysis, None, &mut buf).unwrap();
     let back = read_saz_from(Cursor::new(buf.into_inner()), None, &opts()).unwrap();
