@@ -381,3 +381,34 @@ impl From<ExchangeBuilder> for Exchange {
         b.build()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_decide_the_capture_state_unless_it_is_set() {
+        let asked = ExchangeBuilder::new(0).request("GET", "/").build();
+        assert_eq!(asked.capture, CaptureState::NoResponse);
+        let answered = ExchangeBuilder::new(0).request("GET", "/").status(204);
+        assert_eq!(answered.clone().build().capture, CaptureState::Full);
+        let cut = answered.capture(CaptureState::Truncated).build();
+        assert_eq!(cut.capture, CaptureState::Truncated);
+        assert_eq!(ExchangeBuilder::new(0).build().capture, CaptureState::Full);
+    }
+
+    #[test]
+    fn headers_keep_the_order_given_and_need_their_message() {
+        let x = ExchangeBuilder::new(3)
+            .request("POST", "/t")
+            .host("h")
+            .headers([("A", "1"), ("B", "2")])
+            .response_header("C", "3")
+            .build();
+        let r = x.request.unwrap();
+        let names: Vec<&str> = r.headers.iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["Host", "A", "B"]);
+        // No status: no response, so its header goes nowhere.
+        assert!(x.response.is_none());
+    }
+}
