@@ -35,7 +35,7 @@ pub fn corpus() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        missing(&dir, Location::caller());
+        missing(&dir);
         None
     }
 }
@@ -58,8 +58,11 @@ pub fn data(rel: &str) -> PathBuf {
     crate_dir().join("tests/data").join(rel)
 }
 
-/// Reports a missing corpus once per test: a panic under CI, else a "skipped" line.
-fn missing(dir: &Path, caller: &Location<'_>) {
+/// Reports a missing corpus once per test: a panic under CI (at the test's call), else a
+/// "skipped" line.
+#[track_caller]
+fn missing(dir: &Path) {
+    let caller = Location::caller();
     // libtest names each test's thread after the test; with one test thread it runs tests
     // on "main", and the caller's place is the best name left.
     let what = match std::thread::current().name() {
