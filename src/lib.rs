@@ -42,6 +42,9 @@ pub mod stage;
 pub mod tls;
 pub mod tui;
 
+#[doc(hidden)]
+pub mod testkit;
+
 pub use error::{Error, Result};
 pub use model::Analysis;
 pub use pipeline::{analyze, Options};

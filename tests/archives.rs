@@ -33,8 +33,8 @@ fn corpus_archives_load_with_their_manifest_counts() {
     let Some(corpus) = common::corpus() else {
         return;
     };
-    // Sessions per archive from ../shared/corpus/saz/MANIFEST.md and entries from
-    // ../shared/corpus/har/MANIFEST.md (also the reference JSON's request counts).
+    // Sessions per archive from the corpus's saz/MANIFEST.md and entries from its
+    // har/MANIFEST.md (also the reference JSON's request counts).
     let saz = [
         ("saz/httpbin-test.saz", 6),
         ("saz/images.saz", 3),

@@ -128,8 +128,7 @@ fn truncated_file_loads_what_is_before_the_damage() {
 
 #[test]
 fn a_wrong_pfx_password_is_a_clear_error_and_exit_2() {
-    let key =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/keys/rsa2048-aes.pfx");
+    let key = common::data("keys/rsa2048-aes.pfx");
     let out = bin()
         .arg("report")
         .arg(common::sample("dvwa-login.pcapng"))
@@ -145,9 +144,7 @@ fn a_wrong_pfx_password_is_a_clear_error_and_exit_2() {
 }
 
 fn lync_sample(name: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("samples/lync")
-        .join(name)
+    common::sample("lync").join(name)
 }
 
 /// Scenario C of samples/lync: the certificate lacks lyncdiscover.contoso.com, the client
@@ -235,9 +232,7 @@ fn a_rules_file_adds_stages_and_a_bad_one_is_a_clear_error() {
 fn headless_exports_carry_the_notes_and_honour_the_scope() {
     let dir = tempfile::tempdir().unwrap();
     let name = "D-user-404.pcapng";
-    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("samples/lync")
-        .join(name);
+    let src = common::sample("lync").join(name);
     let capture = dir.path().join(name);
     std::fs::copy(&src, &capture).unwrap();
     // The script's failing step: GET …/Autodiscover… answered 404.

@@ -1,5 +1,5 @@
 //! The plaintext HTTP/1.x requests tshark finds in the corpus, compared with ours
-//! (reference: ../shared/corpus/reference/*.json, tshark 4.0.17).
+//! (reference: the corpus's reference/*.json, tshark 4.0.17).
 
 mod common;
 

@@ -8,6 +8,7 @@ use lyncscope::archive::har::{is_har, parse_har, read_har};
 use lyncscope::archive::Imported;
 use lyncscope::model::*;
 use lyncscope::report::export::write_har;
+use lyncscope::testkit::{arrival, AnalysisBuilder, ConnectionBuilder, ExchangeBuilder};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -15,12 +16,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-fn har_corpus() -> Option<PathBuf> {
-    common::corpus().map(|c| c.join("har"))
-}
-
 fn schema_dir() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/har/schema");
+    let p = common::data("har/schema");
     p.is_dir().then_some(p)
 }
 
@@ -39,12 +36,11 @@ fn manifest(dir: &Path) -> Vec<(String, usize)> {
 }
 
 fn analysis_of(imp: Imported) -> Analysis {
-    Analysis {
-        connections: imp.connections,
-        exchanges: imp.exchanges,
-        diagnostics: imp.diagnostics,
-        ..Analysis::default()
-    }
+    AnalysisBuilder::new()
+        .connections(imp.connections)
+        .exchanges(imp.exchanges)
+        .diagnostics(imp.diagnostics)
+        .build()
 }
 
 fn export(analysis: &Analysis) -> Vec<u8> {
@@ -267,7 +263,9 @@ fn timing_ms_of(a: Option<Arrival>) -> Option<i64> {
 
 #[test]
 fn corpus_round_trip_and_schema() {
-    let Some(dir) = har_corpus() else { return };
+    let Some(dir) = common::corpus_file("har") else {
+        return;
+    };
     for (name, _) in manifest(&dir) {
         let first = read_har(&dir.join(&name)).unwrap();
         let analysis = analysis_of(first);
@@ -349,115 +347,55 @@ fn hand_made() -> Analysis {
     gz.write_all(text).unwrap();
     let gzipped = gz.finish().unwrap();
     let png: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe";
-    let at = |ms: i64| {
-        Some(Arrival {
-            frame: FrameNo(ms as u64),
-            ts: Ts(1_700_000_000_000_000_000 + ms * 1_000_000),
-        })
+    let t0 = 1_700_000_000_000_000_000;
+    // Frame n arrives n milliseconds in.
+    let at = |ms: i64| arrival(ms as u64, t0 + ms * 1_000_000);
+    let conn = ConnectionBuilder::new(
+        0,
+        "10.0.0.2:50123".parse().unwrap(),
+        "192.0.2.7:80".parse().unwrap(),
+    )
+    .seen(arrival(1, t0), arrival(20, t0 + 100_000_000))
+    .packets(20, 4000)
+    .payload([300, 2000])
+    .exchanges([ExchId(0), ExchId(1)]);
+    let get = |id: u32, target: &str| {
+        ExchangeBuilder::new(id)
+            .request("GET", target)
+            .host("example.test")
+            .body(body_of(b"", b"", &[]))
+            .status(200)
+            .reason("OK")
     };
-    let conn = Connection {
-        id: ConnId(0),
-        client: "10.0.0.2:50123".parse().unwrap(),
-        server: "192.0.2.7:80".parse().unwrap(),
-        first_seen: Ts(1_700_000_000_000_000_000),
-        last_seen: Ts(1_700_000_000_100_000_000),
-        first_frame: FrameNo(1),
-        last_frame: FrameNo(20),
-        packets: 20,
-        bytes: 4000,
-        payload_bytes: [300, 2000],
-        handshake: true,
-        end: [StreamEnd::Fin, StreamEnd::Fin],
-        protocol: AppProtocol::Http1,
-        exchanges: vec![ExchId(0), ExchId(1)],
-        missing_bytes: [0, 0],
-        tls: None,
-        syn_ack: true,
-        stage: None,
-    };
-    let request = |target: &str, cookie: bool| Request {
-        method: "GET".into(),
-        target: target.into(),
-        version: "HTTP/1.1".into(),
-        headers: if cookie {
-            Headers::from_pairs([("Host", "example.test"), ("Cookie", "a=1; b=two")])
-        } else {
-            Headers::from_pairs([("Host", "example.test")])
-        },
-        body: body_of(b"", b"", &[]),
-    };
-    let response = |ctype: &str, body: Body, enc: bool| Response {
-        version: "HTTP/1.1".into(),
-        status: 200,
-        reason: "OK".into(),
-        headers: if enc {
-            Headers::from_pairs([
-                ("Content-Type", ctype),
+    let exchanges = [
+        get(0, "/api?x=1&y=a%20b#frag")
+            .header("Cookie", "a=1; b=two")
+            .response_headers([
+                ("Content-Type", "application/json; charset=utf-8"),
                 ("Content-Encoding", "gzip"),
                 (
                     "Set-Cookie",
                     "sid=abc; Path=/; Expires=Sun, 06 Nov 2044 08:49:37 GMT; HttpOnly",
                 ),
             ])
-        } else {
-            Headers::from_pairs([("Content-Type", ctype)])
-        },
-        interim_statuses: Vec::new(),
-        body,
-    };
-    let exchanges = vec![
-        Exchange {
-            id: ExchId(0),
-            connection: ConnId(0),
-            scheme: Scheme::Http,
-            http_version: HttpVersion::Http1,
-            capture: CaptureState::Full,
-            request: Some(request("/api?x=1&y=a%20b#frag", true)),
-            response: Some(response(
-                "application/json; charset=utf-8",
-                body_of(text, &gzipped, &["gzip"]),
-                true,
-            )),
-            timing: Timing {
-                request_start: at(10),
-                request_end: at(11),
-                response_start: at(40),
-                response_end: at(45),
-            },
-            upgrade: None,
-            annotations: None,
-            stage: None,
-            auth: None,
-        },
-        Exchange {
-            id: ExchId(1),
-            connection: ConnId(0),
-            scheme: Scheme::Http,
-            http_version: HttpVersion::Http1,
-            capture: CaptureState::Full,
-            request: Some(request("/logo.png", false)),
-            response: Some(response("image/png", body_of(png, png, &[]), false)),
-            timing: Timing {
-                request_start: at(50),
-                request_end: at(50),
-                response_start: at(70),
-                response_end: at(100),
-            },
-            upgrade: None,
-            annotations: Some(Box::new(Annotations {
+            .response_body(body_of(text, &gzipped, &["gzip"]))
+            .request_times(at(10), at(11))
+            .response_times(at(40), at(45)),
+        get(1, "/logo.png")
+            .response_header("Content-Type", "image/png")
+            .response_body(body_of(png, png, &[]))
+            .request_times(at(50), at(50))
+            .response_times(at(70), at(100))
+            .annotations(Annotations {
                 origin: "SAZ session 2".into(),
                 comment: Some("stage: logo".into()),
                 ..Annotations::default()
-            })),
-            stage: None,
-            auth: None,
-        },
+            }),
     ];
-    Analysis {
-        connections: vec![conn],
-        exchanges,
-        ..Analysis::default()
-    }
+    AnalysisBuilder::new()
+        .connection(conn)
+        .exchanges(exchanges)
+        .build()
 }
 
 #[test]

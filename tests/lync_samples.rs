@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 fn lync_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/lync")
+    common::sample("lync")
 }
 
 fn scripts() -> Vec<(PathBuf, Value)> {

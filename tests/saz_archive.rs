@@ -9,6 +9,7 @@ use lyncscope::http::HttpOptions;
 use lyncscope::model::saz::TUNNEL_FLAG;
 use lyncscope::model::*;
 use lyncscope::report::export::write_saz;
+use lyncscope::testkit::AnalysisBuilder;
 use std::io::Cursor;
 use std::io::{Read, Write};
 use std::path::Path;
@@ -21,7 +22,7 @@ fn opts() -> HttpOptions {
 }
 
 fn load(name: &str, password: Option<&str>) -> Option<Imported> {
-    let path = common::corpus()?.join("saz").join(name);
+    let path = common::corpus_file("saz")?.join(name);
     Some(read_saz(&path, password, &opts()).unwrap_or_else(|e| panic!("{name}: {e}")))
 }
 
@@ -248,11 +249,10 @@ fn websocket_messages_and_connect() {
 
 fn roundtrip(name: &str) {
     let Some(imp) = load(name, None) else { return };
-    let analysis = Analysis {
-        exchanges: imp.exchanges.clone(),
-        connections: imp.connections.clone(),
-        ..Analysis::default()
-    };
+    let analysis = AnalysisBuilder::new()
+        .exchanges(imp.exchanges.clone())
+        .connections(imp.connections.clone())
+        .build();
     let mut buf = Cursor::new(Vec::new());
     write_saz(&analysis, None, &mut buf).unwrap();
     let back = read_saz_from(Cursor::new(buf.into_inner()), None, &opts()).unwrap();

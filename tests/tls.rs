@@ -1,7 +1,9 @@
-//! TLS decryption against tshark's view of the corpus (../shared/corpus/reference), with the
+//! TLS decryption against tshark's view of the corpus (its reference/ folder), with the
 //! key material tshark was given (the reference's `tshark_options`).
 
 mod common;
+
+use common::data;
 
 use lyncscope::model::Analysis;
 use lyncscope::{analyze, Options};
@@ -174,12 +176,6 @@ fn requests_inside_tls_match_tshark() {
         failures.len(),
         failures.join("\n")
     );
-}
-
-fn data(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name)
 }
 
 fn with(cap: &str, keylogs: &[&str], keys: &[&str]) -> Analysis {

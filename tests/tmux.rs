@@ -80,9 +80,7 @@ fn open_filter_select_timeline_export_in_tmux() {
     }
     let dir = tempfile::tempdir().unwrap();
     let name = "B-external-home-pool-redirect.pcapng";
-    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("samples/lync")
-        .join(name);
+    let src = lyncscope::testkit::sample("lync").join(name);
     // A copy, so the UI's notes file lands in the temporary directory.
     let capture: PathBuf = dir.path().join(name);
     std::fs::copy(&src, &capture).unwrap();
@@ -199,7 +197,7 @@ fn user_keys_from_a_config_file() {
     let dir = tempfile::tempdir().unwrap();
     let capture = dir.path().join("D-user-404.pcapng");
     std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/lync/D-user-404.pcapng"),
+        lyncscope::testkit::sample("lync/D-user-404.pcapng"),
         &capture,
     )
     .unwrap();

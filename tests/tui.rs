@@ -15,9 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 fn sample(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("samples/lync")
-        .join(name)
+    lyncscope::testkit::sample("lync").join(name)
 }
 
 fn load(name: &str) -> Analysis {

@@ -720,17 +720,7 @@ fn new_connection(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
-
-    /// `<crate>/../shared/corpus/har`, or the shared corpus when built elsewhere.
-    fn corpus() -> Option<PathBuf> {
-        [
-            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus/har")),
-            PathBuf::from("/work/main/../shared/corpus/har"),
-        ]
-        .into_iter()
-        .find(|p| p.is_dir())
-    }
+    use crate::testkit::corpus_file;
 
     /// (file name, entry count) from the corpus MANIFEST table.
     fn manifest(dir: &Path) -> Vec<(String, usize)> {
@@ -759,8 +749,7 @@ mod tests {
 
     #[test]
     fn every_corpus_har_loads_with_the_manifest_entries() {
-        let Some(dir) = corpus() else {
-            eprintln!("corpus not found, skipped");
+        let Some(dir) = corpus_file("har") else {
             return;
         };
         let files = manifest(&dir);
@@ -804,7 +793,9 @@ mod tests {
 
     #[test]
     fn bom_file_and_post_data() {
-        let Some(dir) = corpus() else { return };
+        let Some(dir) = corpus_file("har") else {
+            return;
+        };
         let path = dir.join("mitmproxy_with-bom.har");
         let raw = std::fs::read(&path).unwrap();
         assert!(raw.starts_with(UTF8_BOM));
@@ -835,7 +826,9 @@ mod tests {
 
     #[test]
     fn base64_bodies_decode_to_content_size() {
-        let Some(dir) = corpus() else { return };
+        let Some(dir) = corpus_file("har") else {
+            return;
+        };
         let path = dir.join("mitmproxy_chrome.har");
         let imp = read_har(&path).unwrap();
         let json = file_json(&path);
@@ -879,7 +872,9 @@ mod tests {
 
     #[test]
     fn websocket_messages_are_read() {
-        let Some(dir) = corpus() else { return };
+        let Some(dir) = corpus_file("har") else {
+            return;
+        };
         let path = dir.join("mitmproxy_websocket.har");
         let imp = read_har(&path).unwrap();
         let json = file_json(&path);

@@ -520,16 +520,7 @@ pub(crate) fn read_u64(data: &[u8], at: usize, big_endian: bool) -> Option<u64> 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The corpus folder, seen from the main crate or from a helper's scratch crate.
-    pub(crate) fn corpus() -> Option<PathBuf> {
-        let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
-        if here.is_dir() {
-            return Some(here);
-        }
-        let main = Path::new("/work/main/../shared/corpus");
-        main.is_dir().then(|| main.to_path_buf())
-    }
+    use crate::testkit::corpus;
 
     fn write_temp(bytes: &[u8]) -> tempfile::NamedTempFile {
         let mut f = tempfile::NamedTempFile::new().unwrap();
@@ -811,10 +802,7 @@ mod tests {
 
     #[test]
     fn every_corpus_capture_yields_the_reference_frame_count() {
-        let Some(corpus) = corpus() else {
-            eprintln!("corpus not found, skipped");
-            return;
-        };
+        let Some(corpus) = corpus() else { return };
         let mut files = Vec::new();
         captures_under(&corpus, &mut files);
         files.sort();
@@ -858,9 +846,7 @@ mod tests {
 
     #[test]
     fn embedded_key_logs_are_yielded_as_secrets() {
-        let Some(corpus) = corpus() else {
-            return;
-        };
+        let Some(corpus) = corpus() else { return };
         for name in [
             "derived/tls-1.2-stream-keylog-dsb.pcapng",
             "derived/tls_nss_example-dsb.pcapng",
@@ -898,9 +884,7 @@ mod tests {
 
     #[test]
     fn first_frame_of_a_real_capture_has_the_reference_time() {
-        let Some(corpus) = corpus() else {
-            return;
-        };
+        let Some(corpus) = corpus() else { return };
         // reference/chrissanders-packets/http_post.pcapng.json: frame 4 at 1265682773.126763.
         let input = Input::open(&corpus.join("chrissanders-packets/http_post.pcapng")).unwrap();
         let frame = input

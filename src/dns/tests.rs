@@ -657,18 +657,10 @@ mod corpus {
     use super::*;
     use crate::capture::{Input, Record};
     use crate::net::ip::{Decoded, Decoder};
+    use crate::testkit::corpus;
     use serde_json::Value;
     use std::collections::HashMap;
-    use std::path::{Path, PathBuf};
-
-    fn corpus() -> Option<PathBuf> {
-        let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
-        if here.is_dir() {
-            return Some(here);
-        }
-        let main = Path::new("/work/main/../shared/corpus");
-        main.is_dir().then(|| main.to_path_buf())
-    }
+    use std::path::Path;
 
     /// Per-direction TCP state for the test: in-order payloads only (the captures used are
     /// clean; the real pipeline reassembles).
@@ -737,10 +729,7 @@ mod corpus {
     /// Checks every message and every pairing against the tshark reference; returns the
     /// number of messages matched.
     fn check(rel: &str) -> Option<usize> {
-        let Some(corpus) = corpus() else {
-            eprintln!("corpus not found, skipped");
-            return None;
-        };
+        let corpus = corpus()?;
         let reference: Value = serde_json::from_str(
             &std::fs::read_to_string(corpus.join("reference").join(format!("{rel}.json"))).unwrap(),
         )

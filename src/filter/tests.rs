@@ -2,20 +2,19 @@
 //! sets come from each sample's `*.script.json`, the mock client's own record).
 
 use super::*;
-use crate::model::{
-    Arrival, Body, CaptureState, ConnId, Connection, Diagnostic, ExchId, Exchange, FrameNo,
-    Headers, Notes, Outcome, Request, Response, Scheme, Severity, StageTag, Timing, Ts,
-};
-use std::path::PathBuf;
+use crate::model::{Arrival, Body, Diagnostic, ExchId, Notes, Outcome, Scheme, Severity};
+use crate::testkit::{arrival, AnalysisBuilder, ConnectionBuilder, ExchangeBuilder};
 use std::sync::OnceLock;
 
 // ---------------------------------------------------------------- hand-built exchanges
 
+/// Capture time `ms` milliseconds in.
+fn ts(ms: i64) -> i64 {
+    1_000_000_000_000 + ms * 1_000_000
+}
+
 fn at(ms: i64) -> Option<Arrival> {
-    Some(Arrival {
-        frame: FrameNo(1),
-        ts: Ts(1_000_000_000_000 + ms * 1_000_000),
-    })
+    Some(arrival(1, ts(ms)))
 }
 
 fn body(bytes: &[u8]) -> Body {
@@ -28,30 +27,18 @@ fn body(bytes: &[u8]) -> Body {
     }
 }
 
-fn connection(id: u32, client: &str, server: &str, sni: Option<&str>) -> Connection {
-    Connection {
-        id: ConnId(id),
-        client: client.parse().unwrap(),
-        server: server.parse().unwrap(),
-        first_seen: at(0).unwrap().ts,
-        last_seen: at(10_000).unwrap().ts,
-        first_frame: FrameNo(1),
-        last_frame: FrameNo(9),
-        packets: 9,
-        bytes: 900,
-        payload_bytes: [0, 0],
-        handshake: true,
-        end: [crate::model::StreamEnd::Fin; 2],
-        protocol: crate::model::AppProtocol::Http1,
-        exchanges: vec![],
-        missing_bytes: [0, 0],
-        tls: sni.map(|s| crate::model::TlsInfo {
+/// A connection of nine packets over ten seconds, its exchanges not listed.
+fn connection(id: u32, client: &str, server: &str, sni: Option<&str>) -> ConnectionBuilder {
+    let b = ConnectionBuilder::new(id, client.parse().unwrap(), server.parse().unwrap())
+        .seen(arrival(1, ts(0)), arrival(9, ts(10_000)))
+        .packets(9, 900);
+    match sni {
+        Some(s) => b.tls(crate::model::TlsInfo {
             sni: Some(s.into()),
             decrypted: true,
             ..Default::default()
         }),
-        syn_ack: true,
-        stage: None,
+        None => b,
     }
 }
 
@@ -92,77 +79,43 @@ impl Default for X {
 }
 
 fn build(xs: Vec<X>) -> Analysis {
-    let connections = vec![
+    let connections = [
         connection(0, "10.0.0.1:50101", "192.0.2.1:80", None),
         connection(1, "10.0.0.1:50102", "192.0.2.2:443", Some("secure.example")),
     ];
-    let exchanges = xs
-        .into_iter()
-        .enumerate()
-        .map(|(i, x)| {
-            let mut h = vec![];
-            if let Some(host) = x.host {
-                h.push(("Host", host));
-            }
-            h.extend(x.req_headers.iter().copied());
-            Exchange {
-                id: ExchId(i as u32),
-                connection: ConnId(x.conn),
-                scheme: if x.conn == 1 {
-                    Scheme::Https
-                } else {
-                    Scheme::Http
-                },
-                http_version: crate::model::HttpVersion::Http1,
-                capture: if x.status.is_some() {
-                    CaptureState::Full
-                } else {
-                    CaptureState::NoResponse
-                },
-                request: Some(Request {
-                    method: x.method.into(),
-                    target: x.target.into(),
-                    version: "HTTP/1.1".into(),
-                    headers: Headers::from_pairs(h),
-                    body: body(x.req_body),
-                }),
-                response: x.status.map(|status| Response {
-                    version: "HTTP/1.1".into(),
-                    status,
-                    reason: "Whatever".into(),
-                    headers: Headers::from_pairs(x.resp_headers.iter().copied()),
-                    interim_statuses: vec![],
-                    body: body(x.resp_body),
-                }),
-                timing: Timing {
-                    request_start: at(x.start_ms),
-                    request_end: at(x.start_ms + 1),
-                    response_start: x.status.and(at(x.start_ms + x.ttfb_ms)),
-                    response_end: x.status.and(at(x.start_ms + x.dur_ms)),
-                },
-                upgrade: None,
-                annotations: None,
-                stage: x.stage.map(|(id, outcome)| {
-                    Box::new(StageTag {
-                        id: id.into(),
-                        outcome,
-                        rule: "r".into(),
-                        parent: None,
-                        via: None,
-                        dns: None,
-                        subkind: None,
-                        note: None,
-                    })
-                }),
-                auth: None,
-            }
-        })
-        .collect();
-    Analysis {
-        connections,
-        exchanges,
-        ..Default::default()
-    }
+    let exchanges = xs.into_iter().enumerate().map(|(i, x)| {
+        let mut b = ExchangeBuilder::new(i as u32)
+            .connection(x.conn)
+            .scheme(if x.conn == 1 {
+                Scheme::Https
+            } else {
+                Scheme::Http
+            })
+            .request(x.method, x.target);
+        if let Some(host) = x.host {
+            b = b.host(host);
+        }
+        b = b
+            .headers(x.req_headers.iter().copied())
+            .body(body(x.req_body))
+            .status(x.status)
+            .reason("Whatever")
+            .response_headers(x.resp_headers.iter().copied())
+            .response_body(body(x.resp_body))
+            .request_times(at(x.start_ms), at(x.start_ms + 1))
+            .response_times(
+                x.status.and(at(x.start_ms + x.ttfb_ms)),
+                x.status.and(at(x.start_ms + x.dur_ms)),
+            );
+        if let Some((id, outcome)) = x.stage {
+            b = b.stage(id, outcome, "r");
+        }
+        b
+    });
+    AnalysisBuilder::new()
+        .connections(connections)
+        .exchanges(exchanges)
+        .build()
 }
 
 fn picked(a: &Analysis, notes: &Notes, f: &str) -> Vec<u32> {
@@ -462,22 +415,13 @@ mod prop {
 
 // ---------------------------------------------------------------- bundled samples
 
-fn sample_path(rel: &str) -> PathBuf {
-    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel);
-    if here.exists() {
-        here
-    } else {
-        PathBuf::from("/work/main").join(rel)
-    }
-}
-
 fn analyze_sample(rel: &str) -> Analysis {
     let mut opts = crate::Options {
         rules: Some(std::sync::Arc::new(crate::stage::RuleSet::builtin())),
         ..Default::default()
     };
     opts.http.keep_body_max = 1 << 20;
-    crate::analyze(&[sample_path(rel)], &opts, &mut ()).unwrap()
+    crate::analyze(&[crate::testkit::sample(rel)], &opts, &mut ()).unwrap()
 }
 
 /// One HTTP step of a script: what the client sent and got.
@@ -493,7 +437,7 @@ struct Step {
 }
 
 fn http_steps(script: &str) -> Vec<Step> {
-    let text = std::fs::read_to_string(sample_path(script)).unwrap();
+    let text = std::fs::read_to_string(crate::testkit::sample(script)).unwrap();
     let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
     doc["steps"]
         .as_array()
@@ -527,8 +471,8 @@ fn sample(which: &str) -> &'static Sample {
         _ => (&D, "D-user-404"),
     };
     cell.get_or_init(|| {
-        let a = analyze_sample(&format!("samples/lync/{name}.pcapng"));
-        let steps = http_steps(&format!("samples/lync/{name}.script.json"));
+        let a = analyze_sample(&format!("lync/{name}.pcapng"));
+        let steps = http_steps(&format!("lync/{name}.script.json"));
         assert_eq!(a.exchanges.len(), steps.len(), "one exchange per HTTP step");
         let notes = Notes::default();
         let ctx = MatchContext::new(&a, &notes);
@@ -676,7 +620,7 @@ fn sample_a_search_reaches_decoded_bodies() {
 #[test]
 fn sample_b_saz_proxy_sessions() {
     // README: 1 Fiddler-generated 502, 7 CONNECT tunnels.
-    let a = analyze_sample("samples/lync/B-external-home-pool-redirect.saz");
+    let a = analyze_sample("lync/B-external-home-pool-redirect.saz");
     let n = Notes::default();
     assert_eq!(picked(&a, &n, "~c 502").len(), 1);
     assert_eq!(picked(&a, &n, "~m ^CONNECT$").len(), 7);

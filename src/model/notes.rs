@@ -182,28 +182,13 @@ impl Notes {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testkit::{AnalysisBuilder, ExchangeBuilder};
 
     #[test]
     fn marks_and_comments_round_trip_and_prune() {
-        let a = Analysis {
-            exchanges: (0..3)
-                .map(|i| crate::model::Exchange {
-                    id: ExchId(i),
-                    connection: crate::model::ConnId(0),
-                    scheme: crate::model::Scheme::Http,
-                    http_version: crate::model::HttpVersion::Http1,
-                    capture: crate::model::CaptureState::Full,
-                    request: None,
-                    response: None,
-                    timing: Default::default(),
-                    upgrade: None,
-                    annotations: None,
-                    stage: None,
-                    auth: None,
-                })
-                .collect(),
-            ..Default::default()
-        };
+        let a = AnalysisBuilder::new()
+            .exchanges((0..3).map(ExchangeBuilder::new))
+            .build();
         let mut n = Notes::default();
         n.toggle_mark(ExchId(1));
         n.set_comment(ExchId(2), Some("401 loop starts here".into()));

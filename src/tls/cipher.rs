@@ -907,17 +907,6 @@ mod corpus {
     use crate::tls::suites::suite;
     use crate::tls::test_hex::hex;
     use std::collections::HashMap;
-    use std::path::PathBuf;
-
-    fn corpus_dir() -> Option<PathBuf> {
-        [
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus"),
-            "/work/main/../shared/corpus",
-        ]
-        .into_iter()
-        .map(PathBuf::from)
-        .find(|p| p.join("MANIFEST.md").exists())
-    }
 
     /// Link-layer frames of a pcap or pcapng file (little- or big-endian), with link type.
     fn frames(data: &[u8]) -> Vec<(u16, &[u8])> {
@@ -1286,8 +1275,7 @@ mod corpus {
     /// Checks every TLS connection of a capture against tshark's per-stream plaintext counts;
     /// returns the outcomes for the summary table.
     fn check_capture(capture: &str, keylog_file: &str) -> Vec<(String, Result<Outcome, String>)> {
-        let Some(dir) = corpus_dir() else {
-            eprintln!("corpus not found, skipping {capture}");
+        let Some(dir) = crate::testkit::corpus() else {
             return Vec::new();
         };
         let data = std::fs::read(dir.join(capture)).unwrap();

@@ -278,18 +278,7 @@ fn nibble(c: u8) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
-
-    /// The shared corpus, from the main crate or from a scratch crate; None when absent.
-    fn corpus(rel: &str) -> Option<PathBuf> {
-        [
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus"),
-            "/work/main/../shared/corpus",
-        ]
-        .iter()
-        .map(|base| PathBuf::from(base).join(rel))
-        .find(|p| p.exists())
-    }
+    use crate::testkit::corpus_file;
 
     fn hex(s: &str) -> Vec<u8> {
         let mut out = vec![0; s.len() / 2];
@@ -349,9 +338,8 @@ mod tests {
     #[test]
     fn corpus_keylogs_parse_without_malformed_lines() {
         for rel in CORPUS_KEYLOGS {
-            let Some(path) = corpus(rel) else {
-                eprintln!("corpus not present, skipping {rel}");
-                continue;
+            let Some(path) = corpus_file(rel) else {
+                return;
             };
             let mut log = KeyLog::new();
             let counts = log.add_file(&path).expect("readable");
@@ -392,7 +380,7 @@ mod tests {
 
     #[test]
     fn wireshark_notes_premaster_counts() {
-        let Some(path) = corpus("wireshark-notes/all/premaster.txt") else {
+        let Some(path) = corpus_file("wireshark-notes/all/premaster.txt") else {
             return;
         };
         let mut log = KeyLog::new();
@@ -420,7 +408,7 @@ mod tests {
 
     #[test]
     fn nss_example_tls12_and_tls13() {
-        let Some(path) = corpus("scapy/tls_nss_example.keys.txt") else {
+        let Some(path) = corpus_file("scapy/tls_nss_example.keys.txt") else {
             return;
         };
         let mut log = KeyLog::new();

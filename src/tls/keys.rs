@@ -666,28 +666,12 @@ fn rfc3339(timestamp: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testkit::corpus_file;
     use std::path::PathBuf;
 
-    /// A fixture of tests/data/keys (see its README), from the main crate or a scratch crate.
+    /// A fixture of tests/data/keys (see its README).
     fn fixture(name: &str) -> PathBuf {
-        [
-            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/keys"),
-            "/work/main/tests/data/keys",
-        ]
-        .iter()
-        .map(|base| PathBuf::from(base).join(name))
-        .find(|p| p.exists())
-        .unwrap_or_else(|| panic!("fixture {name} missing"))
-    }
-
-    fn corpus(rel: &str) -> Option<PathBuf> {
-        [
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus"),
-            "/work/main/../shared/corpus",
-        ]
-        .iter()
-        .map(|base| PathBuf::from(base).join(rel))
-        .find(|p| p.exists())
+        crate::testkit::data("keys").join(name)
     }
 
     fn unhex(s: &str) -> Vec<u8> {
@@ -900,7 +884,7 @@ mod tests {
 
     #[test]
     fn corpus_key_decrypts_the_corpus_client_key_exchange() {
-        let Some(pem) = corpus("scapy-ssl_tls/openssl_1_0_1_f_server.pem") else {
+        let Some(pem) = corpus_file("scapy-ssl_tls/openssl_1_0_1_f_server.pem") else {
             return;
         };
         let keys = load_rsa_keys(&pem, None).expect("corpus key");
@@ -973,7 +957,7 @@ mod tests {
 
     #[test]
     fn corpus_certificate_facts_match_openssl() {
-        let Some(pem) = corpus("scapy-ssl_tls/openssl_1_0_1_f_server.pem") else {
+        let Some(pem) = corpus_file("scapy-ssl_tls/openssl_1_0_1_f_server.pem") else {
             return;
         };
         let bytes = std::fs::read(&pem).expect("pem");

@@ -1,27 +1,13 @@
-//! Shared helpers for the integration tests: where the corpus is, how to run an analysis.
+//! Shared helpers for the integration tests: how to run an analysis, which captures the corpus
+//! holds. Where the corpus, the samples and the fixtures are is the library's test kit's to say
+//! (`lyncscope::testkit`, shared with the unit tests).
 #![allow(dead_code)]
 
+// Each test binary uses some of these; the others would warn.
+#[allow(unused_imports)]
+pub use lyncscope::testkit::{corpus, corpus_file, data, sample};
 use lyncscope::{analyze, Analysis, Options};
 use std::path::{Path, PathBuf};
-
-/// The shared capture corpus, beside the repository (`../shared/corpus`).
-pub fn corpus() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
-    if p.is_dir() {
-        Some(p)
-    } else if std::env::var_os("CI").is_some() {
-        panic!("CI must have ../shared/corpus beside the repository");
-    } else {
-        eprintln!("skipping: ../shared/corpus not found");
-        None
-    }
-}
-
-pub fn sample(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("samples")
-        .join(name)
-}
 
 pub fn run(path: &Path) -> Analysis {
     analyze(&[path.to_path_buf()], &Options::default(), &mut ())

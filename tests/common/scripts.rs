@@ -5,11 +5,11 @@
 use lyncscope::model::{Analysis, ExchId, Exchange};
 use lyncscope::{analyze, Options};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 pub fn lync_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/lync")
+    super::sample("lync")
 }
 
 pub fn script(name: &str) -> Value {

@@ -8,12 +8,11 @@ use base64::Engine;
 
 use crate::datetime::{civil_from_days, days_from_civil};
 use crate::model::{
-    Analysis, AppProtocol, Arrival, Body, CaptureState, CertificateInfo, ConnId, Connection,
-    DnsData, DnsId, DnsLookup, DnsRecord, DnsResponse, DnsTransport, ExchId, Exchange, Finding,
-    FindingSeverity, FrameNo, Headers, InputInfo, Request, Response, Scheme, StreamEnd, Timing,
-    TlsInfo, Ts,
+    Analysis, AppProtocol, Body, CertificateInfo, ConnId, DnsData, DnsId, DnsLookup, DnsRecord,
+    DnsResponse, DnsTransport, ExchId, Finding, FindingSeverity, Scheme, StreamEnd, TlsInfo, Ts,
 };
 use crate::stage::{annotate, RuleSet};
+use crate::testkit::{arrival, input, ConnectionBuilder, ExchangeBuilder};
 
 pub(super) const CLIENT_A: &str = "10.50.12.34";
 pub(super) const CLIENT_B: &str = "198.51.100.77";
@@ -242,31 +241,25 @@ impl Cap {
     ) -> ConnId {
         let id = ConnId(self.a.connections.len() as u32);
         let port = 50_000 + id.0 as u16;
-        let first = self.at(t);
-        self.a.connections.push(Connection {
-            id,
-            client: SocketAddr::new(client.parse().unwrap(), port),
-            server: server.parse().unwrap(),
-            first_seen: first,
-            last_seen: first,
-            first_frame: FrameNo(u64::from(id.0) + 1),
-            last_frame: FrameNo(u64::from(id.0) + 1),
-            packets,
-            bytes: 0,
-            payload_bytes: [0, 0],
-            handshake: true,
-            end: [StreamEnd::CaptureEnd, StreamEnd::CaptureEnd],
-            protocol: if syn_ack {
+        // One frame per connection, numbered in the order they were opened.
+        let first = arrival(u64::from(id.0) + 1, self.at(t).0);
+        self.a.connections.push(
+            ConnectionBuilder::new(
+                id.0,
+                SocketAddr::new(client.parse().unwrap(), port),
+                server.parse().unwrap(),
+            )
+            .seen(first, first)
+            .packets(packets, 0)
+            .end([StreamEnd::CaptureEnd, StreamEnd::CaptureEnd])
+            .protocol(if syn_ack {
                 AppProtocol::Http1
             } else {
                 AppProtocol::Empty
-            },
-            exchanges: Vec::new(),
-            missing_bytes: [0, 0],
-            tls: None,
-            syn_ack,
-            stage: None,
-        });
+            })
+            .syn_ack(syn_ack)
+            .build(),
+        );
         id
     }
 
@@ -319,15 +312,9 @@ impl Cap {
             txid: 0x1a01 + id.0 as u16,
             qname: qname.into(),
             qtype: 1,
-            query: Some(Arrival {
-                frame: FrameNo(0),
-                ts: q,
-            }),
+            query: Some(arrival(0, q.0)),
             response: Some(DnsResponse {
-                arrival: Arrival {
-                    frame: FrameNo(0),
-                    ts: r,
-                },
+                arrival: arrival(0, r.0),
                 rcode,
                 truncated: false,
                 answers,
@@ -361,21 +348,15 @@ impl Cap {
             };
             rh.push(("Content-Type", ct.into()));
         }
-        let request = Request {
-            method: req.method.into(),
-            target: req.target.into(),
-            version: "HTTP/1.1".into(),
-            headers: Headers::from_pairs(rh.iter().map(|(n, v)| (*n, v.as_str()))),
-            body: body(req.body),
-        };
         let (t0, t1) = (self.at(t), self.at(t + dt));
-        let arrival = |ts| {
-            Some(Arrival {
-                frame: FrameNo(0),
-                ts,
-            })
-        };
-        let response = resp.map(|(status, headers, text)| {
+        let mut x = ExchangeBuilder::new(id.0)
+            .connection(conn.0)
+            .scheme(if https { Scheme::Https } else { Scheme::Http })
+            .request(req.method, req.target)
+            .headers(rh.iter().map(|(n, v)| (*n, v.as_str())))
+            .body(body(req.body))
+            .request_times(arrival(0, t0.0), arrival(0, t0.0));
+        if let Some((status, headers, text)) = resp {
             // Headers given replace the standard ones of the same name.
             let mut h: Vec<(&str, String)> = vec![
                 ("Server", "Microsoft-IIS/8.5".to_string()),
@@ -393,51 +374,21 @@ impl Cap {
                 };
                 h.push(("Content-Type", ct.into()));
             }
-            Response {
-                version: "HTTP/1.1".into(),
-                status,
-                reason: String::new(),
-                headers: Headers::from_pairs(h.iter().map(|(n, v)| (*n, v.as_str()))),
-                interim_statuses: Vec::new(),
-                body: body(text),
-            }
-        });
-        self.a.exchanges.push(Exchange {
-            id,
-            connection: conn,
-            scheme: if https { Scheme::Https } else { Scheme::Http },
-            http_version: crate::model::HttpVersion::Http1,
-            capture: if response.is_some() {
-                CaptureState::Full
-            } else {
-                CaptureState::NoResponse
-            },
-            request: Some(request),
-            timing: Timing {
-                request_start: arrival(t0),
-                request_end: arrival(t0),
-                response_start: response.as_ref().and_then(|_| arrival(t1)),
-                response_end: response.as_ref().and_then(|_| arrival(t1)),
-            },
-            response,
-            upgrade: None,
-            annotations: None,
-            stage: None,
-            auth: None,
-        });
+            x = x
+                .status(status)
+                .response_headers(h.iter().map(|(n, v)| (*n, v.as_str())))
+                .response_body(body(text))
+                .response_times(arrival(0, t1.0), arrival(0, t1.0));
+        }
+        self.a.exchanges.push(x.build());
         self.a.connections[conn.0 as usize].exchanges.push(id);
         id
     }
 
     pub(super) fn run(mut self) -> Vec<Finding> {
-        self.a.inputs.push(InputInfo {
-            path: "hand-made.pcapng".into(),
-            format: "pcapng".into(),
-            bytes: 0,
-            frames: 0,
-            link_types: vec!["ethernet".into()],
-            truncated: false,
-        });
+        self.a
+            .inputs
+            .push(input("hand-made.pcapng", "pcapng", &["ethernet"]));
         annotate(&mut self.a, &RuleSet::builtin());
         self.a.findings
     }

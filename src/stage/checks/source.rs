@@ -90,21 +90,15 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
-    use crate::model::{Analysis, InputInfo};
     use crate::stage::checks::fixtures::*;
     use crate::stage::{annotate, RuleSet};
+    use crate::testkit::{input, AnalysisBuilder};
 
     #[test]
     fn saz_input_gets_the_proxy_caveat_only() {
-        let mut a = Analysis::default();
-        a.inputs.push(InputInfo {
-            path: "trace.saz".into(),
-            format: "saz".into(),
-            bytes: 0,
-            frames: 0,
-            link_types: Vec::new(),
-            truncated: false,
-        });
+        let mut a = AnalysisBuilder::new()
+            .input(input("trace.saz", "saz", &[]))
+            .build();
         annotate(&mut a, &RuleSet::builtin());
         assert_eq!(checks_of(&a.findings), vec![("C-SRC-1".to_string(), Info)]);
         assert!(a.findings[0]
@@ -116,12 +110,10 @@ mod tests {
     /// proxy caveat may come out.
     #[test]
     fn corpus_saz_files_give_only_the_proxy_caveat() {
-        let dir =
-            std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus/saz"));
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            eprintln!("corpus not found: skipped");
+        let Some(dir) = crate::testkit::corpus_file("saz") else {
             return;
         };
+        let entries = std::fs::read_dir(dir).unwrap();
         let mut files: Vec<std::path::PathBuf> = entries
             .flatten()
             .map(|e| e.path())

@@ -1,24 +1,13 @@
 use super::lines::BODY_CAP;
 use super::wrap::line_text;
 use super::*;
-use crate::model::{
-    AuthLeg, Body, CaptureState, ConnId, ExchId, Exchange, Headers, NtlmMessage, Scheme,
-};
+use crate::model::{AuthLeg, Body, CaptureState, Exchange, NtlmMessage};
 use crate::presentation::body::lossy;
+use crate::testkit::{sample, ExchangeBuilder};
 use ratatui::backend::TestBackend;
 use ratatui::style::Modifier;
 use ratatui::Terminal;
-use std::path::PathBuf;
 use std::sync::OnceLock;
-
-fn sample(rel: &str) -> PathBuf {
-    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel);
-    if here.exists() {
-        here
-    } else {
-        PathBuf::from("/work/main").join(rel)
-    }
-}
 
 /// Scenario B, analysed once for all tests.
 fn scenario_b() -> &'static Analysis {
@@ -29,7 +18,7 @@ fn scenario_b() -> &'static Analysis {
             ..Default::default()
         };
         opts.http.keep_body_max = 1 << 20;
-        let path = sample("samples/lync/B-external-home-pool-redirect.pcapng");
+        let path = sample("lync/B-external-home-pool-redirect.pcapng");
         crate::analyze(&[path], &opts, &mut ()).unwrap()
     })
 }
@@ -365,21 +354,15 @@ fn search_hits_are_marked() {
     assert!(marked);
 }
 
+/// An exchange with neither request nor response, on no connection.
+fn bare() -> ExchangeBuilder {
+    ExchangeBuilder::new(0)
+        .connection(u32::MAX)
+        .capture(CaptureState::Truncated)
+}
+
 fn bare_exchange() -> Exchange {
-    Exchange {
-        id: ExchId(0),
-        connection: ConnId(u32::MAX),
-        scheme: Scheme::Http,
-        http_version: crate::model::HttpVersion::Http1,
-        capture: CaptureState::Truncated,
-        request: None,
-        response: None,
-        timing: Default::default(),
-        upgrade: None,
-        annotations: None,
-        stage: None,
-        auth: None,
-    }
+    bare().build()
 }
 
 #[test]
@@ -439,22 +422,19 @@ fn big_bodies_are_capped_and_say_so() {
     }
     json.push_str("{}]");
     let bytes: std::sync::Arc<[u8]> = json.into_bytes().into();
-    let mut x = bare_exchange();
-    x.response = Some(crate::model::Response {
-        version: "HTTP/1.1".into(),
-        status: 200,
-        reason: "OK".into(),
-        headers: Headers::from_pairs([("Content-Type", "application/json")]),
-        interim_statuses: vec![],
-        body: Body {
+    let x = bare()
+        .status(200)
+        .reason("OK")
+        .response_header("Content-Type", "application/json")
+        .response_body(Body {
             wire_length: bytes.len() as u64,
             decoded_length: Some(bytes.len() as u64),
             complete: true,
             kept: Some(bytes.clone()),
             wire_kept: Some(bytes),
             ..Default::default()
-        },
-    });
+        })
+        .build();
     let t = Theme::plain();
     for (tab, raw) in [
         (DetailTab::Response, false),
@@ -482,7 +462,7 @@ fn overview_of_a_saz_session_shows_the_proxy_facts_and_notes() {
         ..Default::default()
     };
     opts.http.keep_body_max = 1 << 20;
-    let path = sample("samples/lync/B-external-home-pool-redirect.saz");
+    let path = sample("lync/B-external-home-pool-redirect.saz");
     let a = crate::analyze(&[path], &opts, &mut ()).unwrap();
     // README: one Fiddler-generated "502 Fiddler - Connection Failed" for port 80, session 01,
     // from the phone at x-clientip 192.168.137.23.

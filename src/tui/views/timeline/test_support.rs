@@ -10,7 +10,6 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::Terminal;
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
 /// The exchange under a mouse click at (column,row), if any (the views' tests ask this).
@@ -32,11 +31,7 @@ pub fn hit_test(
 pub fn sample_b() -> &'static Analysis {
     static A: OnceLock<Analysis> = OnceLock::new();
     A.get_or_init(|| {
-        let rel = "samples/lync/B-external-home-pool-redirect.pcapng";
-        let mut path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel);
-        if !path.exists() {
-            path = PathBuf::from("/work/main").join(rel);
-        }
+        let path = crate::testkit::sample("lync/B-external-home-pool-redirect.pcapng");
         let mut opts = crate::Options {
             rules: Some(std::sync::Arc::new(crate::stage::RuleSet::builtin())),
             ..Default::default()
@@ -129,92 +124,49 @@ pub fn assert_kept_snapshot(name: &str, screen: &str) {
 
 /// `n` exchanges, ten per connection, 50 ms apart, with a long pause in the middle.
 pub fn synthetic(n: u32) -> Analysis {
-    use crate::model::*;
+    use crate::model::Outcome;
+    use crate::testkit::{arrival, AnalysisBuilder, ConnectionBuilder, ExchangeBuilder};
     use std::net::SocketAddr;
     let t0 = 1_435_600_000_000_000_000i64;
     let at = |i: u32| {
         let pause = if i >= n / 2 { 600_000_000_000 } else { 0 };
         t0 + i64::from(i) * 50_000_000 + pause
     };
-    let arrival = |ts: i64| {
-        Some(Arrival {
-            frame: FrameNo(1),
-            ts: Ts(ts),
-        })
-    };
     let conns = n.div_ceil(10);
-    let connections = (0..conns)
-        .map(|c| Connection {
-            id: ConnId(c),
-            client: SocketAddr::from(([10, 0, 0, 1], 40000 + (c % 20000) as u16)),
-            server: SocketAddr::from(([192, 0, 2, (c % 200) as u8], 443)),
-            first_seen: Ts(at(c * 10) - 1_000_000),
-            last_seen: Ts(at((c * 10 + 9).min(n - 1)) + 20_000_000),
-            first_frame: FrameNo(1),
-            last_frame: FrameNo(1),
-            packets: 1,
-            bytes: 1,
-            payload_bytes: [0, 0],
-            handshake: true,
-            end: [StreamEnd::Fin, StreamEnd::Fin],
-            protocol: AppProtocol::Http1,
-            exchanges: (c * 10..(c * 10 + 10).min(n)).map(ExchId).collect(),
-            missing_bytes: [0, 0],
-            tls: None,
-            syn_ack: true,
-            stage: None,
-        })
-        .collect();
-    let exchanges = (0..n)
-        .map(|i| Exchange {
-            id: ExchId(i),
-            connection: ConnId(i / 10),
-            scheme: Scheme::Http,
-            http_version: crate::model::HttpVersion::Http1,
-            capture: CaptureState::Full,
-            request: Some(Request {
-                method: "GET".into(),
-                target: format!("/item/{i}"),
-                version: "HTTP/1.1".into(),
-                headers: Headers::from_pairs([("Host", "example.org")]),
-                body: Body::default(),
-            }),
-            response: Some(Response {
-                version: "HTTP/1.1".into(),
-                status: if i % 7 == 0 { 404 } else { 200 },
-                reason: "OK".into(),
-                headers: Headers::default(),
-                interim_statuses: vec![],
-                body: Body::default(),
-            }),
-            timing: Timing {
-                request_start: arrival(at(i)),
-                request_end: arrival(at(i) + 1_000_000),
-                response_start: arrival(at(i) + 10_000_000),
-                response_end: arrival(at(i) + 20_000_000),
-            },
-            upgrade: None,
-            annotations: None,
-            stage: Some(Box::new(StageTag {
-                id: ["alpha", "beta", "unrelated"][(i % 3) as usize].into(),
-                outcome: if i % 7 == 0 {
-                    Outcome::Fail
-                } else {
-                    Outcome::Ok
-                },
-                rule: "test".into(),
-                parent: None,
-                via: None,
-                dns: None,
-                subkind: None,
-                note: None,
-            })),
-            auth: None,
-        })
-        .collect();
-    Analysis {
-        connections,
-        exchanges,
-        ..Default::default()
-    }
+    let connections = (0..conns).map(|c| {
+        ConnectionBuilder::new(
+            c,
+            SocketAddr::from(([10, 0, 0, 1], 40000 + (c % 20000) as u16)),
+            SocketAddr::from(([192, 0, 2, (c % 200) as u8], 443)),
+        )
+        .seen(
+            arrival(1, at(c * 10) - 1_000_000),
+            arrival(1, at((c * 10 + 9).min(n - 1)) + 20_000_000),
+        )
+        .packets(1, 1)
+        .exchanges((c * 10..(c * 10 + 10).min(n)).map(ExchId))
+    });
+    let exchanges = (0..n).map(|i| {
+        let failed = i % 7 == 0;
+        ExchangeBuilder::new(i)
+            .connection(i / 10)
+            .request("GET", &format!("/item/{i}"))
+            .host("example.org")
+            .status(if failed { 404 } else { 200 })
+            .reason("OK")
+            .request_times(arrival(1, at(i)), arrival(1, at(i) + 1_000_000))
+            .response_times(
+                arrival(1, at(i) + 10_000_000),
+                arrival(1, at(i) + 20_000_000),
+            )
+            .stage(
+                ["alpha", "beta", "unrelated"][(i % 3) as usize],
+                if failed { Outcome::Fail } else { Outcome::Ok },
+                "test",
+            )
+    });
+    AnalysisBuilder::new()
+        .connections(connections)
+        .exchanges(exchanges)
+        .build()
 }
