@@ -4,6 +4,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use lyncscope::pipeline::{analyze, Options, Progress};
 use lyncscope::report;
+use lyncscope::report::export::ExportFormat;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -111,7 +112,7 @@ struct ExportArgs {
     #[command(flatten)]
     input: InputArgs,
     /// What to write.
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = export_format_parser())]
     format: ExportFormat,
     /// The file to write ("-" = standard output, for the text formats).
     #[arg(short, long, required = true)]
@@ -131,37 +132,14 @@ struct ExportArgs {
     notes: Option<PathBuf>,
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug)]
-enum ExportFormat {
-    Json,
-    Har,
-    Saz,
-    #[value(alias = "md")]
-    Markdown,
-    Html,
-    RawRequest,
-    RawResponse,
-    Curl,
-    RequestBody,
-    ResponseBody,
-}
-
-impl ExportFormat {
-    fn to_lib(self) -> report::export::ExportFormat {
-        use report::export::ExportFormat as F;
-        match self {
-            ExportFormat::Json => F::Json,
-            ExportFormat::Har => F::Har,
-            ExportFormat::Saz => F::Saz,
-            ExportFormat::Markdown => F::Markdown,
-            ExportFormat::Html => F::Html,
-            ExportFormat::RawRequest => F::RawRequest,
-            ExportFormat::RawResponse => F::RawResponse,
-            ExportFormat::Curl => F::Curl,
-            ExportFormat::RequestBody => F::RequestBody,
-            ExportFormat::ResponseBody => F::ResponseBody,
-        }
-    }
+/// `--format` of `export`: the names of the export table.
+fn export_format_parser() -> impl clap::builder::TypedValueParser<Value = ExportFormat> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    PossibleValuesParser::new(
+        ExportFormat::ALL
+            .map(|f| PossibleValue::new(f.name()).aliases(f.aliases().iter().copied())),
+    )
+    .map(|name| ExportFormat::from_name(&name).expect("a listed name"))
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -320,7 +298,7 @@ fn export_cmd(args: ExportArgs) -> Result<()> {
         .filter(|x| filter.as_ref().is_none_or(|f| f.matches_with(&ctx, x)))
         .map(|x| x.id)
         .collect();
-    let format = args.format.to_lib();
+    let format = args.format;
     if args.output.as_os_str() == "-" {
         let stdout = std::io::stdout();
         let mut w = std::io::BufWriter::new(stdout.lock());

@@ -86,18 +86,6 @@ fn exchange_key(x: &Exchange) -> ExchangeKey {
 
 /// Scopes and formats of the export dialog, in display order.
 pub const EXPORT_SCOPES: [Scope; 4] = [Scope::All, Scope::Shown, Scope::Marked, Scope::Selected];
-pub const EXPORT_FORMATS: [ExportFormat; 10] = [
-    ExportFormat::Json,
-    ExportFormat::Har,
-    ExportFormat::Saz,
-    ExportFormat::Markdown,
-    ExportFormat::Html,
-    ExportFormat::RawRequest,
-    ExportFormat::RawResponse,
-    ExportFormat::Curl,
-    ExportFormat::RequestBody,
-    ExportFormat::ResponseBody,
-];
 
 impl App {
     pub fn new(analysis: Arc<Analysis>, notes: Notes, inputs: Vec<PathBuf>) -> App {
@@ -884,11 +872,11 @@ impl App {
                 if d.column == 0 {
                     d.scope = (d.scope + 1).min(EXPORT_SCOPES.len() - 1);
                 } else {
-                    d.format = (d.format + 1).min(EXPORT_FORMATS.len() - 1);
+                    d.format = (d.format + 1).min(ExportFormat::ALL.len() - 1);
                 }
             }
             KeyCode::Enter => {
-                let (scope, format) = (EXPORT_SCOPES[d.scope], EXPORT_FORMATS[d.format]);
+                let (scope, format) = (EXPORT_SCOPES[d.scope], ExportFormat::ALL[d.format]);
                 self.overlay = Some(Overlay::Export(d.clone()));
                 let path = self.default_export_path(scope, format);
                 self.open_input(InputKind::ExportPath, path);
@@ -938,7 +926,7 @@ impl App {
         let Some(Overlay::Export(d)) = self.overlay.take() else {
             return;
         };
-        let (scope, format) = (EXPORT_SCOPES[d.scope], EXPORT_FORMATS[d.format]);
+        let (scope, format) = (EXPORT_SCOPES[d.scope], ExportFormat::ALL[d.format]);
         let ids = self.scope_ids(scope);
         let path = PathBuf::from(path.trim());
         match crate::report::export::export_to_file(

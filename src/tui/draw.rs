@@ -11,11 +11,12 @@
 //!  q quit  ? help  Tab focus  d detail  t timeline …                         ← key hints
 //! ```
 
-use super::app::{App, EXPORT_FORMATS, EXPORT_SCOPES};
+use super::app::{App, EXPORT_SCOPES};
 use super::keymap::Context;
 use super::state::{Focus, InputKind, Layout as PaneLayout, LowerPane, Overlay};
 use super::theme::Theme;
 use super::views;
+use crate::report::export::ExportFormat;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
@@ -88,7 +89,7 @@ pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme) {
                 .iter()
                 .map(|s| (s.title(), app.scope_ids(*s).len()))
                 .collect();
-            let formats: Vec<&str> = EXPORT_FORMATS.iter().map(|f| f.title()).collect();
+            let formats: Vec<&str> = ExportFormat::ALL.iter().map(|f| f.title()).collect();
             views::overlays::render_export(f, main, &d, &scopes, &formats, theme)
         }
         _ => {}

@@ -56,6 +56,51 @@ pub enum ExportFormat {
 }
 
 impl ExportFormat {
+    /// Every format, in the order the UI's dialog and `--help` list them.
+    pub const ALL: [ExportFormat; 10] = [
+        ExportFormat::Json,
+        ExportFormat::Har,
+        ExportFormat::Saz,
+        ExportFormat::Markdown,
+        ExportFormat::Html,
+        ExportFormat::RawRequest,
+        ExportFormat::RawResponse,
+        ExportFormat::Curl,
+        ExportFormat::RequestBody,
+        ExportFormat::ResponseBody,
+    ];
+
+    /// The name `lyncscope export --format` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            ExportFormat::Json => "json",
+            ExportFormat::Har => "har",
+            ExportFormat::Saz => "saz",
+            ExportFormat::Markdown => "markdown",
+            ExportFormat::Html => "html",
+            ExportFormat::RawRequest => "raw-request",
+            ExportFormat::RawResponse => "raw-response",
+            ExportFormat::Curl => "curl",
+            ExportFormat::RequestBody => "request-body",
+            ExportFormat::ResponseBody => "response-body",
+        }
+    }
+
+    /// Other names it is known by.
+    pub fn aliases(self) -> &'static [&'static str] {
+        match self {
+            ExportFormat::Markdown => &["md"],
+            _ => &[],
+        }
+    }
+
+    /// By [`ExportFormat::name`] or an alias.
+    pub fn from_name(name: &str) -> Option<ExportFormat> {
+        ExportFormat::ALL
+            .into_iter()
+            .find(|f| f.name() == name || f.aliases().contains(&name))
+    }
+
     pub fn title(self) -> &'static str {
         match self {
             ExportFormat::Json => "JSON report",
