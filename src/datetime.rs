@@ -67,6 +67,28 @@ pub fn utc_seconds(ts: Ts) -> String {
     format!("{} {} UTC", c.date(), c.clock())
 }
 
+/// `2015-06-29T14:00:00Z`: whole seconds (certificate validity).
+pub fn rfc3339_seconds(ts: Ts) -> String {
+    let c = Civil::of(ts);
+    format!("{}T{}Z", c.date(), c.clock())
+}
+
+/// IMF-fixdate, as servers write `Date:` (`Sun, 06 Nov 1994 08:49:37 GMT`).
+pub fn http_date(ts: Ts) -> String {
+    let c = Civil::of(ts);
+    let days = ts.0.div_euclid(1_000_000_000).div_euclid(86_400);
+    let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][days.rem_euclid(7) as usize];
+    let month = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ][(c.month - 1) as usize];
+    format!(
+        "{weekday}, {:02} {month} {} {} GMT",
+        c.day,
+        c.year,
+        c.clock()
+    )
+}
+
 /// ISO 8601 in UTC with `Z` and as many fraction digits as needed (3, 6 or 9), as HAR writes
 /// `startedDateTime`.
 pub fn iso_utc(ts: Ts) -> String {
@@ -245,6 +267,13 @@ mod tests {
         assert_eq!(utc_time(ts, false), "23:31:30.250");
         assert_eq!(utc_seconds(ts), "2009-02-13 23:31:30 UTC");
         assert_eq!(iso_utc(ts), "2009-02-13T23:31:30.250Z");
+        assert_eq!(rfc3339_seconds(ts), "2009-02-13T23:31:30Z");
+        // `date -u -d @1234567890 -R`: Fri, 13 Feb 2009 23:31:30 +0000
+        assert_eq!(http_date(ts), "Fri, 13 Feb 2009 23:31:30 GMT");
+        assert_eq!(
+            parse_http_date(&http_date(ts)),
+            Some(Ts(1_234_567_890_000_000_000))
+        );
     }
 
     #[test]

@@ -643,24 +643,7 @@ fn certificate_rsa_modulus(der: &[u8]) -> Option<Vec<u8>> {
 
 /// Seconds since 1970 as "YYYY-MM-DDTHH:MM:SSZ".
 fn rfc3339(timestamp: i64) -> String {
-    let days = timestamp.div_euclid(86_400);
-    let secs = timestamp.rem_euclid(86_400);
-    // Civil date from a day count (H. Hinnant, "chrono-Compatible Low-Level Date Algorithms").
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
+    crate::datetime::rfc3339_seconds(crate::model::Ts::from_secs_nanos(timestamp, 0))
 }
 
 #[cfg(test)]

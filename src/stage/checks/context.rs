@@ -7,7 +7,6 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 
-use crate::datetime::civil_from_days;
 use crate::model::{
     rcode_name, Analysis, AuthFacts, AuthLeg, CertificateInfo, ConnId, Connection, DnsId,
     DnsLookup, ExchId, Exchange, Finding, FindingSeverity, NtlmMessage, StageTag, Ts,
@@ -451,15 +450,7 @@ pub(super) fn url_key(url: &str) -> String {
 
 /// "2015-06-29 14:00:00 UTC".
 pub(super) fn show_time(t: Ts) -> String {
-    let secs = t.0.div_euclid(1_000_000_000);
-    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
-    let rem = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
+    crate::datetime::utc_seconds(t)
 }
 
 /// A capture timestamp that is a real date (not zero, as hand-made archives may leave it).

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 
-use crate::datetime::{civil_from_days, days_from_civil};
+use crate::datetime::days_from_civil;
 use crate::model::{
     Analysis, AppProtocol, Body, CertificateInfo, ConnId, DnsData, DnsId, DnsLookup, DnsRecord,
     DnsResponse, DnsTransport, ExchId, Finding, FindingSeverity, Scheme, StreamEnd, TlsInfo, Ts,
@@ -28,20 +28,7 @@ pub(super) fn time_base(y: i64, m: i64, d: i64, h: i64, mi: i64) -> Ts {
 
 /// IMF-fixdate of an instant (the `Date:` the sample servers send).
 pub(super) fn http_date(t: Ts) -> String {
-    let secs = t.0.div_euclid(1_000_000_000);
-    let days = secs.div_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    let wd = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][days.rem_euclid(7) as usize];
-    let mon = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ][(m - 1) as usize];
-    let rem = secs.rem_euclid(86_400);
-    format!(
-        "{wd}, {d:02} {mon} {y} {:02}:{:02}:{:02} GMT",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
+    crate::datetime::http_date(t)
 }
 
 pub(super) fn cert(cn: &str, sans: &[&str], issuer: &str, from: &str, to: &str) -> CertificateInfo {
