@@ -22,7 +22,14 @@ pub struct Civil {
 
 impl Civil {
     pub fn of(ts: Ts) -> Civil {
-        let secs = ts.0.div_euclid(1_000_000_000);
+        Civil::of_secs(
+            ts.0.div_euclid(1_000_000_000),
+            ts.0.rem_euclid(1_000_000_000),
+        )
+    }
+
+    /// Seconds since 1970 (a [`Ts`] ends in 2262; certificates run to 9999).
+    pub fn of_secs(secs: i64, nanos: i64) -> Civil {
         let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
         let sod = secs.rem_euclid(86_400);
         Civil {
@@ -32,7 +39,7 @@ impl Civil {
             hour: sod / 3600,
             minute: sod / 60 % 60,
             second: sod % 60,
-            nanos: ts.0.rem_euclid(1_000_000_000),
+            nanos,
         }
     }
 
@@ -67,9 +74,9 @@ pub fn utc_seconds(ts: Ts) -> String {
     format!("{} {} UTC", c.date(), c.clock())
 }
 
-/// `2015-06-29T14:00:00Z`: whole seconds (certificate validity).
-pub fn rfc3339_seconds(ts: Ts) -> String {
-    let c = Civil::of(ts);
+/// `2015-06-29T14:00:00Z` of seconds since 1970 (certificate validity).
+pub fn rfc3339_seconds(secs: i64) -> String {
+    let c = Civil::of_secs(secs, 0);
     format!("{}T{}Z", c.date(), c.clock())
 }
 
@@ -267,7 +274,7 @@ mod tests {
         assert_eq!(utc_time(ts, false), "23:31:30.250");
         assert_eq!(utc_seconds(ts), "2009-02-13 23:31:30 UTC");
         assert_eq!(iso_utc(ts), "2009-02-13T23:31:30.250Z");
-        assert_eq!(rfc3339_seconds(ts), "2009-02-13T23:31:30Z");
+        assert_eq!(rfc3339_seconds(1_234_567_890), "2009-02-13T23:31:30Z");
         // `date -u -d @1234567890 -R`: Fri, 13 Feb 2009 23:31:30 +0000
         assert_eq!(http_date(ts), "Fri, 13 Feb 2009 23:31:30 GMT");
         assert_eq!(

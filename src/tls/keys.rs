@@ -643,7 +643,7 @@ fn certificate_rsa_modulus(der: &[u8]) -> Option<Vec<u8>> {
 
 /// Seconds since 1970 as "YYYY-MM-DDTHH:MM:SSZ".
 fn rfc3339(timestamp: i64) -> String {
-    crate::datetime::rfc3339_seconds(crate::model::Ts::from_secs_nanos(timestamp, 0))
+    crate::datetime::rfc3339_seconds(timestamp)
 }
 
 #[cfg(test)]
