@@ -170,6 +170,187 @@ pub fn host_and_port(authority: &str, default_port: u16) -> (String, u16) {
     }
 }
 
+// ---- resolving and matching links ----------------------------------------------------------
+
+/// (lower-case host, port) of an authority, user info dropped; `None` for a non-numeric port.
+fn host_port(authority: &str) -> Option<(String, Option<u16>)> {
+    let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let (host, port) = if let Some(rest) = hostport.strip_prefix('[') {
+        let (h, after) = rest.split_once(']')?;
+        (format!("[{h}]"), after.strip_prefix(':'))
+    } else {
+        match hostport.rsplit_once(':') {
+            Some((h, p)) => (h.to_string(), Some(p)),
+            None => (hostport.to_string(), None),
+        }
+    };
+    let port = match port {
+        Some("") | None => None,
+        Some(p) => Some(p.parse::<u16>().ok()?),
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    (!host.is_empty()).then_some((host, port))
+}
+
+/// Normalises a URL for matching announced links: lower-case scheme and host, default port
+/// dropped, path lower-cased with dot segments removed, duplicate '/' collapsed, trailing '/'
+/// dropped (except "/"), percent-escapes of unreserved characters (and '@', ':') decoded,
+/// fragment dropped. Returns (origin + path, query parameters sorted and joined with '&') so
+/// callers can match with or without the query (compared as a multiset).
+pub fn normalize_url(url: &str) -> Option<(String, String)> {
+    let p = UrlParts::parse(url.trim())?;
+    let scheme = p.scheme.to_ascii_lowercase();
+    let (host, port) = host_port(p.authority)?;
+    let default_port = match scheme.as_str() {
+        "http" => Some(80),
+        "https" => Some(443),
+        _ => None,
+    };
+    let mut origin = format!("{scheme}://{host}");
+    if let Some(port) = port.filter(|&p| Some(p) != default_port) {
+        origin.push(':');
+        origin.push_str(&port.to_string());
+    }
+    let path = percent_normalize(p.path).to_lowercase();
+    let path = remove_dot_segments(&path);
+    let mut norm = String::with_capacity(path.len() + 1);
+    for c in path.chars() {
+        if c == '/' && norm.ends_with('/') {
+            continue;
+        }
+        norm.push(c);
+    }
+    if !norm.starts_with('/') {
+        norm.insert(0, '/');
+    }
+    while norm.len() > 1 && norm.ends_with('/') {
+        norm.pop();
+    }
+    let mut params: Vec<String> = p
+        .query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|s| !s.is_empty())
+        .map(percent_normalize)
+        .collect();
+    params.sort();
+    origin.push_str(&norm);
+    Some((origin, params.join("&")))
+}
+
+/// Resolves `href` (absolute, scheme-relative, absolute-path or relative) against a base URL
+/// (RFC 3986 §5.2, fragment dropped). Absolute hrefs of other schemes (`sip:`) come back as
+/// given.
+pub fn resolve(base_url: &str, href: &str) -> Option<String> {
+    let href = href.trim();
+    if href.is_empty() {
+        return None;
+    }
+    let href = href.split_once('#').map_or(href, |(h, _)| h);
+    if let Some((scheme, _)) = href.split_once(':') {
+        if is_scheme(scheme) {
+            return Some(match UrlParts::parse(href) {
+                Some(p) => rebuild(p.scheme, p.authority, p.path, p.query),
+                None => href.to_string(),
+            });
+        }
+    }
+    let base = UrlParts::parse(base_url.trim())?;
+    if let Some(rest) = href.strip_prefix("//") {
+        return resolve(base_url, &format!("{}://{rest}", base.scheme));
+    }
+    let (path, query) = match href.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (href, None),
+    };
+    let merged;
+    let (path, query) = if path.is_empty() {
+        (base.path, query.or(base.query))
+    } else if path.starts_with('/') {
+        (path, query)
+    } else {
+        let dir = base.path.rfind('/').map_or("", |i| &base.path[..i]);
+        merged = format!("{dir}/{path}");
+        (merged.as_str(), query)
+    };
+    Some(rebuild(base.scheme, base.authority, path, query))
+}
+
+fn rebuild(scheme: &str, authority: &str, path: &str, query: Option<&str>) -> String {
+    let path = remove_dot_segments(path);
+    let path = if path.is_empty() { "/" } else { path.as_str() };
+    match query {
+        Some(q) => format!("{scheme}://{authority}{path}?{q}"),
+        None => format!("{scheme}://{authority}{path}"),
+    }
+}
+
+/// RFC 3986 §5.2.4.
+fn remove_dot_segments(path: &str) -> String {
+    if !path.split('/').any(|s| s == "." || s == "..") {
+        return path.to_string();
+    }
+    let segments: Vec<&str> = path.split('/').collect();
+    let last = segments.len().saturating_sub(1);
+    let mut out: Vec<&str> = Vec::with_capacity(segments.len());
+    for (i, seg) in segments.iter().enumerate() {
+        match *seg {
+            "." => {}
+            ".." => {
+                if out.len() > 1 {
+                    out.pop();
+                }
+            }
+            s => out.push(s),
+        }
+        if i == last && (*seg == "." || *seg == "..") {
+            out.push("");
+        }
+    }
+    let joined = out.join("/");
+    if path.starts_with('/') && !joined.starts_with('/') {
+        format!("/{joined}")
+    } else {
+        joined
+    }
+}
+
+/// Decodes %XX escapes of characters that mean the same escaped or not (unreserved, '@', ':')
+/// and upper-cases the hex of the others.
+fn percent_normalize(s: &str) -> String {
+    if !s.contains('%') {
+        return s.to_string();
+    }
+    let b = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    let mut from = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            if let Some(v) = hex_byte(b.get(i + 1..i + 3)) {
+                out.push_str(s.get(from..i).unwrap_or_default());
+                if v.is_ascii_alphanumeric() || b"-._~@:".contains(&v) {
+                    out.push(char::from(v));
+                } else {
+                    out.push('%');
+                    out.push_str(&format!("{v:02X}"));
+                }
+                i += 3;
+                from = i;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    out.push_str(s.get(from..).unwrap_or_default());
+    out
+}
+
+fn hex_byte(two: Option<&[u8]>) -> Option<u8> {
+    let two = std::str::from_utf8(two?).ok()?;
+    u8::from_str_radix(two, 16).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,5 +376,78 @@ mod tests {
         assert_eq!(percent_decode("a%20b+c%2B%zz%4"), "a b+c+%zz%4");
         assert_eq!(form_decode("a%20b+c%2B"), "a b c+");
         assert_eq!(percent_decode("%ff"), "\u{fffd}");
+    }
+
+    #[test]
+    fn resolve_cases() {
+        let base = "https://webext-pool1.contoso.com/ucwa/oauth/v1/applications/1?x=1#f";
+        assert_eq!(
+            resolve(base, "/a/b").as_deref(),
+            Some("https://webext-pool1.contoso.com/a/b")
+        );
+        assert_eq!(
+            resolve(base, "2/me").as_deref(),
+            Some("https://webext-pool1.contoso.com/ucwa/oauth/v1/applications/2/me")
+        );
+        assert_eq!(
+            resolve(base, "../x").as_deref(),
+            Some("https://webext-pool1.contoso.com/ucwa/oauth/v1/x")
+        );
+        assert_eq!(
+            resolve(base, "//cdn.contoso.com/y").as_deref(),
+            Some("https://cdn.contoso.com/y")
+        );
+        assert_eq!(
+            resolve(base, "?ack=2").as_deref(),
+            Some("https://webext-pool1.contoso.com/ucwa/oauth/v1/applications/1?ack=2")
+        );
+        assert_eq!(
+            resolve(base, "HTTP://Other/p/./q/../r#frag").as_deref(),
+            Some("HTTP://Other/p/r")
+        );
+        assert_eq!(
+            resolve(base, "sip:bob@contoso.com").as_deref(),
+            Some("sip:bob@contoso.com")
+        );
+        assert_eq!(resolve("https://h", "x").as_deref(), Some("https://h/x"));
+        assert_eq!(
+            resolve("https://h", "/../..").as_deref(),
+            Some("https://h/")
+        );
+        assert_eq!(resolve("not a url", "x"), None);
+        assert_eq!(resolve(base, "  "), None);
+    }
+
+    #[test]
+    fn normalize_cases() {
+        let n = |u: &str| normalize_url(u).unwrap();
+        assert_eq!(
+            n("HTTPS://WebExt-Pool1.Contoso.com:443//Autodiscover/AutodiscoverService.svc/Root/OAuth/User/?originalDomain=contoso.com"),
+            (
+                "https://webext-pool1.contoso.com/autodiscover/autodiscoverservice.svc/root/oauth/user".to_string(),
+                "originalDomain=contoso.com".to_string()
+            )
+        );
+        assert_eq!(n("http://h:80"), ("http://h/".to_string(), String::new()));
+        assert_eq!(
+            n("http://h:8080/"),
+            ("http://h:8080/".to_string(), String::new())
+        );
+        assert_eq!(n("https://h/x?b=2&a=1&b=1#frag").1, "a=1&b=1&b=2");
+        assert_eq!(
+            n("https://h/?sipuri=alice%40contoso.com").1,
+            n("https://h/?sipuri=alice@contoso.com").1
+        );
+        assert_eq!(
+            n("https://h/people/bob%40contoso.com").0,
+            "https://h/people/bob@contoso.com"
+        );
+        assert_eq!(
+            n("https://user@[2001:DB8::1]:4443/a").0,
+            "https://[2001:db8::1]:4443/a"
+        );
+        assert_eq!(n("https://h/a/./b/../c").0, "https://h/a/c");
+        assert_eq!(normalize_url("https://h:99999/"), None);
+        assert_eq!(normalize_url("/relative"), None);
     }
 }

@@ -93,7 +93,7 @@ pub(crate) struct Learned {
 
 impl Learned {
     fn announce(&mut self, link: &Link, exch: ExchId, at: Ts) {
-        let Some((path, query)) = links::normalize_url(&link.url) else {
+        let Some((path, query)) = crate::model::url::normalize_url(&link.url) else {
             return;
         };
         if let Some(host) = host_of(&link.url) {
@@ -120,7 +120,7 @@ impl Learned {
     /// The latest announcement of this URL made before `at`: exact, then ignoring the query,
     /// then by a covering prefix.
     fn lookup<'s>(&'s self, url: &str, at: Ts) -> Option<&'s Announce> {
-        let (path, query) = links::normalize_url(url)?;
+        let (path, query) = crate::model::url::normalize_url(url)?;
         let list = self.by_path.get(&path);
         let before = |a: &&Announce| a.at <= at;
         if let Some(list) = list {
@@ -499,7 +499,7 @@ fn classify_http(
     }
     let key = (
         view.method.to_string(),
-        links::normalize_url(&view.url)
+        crate::model::url::normalize_url(&view.url)
             .map(|(p, q)| format!("{p}?{q}"))
             .unwrap_or_default(),
     );
