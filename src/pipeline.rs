@@ -17,8 +17,7 @@ use crate::model::{
 use crate::net::ip::{Decoded, Decoder, TcpSegment};
 use crate::net::reassembly::ReassemblyOptions;
 use crate::net::{flow_hash, Tracker, TrackerOutput};
-use crate::tls::keylog::{KeyLog, KeySource};
-use crate::tls::{keys, KeyMaterial, SessionCache};
+use crate::tls::{KeyLoader, KeyMaterial, SessionCache};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -209,15 +208,7 @@ fn analyze_captures(
         dns: mut dns_collector,
     } = read;
     diagnostics.extend(key_diagnostics);
-    for k in keys.unmatched_rsa_keys() {
-        diagnostics.push(Diagnostic::new(
-            Severity::Warning,
-            format!(
-                "{} matches no server certificate in the capture: is it the right server's key?",
-                k.source().0
-            ),
-        ));
-    }
+    diagnostics.extend(keys.unmatched_key_diagnostics());
     let mut input_infos = Vec::new();
     for (i, (records, input)) in merged.into_parts().into_iter().zip(&inputs).enumerate() {
         let truncated = records.damage().is_some();
@@ -290,52 +281,29 @@ fn load_keys(
     inputs: &[Input],
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Result<KeyMaterial> {
-    let mut keylog = KeyLog::new();
+    let mut loader = KeyLoader::new();
     for path in &options.keylogs {
-        let counts = keylog.add_file(path)?;
-        if counts.malformed > 0 {
-            diagnostics.push(Diagnostic::new(
-                Severity::Warning,
-                format!(
-                    "key log {}: {} malformed lines skipped ({} read)",
-                    path.display(),
-                    counts.malformed,
-                    counts.lines
-                ),
-            ));
-        }
+        loader.keylog_file(path)?;
     }
     for (i, input) in inputs.iter().enumerate() {
         if input.format() != crate::capture::Format::PcapNg {
             continue;
         }
-        let source = KeySource("key log embedded in the capture (pcapng DSB)".to_string());
         for record in input.records() {
             if let Record::Secrets { kind, data } = record {
                 if kind == DSB_TLS_KEY_LOG {
-                    let counts = keylog.add_text(&String::from_utf8_lossy(data), &source);
-                    if counts.malformed > 0 {
-                        diagnostics.push(Diagnostic {
-                            input: Some(i),
-                            ..Diagnostic::new(
-                                Severity::Warning,
-                                format!(
-                                    "embedded key log: {} malformed lines skipped",
-                                    counts.malformed
-                                ),
-                            )
-                        });
-                    }
+                    loader.embedded_keylog(i, &String::from_utf8_lossy(data));
                 }
             }
         }
         input.release_before(input.len());
     }
-    let mut rsa = Vec::new();
     for path in &options.rsa_keys {
-        rsa.extend(keys::load_rsa_keys(path, options.password.as_deref())?);
+        loader.rsa_file(path, options.password.as_deref())?;
     }
-    Ok(KeyMaterial::new(keylog, rsa))
+    let (keys, notes) = loader.finish();
+    diagnostics.extend(notes);
+    Ok(keys)
 }
 
 /// Malformed frames listed one by one before the rest are only counted.

@@ -29,6 +29,6 @@ pub mod suites;
 #[cfg(test)]
 mod test_hex;
 
-pub use key_material::KeyMaterial;
+pub use key_material::{KeyLoader, KeyMaterial};
 pub use session::{TlsConnection, TlsOutput};
 pub use session_cache::SessionCache;
