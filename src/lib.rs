@@ -1,14 +1,30 @@
 //! lyncscope: reconstructs HTTP exchanges from packet captures and explains Lync / Skype for
 //! Business mobile sign-in flows.
 //!
-//! The pipeline runs one way; each layer hands a finished product to the next and never calls
-//! back into an earlier one:
+//! The pipeline runs one way; each layer hands a finished product to the next. Imports run
+//! the same way: a layer uses the ones before it (and `model`, `error`, `datetime`, which
+//! every layer may use), never one after it, and no two files import each other.
 //!
 //! ```text
-//! files ─► capture (pcap/pcapng over mmap, merged by time) ─► net (link, IP, defrag, TCP
-//!   reassembly) ─► tls (handshake, keys, record decryption) ─► http (HTTP/1.x heads,
-//!   framing, decoding, pairing) ─► model::Analysis (frozen) ─► report (text, JSON)
+//! files ─► capture  pcap / pcapng over mmap, frames merged by time
+//!          archive  SAZ / HAR sessions (already exchanges), joined to the rest
+//!   ─► net       link, IP, defragmentation, TCP reassembly → ordered byte streams
+//!   ─► tls, dns  TLS handshake facts, keys, record decryption; DNS over UDP / TCP
+//!   ─► dispatch  each byte stream to the protocol its first bytes show (TLS, DNS, HTTP/1 …;
+//!                TLS hands its plaintext back to dispatch)
+//!   ─► http      exchanges: h1/ (HTTP/1 state machine), body decoding, exchange builder
+//!   ─► stage     discovery stages, links, decoded auth, sign-in verdict, checks → findings
+//!   ─► pipeline  the only orchestrator: files → frozen model::Analysis
+//!   ─► filter        the filter language over the analysis
+//!      presentation  what UI and reports both compute: time layout, lanes, stage rows,
+//!                    wire heads, pretty bodies, facts in words
+//!   ─► report    writers: text, JSON, stage table, Markdown, HTML + SVG, exports (HAR, SAZ …)
+//!      tui       the terminal UI (reads the analysis through presentation; exports via report)
 //! ```
+//!
+//! `testkit` (hidden) is the tests' corpus locator and builder of hand-made analyses. The
+//! stage rules and checks are described in `docs/stages.md` and `docs/checks.md`, trace
+//! archives in `docs/archives.md`, the JSON report in `docs/report-schema.md`.
 //!
 //! ```
 //! use lyncscope::{analyze, Options};

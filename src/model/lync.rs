@@ -50,7 +50,7 @@ impl Outcome {
 /// The stage an exchange, DNS lookup or connection belongs to, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StageTag {
-    /// Stage id from the rules (lync-flow.md §1.0 ids for the built-in rules).
+    /// Stage id from the rules (docs/stages.md lists the built-in ones).
     pub id: String,
     pub outcome: Outcome,
     /// Name of the rule that fired.
@@ -198,7 +198,7 @@ impl FindingSeverity {
     }
 }
 
-/// The result of one automatic check (lync-flow.md §4) on the evidence in the capture.
+/// The result of one automatic check (docs/checks.md) on the evidence in the capture.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     /// Check id: "C-CERT-1", "C-AUTH-3" …

@@ -762,7 +762,7 @@ mod tests {
         let t1 = contoso_type1();
         let t2 = contoso_type2();
         let t3 = contoso_type3();
-        // The base64 prefixes lync-sample-exchanges.md gives for each type.
+        // Every NTLMSSP message starts "NTLMSSP\0" + its type: these base64 prefixes.
         assert!(B64.encode(&t1).starts_with("TlRMTVNTUAABAAAA"));
         assert!(B64.encode(&t2).starts_with("TlRMTVNTUAACAAAA"));
         assert!(B64.encode(&t3).starts_with("TlRMTVNTUAADAAAA"));
@@ -928,7 +928,7 @@ mod tests {
 
     #[test]
     fn challenges_a04() {
-        // lync-sample-exchanges.md #A04, two WWW-Authenticate headers.
+        // A Lync user challenge: two WWW-Authenticate headers (Bearer, MsRtcOAuth).
         let bearer = decode_challenges(
             "Bearer trusted_issuers=\"00000002-0000-0ff1-ce00-000000000000@contoso.com\", client_id=\"00000004-0000-0ff1-ce00-000000000000\"",
         );
@@ -1038,7 +1038,7 @@ mod tests {
 
     #[test]
     fn webticket_assertion_id() {
-        // SAML-A of lync-sample-exchanges.md (#A16), sent back as X-MS-WebTicket.
+        // A web ticket SAML assertion, sent back as X-MS-WebTicket.
         let saml = "<saml:Assertion MajorVersion=\"1\" MinorVersion=\"1\" AssertionID=\"_wtA1c9d2\" Issuer=\"URI:https://webint-pool1.contoso.net/WebTicket/WebTicketService.svc\" xmlns:saml=\"urn:oasis:names:tc:SAML:1.0:assertion\"><saml:Conditions NotBefore=\"2015-06-29T14:00:01.690Z\" NotOnOrAfter=\"2015-06-29T22:00:01.690Z\"/></saml:Assertion>";
         let b64 = B64.encode(saml);
         let Some(AuthLeg::WebTicket {

@@ -888,7 +888,7 @@ mod tests {
             .unwrap_or_else(|| panic!("no link via {via} in {links:#?}"))
     }
 
-    // lync-sample-exchanges.md #A02 (root, JSON).
+    // An Autodiscover root answer (JSON) to an internal client.
     const A02: &str = r#"{"_links":{
     "self":{"href":"https://webint-pool1.contoso.net/Autodiscover/AutodiscoverService.svc/root?originalDomain=contoso.com"},
     "user":{"href":"https://webint-pool1.contoso.net/Autodiscover/AutodiscoverService.svc/root/oauth/user?originalDomain=contoso.com"},

@@ -292,7 +292,7 @@ fn timings_of(analysis: &Analysis, ex: &Exchange) -> (Ts, OutTimings) {
         return (started, out);
     }
 
-    // Fiddler session timers (SAZ import): Fiddler's own HAR formulas (§5.3).
+    // Fiddler session timers (SAZ import): Fiddler's own HAR formulas (docs/archives.md).
     if let (Some(begin), Some(fiddler_begin), Some(got), Some(begin_resp), Some(done)) = (
         timer(ex, "ClientBeginRequest"),
         timer(ex, "FiddlerBeginRequest"),

@@ -41,7 +41,7 @@ pub(super) fn cert(cn: &str, sans: &[&str], issuer: &str, from: &str, to: &str) 
     }
 }
 
-/// The certificate table of lync-sample-exchanges.md.
+/// The pools' certificates of the worked internal sign-in (internal CA, pool and web names).
 fn cert_int_p1() -> CertificateInfo {
     cert(
         "webint-pool1.contoso.net",

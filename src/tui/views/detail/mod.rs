@@ -1,5 +1,5 @@
 //! The detail pane: one exchange in tabs (Overview, Request, Response, Hex, Auth), after
-//! mitmproxy's flow view (design-anchors §A.2): the Overview tab carries what the stage layer
+//! mitmproxy's flow view: the Overview tab carries what the stage layer
 //! concluded (stage, rule, parent) next to timing, connection and TLS facts, the message tabs
 //! show headers and a readable body, Auth shows the decoded authentication legs.
 //!

@@ -1,5 +1,5 @@
-//! The ladder (sequence diagram), as sngrep's call flow and Wireshark's Flow Graph draw it
-//! (design-anchors §A.7, §A.8): one column per endpoint with a lifeline, one row per event in
+//! The ladder (sequence diagram), as sngrep's call flow and Wireshark's Flow Graph draw it:
+//! one column per endpoint with a lifeline, one row per event in
 //! time order with the time at the left, an arrow client → server labelled `METHOD /path` for
 //! each request and one back labelled `STATUS reason` for each response; DNS queries and
 //! answers too, since they start every discovery step, and connection attempts that carried

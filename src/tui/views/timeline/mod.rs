@@ -1,5 +1,5 @@
-//! The switchable time view of the main screen: stage swimlanes, a waterfall or a ladder
-//! (design-anchors §0.1). This module picks the view and owns what only the choice needs: the
+//! The switchable time view of the main screen: stage swimlanes, a waterfall or a
+//! ladder. This module picks the view and owns what only the choice needs: the
 //! per-filter cache of all three, the block around them and the mouse hit dispatch. What the
 //! views share lives in `state` (kind, zoom, pan, scroll; the frame's input), `axis` (the
 //! gap-compressed time axis and its row) and `canvas` (cell drawing helpers); the views

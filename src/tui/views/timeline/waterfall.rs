@@ -1,6 +1,6 @@
 //! The waterfall: one row per exchange in list order, a bar from request start to response
-//! end on the shared (gap-compressed) time axis. Conventions of Fiddler's Timeline tab
-//! (design-anchors §A.8): `░` while waiting for the first response byte, `█` while the
+//! end on the shared (gap-compressed) time axis. Conventions of Fiddler's Timeline tab:
+//! `░` while waiting for the first response byte, `█` while the
 //! response arrives, `┄` for connection setup before a connection's first exchange, and a
 //! letter per connection so that reuse shows (same letter = same connection).
 //!
