@@ -9,7 +9,7 @@ use crate::dispatch::tls::TlsRecognizer;
 use crate::dispatch::{Collector, Registry};
 use crate::dns::DnsCollector;
 use crate::error::Result;
-use crate::http::{Http1Recognizer, HttpOptions};
+use crate::http::{self, HttpOptions};
 use crate::model::{
     Analysis, Arrival, ConnId, Connection, Diagnostic, ExchId, Exchange, FrameNo, InputInfo,
     Severity,
@@ -148,14 +148,13 @@ fn analyze_captures(
     let keys = Arc::new(load_keys(options, &inputs, &mut key_diagnostics)?);
     // The protocols a connection may carry, in the order they are asked; TLS hands its
     // plaintext to the same list.
-    let registry = Arc::new(Registry::new(vec![
-        Box::new(Http1Recognizer::new(Arc::new(options.http.clone()))),
-        Box::new(DnsRecognizer),
-        Box::new(TlsRecognizer::new(
-            Arc::clone(&keys),
-            Arc::new(SessionCache::default()),
-        )),
-    ]));
+    let mut protocols = http::recognizers(Arc::new(options.http.clone()));
+    protocols.push(Box::new(DnsRecognizer));
+    protocols.push(Box::new(TlsRecognizer::new(
+        Arc::clone(&keys),
+        Arc::new(SessionCache::default()),
+    )));
+    let registry = Arc::new(Registry::new(protocols));
     let workers = worker_count(options);
     let mut read = Reading {
         frames_per_input: vec![0u64; inputs.len()],

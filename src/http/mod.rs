@@ -6,6 +6,15 @@ mod exchange;
 pub mod h1;
 mod options;
 
+use crate::dispatch::Recognizer;
+use std::sync::Arc;
+
 pub use exchange::HttpOutput;
 pub use h1::{sniff_request, sniff_response, Http1Recognizer, HttpConnection, Sniff};
 pub use options::{HeadFilter, HeadPredicate, HttpOptions, KeepBudget};
+
+/// The HTTP versions the dispatcher may choose, in the order it asks them (a new version's
+/// recognizer goes here).
+pub fn recognizers(opts: Arc<HttpOptions>) -> Vec<Box<dyn Recognizer>> {
+    vec![Box::new(Http1Recognizer::new(opts))]
+}
