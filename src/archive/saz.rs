@@ -740,7 +740,7 @@ fn parse_session(
             flags.push((format!("{PSEUDO}PipeInfo.{n}"), v.clone()));
         }
         let generated = bits & FLAG_RESPONSE_GENERATED != 0
-            || ex.response.as_ref().is_some_and(looks_generated);
+            || ex.response.as_deref().is_some_and(looks_generated);
         ex.annotations = Some(Box::new(Annotations {
             origin: format!("SAZ session {digits}"),
             comment: meta.flag("ui-comments").map(str::to_string),

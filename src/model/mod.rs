@@ -358,8 +358,9 @@ pub struct Exchange {
     pub scheme: Scheme,
     pub http_version: HttpVersion,
     pub capture: CaptureState,
-    pub request: Option<Request>,
-    pub response: Option<Response>,
+    /// Boxed, like `response`: an exchange of a big capture stays small in the analysis's vector.
+    pub request: Option<Box<Request>>,
+    pub response: Option<Box<Response>>,
     pub timing: Timing,
     /// What became of the connection after this exchange: a CONNECT tunnel or a protocol
     /// switch (101) ends HTTP/1 parsing on it.

@@ -329,21 +329,21 @@ mod tests {
             scheme: Scheme::Https,
             http_version: crate::model::HttpVersion::Http1,
             capture: CaptureState::Full,
-            request: Some(Request {
+            request: Some(Box::new(Request {
                 method: method.into(),
                 target: target.into(),
                 version: "HTTP/1.1".into(),
                 headers: Headers::from_pairs(headers.iter().copied()),
                 body,
-            }),
-            response: Some(Response {
+            })),
+            response: Some(Box::new(Response {
                 version: "HTTP/1.1".into(),
                 status: 404,
                 reason: "Not Found".into(),
                 headers: Headers::from_pairs([("Content-Length", "0")]),
                 interim_statuses: vec![],
                 body: Body::default(),
-            }),
+            })),
             timing: Default::default(),
             upgrade: None,
             annotations: None,

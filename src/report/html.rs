@@ -448,7 +448,7 @@ mod tests {
             scheme: Scheme::Http,
             http_version: crate::model::HttpVersion::Http1,
             capture: CaptureState::NoResponse,
-            request: Some(Request {
+            request: Some(Box::new(Request {
                 method: "POST".into(),
                 target: "/<img src=x onerror=alert(2)>".into(),
                 version: "HTTP/1.1".into(),
@@ -462,7 +462,7 @@ mod tests {
                     kept: Some(body.into()),
                     ..Default::default()
                 },
-            }),
+            })),
             response: None,
             timing: Default::default(),
             upgrade: None,

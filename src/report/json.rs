@@ -345,8 +345,8 @@ impl Serialize for ExchangeDto<'_> {
             server,
             scheme: e.scheme.as_str(),
             capture: e.capture.as_str(),
-            request: e.request.as_ref().map(req),
-            response: e.response.as_ref().map(resp),
+            request: e.request.as_deref().map(req),
+            response: e.response.as_deref().map(resp),
             timing: Time {
                 request_start: secs(t.request_start),
                 request_end: secs(t.request_end),

@@ -353,20 +353,24 @@ impl ExchangeBuilder {
 
     pub fn build(self) -> Exchange {
         let mut x = self.x;
-        x.request = self.request.map(|(method, target)| Request {
-            method,
-            target,
-            version: "HTTP/1.1".into(),
-            headers: headers(&self.request_headers),
-            body: self.request_body,
+        x.request = self.request.map(|(method, target)| {
+            Box::new(Request {
+                method,
+                target,
+                version: "HTTP/1.1".into(),
+                headers: headers(&self.request_headers),
+                body: self.request_body,
+            })
         });
-        x.response = self.status.map(|status| Response {
-            version: "HTTP/1.1".into(),
-            status,
-            reason: self.reason,
-            headers: headers(&self.response_headers),
-            interim_statuses: Vec::new(),
-            body: self.response_body,
+        x.response = self.status.map(|status| {
+            Box::new(Response {
+                version: "HTTP/1.1".into(),
+                status,
+                reason: self.reason,
+                headers: headers(&self.response_headers),
+                interim_statuses: Vec::new(),
+                body: self.response_body,
+            })
         });
         x.capture = self.capture.unwrap_or(match (&x.request, &x.response) {
             (Some(_), None) => CaptureState::NoResponse,
