@@ -430,7 +430,10 @@ fn merge(
 ) {
     let mut dns = Vec::new();
     let mut connections = Vec::new();
-    let mut exchanges: Vec<Exchange> = Vec::new();
+    // Sized once: each worker's exchanges are moved in and its vector freed, so the merged
+    // vector has no growth slack and at most one worker's vector exists beside it.
+    let total: usize = outputs.iter().map(|o| o.factory.exchanges.len()).sum();
+    let mut exchanges: Vec<Exchange> = Vec::with_capacity(total);
     let mut diagnostics = Vec::new();
     let mut pending = Vec::new();
     for out in outputs {
@@ -448,19 +451,12 @@ fn merge(
             c.id.0 += conn_base;
             c
         }));
-        // Renumbered in place and appended to the first worker's vector: tens of thousands
-        // of exchanges are never held twice.
         dns.push(out.factory.dns);
-        let mut more = out.factory.exchanges;
-        for e in &mut more {
+        exchanges.extend(out.factory.exchanges.into_iter().map(|mut e| {
             e.connection.0 += conn_base;
             e.id.0 += exch_base;
-        }
-        if exchanges.is_empty() {
-            exchanges = more;
-        } else {
-            exchanges.append(&mut more);
-        }
+            e
+        }));
         for mut d in out.diagnostics.into_iter().chain(out.factory.diagnostics) {
             shift(&mut d);
             diagnostics.push(d);

@@ -368,9 +368,9 @@ pub struct Exchange {
     /// What a trace archive (Fiddler SAZ, HAR) recorded about the exchange beyond the HTTP
     /// messages; None for exchanges reconstructed from packets.
     pub annotations: Option<Box<Annotations>>,
-    /// Discovery stage (stage layer); boxed, as most exchanges of a big capture carry only
-    /// the small "unrelated" tag.
-    pub stage: Option<Box<StageTag>>,
+    /// Discovery stage (stage layer); shared, as most exchanges of a big capture carry the
+    /// same "unrelated" tag.
+    pub stage: Option<std::sync::Arc<StageTag>>,
     /// Decoded authentication headers (stage layer); None when there were none.
     pub auth: Option<Box<AuthFacts>>,
 }

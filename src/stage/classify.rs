@@ -358,6 +358,8 @@ pub(crate) fn classify(analysis: &mut Analysis, rules: &RuleSet) -> Learned {
     }
     events.sort_by_key(|(t, k, i, _)| (*t, *k, *i));
 
+    // Most exchanges of a big capture get the same tag (unrelated, no parent): they share one.
+    let mut last: Option<std::sync::Arc<StageTag>> = None;
     for (at, _, _, ev) in &events {
         match ev {
             Event::Dns(i) => {
@@ -366,7 +368,12 @@ pub(crate) fn classify(analysis: &mut Analysis, rules: &RuleSet) -> Learned {
             }
             Event::Http(i) => {
                 let t = classify_http(analysis, *i, rules, &mut learned, *at);
-                analysis.exchanges[*i].stage = Some(Box::new(t));
+                let t = match last.take() {
+                    Some(shared) if *shared == t => shared,
+                    _ => std::sync::Arc::new(t),
+                };
+                last = Some(std::sync::Arc::clone(&t));
+                analysis.exchanges[*i].stage = Some(t);
             }
         }
     }
@@ -683,7 +690,9 @@ fn settle_http_root_noise(analysis: &mut Analysis) {
     let Some(later) = https_ok_from else { return };
     for e in &mut analysis.exchanges {
         let at = e.timing.first().map(|a| a.ts).unwrap_or_default();
-        let Some(t) = e.stage.as_mut() else { continue };
+        let Some(t) = e.stage.as_mut().map(std::sync::Arc::make_mut) else {
+            continue;
+        };
         if t.id == "ad-root-http" && t.outcome == Outcome::Fail && at <= later {
             t.outcome = Outcome::Noise;
             t.note = Some(

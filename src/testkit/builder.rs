@@ -323,7 +323,7 @@ impl ExchangeBuilder {
 
     /// The discovery stage, as a rule named `rule` tagged it (no parent, no note).
     pub fn stage(mut self, id: &str, outcome: Outcome, rule: &str) -> Self {
-        self.x.stage = Some(Box::new(StageTag {
+        self.x.stage = Some(std::sync::Arc::new(StageTag {
             id: id.into(),
             outcome,
             rule: rule.into(),

@@ -234,7 +234,7 @@ struct CacheKey {
     sizes: [usize; 4],
     id: crate::model::ExchId,
     timing: crate::model::Timing,
-    stage: Option<Box<crate::model::StageTag>>,
+    stage: Option<std::sync::Arc<crate::model::StageTag>>,
     note: Option<crate::model::Note>,
     tab: DetailTab,
     raw: bool,
