@@ -147,43 +147,45 @@ pub struct InputInfo {
     pub truncated: bool,
 }
 
-/// Header fields of one HTTP message, as sent, in order. Stored as one text block plus
-/// spans so that tens of thousands of exchanges stay small in memory.
+/// Header fields of one HTTP message, as sent, in order. Stored as one text block (names and
+/// values back to back) plus where each name and value ends, so that tens of thousands of
+/// exchanges stay small in memory.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Headers {
     text: Box<str>,
-    spans: Box<[(u32, u32, u32, u32)]>,
+    /// Per field: the end of its name and the end of its value in `text` (a name starts where
+    /// the previous value ended).
+    ends: Box<[(u32, u32)]>,
 }
 
 impl Headers {
     pub fn from_pairs<'a, I: IntoIterator<Item = (&'a str, &'a str)>>(pairs: I) -> Headers {
         let mut text = String::new();
-        let mut spans = Vec::new();
+        let mut ends = Vec::new();
         for (n, v) in pairs {
-            let ns = text.len() as u32;
             text.push_str(n);
             let ne = text.len() as u32;
             text.push_str(v);
-            let ve = text.len() as u32;
-            spans.push((ns, ne, ne, ve));
+            ends.push((ne, text.len() as u32));
         }
         Headers {
             text: text.into_boxed_str(),
-            spans: spans.into_boxed_slice(),
+            ends: ends.into_boxed_slice(),
         }
     }
     pub fn len(&self) -> usize {
-        self.spans.len()
+        self.ends.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.spans.is_empty()
+        self.ends.is_empty()
     }
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
-        self.spans.iter().map(move |&(ns, ne, vs, ve)| {
-            (
-                &self.text[ns as usize..ne as usize],
-                &self.text[vs as usize..ve as usize],
-            )
+        let mut start = 0usize;
+        self.ends.iter().map(move |&(ne, ve)| {
+            let (ne, ve) = (ne as usize, ve as usize);
+            let field = (&self.text[start..ne], &self.text[ne..ve]);
+            start = ve;
+            field
         })
     }
     /// The first value of a header, matched case-insensitively.
