@@ -51,9 +51,10 @@ impl Progress for () {
 }
 
 /// TCP segments handed to a worker in one message (amortises the channel).
-const BATCH: usize = 1024;
-/// Batches in flight per worker: bounds the memory and how far workers lag behind reading.
-const IN_FLIGHT: usize = 8;
+const BATCH: usize = 512;
+/// Batches in flight per worker: bounds the memory and how far workers lag behind reading
+/// (4 × 512 segments ≈ 3 MB of the file, whose pages stay resident until they are done).
+const IN_FLIGHT: usize = 4;
 
 /// Work for a connection-tracking thread.
 enum Job<'a> {
@@ -401,13 +402,13 @@ impl Reading {
     }
 }
 
-/// Gives back the memory of the file pages already read, in steps of 8 MiB, keeping the
-/// last 8 MiB (workers lag behind reading by at most a few MiB of queued segments, and
+/// Gives back the memory of the file pages already read, in steps of 4 MiB, keeping the
+/// last 4 MiB (workers lag behind reading by at most a few MiB of queued segments, and
 /// buffered out-of-order segments may still point there: a released page that is read again
 /// is only faulted back in from the page cache).
 fn release_read_pages(inputs: &[Input], merged: &Merged<'_>, released: &mut [u64]) {
-    const STEP: u64 = 8 << 20;
-    const KEEP: u64 = 8 << 20;
+    const STEP: u64 = 4 << 20;
+    const KEEP: u64 = 4 << 20;
     for ((input, records), done) in inputs.iter().zip(merged.parts()).zip(released.iter_mut()) {
         let upto = records.position().saturating_sub(KEEP);
         if upto >= *done + STEP {
