@@ -191,14 +191,14 @@ impl Source {
     /// that what it holds is known before anything is copied.
     pub fn new(path: &Path) -> Result<Source> {
         if path.as_os_str() == "-" {
-            return Stream::new(path, Box::new(io::stdin()), true).map(Source::Stream);
+            return Stream::new(path, Rest::Stdin(io::stdin())).map(Source::Stream);
         }
         let Ok(file) = File::open(path) else {
             return Ok(Source::File(path.to_path_buf()));
         };
         match file.metadata() {
             Ok(meta) if !meta.is_file() && !meta.is_dir() => {
-                Stream::new(path, Box::new(file), false).map(Source::Stream)
+                Stream::new(path, Rest::Pipe(file)).map(Source::Stream)
             }
             _ => Ok(Source::File(path.to_path_buf())),
         }
@@ -225,19 +225,29 @@ impl Source {
 pub struct Stream {
     label: PathBuf,
     head: Vec<u8>,
-    rest: Box<dyn Read + Send>,
-    /// Standard input (its errors are [`Error::Stdin`]; a pipe's are [`Error::Open`]).
-    stdin: bool,
+    rest: Rest,
+}
+
+/// The unread rest of a stream, by its concrete type: copying it with `io::copy` then moves
+/// the bytes inside the kernel (splice), as it did when the whole stream was spooled at once.
+enum Rest {
+    /// Standard input (its errors are [`Error::Stdin`]).
+    Stdin(io::Stdin),
+    /// A pipe, FIFO or device (its errors are [`Error::Open`]).
+    Pipe(File),
 }
 
 impl Stream {
-    fn new(label: &Path, mut rest: Box<dyn Read + Send>, stdin: bool) -> Result<Stream> {
-        let head = read_head(&mut rest).map_err(|e| stream_error(label, stdin, e))?;
+    fn new(label: &Path, mut rest: Rest) -> Result<Stream> {
+        let head = match &mut rest {
+            Rest::Stdin(stdin) => read_head(&mut stdin.lock()),
+            Rest::Pipe(file) => read_head(file),
+        };
+        let head = head.map_err(|e| stream_error(label, &rest, e))?;
         Ok(Stream {
             label: label.to_path_buf(),
             head,
             rest,
-            stdin,
         })
     }
 
@@ -253,47 +263,45 @@ impl Stream {
     /// Opens it as a capture. One that does not start like a capture is refused at once, with
     /// the message a file would get, before anything is copied; a capture is spooled to an
     /// unnamed temporary file and mapped.
-    pub fn into_input(self) -> Result<Input> {
+    pub fn into_input(mut self) -> Result<Input> {
         refuse_unknown(&self.label, &self.head)?;
-        let Stream {
-            label,
-            head,
-            rest,
-            stdin,
-        } = self;
-        let file =
-            spool(io::Cursor::new(head).chain(rest)).map_err(|e| stream_error(&label, stdin, e))?;
-        Input::from_file(&label, &file)
+        let file = tempfile::tempfile()
+            .and_then(|mut file| self.copy_into(&mut file).map(|()| file))
+            .map_err(|e| stream_error(&self.label, &self.rest, e))?;
+        Input::from_file(&self.label, &file)
     }
 
     /// Copies it whole to a named temporary file (deleted when dropped), for readers that open
     /// a path (trace archives).
     pub fn spool_named(mut self) -> Result<tempfile::NamedTempFile> {
-        let mut copy = || -> io::Result<tempfile::NamedTempFile> {
-            let mut file = tempfile::NamedTempFile::new()?;
-            file.write_all(&self.head)?;
-            io::copy(&mut self.rest, &mut file)?;
-            file.flush()?;
-            Ok(file)
+        tempfile::NamedTempFile::new()
+            .and_then(|mut file| self.copy_into(file.as_file_mut()).map(|()| file))
+            .map_err(|e| stream_error(&self.label, &self.rest, e))
+    }
+
+    fn copy_into(&mut self, file: &mut File) -> io::Result<()> {
+        file.write_all(&self.head)?;
+        match &mut self.rest {
+            Rest::Stdin(stdin) => io::copy(&mut stdin.lock(), file)?,
+            Rest::Pipe(pipe) => io::copy(pipe, file)?,
         };
-        copy().map_err(|e| stream_error(&self.label, self.stdin, e))
+        file.flush()
     }
 }
 
 /// A stream's reading error: [`Error::Stdin`] for standard input, [`Error::Open`] for a pipe.
-fn stream_error(label: &Path, stdin: bool, source: io::Error) -> Error {
-    if stdin {
-        Error::Stdin(source)
-    } else {
-        Error::Open {
+fn stream_error(label: &Path, rest: &Rest, source: io::Error) -> Error {
+    match rest {
+        Rest::Stdin(_) => Error::Stdin(source),
+        Rest::Pipe(_) => Error::Open {
             path: label.to_path_buf(),
             source,
-        }
+        },
     }
 }
 
 /// Reads up to [`STREAM_HEAD`] bytes: until that many, or the end.
-fn read_head(reader: &mut dyn Read) -> io::Result<Vec<u8>> {
+fn read_head(reader: &mut impl Read) -> io::Result<Vec<u8>> {
     let mut head = Vec::with_capacity(STREAM_HEAD);
     reader.take(STREAM_HEAD as u64).read_to_end(&mut head)?;
     Ok(head)
@@ -340,7 +348,7 @@ impl Input {
         } else if meta.is_dir() {
             Err(open_err(io::Error::other("is a directory")))
         } else {
-            Stream::new(path, Box::new(file), false)?.into_input()
+            Stream::new(path, Rest::Pipe(file))?.into_input()
         }
     }
 
@@ -350,7 +358,14 @@ impl Input {
     pub fn from_reader<R: Read>(label: &Path, mut reader: R) -> Result<Input> {
         let head = read_head(&mut reader).map_err(Error::Stdin)?;
         refuse_unknown(label, &head)?;
-        let file = spool(io::Cursor::new(head).chain(reader)).map_err(Error::Stdin)?;
+        let mut spooled = || -> io::Result<File> {
+            let mut file = tempfile::tempfile()?;
+            file.write_all(&head)?;
+            io::copy(&mut reader, &mut file)?;
+            file.flush()?;
+            Ok(file)
+        };
+        let file = spooled().map_err(Error::Stdin)?;
         Input::from_file(label, &file)
     }
 
