@@ -61,7 +61,7 @@ struct StagesArgs {
 #[derive(clap::Args, Debug)]
 struct InputArgs {
     /// Captures (pcap, pcapng) and trace archives (Fiddler .saz, .har); several are merged by
-    /// time. "-" reads a capture from standard input.
+    /// time. "-" reads a capture or an archive from standard input.
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Largest decoded (decompressed) body size; larger bodies are cut with a diagnostic.

@@ -2,7 +2,7 @@
 //! [`Analysis`]. One pass over the files, in timestamp order across files.
 
 use crate::archive::{self, har, saz, ArchiveKind};
-use crate::capture::{Input, Merged, Record};
+use crate::capture::{Input, Merged, Record, Source};
 use crate::dispatch::collector::gather;
 use crate::dispatch::dns::DnsRecognizer;
 use crate::dispatch::tls::TlsRecognizer;
@@ -87,13 +87,15 @@ pub fn analyze(
     progress: &mut dyn Progress,
 ) -> Result<Analysis> {
     // Trace archives (Fiddler SAZ, HAR) hold exchanges already: they are read whole and
-    // joined to what the packet captures give.
+    // joined to what the packet captures give. Standard input and pipes are told apart by
+    // their first bytes, read here once.
     let mut archives = Vec::new();
-    let mut capture_paths = Vec::new();
+    let mut captures = Vec::new();
     for p in paths {
-        match archive::archive_kind(p) {
-            Some(kind) => archives.push((p.clone(), kind)),
-            None => capture_paths.push(p.clone()),
+        let source = Source::new(p)?;
+        match archive::source_kind(&source) {
+            Some(kind) => archives.push(archive::ArchiveInput::new(source, kind)?),
+            None => captures.push(source),
         }
     }
     let mut options = options.clone();
@@ -102,13 +104,17 @@ pub fn analyze(
     }
     let options = &options;
     let mut imported = Vec::new();
-    for (p, kind) in &archives {
+    for input in &archives {
         let mut http = options.http.clone();
         http.keep_body_max = http.keep_body_max.max(ARCHIVE_BODY_KEEP);
-        imported.push(match kind {
-            ArchiveKind::Saz => saz::read_saz(p, options.password.as_deref(), &http)?,
-            ArchiveKind::Har => har::read_har(p)?,
-        });
+        let (p, kind) = (input.file(), input.kind());
+        imported.push(
+            match kind {
+                ArchiveKind::Saz => saz::read_saz(p, options.password.as_deref(), &http),
+                ArchiveKind::Har => har::read_har(p),
+            }
+            .map_err(|e| input.relabel(e))?,
+        );
         if let (Some(feed), Some(imp)) = (&options.http.live, imported.last()) {
             for x in &imp.exchanges {
                 if let Some(c) = imp.connections.get(x.connection.0 as usize) {
@@ -117,9 +123,9 @@ pub fn analyze(
             }
         }
     }
-    let mut analysis = analyze_captures(&capture_paths, options, progress)?;
-    for ((p, kind), imp) in archives.iter().zip(imported) {
-        archive::join(&mut analysis, p, *kind, imp);
+    let mut analysis = analyze_captures(captures, options, progress)?;
+    for (input, imp) in archives.iter().zip(imported) {
+        archive::join(&mut analysis, input, imp);
     }
     if !archives.is_empty() {
         archive::renumber(&mut analysis);
@@ -136,13 +142,13 @@ const ARCHIVE_BODY_KEEP: u64 = 16 << 20;
 
 /// The packet-capture part of [`analyze`].
 fn analyze_captures(
-    paths: &[PathBuf],
+    sources: Vec<Source>,
     options: &Options,
     progress: &mut dyn Progress,
 ) -> Result<Analysis> {
-    let inputs = paths
-        .iter()
-        .map(|p| Input::open(p))
+    let inputs = sources
+        .into_iter()
+        .map(Source::open)
         .collect::<Result<Vec<_>>>()?;
     let total: u64 = inputs.iter().map(Input::len).sum();
     let mut key_diagnostics = Vec::new();

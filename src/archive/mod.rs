@@ -7,10 +7,12 @@
 pub mod har;
 pub mod saz;
 
+use crate::capture::Source;
+use crate::error::{Error, Result};
 use crate::model::{
     Analysis, ConnId, Connection, Diagnostic, ExchId, Exchange, InputInfo, Severity,
 };
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// What an archive holds, in the model's terms. Ids are local: exchanges[i].id == ExchId(i),
 /// exchanges[i].connection indexes `connections`, diagnostics point at local ids.
@@ -45,7 +47,7 @@ impl ArchiveKind {
 }
 
 /// Sniffs a file's first bytes (missing or unreadable files are left to the capture reader,
-/// which reports them); `-` (standard input) is never an archive.
+/// which reports them); `-` (standard input) is never an archive here: see [`source_kind`].
 pub fn archive_kind(path: &Path) -> Option<ArchiveKind> {
     use std::io::Read;
     if path.as_os_str() == "-" {
@@ -53,7 +55,22 @@ pub fn archive_kind(path: &Path) -> Option<ArchiveKind> {
     }
     let mut head = [0u8; 512];
     let n = std::fs::File::open(path).ok()?.read(&mut head).ok()?;
-    let head = &head[..n];
+    kind_of(&head[..n])
+}
+
+/// What an input holds, if an archive: a file is sniffed as [`archive_kind`] does, a stream
+/// (standard input, a pipe) by the first bytes already read from it.
+pub fn source_kind(source: &Source) -> Option<ArchiveKind> {
+    match source {
+        Source::File(path) => archive_kind(path),
+        Source::Stream(stream) => kind_of(stream.head()),
+    }
+}
+
+/// The archive kind first bytes show (the first 512 are looked at, for files and streams
+/// alike).
+fn kind_of(head: &[u8]) -> Option<ArchiveKind> {
+    let head = &head[..head.len().min(512)];
     if saz::is_saz(head) {
         Some(ArchiveKind::Saz)
     } else if har::is_har(head) {
@@ -63,15 +80,74 @@ pub fn archive_kind(path: &Path) -> Option<ArchiveKind> {
     }
 }
 
+/// An archive to read: the name it is reported under, and the file that holds it. The readers
+/// open a path, so a stream is first copied whole to a named temporary file (removed when
+/// this is dropped).
+pub struct ArchiveInput {
+    label: PathBuf,
+    kind: ArchiveKind,
+    copy: Option<tempfile::NamedTempFile>,
+}
+
+impl ArchiveInput {
+    pub fn new(source: Source, kind: ArchiveKind) -> Result<ArchiveInput> {
+        Ok(match source {
+            Source::File(path) => ArchiveInput {
+                label: path,
+                kind,
+                copy: None,
+            },
+            Source::Stream(stream) => ArchiveInput {
+                label: stream.label().to_path_buf(),
+                kind,
+                copy: Some(stream.spool_named()?),
+            },
+        })
+    }
+
+    pub fn kind(&self) -> ArchiveKind {
+        self.kind
+    }
+
+    /// The name in the report and in messages.
+    pub fn label(&self) -> &Path {
+        &self.label
+    }
+
+    /// The file to read.
+    pub fn file(&self) -> &Path {
+        self.copy.as_ref().map_or(&self.label, |copy| copy.path())
+    }
+
+    /// An error about reading [`Self::file`], naming [`Self::label`] instead of a temporary
+    /// copy.
+    pub fn relabel(&self, error: Error) -> Error {
+        if self.copy.is_none() {
+            return error;
+        }
+        let path = self.label.clone();
+        match error {
+            Error::Open { source, .. } => Error::Open { path, source },
+            Error::BadFile { message, .. } => Error::BadFile { path, message },
+            Error::Archive { message, .. } => Error::Archive { path, message },
+            Error::UnknownFormat { magic, .. } => Error::UnknownFormat { path, magic },
+            other => other,
+        }
+    }
+}
+
 /// Adds an archive's exchanges and connections to the analysis (ids shifted).
-pub fn join(a: &mut Analysis, path: &Path, kind: ArchiveKind, imp: Imported) {
+pub fn join(a: &mut Analysis, archive: &ArchiveInput, imp: Imported) {
+    let (path, kind) = (archive.label(), archive.kind());
     let input = a.inputs.len();
     let conn_base = a.connections.len() as u32;
     let exch_base = a.exchanges.len() as u32;
     a.inputs.push(InputInfo {
         path: path.display().to_string(),
         format: kind.name().to_string(),
-        bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+        bytes: std::fs::metadata(archive.file())
+            .map(|m| m.len())
+            .unwrap_or(0),
         frames: 0,
         link_types: Vec::new(),
         truncated: false,

@@ -174,17 +174,169 @@ fn hex_prefix(data: &[u8]) -> String {
     }
 }
 
-impl Input {
-    /// Opens a file ("-" = standard input, spooled to an unnamed temp file and then mmapped, so
-    /// memory never holds the whole capture). Sniffs the format from the magic number.
-    /// Named pipes and other non-regular files are spooled the same way (they cannot be
-    /// mapped).
-    pub fn open(path: &Path) -> Result<Input> {
+/// Bytes of a stream read before deciding what it holds: enough for a pcap header, a pcapng
+/// section header, a zip's first entry header, and the opening of a HAR.
+pub const STREAM_HEAD: usize = 4096;
+
+/// An input as named: a file read in place, or a stream (standard input `-`, a pipe, a FIFO,
+/// a device) that has to be copied somewhere before it can be read.
+pub enum Source {
+    /// A regular file, or a path that does not open (opening it again says why).
+    File(PathBuf),
+    Stream(Stream),
+}
+
+impl Source {
+    /// Tells a file from a stream; of a stream, reads the first [`STREAM_HEAD`] bytes now, so
+    /// that what it holds is known before anything is copied.
+    pub fn new(path: &Path) -> Result<Source> {
         if path.as_os_str() == "-" {
-            let stdin = io::stdin();
-            let file = spool(stdin.lock()).map_err(Error::Stdin)?;
-            return Input::from_file(path, &file);
+            return Stream::new(path, Rest::Stdin(io::stdin())).map(Source::Stream);
         }
+        let Ok(file) = File::open(path) else {
+            return Ok(Source::File(path.to_path_buf()));
+        };
+        match file.metadata() {
+            Ok(meta) if !meta.is_file() && !meta.is_dir() => {
+                Stream::new(path, Rest::Pipe(file)).map(Source::Stream)
+            }
+            _ => Ok(Source::File(path.to_path_buf())),
+        }
+    }
+
+    /// The name the input is reported under.
+    pub fn path(&self) -> &Path {
+        match self {
+            Source::File(path) => path,
+            Source::Stream(stream) => stream.label(),
+        }
+    }
+
+    /// Opens it as a capture (see [`Stream::into_input`] for a stream).
+    pub fn open(self) -> Result<Input> {
+        match self {
+            Source::File(path) => Input::open_file(&path),
+            Source::Stream(stream) => stream.into_input(),
+        }
+    }
+}
+
+/// A stream whose first bytes have been read and whose rest has not.
+pub struct Stream {
+    label: PathBuf,
+    head: Vec<u8>,
+    rest: Rest,
+}
+
+/// The unread rest of a stream, by its concrete type: copying it with `io::copy` then moves
+/// the bytes inside the kernel (splice), as it did when the whole stream was spooled at once.
+enum Rest {
+    /// Standard input (its errors are [`Error::Stdin`]).
+    Stdin(io::Stdin),
+    /// A pipe, FIFO or device (its errors are [`Error::Open`]).
+    Pipe(File),
+}
+
+impl Stream {
+    fn new(label: &Path, mut rest: Rest) -> Result<Stream> {
+        let head = match &mut rest {
+            Rest::Stdin(stdin) => read_head(&mut stdin.lock()),
+            Rest::Pipe(file) => read_head(file),
+        };
+        let head = head.map_err(|e| stream_error(label, &rest, e))?;
+        Ok(Stream {
+            label: label.to_path_buf(),
+            head,
+            rest,
+        })
+    }
+
+    pub fn label(&self) -> &Path {
+        &self.label
+    }
+
+    /// Its first bytes (all of it when it is shorter than [`STREAM_HEAD`]).
+    pub fn head(&self) -> &[u8] {
+        &self.head
+    }
+
+    /// Opens it as a capture. One that does not start like a capture is refused at once, with
+    /// the message a file would get, before anything is copied; a capture is spooled to an
+    /// unnamed temporary file and mapped.
+    pub fn into_input(mut self) -> Result<Input> {
+        refuse_unknown(&self.label, &self.head)?;
+        let file = tempfile::tempfile()
+            .and_then(|mut file| self.copy_into(&mut file).map(|()| file))
+            .map_err(|e| stream_error(&self.label, &self.rest, e))?;
+        Input::from_file(&self.label, &file)
+    }
+
+    /// Copies it whole to a named temporary file (deleted when dropped), for readers that open
+    /// a path (trace archives).
+    pub fn spool_named(mut self) -> Result<tempfile::NamedTempFile> {
+        tempfile::NamedTempFile::new()
+            .and_then(|mut file| self.copy_into(file.as_file_mut()).map(|()| file))
+            .map_err(|e| stream_error(&self.label, &self.rest, e))
+    }
+
+    fn copy_into(&mut self, file: &mut File) -> io::Result<()> {
+        file.write_all(&self.head)?;
+        match &mut self.rest {
+            Rest::Stdin(stdin) => io::copy(&mut stdin.lock(), file)?,
+            Rest::Pipe(pipe) => io::copy(pipe, file)?,
+        };
+        file.flush()
+    }
+}
+
+/// A stream's reading error: [`Error::Stdin`] for standard input, [`Error::Open`] for a pipe.
+fn stream_error(label: &Path, rest: &Rest, source: io::Error) -> Error {
+    match rest {
+        Rest::Stdin(_) => Error::Stdin(source),
+        Rest::Pipe(_) => Error::Open {
+            path: label.to_path_buf(),
+            source,
+        },
+    }
+}
+
+/// Reads up to [`STREAM_HEAD`] bytes: until that many, or the end.
+fn read_head(reader: &mut impl Read) -> io::Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(STREAM_HEAD);
+    reader.take(STREAM_HEAD as u64).read_to_end(&mut head)?;
+    Ok(head)
+}
+
+/// Refuses, from its first bytes, a stream that cannot be a capture: exactly what [`sniff`]
+/// would refuse as an unknown format once it is whole (the magic number is in the first
+/// bytes), with the same message; and an empty one.
+fn refuse_unknown(label: &Path, head: &[u8]) -> Result<()> {
+    if head.is_empty() {
+        return Err(Error::BadFile {
+            path: label.to_path_buf(),
+            message: "the file is empty".into(),
+        });
+    }
+    match sniff(head) {
+        Err(Sniffed::Unknown) => Err(Error::UnknownFormat {
+            path: label.to_path_buf(),
+            magic: hex_prefix(head),
+        }),
+        _ => Ok(()),
+    }
+}
+
+impl Input {
+    /// Opens a file. "-" (standard input) and pipes are streams: their first bytes are read
+    /// first, and one that is not a capture is refused before anything is copied; a capture is
+    /// spooled to an unnamed temp file and then mmapped, so memory never holds the whole
+    /// capture. Sniffs the format from the magic number.
+    pub fn open(path: &Path) -> Result<Input> {
+        Source::new(path)?.open()
+    }
+
+    /// A path that is not a stream (or was not one when [`Source::new`] looked).
+    fn open_file(path: &Path) -> Result<Input> {
         let open_err = |source| Error::Open {
             path: path.to_path_buf(),
             source,
@@ -196,17 +348,24 @@ impl Input {
         } else if meta.is_dir() {
             Err(open_err(io::Error::other("is a directory")))
         } else {
-            Input::from_reader(path, file).map_err(|e| match e {
-                Error::Stdin(source) => open_err(source),
-                other => other,
-            })
+            Stream::new(path, Rest::Pipe(file))?.into_input()
         }
     }
 
-    /// Spools a stream (standard input, a pipe) to a temporary file and opens that.
-    /// `label` is the name the input is reported under. Spooling errors are `Error::Stdin`.
-    pub fn from_reader<R: Read>(label: &Path, reader: R) -> Result<Input> {
-        let file = spool(reader).map_err(Error::Stdin)?;
+    /// Reads a stream (standard input, a pipe) as a capture: refused from its first bytes when
+    /// it is not one, else spooled to a temporary file and opened. `label` is the name the
+    /// input is reported under. Reading errors are `Error::Stdin`.
+    pub fn from_reader<R: Read>(label: &Path, mut reader: R) -> Result<Input> {
+        let head = read_head(&mut reader).map_err(Error::Stdin)?;
+        refuse_unknown(label, &head)?;
+        let mut spooled = || -> io::Result<File> {
+            let mut file = tempfile::tempfile()?;
+            file.write_all(&head)?;
+            io::copy(&mut reader, &mut file)?;
+            file.flush()?;
+            Ok(file)
+        };
+        let file = spooled().map_err(Error::Stdin)?;
         Input::from_file(label, &file)
     }
 
@@ -668,6 +827,47 @@ mod tests {
         assert_eq!(frames.len(), 1);
         assert_eq!(frames[0].link, LinkType::RawIp);
         assert_eq!(frames[0].ts, Ts(5_000_007_000));
+    }
+
+    #[test]
+    fn a_stream_that_is_no_capture_is_refused_from_its_first_bytes() {
+        // An endless stream of zeros: refused without reading past its head.
+        match Input::from_reader(Path::new("-"), io::repeat(0)) {
+            Err(Error::UnknownFormat { path, magic }) => {
+                assert_eq!(path, Path::new("-"));
+                assert_eq!(magic, ["00"; 16].join(" "));
+            }
+            other => panic!("expected UnknownFormat, got {:?}", other.err()),
+        }
+        // The same messages as for files with the same bytes.
+        for bytes in [
+            &b""[..],
+            b"GET / HTTP/1.1\r\n",
+            &[0xd4, 0xc3, 0xb2],
+            &[0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0],
+            &[0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0],
+        ] {
+            let f = write_temp(bytes);
+            let from_file = Input::open(f.path()).err().expect("refused").to_string();
+            let from_stream = Input::from_reader(f.path(), io::Cursor::new(bytes.to_vec()))
+                .err()
+                .expect("refused")
+                .to_string();
+            assert_eq!(from_stream, from_file);
+        }
+    }
+
+    #[test]
+    fn a_capture_longer_than_the_head_is_read_whole_from_a_stream() {
+        let frames: Vec<(u32, u32, &[u8], u32)> = (0..500)
+            .map(|i| (i, 0, &b"\x45\x00abcdef"[..], 8))
+            .collect();
+        let bytes = pcap_file(false, false, 101, &frames);
+        assert!(bytes.len() > STREAM_HEAD);
+        let input = Input::from_reader(Path::new("-"), io::Cursor::new(bytes)).unwrap();
+        let (frames, damage) = frames_of(&input);
+        assert!(damage.is_none());
+        assert_eq!(frames.len(), 500);
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! certificates), DER (PKCS#8 or PKCS#1) or PKCS#12/PFX. Only RSA keys can decrypt a TLS key
 //! exchange; other keys in a file are skipped.
 
+use super::kdf_cost::{self, Work};
 use super::key_file::{read_bounded, KeySource};
+use super::pfx_cost::{self, Refusal};
 pub use crate::error::KeyError;
 use base64::alphabet;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
@@ -24,13 +26,7 @@ use std::path::Path;
 /// is a few tens of KiB).
 pub const MAX_KEY_FILE: u64 = 16 * 1024 * 1024;
 
-/// Password-based key derivation costs above these are refused, so that a crafted file cannot
-/// keep the analysis busy for hours. Real files use 2000 to 600 000 PBKDF2 iterations and
-/// scrypt N = 2^14.
-const MAX_KDF_ITERATIONS: u64 = 10_000_000;
-const MAX_SCRYPT_LOG_N: u32 = 20;
-
-/// Sections of one PEM file read at most (a key file has a handful).
+/// Sections of one PEM file read at most, encrypted or not (a key file has a handful).
 const MAX_PEM_SECTIONS: usize = 10_000;
 
 /// An RSA private key usable for static-RSA key exchange.
@@ -241,15 +237,26 @@ impl KeyFile<'_> {
                     .to_string(),
             );
         }
-        for der in encrypted_pem_sections(bytes) {
+        let encrypted = encrypted_pem_sections(bytes);
+        if password.is_some() {
+            self.price_encrypted_pkcs8(encrypted.iter().flatten().map(Vec::as_slice))?;
+        }
+        for der in &encrypted {
             match der {
-                Some(der) => self.add_encrypted_pkcs8(&der, password, &mut found),
+                Some(der) => self.add_encrypted_pkcs8(der, password, &mut found),
                 None => found
                     .problems
                     .push("an ENCRYPTED PRIVATE KEY section is not valid base64".to_string()),
             }
         }
-        for section in <(SectionKind, Vec<u8>)>::pem_slice_iter(bytes).take(MAX_PEM_SECTIONS) {
+        // One cap for all sections, encrypted or not.
+        let mut capped = encrypted.len() >= MAX_PEM_SECTIONS;
+        let sections = (encrypted.len()..).zip(<(SectionKind, Vec<u8>)>::pem_slice_iter(bytes));
+        for (seen, section) in sections {
+            if seen >= MAX_PEM_SECTIONS {
+                capped = true;
+                break;
+            }
             let (kind, der) = match section {
                 Ok(s) => s,
                 Err(e) => {
@@ -270,6 +277,12 @@ impl KeyFile<'_> {
                 _ => {}
             }
         }
+        if capped {
+            found.problems.insert(
+                0,
+                format!("more than {MAX_PEM_SECTIONS} PEM sections: the rest were not read"),
+            );
+        }
         self.finish(found, "PEM file")
     }
 
@@ -280,6 +293,9 @@ impl KeyFile<'_> {
         } else if let Ok(key) = rsa::PrivateKey::from_pkcs1_der(bytes) {
             found.keys.push(key);
         } else if EncryptedPrivateKeyInfoRef::from_der(bytes).is_ok() {
+            if password.is_some() {
+                self.price_encrypted_pkcs8([bytes])?;
+            }
             self.add_encrypted_pkcs8(bytes, password, &mut found);
         } else if x509_parser::parse_x509_certificate(bytes).is_ok() {
             found
@@ -298,18 +314,25 @@ impl KeyFile<'_> {
             return Err(self.invalid("not a PKCS#12/PFX file (no PFX version 3 structure)"));
         }
         if let Some(iterations) = pfx_mac_iterations(bytes) {
-            if iterations > MAX_KDF_ITERATIONS {
+            if iterations > kdf_cost::MAX_ITERATIONS {
                 return Err(self.invalid(format!(
-                    "the PKCS#12/PFX MAC asks for {iterations} key derivation iterations, more than the {MAX_KDF_ITERATIONS} accepted"
+                    "the PKCS#12/PFX MAC asks for {iterations} key derivation iterations, more than the {} accepted",
+                    kdf_cost::MAX_ITERATIONS
                 )));
             }
         }
+        // Every key derivation p12-keystore would run is priced first (each try with a
+        // password counts).
+        let mut work = Work::default();
         // Without a password, try the empty one: exports made without a password use it. A
         // password given for such a file is not an error either.
-        let mut result = p12_keystore::Pkcs12Archive::from_pkcs12(bytes, password.unwrap_or(""));
+        let first = password.unwrap_or("");
+        self.price_pfx(bytes, first, &mut work)?;
+        let mut result = p12_keystore::Pkcs12Archive::from_pkcs12(bytes, first);
         if password.is_some_and(|p| !p.is_empty())
             && matches!(result, Err(p12_keystore::error::Error::MacError(_)))
         {
+            self.price_pfx(bytes, "", &mut work)?;
             if let Ok(archive) = p12_keystore::Pkcs12Archive::from_pkcs12(bytes, "") {
                 result = Ok(archive);
             }
@@ -339,6 +362,54 @@ impl KeyFile<'_> {
             add_pkcs8(bag.key.as_der(), &mut found);
         }
         self.finish(found, "PKCS#12/PFX file")
+    }
+
+    /// Adds up the key derivations of the encrypted PKCS#8 keys `ders` (those whose parameters
+    /// are refused never run, and count nothing); more than the budget refuses the file before
+    /// any runs.
+    fn price_encrypted_pkcs8<'a>(
+        &self,
+        ders: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Result<(), KeyError> {
+        let mut work = Work::default();
+        for der in ders {
+            let Ok(info) = EncryptedPrivateKeyInfoRef::from_der(der) else {
+                continue;
+            };
+            if let Some(Ok(d)) = info.encryption_algorithm.pbes2().map(kdf_cost::pbes2) {
+                work.add(d);
+            }
+        }
+        if !work.over_budget() {
+            return Ok(());
+        }
+        Err(self.invalid(if work.count() == 1 {
+            format!(
+                "the encrypted key asks too much key derivation ({}): decrypt it first with openssl pkcs8",
+                work.describe()
+            )
+        } else {
+            format!(
+                "the encrypted keys ask too much key derivation ({}): decrypt them first with openssl pkcs8",
+                work.describe()
+            )
+        }))
+    }
+
+    /// [`pfx_cost::price`], its refusal in words.
+    fn price_pfx(&self, bytes: &[u8], password: &str, work: &mut Work) -> Result<(), KeyError> {
+        const ADVICE: &str = "extract the key first with openssl pkcs12 -nodes";
+        pfx_cost::price(bytes, password, work).map_err(|refusal| {
+            self.invalid(match refusal {
+                Refusal::Parameter { item, reason } => {
+                    format!("{item} of this PKCS#12/PFX file asks {reason}: {ADVICE}")
+                }
+                Refusal::Budget => format!(
+                    "this PKCS#12/PFX file asks too much key derivation ({}): {ADVICE}",
+                    work.describe()
+                ),
+            })
+        })
     }
 
     /// Decrypts a PKCS#8 EncryptedPrivateKeyInfo (PBES2: PBKDF2 or scrypt, AES-CBC/GCM).
@@ -418,22 +489,13 @@ fn describe_keys(kinds: &[String]) -> String {
     format!("non-RSA keys only: {}", kinds.join(", "))
 }
 
-/// Refuses key derivation parameters that would take very long (or that `pkcs5` cannot handle).
+/// Refuses key derivation parameters that would take too much memory or time (or that `pkcs5`
+/// cannot handle), naming the parameter (see `kdf_cost.rs`).
 fn kdf_cost_problem(scheme: &rsa::pkcs8::pkcs5::EncryptionScheme) -> Option<String> {
-    use rsa::pkcs8::pkcs5::pbes2::Kdf;
-    let params = scheme.pbes2()?;
-    match &params.kdf {
-        Kdf::Pbkdf2(p) if u64::from(p.iteration_count) > MAX_KDF_ITERATIONS => Some(format!(
-            "the encrypted private key asks for {} PBKDF2 iterations, more than the {MAX_KDF_ITERATIONS} accepted",
-            p.iteration_count
-        )),
-        Kdf::Scrypt(p) => {
-            let n = p.cost_parameter;
-            let ok = n >= 2 && n.is_power_of_two() && n.trailing_zeros() <= MAX_SCRYPT_LOG_N && p.block_size <= 64 && p.parallelization <= 16;
-            (!ok).then(|| "the encrypted private key has unsupported or too costly scrypt parameters".to_string())
-        }
-        _ => None,
-    }
+    let reason = kdf_cost::pbes2(scheme.pbes2()?).err()?;
+    Some(format!(
+        "encrypted key asks {reason}: decrypt it first with openssl pkcs8"
+    ))
 }
 
 /// The base64 bodies of `ENCRYPTED PRIVATE KEY` PEM sections (None for one that does not
@@ -1001,6 +1063,75 @@ mod tests {
         assert_eq!(pbkdf2.iteration_count, 2048); // openssl's default
         pbkdf2.iteration_count = u32::MAX;
         assert!(kdf_cost_problem(&scheme).is_some());
+    }
+
+    #[test]
+    fn one_section_cap_for_every_kind_of_section() {
+        let bogus =
+            "-----BEGIN ENCRYPTED PRIVATE KEY-----\n%%%\n-----END ENCRYPTED PRIVATE KEY-----\n";
+        let key = std::fs::read_to_string(fixture("rsa2048.pkcs1.pem")).expect("fixture");
+        let dir = tempfile::tempdir().expect("tempdir");
+        // Below the cap, the key after the bogus sections is read.
+        let path = dir.path().join("under.pem");
+        std::fs::write(&path, bogus.repeat(MAX_PEM_SECTIONS - 1) + &key).expect("write");
+        assert_eq!(load_rsa_keys(&path, None).expect("under the cap").len(), 1);
+        // At the cap, it is not, and the message says why.
+        let path = dir.path().join("over.pem");
+        std::fs::write(&path, bogus.repeat(MAX_PEM_SECTIONS) + &key).expect("write");
+        let err = load_rsa_keys(&path, None).expect_err("over the cap");
+        assert!(
+            err.to_string().ends_with(&format!(
+                ": more than {MAX_PEM_SECTIONS} PEM sections: the rest were not read"
+            )),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn encrypted_keys_together_are_priced_before_any_runs() {
+        use rsa::pkcs8::der::Encode;
+        use rsa::pkcs8::pkcs5::pbes2::Kdf;
+        let pem = std::fs::read(fixture("rsa2048.pkcs8-encrypted.pem")).expect("fixture");
+        let der = encrypted_pem_sections(&pem).remove(0).expect("base64");
+        let info = EncryptedPrivateKeyInfoRef::from_der(&der).expect("decodes");
+        let with_iterations = |n: u32| {
+            let mut scheme = info.encryption_algorithm.clone();
+            let rsa::pkcs8::pkcs5::EncryptionScheme::Pbes2(params) = &mut scheme else {
+                panic!("PBES2 expected");
+            };
+            let Kdf::Pbkdf2(pbkdf2) = &mut params.kdf else {
+                panic!("PBKDF2 expected");
+            };
+            pbkdf2.iteration_count = n;
+            let der = EncryptedPrivateKeyInfoRef {
+                encryption_algorithm: scheme,
+                encrypted_data: info.encrypted_data,
+            }
+            .to_der()
+            .expect("der");
+            let body = base64::engine::general_purpose::STANDARD.encode(der);
+            format!("-----BEGIN ENCRYPTED PRIVATE KEY-----\n{body}\n-----END ENCRYPTED PRIVATE KEY-----\n")
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        // Two keys of 8,400,000 iterations: over the budget together, although each is not.
+        let path = dir.path().join("two.pem");
+        std::fs::write(&path, with_iterations(8_400_000).repeat(2)).expect("write");
+        let err = load_rsa_keys(&path, Some("test")).expect_err("over");
+        assert!(
+            err.to_string().contains("the encrypted keys ask too much key derivation (2 key derivations, the costliest PBKDF2-HMAC-SHA256 with 8400000 iterations: 16800000 PBKDF2-SHA256 rounds in all"),
+            "{err}"
+        );
+        // Without a password nothing runs: the message asks for one.
+        let err = load_rsa_keys(&path, None).expect_err("no password");
+        assert!(err.to_string().contains("--password"), "{err}");
+        // The fixture itself (2048 iterations), many times, is fine.
+        let path = dir.path().join("many.pem");
+        let many = String::from_utf8(pem.clone()).expect("text").repeat(50);
+        std::fs::write(&path, many).expect("write");
+        assert_eq!(
+            load_rsa_keys(&path, Some("test")).expect("50 keys").len(),
+            50
+        );
     }
 
     #[test]

@@ -13,14 +13,17 @@
 //! `key_material.rs` and `session_cache.rs` hold what connections share; `cipher.rs` decrypts
 //! records (block ciphers from RustCrypto, SEED from `seed.rs`); `prf.rs` derives keys;
 //! `suites.rs` is the cipher suite table; `handshake.rs` parses handshake messages; `keylog.rs`
-//! and `keys.rs` load key logs and RSA keys through `key_file.rs`.
+//! and `keys.rs` load key logs and RSA keys through `key_file.rs`; `keys.rs` prices the key
+//! derivations of password-protected keys first (`pfx_cost.rs` for PKCS#12, on `kdf_cost.rs`).
 
 pub mod cipher;
 pub mod handshake;
+mod kdf_cost;
 pub mod key_file;
 pub mod key_material;
 pub mod keylog;
 pub mod keys;
+mod pfx_cost;
 pub mod prf;
 mod seed;
 pub mod session;
