@@ -292,17 +292,11 @@ fn load_keys(
         loader.keylog_file(path)?;
     }
     for (i, input) in inputs.iter().enumerate() {
-        if input.format() != crate::capture::Format::PcapNg {
-            continue;
-        }
-        for record in input.records() {
-            if let Record::Secrets { kind, data } = record {
-                if kind == DSB_TLS_KEY_LOG {
-                    loader.embedded_keylog(i, &String::from_utf8_lossy(data));
-                }
+        for (kind, data) in input.secrets() {
+            if kind == DSB_TLS_KEY_LOG {
+                loader.embedded_keylog(i, &String::from_utf8_lossy(data));
             }
         }
-        input.release_before(input.len());
     }
     for path in &options.rsa_keys {
         loader.rsa_file(path, options.password.as_deref())?;

@@ -426,6 +426,18 @@ impl Input {
         release_pages(&self.map, usize::try_from(offset).unwrap_or(usize::MAX));
     }
 
+    /// The pcapng Decryption Secrets Blocks (type, bytes) of the input, by a quick walk over
+    /// block headers that gives pages back as it goes (memory stays flat on a big file);
+    /// none for pcap.
+    pub fn secrets(&self) -> Vec<(u32, &[u8])> {
+        if self.format != Format::PcapNg {
+            return Vec::new();
+        }
+        let found = pcapng::secrets(&self.map, |upto| self.release_before(upto as u64));
+        self.release_before(self.len());
+        found
+    }
+
     /// Iterates over the records, from the start of the file.
     pub fn records(&self) -> Records<'_> {
         Records::new(&self.map, self.format)

@@ -316,6 +316,47 @@ impl PcapNgReader {
     }
 }
 
+/// Every Decryption Secrets Block of a pcapng file as (secrets type, bytes), found by a walk
+/// over block headers only (packet blocks are not decoded). `passed(offset)` is told how far
+/// the walk got, every few MiB, so the caller can give the pages back. Stops at the first
+/// damage: the main pass reports it.
+pub(crate) fn secrets(data: &[u8], mut passed: impl FnMut(usize)) -> Vec<(u32, &[u8])> {
+    const REPORT_STEP: usize = 8 << 20;
+    let mut out = Vec::new();
+    let mut pos = 0usize;
+    let mut reported = 0usize;
+    let mut be = false;
+    while let Some(rest) = data.get(pos..).filter(|r| r.len() >= 12) {
+        if read_u32(rest, 0, false) == Some(SHB) {
+            match read_u32(rest, 8, false) {
+                Some(BYTE_ORDER_MAGIC) => be = false,
+                Some(m) if m.swap_bytes() == BYTE_ORDER_MAGIC => be = true,
+                _ => break,
+            }
+        }
+        let (Some(kind), Some(len)) = (read_u32(rest, 0, be), read_u32(rest, 4, be)) else {
+            break;
+        };
+        let Some(block) = rest.get(..len as usize).filter(|_| len >= 12) else {
+            break;
+        };
+        if kind == DSB {
+            let body = &block[8..block.len() - 4];
+            if let (Some(t), Some(n)) = (read_u32(body, 0, be), read_u32(body, 4, be)) {
+                if let Some(bytes) = body.get(8..8usize.saturating_add(n as usize)) {
+                    out.push((t, bytes));
+                }
+            }
+        }
+        pos += block.len();
+        if pos - reported >= REPORT_STEP {
+            passed(pos);
+            reported = pos;
+        }
+    }
+    out
+}
+
 /// if_tsresol (default 6: microseconds) and if_tsoffset (seconds, default 0) of an interface.
 /// Read here rather than by pcap-parser, which reads if_tsoffset as little-endian whatever the
 /// section's byte order.
