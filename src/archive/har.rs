@@ -3,6 +3,10 @@
 //! Tolerates the dialects of Chrome, Firefox, Charles, mitmproxy and Fiddler (UTF-8 BOM,
 //! base64 bodies, omitted optional fields, `-1` timings, `_webSocketMessages`); a bad entry
 //! becomes a diagnostic and the rest loads. docs/archives.md describes what is kept where.
+//!
+//! The file is read as a stream: `log.entries` one entry at a time, each entry a small JSON
+//! tree that becomes an exchange before the next is read, so memory follows the exchanges
+//! kept, not the JSON text (a whole-file JSON tree is many times the file's size).
 
 use super::Imported;
 use crate::datetime::parse_iso8601 as parse_datetime;
@@ -15,15 +19,19 @@ use crate::model::{
     TlsInfo, Ts, Upgrade, WebSocketMessage,
 };
 use base64::Engine;
+use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::fmt;
 use std::io::{self, Read};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
 
-/// Bigger HAR files are refused: the whole JSON tree is held in memory.
+/// Bigger HAR files are refused: every exchange (bodies included) is held in memory.
 const MAX_HAR_BYTES: u64 = 1 << 30;
 /// Custom fields such as Chrome's `_initiator` (a call stack) can be huge; flags stay small.
 const MAX_FLAG_VALUE: usize = 2048;
@@ -83,60 +91,293 @@ pub fn read_har(path: &Path) -> Result<Imported> {
 
 /// Parses HAR bytes; `Err` is the fatal message.
 pub fn parse_har(bytes: &[u8]) -> std::result::Result<Imported, String> {
-    let mut diagnostics = Vec::new();
-    let mut bytes = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
-    // Older Fiddler builds wrote junk before the JSON .
-    let first = bytes.iter().position(|c| !c.is_ascii_whitespace());
-    if let Some(first) = first {
-        if bytes.get(first) != Some(&b'{') {
-            if let Some(brace) = bytes.iter().position(|&c| c == b'{') {
-                diagnostics.push(Diagnostic::new(
-                    Severity::Warning,
-                    format!("HAR: {brace} bytes before the JSON object ignored"),
-                ));
-                bytes = &bytes[brace..];
-            }
-        }
-    }
-    let root: Value =
-        serde_json::from_slice(bytes).map_err(|e| format!("not a valid HAR (JSON): {e}"))?;
-    let log = root
-        .get("log")
-        .and_then(Value::as_object)
-        .ok_or("not a HAR file: no \"log\" object")?;
-    if let Some(version) = log.get("version").and_then(Value::as_str) {
-        if !version.starts_with("1.") {
-            diagnostics.push(Diagnostic::new(
-                Severity::Warning,
-                format!("HAR version {version:?}: read as 1.2"),
-            ));
-        }
-    }
-    let entries: &[Value] = match log.get("entries") {
-        Some(Value::Array(entries)) => entries,
-        _ => {
-            diagnostics.push(Diagnostic::new(
-                Severity::Warning,
-                "HAR has no \"entries\" array: nothing to load",
-            ));
-            &[]
-        }
-    };
+    // Reading from a slice cannot fail.
+    let start = json_start(bytes).map_err(|e| e.to_string())?;
+    let json = bytes.get(start.offset as usize..).unwrap_or_default();
+    finish(start, read_json(serde_json::de::SliceRead::new(json)))
+}
 
-    let mut drafts = Vec::with_capacity(entries.len());
-    for (index, entry) in entries.iter().enumerate() {
-        let mut notes = Vec::new();
-        match import_entry(index, entry, &mut notes) {
-            Ok(draft) => drafts.push((draft, notes)),
-            Err(why) => {
-                diagnostics.extend(notes.into_iter().map(|n| entry_diag(index, n)));
-                diagnostics.push(Diagnostic::new(
-                    Severity::Warning,
-                    format!("{HAR_ORIGIN}{index}: skipped: {why}"),
-                ));
+/// Where the JSON starts: after a UTF-8 BOM and, when something other than `{` comes first
+/// (older Fiddler builds wrote junk before the JSON), at the first `{`.
+struct JsonStart {
+    offset: u64,
+    /// Bytes skipped before the `{`, BOM not counted.
+    junk: Option<u64>,
+}
+
+fn json_start(mut input: impl Read) -> io::Result<JsonStart> {
+    let mut buf = vec![0u8; 64 << 10];
+    let mut len = fill(&mut input, &mut buf)?;
+    let bom = if buf[..len].starts_with(UTF8_BOM) {
+        UTF8_BOM.len()
+    } else {
+        0
+    };
+    let at_bom = JsonStart {
+        offset: bom as u64,
+        junk: None,
+    };
+    let mut at = bom;
+    // Input bytes before buf[0].
+    let mut before = 0u64;
+    let mut leading_space = true;
+    loop {
+        let chunk = &buf[at..len];
+        if leading_space {
+            match chunk.iter().position(|c| !c.is_ascii_whitespace()) {
+                Some(i) if chunk[i] == b'{' => return Ok(at_bom),
+                Some(_) => leading_space = false,
+                None => {}
             }
         }
+        if !leading_space {
+            if let Some(i) = chunk.iter().position(|&c| c == b'{') {
+                let offset = before + (at + i) as u64;
+                return Ok(JsonStart {
+                    offset,
+                    junk: Some(offset - bom as u64),
+                });
+            }
+        }
+        before += len as u64;
+        at = 0;
+        len = fill(&mut input, &mut buf)?;
+        if len == 0 {
+            // No `{` at all: the JSON reader says what is wrong.
+            return Ok(at_bom);
+        }
     }
+}
+
+/// Reads until `buf` is full or the input ends.
+fn fill(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match input.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// What was read of `log`. As in a JSON object read whole, a repeated key counts once: the
+/// last one.
+struct LogRead {
+    /// `version`, when it is a string.
+    version: Option<String>,
+    /// `entries`, when it is an array.
+    entries: Option<EntriesRead>,
+}
+
+#[derive(Default)]
+struct EntriesRead {
+    drafts: Vec<(Draft, Notes)>,
+    /// Diagnostics of the entries skipped, in file order.
+    skipped: Vec<Diagnostic>,
+}
+
+/// Reads the JSON text of a HAR, one entry at a time; `Ok(None)`: no `log` object.
+fn read_json<'de, R: serde_json::de::Read<'de>>(read: R) -> serde_json::Result<Option<LogRead>> {
+    let mut de = serde_json::Deserializer::new(read);
+    let log = Shape(RootPart).deserialize(&mut de)?.flatten();
+    de.end()?;
+    Ok(log)
+}
+
+/// One part of a HAR's JSON, read from the stream as it comes. A value of another shape than
+/// the part expects is read whole into a `serde_json::Value` and dropped, as are the fields
+/// the import does not use: the JSON is checked exactly as when the whole file was one
+/// `Value` (number range, string escapes, nesting depth), only never held at once.
+trait Part<'de>: Sized {
+    type Out;
+
+    fn object<A: MapAccess<'de>>(self, map: A) -> std::result::Result<Option<Self::Out>, A::Error> {
+        Value::deserialize(MapAccessDeserializer::new(map))?;
+        Ok(None)
+    }
+
+    fn array<A: SeqAccess<'de>>(self, seq: A) -> std::result::Result<Option<Self::Out>, A::Error> {
+        Value::deserialize(SeqAccessDeserializer::new(seq))?;
+        Ok(None)
+    }
+}
+
+/// A [`Part`] as a serde seed: `Some` when the value had the expected shape.
+struct Shape<P>(P);
+
+impl<'de, P: Part<'de>> DeserializeSeed<'de> for Shape<P> {
+    type Value = Option<P::Out>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, P: Part<'de>> Visitor<'de> for Shape<P> {
+    type Value = Option<P::Out>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> std::result::Result<Self::Value, A::Error> {
+        self.0.object(map)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> std::result::Result<Self::Value, A::Error> {
+        self.0.array(seq)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> std::result::Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> std::result::Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> std::result::Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> std::result::Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_str<E>(self, _: &str) -> std::result::Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E>(self) -> std::result::Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// The top-level object: its `log`.
+struct RootPart;
+
+impl<'de> Part<'de> for RootPart {
+    type Out = Option<LogRead>;
+
+    fn object<A: MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Option<Self::Out>, A::Error> {
+        let mut log = None;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "log" {
+                // A repeated `log` replaces the first: free it before reading the next.
+                drop(log.take());
+                log = map.next_value_seed(Shape(LogPart))?;
+            } else {
+                map.next_value::<Value>()?;
+            }
+        }
+        Ok(Some(log))
+    }
+}
+
+/// `log`: its `version` and `entries`; `creator`, `pages` and the rest are not used.
+struct LogPart;
+
+impl<'de> Part<'de> for LogPart {
+    type Out = LogRead;
+
+    fn object<A: MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Option<Self::Out>, A::Error> {
+        let mut log = LogRead {
+            version: None,
+            entries: None,
+        };
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "version" => {
+                    log.version = match map.next_value::<Value>()? {
+                        Value::String(version) => Some(version),
+                        _ => None,
+                    }
+                }
+                "entries" => {
+                    drop(log.entries.take());
+                    log.entries = map.next_value_seed(Shape(EntriesPart))?;
+                }
+                _ => {
+                    map.next_value::<Value>()?;
+                }
+            }
+        }
+        Ok(Some(log))
+    }
+}
+
+/// `log.entries`: each entry is imported as soon as it is read.
+struct EntriesPart;
+
+impl<'de> Part<'de> for EntriesPart {
+    type Out = EntriesRead;
+
+    fn array<A: SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> std::result::Result<Option<Self::Out>, A::Error> {
+        let mut read = EntriesRead::default();
+        let mut index = 0;
+        while let Some(entry) = seq.next_element::<Value>()? {
+            let mut notes = Vec::new();
+            match import_entry(index, &entry, &mut notes) {
+                Ok(draft) => read.drafts.push((draft, notes)),
+                Err(why) => {
+                    read.skipped
+                        .extend(notes.into_iter().map(|n| entry_diag(index, n)));
+                    read.skipped.push(Diagnostic::new(
+                        Severity::Warning,
+                        format!("{HAR_ORIGIN}{index}: skipped: {why}"),
+                    ));
+                }
+            }
+            index += 1;
+        }
+        Ok(Some(read))
+    }
+}
+
+/// The import from what the JSON gave; `Err` is the fatal message.
+fn finish(
+    start: JsonStart,
+    log: serde_json::Result<Option<LogRead>>,
+) -> std::result::Result<Imported, String> {
+    let log = log
+        .map_err(|e| format!("not a valid HAR (JSON): {e}"))?
+        .ok_or("not a HAR file: no \"log\" object")?;
+    let mut diagnostics = Vec::new();
+    if let Some(junk) = start.junk {
+        diagnostics.push(Diagnostic::new(
+            Severity::Warning,
+            format!("HAR: {junk} bytes before the JSON object ignored"),
+        ));
+    }
+    if let Some(version) = log.version.filter(|v| !v.starts_with("1.")) {
+        diagnostics.push(Diagnostic::new(
+            Severity::Warning,
+            format!("HAR version {version:?}: read as 1.2"),
+        ));
+    }
+    let EntriesRead {
+        mut drafts,
+        skipped,
+    } = log.entries.unwrap_or_else(|| {
+        diagnostics.push(Diagnostic::new(
+            Severity::Warning,
+            "HAR has no \"entries\" array: nothing to load",
+        ));
+        EntriesRead::default()
+    });
+    diagnostics.extend(skipped);
     // Exchanges are ordered by their first byte (stable: file order breaks ties).
     drafts.sort_by_key(|(d, _)| d.exchange.timing.first().map(|a| a.ts));
 
