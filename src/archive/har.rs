@@ -172,11 +172,76 @@ struct LogRead {
     entries: Option<EntriesRead>,
 }
 
+/// The imported entries, in file order, with what the import needs of each beyond its
+/// exchange. Connections are numbered later, in time order.
 #[derive(Default)]
 struct EntriesRead {
-    drafts: Vec<(Draft, Notes)>,
+    exchanges: Vec<Exchange>,
+    sides: Vec<Side>,
+    /// Connection keys (see `import_entry`), numbered in order of first use.
+    conn_keys: HashMap<String, usize>,
+    conns: Vec<ConnDraft>,
+    server_unknown: usize,
     /// Diagnostics of the entries skipped, in file order.
     skipped: Vec<Diagnostic>,
+}
+
+/// What an exchange's entry gave besides the exchange.
+struct Side {
+    index: usize,
+    conn: usize,
+    notes: Notes,
+}
+
+/// A connection as its first exchange in time order describes it.
+struct ConnDraft {
+    first: Option<Ts>,
+    server: SocketAddr,
+    host: Option<String>,
+    scheme: Scheme,
+}
+
+/// Exchanges are ordered by their first byte (stable: file order breaks ties).
+fn time_order(exchange: &Exchange) -> Option<Ts> {
+    exchange.timing.first().map(|a| a.ts)
+}
+
+impl EntriesRead {
+    fn add(&mut self, draft: Draft, notes: Notes) {
+        let Draft {
+            index,
+            exchange,
+            conn_key,
+            server,
+            host,
+        } = draft;
+        if server.ip().is_unspecified() {
+            self.server_unknown += 1;
+        }
+        let this = ConnDraft {
+            first: time_order(&exchange),
+            server,
+            host,
+            scheme: exchange.scheme,
+        };
+        let conn = match self.conn_keys.get(&conn_key) {
+            Some(&conn) => {
+                // Entries come in file order: an earlier time wins, a tie keeps the first.
+                if let Some(known) = self.conns.get_mut(conn).filter(|c| this.first < c.first) {
+                    *known = this;
+                }
+                conn
+            }
+            None => {
+                let conn = self.conns.len();
+                self.conns.push(this);
+                self.conn_keys.insert(conn_key, conn);
+                conn
+            }
+        };
+        self.exchanges.push(exchange);
+        self.sides.push(Side { index, conn, notes });
+    }
 }
 
 /// Reads the JSON text of a HAR, one entry at a time; `Ok(None)`: no `log` object.
@@ -330,7 +395,7 @@ impl<'de> Part<'de> for EntriesPart {
         while let Some(entry) = seq.next_element::<Value>()? {
             let mut notes = Vec::new();
             match import_entry(index, &entry, &mut notes) {
-                Ok(draft) => read.drafts.push((draft, notes)),
+                Ok(draft) => read.add(draft, notes),
                 Err(why) => {
                     read.skipped
                         .extend(notes.into_iter().map(|n| entry_diag(index, n)));
@@ -368,8 +433,12 @@ fn finish(
         ));
     }
     let EntriesRead {
-        mut drafts,
+        mut exchanges,
+        mut sides,
+        conns,
+        server_unknown,
         skipped,
+        ..
     } = log.entries.unwrap_or_else(|| {
         diagnostics.push(Diagnostic::new(
             Severity::Warning,
@@ -378,34 +447,31 @@ fn finish(
         EntriesRead::default()
     });
     diagnostics.extend(skipped);
-    // Exchanges are ordered by their first byte (stable: file order breaks ties).
-    drafts.sort_by_key(|(d, _)| d.exchange.timing.first().map(|a| a.ts));
+    // The exchanges are the bulk of the memory: they are numbered through this order, then
+    // moved into it in place, never copied.
+    let mut order: Vec<usize> = (0..exchanges.len()).collect();
+    order.sort_by_key(|&i| time_order(&exchanges[i]));
 
     let mut connections: Vec<Connection> = Vec::new();
-    let mut by_key: HashMap<String, ConnId> = HashMap::new();
-    let mut exchanges = Vec::with_capacity(drafts.len());
-    let mut server_unknown = 0usize;
-    for (i, (draft, notes)) in drafts.into_iter().enumerate() {
-        let id = ExchId(i as u32);
-        let mut exchange = draft.exchange;
+    let mut conn_ids: Vec<Option<ConnId>> = vec![None; conns.len()];
+    for (new, &i) in order.iter().enumerate() {
+        let id = ExchId(new as u32);
+        let (Some(exchange), Some(side)) = (exchanges.get_mut(i), sides.get_mut(i)) else {
+            continue;
+        };
         exchange.id = id;
-        for note in notes {
-            let mut d = entry_diag(draft.index, note);
+        for note in std::mem::take(&mut side.notes) {
+            let mut d = entry_diag(side.index, note);
             d.exchange = Some(id);
             diagnostics.push(d);
         }
-        if draft.server.ip().is_unspecified() {
-            server_unknown += 1;
-        }
-        let (first, last) = exchange_span(&exchange);
-        let conn_id = *by_key.entry(draft.conn_key).or_insert_with(|| {
+        let (first, last) = exchange_span(exchange);
+        let (Some(slot), Some(conn)) = (conn_ids.get_mut(side.conn), conns.get(side.conn)) else {
+            continue;
+        };
+        let conn_id = *slot.get_or_insert_with(|| {
             let cid = ConnId(connections.len() as u32);
-            connections.push(new_connection(
-                cid,
-                draft.server,
-                &draft.host,
-                exchange.scheme,
-            ));
+            connections.push(new_connection(cid, conn.server, &conn.host, conn.scheme));
             cid
         });
         exchange.connection = conn_id;
@@ -419,8 +485,10 @@ fn finish(
             }
             conn.exchanges.push(id);
         }
-        exchanges.push(exchange);
     }
+    drop(sides);
+    permute(&mut exchanges, order);
+    exchanges.shrink_to_fit();
     if !connections.is_empty() {
         diagnostics.push(Diagnostic::new(
             Severity::Info,
@@ -440,6 +508,23 @@ fn finish(
         connections,
         diagnostics,
     })
+}
+
+/// Puts `items` in `order` (`order[p]`: where the item that goes to `p` is now) in place.
+fn permute<T>(items: &mut [T], mut order: Vec<usize>) {
+    for start in 0..order.len() {
+        // Each cycle of the permutation is walked once; a walked position points at itself.
+        let mut p = start;
+        loop {
+            let q = order[p];
+            order[p] = p;
+            if q == start {
+                break;
+            }
+            items.swap(p, q);
+            p = q;
+        }
+    }
 }
 
 fn entry_diag(index: usize, (severity, message): (Severity, String)) -> Diagnostic {
@@ -1170,6 +1255,22 @@ mod tests {
             crate::datetime::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
             Some(Ts(784_111_777_000_000_000))
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn permute_puts_each_item_where_the_order_says(
+            keys in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..60)
+        ) {
+            // Some order of the positions: sorted by the random keys.
+            let mut order: Vec<usize> = (0..keys.len()).collect();
+            order.sort_by_key(|&i| keys[i]);
+            let items: Vec<usize> = (100..100 + keys.len()).collect();
+            let want: Vec<usize> = order.iter().map(|&i| items[i]).collect();
+            let mut got = items;
+            permute(&mut got, order);
+            proptest::prop_assert_eq!(got, want);
+        }
     }
 
     #[test]
