@@ -26,7 +26,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fmt;
-use std::io::{self, Read};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
@@ -36,6 +36,8 @@ const MAX_HAR_BYTES: u64 = 1 << 30;
 /// Custom fields such as Chrome's `_initiator` (a call stack) can be huge; flags stay small.
 const MAX_FLAG_VALUE: usize = 2048;
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+/// The file is read through a buffer of this size, not into memory whole.
+const READ_BUFFER: usize = 256 << 10;
 
 fn b64() -> base64::engine::GeneralPurpose {
     base64::engine::general_purpose::STANDARD
@@ -67,26 +69,41 @@ pub fn read_har(path: &Path) -> Result<Imported> {
         path: path.to_path_buf(),
         source,
     };
-    let file = std::fs::File::open(path).map_err(open_err)?;
-    let too_big = || Error::Archive {
-        path: path.to_path_buf(),
-        message: "HAR file larger than 1 GiB, refused".into(),
-    };
+    let mut file = std::fs::File::open(path).map_err(open_err)?;
+    let too_big = || archive_err(path)("HAR file larger than 1 GiB, refused".into());
     if file.metadata().map_err(open_err)?.len() > MAX_HAR_BYTES {
         return Err(too_big());
     }
-    let mut bytes = Vec::new();
-    // take() bounds the read even if the file grows after a metadata check.
-    file.take(MAX_HAR_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(open_err)?;
-    if bytes.len() as u64 > MAX_HAR_BYTES {
+    let start = json_start(&mut file).map_err(open_err)?;
+    file.seek(SeekFrom::Start(start.offset)).map_err(open_err)?;
+    // take() bounds the read even if the file grows after the metadata check.
+    let mut limited = file.take(MAX_HAR_BYTES + 1 - start.offset.min(MAX_HAR_BYTES));
+    let reader = io::BufReader::with_capacity(READ_BUFFER, &mut limited);
+    let log = read_json(serde_json::de::IoRead::new(reader));
+    if limited.limit() == 0 {
         return Err(too_big());
     }
-    parse_har(&bytes).map_err(|message| Error::Archive {
+    match log {
+        Err(e) if e.classify() == serde_json::error::Category::Io => Err(open_err(e.into())),
+        // serde_json places a few errors (numbers out of range) a column further when it
+        // reads from a reader: a file that is not valid JSON is read again from memory, so
+        // the message is the one `parse_har` gives for its bytes.
+        Err(_) => {
+            let mut bytes = Vec::new();
+            std::fs::File::open(path)
+                .and_then(|file| file.take(MAX_HAR_BYTES).read_to_end(&mut bytes))
+                .map_err(open_err)?;
+            parse_har(&bytes).map_err(archive_err(path))
+        }
+        Ok(log) => finish(start, log).map_err(archive_err(path)),
+    }
+}
+
+fn archive_err(path: &Path) -> impl Fn(String) -> Error + '_ {
+    move |message| Error::Archive {
         path: path.to_path_buf(),
         message,
-    })
+    }
 }
 
 /// Parses HAR bytes; `Err` is the fatal message.
@@ -94,7 +111,9 @@ pub fn parse_har(bytes: &[u8]) -> std::result::Result<Imported, String> {
     // Reading from a slice cannot fail.
     let start = json_start(bytes).map_err(|e| e.to_string())?;
     let json = bytes.get(start.offset as usize..).unwrap_or_default();
-    finish(start, read_json(serde_json::de::SliceRead::new(json)))
+    let log = read_json(serde_json::de::SliceRead::new(json))
+        .map_err(|e| format!("not a valid HAR (JSON): {e}"))?;
+    finish(start, log)
 }
 
 /// Where the JSON starts: after a UTF-8 BOM and, when something other than `{` comes first
@@ -412,13 +431,8 @@ impl<'de> Part<'de> for EntriesPart {
 }
 
 /// The import from what the JSON gave; `Err` is the fatal message.
-fn finish(
-    start: JsonStart,
-    log: serde_json::Result<Option<LogRead>>,
-) -> std::result::Result<Imported, String> {
-    let log = log
-        .map_err(|e| format!("not a valid HAR (JSON): {e}"))?
-        .ok_or("not a HAR file: no \"log\" object")?;
+fn finish(start: JsonStart, log: Option<LogRead>) -> std::result::Result<Imported, String> {
+    let log = log.ok_or("not a HAR file: no \"log\" object")?;
     let mut diagnostics = Vec::new();
     if let Some(junk) = start.junk {
         diagnostics.push(Diagnostic::new(
@@ -1270,6 +1284,43 @@ mod tests {
             let mut got = items;
             permute(&mut got, order);
             proptest::prop_assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn a_file_reads_as_its_bytes_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.har");
+        let entry = r#"{"startedDateTime":"2020-01-01T00:00:00Z","request":{"method":"GET","url":"http://a/"},"response":{"status":200,"content":{"size":2,"text":"aGk=","encoding":"base64"}}}"#;
+        let good = format!(r#"{{"log":{{"version":"1.2","entries":[{entry},{entry}]}}}}"#);
+        let out_of_range = good.replace(r#""1.2""#, "1e400");
+        let cases: [Vec<u8>; 6] = [
+            good.clone().into_bytes(),
+            [UTF8_BOM, b"Fiddler\r\n", good.as_bytes()].concat(),
+            // Cut inside the second entry.
+            good.as_bytes()[..good.len() - 30].to_vec(),
+            out_of_range.clone().into_bytes(),
+            b"[1, 2]".to_vec(),
+            Vec::new(),
+        ];
+        let message = |e: Error| match e {
+            Error::Archive { message, .. } => message,
+            other => other.to_string(),
+        };
+        for bytes in &cases {
+            std::fs::write(&path, bytes).unwrap();
+            assert_eq!(read_har(&path).map_err(message), parse_har(bytes));
+        }
+        std::fs::write(&path, &cases[0]).unwrap();
+        assert_eq!(read_har(&path).unwrap().exchanges.len(), 2);
+        // A damaged file is refused whole, with serde_json's message for the whole text.
+        for bytes in [&cases[2], &cases[3]] {
+            std::fs::write(&path, bytes).unwrap();
+            let json = serde_json::from_slice::<Value>(bytes).unwrap_err();
+            assert_eq!(
+                read_har(&path).map_err(message).unwrap_err(),
+                format!("not a valid HAR (JSON): {json}")
+            );
         }
     }
 
