@@ -2,6 +2,8 @@
 """Writes a large HAR for timing the HAR reader (not kept in the repository).
 
     python3 bench/make-big-har.py [OUT] [ENTRIES]     # default /tmp/big.har, 215100 entries
+    cargo build --release
+    /usr/bin/time -v target/release/lyncscope report /tmp/big.har --format json > /dev/null
 
 215,100 small GET/200 exchanges with text bodies of 80 to 200 bytes make a file of
 about 100 MB, the size of the case in issue 14. Deterministic (seeded), so runs compare.
