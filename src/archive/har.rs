@@ -3,6 +3,10 @@
 //! Tolerates the dialects of Chrome, Firefox, Charles, mitmproxy and Fiddler (UTF-8 BOM,
 //! base64 bodies, omitted optional fields, `-1` timings, `_webSocketMessages`); a bad entry
 //! becomes a diagnostic and the rest loads. docs/archives.md describes what is kept where.
+//!
+//! The file is read as a stream: `log.entries` one entry at a time, each entry a small JSON
+//! tree that becomes an exchange before the next is read, so memory follows the exchanges
+//! kept, not the JSON text (a whole-file JSON tree is many times the file's size).
 
 use super::Imported;
 use crate::datetime::parse_iso8601 as parse_datetime;
@@ -15,19 +19,25 @@ use crate::model::{
     TlsInfo, Ts, Upgrade, WebSocketMessage,
 };
 use base64::Engine;
+use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::io::{self, Read};
+use std::fmt;
+use std::io::{self, Read, Seek, SeekFrom};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
 
-/// Bigger HAR files are refused: the whole JSON tree is held in memory.
+/// Bigger HAR files are refused: every exchange (bodies included) is held in memory.
 const MAX_HAR_BYTES: u64 = 1 << 30;
 /// Custom fields such as Chrome's `_initiator` (a call stack) can be huge; flags stay small.
 const MAX_FLAG_VALUE: usize = 2048;
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+/// The file is read through a buffer of this size, not into memory whole.
+const READ_BUFFER: usize = 256 << 10;
 
 fn b64() -> base64::engine::GeneralPurpose {
     base64::engine::general_purpose::STANDARD
@@ -59,112 +69,423 @@ pub fn read_har(path: &Path) -> Result<Imported> {
         path: path.to_path_buf(),
         source,
     };
-    let file = std::fs::File::open(path).map_err(open_err)?;
-    let too_big = || Error::Archive {
-        path: path.to_path_buf(),
-        message: "HAR file larger than 1 GiB, refused".into(),
-    };
+    let mut file = std::fs::File::open(path).map_err(open_err)?;
+    let too_big = || archive_err(path)("HAR file larger than 1 GiB, refused".into());
     if file.metadata().map_err(open_err)?.len() > MAX_HAR_BYTES {
         return Err(too_big());
     }
-    let mut bytes = Vec::new();
-    // take() bounds the read even if the file grows after a metadata check.
-    file.take(MAX_HAR_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(open_err)?;
-    if bytes.len() as u64 > MAX_HAR_BYTES {
+    let start = json_start(&mut file).map_err(open_err)?;
+    file.seek(SeekFrom::Start(start.offset)).map_err(open_err)?;
+    // take() bounds the read even if the file grows after the metadata check.
+    let mut limited = file.take(MAX_HAR_BYTES + 1 - start.offset.min(MAX_HAR_BYTES));
+    let reader = io::BufReader::with_capacity(READ_BUFFER, &mut limited);
+    let log = read_json(serde_json::de::IoRead::new(reader));
+    if limited.limit() == 0 {
         return Err(too_big());
     }
-    parse_har(&bytes).map_err(|message| Error::Archive {
+    match log {
+        Err(e) if e.classify() == serde_json::error::Category::Io => Err(open_err(e.into())),
+        // serde_json places a few errors (numbers out of range) a column further when it
+        // reads from a reader: a file that is not valid JSON is read again from memory, so
+        // the message is the one `parse_har` gives for its bytes.
+        Err(_) => {
+            let mut bytes = Vec::new();
+            std::fs::File::open(path)
+                .and_then(|file| file.take(MAX_HAR_BYTES).read_to_end(&mut bytes))
+                .map_err(open_err)?;
+            parse_har(&bytes).map_err(archive_err(path))
+        }
+        Ok(log) => finish(start, log).map_err(archive_err(path)),
+    }
+}
+
+fn archive_err(path: &Path) -> impl Fn(String) -> Error + '_ {
+    move |message| Error::Archive {
         path: path.to_path_buf(),
         message,
-    })
+    }
 }
 
 /// Parses HAR bytes; `Err` is the fatal message.
 pub fn parse_har(bytes: &[u8]) -> std::result::Result<Imported, String> {
-    let mut diagnostics = Vec::new();
-    let mut bytes = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
-    // Older Fiddler builds wrote junk before the JSON .
-    let first = bytes.iter().position(|c| !c.is_ascii_whitespace());
-    if let Some(first) = first {
-        if bytes.get(first) != Some(&b'{') {
-            if let Some(brace) = bytes.iter().position(|&c| c == b'{') {
-                diagnostics.push(Diagnostic::new(
-                    Severity::Warning,
-                    format!("HAR: {brace} bytes before the JSON object ignored"),
-                ));
-                bytes = &bytes[brace..];
-            }
-        }
-    }
-    let root: Value =
-        serde_json::from_slice(bytes).map_err(|e| format!("not a valid HAR (JSON): {e}"))?;
-    let log = root
-        .get("log")
-        .and_then(Value::as_object)
-        .ok_or("not a HAR file: no \"log\" object")?;
-    if let Some(version) = log.get("version").and_then(Value::as_str) {
-        if !version.starts_with("1.") {
-            diagnostics.push(Diagnostic::new(
-                Severity::Warning,
-                format!("HAR version {version:?}: read as 1.2"),
-            ));
-        }
-    }
-    let entries: &[Value] = match log.get("entries") {
-        Some(Value::Array(entries)) => entries,
-        _ => {
-            diagnostics.push(Diagnostic::new(
-                Severity::Warning,
-                "HAR has no \"entries\" array: nothing to load",
-            ));
-            &[]
-        }
-    };
+    // Reading from a slice cannot fail.
+    let start = json_start(bytes).map_err(|e| e.to_string())?;
+    let json = bytes.get(start.offset as usize..).unwrap_or_default();
+    let log = read_json(serde_json::de::SliceRead::new(json))
+        .map_err(|e| format!("not a valid HAR (JSON): {e}"))?;
+    finish(start, log)
+}
 
-    let mut drafts = Vec::with_capacity(entries.len());
-    for (index, entry) in entries.iter().enumerate() {
-        let mut notes = Vec::new();
-        match import_entry(index, entry, &mut notes) {
-            Ok(draft) => drafts.push((draft, notes)),
-            Err(why) => {
-                diagnostics.extend(notes.into_iter().map(|n| entry_diag(index, n)));
-                diagnostics.push(Diagnostic::new(
-                    Severity::Warning,
-                    format!("{HAR_ORIGIN}{index}: skipped: {why}"),
-                ));
+/// Where the JSON starts: after a UTF-8 BOM and, when something other than `{` comes first
+/// (older Fiddler builds wrote junk before the JSON), at the first `{`.
+struct JsonStart {
+    offset: u64,
+    /// Bytes skipped before the `{`, BOM not counted.
+    junk: Option<u64>,
+}
+
+fn json_start(mut input: impl Read) -> io::Result<JsonStart> {
+    let mut buf = vec![0u8; 64 << 10];
+    let mut len = fill(&mut input, &mut buf)?;
+    let bom = if buf[..len].starts_with(UTF8_BOM) {
+        UTF8_BOM.len()
+    } else {
+        0
+    };
+    let at_bom = JsonStart {
+        offset: bom as u64,
+        junk: None,
+    };
+    let mut at = bom;
+    // Input bytes before buf[0].
+    let mut before = 0u64;
+    let mut leading_space = true;
+    loop {
+        let chunk = &buf[at..len];
+        if leading_space {
+            match chunk.iter().position(|c| !c.is_ascii_whitespace()) {
+                Some(i) if chunk[i] == b'{' => return Ok(at_bom),
+                Some(_) => leading_space = false,
+                None => {}
             }
         }
+        if !leading_space {
+            if let Some(i) = chunk.iter().position(|&c| c == b'{') {
+                let offset = before + (at + i) as u64;
+                return Ok(JsonStart {
+                    offset,
+                    junk: Some(offset - bom as u64),
+                });
+            }
+        }
+        before += len as u64;
+        at = 0;
+        len = fill(&mut input, &mut buf)?;
+        if len == 0 {
+            // No `{` at all: the JSON reader says what is wrong.
+            return Ok(at_bom);
+        }
     }
-    // Exchanges are ordered by their first byte (stable: file order breaks ties).
-    drafts.sort_by_key(|(d, _)| d.exchange.timing.first().map(|a| a.ts));
+}
+
+/// Reads until `buf` is full or the input ends.
+fn fill(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match input.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// What was read of `log`. As in a JSON object read whole, a repeated key counts once: the
+/// last one.
+struct LogRead {
+    /// `version`, when it is a string.
+    version: Option<String>,
+    /// `entries`, when it is an array.
+    entries: Option<EntriesRead>,
+}
+
+/// The imported entries, in file order, with what the import needs of each beyond its
+/// exchange. Connections are numbered later, in time order.
+#[derive(Default)]
+struct EntriesRead {
+    exchanges: Vec<Exchange>,
+    sides: Vec<Side>,
+    /// Connection keys (see `import_entry`), numbered in order of first use.
+    conn_keys: HashMap<String, usize>,
+    conns: Vec<ConnDraft>,
+    server_unknown: usize,
+    /// Diagnostics of the entries skipped, in file order.
+    skipped: Vec<Diagnostic>,
+}
+
+/// What an exchange's entry gave besides the exchange.
+struct Side {
+    index: usize,
+    conn: usize,
+    notes: Notes,
+}
+
+/// A connection as its first exchange in time order describes it.
+struct ConnDraft {
+    first: Option<Ts>,
+    server: SocketAddr,
+    host: Option<String>,
+    scheme: Scheme,
+}
+
+/// Exchanges are ordered by their first byte (stable: file order breaks ties).
+fn time_order(exchange: &Exchange) -> Option<Ts> {
+    exchange.timing.first().map(|a| a.ts)
+}
+
+impl EntriesRead {
+    fn add(&mut self, draft: Draft, notes: Notes) {
+        let Draft {
+            index,
+            exchange,
+            conn_key,
+            server,
+            host,
+        } = draft;
+        if server.ip().is_unspecified() {
+            self.server_unknown += 1;
+        }
+        let this = ConnDraft {
+            first: time_order(&exchange),
+            server,
+            host,
+            scheme: exchange.scheme,
+        };
+        let conn = match self.conn_keys.get(&conn_key) {
+            Some(&conn) => {
+                // Entries come in file order: an earlier time wins, a tie keeps the first.
+                if let Some(known) = self.conns.get_mut(conn).filter(|c| this.first < c.first) {
+                    *known = this;
+                }
+                conn
+            }
+            None => {
+                let conn = self.conns.len();
+                self.conns.push(this);
+                self.conn_keys.insert(conn_key, conn);
+                conn
+            }
+        };
+        self.exchanges.push(exchange);
+        self.sides.push(Side { index, conn, notes });
+    }
+}
+
+/// Reads the JSON text of a HAR, one entry at a time; `Ok(None)`: no `log` object.
+fn read_json<'de, R: serde_json::de::Read<'de>>(read: R) -> serde_json::Result<Option<LogRead>> {
+    let mut de = serde_json::Deserializer::new(read);
+    let log = Shape(RootPart).deserialize(&mut de)?.flatten();
+    de.end()?;
+    Ok(log)
+}
+
+/// One part of a HAR's JSON, read from the stream as it comes. A value of another shape than
+/// the part expects is read whole into a `serde_json::Value` and dropped, as are the fields
+/// the import does not use: the JSON is checked exactly as when the whole file was one
+/// `Value` (number range, string escapes, nesting depth), only never held at once.
+trait Part<'de>: Sized {
+    type Out;
+
+    fn object<A: MapAccess<'de>>(self, map: A) -> std::result::Result<Option<Self::Out>, A::Error> {
+        Value::deserialize(MapAccessDeserializer::new(map))?;
+        Ok(None)
+    }
+
+    fn array<A: SeqAccess<'de>>(self, seq: A) -> std::result::Result<Option<Self::Out>, A::Error> {
+        Value::deserialize(SeqAccessDeserializer::new(seq))?;
+        Ok(None)
+    }
+}
+
+/// A [`Part`] as a serde seed: `Some` when the value had the expected shape.
+struct Shape<P>(P);
+
+impl<'de, P: Part<'de>> DeserializeSeed<'de> for Shape<P> {
+    type Value = Option<P::Out>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, P: Part<'de>> Visitor<'de> for Shape<P> {
+    type Value = Option<P::Out>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> std::result::Result<Self::Value, A::Error> {
+        self.0.object(map)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> std::result::Result<Self::Value, A::Error> {
+        self.0.array(seq)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> std::result::Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> std::result::Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> std::result::Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> std::result::Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_str<E>(self, _: &str) -> std::result::Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E>(self) -> std::result::Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// The top-level object: its `log`.
+struct RootPart;
+
+impl<'de> Part<'de> for RootPart {
+    type Out = Option<LogRead>;
+
+    fn object<A: MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Option<Self::Out>, A::Error> {
+        let mut log = None;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "log" {
+                // A repeated `log` replaces the first: free it before reading the next.
+                drop(log.take());
+                log = map.next_value_seed(Shape(LogPart))?;
+            } else {
+                map.next_value::<Value>()?;
+            }
+        }
+        Ok(Some(log))
+    }
+}
+
+/// `log`: its `version` and `entries`; `creator`, `pages` and the rest are not used.
+struct LogPart;
+
+impl<'de> Part<'de> for LogPart {
+    type Out = LogRead;
+
+    fn object<A: MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Option<Self::Out>, A::Error> {
+        let mut log = LogRead {
+            version: None,
+            entries: None,
+        };
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "version" => {
+                    log.version = match map.next_value::<Value>()? {
+                        Value::String(version) => Some(version),
+                        _ => None,
+                    }
+                }
+                "entries" => {
+                    drop(log.entries.take());
+                    log.entries = map.next_value_seed(Shape(EntriesPart))?;
+                }
+                _ => {
+                    map.next_value::<Value>()?;
+                }
+            }
+        }
+        Ok(Some(log))
+    }
+}
+
+/// `log.entries`: each entry is imported as soon as it is read.
+struct EntriesPart;
+
+impl<'de> Part<'de> for EntriesPart {
+    type Out = EntriesRead;
+
+    fn array<A: SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> std::result::Result<Option<Self::Out>, A::Error> {
+        let mut read = EntriesRead::default();
+        let mut index = 0;
+        while let Some(entry) = seq.next_element::<Value>()? {
+            let mut notes = Vec::new();
+            match import_entry(index, &entry, &mut notes) {
+                Ok(draft) => read.add(draft, notes),
+                Err(why) => {
+                    read.skipped
+                        .extend(notes.into_iter().map(|n| entry_diag(index, n)));
+                    read.skipped.push(Diagnostic::new(
+                        Severity::Warning,
+                        format!("{HAR_ORIGIN}{index}: skipped: {why}"),
+                    ));
+                }
+            }
+            index += 1;
+        }
+        Ok(Some(read))
+    }
+}
+
+/// The import from what the JSON gave; `Err` is the fatal message.
+fn finish(start: JsonStart, log: Option<LogRead>) -> std::result::Result<Imported, String> {
+    let log = log.ok_or("not a HAR file: no \"log\" object")?;
+    let mut diagnostics = Vec::new();
+    if let Some(junk) = start.junk {
+        diagnostics.push(Diagnostic::new(
+            Severity::Warning,
+            format!("HAR: {junk} bytes before the JSON object ignored"),
+        ));
+    }
+    if let Some(version) = log.version.filter(|v| !v.starts_with("1.")) {
+        diagnostics.push(Diagnostic::new(
+            Severity::Warning,
+            format!("HAR version {version:?}: read as 1.2"),
+        ));
+    }
+    let EntriesRead {
+        mut exchanges,
+        mut sides,
+        conns,
+        server_unknown,
+        skipped,
+        ..
+    } = log.entries.unwrap_or_else(|| {
+        diagnostics.push(Diagnostic::new(
+            Severity::Warning,
+            "HAR has no \"entries\" array: nothing to load",
+        ));
+        EntriesRead::default()
+    });
+    diagnostics.extend(skipped);
+    // The exchanges are the bulk of the memory: they are numbered through this order, then
+    // moved into it in place, never copied.
+    let mut order: Vec<usize> = (0..exchanges.len()).collect();
+    order.sort_by_key(|&i| time_order(&exchanges[i]));
 
     let mut connections: Vec<Connection> = Vec::new();
-    let mut by_key: HashMap<String, ConnId> = HashMap::new();
-    let mut exchanges = Vec::with_capacity(drafts.len());
-    let mut server_unknown = 0usize;
-    for (i, (draft, notes)) in drafts.into_iter().enumerate() {
-        let id = ExchId(i as u32);
-        let mut exchange = draft.exchange;
+    let mut conn_ids: Vec<Option<ConnId>> = vec![None; conns.len()];
+    for (new, &i) in order.iter().enumerate() {
+        let id = ExchId(new as u32);
+        let (Some(exchange), Some(side)) = (exchanges.get_mut(i), sides.get_mut(i)) else {
+            continue;
+        };
         exchange.id = id;
-        for note in notes {
-            let mut d = entry_diag(draft.index, note);
+        for note in std::mem::take(&mut side.notes) {
+            let mut d = entry_diag(side.index, note);
             d.exchange = Some(id);
             diagnostics.push(d);
         }
-        if draft.server.ip().is_unspecified() {
-            server_unknown += 1;
-        }
-        let (first, last) = exchange_span(&exchange);
-        let conn_id = *by_key.entry(draft.conn_key).or_insert_with(|| {
+        let (first, last) = exchange_span(exchange);
+        let (Some(slot), Some(conn)) = (conn_ids.get_mut(side.conn), conns.get(side.conn)) else {
+            continue;
+        };
+        let conn_id = *slot.get_or_insert_with(|| {
             let cid = ConnId(connections.len() as u32);
-            connections.push(new_connection(
-                cid,
-                draft.server,
-                &draft.host,
-                exchange.scheme,
-            ));
+            connections.push(new_connection(cid, conn.server, &conn.host, conn.scheme));
             cid
         });
         exchange.connection = conn_id;
@@ -178,8 +499,10 @@ pub fn parse_har(bytes: &[u8]) -> std::result::Result<Imported, String> {
             }
             conn.exchanges.push(id);
         }
-        exchanges.push(exchange);
     }
+    drop(sides);
+    permute(&mut exchanges, order);
+    exchanges.shrink_to_fit();
     if !connections.is_empty() {
         diagnostics.push(Diagnostic::new(
             Severity::Info,
@@ -199,6 +522,23 @@ pub fn parse_har(bytes: &[u8]) -> std::result::Result<Imported, String> {
         connections,
         diagnostics,
     })
+}
+
+/// Puts `items` in `order` (`order[p]`: where the item that goes to `p` is now) in place.
+fn permute<T>(items: &mut [T], mut order: Vec<usize>) {
+    for start in 0..order.len() {
+        // Each cycle of the permutation is walked once; a walked position points at itself.
+        let mut p = start;
+        loop {
+            let q = order[p];
+            order[p] = p;
+            if q == start {
+                break;
+            }
+            items.swap(p, q);
+            p = q;
+        }
+    }
 }
 
 fn entry_diag(index: usize, (severity, message): (Severity, String)) -> Diagnostic {
@@ -929,6 +1269,59 @@ mod tests {
             crate::datetime::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
             Some(Ts(784_111_777_000_000_000))
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn permute_puts_each_item_where_the_order_says(
+            keys in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..60)
+        ) {
+            // Some order of the positions: sorted by the random keys.
+            let mut order: Vec<usize> = (0..keys.len()).collect();
+            order.sort_by_key(|&i| keys[i]);
+            let items: Vec<usize> = (100..100 + keys.len()).collect();
+            let want: Vec<usize> = order.iter().map(|&i| items[i]).collect();
+            let mut got = items;
+            permute(&mut got, order);
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn a_file_reads_as_its_bytes_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.har");
+        let entry = r#"{"startedDateTime":"2020-01-01T00:00:00Z","request":{"method":"GET","url":"http://a/"},"response":{"status":200,"content":{"size":2,"text":"aGk=","encoding":"base64"}}}"#;
+        let good = format!(r#"{{"log":{{"version":"1.2","entries":[{entry},{entry}]}}}}"#);
+        let out_of_range = good.replace(r#""1.2""#, "1e400");
+        let cases: [Vec<u8>; 6] = [
+            good.clone().into_bytes(),
+            [UTF8_BOM, b"Fiddler\r\n", good.as_bytes()].concat(),
+            // Cut inside the second entry.
+            good.as_bytes()[..good.len() - 30].to_vec(),
+            out_of_range.clone().into_bytes(),
+            b"[1, 2]".to_vec(),
+            Vec::new(),
+        ];
+        let message = |e: Error| match e {
+            Error::Archive { message, .. } => message,
+            other => other.to_string(),
+        };
+        for bytes in &cases {
+            std::fs::write(&path, bytes).unwrap();
+            assert_eq!(read_har(&path).map_err(message), parse_har(bytes));
+        }
+        std::fs::write(&path, &cases[0]).unwrap();
+        assert_eq!(read_har(&path).unwrap().exchanges.len(), 2);
+        // A damaged file is refused whole, with serde_json's message for the whole text.
+        for bytes in [&cases[2], &cases[3]] {
+            std::fs::write(&path, bytes).unwrap();
+            let json = serde_json::from_slice::<Value>(bytes).unwrap_err();
+            assert_eq!(
+                read_har(&path).map_err(message).unwrap_err(),
+                format!("not a valid HAR (JSON): {json}")
+            );
+        }
     }
 
     #[test]
