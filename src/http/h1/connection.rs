@@ -582,6 +582,8 @@ impl HttpConnection {
                 Some(false) => Sniff::No,
                 None => Sniff::NeedMore,
             },
+            // Not buffered on: body text ending without a line end, before a new segment.
+            Sniff::NeedMore if doubt && !resync::could_start(d, line) => Sniff::No,
             v => v,
         }
     }
@@ -1444,17 +1446,22 @@ impl HttpConnection {
         used
     }
 
-    /// May the head (or first line) being buffered be kept though cut short? Out of step, only
-    /// what would have been taken for a message whole: a status line that a request waits for,
-    /// a request line with a registered method.
+    /// May the head (or the first line) being buffered be kept though cut short? A head begun
+    /// as any other; a first line cut in the middle only in step, or when what survives would
+    /// have been taken for a start line anyway: a status line a request waits for, a request
+    /// line with a registered method.
     fn may_salvage(&self, d: usize) -> bool {
         let side = &self.sides[d];
-        let started = matches!(side.state, State::Head);
+        if side.probation.is_some() {
+            return false;
+        }
+        if matches!(side.state, State::Head) || side.in_step {
+            return true;
+        }
         if d == 1 {
-            side.probation.is_none()
-                && (started || !side.resync || self.request_waiting(side.buf_at.frame))
+            self.request_waiting(side.buf_at.frame)
         } else {
-            started || !side.resync || resync::known_method(&side.buf)
+            resync::known_method(&side.buf)
         }
     }
 

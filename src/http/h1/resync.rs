@@ -69,6 +69,18 @@ pub(super) fn known_method(line: &[u8]) -> bool {
         .is_some_and(|p| METHODS.contains(&&line[..p]))
 }
 
+/// Can this start of a line still become a strict start line?
+pub(super) fn could_start(d: usize, part: &[u8]) -> bool {
+    if d == 1 {
+        let n = part.len().min(7);
+        return part[..n] == b"HTTP/1."[..n];
+    }
+    match part.iter().position(|&b| b == b' ') {
+        Some(p) => METHODS.contains(&&part[..p]),
+        None => METHODS.iter().any(|m| m.starts_with(part)),
+    }
+}
+
 /// The line without its line ending, when it has one.
 fn content(line: &[u8]) -> Option<&[u8]> {
     let line = line.strip_suffix(b"\n")?;
@@ -298,6 +310,17 @@ mod tests {
         ] {
             assert!(!strict_status_line(bad), "{}", String::from_utf8_lossy(bad));
         }
+    }
+
+    #[test]
+    fn partial_lines_that_may_still_start_a_message() {
+        assert!(could_start(0, b"PROP"));
+        assert!(could_start(0, b"GET /a/b"));
+        assert!(!could_start(0, b"....."));
+        assert!(!could_start(0, b"GETX /a"));
+        assert!(could_start(1, b"HTTP/1.1 20"));
+        assert!(could_start(1, b"HT"));
+        assert!(!could_start(1, b"HTTP/2 "));
     }
 
     #[test]
