@@ -127,7 +127,8 @@ enum State {
 
 /// Status lines found out of step with no request waiting for them (a capture that started
 /// mid-connection, or body text that looks like HTTP): their messages are parsed, but kept only
-/// when what follows the last of them is another message, a gap or the end of the stream.
+/// when what follows the last of them is another message or the end of the stream (after a
+/// gap, the bytes after it decide).
 struct Probation {
     /// Their exchanges, in order (the last one's head may still be buffering).
     exchs: Vec<usize>,
@@ -445,8 +446,7 @@ impl HttpConnection {
         if !skip.text {
             return;
         }
-        let cut_body = self.sides[d].cut_body;
-        let (sev, msg) = if let Some(x) = cut_body {
+        if let Some(x) = self.sides[d].cut_body {
             let m = format!(
                 "skipped {} bytes from stream offset {}: what the capture holds of the body of a {} whose head was cut short",
                 skip.bytes,
@@ -455,7 +455,8 @@ impl HttpConnection {
             );
             self.diag(Severity::Info, m, Some(x), skip.at.frame);
             return;
-        } else if !seen_message && !self.facts.handshake && skip.from == 0 {
+        }
+        let (sev, msg) = if !seen_message && !self.facts.handshake && skip.from == 0 {
             (
                 Severity::Info,
                 format!(
@@ -751,8 +752,8 @@ impl HttpConnection {
         side.resync = true;
     }
 
-    /// The stream ended or has a gap: messages on probation whose last one ended as framed
-    /// are kept; one cut by the end of the stream is not.
+    /// The stream ended: messages on probation whose last one ended as framed are kept; one
+    /// cut by the end of the stream is not.
     fn settle(&mut self, d: usize) {
         match &self.sides[d].probation {
             Some(p) if p.done && p.cut_by_end => {

@@ -1439,3 +1439,55 @@ fn trial_gives_up_past_its_look_ahead() {
     let out = c.finish();
     assert!(out.exchanges.is_empty() && out.diagnostics.is_empty());
 }
+
+/// Pieces a stream out of step is made of: messages, parts of them, text that reads like them.
+const PIECES: &[&[u8]] = &[
+    b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n",
+    b"POST /p HTTP/1.1\r\nContent-Length: 5\r\n\r\nabcde",
+    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+    b"HTTP/1.1 204 No Content\r\n\r\n",
+    b"HTTP/1.1 100 Continue\r\n\r\n",
+    b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n",
+    b"HTTP/1.0 200 OK\r\n\r\n",
+    b"CONNECT h:443 HTTP/1.1\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nContent-Le",
+    b"GET /cut/targ",
+    b"some text of a body\r\n",
+    b"no line end",
+    b"\r\n",
+    b"\0\0",
+    b"prose: with a colon\r\n",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+    /// Whatever a stream out of step holds, gaps and cuts included: no panic, and every
+    /// exchange and diagnostic the parser gives is well formed.
+    #[test]
+    fn streams_out_of_step_never_break_the_parser(
+        handshake in any::<bool>(),
+        events in proptest::collection::vec((0usize..3, 0usize..PIECES.len(), 0u8..6), 0..60),
+    ) {
+        let mut f = Feed::with(HttpOptions::default(), handshake);
+        for (dir, piece, how) in events {
+            let dir = if dir == 0 { C } else { S };
+            let bytes = PIECES[piece];
+            match how {
+                0 => { f.gap(dir, 17); }
+                1 => { f.send_cut(dir, bytes, 40); }
+                _ => { f.send(dir, bytes); }
+            }
+        }
+        let out = f.finish();
+        for (i, e) in out.exchanges.iter().enumerate() {
+            prop_assert_eq!(e.id, ExchId(i as u32));
+            prop_assert!(e.request.is_some() || e.response.is_some());
+        }
+        for d in &out.diagnostics {
+            if let Some(ExchId(x)) = d.exchange {
+                prop_assert!((x as usize) < out.exchanges.len());
+            }
+        }
+    }
+}
