@@ -198,7 +198,8 @@ struct Side {
     vet: Option<usize>,
     /// No message starts before this stream offset (a head cut short announced its body).
     not_before: u64,
-    probation: Option<Probation>,
+    /// Boxed: rare, and every connection has two sides.
+    probation: Option<Box<Probation>>,
     /// The frame of the latest data: a new frame out of step may start a message.
     last_data_frame: Option<FrameNo>,
     /// The exchange whose head was cut short and whose body the next bytes may be.
@@ -674,7 +675,7 @@ impl HttpConnection {
             match &mut side.probation {
                 Some(p) => p.done = false,
                 None => {
-                    side.probation = Some(Probation {
+                    side.probation = Some(Box::new(Probation {
                         exchs: Vec::new(),
                         done: false,
                         cut_by_end: false,
@@ -683,7 +684,7 @@ impl HttpConnection {
                         start: side.buf_start,
                         start_at: side.buf_at,
                         diags_from,
-                    });
+                    }));
                 }
             }
         } else {
