@@ -52,6 +52,13 @@ pub trait Recognizer: Send + Sync {
     /// carry others (TLS hands its plaintext to a new dispatcher).
     fn open(&self, facts: ConnFacts, scheme: Scheme, registry: &Arc<Registry>)
         -> Box<dyn Protocol>;
+    /// The dispatcher gives up on a connection no recognizer claimed (all said no, or too
+    /// many bytes were held): may this protocol take it on trial? For a stream the capture
+    /// joined in the middle of a message, whose first message start lies past what was held.
+    /// A protocol on trial that finds nothing reports [`AppProtocol::Unknown`] and no output.
+    fn adopt(&self, _cx: &SniffContext) -> Option<Box<dyn Protocol>> {
+        None
+    }
 }
 
 /// One application protocol running on a connection's two byte streams.
@@ -172,13 +179,17 @@ impl Dispatcher {
         }
         let next = match chosen {
             Some(r) => State::Running(r.open(self.facts, self.scheme, &self.registry)),
-            // Held bytes are bounded: past twice the limit, whatever is undecided is unknown.
+            // Held bytes are bounded: past twice the limit, whatever is undecided is unknown
+            // (unless a protocol takes it on trial).
             None if !undecided || *held_bytes > 2 * SNIFF_LIMIT => {
-                State::Opaque(if prefix.iter().all(Vec::is_empty) {
-                    AppProtocol::Empty
+                if prefix.iter().all(Vec::is_empty) {
+                    State::Opaque(AppProtocol::Empty)
                 } else {
-                    AppProtocol::Unknown
-                })
+                    match self.registry.recognizers.iter().find_map(|r| r.adopt(&cx)) {
+                        Some(p) => State::Running(p),
+                        None => State::Opaque(AppProtocol::Unknown),
+                    }
+                }
             }
             None => return,
         };

@@ -4,10 +4,13 @@
 //! bodies are framed (Content-Length, chunked, close), hashed and content-decoded while they
 //! stream through and are never buffered whole. Responses pair FIFO with requests. Gaps
 //! inside a length-framed body keep the direction in sync; anything else that breaks the
-//! framing makes the direction skip to the next line that starts a message.
+//! framing makes the direction skip to the next line that starts a message (resynchronising,
+//! with the stricter tests of `resync.rs`), and a head cut short in its own frame (the snapshot
+//! length) is kept for what it says.
 
 use super::chunked::{ChunkStep, Chunked};
 use super::head;
+use super::resync;
 use super::sniff::{
     find_head_end, find_newline, sniff_request, sniff_response, Sniff, SNIFF_LIMIT,
 };
@@ -24,6 +27,10 @@ use std::sync::Arc;
 
 /// A head buffer that grew larger than this is given back after use.
 const HEAD_BUF_KEEP: usize = 64 * 1024;
+
+/// A connection taken on trial (see [`HttpConnection::on_trial`]) is given up when this many
+/// bytes passed without a message in them: the look-ahead for the first message is bounded.
+const TRIAL_LOOKAHEAD: u64 = 64 * 1024 * 1024;
 
 /// Bytes skipped between messages without comment (NUL: TCP keep-alive probe bytes that
 /// reassembly cannot tell from data when the capture starts mid-connection).
@@ -44,6 +51,30 @@ fn ended_by(how: StreamEnd) -> &'static str {
         StreamEnd::Fin => "connection closed",
         StreamEnd::Rst => "connection reset",
         StreamEnd::CaptureEnd => "capture ended",
+    }
+}
+
+/// A parsed head of either direction.
+enum Head {
+    Request(head::RequestHead),
+    Response(head::ResponseHead),
+}
+
+/// What a head announced of its body (for a head cut short, whose body is not parsed).
+#[derive(Clone, Copy)]
+enum Announced {
+    Nothing,
+    Length(u64),
+    Chunked,
+    ToClose,
+}
+
+fn announced(framing: &Framing) -> Announced {
+    match framing {
+        Framing::None => Announced::Nothing,
+        Framing::Length { total, .. } => Announced::Length(*total),
+        Framing::Chunked(_) => Announced::Chunked,
+        Framing::Close => Announced::ToClose,
     }
 }
 
@@ -94,6 +125,38 @@ enum State {
     Switched,
 }
 
+/// Status lines found out of step with no request waiting for them (a capture that started
+/// mid-connection, or body text that looks like HTTP): their messages are parsed, but kept only
+/// when what follows the last of them is another message or the end of the stream (after a
+/// gap, the bytes after it decide).
+struct Probation {
+    /// Their exchanges, in order (the last one's head may still be buffering).
+    exchs: Vec<usize>,
+    /// The last message has ended as framed: the next bytes decide.
+    done: bool,
+    /// The last message's body was cut by the end of the stream.
+    cut_by_end: bool,
+    /// Text skipped before the first of them, reported once they are kept.
+    before: Option<Skip>,
+    seen_before: bool,
+    start: u64,
+    start_at: Arrival,
+    /// Diagnostics from this index on may name them.
+    diags_from: usize,
+}
+
+/// Where a head was cut short: the rest of its frame is missing.
+#[derive(Clone, Copy)]
+struct Cut {
+    /// Where the head starts.
+    start: u64,
+    offset: u64,
+    len: u64,
+    at: Arrival,
+    /// The start line itself was cut.
+    line_cut: bool,
+}
+
 /// Non-message bytes skipped in a row.
 struct Skip {
     from: u64,
@@ -128,6 +191,19 @@ struct Side {
     /// The stream is in step: the next byte should start a message (a request line that is
     /// malformed is then still taken as one).
     in_step: bool,
+    /// Out of step after skipped text or a gap: only a strict start line is a candidate, and
+    /// its head is vetted line by line (`vet`).
+    resync: bool,
+    /// Vetting the head being buffered: where in `buf` its current line starts.
+    vet: Option<usize>,
+    /// No message starts before this stream offset (a head cut short announced its body).
+    not_before: u64,
+    /// Boxed: rare, and every connection has two sides.
+    probation: Option<Box<Probation>>,
+    /// The frame of the latest data: a new frame out of step may start a message.
+    last_data_frame: Option<FrameNo>,
+    /// The exchange whose head was cut short and whose body the next bytes may be.
+    cut_body: Option<usize>,
 }
 
 impl Side {
@@ -149,6 +225,12 @@ impl Side {
             lost_start: false,
             lost_messages: 0,
             in_step: false,
+            resync: false,
+            vet: None,
+            not_before: 0,
+            probation: None,
+            last_data_frame: None,
+            cut_body: None,
         }
     }
 
@@ -159,6 +241,7 @@ impl Side {
         let text = bytes.iter().any(|&b| !is_blank(b));
         if text {
             self.in_step = false;
+            self.resync = true;
         }
         if text && self.lost_start {
             self.lost_start = false;
@@ -204,6 +287,14 @@ pub struct HttpConnection {
     pausing: bool,
     /// The head filter selected a message of this connection.
     keep_heads: bool,
+    /// Taken on trial: HTTP/1 only if a message turns up (see [`HttpConnection::on_trial`]).
+    trial: bool,
+    /// Bytes seen on trial before the first message.
+    trial_bytes: u64,
+    /// On trial and nothing found within [`TRIAL_LOOKAHEAD`]: the rest is ignored.
+    abandoned: bool,
+    /// Records taken back (a probation that failed) that are not the last one.
+    dead: Vec<usize>,
 }
 
 impl HttpConnection {
@@ -228,7 +319,27 @@ impl HttpConnection {
             switched: false,
             pausing: true,
             keep_heads: false,
+            trial: false,
+            trial_bytes: 0,
+            abandoned: false,
+            dead: Vec::new(),
         }
+    }
+
+    /// A connection no recognizer claimed from its first bytes, taken on trial because it may
+    /// have started in the middle of a message (a capture joined during a long download or a
+    /// long poll): the first message is looked for within [`TRIAL_LOOKAHEAD`] bytes, and if
+    /// none turns up the connection is no HTTP/1 at all ([`HttpConnection::found`] is false,
+    /// and nothing is reported for it).
+    pub fn on_trial(facts: ConnFacts, scheme: Scheme, opts: HttpOptions) -> Self {
+        let mut c = HttpConnection::new(facts, scheme, opts);
+        c.trial = true;
+        c
+    }
+
+    /// False only for a connection on trial in which no message was found.
+    pub fn found(&self) -> bool {
+        !self.trial || self.records.len() > self.dead.len()
     }
 
     /// True once a CONNECT tunnel (2xx) or a 101 protocol switch stopped HTTP/1 parsing;
@@ -249,6 +360,9 @@ impl HttpConnection {
     /// All exchanges, in the order their first byte arrived, with local ids; diagnostics
     /// point at them by those ids. Directions not ended yet are ended as at capture end.
     pub fn finish(mut self) -> HttpOutput {
+        if self.abandoned {
+            return self.output();
+        }
         if !self.sides[1].ended {
             let (off, at) = (self.sides[1].next_off, self.sides[1].last_at);
             self.on_end(Dir::ServerToClient, off, StreamEnd::CaptureEnd, at);
@@ -261,12 +375,49 @@ impl HttpConnection {
             let (off, at) = (self.sides[0].next_off, self.sides[0].last_at);
             self.on_end(Dir::ClientToServer, off, StreamEnd::CaptureEnd, at);
         }
+        self.settle(0);
+        self.settle(1);
         self.flush_skip(0);
         self.flush_skip(1);
         self.output()
     }
 
-    fn output(self) -> HttpOutput {
+    fn output(mut self) -> HttpOutput {
+        if !self.found() {
+            return exchange::finish(Vec::new(), self.scheme, Vec::new());
+        }
+        if !self.dead.is_empty() {
+            // Drop the records taken back; diagnostics follow the others to their new index.
+            let mut alive = vec![true; self.records.len()];
+            for &x in &self.dead {
+                alive[x] = false;
+            }
+            let mut next = 0u32;
+            let new_index: Vec<Option<u32>> = alive
+                .iter()
+                .map(|&a| {
+                    a.then(|| {
+                        next += 1;
+                        next - 1
+                    })
+                })
+                .collect();
+            let mut i = 0;
+            self.records.retain(|_| {
+                i += 1;
+                new_index[i - 1].is_some()
+            });
+            self.diags.retain_mut(|d| match d.exchange {
+                Some(ExchId(x)) => match new_index.get(x as usize).copied().flatten() {
+                    Some(n) => {
+                        d.exchange = Some(ExchId(n));
+                        true
+                    }
+                    None => false,
+                },
+                None => true,
+            });
+        }
         exchange::finish(self.records, self.scheme, self.diags)
     }
 
@@ -288,15 +439,31 @@ impl HttpConnection {
         let Some(skip) = side.skip.take() else {
             return;
         };
+        let seen = side.seen_message;
+        self.report_skip(d, skip, seen);
+    }
+
+    fn report_skip(&mut self, d: usize, skip: Skip, seen_message: bool) {
         if !skip.text {
             return;
         }
-        let (sev, msg) = if !side.seen_message && !self.facts.handshake && skip.from == 0 {
+        if let Some(x) = self.sides[d].cut_body {
+            let m = format!(
+                "skipped {} bytes from stream offset {}: what the capture holds of the body of a {} whose head was cut short",
+                skip.bytes,
+                skip.from,
+                what(d)
+            );
+            self.diag(Severity::Info, m, Some(x), skip.at.frame);
+            return;
+        }
+        let (sev, msg) = if !seen_message && !self.facts.handshake && skip.from == 0 {
             (
                 Severity::Info,
                 format!(
-                    "capture started mid-connection: skipped {} bytes before the first {}",
+                    "capture started mid-connection: skipped {} bytes before the first {} (the end of a {} that began before the capture)",
                     skip.bytes,
+                    what(d),
                     what(d)
                 ),
             )
@@ -321,6 +488,16 @@ impl HttpConnection {
             let side = &mut self.sides[d];
             side.next_off = offset + data.len() as u64;
             side.last_at = at;
+            // Out of step, a message may start where a new segment does even when no line
+            // does (the body before it need not end with a line end).
+            if side.resync
+                && matches!(side.state, State::Seek)
+                && side.buf.is_empty()
+                && side.last_data_frame != Some(at.frame)
+            {
+                side.line_start = true;
+            }
+            side.last_data_frame = Some(at.frame);
         }
         let mut pos = 0;
         while pos < data.len() {
@@ -328,6 +505,7 @@ impl HttpConnection {
             let rest = &data[pos..];
             let n = match &mut self.sides[d].state {
                 State::Seek => self.seek(d, rest, off, at),
+                State::Head if self.sides[d].vet.is_some() => self.vet_head(d, rest, off, at),
                 State::Head => self.head(d, rest, off, at),
                 State::Body(_) => self.body(d, rest, off, at),
                 State::Paused { .. } => {
@@ -380,17 +558,66 @@ impl HttpConnection {
         }
     }
 
+    /// Is a request waiting for a response that starts in `frame`?
+    fn request_waiting(&self, frame: FrameNo) -> bool {
+        self.unanswered.front().is_some_and(|&i| {
+            self.records[i]
+                .timing
+                .request_start
+                .is_some_and(|a| a.frame <= frame)
+        })
+    }
+
+    /// The verdict on a (maybe partial) first line: the loose sniff, then, out of step, the
+    /// strict test once the line is complete.
+    fn line_verdict(&self, d: usize, line: &[u8]) -> Sniff {
+        let side = &self.sides[d];
+        let loose = match (d, sniff_request(line)) {
+            (0, Sniff::No) if side.in_step && head::lenient_request_line(line) => Sniff::Yes,
+            (0, v) => v,
+            _ => sniff_response(line),
+        };
+        let doubt = side.resync || side.probation.as_ref().is_some_and(|p| p.done);
+        match loose {
+            Sniff::Yes if doubt => match resync::strict_start_line(d, line) {
+                Some(true) => Sniff::Yes,
+                Some(false) => Sniff::No,
+                None => Sniff::NeedMore,
+            },
+            // Not buffered on: body text ending without a line end, before a new segment.
+            Sniff::NeedMore if doubt && !resync::could_start(d, line) => Sniff::No,
+            v => v,
+        }
+    }
+
+    /// Notes skipped bytes; text after messages on probation means they were not messages.
+    fn skip_bytes(&mut self, d: usize, bytes: &[u8], off: u64, at: Arrival) {
+        if self.sides[d].probation.as_ref().is_some_and(|p| p.done)
+            && bytes.iter().any(|&b| !is_blank(b))
+        {
+            self.retract(d, off);
+        }
+        self.sides[d].note_skip(bytes, off, at);
+    }
+
     fn seek(&mut self, d: usize, data: &[u8], off: u64, at: Arrival) -> usize {
         let side = &mut self.sides[d];
+        if off < side.not_before && side.buf.is_empty() {
+            // Still inside the body a head cut short announced: no message starts here.
+            let n = (side.not_before - off).min(data.len() as u64) as usize;
+            side.line_start = off + n as u64 == side.not_before;
+            self.skip_bytes(d, &data[..n], off, at);
+            return n;
+        }
         if !side.line_start && side.buf.is_empty() {
             return match find_newline(data) {
                 Some(p) => {
-                    side.note_skip(&data[..=p], off, at);
-                    side.line_start = true;
+                    self.skip_bytes(d, &data[..=p], off, at);
+                    self.sides[d].line_start = true;
                     p + 1
                 }
                 None => {
-                    side.note_skip(data, off, at);
+                    self.skip_bytes(d, data, off, at);
                     data.len()
                 }
             };
@@ -398,7 +625,7 @@ impl HttpConnection {
         if side.buf.is_empty() {
             let nuls = data.iter().take_while(|&&b| b == 0).count();
             if nuls > 0 {
-                side.note_skip(&data[..nuls], off, at);
+                self.skip_bytes(d, &data[..nuls], off, at);
                 return nuls;
             }
             side.buf_start = off;
@@ -407,39 +634,195 @@ impl HttpConnection {
         let line_end = find_newline(data).map_or(data.len(), |p| p + 1);
         let room = SNIFF_LIMIT.saturating_sub(side.buf.len()).max(1);
         let take = line_end.min(room);
-        let in_step = side.in_step;
-        let sniff = |line: &[u8]| match (d, sniff_request(line)) {
-            (0, Sniff::No) if in_step && head::lenient_request_line(line) => Sniff::Yes,
-            (0, v) => v,
-            _ => sniff_response(line),
-        };
-        if side.buf.is_empty() && sniff(&data[..take]) == Sniff::No {
+        if side.buf.is_empty() && self.line_verdict(d, &data[..take]) == Sniff::No {
             // Decided on the piece itself: nothing to copy.
-            side.note_skip(&data[..take], off, at);
-            side.line_start = data[..take].last() == Some(&b'\n');
+            self.skip_bytes(d, &data[..take], off, at);
+            self.sides[d].line_start = data[..take].last() == Some(&b'\n');
             return take;
         }
-        side.buf.extend_from_slice(&data[..take]);
-        let verdict = sniff(&side.buf);
+        self.sides[d].buf.extend_from_slice(&data[..take]);
+        let verdict = self.line_verdict(d, &self.sides[d].buf);
         let verdict = match verdict {
-            Sniff::NeedMore if side.buf.len() >= SNIFF_LIMIT => Sniff::No,
+            Sniff::NeedMore if self.sides[d].buf.len() >= SNIFF_LIMIT => Sniff::No,
             v => v,
         };
         match verdict {
-            Sniff::Yes => {
-                self.flush_skip(d);
-                self.sides[d].lost_start = false;
-                self.sides[d].state = State::Head;
-            }
+            Sniff::Yes => self.accept_start(d),
             Sniff::No => {
                 let side = &mut self.sides[d];
                 let buf = std::mem::take(&mut side.buf);
-                side.note_skip(&buf, side.buf_start, side.buf_at);
+                let (start, start_at) = (side.buf_start, side.buf_at);
+                self.skip_bytes(d, &buf, start, start_at);
+                let side = &mut self.sides[d];
                 side.line_start = buf.last() == Some(&b'\n');
                 side.buf = buf;
                 side.clear_buf();
             }
             Sniff::NeedMore => {}
+        }
+        take
+    }
+
+    /// `buf` holds the first line of a message: buffer its head. Out of step, its head is
+    /// vetted, and a status line no request waits for goes on probation.
+    fn request_or_probation(&mut self, d: usize) {
+        let at = self.sides[d].buf_at;
+        let chained = self.sides[d].probation.as_ref().is_some_and(|p| p.done);
+        let doubt = self.sides[d].resync || chained;
+        if d == 1 && doubt && !self.request_waiting(at.frame) {
+            let diags_from = self.diags.len();
+            let side = &mut self.sides[d];
+            match &mut side.probation {
+                Some(p) => p.done = false,
+                None => {
+                    side.probation = Some(Box::new(Probation {
+                        exchs: Vec::new(),
+                        done: false,
+                        cut_by_end: false,
+                        before: side.skip.take(),
+                        seen_before: side.seen_message,
+                        start: side.buf_start,
+                        start_at: side.buf_at,
+                        diags_from,
+                    }));
+                }
+            }
+        } else {
+            self.confirm(d);
+            self.flush_skip(d);
+        }
+    }
+
+    fn accept_start(&mut self, d: usize) {
+        self.request_or_probation(d);
+        let side = &mut self.sides[d];
+        side.lost_start = false;
+        side.vet = (side.resync || side.probation.is_some()).then_some(side.buf.len());
+        side.state = State::Head;
+    }
+
+    /// Messages on probation are kept: report the text skipped before them.
+    fn confirm(&mut self, d: usize) {
+        let Some(p) = self.sides[d].probation.take() else {
+            return;
+        };
+        if let Some(before) = p.before {
+            self.report_skip(d, before, p.seen_before);
+        }
+        for x in p.exchs {
+            self.push_live(x);
+        }
+    }
+
+    /// Messages on probation were not messages: take their exchanges back and count their bytes
+    /// as skipped, up to stream offset `upto`.
+    fn retract(&mut self, d: usize, upto: u64) {
+        let Some(p) = self.sides[d].probation.take() else {
+            return;
+        };
+        for &x in p.exchs.iter().rev() {
+            let from = p.diags_from.min(self.diags.len());
+            let mut i = from;
+            while i < self.diags.len() {
+                if self.diags[i].exchange == Some(ExchId(x as u32)) {
+                    self.diags.remove(i);
+                } else {
+                    i += 1;
+                }
+            }
+            if x + 1 == self.records.len() {
+                self.records.pop();
+            } else {
+                self.records[x] = Record::new();
+                self.dead.push(x);
+            }
+        }
+        let side = &mut self.sides[d];
+        let (from, at) = p
+            .before
+            .as_ref()
+            .map_or((p.start, p.start_at), |s| (s.from, s.at));
+        side.skip = Some(Skip {
+            from,
+            at,
+            bytes: upto.saturating_sub(from),
+            text: true,
+        });
+        side.seen_message = p.seen_before;
+        side.in_step = false;
+        side.resync = true;
+    }
+
+    /// The stream ended: messages on probation whose last one ended as framed are kept; one
+    /// cut by the end of the stream is not.
+    fn settle(&mut self, d: usize) {
+        match &self.sides[d].probation {
+            Some(p) if p.done && p.cut_by_end => {
+                let upto = self.sides[d].next_off;
+                self.retract(d, upto);
+            }
+            Some(p) if p.done => self.confirm(d),
+            _ => {}
+        }
+    }
+
+    /// The head being vetted was no head: its bytes were text.
+    fn reject_candidate(&mut self, d: usize) {
+        let side = &mut self.sides[d];
+        let buf = std::mem::take(&mut side.buf);
+        let (start, start_at) = (side.buf_start, side.buf_at);
+        side.vet = None;
+        side.state = State::Seek;
+        if side.probation.is_some() {
+            self.retract(d, start + buf.len() as u64);
+        } else {
+            self.skip_bytes(d, &buf, start, start_at);
+        }
+        let side = &mut self.sides[d];
+        side.buf = buf;
+        side.clear_buf();
+    }
+
+    /// Buffers a head taken out of step, a line at a time: each line must be a field line, or
+    /// the head was text that merely began like a message.
+    fn vet_head(&mut self, d: usize, data: &[u8], off: u64, at: Arrival) -> usize {
+        let max = self.opts.max_head_bytes;
+        let side = &mut self.sides[d];
+        let from = side.vet.unwrap_or(0);
+        let line_end = find_newline(data).map(|p| p + 1);
+        let take = line_end.unwrap_or(data.len());
+        if side.buf.len() + take > max {
+            self.reject_candidate(d);
+            self.sides[d].line_start = false;
+            return 0;
+        }
+        side.buf.extend_from_slice(&data[..take]);
+        if line_end.is_none() {
+            return take;
+        }
+        let line = &side.buf[from..];
+        if resync::is_empty_line(line) {
+            side.vet = None;
+            self.complete_head(d, off + take as u64, at);
+            return take;
+        }
+        if resync::field_line(line) {
+            side.vet = Some(side.buf.len());
+            return take;
+        }
+        // Not a field line: the candidate was text. The line itself may start a message.
+        let bad = side.buf.split_off(from);
+        let bad_off = side.buf_start + from as u64;
+        self.reject_candidate(d);
+        self.sides[d].line_start = true;
+        if self.line_verdict(d, &bad) == Sniff::Yes {
+            let side = &mut self.sides[d];
+            side.buf = bad;
+            side.buf_start = bad_off;
+            side.buf_at = at;
+            self.accept_start(d);
+        } else {
+            self.skip_bytes(d, &bad, bad_off, at);
         }
         take
     }
@@ -493,33 +876,140 @@ impl HttpConnection {
         let (start, start_at) = (side.buf_start, side.buf_at);
         side.state = State::Seek;
         side.line_start = true;
-        side.seen_message = true;
         // Until the message is framed, where the next one starts is unknown.
         side.in_step = false;
-        if d == 0 {
-            let parsed = head::parse_request(&side.buf);
-            side.clear_buf();
-            match parsed {
-                Ok(h) => self.request_head(h, start_at, body_start, at),
-                Err(e) => self.diag(
+        let parsed = if d == 0 {
+            head::parse_request(&side.buf).map(Head::Request)
+        } else {
+            head::parse_response(&side.buf).map(Head::Response)
+        };
+        side.clear_buf();
+        match parsed {
+            Ok(h) => {
+                let side = &mut self.sides[d];
+                side.seen_message = true;
+                side.resync = false;
+                side.cut_body = None;
+                self.take_head(h, start_at, body_start, at, None);
+            }
+            Err(_) if self.sides[d].probation.is_some() => self.retract(d, body_start),
+            Err(e) => {
+                self.sides[d].seen_message = true;
+                self.diag(
                     Severity::Warning,
-                    format!("unparseable request head at stream offset {start}: {e}"),
+                    format!("unparseable {} head at stream offset {start}: {e}", what(d)),
                     None,
                     start_at.frame,
-                ),
+                );
+            }
+        }
+    }
+
+    fn take_head(
+        &mut self,
+        h: Head,
+        start_at: Arrival,
+        body_start: u64,
+        at: Arrival,
+        cut: Option<Cut>,
+    ) {
+        match h {
+            Head::Request(h) => self.request_head(h, start_at, body_start, at, cut),
+            Head::Response(h) => self.response_head(h, start_at, body_start, at, cut),
+        }
+    }
+
+    /// The head being buffered was cut short in its own frame (the snapshot length): keep what
+    /// it says. False when too little of it survives to name the message.
+    fn salvage(&mut self, d: usize, cut: Cut) -> bool {
+        let side = &mut self.sides[d];
+        let Some((text, line_cut)) = resync::cut_head(d, &side.buf) else {
+            return false;
+        };
+        let parsed = if d == 0 {
+            head::parse_request(&text).map(Head::Request)
+        } else {
+            head::parse_response(&text).map(Head::Response)
+        };
+        let Ok(h) = parsed else {
+            return false;
+        };
+        let (start, start_at) = (side.buf_start, side.buf_at);
+        side.clear_buf();
+        side.vet = None;
+        side.state = State::Seek;
+        side.line_start = true;
+        side.seen_message = true;
+        side.in_step = false;
+        side.resync = true;
+        side.lost_start = false;
+        let resume = cut.offset + cut.len;
+        let cut = Cut {
+            start,
+            line_cut,
+            ..cut
+        };
+        self.take_head(h, start_at, resume, cut.at, Some(cut));
+        true
+    }
+
+    /// A message whose head was cut short: it ends here, incomplete, and says what was lost.
+    fn end_cut(&mut self, d: usize, exch: usize, kept: usize, body: Announced, cut: Cut) {
+        let start = cut.start;
+        let Some(rec) = self.records.get_mut(exch) else {
+            return;
+        };
+        let body_of = |b: &mut Body| {
+            // As for a body with bytes missing: its length is the announced one.
+            if let Announced::Length(n) = body {
+                b.wire_length = n;
+            }
+        };
+        if d == 0 {
+            rec.request_complete = false;
+            rec.timing.request_end = Some(cut.at);
+            rec.pause_after_request = false;
+            if let Some(r) = rec.request.as_mut() {
+                body_of(&mut r.body);
             }
         } else {
-            let parsed = head::parse_response(&side.buf);
-            side.clear_buf();
-            match parsed {
-                Ok(h) => self.response_head(h, start_at, body_start, at),
-                Err(e) => self.diag(
-                    Severity::Warning,
-                    format!("unparseable response head at stream offset {start}: {e}"),
-                    None,
-                    start_at.frame,
-                ),
+            rec.response_complete = false;
+            rec.timing.response_end = Some(cut.at);
+            if let Some(r) = rec.response.as_mut() {
+                body_of(&mut r.body);
             }
+        }
+        self.sides[d].cut_body = Some(exch);
+        if let Announced::Length(n) = body {
+            // Its body runs at least this far past the cut: no message starts before.
+            self.sides[d].not_before = cut.offset.saturating_add(n);
+        }
+        let line = match (d, cut.line_cut) {
+            (0, false) => "the request line",
+            (0, true) => "the start of the request line (the target may be incomplete)",
+            (_, false) => "the status line",
+            (_, true) => "the status code",
+        };
+        let body = match body {
+            Announced::Nothing => String::new(),
+            Announced::Length(n) => format!(" and its body of {n} bytes (Content-Length)"),
+            Announced::Chunked => " and its chunked body".to_string(),
+            Announced::ToClose => " and its body".to_string(),
+        };
+        self.diag(
+            Severity::Warning,
+            format!(
+                "{} head at stream offset {start} cut short by {} missing bytes at offset {} in frame {} (the snapshot length): kept {line} and {kept} header fields; the rest of the head{body} is not in the capture",
+                what(d),
+                cut.len,
+                cut.offset,
+                cut.at.frame.0
+            ),
+            Some(exch),
+            cut.at.frame,
+        );
+        if d == 1 {
+            self.push_live(exch);
         }
     }
 
@@ -529,8 +1019,10 @@ impl HttpConnection {
         start_at: Arrival,
         body_start: u64,
         at: Arrival,
+        cut: Option<Cut>,
     ) {
         let idx = self.records.len();
+        let kept = h.headers.len();
         // Lost requests are not modelled (responses to them pair FIFO like the rest).
         self.sides[0].lost_messages = 0;
         let mut rec = Record::new();
@@ -600,6 +1092,10 @@ impl HttpConnection {
                 }
             }
         };
+        if let Some(cut) = cut {
+            self.end_cut(0, idx, kept, announced(&framing), cut);
+            return;
+        }
         self.start_body(0, idx, framing, f.codings, body_start, at);
         if framing_lost {
             self.sides[0].in_step = false;
@@ -612,10 +1108,14 @@ impl HttpConnection {
         start_at: Arrival,
         body_start: u64,
         at: Arrival,
+        cut: Option<Cut>,
     ) {
         if (100..200).contains(&h.status) && h.status != 101 {
             self.sides[1].interim.push(h.status);
             self.sides[1].in_step = true;
+            if let Some(p) = &mut self.sides[1].probation {
+                p.done = true;
+            }
             return;
         }
         // Responses lost in gaps answered the oldest requests sent before this response.
@@ -658,6 +1158,16 @@ impl HttpConnection {
                 self.records.len() - 1
             }
         };
+        if let Some(p) = &mut self.sides[1].probation {
+            p.exchs.push(idx);
+        }
+        let kept = h.headers.len();
+        // A close-delimited body on probation would run to the end of the stream, over any
+        // message after it: only kept when the head says the connection closes.
+        let closes = h.version == "HTTP/1.0"
+            || h.headers
+                .get_all("connection")
+                .any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("close")));
         let method = self.records[idx]
             .request
             .as_ref()
@@ -687,6 +1197,10 @@ impl HttpConnection {
         if let Some(up) = switch {
             rec.upgrade = Some(up);
             self.start_body(1, idx, Framing::None, f.codings, body_start, at);
+            self.confirm(1);
+            if let Some(cut) = cut {
+                self.end_cut(1, idx, kept, Announced::Nothing, cut);
+            }
             self.switch(body_start);
             return;
         }
@@ -727,7 +1241,15 @@ impl HttpConnection {
                 }
             }
         };
-        self.start_body(1, idx, framing, f.codings, body_start, at);
+        if let Some(cut) = cut {
+            self.end_cut(1, idx, kept, announced(&framing), cut);
+        } else if matches!(framing, Framing::Close) && !closes && self.sides[1].probation.is_some()
+        {
+            self.retract(1, body_start);
+            return;
+        } else {
+            self.start_body(1, idx, framing, f.codings, body_start, at);
+        }
         if matches!(self.sides[0].state, State::Paused { exch, .. } if exch == idx) {
             self.resume_client();
         }
@@ -848,15 +1370,24 @@ impl HttpConnection {
             }
             rec.response_complete = complete;
             rec.timing.response_end = Some(run.last_at);
-            if let Some(feed) = &self.opts.live {
-                let x = rec.snapshot(ExchId(run.exch as u32), self.scheme);
-                feed.push(
-                    self.facts.client,
-                    self.facts.server,
-                    self.facts.first_frame,
-                    x,
-                );
+            match &mut self.sides[1].probation {
+                // Shown once kept.
+                Some(p) if p.exchs.last() == Some(&run.exch) => p.done = true,
+                _ => self.push_live(run.exch),
             }
+        }
+    }
+
+    /// Shows a finished exchange in the live list while loading.
+    fn push_live(&self, exch: usize) {
+        if let (Some(feed), Some(rec)) = (&self.opts.live, self.records.get(exch)) {
+            let x = rec.snapshot(ExchId(exch as u32), self.scheme);
+            feed.push(
+                self.facts.client,
+                self.facts.server,
+                self.facts.first_frame,
+                x,
+            );
         }
     }
 
@@ -917,6 +1448,25 @@ impl HttpConnection {
         used
     }
 
+    /// May the head (or the first line) being buffered be kept though cut short? A head begun
+    /// as any other; a first line cut in the middle only in step, or when what survives would
+    /// have been taken for a start line anyway: a status line a request waits for, a request
+    /// line with a registered method.
+    fn may_salvage(&self, d: usize) -> bool {
+        let side = &self.sides[d];
+        if side.probation.is_some() {
+            return false;
+        }
+        if matches!(side.state, State::Head) || side.in_step {
+            return true;
+        }
+        if d == 1 {
+            self.request_waiting(side.buf_at.frame)
+        } else {
+            resync::known_method(&side.buf)
+        }
+    }
+
     fn process_gap(&mut self, d: usize, offset: u64, len: u64, at: Arrival) {
         {
             let side = &mut self.sides[d];
@@ -924,36 +1474,72 @@ impl HttpConnection {
             side.last_at = at;
         }
         let frame = at.frame;
+        // The gap came with the bytes before it: their frame was cut short (snapshot length).
+        let cut = (self.sides[d].last_data_frame == Some(frame)).then_some(Cut {
+            start: 0,
+            offset,
+            len,
+            at,
+            line_cut: false,
+        });
         match &mut self.sides[d].state {
             State::Paused { .. } => self.hold(d, Pending::Gap(offset, len, at)),
             State::Switched => self.sides[d].switched_bytes += len,
             State::Seek => {
+                if let Some(cut) = cut {
+                    if !self.sides[d].buf.is_empty() && self.may_salvage(d) && self.salvage(d, cut)
+                    {
+                        return;
+                    }
+                }
                 let side = &mut self.sides[d];
                 side.clear_buf();
                 side.line_start = true;
-                side.lost_start = true;
                 side.in_step = false;
-                self.diag(
-                    Severity::Warning,
-                    format!(
-                        "{len} bytes missing at stream offset {offset} between {}s: any {} in them is lost",
+                side.resync = true;
+                let msg = match side.cut_body {
+                    // Text after it is still that body: no message is known to be lost.
+                    Some(_) => format!(
+                        "{len} bytes missing at stream offset {offset} in or after the body of a {} whose head was cut short: any {} in them is lost",
                         what(d),
                         what(d)
                     ),
-                    None,
-                    frame,
-                );
+                    None => {
+                        side.lost_start = true;
+                        format!(
+                            "{len} bytes missing at stream offset {offset} between {}s: any {} in them is lost",
+                            what(d),
+                            what(d)
+                        )
+                    }
+                };
+                let exch = side.cut_body;
+                self.diag(Severity::Warning, msg, exch, frame);
+            }
+            State::Head if self.sides[d].probation.is_some() => {
+                // On probation and cut: nothing says it was a message.
+                self.reject_candidate(d);
+                let side = &mut self.sides[d];
+                side.line_start = true;
+                side.lost_start = true;
             }
             State::Head => {
+                if let Some(cut) = cut {
+                    if self.may_salvage(d) && self.salvage(d, cut) {
+                        return;
+                    }
+                }
                 let side = &mut self.sides[d];
                 let start = side.buf_start;
                 side.clear_buf();
+                side.vet = None;
                 side.line_start = true;
                 side.state = State::Seek;
                 // This message is lost; the bytes after the gap are still its own.
                 side.lost_messages = side.lost_messages.saturating_add(1);
                 side.lost_start = false;
                 side.in_step = false;
+                side.resync = true;
                 self.diag(
                     Severity::Warning,
                     format!(
@@ -1007,6 +1593,7 @@ impl HttpConnection {
                     self.finish_body(d, offset + len, false);
                     self.sides[d].line_start = true;
                     self.sides[d].lost_start = true;
+                    self.sides[d].resync = true;
                 } else if ends_body {
                     self.finish_body(d, offset + in_body, false);
                     self.sides[d].line_start = true;
@@ -1027,7 +1614,15 @@ impl HttpConnection {
             State::Seek => {
                 let side = &mut self.sides[d];
                 let buf = std::mem::take(&mut side.buf);
-                side.note_skip(&buf, side.buf_start, side.buf_at);
+                let (start, start_at) = (side.buf_start, side.buf_at);
+                self.skip_bytes(d, &buf, start, start_at);
+                self.settle(d);
+                self.flush_skip(d);
+            }
+            State::Head if self.sides[d].vet.is_some() => {
+                // Taken out of step and never completed: text that began like a head.
+                self.reject_candidate(d);
+                self.settle(d);
                 self.flush_skip(d);
             }
             State::Head => {
@@ -1089,6 +1684,10 @@ impl HttpConnection {
                     self.diag(Severity::Warning, m, Some(exch), frame);
                 }
                 self.finish_body(d, end, complete);
+                if let Some(p) = &mut self.sides[d].probation {
+                    p.cut_by_end = !complete;
+                }
+                self.settle(d);
             }
         }
     }
@@ -1098,9 +1697,17 @@ impl StreamSink for HttpConnection {
     fn on_data(&mut self, dir: Dir, offset: u64, data: &[u8], at: Arrival) {
         let d = dir.index();
         let side = &self.sides[d];
-        if side.ended || data.is_empty() {
+        if side.ended || data.is_empty() || self.abandoned {
             return;
         }
+        if self.trial && !self.found() {
+            self.trial_bytes += data.len() as u64;
+            if self.trial_bytes > TRIAL_LOOKAHEAD {
+                self.abandoned = true;
+                return;
+            }
+        }
+        let side = &self.sides[d];
         let (mut offset, mut data) = (offset, data);
         let expected = side.next_off;
         if offset < expected {
@@ -1120,7 +1727,7 @@ impl StreamSink for HttpConnection {
     fn on_gap(&mut self, dir: Dir, offset: u64, len: u64, at: Arrival) {
         let d = dir.index();
         let side = &self.sides[d];
-        if side.ended {
+        if side.ended || self.abandoned {
             return;
         }
         let expected = side.next_off;
@@ -1134,7 +1741,7 @@ impl StreamSink for HttpConnection {
 
     fn on_end(&mut self, dir: Dir, offset: u64, how: StreamEnd, at: Arrival) {
         let d = dir.index();
-        if self.sides[d].ended {
+        if self.sides[d].ended || self.abandoned {
             return;
         }
         let expected = self.sides[d].next_off;

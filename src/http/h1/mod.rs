@@ -7,6 +7,7 @@ mod connection;
 mod head;
 mod protocol;
 mod recorded;
+mod resync;
 mod sniff;
 
 pub use connection::HttpConnection;

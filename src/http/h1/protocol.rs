@@ -46,11 +46,32 @@ impl Recognizer for Http1Recognizer {
     fn open(&self, facts: ConnFacts, scheme: Scheme, _: &Arc<Registry>) -> Box<dyn Protocol> {
         Box::new(HttpConnection::new(facts, scheme, (*self.opts).clone()))
     }
+
+    /// A plain connection on a usual HTTP port whose handshake the capture missed: its first
+    /// bytes may be the end of a body (a capture started during a download or a long poll),
+    /// longer than the dispatcher holds, with the next message after it.
+    fn adopt(&self, cx: &SniffContext) -> Option<Box<dyn Protocol>> {
+        let f = cx.facts;
+        (cx.scheme == Scheme::Http && !f.handshake && HTTP_PORTS.contains(&f.server.port())).then(
+            || {
+                Box::new(HttpConnection::on_trial(f, cx.scheme, (*self.opts).clone()))
+                    as Box<dyn Protocol>
+            },
+        )
+    }
 }
+
+/// Ports of plain HTTP (and HTTP proxies) on which a connection no recognizer claimed is taken
+/// on trial.
+const HTTP_PORTS: &[u16] = &[80, 3128, 8000, 8008, 8080, 8888];
 
 impl Protocol for HttpConnection {
     fn kind(&self) -> AppProtocol {
-        AppProtocol::Http1
+        if self.found() {
+            AppProtocol::Http1
+        } else {
+            AppProtocol::Unknown
+        }
     }
 
     fn finish(self: Box<Self>) -> Finished {

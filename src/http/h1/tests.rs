@@ -5,11 +5,11 @@
 use super::sniff::find_newline;
 use super::*;
 use crate::http::{HttpOptions, HttpOutput};
+use crate::model::{AppProtocol, CaptureState, Ts};
 use crate::model::{
     Arrival, Dir, ExchId, Exchange, FrameNo, Request, Response, Scheme, Severity, StreamEnd,
     Upgrade,
 };
-use crate::model::{CaptureState, Ts};
 use crate::net::stream::{ConnFacts, StreamSink};
 use flate2::write::{DeflateEncoder, GzEncoder, ZlibEncoder};
 use flate2::Compression;
@@ -1098,5 +1098,396 @@ proptest! {
         let split = run_split(&c, &s, &cuts_c, &cuts_s);
         prop_assert!(split.diagnostics.is_empty());
         prop_assert_eq!(summarize(&split), whole);
+    }
+}
+
+// ---- resynchronisation ---------------------------------------------------------------------
+
+impl Feed {
+    /// A frame cut short by the snapshot length: `bytes` captured, `missing` more were sent.
+    fn send_cut(&mut self, dir: Dir, bytes: &[u8], missing: u64) -> &mut Self {
+        let at = self.at();
+        let off = self.off[dir.index()];
+        self.conn.on_data(dir, off, bytes, at);
+        self.conn.on_gap(dir, off + bytes.len() as u64, missing, at);
+        self.off[dir.index()] += bytes.len() as u64 + missing;
+        self
+    }
+}
+
+fn targets(out: &HttpOutput) -> Vec<&str> {
+    out.exchanges
+        .iter()
+        .filter_map(|e| e.request.as_ref().map(|r| r.target.as_str()))
+        .collect()
+}
+
+#[test]
+fn status_lines_in_a_body_tail_are_not_exchanges() {
+    // Body text of a response begun before the capture: lines that read like responses, one
+    // with a body, one chained after it, one close-delimited.
+    let tail: &[u8] =
+        b"line one of a log\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nline after it\r\n\
+HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\nabcHTTP/1.1 500 x\r\n\r\nend of the body";
+    let mut f = Feed::with(HttpOptions::default(), false);
+    f.send(S, tail);
+    f.send(C, b"GET /next HTTP/1.1\r\nHost: h\r\n\r\n");
+    // A new segment: the status line starts it though no line end came before.
+    f.send(S, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    f.close();
+    let out = f.finish();
+    assert_eq!(targets(&out), vec!["/next"]);
+    assert_eq!(out.exchanges.len(), 1);
+    assert_eq!(out.exchanges[0].capture, CaptureState::Full);
+    assert_eq!(resp(&out.exchanges[0]).body.wire_sha256, Some(sha(b"ok")));
+    assert_eq!(
+        messages(&out),
+        vec![format!(
+            "capture started mid-connection: skipped {} bytes before the first response (the end of a response that began before the capture)",
+            tail.len()
+        )]
+    );
+}
+
+#[test]
+fn responses_at_capture_start_are_kept_when_a_message_follows() {
+    let mut f = Feed::with(HttpOptions::default(), false);
+    f.send(S, b"end of an earlier body\r\n");
+    f.send(S, b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na");
+    f.send(S, b"HTTP/1.1 204 No Content\r\n\r\n");
+    f.send(C, b"GET /x HTTP/1.1\r\n\r\n");
+    f.send(S, b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb");
+    f.close();
+    let out = f.finish();
+    let got: Vec<(CaptureState, u16)> = out
+        .exchanges
+        .iter()
+        .map(|e| (e.capture, resp(e).status))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (CaptureState::ResponseOnly, 200),
+            (CaptureState::ResponseOnly, 204),
+            (CaptureState::Full, 200)
+        ]
+    );
+    assert_eq!(targets(&out), vec!["/x"]);
+}
+
+#[test]
+fn response_on_probation_cut_by_the_end_or_close_delimited_is_dropped() {
+    for tail in [
+        &b"text\r\nHTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort"[..],
+        b"text\r\nHTTP/1.1 200 OK\r\n\r\nmore text\r\n",
+    ] {
+        let mut f = Feed::with(HttpOptions::default(), false);
+        f.send(S, tail).close();
+        let out = f.finish();
+        assert!(
+            out.exchanges.is_empty(),
+            "{:?}",
+            String::from_utf8_lossy(tail)
+        );
+        assert!(messages(&out)[0].contains(&format!("skipped {} bytes", tail.len())));
+    }
+    // HTTP/1.0 says the body runs to the close.
+    let mut f = Feed::with(HttpOptions::default(), false);
+    f.send(S, b"text\r\nHTTP/1.0 200 OK\r\n\r\nbody until close")
+        .close();
+    let out = f.finish();
+    assert_eq!(out.exchanges.len(), 1);
+    assert_eq!(
+        resp(&out.exchanges[0]).body.wire_sha256,
+        Some(sha(b"body until close"))
+    );
+}
+
+#[test]
+fn request_lines_out_of_step_are_checked() {
+    let mut f = Feed::with(HttpOptions::default(), false);
+    f.send(
+        C,
+        b"tail of an upload\r\nget /lower HTTP/1.1\r\n\r\nFETCH /x HTTP/1.1\r\n\r\nGET x HTTP/1.1\r\n\r\n\
+GET /fake HTTP/1.1\r\nthis line is prose\r\n\r\nGET /fake2 HTTP/1.1\r\nGET /real HTTP/1.1\r\nHost: h\r\n\r\n",
+    );
+    f.send(S, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        .close();
+    let out = f.finish();
+    assert_eq!(targets(&out), vec!["/real"]);
+    assert_eq!(req(&out.exchanges[0]).host(), Some("h"));
+    assert_eq!(out.exchanges[0].capture, CaptureState::Full);
+}
+
+#[test]
+fn snaplen_cut_request_head_is_kept_and_its_body_skipped() {
+    let head: &[u8] =
+        b"POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: 300\r\nAuthorization: Bearer abcdefghijkl\r\n\r\n";
+    let mut body = b"GET /inside HTTP/1.1\r\n\r\n".repeat(12);
+    body.resize(300, b'.');
+    let mut post = head.to_vec();
+    post.extend_from_slice(&body);
+    let mut f = Feed::new();
+    // Frame 1 held 100 bytes, 60 captured (the cut falls inside Authorization); frame 2
+    // starts inside the body with a line that reads like a request.
+    f.send_cut(C, &post[..60], 40);
+    f.send_cut(C, &post[100..160], 40);
+    f.send(C, &post[200..]);
+    f.send(S, b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n");
+    f.send(C, b"GET /next HTTP/1.1\r\n\r\n");
+    f.send(S, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    f.close();
+    let out = f.finish();
+    assert_eq!(targets(&out), vec!["/up", "/next"]);
+    let post = &out.exchanges[0];
+    assert_eq!(post.capture, CaptureState::Truncated);
+    let r = req(post);
+    assert_eq!(r.method, "POST");
+    assert_eq!(r.headers.len(), 2);
+    assert_eq!(r.headers.get("content-length"), Some("300"));
+    assert_eq!(r.headers.get("authorization"), None);
+    assert_eq!(r.body.wire_length, 300);
+    assert!(!r.body.complete);
+    assert_eq!(resp(post).status, 201);
+    let said: Vec<&str> = out
+        .diagnostics
+        .iter()
+        .filter(|d| d.exchange == Some(ExchId(0)))
+        .map(|d| d.message.as_str())
+        .collect();
+    assert!(
+        said.contains(
+            &"request head at stream offset 0 cut short by 40 missing bytes at offset 60 in frame 1 (the snapshot length): kept the request line and 2 header fields; the rest of the head and its body of 300 bytes (Content-Length) is not in the capture"
+        ),
+        "{said:?}"
+    );
+    assert_eq!(out.exchanges[1].capture, CaptureState::Full);
+    assert_eq!(resp(&out.exchanges[1]).status, 200);
+}
+
+#[test]
+fn snaplen_cut_status_lines_pair_in_order() {
+    let mut f = Feed::new();
+    f.send(
+        C,
+        b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\nGET /c HTTP/1.1\r\n\r\n",
+    );
+    f.send_cut(S, b"HTTP/1.1 200 OK\r\nServer: x\r\nContent-Le", 500);
+    // The status line itself cut: only its code survives.
+    f.send_cut(S, b"HTTP/1.1 301 Moved Perm", 300);
+    f.send(S, b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+    f.close();
+    let out = f.finish();
+    let got: Vec<(&str, u16, CaptureState)> = out
+        .exchanges
+        .iter()
+        .map(|e| (req(e).target.as_str(), resp(e).status, e.capture))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("/a", 200, CaptureState::Truncated),
+            ("/b", 301, CaptureState::Truncated),
+            ("/c", 404, CaptureState::Full)
+        ]
+    );
+    assert_eq!(resp(&out.exchanges[0]).headers.get("server"), Some("x"));
+}
+
+#[test]
+fn snaplen_cut_request_line_keeps_the_start_of_its_target() {
+    let mut f = Feed::new();
+    f.send_cut(C, b"GET /a/very/long/path/that/is/cu", 200);
+    f.send(S, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    f.send(C, b"GET /next HTTP/1.1\r\n\r\n");
+    f.send(S, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    f.close();
+    let out = f.finish();
+    assert_eq!(targets(&out), vec!["/a/very/long/path/that/is/cu", "/next"]);
+    assert!(messages(&out)
+        .iter()
+        .any(|m| m.contains("the target may be incomplete")));
+    assert_eq!(resp(&out.exchanges[0]).status, 200);
+}
+
+#[test]
+fn segment_start_out_of_step_may_start_a_message() {
+    let mut f = Feed::with(HttpOptions::default(), false);
+    f.send(S, b"{\"end\": \"of a json body\"}");
+    f.send(C, b"GET /a HTTP/1.1\r\n\r\n");
+    f.send(S, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    f.close();
+    let out = f.finish();
+    assert_eq!(targets(&out), vec!["/a"]);
+    assert_eq!(out.exchanges[0].capture, CaptureState::Full);
+}
+
+fn dispatch(
+    port: u16,
+    handshake: bool,
+    server_first: &[u8],
+    then: &[(Dir, &[u8])],
+) -> (AppProtocol, crate::dispatch::Finished) {
+    use crate::dispatch::{Dispatcher, Registry};
+    let registry = std::sync::Arc::new(Registry::new(crate::http::recognizers(
+        std::sync::Arc::new(HttpOptions::default()),
+    )));
+    let mut facts = facts(handshake);
+    facts.server.set_port(port);
+    let mut d = Dispatcher::new(facts, Scheme::Http, registry);
+    let mut frame = 0;
+    let mut off = [0u64; 2];
+    let mut send = |d: &mut Dispatcher, dir: Dir, bytes: &[u8]| {
+        for seg in bytes.chunks(1448) {
+            frame += 1;
+            let at = Arrival {
+                frame: FrameNo(frame),
+                ts: Ts(frame as i64),
+            };
+            d.on_data(dir, off[dir.index()], seg, at);
+            off[dir.index()] += seg.len() as u64;
+        }
+    };
+    send(&mut d, S, server_first);
+    for (dir, bytes) in then {
+        send(&mut d, *dir, bytes);
+    }
+    let end = Arrival {
+        frame: FrameNo(frame + 1),
+        ts: Ts(frame as i64 + 1),
+    };
+    d.on_end(C, off[0], StreamEnd::Fin, end);
+    d.on_end(S, off[1], StreamEnd::Fin, end);
+    (d.protocol(), d.finish())
+}
+
+/// 1 MiB of a log whose lines read like HTTP.
+fn log_tail() -> Vec<u8> {
+    let mut t = Vec::new();
+    let mut n = 0;
+    while t.len() < 1 << 20 {
+        n += 1;
+        t.extend_from_slice(
+            format!(
+                "{n:06} GET /logged/{n} HTTP/1.1\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    t.truncate(1 << 20);
+    t
+}
+
+#[test]
+fn connection_starting_in_a_long_body_tail_is_adopted_on_http_ports() {
+    let tail = log_tail();
+    let after: [(Dir, &[u8]); 4] = [
+        (C, b"GET /after HTTP/1.1\r\nHost: h\r\n\r\n"),
+        (S, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+        (C, b"GET /again HTTP/1.1\r\nHost: h\r\n\r\n"),
+        (S, b"HTTP/1.1 204 No Content\r\n\r\n"),
+    ];
+    let (proto, fin) = dispatch(80, false, &tail, &after);
+    assert_eq!(proto, AppProtocol::Http1);
+    let got: Vec<(&str, u16)> = fin
+        .exchanges
+        .iter()
+        .map(|e| (req(e).target.as_str(), resp(e).status))
+        .collect();
+    assert_eq!(got, vec![("/after", 200), ("/again", 204)]);
+    assert!(fin
+        .diagnostics
+        .iter()
+        .any(|d| d.message.contains(&format!("skipped {} bytes", tail.len()))));
+
+    // Not on a usual HTTP port, or with the handshake captured: not HTTP/1 as before.
+    for (port, handshake) in [(5000, false), (80, true)] {
+        let (proto, fin) = dispatch(port, handshake, &tail, &after);
+        assert_eq!(proto, AppProtocol::Unknown);
+        assert!(fin.exchanges.is_empty());
+    }
+}
+
+#[test]
+fn adopted_connection_without_http_stays_unknown() {
+    let noise: Vec<u8> = (0..100_000u32).map(|i| (i * 7919 % 251) as u8).collect();
+    let (proto, fin) = dispatch(80, false, &noise, &[(C, &noise[..50_000])]);
+    assert_eq!(proto, AppProtocol::Unknown);
+    assert!(fin.exchanges.is_empty());
+    assert!(fin.diagnostics.is_empty());
+}
+
+#[test]
+fn trial_gives_up_past_its_look_ahead() {
+    let mut c = HttpConnection::on_trial(facts(false), Scheme::Http, HttpOptions::default());
+    let piece = vec![b'x'; 1 << 20];
+    let mut off = 0;
+    for i in 0..65 {
+        let at = Arrival {
+            frame: FrameNo(i + 1),
+            ts: Ts(i as i64),
+        };
+        c.on_data(S, off, &piece, at);
+        off += piece.len() as u64;
+    }
+    let at = Arrival {
+        frame: FrameNo(100),
+        ts: Ts(100),
+    };
+    c.on_data(C, 0, b"GET / HTTP/1.1\r\n\r\n", at);
+    assert!(!c.found());
+    let out = c.finish();
+    assert!(out.exchanges.is_empty() && out.diagnostics.is_empty());
+}
+
+/// Pieces a stream out of step is made of: messages, parts of them, text that reads like them.
+const PIECES: &[&[u8]] = &[
+    b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n",
+    b"POST /p HTTP/1.1\r\nContent-Length: 5\r\n\r\nabcde",
+    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+    b"HTTP/1.1 204 No Content\r\n\r\n",
+    b"HTTP/1.1 100 Continue\r\n\r\n",
+    b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n",
+    b"HTTP/1.0 200 OK\r\n\r\n",
+    b"CONNECT h:443 HTTP/1.1\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nContent-Le",
+    b"GET /cut/targ",
+    b"some text of a body\r\n",
+    b"no line end",
+    b"\r\n",
+    b"\0\0",
+    b"prose: with a colon\r\n",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+    /// Whatever a stream out of step holds, gaps and cuts included: no panic, and every
+    /// exchange and diagnostic the parser gives is well formed.
+    #[test]
+    fn streams_out_of_step_never_break_the_parser(
+        handshake in any::<bool>(),
+        events in proptest::collection::vec((0usize..3, 0usize..PIECES.len(), 0u8..6), 0..60),
+    ) {
+        let mut f = Feed::with(HttpOptions::default(), handshake);
+        for (dir, piece, how) in events {
+            let dir = if dir == 0 { C } else { S };
+            let bytes = PIECES[piece];
+            match how {
+                0 => { f.gap(dir, 17); }
+                1 => { f.send_cut(dir, bytes, 40); }
+                _ => { f.send(dir, bytes); }
+            }
+        }
+        let out = f.finish();
+        for (i, e) in out.exchanges.iter().enumerate() {
+            prop_assert_eq!(e.id, ExchId(i as u32));
+            prop_assert!(e.request.is_some() || e.response.is_some());
+        }
+        for d in &out.diagnostics {
+            if let Some(ExchId(x)) = d.exchange {
+                prop_assert!((x as usize) < out.exchanges.len());
+            }
+        }
     }
 }
