@@ -1,36 +1,63 @@
 #!/usr/bin/env bash
-# Times lyncscope against tshark on the big captures of ../shared/bench/make-big.sh, in the
-# same run, and checks that lyncscope finds every response.
+# Times lyncscope against tshark, tcpflow and httpry on the big captures of
+# ../shared/bench/make-big.sh, in the same run, and checks that lyncscope finds every response.
 #   bash bench/compare.sh            # 3 runs each (median)
 #   RUNS=1 bash bench/compare.sh     # quicker
-# Needs: tshark, /usr/bin/time (apt-get install tshark time), the captures in /tmp/bench-data.
+#   TOOLS="lyncscope httpry" bash bench/compare.sh   # a subset
+# Needs: tshark, tcpflow, httpry, editcap, /usr/bin/time (apt-get install tshark tcpflow httpry
+# time), the captures in /tmp/bench-data. The pcapng copy of the HTTP capture is made here.
+#
+# What each tool does (so the ratios read right):
+#   lyncscope  full reconstruction: TCP reassembly, TLS decryption, every body de-chunked,
+#              decoded and hashed, stages, the JSON report
+#   tshark     -z http,tree: dissects everything, counts HTTP requests and statuses
+#   tcpflow    bare TCP reassembly, each flow written to a file (output on /tmp)
+#   httpry     request and status lines only, no reassembly
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")/.." && pwd)"
 D=${BENCH_DATA:-/tmp/bench-data}
 RUNS=${RUNS:-3}
+TOOLS=${TOOLS:-"lyncscope tshark tcpflow httpry"}
 OUT=$D/lyncscope-results
 mkdir -p "$OUT"
 [ -f "$D/http-1g.pcap" ] || { echo "run ../shared/bench/make-big.sh first" >&2; exit 1; }
+[ -f "$D/http-1g.pcapng" ] || editcap -F pcapng "$D/http-1g.pcap" "$D/http-1g.pcapng"
 cargo build --release --manifest-path "$HERE/Cargo.toml" >/dev/null
 BIN=$HERE/target/release/lyncscope
-cat "$D/http-1g.pcap" "$D/tls12-300m.pcap" > /dev/null   # warm the page cache
+HTTP=$D/http-1g.pcap
+NG=$D/http-1g.pcapng
+TLS=$D/tls12-300m.pcap
+KEYS=$D/tls12-300m.keylog
+FLOWS=$OUT/tcpflow
+cat "$HTTP" "$NG" "$TLS" > /dev/null # warm the page cache
 
+# input | tool | command
 CASES=(
-  "lyncscope-http|$D/http-1g.pcap|$BIN report $D/http-1g.pcap --format json -q -o $OUT/http.json"
-  "tshark-http|$D/http-1g.pcap|tshark -r $D/http-1g.pcap -q -z http,tree > $OUT/tshark-http.txt"
+  "http|lyncscope|$BIN report $HTTP --format json -q -o $OUT/http.json"
+  "http|tshark|tshark -r $HTTP -q -z http,tree > $OUT/tshark-http.txt"
+  "http|tcpflow|rm -rf $FLOWS && mkdir -p $FLOWS && tcpflow -r $HTTP -o $FLOWS 2>/dev/null"
+  "http|httpry|httpry -q -r $HTTP -o $OUT/httpry-http.txt"
+  "pcapng|lyncscope|$BIN report $NG --format json -q -o $OUT/pcapng.json"
+  "pcapng|tshark|tshark -r $NG -q -z http,tree > $OUT/tshark-pcapng.txt"
+  "pcapng|tcpflow|rm -rf $FLOWS && mkdir -p $FLOWS && tcpflow -r $NG -o $FLOWS 2>/dev/null"
+  "pcapng|httpry|httpry -q -r $NG -o $OUT/httpry-pcapng.txt"
 )
-if [ "${WITH_TLS:-1}" = 1 ] && [ -f "$D/tls12-300m.pcap" ]; then
+if [ "${WITH_TLS:-1}" = 1 ] && [ -f "$TLS" ]; then
   CASES+=(
-    "lyncscope-tls|$D/tls12-300m.pcap|$BIN report $D/tls12-300m.pcap --keylog $D/tls12-300m.keylog --format json -q -o $OUT/tls.json"
-    "tshark-tls|$D/tls12-300m.pcap|tshark -r $D/tls12-300m.pcap -o tls.keylog_file:$D/tls12-300m.keylog -q -z http,tree > $OUT/tshark-tls.txt"
+    "tls|lyncscope|$BIN report $TLS --keylog $KEYS --format json -q -o $OUT/tls.json"
+    "tls|tshark|tshark -r $TLS -o tls.keylog_file:$KEYS -q -z http,tree > $OUT/tshark-tls.txt"
+    "tls|tcpflow|rm -rf $FLOWS && mkdir -p $FLOWS && tcpflow -r $TLS -o $FLOWS 2>/dev/null"
   )
 fi
 for c in "${CASES[@]}"; do
-  IFS='|' read -r name input cmd <<< "$c"
+  IFS='|' read -r input tool cmd <<< "$c"
+  case " $TOOLS " in *" $tool "*) ;; *) continue ;; esac
+  rm -f "$OUT/$input-$tool".*.time
   for i in $(seq 1 "$RUNS"); do
-    /usr/bin/time -v -o "$OUT/$name.$i.time" bash -c "$cmd"
+    /usr/bin/time -v -o "$OUT/$input-$tool.$i.time" bash -c "$cmd"
   done
 done
+rm -rf "$FLOWS"
 
 python3 - "$OUT" "$RUNS" "$D" <<'PY'
 import json, re, statistics, sys, os
@@ -49,15 +76,21 @@ def counts(path):
     try: r = json.load(open(path))
     except Exception: return None
     ex = r["exchanges"]
-    return sum(1 for e in ex if e["request"]), sum(1 for e in ex if e["response"]), sum(1 for e in ex if e["response"] and e["response"]["status"] == 200)
-for kind, pcap, batches in (("http", "http-1g.pcap", "http-1g.batches"), ("tls", "tls12-300m.pcap", "tls12-300m.batches")):
-    ours, theirs = t(f"lyncscope-{kind}"), t(f"tshark-{kind}")
-    if not ours or not theirs: continue
-    size = os.path.getsize(f"{d}/{pcap}")
+    return (len(ex), sum(1 for e in ex if e["request"]), sum(1 for e in ex if e["response"]))
+inputs = (("http", "http-1g.pcap", "http-1g.batches"), ("pcapng", "http-1g.pcapng", "http-1g.batches"),
+          ("tls", "tls12-300m.pcap", "tls12-300m.batches"))
+for name, f, batches in inputs:
+    ours = t(f"{name}-lyncscope")
+    if not ours: continue
+    size = os.path.getsize(f"{d}/{f}")
     want = int(open(f"{d}/{batches}").read()) * 500
-    c = counts(f"{out}/{kind}.json")
-    print(f"{kind}: {size/1e6:.0f} MB, client made {want} requests")
-    print(f"  lyncscope: {ours[0]:.2f} s median wall, peak RSS {ours[1]:.0f} MiB, {size/1e6/ours[0]:.0f} MB/s; requests/responses/200s found {c}")
-    print(f"  tshark   : {theirs[0]:.2f} s median wall, peak RSS {theirs[1]:.0f} MiB")
-    print(f"  speed-up : {theirs[0]/ours[0]:.1f}x (median of {runs} runs each, same run)")
+    c = counts(f"{out}/{name}.json")
+    print(f"{f}: {size/1e6:.0f} MB, client made {want} requests; lyncscope found (exchanges, requests, responses) {c}")
+    print(f"  {'tool':<10} {'wall s':>7} {'peak MiB':>9} {'its time / ours':>16}")
+    for tool in ("lyncscope", "tshark", "tcpflow", "httpry"):
+        r = t(f"{name}-{tool}")
+        if not r: continue
+        print(f"  {tool:<10} {r[0]:>7.2f} {r[1]:>9.0f} {r[0]/ours[0]:>15.2f}x")
+    print(f"  peak RSS budget for lyncscope (64 MiB + 1 KiB per exchange): {64 + (c[0] if c else 0)/1024:.0f} MiB")
+print(f"(median wall time of {runs} runs each, all in this run)")
 PY
