@@ -19,7 +19,7 @@ fn exchanges_of(a: &Analysis) -> Vec<Summary> {
             let r = e.request.as_ref().unwrap();
             let resp = e.response.as_ref();
             (
-                r.method.clone(),
+                r.method.to_string(),
                 r.target.clone(),
                 resp.map(|x| x.status),
                 resp.and_then(|x| x.body.decoded_sha256),

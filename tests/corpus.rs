@@ -18,7 +18,7 @@ fn ours(a: &Analysis) -> (Requests, Requests) {
         let k = (
             c.client.to_string(),
             c.server.to_string(),
-            r.method.clone(),
+            r.method.to_string(),
             r.target.clone(),
         );
         *reqs.entry(k.clone()).or_default() += 1;
@@ -186,7 +186,7 @@ fn body_lengths_match_tshark() {
             let k = (
                 c.client.to_string(),
                 c.server.to_string(),
-                r.method.clone(),
+                r.method.to_string(),
                 r.target.clone(),
             );
             got.entry(k).or_default().push((

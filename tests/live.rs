@@ -140,7 +140,7 @@ fn a_sample_sign_in_arrives_whole() {
         .filter_map(|x| {
             let q = x.request.as_ref()?;
             let r = x.response.as_ref()?;
-            Some((q.method.clone(), q.target.clone(), r.status))
+            Some((q.method.to_string(), q.target.clone(), r.status))
         })
         .collect();
     let mut want = script_http_steps(&script);

@@ -373,7 +373,7 @@ fn raw_request_parses_back_to_the_request() {
             httparse::Status::Complete(n) => n,
             httparse::Status::Partial => panic!("partial head"),
         };
-        assert_eq!(p.method, Some(r.method.as_str()));
+        assert_eq!(p.method, Some(r.method.as_ref()));
         assert_eq!(p.path, Some(r.target.as_str()));
         let got: Vec<(String, String)> = p
             .headers

@@ -21,7 +21,7 @@ fn hex(h: &[u8; 32]) -> String {
 fn method_target(e: &Exchange) -> Option<(&str, &str)> {
     e.request
         .as_ref()
-        .map(|r| (r.method.as_str(), r.target.as_str()))
+        .map(|r| (r.method.as_ref(), r.target.as_str()))
 }
 
 #[test]

@@ -45,7 +45,7 @@ fn triples(imp: &Imported) -> Vec<(String, String, Option<u64>)> {
         .filter_map(|e| {
             let r = e.request.as_ref()?;
             Some((
-                r.method.clone(),
+                r.method.to_string(),
                 r.target.clone(),
                 e.response.as_ref().map(|r| u64::from(r.status)),
             ))

@@ -60,7 +60,7 @@ fn sequence_numbers_wrapping_around_2_pow_32() {
     let e = &a.exchanges[0];
     assert_eq!(e.capture, CaptureState::Full);
     let r = e.request.as_ref().unwrap();
-    assert_eq!((r.method.as_str(), r.target.as_str()), ("POST", "/upload"));
+    assert_eq!((r.method.as_ref(), r.target.as_str()), ("POST", "/upload"));
     assert_eq!(r.body.wire_sha256, Some(sha(&up)));
     let resp = e.response.as_ref().unwrap();
     assert_eq!(resp.status, 200);

@@ -140,7 +140,7 @@ fn requests_inside_tls_match_tshark() {
         for e in &a.exchanges {
             let Some(r) = &e.request else { continue };
             let c = a.connection(e.connection);
-            ours.entry((c.client.to_string(), r.method.clone(), r.target.clone()))
+            ours.entry((c.client.to_string(), r.method.to_string(), r.target.clone()))
                 .or_default()
                 .push(e.response.as_ref().map(|x| x.status));
         }

@@ -14,9 +14,9 @@ use crate::error::{Error, Result};
 use crate::model::har::{ORIGIN as HAR_ORIGIN, STARTED_TIMER};
 use crate::model::url::UrlParts;
 use crate::model::{
-    websocket_kind, AppProtocol, Arrival, Body, CaptureState, ConnId, Connection, Diagnostic,
-    ExchId, Exchange, FrameNo, Headers, HttpVersion, Request, Response, Scheme, Severity, Timing,
-    TlsInfo, Ts, Upgrade, WebSocketMessage,
+    token, websocket_kind, AppProtocol, Arrival, Body, CaptureState, ConnId, Connection,
+    Diagnostic, ExchId, Exchange, FrameNo, Headers, HttpVersion, Request, Response, Scheme,
+    Severity, Timing, TlsInfo, Ts, Upgrade, WebSocketMessage,
 };
 use base64::Engine;
 use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
@@ -583,9 +583,9 @@ fn import_entry(
     let req_headers = headers_of(req.get("headers"), "request", notes);
     let req_body = request_body(req, &req_headers, notes);
     let request = Request {
-        method: method.to_string(),
+        method: token(method),
         target: url.to_string(),
-        version: str_field(req, "httpVersion").to_string(),
+        version: token(str_field(req, "httpVersion")),
         headers: req_headers,
         body: req_body,
     };
@@ -600,9 +600,9 @@ fn import_entry(
             let headers = headers_of(resp.get("headers"), "response", notes);
             let body = response_body(resp, &headers, notes);
             Some(Response {
-                version: str_field(resp, "httpVersion").to_string(),
+                version: token(str_field(resp, "httpVersion")),
                 status: status as u16,
-                reason: str_field(resp, "statusText").to_string(),
+                reason: token(str_field(resp, "statusText")),
                 headers,
                 interim_statuses: Vec::new(),
                 body,

@@ -147,6 +147,48 @@ pub struct InputInfo {
     pub truncated: bool,
 }
 
+/// A short text that is nearly always one of a few well-known values (method, version,
+/// reason phrase): those are shared static strings, not one allocation per message.
+pub type Token = std::borrow::Cow<'static, str>;
+
+/// `text` as a [`Token`]: a well-known value borrows a static string.
+pub fn token(text: &str) -> Token {
+    use std::borrow::Cow;
+    let known: &'static str = match text {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        "PATCH" => "PATCH",
+        "CONNECT" => "CONNECT",
+        "HTTP/1.1" => "HTTP/1.1",
+        "HTTP/1.0" => "HTTP/1.0",
+        "HTTP/2" => "HTTP/2",
+        "OK" => "OK",
+        "Created" => "Created",
+        "No Content" => "No Content",
+        "Partial Content" => "Partial Content",
+        "Moved Permanently" => "Moved Permanently",
+        "Found" => "Found",
+        "See Other" => "See Other",
+        "Not Modified" => "Not Modified",
+        "Temporary Redirect" => "Temporary Redirect",
+        "Bad Request" => "Bad Request",
+        "Unauthorized" => "Unauthorized",
+        "Forbidden" => "Forbidden",
+        "Not Found" => "Not Found",
+        "Internal Server Error" => "Internal Server Error",
+        "Bad Gateway" => "Bad Gateway",
+        "Service Unavailable" => "Service Unavailable",
+        "Gateway Timeout" => "Gateway Timeout",
+        "" => "",
+        _ => return Cow::Owned(text.to_string()),
+    };
+    Cow::Borrowed(known)
+}
+
 /// Header fields of one HTTP message, as sent, in order. Stored as one text block (names and
 /// values back to back) plus where each name and value ends, so that tens of thousands of
 /// exchanges stay small in memory.
@@ -240,11 +282,11 @@ impl Body {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
-    pub method: String,
+    pub method: Token,
     /// Request target exactly as sent (origin-form, absolute-form, authority-form or `*`).
     pub target: String,
     /// "HTTP/1.1" or "HTTP/1.0".
-    pub version: String,
+    pub version: Token,
     pub headers: Headers,
     pub body: Body,
 }
@@ -257,9 +299,9 @@ impl Request {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
-    pub version: String,
+    pub version: Token,
     pub status: u16,
-    pub reason: String,
+    pub reason: Token,
     pub headers: Headers,
     /// 1xx statuses received before this final response (not 101).
     pub interim_statuses: Vec<u16>,

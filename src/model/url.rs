@@ -139,7 +139,7 @@ impl Analysis {
             format!("{scheme}://{host}{port_part}{path_query}")
         };
         Some(RequestUrl {
-            method: req.method.as_str(),
+            method: &req.method,
             scheme,
             host,
             port,

@@ -124,7 +124,7 @@ fn rows(a: &Analysis, with_unrelated: bool) -> Vec<StageRow> {
             .map_or_else(|| "—".to_string(), |r| r.status.to_string());
         let (method, what) = match &x.request {
             Some(r) => (
-                r.method.clone(),
+                r.method.to_string(),
                 a.request_url(x).map_or_else(|| r.target.clone(), |v| v.url),
             ),
             None => ("—".to_string(), "(response only)".to_string()),

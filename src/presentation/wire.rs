@@ -114,7 +114,7 @@ pub fn curl_command(a: &Analysis, x: &Exchange) -> String {
         args.push("--http1.0".into());
     }
     let body = request_body_arg(&r.body, r.headers.get("content-encoding"), &mut notes);
-    let method = r.method.as_str();
+    let method = &*r.method;
     match (method, body.is_some()) {
         ("GET", false) => {}
         ("POST", true) => {}
@@ -330,7 +330,7 @@ mod tests {
             http_version: crate::model::HttpVersion::Http1,
             capture: CaptureState::Full,
             request: Some(Box::new(Request {
-                method: method.into(),
+                method: crate::model::token(method),
                 target: target.into(),
                 version: "HTTP/1.1".into(),
                 headers: Headers::from_pairs(headers.iter().copied()),

@@ -30,7 +30,7 @@ fn row(a: &Analysis, e: &Exchange, t0: Ts) -> String {
     let c = a.connection(e.connection);
     let first = e.timing.first().map(|x| x.ts).unwrap_or(t0);
     let (method, target, host) = match &e.request {
-        Some(r) => (r.method.as_str(), r.target.as_str(), r.host().unwrap_or("")),
+        Some(r) => (&*r.method, r.target.as_str(), r.host().unwrap_or("")),
         None => ("-", "(request before capture)", ""),
     };
     let url = if target.starts_with('/') {

@@ -355,7 +355,7 @@ impl ExchangeBuilder {
         let mut x = self.x;
         x.request = self.request.map(|(method, target)| {
             Box::new(Request {
-                method,
+                method: crate::model::token(&method),
                 target,
                 version: "HTTP/1.1".into(),
                 headers: headers(&self.request_headers),
@@ -366,7 +366,7 @@ impl ExchangeBuilder {
             Box::new(Response {
                 version: "HTTP/1.1".into(),
                 status,
-                reason: self.reason,
+                reason: crate::model::token(&self.reason),
                 headers: headers(&self.response_headers),
                 interim_statuses: Vec::new(),
                 body: self.response_body,

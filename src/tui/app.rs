@@ -79,7 +79,7 @@ fn exchange_key(x: &Exchange) -> ExchangeKey {
     let (m, t) = x
         .request
         .as_ref()
-        .map(|r| (r.method.clone(), r.target.clone()))
+        .map(|r| (r.method.to_string(), r.target.clone()))
         .unwrap_or_default();
     (x.timing.first().map(|a| a.frame), m, t)
 }

@@ -53,7 +53,7 @@ pub fn http_steps<'a>(a: &'a Analysis, sc: &'a Value) -> Vec<(&'a Value, &'a Exc
         }
         let found = a.exchanges.iter().position(|x| {
             !used[x.id.0 as usize]
-                && x.request.as_ref().map(|r| r.method.as_str()) == s(st, "method")
+                && x.request.as_ref().map(|r| &*r.method) == s(st, "method")
                 && url_of(x).as_deref() == s(st, "url")
         });
         let i = found.unwrap_or_else(|| panic!("step {:?} not found", s(st, "step")));

@@ -18,7 +18,7 @@ use crate::http::decode::{BodyAcc, BodyLimits, Notes};
 use crate::http::exchange::{self, HttpOutput, Record};
 use crate::http::HttpOptions;
 use crate::model::{
-    Arrival, Body, Diagnostic, Dir, ExchId, FrameNo, Request, Response, Scheme, Severity,
+    token, Arrival, Body, Diagnostic, Dir, ExchId, FrameNo, Request, Response, Scheme, Severity,
     StreamEnd, Upgrade,
 };
 use crate::net::stream::{ConnFacts, StreamSink};
@@ -1042,9 +1042,9 @@ impl HttpConnection {
             );
         }
         rec.request = Some(Request {
-            method: h.method,
+            method: token(&h.method),
             target: h.target,
-            version: h.version,
+            version: token(&h.version),
             headers: h.headers,
             body: Body::default(),
         });
@@ -1171,7 +1171,7 @@ impl HttpConnection {
         let method = self.records[idx]
             .request
             .as_ref()
-            .map_or("GET", |r| r.method.as_str());
+            .map_or("GET", |r| &*r.method);
         let head_request = method == "HEAD";
         let connect = method == "CONNECT";
         let f = h.framing;
@@ -1180,9 +1180,9 @@ impl HttpConnection {
         let rec = &mut self.records[idx];
         rec.timing.response_start = Some(start_at);
         rec.response = Some(Response {
-            version: h.version,
+            version: token(&h.version),
             status,
-            reason: h.reason,
+            reason: token(&h.reason),
             headers: h.headers,
             interim_statuses: interim,
             body: Body::default(),

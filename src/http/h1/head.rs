@@ -358,10 +358,10 @@ mod tests {
             parse_response(b"HTTP/1.0  404  Not Found\r\nServer : x\r\nX-Fold: a\r\n b\r\n\r\n")
                 .unwrap();
         assert_eq!(
-            (r.status, r.reason.as_str(), r.version.as_str()),
+            (r.status, r.reason.as_ref(), r.version.as_ref()),
             (404, "Not Found", "HTTP/1.0")
         );
         let r = parse_response(b"HTTP/1.1 200\n\n").unwrap();
-        assert_eq!((r.status, r.reason.as_str()), (200, ""));
+        assert_eq!((r.status, r.reason.as_ref()), (200, ""));
     }
 }

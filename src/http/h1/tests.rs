@@ -171,7 +171,7 @@ fn content_length_exchange() {
     assert_eq!(e.capture, CaptureState::Full);
     let r = req(e);
     assert_eq!(
-        (r.method.as_str(), r.target.as_str(), r.version.as_str()),
+        (r.method.as_ref(), r.target.as_str(), r.version.as_ref()),
         ("GET", "/a?b=1", "HTTP/1.1")
     );
     assert_eq!(r.host(), Some("example.com"));
@@ -180,7 +180,7 @@ fn content_length_exchange() {
     assert!(r.body.complete);
     let p = resp(e);
     assert_eq!(
-        (p.status, p.reason.as_str(), p.version.as_str()),
+        (p.status, p.reason.as_ref(), p.version.as_ref()),
         (200, "OK", "HTTP/1.1")
     );
     assert_eq!(p.body.wire_length, 5);
@@ -564,7 +564,7 @@ fn malformed_request_lines_in_step_are_requests() {
         let out = f.finish();
         assert_eq!(out.exchanges.len(), 1, "{line}");
         let r = req(&out.exchanges[0]);
-        assert_eq!((r.method.as_str(), r.target.as_str()), (method, target));
+        assert_eq!((r.method.as_ref(), r.target.as_str()), (method, target));
         assert_eq!(r.host(), Some("h"));
         assert_eq!(out.exchanges[0].capture, CaptureState::Full);
         assert_eq!(out.diagnostics.len(), 1, "{:?}", messages(&out));
@@ -1040,7 +1040,7 @@ fn summarize(out: &HttpOutput) -> Summary {
             let r = req(e);
             let p = resp(e);
             (
-                r.method.clone(),
+                r.method.to_string(),
                 r.target.clone(),
                 p.status,
                 p.body.wire_length,

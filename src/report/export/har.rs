@@ -552,10 +552,10 @@ fn entry_of(analysis: &Analysis, ex: &Exchange) -> OutEntry {
             };
             let start_line = req.method.len() + req.target.len() + req.version.len() + 2;
             OutRequest {
-                method: req.method.clone(),
+                method: req.method.to_string(),
                 query_string: query,
                 url,
-                http_version: req.version.clone(),
+                http_version: req.version.to_string(),
                 cookies: request_cookies(&req.headers),
                 headers: name_values(&req.headers),
                 post_data,
@@ -607,8 +607,8 @@ fn entry_of(analysis: &Analysis, ex: &Exchange) -> OutEntry {
             let start_line = resp.version.len() + 5 + resp.reason.len();
             OutResponse {
                 status: resp.status,
-                status_text: resp.reason.clone(),
-                http_version: resp.version.clone(),
+                status_text: resp.reason.to_string(),
+                http_version: resp.version.to_string(),
                 cookies: response_cookies(&resp.headers),
                 headers: name_values(&resp.headers),
                 content: OutContent {

@@ -173,7 +173,7 @@ fn cell<'a>(
             Some(s) => Cell::from(Span::styled(s.outcome.as_str(), t.outcome(s.outcome))),
             None => Cell::from(""),
         },
-        Column::Method => Cell::from(req.map_or("", |r| r.method.as_str())),
+        Column::Method => Cell::from(req.map_or("", |r| &*r.method)),
         Column::Status => {
             let status = resp.map(|r| r.status);
             let s = status.map_or("-".to_string(), |s| s.to_string());

@@ -294,7 +294,7 @@ fn cached_build(
 
 /// "#12 POST webext-pool1.contoso.com": the exchange, its method and the host it went to.
 fn exchange_title(a: &Analysis, x: &Exchange) -> String {
-    let method = x.request.as_ref().map_or("—", |r| r.method.as_str());
+    let method = x.request.as_ref().map_or("—", |r| &*r.method);
     format!("#{} {} {}", x.id.0, method, host_of(a, x))
 }
 

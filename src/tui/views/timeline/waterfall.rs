@@ -251,7 +251,7 @@ fn draw_label(
         style(theme.status(status)),
     );
     let (method, host, path) = match &x.request {
-        Some(r) => (r.method.as_str(), r.host().unwrap_or(""), r.target.as_str()),
+        Some(r) => (&*r.method, r.host().unwrap_or(""), r.target.as_str()),
         None => ("?", "", ""),
     };
     cx = put_str(
