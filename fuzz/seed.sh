@@ -20,8 +20,13 @@ seed() {
   local target=$1 file=$2 prefix=${3:-}
   [ -f "$file" ] || return 0
   [ "$(stat -c %s "$file")" -le "$max" ] || return 0
-  local name
-  name=$(realpath --relative-to="$repo/.." "$file" | tr '/' '_')
+  local name path
+  path=$(realpath "$file")
+  case "$path" in
+    "$repo"/*) name=${path#"$repo"/} ;;
+    *) name=corpus/$(realpath --relative-to="$(realpath "$corpus")" "$path") ;;
+  esac
+  name=$(printf '%s' "$name" | tr '/' '_')
   [ -z "$prefix" ] || name="$name.$(printf '%s' "$prefix" | tr -dc '0-9a-z')"
   mkdir -p "$out/$target"
   { printf "$prefix"; cat "$file"; } >"$out/$target/$name"

@@ -292,3 +292,34 @@ fn the_hand_made_archive_seeds_import() {
     assert_eq!(x.request.as_ref().unwrap().method, "POST");
     assert_eq!(x.response.as_ref().unwrap().status, 200);
 }
+
+/// CI builds no fuzz target (README: Fuzzing): each target of `fuzz/Cargo.toml` must be a
+/// file that hands its input to the entry point of its name, and every entry point must have
+/// a target, so that the two cannot drift apart unnoticed.
+#[test]
+fn every_entry_point_has_a_fuzz_target_and_back() {
+    let manifest = String::from_utf8(read(&repo("fuzz/Cargo.toml"))).unwrap();
+    let bins: Vec<&str> = manifest
+        .lines()
+        .filter_map(|l| l.strip_prefix("name = \""))
+        .filter_map(|l| l.strip_suffix('"'))
+        .filter(|name| *name != "lyncscope-fuzz")
+        .collect();
+    let mut entries: Vec<&str> = TARGETS.iter().map(|(name, _)| *name).collect();
+    let mut sorted_bins = bins.clone();
+    sorted_bins.sort_unstable();
+    entries.sort_unstable();
+    assert_eq!(sorted_bins, entries, "fuzz/Cargo.toml [[bin]] names");
+    for name in bins {
+        let path = format!("fuzz/fuzz_targets/{name}.rs");
+        let source = String::from_utf8(read(&repo(&path))).unwrap();
+        assert!(
+            manifest.contains(&format!("path = \"fuzz_targets/{name}.rs\"")),
+            "fuzz/Cargo.toml: {name} is not built from {path}"
+        );
+        assert!(
+            source.contains(&format!("lyncscope::testkit::fuzz::{name}(data)")),
+            "{path} does not call lyncscope::testkit::fuzz::{name}"
+        );
+    }
+}
