@@ -35,7 +35,7 @@ const SAZ_PASSWORD: &str = "fiddler";
 const KEY_PASSWORD: &str = "test";
 
 /// A capture's (or archive's) bytes → `analyze` with the CLI's rules and the repository's
-/// key material → JSON, text and Markdown reports written to a sink.
+/// key material → JSON, text, Markdown and HTML reports written to a sink.
 pub fn pipeline(data: &[u8]) {
     let Some(file) = temp_file(data, "") else {
         return;
@@ -171,7 +171,7 @@ fn report_archive(imported: archive::Imported, kind: ArchiveKind) {
     write_reports(&analysis);
 }
 
-/// The JSON, text and Markdown reports into a sink: writing to a sink cannot fail, so an
+/// The JSON, text, Markdown and HTML (with its SVG pictures) reports into a sink: writing to a sink cannot fail, so an
 /// error is the writer's own.
 fn write_reports(a: &Analysis) {
     let mut sink = io::sink();
@@ -181,6 +181,8 @@ fn write_reports(a: &Analysis) {
     let ids: Vec<ExchId> = a.exchanges.iter().map(|x| x.id).collect();
     report::export::write_export(a, &notes, &ids, ExportFormat::Markdown, &mut sink)
         .expect("Markdown report");
+    report::export::write_export(a, &notes, &ids, ExportFormat::Html, &mut sink)
+        .expect("HTML report");
 }
 
 /// The filter target's analysis, made once.
