@@ -171,8 +171,8 @@ fn report_archive(imported: archive::Imported, kind: ArchiveKind) {
     write_reports(&analysis);
 }
 
-/// The JSON, text, Markdown and HTML (with its SVG pictures) reports into a sink: writing to a sink cannot fail, so an
-/// error is the writer's own.
+/// The JSON, text, Markdown and HTML (with its SVG pictures) reports into a sink: writing to a
+/// sink cannot fail, so an error is the writer's own.
 fn write_reports(a: &Analysis) {
     let mut sink = io::sink();
     report::write(a, report::Format::Json, &mut sink).expect("JSON report");
