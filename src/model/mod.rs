@@ -41,7 +41,8 @@ impl Ts {
     }
     /// Seconds between two instants (positive when `self` is later).
     pub fn secs_since(self, earlier: Ts) -> f64 {
-        (self.0 - earlier.0) as f64 / 1e9
+        // In i128: instants far apart (a date clamped to the range of Ts) overflow i64.
+        (i128::from(self.0) - i128::from(earlier.0)) as f64 / 1e9
     }
 }
 

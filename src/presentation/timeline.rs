@@ -145,7 +145,7 @@ impl TimeAxis {
                 end: *e,
                 at,
             });
-            at += (e - s) as f64;
+            at += ns_between(*s, *e);
         }
         TimeAxis {
             segments,
@@ -188,13 +188,13 @@ impl TimeAxis {
         }
         let seg = &self.segments[i - 1];
         if t <= seg.end {
-            return seg.at + (t - seg.start) as f64;
+            return seg.at + ns_between(seg.start, t);
         }
         // In the gap after `seg`: proportionally inside the break.
-        let seg_end = seg.at + (seg.end - seg.start) as f64;
+        let seg_end = seg.at + ns_between(seg.start, seg.end);
         match self.segments.get(i) {
             Some(next) => {
-                let frac = (t - seg.end) as f64 / (next.start - seg.end).max(1) as f64;
+                let frac = ns_between(seg.end, t) / ns_between(seg.end, next.start).max(1.0);
                 seg_end + frac * self.gap_width
             }
             None => seg_end,
@@ -206,8 +206,8 @@ impl TimeAxis {
         let i = self.segments.partition_point(|s| s.at <= pos);
         let seg = self.segments.get(i.checked_sub(1)?)?;
         let offset = (pos - seg.at).max(0.0) as i64;
-        if offset <= seg.end - seg.start {
-            Some(Ts(seg.start + offset))
+        if i128::from(offset) <= i128::from(seg.end) - i128::from(seg.start) {
+            Some(Ts(seg.start.saturating_add(offset)))
         } else {
             Some(self.segments.get(i).map_or(Ts(seg.end), |n| Ts(n.start)))
         }
@@ -216,10 +216,16 @@ impl TimeAxis {
     /// The compressed gaps.
     pub fn breaks(&self) -> impl Iterator<Item = Break> + '_ {
         self.segments.windows(2).map(|w| Break {
-            at: w[0].at + (w[0].end - w[0].start) as f64 + self.gap_width / 2.0,
-            skipped_ns: w[1].start - w[0].end,
+            at: w[0].at + ns_between(w[0].start, w[0].end) + self.gap_width / 2.0,
+            skipped_ns: w[1].start.saturating_sub(w[0].end),
         })
     }
+}
+
+/// Nanoseconds from `from` to `to`, in i128: instants far apart (a date clamped to the range
+/// of `Ts`) overflow i64.
+fn ns_between(from: i64, to: i64) -> f64 {
+    (i128::from(to) - i128::from(from)) as f64
 }
 
 /// The span of any item.

@@ -105,11 +105,15 @@ impl Scale {
             s if s >= 10_000_000 => 2,
             _ => 3,
         };
+        // In i128: instants far apart (a date clamped to the range of Ts) overflow i64; an
+        // aligned tick past the range ends the loop below.
         let align = |t: i64| -> i64 {
-            let rel = t - origin.0;
-            origin.0
+            let (origin, step) = (i128::from(origin.0), i128::from(step));
+            let rel = i128::from(t) - origin;
+            let aligned = origin
                 + rel.div_euclid(step) * step
-                + if rel.rem_euclid(step) == 0 { 0 } else { step }
+                + if rel.rem_euclid(step) == 0 { 0 } else { step };
+            i64::try_from(aligned).unwrap_or(i64::MAX)
         };
         let mut t = align(start.0);
         let mut last_x = f64::MIN;
@@ -121,7 +125,7 @@ impl Scale {
             let pos = self.axis.position(Ts(t));
             match self.axis.instant(pos) {
                 // Inside a compressed gap: go on from the next busy segment.
-                Some(back) if back.0 > t + step / 100 => {
+                Some(back) if back.0 > t.saturating_add(step / 100) => {
                     t = align(back.0);
                     continue;
                 }
@@ -130,7 +134,7 @@ impl Scale {
             let x = self.x_virtual(pos);
             if x - last_x >= 56.0 {
                 last_x = x;
-                let label = format!("{:.*} s", decimals, (t - origin.0) as f64 / 1e9);
+                let label = format!("{:.*} s", decimals, Ts(t).secs_since(origin));
                 let _ = writeln!(
                     out,
                     r##"<line x1="{x:.1}" y1="{top:.1}" x2="{x:.1}" y2="{bottom:.1}" stroke="#e4e4e4"/><text x="{x:.1}" y="{:.1}" text-anchor="middle" fill="#555">{}</text>"##,
@@ -138,7 +142,10 @@ impl Scale {
                     xml_escape(&label)
                 );
             }
-            t += step;
+            let Some(next) = t.checked_add(step) else {
+                break;
+            };
+            t = next;
         }
         for b in self.axis.breaks() {
             let x = self.x_virtual(b.at);
@@ -482,7 +489,7 @@ pub fn waterfall_svg(a: &Analysis, scope: &[ExchId], notes: &Notes) -> String {
                     bar_y + bar_h / 2.0,
                     bar_y + bar_h / 2.0,
                     x.connection.0,
-                    xml_escape(&human_duration(span.start.0 - cs.0)),
+                    xml_escape(&human_duration(span.start.0.saturating_sub(cs.0))),
                 );
             }
             let t = &x.timing;
@@ -502,7 +509,7 @@ pub fn waterfall_svg(a: &Analysis, scope: &[ExchId], notes: &Notes) -> String {
                 let _ = write!(
                     body,
                     r##"<rect x="{sx:.1}" y="{bar_y:.1}" width="{w:.1}" height="{bar_h}" fill="{conn_color}" fill-opacity="{opacity}"><title>{what}: {}</title></rect>"##,
-                    xml_escape(&human_duration(e.0 - s.0))
+                    xml_escape(&human_duration(e.0.saturating_sub(s.0)))
                 );
             }
             if failed {
@@ -520,7 +527,7 @@ pub fn waterfall_svg(a: &Analysis, scope: &[ExchId], notes: &Notes) -> String {
                     r##"<line class="ttfb" x1="{fx:.1}" y1="{:.1}" x2="{fx:.1}" y2="{:.1}" stroke="#111" stroke-width="1.5"><title>first response byte after {}</title></line>"##,
                     bar_y - 2.0,
                     bar_y + bar_h + 2.0,
-                    xml_escape(&human_duration(fb.0 - span.start.0)),
+                    xml_escape(&human_duration(fb.0.saturating_sub(span.start.0))),
                 );
             }
         }

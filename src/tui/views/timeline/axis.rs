@@ -223,7 +223,7 @@ pub(super) fn draw_axis(
         if c < 0 || c >= i64::from(w.width) {
             continue;
         }
-        let label = format!("│{}", seconds_label(at.0 - start.0, step));
+        let label = format!("│{}", seconds_label(at.0.saturating_sub(start.0), step));
         claim(buf, clip, &mut taken, w, c as u16, y, &label, style);
     }
 }

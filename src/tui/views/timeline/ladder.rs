@@ -588,7 +588,7 @@ pub(super) fn hit(
 
 /// Seconds since `t0`, for the time column.
 fn since(t: Ts, t0: Ts) -> f64 {
-    (t.0 - t0.0) as f64 / 1e9
+    t.secs_since(t0)
 }
 
 #[cfg(test)]

@@ -67,7 +67,7 @@ impl Rows {
                 first_byte: s.first_byte.map(|t| axis.position(t)),
                 end: axis.position(s.end),
                 connect: connect_span(a, id).map(|c| axis.position(c.start)),
-                duration_ns: s.end.0 - s.start.0,
+                duration_ns: s.end.0.saturating_sub(s.start.0),
             });
             index.entry(id).or_insert(out.len());
             out.push(Row { id, bar, conn_slot });

@@ -1,0 +1,4 @@
+//! `lyncscope::testkit::fuzz::key_file` under libFuzzer (README: Fuzzing).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| lyncscope::testkit::fuzz::key_file(data));
