@@ -133,6 +133,7 @@ pub fn analyze(
     if let Some(rules) = &options.rules {
         crate::stage::annotate(&mut analysis, rules);
     }
+    crate::phases::mark("annotate");
     Ok(analysis)
 }
 
@@ -204,6 +205,7 @@ fn analyze_captures(
             .collect::<Vec<_>>()
     });
     progress.update(total, total);
+    crate::phases::mark("read+workers");
 
     let Reading {
         frames_per_input,
@@ -276,6 +278,7 @@ fn analyze_captures(
         frame_no,
     );
     analysis.dns = dns_collector.finish();
+    crate::phases::mark("merge+freeze");
     Ok(analysis)
 }
 
