@@ -408,14 +408,17 @@ impl Reading {
 /// Gives back the memory of the file pages already read, in steps of 4 MiB, keeping the
 /// last 4 MiB (workers lag behind reading by at most a few MiB of queued segments, and
 /// buffered out-of-order segments may still point there: a released page that is read again
-/// is only faulted back in from the page cache).
+/// is only faulted back in from the page cache). Each step drops the new range and, again,
+/// the `AGAIN` bytes before it, where lagging readers fault pages back in; dropping the
+/// whole prefix every time would walk the page tables of everything read so far.
 fn release_read_pages(inputs: &[Input], merged: &Merged<'_>, released: &mut [u64]) {
     const STEP: u64 = 4 << 20;
     const KEEP: u64 = 4 << 20;
+    const AGAIN: u64 = 16 << 20;
     for ((input, records), done) in inputs.iter().zip(merged.parts()).zip(released.iter_mut()) {
         let upto = records.position().saturating_sub(KEEP);
         if upto >= *done + STEP {
-            input.release_before(upto);
+            input.release_range(done.saturating_sub(AGAIN), upto);
             *done = upto;
         }
     }
