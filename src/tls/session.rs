@@ -10,8 +10,8 @@ use super::prf;
 use super::session_cache::SessionCache;
 use super::suites::{self, KeyExchange, Suite, Version};
 use crate::model::{
-    alert_name, AbortBy, Arrival, CertificateInfo, ClientAbort, Diagnostic, Dir,
-    HandshakeMessage, Severity, StreamEnd, TlsAlert, TlsInfo, HELLO_RETRY_REQUEST,
+    alert_name, AbortBy, Arrival, CertificateInfo, ClientAbort, Diagnostic, Dir, HandshakeMessage,
+    Severity, StreamEnd, TlsAlert, TlsInfo, HELLO_RETRY_REQUEST,
 };
 use crate::net::stream::StreamSink;
 use std::sync::Arc;
@@ -541,8 +541,8 @@ impl<S: StreamSink> TlsConnection<S> {
 
     fn handshake_message(&mut self, dir: Dir, t: u8, body: &[u8], whole: &[u8], at: Arrival) {
         let tls13 = self.version == Some(Version::Tls13);
-        let hello_retry = t == hs::SERVER_HELLO
-            && body.get(2..34) == Some(&hs::HELLO_RETRY_REQUEST_RANDOM[..]);
+        let hello_retry =
+            t == hs::SERVER_HELLO && body.get(2..34) == Some(&hs::HELLO_RETRY_REQUEST_RANDOM[..]);
         self.note_message(dir, if hello_retry { HELLO_RETRY_REQUEST } else { t }, at);
         match (dir, t) {
             (Dir::ClientToServer, hs::CLIENT_KEY_EXCHANGE | hs::FINISHED) => {
@@ -1048,4 +1048,3 @@ fn side(dir: Dir) -> &'static str {
         Dir::ServerToClient => "server→client",
     }
 }
-
