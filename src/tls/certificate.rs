@@ -122,7 +122,16 @@ fn public_key_name(cert: &X509Certificate<'_>) -> String {
                 None => format!("EC {}", point.key_size()),
             }
         }
-        Ok(PublicKey::DSA(y)) => format!("DSA {}", bits(y)),
+        Ok(PublicKey::DSA(y)) => {
+            // A DSA key's size is that of its prime p, the first of the parameters (p, q, g).
+            let p_bits = spki
+                .algorithm
+                .parameters
+                .as_ref()
+                .and_then(|p| x509_parser::der_parser::der::parse_der_integer(p.data).ok())
+                .and_then(|(_, p)| p.as_slice().ok().map(bits));
+            format!("DSA {}", p_bits.unwrap_or_else(|| bits(y)))
+        }
         _ => algorithm.to_id_string(),
     }
 }
