@@ -503,3 +503,40 @@ fn a_client_hello_never_answered() {
     assert_eq!(t.handshake_messages.len(), 1);
     assert_eq!(t.handshake_messages[0].name(), "ClientHello");
 }
+
+/// The Markdown report lists the handshakes of sample C that carried no HTTP, with the abort
+/// the script records; the timeline's status line for such a connection says it too.
+#[test]
+fn reports_and_the_status_line_show_the_abort() {
+    use lyncscope::presentation::timeline::{item_title, Item};
+    let a = analyze_with(&sample("lync/C-cert-mismatch.pcapng"), &[]);
+    let mut md = Vec::new();
+    lyncscope::report::markdown::write_markdown(&a, &Default::default(), &[], &mut md).unwrap();
+    let md = String::from_utf8(md).unwrap();
+    let start = md
+        .find("## TLS handshakes without HTTP")
+        .expect("the section");
+    let section = &md[start..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |e| e + 3)];
+    for c in a.connections.iter().filter(|c| c.tls.is_some()) {
+        assert!(section.contains(&format!("- C{} {} → {}", c.id.0, c.client, c.server)));
+    }
+    assert_eq!(
+        section
+            .matches("**Client abort:** after the server's Certificate")
+            .count(),
+        2,
+        "{section}"
+    );
+    assert_eq!(section.matches("certificate\\_unknown (46)").count(), 4);
+    let aborted = a
+        .connections
+        .iter()
+        .find(|c| c.tls.as_ref().is_some_and(|t| t.client_abort.is_some()))
+        .unwrap();
+    let title = item_title(&a, Item::Connection(aborted.id)).unwrap();
+    assert!(
+        title.contains("client aborted after the Certificate: alert certificate_unknown (46)"),
+        "{title}"
+    );
+}
