@@ -2,7 +2,7 @@
 //! messages, and the conventions its readers and writers share, so an archive read in and
 //! written back keeps its timers, flags and WebSocket messages.
 
-use super::Ts;
+use super::{Headers, Token, Ts};
 
 /// Facts a trace archive records about an exchange.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -11,9 +11,10 @@ pub struct Annotations {
     pub origin: String,
     /// Proxy flags as recorded, e.g. Fiddler SessionFlags (x-clientip, https-client-sessionid,
     /// ui-comments, x-processinfo …), in file order.
-    pub flags: Vec<(String, String)>,
+    pub flags: Flags,
     /// Named instants the proxy recorded (Fiddler SessionTimers that are set), in file order.
-    pub timers: Vec<(String, Ts)>,
+    /// The names are the archive format's own, so mostly shared static strings.
+    pub timers: Vec<(Token, Ts)>,
     pub comment: Option<String>,
     pub color: Option<String>,
     /// The response was made by the proxy itself (Fiddler's CONNECT 200, 502 "connection
@@ -21,6 +22,40 @@ pub struct Annotations {
     pub generated_by_proxy: bool,
     /// WebSocket messages carried after a 101.
     pub websocket: Vec<WebSocketMessage>,
+}
+
+/// Name/value pairs in order (an archive's flags), held as one block of text the way
+/// [`Headers`] are: a HAR of 200,000 small entries carries a handful of flags (its `timings`)
+/// in each, and a pair of strings apiece cost more than the values themselves.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Flags(Headers);
+
+impl Flags {
+    pub fn from_pairs<'a, I: IntoIterator<Item = (&'a str, &'a str)>>(pairs: I) -> Flags {
+        Flags(Headers::from_pairs(pairs))
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    /// The pairs, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        self.0.iter()
+    }
+    /// The value of the first flag named exactly `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+    /// Adds a flag at the end.
+    pub fn push(&mut self, name: &str, value: &str) {
+        *self = Flags::from_pairs(self.iter().chain([(name, value)]));
+    }
+    /// Keeps the flags `keep` says yes to, in order.
+    pub fn retain(&mut self, mut keep: impl FnMut(&str, &str) -> bool) {
+        *self = Flags::from_pairs(self.iter().filter(|&(n, v)| keep(n, v)));
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +137,13 @@ pub mod saz {
         "TCPConnectTime",
         "HTTPSHandshakeTime",
     ];
+    /// A SessionTimers attribute name: one of [`TIMER_NAMES`] is shared, not copied.
+    pub fn timer_name(name: &str) -> crate::model::Token {
+        match TIMER_NAMES.iter().find(|&&known| known == name) {
+            Some(&known) => known.into(),
+            None => name.to_string().into(),
+        }
+    }
     /// `DateTime.MinValue`: the timer was never set.
     pub const UNSET_TIME: &str = "0001-01-01T00:00:00";
 }
