@@ -15,7 +15,7 @@ use crate::model::har::{ORIGIN as HAR_ORIGIN, STARTED_TIMER};
 use crate::model::url::UrlParts;
 use crate::model::{
     token, websocket_kind, AppProtocol, Arrival, Body, CaptureState, ConnId, Connection,
-    Diagnostic, ExchId, Exchange, FrameNo, Headers, HttpVersion, Request, Response, Scheme,
+    Diagnostic, ExchId, Exchange, Flags, FrameNo, Headers, HttpVersion, Request, Response, Scheme,
     Severity, Timing, TlsInfo, Ts, Upgrade, WebSocketMessage,
 };
 use base64::Engine;
@@ -195,21 +195,18 @@ struct LogRead {
 /// exchange. Connections are numbered later, in time order.
 #[derive(Default)]
 struct EntriesRead {
+    /// Each exchange's `connection` is, until `finish`, its index in `conns`: nothing else is
+    /// held per entry while the file is read.
     exchanges: Vec<Exchange>,
-    sides: Vec<Side>,
+    /// The notes of the entries that have some: (position in `exchanges`, entry index, notes),
+    /// in file order.
+    noted: Vec<(usize, usize, Notes)>,
     /// Connection keys (see `import_entry`), numbered in order of first use.
     conn_keys: HashMap<String, usize>,
     conns: Vec<ConnDraft>,
     server_unknown: usize,
     /// Diagnostics of the entries skipped, in file order.
     skipped: Vec<Diagnostic>,
-}
-
-/// What an exchange's entry gave besides the exchange.
-struct Side {
-    index: usize,
-    conn: usize,
-    notes: Notes,
 }
 
 /// A connection as its first exchange in time order describes it.
@@ -229,7 +226,7 @@ impl EntriesRead {
     fn add(&mut self, draft: Draft, notes: Notes) {
         let Draft {
             index,
-            exchange,
+            mut exchange,
             conn_key,
             server,
             host,
@@ -258,8 +255,11 @@ impl EntriesRead {
                 conn
             }
         };
+        if !notes.is_empty() {
+            self.noted.push((self.exchanges.len(), index, notes));
+        }
+        exchange.connection = ConnId(conn as u32);
         self.exchanges.push(exchange);
-        self.sides.push(Side { index, conn, notes });
     }
 }
 
@@ -448,7 +448,7 @@ fn finish(start: JsonStart, log: Option<LogRead>) -> std::result::Result<Importe
     }
     let EntriesRead {
         mut exchanges,
-        mut sides,
+        mut noted,
         conns,
         server_unknown,
         skipped,
@@ -468,19 +468,24 @@ fn finish(start: JsonStart, log: Option<LogRead>) -> std::result::Result<Importe
 
     let mut connections: Vec<Connection> = Vec::new();
     let mut conn_ids: Vec<Option<ConnId>> = vec![None; conns.len()];
+    // `noted` is in file order, so sorted by position.
     for (new, &i) in order.iter().enumerate() {
         let id = ExchId(new as u32);
-        let (Some(exchange), Some(side)) = (exchanges.get_mut(i), sides.get_mut(i)) else {
+        let Some(exchange) = exchanges.get_mut(i) else {
             continue;
         };
         exchange.id = id;
-        for note in std::mem::take(&mut side.notes) {
-            let mut d = entry_diag(side.index, note);
-            d.exchange = Some(id);
-            diagnostics.push(d);
+        if let Ok(at) = noted.binary_search_by_key(&i, |n| n.0) {
+            let (_, index, notes) = &mut noted[at];
+            for note in std::mem::take(notes) {
+                let mut d = entry_diag(*index, note);
+                d.exchange = Some(id);
+                diagnostics.push(d);
+            }
         }
         let (first, last) = exchange_span(exchange);
-        let (Some(slot), Some(conn)) = (conn_ids.get_mut(side.conn), conns.get(side.conn)) else {
+        let conn = exchange.connection.0 as usize;
+        let (Some(slot), Some(conn)) = (conn_ids.get_mut(conn), conns.get(conn)) else {
             continue;
         };
         let conn_id = *slot.get_or_insert_with(|| {
@@ -500,7 +505,6 @@ fn finish(start: JsonStart, log: Option<LogRead>) -> std::result::Result<Importe
             conn.exchanges.push(id);
         }
     }
-    drop(sides);
     permute(&mut exchanges, order);
     exchanges.shrink_to_fit();
     if !connections.is_empty() {
@@ -675,9 +679,9 @@ fn import_entry(
     };
     let annotations = crate::model::Annotations {
         origin: format!("{HAR_ORIGIN}{index}"),
-        flags,
+        flags: Flags::from_pairs(flags.iter().map(|(n, v)| (n.as_str(), v.as_str()))),
         timers: started
-            .map(|s| vec![(STARTED_TIMER.to_string(), s)])
+            .map(|s| vec![(STARTED_TIMER.into(), s)])
             .unwrap_or_default(),
         comment,
         color: None,
@@ -841,7 +845,11 @@ fn body_from(
                 ));
             }
             let decoded_sha256 = Some(sha256(&bytes));
-            let kept: Arc<[u8]> = Arc::from(bytes);
+            let kept = if bytes.is_empty() {
+                empty_body()
+            } else {
+                Arc::from(bytes)
+            };
             // Without content coding the wire bytes are the decoded bytes, when sizes agree.
             let wire_known = content_encoding.is_empty() && wire_size == Some(len);
             Body {
@@ -869,12 +877,18 @@ fn body_from(
                 complete: empty,
                 stream_offset: 0,
                 stream_length: 0,
-                kept: empty.then(|| Arc::from(&b""[..])),
+                kept: empty.then(empty_body),
                 wire_kept: None,
                 head: None,
             }
         }
     }
+}
+
+/// The empty body, shared: most requests of a HAR have one, and each `Arc` is an allocation.
+fn empty_body() -> Arc<[u8]> {
+    static EMPTY: std::sync::OnceLock<Arc<[u8]>> = std::sync::OnceLock::new();
+    Arc::clone(EMPTY.get_or_init(|| Arc::from(&b""[..])))
 }
 
 fn request_body(req: &Map<String, Value>, headers: &Headers, notes: &mut Notes) -> Body {

@@ -168,10 +168,18 @@ pub fn join(a: &mut Analysis, archive: &ArchiveInput, imp: Imported) {
         c.exchanges.clear();
         a.connections.push(c);
     }
-    for mut e in imp.exchanges {
+    // The exchanges are most of the memory: renumbered where they are and moved, so the
+    // archive's vector is never held twice (nor grown by doubling).
+    let mut exchanges = imp.exchanges;
+    for e in &mut exchanges {
         e.id.0 += exch_base;
         e.connection.0 += conn_base;
-        a.exchanges.push(e);
+    }
+    if a.exchanges.is_empty() {
+        a.exchanges = exchanges;
+    } else {
+        a.exchanges.reserve_exact(exchanges.len());
+        a.exchanges.append(&mut exchanges);
     }
     for mut d in imp.diagnostics {
         if let Some(c) = d.connection.as_mut() {
@@ -217,7 +225,9 @@ pub fn renumber(a: &mut Analysis) {
             c.0 = conn_id.get(c.0 as usize).copied().unwrap_or(c.0);
         }
     }
-    a.exchanges.sort_by_key(|e| {
+    // The id makes every key unique, so an unstable sort gives the stable order; it sorts in
+    // place, where a stable sort takes a scratch copy of up to half the exchanges.
+    a.exchanges.sort_unstable_by_key(|e| {
         let first = e.timing.first();
         (
             first.map(|f| f.ts),

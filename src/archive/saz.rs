@@ -11,11 +11,11 @@ use super::Imported;
 use crate::datetime::parse_fiddler_time;
 use crate::error::{Error, Result};
 use crate::model::saz::{
-    FLAG_IS_HTTPS, FLAG_REQUEST_BODY_DROPPED, FLAG_RESPONSE_BODY_DROPPED, FLAG_RESPONSE_GENERATED,
-    MS_TIMERS, PSEUDO, TUNNEL_FLAG, UNSET_TIME,
+    timer_name, FLAG_IS_HTTPS, FLAG_REQUEST_BODY_DROPPED, FLAG_RESPONSE_BODY_DROPPED,
+    FLAG_RESPONSE_GENERATED, MS_TIMERS, PSEUDO, TUNNEL_FLAG, UNSET_TIME,
 };
 use crate::model::{
-    websocket_kind, Annotations, Arrival, ConnId, Connection, Diagnostic, ExchId, Exchange,
+    websocket_kind, Annotations, Arrival, ConnId, Connection, Diagnostic, ExchId, Exchange, Flags,
     FrameNo, Response, Scheme, Severity, Timing, TlsInfo, Ts, WebSocketMessage,
 };
 use std::collections::{BTreeMap, HashMap};
@@ -745,8 +745,12 @@ fn parse_session(
             origin: format!("SAZ session {digits}"),
             comment: meta.flag("ui-comments").map(str::to_string),
             color: meta.flag("ui-color").map(str::to_string),
-            flags,
-            timers: meta.timers.clone(),
+            flags: Flags::from_pairs(flags.iter().map(|(n, v)| (n.as_str(), v.as_str()))),
+            timers: meta
+                .timers
+                .iter()
+                .map(|(n, ts)| (timer_name(n), *ts))
+                .collect(),
             generated_by_proxy: generated,
             websocket: Vec::new(),
         }));
@@ -956,7 +960,7 @@ fn assemble(mut parsed: Vec<Parsed>, mut diagnostics: Vec<Diagnostic>) -> Import
         if let Some(tunnel) = last_connect.get(&client) {
             if let Some(a) = p.exchanges.first_mut().and_then(|e| e.annotations.as_mut()) {
                 if !a.flags.iter().any(|(n, _)| n == TUNNEL_FLAG) {
-                    a.flags.push((TUNNEL_FLAG.to_string(), tunnel.clone()));
+                    a.flags.push(TUNNEL_FLAG, tunnel);
                 }
             }
         }

@@ -447,7 +447,7 @@ pub(crate) fn any_text(
         if let Some(c) = &n.comment {
             s(c);
         }
-        for (k, v) in &n.flags {
+        for (k, v) in n.flags.iter() {
             let _ = writeln!(block, "{k}: {v}");
         }
     }

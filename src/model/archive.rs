@@ -2,7 +2,7 @@
 //! messages, and the conventions its readers and writers share, so an archive read in and
 //! written back keeps its timers, flags and WebSocket messages.
 
-use super::Ts;
+use super::{Token, Ts};
 
 /// Facts a trace archive records about an exchange.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -11,9 +11,10 @@ pub struct Annotations {
     pub origin: String,
     /// Proxy flags as recorded, e.g. Fiddler SessionFlags (x-clientip, https-client-sessionid,
     /// ui-comments, x-processinfo …), in file order.
-    pub flags: Vec<(String, String)>,
+    pub flags: Flags,
     /// Named instants the proxy recorded (Fiddler SessionTimers that are set), in file order.
-    pub timers: Vec<(String, Ts)>,
+    /// The names are the archive format's own, so mostly shared static strings.
+    pub timers: Vec<(Token, Ts)>,
     pub comment: Option<String>,
     pub color: Option<String>,
     /// The response was made by the proxy itself (Fiddler's CONNECT 200, 502 "connection
@@ -21,6 +22,78 @@ pub struct Annotations {
     pub generated_by_proxy: bool,
     /// WebSocket messages carried after a 101.
     pub websocket: Vec<WebSocketMessage>,
+}
+
+/// Name/value pairs in order (an archive's flags), held in one allocation: each name and
+/// value as its length (LEB128) then its UTF-8 bytes. A HAR of 200,000 small entries carries a
+/// handful of flags (its `timings`) in each; a pair of Strings apiece cost several times the
+/// text itself.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Flags(Box<[u8]>);
+
+impl Flags {
+    pub fn from_pairs<'a, I: IntoIterator<Item = (&'a str, &'a str)>>(pairs: I) -> Flags {
+        let mut bytes = Vec::new();
+        for (name, value) in pairs {
+            for text in [name, value] {
+                let mut n = text.len();
+                while n >= 0x80 {
+                    bytes.push((n & 0x7f) as u8 | 0x80);
+                    n >>= 7;
+                }
+                bytes.push(n as u8);
+                bytes.extend_from_slice(text.as_bytes());
+            }
+        }
+        Flags(bytes.into_boxed_slice())
+    }
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    /// The pairs, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        let mut rest: &[u8] = &self.0;
+        std::iter::from_fn(move || Some((next_text(&mut rest)?, next_text(&mut rest)?)))
+    }
+    /// The value of the first flag named exactly `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+    /// Adds a flag at the end.
+    pub fn push(&mut self, name: &str, value: &str) {
+        *self = Flags::from_pairs(self.iter().chain([(name, value)]));
+    }
+    /// Keeps the flags `keep` says yes to, in order.
+    pub fn retain(&mut self, mut keep: impl FnMut(&str, &str) -> bool) {
+        *self = Flags::from_pairs(self.iter().filter(|&(n, v)| keep(n, v)));
+    }
+}
+
+/// The next length-prefixed text of [`Flags`], `rest` moved past it.
+fn next_text<'a>(rest: &mut &'a [u8]) -> Option<&'a str> {
+    let mut len = 0usize;
+    let mut shift = 0;
+    loop {
+        let (&b, tail) = rest.split_first()?;
+        *rest = tail;
+        len |= usize::from(b & 0x7f).checked_shl(shift)?;
+        if b < 0x80 {
+            break;
+        }
+        shift += 7;
+    }
+    let (text, tail) = rest.split_at_checked(len)?;
+    *rest = tail;
+    std::str::from_utf8(text).ok()
+}
+
+impl std::fmt::Debug for Flags {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +175,13 @@ pub mod saz {
         "TCPConnectTime",
         "HTTPSHandshakeTime",
     ];
+    /// A SessionTimers attribute name: one of [`TIMER_NAMES`] is shared, not copied.
+    pub fn timer_name(name: &str) -> crate::model::Token {
+        match TIMER_NAMES.iter().find(|&&known| known == name) {
+            Some(&known) => known.into(),
+            None => name.to_string().into(),
+        }
+    }
     /// `DateTime.MinValue`: the timer was never set.
     pub const UNSET_TIME: &str = "0001-01-01T00:00:00";
 }
@@ -112,4 +192,25 @@ pub mod har {
     pub const STARTED_TIMER: &str = "startedDateTime";
     /// [`super::Annotations::origin`] prefix of HAR entries.
     pub const ORIGIN: &str = "HAR entry ";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Flags;
+
+    #[test]
+    fn flags_keep_pairs_in_order() {
+        let long = "x".repeat(300);
+        let mut flags = Flags::from_pairs([("timings.wait", "1"), ("", ""), ("_note", &long)]);
+        assert_eq!(flags.len(), 3);
+        flags.push("é", "ü");
+        flags.retain(|n, _| !n.is_empty());
+        let got: Vec<(&str, &str)> = flags.iter().collect();
+        assert_eq!(
+            got,
+            [("timings.wait", "1"), ("_note", long.as_str()), ("é", "ü")]
+        );
+        assert_eq!(flags.get("_note"), Some(long.as_str()));
+        assert!(Flags::default().is_empty());
+    }
 }

@@ -479,15 +479,11 @@ impl Serialize for ExchangeDto<'_> {
                 comment: a.comment.as_deref(),
                 color: a.color.as_deref(),
                 generated_by_proxy: a.generated_by_proxy,
-                flags: a
-                    .flags
-                    .iter()
-                    .map(|(n, v)| [n.as_str(), v.as_str()])
-                    .collect(),
+                flags: a.flags.iter().map(|(n, v)| [n, v]).collect(),
                 timers: a
                     .timers
                     .iter()
-                    .map(|(n, t)| (n.as_str(), t.as_secs_f64()))
+                    .map(|(n, t)| (&**n, t.as_secs_f64()))
                     .collect(),
                 websocket: a
                     .websocket

@@ -228,7 +228,7 @@ fn flag<'a>(ex: &'a Exchange, name: &str) -> Option<&'a str> {
         .flags
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
+        .map(|(_, v)| v)
 }
 
 fn timer(ex: &Exchange, name: &str) -> Option<Ts> {
@@ -463,7 +463,7 @@ fn extra_fields(ex: &Exchange, prefix: &str) -> Map<String, Value> {
     let Some(a) = &ex.annotations else {
         return map;
     };
-    for (name, value) in &a.flags {
+    for (name, value) in a.flags.iter() {
         let Some(key) = name.strip_prefix(prefix) else {
             continue;
         };
@@ -478,7 +478,7 @@ fn extra_fields(ex: &Exchange, prefix: &str) -> Map<String, Value> {
                 | Value::Number(_)
                 | Value::Null),
             ) => v,
-            _ => Value::String(value.clone()),
+            _ => Value::String(value.to_string()),
         };
         map.insert(key.to_string(), v);
     }

@@ -261,8 +261,8 @@ fn with_notes(a: &Analysis, notes: &Notes, ids: &[ExchId]) -> Analysis {
             ann.comment = Some(c.clone());
         }
         if note.marked {
-            ann.flags.retain(|(k, _)| k != "lyncscope-marked");
-            ann.flags.push(("lyncscope-marked".into(), "true".into()));
+            ann.flags.retain(|k, _| k != "lyncscope-marked");
+            ann.flags.push("lyncscope-marked", "true");
             // Fiddler shows a marked session in its colour.
             if ann.color.is_none() {
                 ann.color = Some("red".into());

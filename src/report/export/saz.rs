@@ -145,7 +145,7 @@ fn meta_xml(ex: &Exchange, conn: Option<&Connection>, number: usize, notes: &[St
         ann.flags
             .iter()
             .find(|(n, _)| n.strip_prefix(PSEUDO) == Some(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v)
     };
     let sid = pseudo("SID").map_or_else(|| number.to_string(), str::to_string);
     let mut bits = pseudo("BitFlags")
@@ -194,7 +194,7 @@ fn meta_xml(ex: &Exchange, conn: Option<&Connection>, number: usize, notes: &[St
         x.push_str(&format!(" {name}=\"{}\"", xml_attr(&value)));
     }
     x.push_str(" />\r\n  <PipeInfo");
-    for (n, v) in &ann.flags {
+    for (n, v) in ann.flags.iter() {
         if let Some(attr) = n
             .strip_prefix(PSEUDO)
             .and_then(|n| n.strip_prefix("PipeInfo."))
@@ -211,7 +211,7 @@ fn meta_xml(ex: &Exchange, conn: Option<&Connection>, number: usize, notes: &[St
                 && !n.eq_ignore_ascii_case("ui-comments")
                 && !n.eq_ignore_ascii_case("ui-color")
         })
-        .cloned()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
         .collect();
     let has = |flags: &[(String, String)], name: &str| {
         flags.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))

@@ -196,7 +196,7 @@ fn notes_section(out: &mut Out, x: &Exchange, notes: &Notes) {
             plural(ann.websocket.len() as u64, "message", "messages"),
         );
     }
-    for (name, value) in &ann.flags {
+    for (name, value) in ann.flags.iter() {
         out.field(
             "Flag",
             vec![
