@@ -63,8 +63,12 @@ pub struct StageTag {
     pub via: Option<String>,
     /// The DNS lookup whose answer gave the address this connection went to.
     pub dns: Option<DnsId>,
-    /// Finer kind within the stage: "mex", "issue", "internal", "external", "self" …
+    /// Finer kind within the stage: "mex", "issue", "internal", "external", "self", "wpad" …
     pub subkind: Option<String>,
+    /// For a carrier (`dns-hop`, `tcp-tls`, `ucwa-probe`): the stage whose request it carried
+    /// ("ad-root-https" for a connection to a lyncdiscover name, "ucwa-application" for the
+    /// host an `applications` link named), when known.
+    pub carries: Option<String>,
     /// Plain-words note on the outcome when it is not simply ok.
     pub note: Option<String>,
 }
@@ -217,8 +221,11 @@ pub struct Finding {
 pub struct StageInfo {
     pub id: String,
     pub label: String,
-    /// A step of the sign-in itself, not side traffic.
+    /// A step of the sign-in itself, not side traffic (it has a rank).
     pub milestone: bool,
+    /// Milestone rank (1 discovery lookup … 8 event channel): the furthest stage reached is
+    /// the highest rank reached.
+    pub rank: Option<u8>,
 }
 
 /// How far one client's sign-in got.

@@ -16,6 +16,7 @@ pub(crate) struct StageDto<'a> {
     via: Option<&'a str>,
     dns: Option<u32>,
     subkind: Option<&'a str>,
+    carries: Option<&'a str>,
     note: Option<&'a str>,
 }
 
@@ -28,6 +29,7 @@ pub(crate) fn stage(t: &StageTag) -> StageDto<'_> {
         via: t.via.as_deref(),
         dns: t.dns.map(|d| d.0),
         subkind: t.subkind.as_deref(),
+        carries: t.carries.as_deref(),
         note: t.note.as_deref(),
     }
 }

@@ -5,9 +5,15 @@
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
+use super::auth::{asks_for_token, ntlm_type, token_rejection};
+use super::hosts::{is_online_host, SFB_ONLINE_APP_ID};
 use super::links::{self, Link};
 use super::rules::{Hits, HostSet, Rule, RuleKind, RuleSet};
-use crate::model::{Analysis, ConnId, DnsId, DnsLookup, ExchId, Exchange, Outcome, StageTag, Ts};
+use super::tokens::{Scope, TokenKind, Tokens};
+use crate::model::{
+    Analysis, AuthLeg, ConnId, DnsId, DnsLookup, ExchId, Exchange, HttpVersion, Outcome, StageTag,
+    Ts,
+};
 
 pub use crate::model::UNRELATED;
 
@@ -78,6 +84,13 @@ pub(crate) struct Learned {
     prefixes: Vec<(String, Announce)>,
     /// Host → (first time announced, announcing exchange).
     pub announced_hosts: HashMap<String, (Ts, ExchId)>,
+    /// Host → relation of the link that first announced it ("applications", "redirect",
+    /// "token", "authorization_uri" …): what a connection to that host was for.
+    pub announced_rel: HashMap<String, String>,
+    /// Identity-provider hosts announced by this flow → when (stage `modern-auth`).
+    pub idp_hosts: HashMap<String, Ts>,
+    /// Tokens issued, and which hosts may accept them.
+    pub tokens: Tokens,
     pub lync_hosts: HashSet<String>,
     pub sip_domains: HashSet<String>,
     /// Addresses answered for names in the Lync host set.
@@ -97,6 +110,12 @@ impl Learned {
             return;
         };
         if let Some(host) = host_of(&link.url) {
+            if IDP_RELS.contains(&link.rel.as_str()) {
+                self.idp_hosts.entry(host.clone()).or_insert(at);
+            }
+            self.announced_rel
+                .entry(host.clone())
+                .or_insert_with(|| link.rel.clone());
             self.announced_hosts.entry(host).or_insert((at, exch));
         }
         let a = Announce {
@@ -151,11 +170,38 @@ impl Learned {
     }
 }
 
+/// Relations whose URL names an identity provider (stage `modern-auth`).
+const IDP_RELS: [&str; 4] = [
+    "authorization_uri",
+    "ms_rtc_passiveauthuri",
+    "federation_active_auth_url",
+    "federation_metadata_url",
+];
+
+/// Relations that exist only inside a challenge: their hosts are offered, not part of the
+/// flow until the client uses them (docs/stages.md §2).
+const CHALLENGE_RELS: [&str; 2] = ["token", "authorization_uri"];
+
+/// The stage a link relation leads to: what a lookup or connection for the announced host
+/// was carrying.
+pub(crate) fn stage_of_rel(rel: &str) -> Option<&'static str> {
+    Some(match rel {
+        "user" => "ad-user-challenge",
+        "redirect" | "self" | "location" => "ad-root-https",
+        "token" => "webticket-oauth",
+        "webticket" => "webticket-soap",
+        r if IDP_RELS.contains(&r) => "modern-auth",
+        "applications" | "ucwa" | "external/ucwa" | "internal/ucwa" => "ucwa-application",
+        "external/mcx" | "internal/mcx" | "mcx" => "mcx-session",
+        "makemeavailable" => "signed-in",
+        "events" | "next" | "resume" | "resync" => "event-channel",
+        "ewsurl" | "asurl" | "externalewsurl" | "internalewsurl" => "exchange-ews",
+        _ => return None,
+    })
+}
+
 pub(crate) fn host_of(url: &str) -> Option<String> {
-    let rest = url.split_once("://")?.1;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let (host, _) = crate::model::url::host_and_port(authority, 0);
-    (!host.is_empty()).then_some(host)
+    links::url_host(url)
 }
 
 /// The domain after the first label ("lyncdiscover.contoso.com" → "contoso.com").
@@ -176,7 +222,45 @@ fn in_set(learned: &Learned, set: HostSet, host: &str, at: Ts) -> bool {
             .get(host)
             .is_some_and(|&(t, _)| t <= at),
         HostSet::SipDomains => learned.sip_domains.contains(host),
+        HostSet::IdpHosts => learned.idp_hosts.get(host).is_some_and(|&t| t <= at),
     }
+}
+
+/// `resource=` / `scope=` of the query or form body names a Lync or Online host, or the SfB
+/// Online application id: an identity-provider request made for this flow.
+fn names_lync_resource(view: &RequestView<'_>, ex: &Exchange, learned: &Learned) -> bool {
+    let body = ex
+        .request
+        .as_ref()
+        .and_then(|r| r.body.bytes())
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .unwrap_or_default();
+    let found = resource_values(&view.query)
+        .chain(resource_values(&body))
+        .any(|v| {
+            v.split([' ', '+'])
+                .filter(|x| !x.is_empty())
+                .any(|item| {
+                    let item = item.to_ascii_lowercase();
+                    if item.contains(SFB_ONLINE_APP_ID) {
+                        return true;
+                    }
+                    let host = host_of(&item)
+                        .unwrap_or_else(|| item.trim_end_matches('/').to_string());
+                    is_online_host(&host) || learned.lync_hosts.contains(&host)
+                })
+        });
+    found
+}
+
+/// The decoded values of `resource` and `scope` in a query string or form body.
+fn resource_values(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split('&').filter_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        let k = k.trim();
+        (k.eq_ignore_ascii_case("resource") || k.eq_ignore_ascii_case("scope"))
+            .then(|| crate::model::url::form_decode(v))
+    })
 }
 
 fn body_str(bytes: Option<&[u8]>) -> std::borrow::Cow<'_, str> {
@@ -239,19 +323,42 @@ fn http_rule_matches(
             return false;
         }
     }
+    if rule.lync_resource && !names_lync_resource(view, ex, learned) {
+        return false;
+    }
     true
 }
 
 /// Outcome of an HTTP exchange under a rule, with the note of the entry that decided it.
-fn http_outcome(rule: &Rule, ex: &Exchange) -> (Outcome, Option<String>) {
+fn http_outcome(
+    rule: &Rule,
+    ex: &Exchange,
+    view: &RequestView<'_>,
+    learned: &Learned,
+) -> (Outcome, Option<String>) {
     let Some(resp) = ex.response.as_ref() else {
-        return (
-            rule.no_response,
-            Some("no response before the capture ended".into()),
-        );
+        let outcome = rule.no_response.unwrap_or(Outcome::Unknown);
+        let note = if let Some(err) = stream_error(ex) {
+            format!("no response: {err}")
+        } else if outcome == Outcome::Ok {
+            "pending: the long poll was still open when the capture ended".into()
+        } else {
+            "no response before the capture ended".into()
+        };
+        return (outcome, Some(note));
     };
     let status = status_text(ex).unwrap_or_default();
     let body = body_str(resp.body.bytes());
+    let schemes: Vec<&str> = ex
+        .auth
+        .as_ref()
+        .map(|a| a.challenges.iter().map(|c| c.scheme.as_str()).collect())
+        .unwrap_or_default();
+    let req_ntlm = ex
+        .auth
+        .as_ref()
+        .and_then(|a| a.request.as_ref())
+        .and_then(ntlm_type);
     for o in &rule.outcomes {
         if o.status.as_ref().is_some_and(|r| !r.is_match(&status)) {
             continue;
@@ -263,9 +370,54 @@ fn http_outcome(rule: &Rule, ex: &Exchange) -> (Outcome, Option<String>) {
         if o.body.as_ref().is_some_and(|r| !r.is_match(&body)) {
             continue;
         }
+        if !o.challenge.is_empty()
+            && !schemes
+                .iter()
+                .any(|s| o.challenge.iter().any(|c| c.eq_ignore_ascii_case(s)))
+        {
+            continue;
+        }
+        if o.ntlm_type.is_some_and(|t| req_ntlm != Some(t)) {
+            continue;
+        }
+        if let Some(want) = o.location_lync {
+            if location_in_lync(resp.headers.get("Location"), view, learned) != want {
+                continue;
+            }
+        }
         return (o.outcome, o.note.clone());
     }
     (Outcome::Unknown, None)
+}
+
+/// A `Location` that stays on the request's host, or goes to a Lync or Online host (a relative
+/// one stays on the host).
+fn location_in_lync(location: Option<&str>, view: &RequestView<'_>, learned: &Learned) -> bool {
+    let Some(location) = location.map(str::trim).filter(|l| !l.is_empty()) else {
+        return true;
+    };
+    let Some(host) = host_of(location) else {
+        return true;
+    };
+    host == view.host || learned.lync_hosts.contains(&host) || is_online_host(&host)
+}
+
+/// What a trace archive recorded about a request that got no response (a HAR `_error`, e.g.
+/// Chrome's `net::ERR_HTTP_1_1_REQUIRED` for an HTTP/2 stream reset with HTTP_1_1_REQUIRED).
+pub(crate) fn stream_error(ex: &Exchange) -> Option<&str> {
+    ex.annotations
+        .as_ref()?
+        .flags
+        .iter()
+        .find(|(k, v)| k == "response._error" && !v.is_empty())
+        .map(|(_, v)| v.as_str())
+}
+
+/// An HTTP/2 stream reset with `HTTP_1_1_REQUIRED` (error code 0xd).
+pub(crate) fn reset_http_1_1_required(ex: &Exchange) -> bool {
+    ex.http_version == HttpVersion::Http2
+        && ex.response.is_none()
+        && stream_error(ex).is_some_and(|e| e.to_ascii_uppercase().contains("HTTP_1_1_REQUIRED"))
 }
 
 fn subkind(rule: &Rule, view: &RequestView<'_>, ex: &Exchange) -> Option<String> {
@@ -286,7 +438,10 @@ fn subkind(rule: &Rule, view: &RequestView<'_>, ex: &Exchange) -> Option<String>
 
 fn dns_outcome(rule: &Rule, lookup: &DnsLookup) -> (Outcome, Option<String>) {
     let Some(resp) = lookup.response.as_ref() else {
-        return (Outcome::Fail, Some("no answer from the DNS server".into()));
+        return (
+            rule.no_response.unwrap_or(Outcome::Fail),
+            Some("no answer from the DNS server".into()),
+        );
     };
     let answered = lookup.addresses().next().is_some() || lookup.cnames().next().is_some();
     let rcode = crate::model::rcode_name(resp.rcode);
@@ -311,6 +466,7 @@ fn tag(rule: &Rule, outcome: Outcome, note: Option<String>) -> StageTag {
         via: None,
         dns: None,
         subkind: None,
+        carries: None,
         note,
     }
 }
@@ -324,6 +480,7 @@ fn unrelated(rule: &str) -> StageTag {
         via: None,
         dns: None,
         subkind: None,
+        carries: None,
         note: None,
     }
 }
@@ -412,6 +569,12 @@ fn classify_dns(lookup: &DnsLookup, rules: &RuleSet, learned: &mut Learned, at: 
                 t.via = Some("policy clientExchangeConnectivity".into());
             }
         }
+        // A DNS rule's sub-kind is its first entry without request tests (wpad).
+        t.subkind = rule
+            .subkinds
+            .iter()
+            .find(|s| s.methods.is_empty() && s.path.is_none() && s.req_header.is_empty())
+            .map(|s| s.subkind.clone());
         if rule.stage == "dns-discovery" {
             t.subkind = Some(
                 if qname.starts_with("lyncdiscoverinternal.") {
@@ -493,6 +656,7 @@ fn classify_http(
             via: None,
             dns: None,
             subkind: Some("tunnel".into()),
+            carries: None,
             note: None,
         };
     }
@@ -521,7 +685,7 @@ fn classify_http(
     let mut t = None;
     for (i, rule) in rules.rules.iter().enumerate() {
         if http_rule_matches(rules, i, &hits, &view, ex, rel, learned, at) {
-            let (outcome, note) = http_outcome(rule, ex);
+            let (outcome, note) = http_outcome(rule, ex, &view, learned);
             let mut tg = tag(rule, outcome, note);
             tg.subkind = subkind(rule, &view, ex);
             t = Some(tg);
@@ -534,6 +698,7 @@ fn classify_http(
         u
     });
     if t.id != UNRELATED {
+        outcome_invariants(ex, &view, &mut t, learned);
         if let Some(p) = retry_of {
             t.parent = Some(p);
             t.via = Some("retry after 401".into());
@@ -552,6 +717,92 @@ fn classify_http(
         learned.last_by_url.insert(key, ex.id);
     }
     t
+}
+
+/// The outcomes docs/stages.md makes hold whatever the rule says: a 401 to an NTLM type-3
+/// message is `fail`; a token rejected with a marker is `fail`; a fresh challenge to a token is
+/// `challenge` once per host when the token was issued for another host, `fail` when it was
+/// valid there; an HTTP/2 stream reset before its response is `fail`.
+fn outcome_invariants(ex: &Exchange, view: &RequestView<'_>, t: &mut StageTag, learned: &mut Learned) {
+    if let Some(a) = ex.auth.as_deref() {
+        if !a.challenges.is_empty() {
+            learned.tokens.challenged_by(&view.host, &a.challenges);
+        }
+    }
+    let Some(resp) = ex.response.as_ref() else {
+        if ex.http_version == HttpVersion::Http2 && stream_error(ex).is_some() {
+            t.outcome = Outcome::Fail;
+        }
+        return;
+    };
+    let leg = ex.auth.as_ref().and_then(|a| a.request.as_ref());
+    if resp.status == 401 && leg.and_then(ntlm_type) == Some(3) {
+        if t.outcome != Outcome::Fail {
+            t.outcome = Outcome::Fail;
+            t.note = Some(
+                "the NTLM type-3 message was answered 401: credentials rejected (or the NTLM \
+                 context was lost between connections)"
+                    .into(),
+            );
+        }
+        return;
+    }
+    // Tokens of Lync stages only: Exchange has its own tokens.
+    if t.id.starts_with("exchange-") {
+        return;
+    }
+    let Some(leg) = leg.filter(|l| matches!(l, AuthLeg::Bearer(_) | AuthLeg::WebTicket { .. }))
+    else {
+        return;
+    };
+    if matches!(resp.status, 401 | 403 | 500) {
+        if let Some(marker) = token_rejection(&resp.headers, ex.auth.as_deref()) {
+            t.outcome = Outcome::Fail;
+            t.rule = "token-rejected".into();
+            t.note = Some(format!(
+                "{} rejected the token ({marker}): a token problem, not a policy refusal",
+                view.host
+            ));
+            return;
+        }
+    }
+    if !matches!(resp.status, 401 | 403) || !asks_for_token(ex.auth.as_deref()) {
+        return;
+    }
+    let issuer = learned
+        .tokens
+        .of(leg)
+        .map(|i| i.issuer.clone())
+        .unwrap_or_default();
+    match learned.tokens.scope(leg, &view.host) {
+        Scope::Out if resp.status == 401 && learned.tokens.first_request_of(&view.host) => {
+            t.outcome = Outcome::Challenge;
+            t.rule = "token-outside-scope".into();
+            t.note = Some(format!(
+                "the token from {issuer} is not for {}: it asks for a token of its own \
+                 (expected once per host)",
+                view.host
+            ));
+        }
+        Scope::Out => {
+            t.outcome = Outcome::Fail;
+            t.rule = "token-outside-scope".into();
+            t.note = Some(format!(
+                "{} refused a token issued by {issuer} for another host, again",
+                view.host
+            ));
+        }
+        Scope::In => {
+            t.outcome = Outcome::Fail;
+            t.rule = "token-rejected".into();
+            t.note = Some(format!(
+                "{} challenged again although the token from {issuer} is valid there: \
+                 the token was rejected",
+                view.host
+            ));
+        }
+        Scope::Unknown => {}
+    }
 }
 
 /// The latest lookup answered before `before` that gave `addr`, preferring one for `host`.
@@ -574,9 +825,13 @@ fn learn_from_response(
     learned: &mut Learned,
     at: Ts,
 ) {
+    // An identity provider serves every Office app: it never joins the Lync host set.
+    let idp = t.id == "modern-auth";
     if !FOLLOW_ON.contains(&t.id.as_str()) {
         learned.lync_seen = true;
-        learned.lync_hosts.insert(view.host.clone());
+        if !idp {
+            learned.lync_hosts.insert(view.host.clone());
+        }
     }
     if let Some(sipuri) = view
         .query
@@ -624,22 +879,107 @@ fn learn_from_response(
             }
         }
     }
-    let lync_response = !FOLLOW_ON.contains(&t.id.as_str()) || t.id == "exchange-autodiscover";
+    learn_tokens(ex, view, t, learned, when);
+    let lync_response = !FOLLOW_ON.contains(&t.id.as_str()) && !idp;
+    // An Autodiscover answer names the services of its own pool (token scope, §2).
+    let pool_answer = matches!(t.id.as_str(), "ad-root-http" | "ad-root-https" | "ad-user")
+        && matches!(t.outcome, Outcome::Ok);
     for link in links::response_links(&base, &resp.headers, ctype, body) {
+        let rel = link.rel.clone();
+        if idp && rel == "location" {
+            // An identity provider handing over to another (Azure AD → ADFS).
+            if let Some(h) = host_of(&link.url).filter(|h| *h != view.host) {
+                learned.idp_hosts.entry(h).or_insert(when);
+            }
+        }
         learned.announce(&link, ex.id, when);
-        if lync_response && !FOLLOW_ON.contains(&t.id.as_str()) {
-            if let Some(h) = host_of(&link.url) {
+        // A host named only inside a challenge is offered, not part of the flow (§2).
+        if CHALLENGE_RELS.contains(&rel.as_str()) || IDP_RELS.contains(&rel.as_str()) {
+            continue;
+        }
+        if let Some(h) = host_of(&link.url) {
+            if pool_answer && rel != "redirect" && rel != "location" {
+                learned.tokens.same_pool(&view.host, &h);
+            }
+            if lync_response {
                 learned.lync_hosts.insert(h);
             }
         }
     }
-    if !FOLLOW_ON.contains(&t.id.as_str()) {
+    if lync_response {
         for (_, host) in links::response_hosts(&resp.headers, body) {
             learned.lync_hosts.insert(host.to_ascii_lowercase());
         }
     }
     let _ = analysis;
 }
+
+/// Tokens this response issued: a web ticket from `/WebTicket/oauthtoken` or the SOAP
+/// WebTicket service, a JWT from an identity provider (docs/stages.md "Token scope").
+fn learn_tokens(ex: &Exchange, view: &RequestView<'_>, t: &StageTag, learned: &mut Learned, at: Ts) {
+    if t.outcome != Outcome::Ok {
+        return;
+    }
+    let Some(resp) = ex.response.as_ref() else {
+        return;
+    };
+    let Some(body) = resp.body.bytes() else {
+        return;
+    };
+    let facts = links::body_facts(resp.headers.get("Content-Type"), body);
+    let fact = |k: &str| facts.iter().find(|(x, _)| x == k).map(|(_, v)| v.as_str());
+    match t.id.as_str() {
+        "webticket-oauth" | "modern-auth" => {
+            // body_facts keeps only a prefix of the token: read it whole here.
+            let text = String::from_utf8_lossy(body);
+            let Some(token) = RE_ACCESS_TOKEN
+                .captures(&text)
+                .and_then(|c| c.get(1))
+                .map(|m| m.as_str().to_string())
+            else {
+                return;
+            };
+            let expires_in = fact("expires_in").and_then(|v| v.trim_matches('"').parse().ok());
+            let (kind, resource) = if t.id == "modern-auth" {
+                let req_body = ex
+                    .request
+                    .as_ref()
+                    .and_then(|r| r.body.bytes())
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    .unwrap_or_default();
+                let resource = resource_values(&req_body)
+                    .chain(resource_values(&view.query))
+                    .next()
+                    .or_else(|| fact("resource").map(str::to_string));
+                (TokenKind::Jwt, resource)
+            } else {
+                (TokenKind::WebTicket, None)
+            };
+            learned.tokens.issue(
+                &token,
+                kind,
+                &view.host,
+                &view.url,
+                resource.as_deref(),
+                ex.id,
+                at,
+                expires_in,
+            );
+        }
+        "webticket-soap" => {
+            if let Some(id) = fact("assertionid") {
+                learned
+                    .tokens
+                    .issue_saml(id, &view.host, &view.url, ex.id, at);
+            }
+        }
+        _ => {}
+    }
+}
+
+static RE_ACCESS_TOKEN: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r#"(?i)"access_token"\s*:\s*"([^"]+)""#).expect("static regex")
+});
 
 /// `lyncdiscoverinternal` failing while the external name answers is what an external client
 /// does (noise); a failed lookup that a later lookup of the same name answered is a retry.
@@ -693,7 +1033,12 @@ fn settle_http_root_noise(analysis: &mut Analysis) {
         let Some(t) = e.stage.as_mut().map(std::sync::Arc::make_mut) else {
             continue;
         };
-        if t.id == "ad-root-http" && t.outcome == Outcome::Fail && at <= later {
+        // A redirect to another domain is a failed attempt, tolerated or not (C-HTTP-1).
+        let redirected = e
+            .response
+            .as_ref()
+            .is_some_and(|r| (300..400).contains(&r.status));
+        if t.id == "ad-root-http" && t.outcome == Outcome::Fail && at <= later && !redirected {
             t.outcome = Outcome::Noise;
             t.note = Some(
                 "the HTTP first hop failed (port 80 not published?); the client went on over HTTPS"
