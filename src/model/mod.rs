@@ -14,6 +14,7 @@ mod dns;
 mod live;
 mod lync;
 mod notes;
+mod tls;
 pub mod url;
 
 pub use archive::*;
@@ -21,6 +22,7 @@ pub use dns::*;
 pub use live::*;
 pub use lync::*;
 pub use notes::*;
+pub use tls::*;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -554,6 +556,51 @@ pub struct TlsInfo {
     pub resumed: bool,
     /// Application data bytes decrypted, `[client→server, server→client]`.
     pub plaintext_bytes: [u64; 2],
+    /// A ClientHello was read (false for a trace archive's connection, which records no
+    /// handshake, and for a capture that starts after the handshake).
+    pub client_hello: bool,
+    /// A ServerHello was read (a HelloRetryRequest does not count). A ClientHello without one
+    /// is a handshake the server never answered.
+    pub server_hello: bool,
+    /// The certificate chain of the server's Certificate message, leaf first, as sent (empty
+    /// when none was read: TLS 1.3 sends it encrypted). `certificate` is the first one's
+    /// facts.
+    pub chain: Vec<ChainCertificate>,
+    /// Alerts in either direction, in order, as far as they could be read.
+    pub alerts: Vec<TlsAlert>,
+    /// Handshake messages read, both directions, in order (at most
+    /// [`TlsInfo::MAX_HANDSHAKE_MESSAGES`]).
+    pub handshake_messages: Vec<HandshakeMessage>,
+    /// The client gave up after the server's Certificate ([`ClientAbort`]).
+    pub client_abort: Option<ClientAbort>,
+}
+
+impl TlsInfo {
+    /// Handshake messages kept per connection (a long TLS 1.3 connection may carry many
+    /// tickets and key updates).
+    pub const MAX_HANDSHAKE_MESSAGES: usize = 32;
+
+    /// A certificate of the chain names an issuer the chain does not contain (and is not
+    /// self-signed): the client must find that issuer in its own store. Normal for a public
+    /// CA (the root is not sent); for a private CA the client needs it installed, and a
+    /// missing intermediate shows here too.
+    pub fn chain_incomplete(&self) -> bool {
+        self.unknown_issuer().is_some()
+    }
+
+    /// The first issuer (from the leaf up) that is neither in the chain nor the certificate
+    /// itself.
+    pub fn unknown_issuer(&self) -> Option<&str> {
+        self.chain
+            .iter()
+            .find(|c| !c.unparsed && !c.issuer_in_chain)
+            .map(|c| c.certificate.issuer.as_str())
+    }
+
+    /// The first fatal alert, if any.
+    pub fn fatal_alert(&self) -> Option<&TlsAlert> {
+        self.alerts.iter().find(|a| a.is_fatal())
+    }
 }
 
 /// The whole result of an analysis. Frozen: built once, then only read.

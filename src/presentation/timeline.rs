@@ -280,7 +280,14 @@ pub fn item_title(a: &Analysis, item: Item) -> Option<String> {
     let title = match item {
         Item::Exchange(_) => return None,
         Item::Dns(id) => dns_title(a.dns.get(id.0 as usize)?),
-        Item::Connection(id) => connection_title(a.connections.get(id.0 as usize)?),
+        Item::Connection(id) => {
+            let c = a.connections.get(id.0 as usize)?;
+            let mut title = connection_title(c);
+            if let Some(w) = c.tls.as_ref().and_then(super::tls_words::tls_trouble) {
+                title.push_str(&format!(" · TLS: {w}"));
+            }
+            title
+        }
     };
     Some(match item_tag(a, item) {
         Some(t) => format!("{title} · {} {}", t.id, t.outcome.as_str()),

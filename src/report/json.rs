@@ -433,6 +433,14 @@ impl Serialize for Dto<'_, Connection> {
             reason: Option<&'a str>,
             resumed: bool,
             plaintext_bytes: [u64; 2],
+            client_hello: bool,
+            server_hello: bool,
+            chain: Vec<ChainCert<'a>>,
+            chain_incomplete: bool,
+            unknown_issuer: Option<&'a str>,
+            alerts: Vec<Alert>,
+            handshake_messages: Vec<Message>,
+            client_abort: Option<Abort>,
         }
         #[derive(Serialize)]
         struct Cert<'a> {
@@ -442,6 +450,54 @@ impl Serialize for Dto<'_, Connection> {
             not_before: &'a str,
             not_after: &'a str,
         }
+        #[derive(Serialize)]
+        struct ChainCert<'a> {
+            subject: &'a str,
+            issuer: &'a str,
+            sans: &'a [String],
+            not_before: &'a str,
+            not_after: &'a str,
+            serial: &'a str,
+            sha256: &'a str,
+            public_key: &'a str,
+            ca: bool,
+            self_signed: bool,
+            self_signature_valid: Option<bool>,
+            issuer_in_chain: bool,
+            unparsed: bool,
+        }
+        #[derive(Serialize)]
+        struct Alert {
+            from: &'static str,
+            level: String,
+            description: u8,
+            name: &'static str,
+            frame: u64,
+            time: f64,
+            in_clear: bool,
+        }
+        #[derive(Serialize)]
+        struct Message {
+            from: &'static str,
+            #[serde(rename = "type")]
+            kind: u8,
+            name: &'static str,
+            frame: u64,
+            time: f64,
+        }
+        #[derive(Serialize)]
+        struct Abort {
+            by: &'static str,
+            alert: Option<u8>,
+            frame: u64,
+            time: f64,
+            certificate_frame: u64,
+            certificate_time: f64,
+        }
+        let side = |d: crate::model::Dir| match d {
+            crate::model::Dir::ClientToServer => "client",
+            crate::model::Dir::ServerToClient => "server",
+        };
         let c = self.0;
         let end = |e: crate::model::StreamEnd| match e {
             crate::model::StreamEnd::Fin => "fin",
@@ -481,6 +537,64 @@ impl Serialize for Dto<'_, Connection> {
                 reason: t.reason.as_deref(),
                 resumed: t.resumed,
                 plaintext_bytes: t.plaintext_bytes,
+                client_hello: t.client_hello,
+                server_hello: t.server_hello,
+                chain: t
+                    .chain
+                    .iter()
+                    .map(|c| ChainCert {
+                        subject: &c.certificate.subject,
+                        issuer: &c.certificate.issuer,
+                        sans: &c.certificate.sans,
+                        not_before: &c.certificate.not_before,
+                        not_after: &c.certificate.not_after,
+                        serial: &c.serial,
+                        sha256: &c.sha256,
+                        public_key: &c.public_key,
+                        ca: c.ca,
+                        self_signed: c.self_signed,
+                        self_signature_valid: c.self_signature_valid,
+                        issuer_in_chain: c.issuer_in_chain,
+                        unparsed: c.unparsed,
+                    })
+                    .collect(),
+                chain_incomplete: t.chain_incomplete(),
+                unknown_issuer: t.unknown_issuer(),
+                alerts: t
+                    .alerts
+                    .iter()
+                    .map(|a| Alert {
+                        from: side(a.from),
+                        level: a.level_name(),
+                        description: a.description,
+                        name: a.name(),
+                        frame: a.at.frame.0,
+                        time: a.at.ts.as_secs_f64(),
+                        in_clear: a.in_clear,
+                    })
+                    .collect(),
+                handshake_messages: t
+                    .handshake_messages
+                    .iter()
+                    .map(|m| Message {
+                        from: side(m.from),
+                        kind: m.kind,
+                        name: m.name(),
+                        frame: m.at.frame.0,
+                        time: m.at.ts.as_secs_f64(),
+                    })
+                    .collect(),
+                client_abort: t.client_abort.map(|a| Abort {
+                    by: a.by.as_str(),
+                    alert: match a.by {
+                        crate::model::AbortBy::Alert(d) => Some(d),
+                        _ => None,
+                    },
+                    frame: a.at.frame.0,
+                    time: a.at.ts.as_secs_f64(),
+                    certificate_frame: a.after_certificate.frame.0,
+                    certificate_time: a.after_certificate.ts.as_secs_f64(),
+                }),
             }),
             syn_ack: c.syn_ack,
             stage: c.stage.as_ref().map(super::lync_json::stage),

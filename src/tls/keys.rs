@@ -654,6 +654,11 @@ pub struct CertInfo {
 /// Parses a DER X.509 certificate; None if it does not parse.
 pub fn parse_certificate(der: &[u8]) -> Option<CertInfo> {
     let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    Some(certificate_info(&cert))
+}
+
+/// The facts of [`CertInfo`] from a parsed certificate.
+pub fn certificate_info(cert: &x509_parser::certificate::X509Certificate<'_>) -> CertInfo {
     let mut sans = Vec::new();
     if let Ok(Some(ext)) = cert.subject_alternative_name() {
         for name in &ext.value.general_names {
@@ -677,15 +682,15 @@ pub fn parse_certificate(der: &[u8]) -> Option<CertInfo> {
     } else {
         serial.iter().map(|b| format!("{b:02X}")).collect()
     };
-    Some(CertInfo {
+    CertInfo {
         subject: cert.subject().to_string(),
         issuer: cert.issuer().to_string(),
         sans,
         not_before: rfc3339(validity.not_before.timestamp()),
         not_after: rfc3339(validity.not_after.timestamp()),
-        rsa_modulus: rsa_modulus_of(&cert),
+        rsa_modulus: rsa_modulus_of(cert),
         serial,
-    })
+    }
 }
 
 fn rsa_modulus_of(cert: &x509_parser::certificate::X509Certificate<'_>) -> Option<Vec<u8>> {

@@ -12,10 +12,12 @@
 //! Files (imports run down this list, never up): `session.rs` drives one connection;
 //! `key_material.rs` and `session_cache.rs` hold what connections share; `cipher.rs` decrypts
 //! records (block ciphers from RustCrypto, SEED from `seed.rs`); `prf.rs` derives keys;
-//! `suites.rs` is the cipher suite table; `handshake.rs` parses handshake messages; `keylog.rs`
-//! and `keys.rs` load key logs and RSA keys through `key_file.rs`; `keys.rs` prices the key
+//! `suites.rs` is the cipher suite table; `handshake.rs` parses handshake messages;
+//! `certificate.rs` reads the facts of the server's certificate chain; `keylog.rs` and
+//! `keys.rs` load key logs and RSA keys through `key_file.rs`; `keys.rs` prices the key
 //! derivations of password-protected keys first (`pfx_cost.rs` for PKCS#12, on `kdf_cost.rs`).
 
+pub mod certificate;
 pub mod cipher;
 pub mod handshake;
 mod kdf_cost;

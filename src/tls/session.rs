@@ -9,7 +9,10 @@ use super::keylog::Tls13Secret;
 use super::prf;
 use super::session_cache::SessionCache;
 use super::suites::{self, KeyExchange, Suite, Version};
-use crate::model::{Arrival, CertificateInfo, Diagnostic, Dir, Severity, StreamEnd, TlsInfo};
+use crate::model::{
+    alert_name, AbortBy, Arrival, CertificateInfo, ClientAbort, Diagnostic, Dir, HandshakeMessage,
+    Severity, StreamEnd, TlsAlert, TlsInfo, HELLO_RETRY_REQUEST,
+};
 use crate::net::stream::StreamSink;
 use std::sync::Arc;
 
@@ -26,6 +29,8 @@ const MAX_FRAGMENT: usize = (1 << 14) + 2048;
 const MAX_HANDSHAKE_BUFFER: usize = 1 << 20;
 /// Handshake transcript kept for the extended master secret.
 const MAX_TRANSCRIPT: usize = 1 << 20;
+/// Alerts kept per connection (a real one sends one or two).
+const MAX_ALERTS: usize = 16;
 
 #[derive(Default)]
 struct DirState {
@@ -54,6 +59,8 @@ struct DirState {
     undecrypted_records: u64,
     decrypted_records: u64,
     out: Vec<u8>,
+    /// The TCP direction ended (FIN, RST or capture end).
+    tcp_ended: bool,
 }
 
 /// A TLS connection feeding its plaintext to `inner`.
@@ -84,6 +91,11 @@ pub struct TlsConnection<S: StreamSink> {
     waiting: Option<Waiting>,
     /// `resolve` ran: a cache miss is now final.
     final_attempt: bool,
+    /// When the server's Certificate arrived (the first one).
+    server_certificate_at: Option<Arrival>,
+    /// The client went on with the handshake (ClientKeyExchange, ChangeCipherSpec in
+    /// TLS ≤ 1.2, Finished): it did not abandon it after the Certificate.
+    client_went_on: bool,
 }
 
 #[derive(Default)]
@@ -133,6 +145,8 @@ impl<S: StreamSink> TlsConnection<S> {
             failed: false,
             waiting: None,
             final_attempt: false,
+            server_certificate_at: None,
+            client_went_on: false,
         }
     }
 
@@ -266,6 +280,8 @@ impl<S: StreamSink> TlsConnection<S> {
             if dir == Dir::ClientToServer && self.client_hello.is_none() && data[0] & 0x80 != 0 {
                 if let Some((ch, used)) = hs::parse_sslv2_client_hello(data) {
                     self.no_handshake = false;
+                    self.info.client_hello = true;
+                    self.note_message(dir, hs::CLIENT_HELLO, at);
                     self.client_hello = Some(ch);
                     data = &data[used..];
                     continue;
@@ -335,9 +351,15 @@ impl<S: StreamSink> TlsConnection<S> {
                 }
                 CHANGE_CIPHER_SPEC => self.change_cipher_spec(dir, at),
                 APPLICATION_DATA => self.dirs[i].undecrypted_records += 1,
+                ALERT => self.alerts(dir, fragment, at, true),
                 _ => {}
             }
             return;
+        }
+        if ct == ALERT && self.version == Some(Version::Tls13) {
+            // TLS 1.3 sends every encrypted record as application_data (RFC 8446 §5.2): an
+            // alert record is in clear (a client refusing the ServerHello, say).
+            return self.alerts(dir, fragment, at, true);
         }
         if ct == CHANGE_CIPHER_SPEC {
             // TLS 1.3 middlebox-compatibility CCS: unencrypted, meaningless.
@@ -370,6 +392,7 @@ impl<S: StreamSink> TlsConnection<S> {
                     }
                     HANDSHAKE => self.handshake_bytes(dir, &out, at),
                     ALERT => {
+                        self.alerts(dir, &out, at, false);
                         // close_notify (warning 1, description 0) ends this direction's data:
                         // a close-delimited HTTP body ends here, not at the TCP FIN.
                         if out.len() >= 2 && out[1] == 0 {
@@ -447,6 +470,48 @@ impl<S: StreamSink> TlsConnection<S> {
         }
     }
 
+    /// Keeps a handshake message in the connection's facts (bounded).
+    fn note_message(&mut self, from: Dir, kind: u8, at: Arrival) {
+        let messages = &mut self.info.handshake_messages;
+        if messages.len() < TlsInfo::MAX_HANDSHAKE_MESSAGES {
+            messages.push(HandshakeMessage { from, kind, at });
+        }
+    }
+
+    /// The alerts of one alert record's plaintext (two bytes each: level, description).
+    fn alerts(&mut self, from: Dir, bytes: &[u8], at: Arrival, in_clear: bool) {
+        for pair in bytes.chunks_exact(2) {
+            let alert = TlsAlert {
+                from,
+                level: pair[0],
+                description: pair[1],
+                at,
+                in_clear,
+            };
+            if from == Dir::ClientToServer && alert.is_fatal() {
+                self.client_abort(AbortBy::Alert(alert.description), at);
+            }
+            if self.info.alerts.len() < MAX_ALERTS {
+                self.info.alerts.push(alert);
+            }
+        }
+    }
+
+    /// The client ended the handshake `by` this: an abort if it had the server's Certificate
+    /// and had not gone on (the first such event counts).
+    fn client_abort(&mut self, by: AbortBy, at: Arrival) {
+        if self.info.client_abort.is_some() || self.client_went_on {
+            return;
+        }
+        if let Some(after_certificate) = self.server_certificate_at {
+            self.info.client_abort = Some(ClientAbort {
+                by,
+                at,
+                after_certificate,
+            });
+        }
+    }
+
     fn handshake_bytes(&mut self, dir: Dir, bytes: &[u8], at: Arrival) {
         let i = dir.index();
         if self.dirs[i].handshake.len() + bytes.len() > MAX_HANDSHAKE_BUFFER {
@@ -476,6 +541,18 @@ impl<S: StreamSink> TlsConnection<S> {
 
     fn handshake_message(&mut self, dir: Dir, t: u8, body: &[u8], whole: &[u8], at: Arrival) {
         let tls13 = self.version == Some(Version::Tls13);
+        let hello_retry =
+            t == hs::SERVER_HELLO && body.get(2..34) == Some(&hs::HELLO_RETRY_REQUEST_RANDOM[..]);
+        self.note_message(dir, if hello_retry { HELLO_RETRY_REQUEST } else { t }, at);
+        match (dir, t) {
+            (Dir::ClientToServer, hs::CLIENT_KEY_EXCHANGE | hs::FINISHED) => {
+                self.client_went_on = true
+            }
+            (Dir::ServerToClient, hs::CERTIFICATE) => {
+                self.server_certificate_at.get_or_insert(at);
+            }
+            _ => {}
+        }
         if !tls13
             && self.session_hash.is_none()
             && self.transcript.len() + whole.len() <= MAX_TRANSCRIPT
@@ -485,6 +562,7 @@ impl<S: StreamSink> TlsConnection<S> {
         match (dir, t) {
             (Dir::ClientToServer, hs::CLIENT_HELLO) => {
                 if let Some(ch) = hs::parse_client_hello(body) {
+                    self.info.client_hello = true;
                     self.info.sni = ch.sni.clone();
                     self.client_hello = Some(ch);
                 }
@@ -505,6 +583,7 @@ impl<S: StreamSink> TlsConnection<S> {
             }
             (Dir::ServerToClient, hs::CERTIFICATE) => {
                 if let Some(chain) = hs::parse_certificate(body, tls13) {
+                    self.info.chain = super::certificate::chain_facts(&chain);
                     if let Some(leaf) = chain.into_iter().next() {
                         self.info.certificate =
                             super::keys::parse_certificate(&leaf).map(|c| CertificateInfo {
@@ -551,6 +630,7 @@ impl<S: StreamSink> TlsConnection<S> {
                 .unwrap_or_else(|| format!("0x{:04x}", sh.version())),
         );
         self.info.cipher_suite = Some(suites::suite_name(sh.cipher_suite));
+        self.info.server_hello = true;
         if sh.alpn.is_some() {
             self.info.alpn = sh.alpn.clone();
         }
@@ -689,6 +769,9 @@ impl<S: StreamSink> TlsConnection<S> {
             return;
         }
         self.no_handshake = false;
+        if dir == Dir::ClientToServer {
+            self.client_went_on = true;
+        }
         let i = dir.index();
         self.dirs[i].encrypted = true;
         if self.dirs[i].next.is_none() && !self.failed {
@@ -915,6 +998,17 @@ impl<S: StreamSink> StreamSink for TlsConnection<S> {
             return;
         }
         let i = dir.index();
+        // The client closing or resetting while the server's side is still open: if it had
+        // the server's Certificate and went no further, it gave up on it. After a gap the
+        // client's messages may have been lost: no conclusion then.
+        if dir == Dir::ClientToServer && !self.dirs[1].tcp_ended && !self.dirs[i].stopped {
+            match how {
+                StreamEnd::Fin => self.client_abort(AbortBy::Fin, at),
+                StreamEnd::Rst => self.client_abort(AbortBy::Rst, at),
+                StreamEnd::CaptureEnd => {}
+            }
+        }
+        self.dirs[i].tcp_ended = true;
         if !self.dirs[i].partial.is_empty() && !self.dirs[i].stopped {
             let n = self.dirs[i].partial.len();
             self.diag(
@@ -952,31 +1046,5 @@ fn side(dir: Dir) -> &'static str {
     match dir {
         Dir::ClientToServer => "client→server",
         Dir::ServerToClient => "server→client",
-    }
-}
-
-fn alert_name(d: u8) -> &'static str {
-    match d {
-        0 => "close_notify",
-        10 => "unexpected_message",
-        20 => "bad_record_mac",
-        40 => "handshake_failure",
-        42 => "bad_certificate",
-        43 => "unsupported_certificate",
-        44 => "certificate_revoked",
-        45 => "certificate_expired",
-        46 => "certificate_unknown",
-        47 => "illegal_parameter",
-        48 => "unknown_ca",
-        50 => "decode_error",
-        51 => "decrypt_error",
-        70 => "protocol_version",
-        71 => "insufficient_security",
-        80 => "internal_error",
-        90 => "user_canceled",
-        112 => "unrecognized_name",
-        116 => "certificate_required",
-        120 => "no_application_protocol",
-        _ => "other",
     }
 }

@@ -396,6 +396,9 @@ fn tls_section(out: &mut Out, tls: &TlsInfo) {
         }
         out.field_text("Valid", format!("{} – {}", cert.not_before, cert.not_after));
     }
+    for (label, text) in crate::presentation::tls_words::tls_lines(tls) {
+        out.field_text(label, clean(&text));
+    }
 }
 
 fn findings_section(out: &mut Out, a: &Analysis, x: &Exchange) {
