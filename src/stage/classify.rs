@@ -238,17 +238,14 @@ fn names_lync_resource(view: &RequestView<'_>, ex: &Exchange, learned: &Learned)
     let found = resource_values(&view.query)
         .chain(resource_values(&body))
         .any(|v| {
-            v.split([' ', '+'])
-                .filter(|x| !x.is_empty())
-                .any(|item| {
-                    let item = item.to_ascii_lowercase();
-                    if item.contains(SFB_ONLINE_APP_ID) {
-                        return true;
-                    }
-                    let host = host_of(&item)
-                        .unwrap_or_else(|| item.trim_end_matches('/').to_string());
-                    is_online_host(&host) || learned.lync_hosts.contains(&host)
-                })
+            v.split([' ', '+']).filter(|x| !x.is_empty()).any(|item| {
+                let item = item.to_ascii_lowercase();
+                if item.contains(SFB_ONLINE_APP_ID) {
+                    return true;
+                }
+                let host = host_of(&item).unwrap_or_else(|| item.trim_end_matches('/').to_string());
+                is_online_host(&host) || learned.lync_hosts.contains(&host)
+            })
         });
     found
 }
@@ -536,6 +533,8 @@ pub(crate) fn classify(analysis: &mut Analysis, rules: &RuleSet) -> Learned {
     }
     settle_dns_noise(analysis);
     settle_http_root_noise(analysis);
+    settle_http2_resets(analysis);
+    settle_silent_idp(analysis);
     classify_connections(analysis, rules, &learned);
     learned
 }
@@ -562,6 +561,9 @@ fn classify_dns(lookup: &DnsLookup, rules: &RuleSet, learned: &mut Learned, at: 
                 t.parent = Some(exch);
                 t.via = Some("host of an announced URL".into());
             }
+        }
+        if rules.is_carrier(&rule.stage) {
+            t.carries = carried_stage(learned, &qname, 443).0.map(str::to_string);
         }
         if t.parent.is_none() && rule.stage == "exchange-autodiscover" {
             if let Some(p) = learned.exchange_policy {
@@ -699,6 +701,10 @@ fn classify_http(
     });
     if t.id != UNRELATED {
         outcome_invariants(ex, &view, &mut t, learned);
+        if t.id == "ucwa-probe" {
+            // The probe carries the application's creation (docs/stages.md).
+            t.carries = Some("ucwa-application".into());
+        }
         if let Some(p) = retry_of {
             t.parent = Some(p);
             t.via = Some("retry after 401".into());
@@ -723,7 +729,12 @@ fn classify_http(
 /// message is `fail`; a token rejected with a marker is `fail`; a fresh challenge to a token is
 /// `challenge` once per host when the token was issued for another host, `fail` when it was
 /// valid there; an HTTP/2 stream reset before its response is `fail`.
-fn outcome_invariants(ex: &Exchange, view: &RequestView<'_>, t: &mut StageTag, learned: &mut Learned) {
+fn outcome_invariants(
+    ex: &Exchange,
+    view: &RequestView<'_>,
+    t: &mut StageTag,
+    learned: &mut Learned,
+) {
     if let Some(a) = ex.auth.as_deref() {
         if !a.challenges.is_empty() {
             learned.tokens.challenged_by(&view.host, &a.challenges);
@@ -916,7 +927,13 @@ fn learn_from_response(
 
 /// Tokens this response issued: a web ticket from `/WebTicket/oauthtoken` or the SOAP
 /// WebTicket service, a JWT from an identity provider (docs/stages.md "Token scope").
-fn learn_tokens(ex: &Exchange, view: &RequestView<'_>, t: &StageTag, learned: &mut Learned, at: Ts) {
+fn learn_tokens(
+    ex: &Exchange,
+    view: &RequestView<'_>,
+    t: &StageTag,
+    learned: &mut Learned,
+    at: Ts,
+) {
     if t.outcome != Outcome::Ok {
         return;
     }
@@ -1048,6 +1065,119 @@ fn settle_http_root_noise(analysis: &mut Analysis) {
     }
 }
 
+/// An HTTP/2 stream reset with `HTTP_1_1_REQUIRED` is `noise` when the client repeated the same
+/// method and URL over HTTP/1.1 within 5 s and got an answer (C-H2-1).
+fn settle_http2_resets(analysis: &mut Analysis) {
+    let resets: Vec<usize> = analysis
+        .exchanges
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| reset_http_1_1_required(e))
+        .filter(|(_, e)| e.stage.as_ref().is_some_and(|t| t.id != UNRELATED))
+        .map(|(i, _)| i)
+        .collect();
+    for i in resets {
+        let Some(retry) = http11_retry(analysis, i) else {
+            continue;
+        };
+        if let Some(t) = analysis.exchanges[i]
+            .stage
+            .as_mut()
+            .map(std::sync::Arc::make_mut)
+        {
+            t.outcome = Outcome::Noise;
+            t.note = Some(format!(
+                "HTTP/2 stream reset with HTTP_1_1_REQUIRED; the client repeated it over HTTP/1.1 \
+                 (#{})",
+                retry.0
+            ));
+        }
+    }
+}
+
+/// The HTTP/1.1 repeat of an HTTP/2 request (same method and URL, within 5 s, answered).
+pub(crate) fn http11_retry(analysis: &Analysis, i: usize) -> Option<ExchId> {
+    let e = &analysis.exchanges[i];
+    let v = request_view(analysis, e)?;
+    let at = e.timing.first().map_or(Ts(0), |a| a.ts);
+    analysis.exchanges.iter().find_map(|r| {
+        let rv = request_view(analysis, r)?;
+        let t = r.timing.first().map_or(Ts(0), |a| a.ts);
+        (r.id != e.id
+            && r.http_version != HttpVersion::Http2
+            && r.response.is_some()
+            && rv.method == v.method
+            && rv.url.eq_ignore_ascii_case(&v.url)
+            && t >= at
+            && t.secs_since(at) <= 5.0)
+            .then_some(r.id)
+    })
+}
+
+/// A silent identity-provider attempt (`prompt=none`, a refresh-token grant) answered
+/// `interaction_required` / `login_required` / `invalid_grant` and followed by an interactive
+/// authorize is `noise` (docs/stages.md stage `modern-auth`).
+fn settle_silent_idp(analysis: &mut Analysis) {
+    let mut silent_fails = Vec::new();
+    let mut interactive: Vec<Ts> = Vec::new();
+    for (i, e) in analysis.exchanges.iter().enumerate() {
+        let Some(t) = e.stage.as_ref().filter(|t| t.id == "modern-auth") else {
+            continue;
+        };
+        let Some(v) = request_view(analysis, e) else {
+            continue;
+        };
+        let at = e.timing.first().map_or(Ts(0), |a| a.ts);
+        let req_body = e
+            .request
+            .as_ref()
+            .and_then(|r| r.body.bytes())
+            .map(|b| String::from_utf8_lossy(b).to_ascii_lowercase())
+            .unwrap_or_default();
+        let query = v.query.to_ascii_lowercase();
+        let silent = query.contains("prompt=none") || req_body.contains("grant_type=refresh_token");
+        if t.outcome == Outcome::Fail && silent {
+            let answer = e
+                .response
+                .as_ref()
+                .map(|r| {
+                    let body = String::from_utf8_lossy(r.body.bytes().unwrap_or_default())
+                        .to_ascii_lowercase();
+                    format!(
+                        "{} {body}",
+                        r.headers.get("Location").unwrap_or("").to_ascii_lowercase()
+                    )
+                })
+                .unwrap_or_default();
+            if ["interaction_required", "login_required", "invalid_grant"]
+                .iter()
+                .any(|k| answer.contains(k))
+            {
+                silent_fails.push((i, at));
+            }
+        } else if !silent && v.path.ends_with("/authorize") {
+            interactive.push(at);
+        }
+    }
+    for (i, at) in silent_fails {
+        if !interactive.iter().any(|&t| t >= at) {
+            continue;
+        }
+        if let Some(t) = analysis.exchanges[i]
+            .stage
+            .as_mut()
+            .map(std::sync::Arc::make_mut)
+        {
+            t.outcome = Outcome::Noise;
+            t.note = Some(
+                "a silent token attempt that needs the user; the client went on to an \
+                 interactive sign-in"
+                    .into(),
+            );
+        }
+    }
+}
+
 /// Does a certificate name (`*.d` = exactly one label) cover `host`?
 pub(crate) fn cert_covers(name: &str, host: &str) -> bool {
     let name = name.trim().trim_start_matches("DNS:").to_ascii_lowercase();
@@ -1125,13 +1255,128 @@ fn classify_connections(analysis: &mut Analysis, rules: &RuleSet, learned: &Lear
         let (outcome, note) = connection_outcome(conn, &name);
         let mut t = tag(rule, outcome, Some(note));
         t.dns = resolved_by(learned, conn.server.ip(), &name, conn.first_seen);
+        if rules.is_carrier(&rule.stage) {
+            let (carries, parent) = carried_stage(learned, &name, conn.server.port());
+            t.carries = carries.map(str::to_string);
+            if let Some(p) = parent.filter(|_| t.parent.is_none()) {
+                t.parent = Some(p);
+                t.via = Some("host of an announced URL".into());
+            }
+        }
         t.subkind = Some(name);
         analysis.connections[id.0 as usize].stage = Some(t);
     }
     settle_connection_noise(analysis);
+    settle_online_vanity_name(analysis, learned);
+}
+
+/// What a lookup or connection for `host` was carrying: the Autodiscover root for a discovery
+/// name, else the stage of the link that announced the host (and that link's exchange).
+pub(crate) fn carried_stage(
+    learned: &Learned,
+    host: &str,
+    port: u16,
+) -> (Option<&'static str>, Option<ExchId>) {
+    if host.starts_with("lyncdiscover") {
+        let root = if port == 80 {
+            "ad-root-http"
+        } else {
+            "ad-root-https"
+        };
+        return (Some(root), None);
+    }
+    let stage = learned
+        .announced_rel
+        .get(host)
+        .and_then(|rel| stage_of_rel(rel));
+    let parent = learned.announced_hosts.get(host).map(|&(_, e)| e);
+    (stage, parent)
+}
+
+/// The HTTPS attempt on a `lyncdiscover` name CNAMEd to SfB Online meets Microsoft's
+/// `*.online.lync.com` certificate: inherent to the Online CNAME, so `noise` when discovery
+/// went on (C-ONLINE-1, docs/checks.md).
+fn settle_online_vanity_name(analysis: &mut Analysis, learned: &Learned) {
+    for i in 0..analysis.connections.len() {
+        let c = &analysis.connections[i];
+        let Some(t) = c.stage.as_ref().filter(|t| t.outcome == Outcome::Fail) else {
+            continue;
+        };
+        let Some(name) = t.subkind.clone().filter(|n| n.starts_with("lyncdiscover")) else {
+            continue;
+        };
+        if !online_vanity(analysis, learned, c, &name) {
+            continue;
+        }
+        if !discovery_went_on(analysis, &name, c.first_seen) {
+            continue;
+        }
+        if let Some(t) = analysis.connections[i].stage.as_mut() {
+            t.outcome = Outcome::Noise;
+            t.note = Some(format!(
+                "{name} is a CNAME to SfB Online, whose certificate (*.online.lync.com) cannot \
+                 cover it; the client went on (HTTP, or Online directly)"
+            ));
+        }
+    }
+}
+
+/// A discovery name that points into SfB Online: its CNAME chain reaches `*.online.lync.com`,
+/// or its TLS certificate is Microsoft's `*.lync.com` one and does not cover it.
+pub(crate) fn online_vanity(
+    analysis: &Analysis,
+    learned: &Learned,
+    conn: &crate::model::Connection,
+    name: &str,
+) -> bool {
+    let _ = learned;
+    let cname_online = analysis.dns.iter().any(|l| {
+        l.qname.trim_end_matches('.').eq_ignore_ascii_case(name)
+            && l.cnames().any(|c| is_online_host(c.trim_end_matches('.')))
+    });
+    let cert_online = conn
+        .tls
+        .as_ref()
+        .and_then(|t| t.certificate.as_ref())
+        .is_some_and(|cert| {
+            let names: Vec<&str> = if cert.sans.is_empty() {
+                cert.subject
+                    .split([',', '/'])
+                    .filter_map(|p| p.trim().strip_prefix("CN="))
+                    .collect()
+            } else {
+                cert.sans.iter().map(String::as_str).collect()
+            };
+            !names.iter().any(|n| cert_covers(n, name))
+                && names.iter().any(|n| {
+                    let n = n.trim_start_matches("*.").to_ascii_lowercase();
+                    n == "lync.com" || n.ends_with(".lync.com")
+                })
+        });
+    cname_online || cert_online
+}
+
+/// After `at`, the HTTP root of `name` was answered, or a request went to an Online director:
+/// discovery went on after the HTTPS attempt on the vanity name.
+pub(crate) fn discovery_went_on(analysis: &Analysis, name: &str, at: Ts) -> bool {
+    analysis.exchanges.iter().any(|e| {
+        let Some(v) = request_view(analysis, e) else {
+            return false;
+        };
+        let answered = e.response.is_some();
+        let when = e.timing.first().map_or(Ts(0), |a| a.ts);
+        let http_root = v.scheme == "http"
+            && v.host == name
+            && e.stage
+                .as_ref()
+                .is_some_and(|t| t.id == "ad-root-http" && t.outcome != Outcome::Fail);
+        (http_root && answered)
+            || (when >= at && super::hosts::is_online_director(&v.host) && answered)
+    })
 }
 
 fn connection_outcome(conn: &crate::model::Connection, name: &str) -> (Outcome, String) {
+    use crate::model::AbortBy;
     if !conn.syn_ack {
         let what = if conn.end[1] == crate::model::StreamEnd::Rst {
             "refused (RST)".to_string()
@@ -1145,24 +1390,71 @@ fn connection_outcome(conn: &crate::model::Connection, name: &str) -> (Outcome, 
         return (Outcome::Fail, format!("TCP to {} {what}", conn.server));
     }
     if let Some(tls) = &conn.tls {
-        if let Some(cert) = &tls.certificate {
-            let host = tls.sni.as_deref().unwrap_or(name);
-            let covered = cert.sans.iter().any(|s| cert_covers(s, host))
+        let host = tls.sni.as_deref().unwrap_or(name);
+        let uncovered = tls.certificate.as_ref().filter(|cert| {
+            !(cert.sans.iter().any(|s| cert_covers(s, host))
                 || (cert.sans.is_empty()
                     && cert
                         .subject
                         .split(',')
                         .filter_map(|p| p.trim().strip_prefix("CN="))
-                        .any(|cn| cert_covers(cn, host)));
-            if !covered {
-                return (
-                    Outcome::Fail,
-                    format!(
-                        "the certificate does not cover {host} (names: {}); the client closed the connection without a request",
-                        cert.sans.join(", ")
-                    ),
-                );
-            }
+                        .any(|cn| cert_covers(cn, host))))
+        });
+        let mismatch = uncovered
+            .map(|cert| {
+                format!(
+                    "; the certificate does not cover {host} (names: {})",
+                    cert.sans.join(", ")
+                )
+            })
+            .unwrap_or_default();
+        // An aborted handshake is a failure, never unknown (docs/stages.md outcomes).
+        if let Some(abort) = &tls.client_abort {
+            let how = match abort.by {
+                AbortBy::Alert(d) => {
+                    format!("sent the fatal alert {} ({d})", crate::model::alert_name(d))
+                }
+                AbortBy::Fin => "closed the connection".into(),
+                AbortBy::Rst => "reset the connection".into(),
+            };
+            return (
+                Outcome::Fail,
+                format!(
+                    "the client {how} right after the server's certificate{mismatch}; no request \
+                     followed"
+                ),
+            );
+        }
+        if uncovered.is_some() {
+            return (
+                Outcome::Fail,
+                format!(
+                    "the certificate does not cover {host} (names: {}); the client closed the \
+                     connection without a request",
+                    uncovered.map(|c| c.sans.join(", ")).unwrap_or_default()
+                ),
+            );
+        }
+        if let Some(alert) = tls.fatal_alert() {
+            let who = if alert.from == crate::model::Dir::ClientToServer {
+                "client"
+            } else {
+                "server"
+            };
+            return (
+                Outcome::Fail,
+                format!(
+                    "TLS aborted: the {who} sent the fatal alert {} ({})",
+                    alert.name(),
+                    alert.description
+                ),
+            );
+        }
+        if tls.client_hello && !tls.server_hello {
+            return (
+                Outcome::Fail,
+                "the server never answered the ClientHello".into(),
+            );
         }
         if tls.version.is_none() {
             return (Outcome::Fail, "TLS handshake did not complete".into());

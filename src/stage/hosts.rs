@@ -66,7 +66,11 @@ mod tests {
         ] {
             assert!(is_online_host(h), "{h}");
         }
-        for h in ["lync.com", "lyncdiscover.contoso.com", "online.lync.com.evil.net"] {
+        for h in [
+            "lync.com",
+            "lyncdiscover.contoso.com",
+            "online.lync.com.evil.net",
+        ] {
             assert!(!is_online_host(h), "{h}");
         }
         assert!(is_online_director("webdir.online.lync.com"));

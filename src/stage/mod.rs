@@ -39,6 +39,7 @@ pub fn annotate(analysis: &mut Analysis, rules: &RuleSet) {
     let learned = classify::classify(analysis, rules);
     analysis.signin = signin::summaries(analysis, rules);
     analysis.findings = checks::run(analysis, rules, &learned);
+    signin::explain(&mut analysis.signin, &analysis.findings);
 }
 
 /// Which bodies the HTTP layer keeps the head of: those of requests on paths or hosts the

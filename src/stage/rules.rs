@@ -453,9 +453,7 @@ fn compile(file: &str, def: RuleDef, stages: &[StageDef]) -> Result<Rule, RulesE
         });
     }
     let no_response = match def.no_response {
-        Some(o) => {
-            Some(Outcome::parse(&o).ok_or_else(|| err(format!("unknown outcome \"{o}\"")))?)
-        }
+        Some(o) => Some(Outcome::parse(&o).ok_or_else(|| err(format!("unknown outcome \"{o}\"")))?),
         None => None,
     };
     Ok(Rule {
@@ -589,7 +587,10 @@ impl RuleSet {
 
     /// Milestone rank of a stage (docs/stages.md), None when it is not a milestone.
     pub fn rank(&self, stage: &str) -> Option<u8> {
-        self.stages.iter().find(|s| s.id == stage).and_then(|s| s.rank)
+        self.stages
+            .iter()
+            .find(|s| s.id == stage)
+            .and_then(|s| s.rank)
     }
 
     /// The stage carries another stage's request (DNS hop, TCP/TLS, UCWA probe).
