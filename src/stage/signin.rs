@@ -23,11 +23,12 @@ struct Step<'a> {
 }
 
 /// Checks that explain a failed step best, before the others (then the table's order): the
-/// client's own rejection of a certificate, the Online CNAME, a token rejected or used outside
+/// Online CNAME (whose certificate mismatch is inherent), the client's own rejection of a
+/// certificate, a token rejected or used outside
 /// its scope, HTTP/2, the network path.
 const CAUSE_PREFERENCE: [&str; 8] = [
-    "C-CERT-7",
     "C-ONLINE-1",
+    "C-CERT-7",
     "C-AUTH-5",
     "C-AUTH-9",
     "C-AUTH-11",

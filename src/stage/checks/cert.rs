@@ -336,7 +336,13 @@ fn likely_cause(cx: &Ctx<'_>, s: &TlsSeen<'_>, alert: Option<u8>) -> String {
         s.cert.issuer
     );
     let mut causes: Vec<String> = Vec::new();
-    if mismatch && !cx.online_vanity.contains(&s.name) {
+    if mismatch && cx.online_vanity.contains(&s.name) {
+        causes.push(format!(
+            "{} is CNAMEd to SfB Online, whose certificate can never cover it (C-ONLINE-1) — \
+             not a certificate to fix",
+            s.name
+        ));
+    } else if mismatch {
         causes.push(name_fix);
     }
     // unknown_ca says the chain could not be tied to a trust anchor: say so even when the
@@ -567,9 +573,21 @@ mod tests {
             vec![
                 ("C-CERT-1".to_string(), Fail),
                 ("C-CERT-2".to_string(), Fail),
+                ("C-CERT-7".to_string(), Fail),
                 ("C-HTTP-1".to_string(), Info),
             ],
             "{f:#?}"
+        );
+        // The client's certificate_unknown after the certificate (docs/checks.md C-CERT-7).
+        let c7 = find(&f, "C-CERT-7");
+        assert!(
+            c7.message.contains("certificate_unknown (46)")
+                && c7.message.contains("twice (C1, C2)")
+                && c7
+                    .message
+                    .contains("does not cover lyncdiscover.contoso.com"),
+            "{}",
+            c7.message
         );
         let c2 = find(&f, "C-CERT-2");
         assert_eq!(c2.connections, vec![ConnId(1), ConnId(2)]);

@@ -25,6 +25,8 @@ mod net;
 mod online;
 mod policy;
 mod proxy;
+#[cfg(test)]
+mod situations;
 mod source;
 mod time;
 

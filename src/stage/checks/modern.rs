@@ -224,8 +224,13 @@ pub(super) fn modern_auth(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>) {
                     format!("Make {host} resolvable from this network"),
                 )
             } else if let Some(i) = jwt_rejected {
+                let issuer = i
+                    .token()
+                    .and_then(|l| cx.learned.tokens.of(l))
+                    .map(|t| t.issuer.clone())
+                    .unwrap_or_else(|| "the identity provider".into());
                 (
-                    i.view.host.clone(),
+                    issuer,
                     "the Lync host".into(),
                     format!(
                         "the token was rejected by {} ({}; see C-AUTH-9 / C-AUTH-5)",
