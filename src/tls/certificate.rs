@@ -122,7 +122,16 @@ fn public_key_name(cert: &X509Certificate<'_>) -> String {
                 None => format!("EC {}", point.key_size()),
             }
         }
-        Ok(PublicKey::DSA(y)) => format!("DSA {}", bits(y)),
+        Ok(PublicKey::DSA(y)) => {
+            // A DSA key's size is that of its prime p, the first of the parameters (p, q, g).
+            let p_bits = spki
+                .algorithm
+                .parameters
+                .as_ref()
+                .and_then(|p| x509_parser::der_parser::der::parse_der_integer(p.data).ok())
+                .and_then(|(_, p)| p.as_slice().ok().map(bits));
+            format!("DSA {}", p_bits.unwrap_or_else(|| bits(y)))
+        }
         _ => algorithm.to_id_string(),
     }
 }
@@ -166,4 +175,88 @@ fn verify_own_signature(cert: &X509Certificate<'_>) -> Option<bool> {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::{data, sample};
+    use rustls_pki_types::pem::PemObject;
+
+    /// The DER certificates of a PEM file, in order.
+    fn pem(path: &std::path::Path) -> Vec<Vec<u8>> {
+        let bytes = std::fs::read(path).expect("PEM file");
+        rustls_pki_types::CertificateDer::pem_slice_iter(&bytes)
+            .map(|c| c.expect("certificate").to_vec())
+            .collect()
+    }
+
+    /// The sample PKI (samples/lync/make/make-pki.sh): leaf (CA:FALSE) ← "Example Public CA
+    /// G2" ← "Example Public Root CA" (`openssl ca -selfsign`, v3_ca: CA:TRUE, AKI = SKI), all
+    /// `openssl genrsa 2048`. With the root the chain is complete; as served (no root) the
+    /// root's name is the unknown issuer.
+    #[test]
+    fn the_sample_chain_with_and_without_its_root() {
+        let pki = sample("lync/make/pki");
+        let mut chain = pem(&pki.join("cert-ext-bad.chain.pem"));
+        assert_eq!(chain.len(), 2);
+        let served = chain_facts(&chain);
+        assert!(served[0].issuer_in_chain && !served[1].issuer_in_chain);
+        assert_eq!(
+            served[1].certificate.issuer,
+            "C=US, O=Example Trust Services, CN=Example Public Root CA"
+        );
+        chain.extend(pem(&pki.join("example-root.crt")));
+        let full = chain_facts(&chain);
+        for (c, ca) in full.iter().zip([false, true, true]) {
+            assert_eq!(c.public_key, "RSA 2048");
+            assert_eq!(c.ca, ca);
+            assert!(c.issuer_in_chain);
+            assert!(!c.unparsed);
+            assert_eq!(c.sha256.len(), 64);
+        }
+        assert!(!full[0].self_signed && !full[1].self_signed);
+        assert_eq!(full[0].self_signature_valid, None);
+        assert!(full[2].self_signed);
+        assert_eq!(full[2].self_signature_valid, Some(true));
+        assert_eq!(full[0].serial, "0F1E2D3C4B5B");
+    }
+
+    /// tests/data/keys/cert.der is `openssl req -x509 -sha256` on a 2048-bit key: self-signed
+    /// with a valid signature; one flipped signature bit makes it invalid, not unparsed.
+    #[test]
+    fn a_self_signed_certificate_verifies_and_a_damaged_one_does_not() {
+        let der = std::fs::read(data("keys/cert.der")).expect("fixture");
+        let facts = chain_facts(std::slice::from_ref(&der));
+        assert!(facts[0].self_signed && facts[0].issuer_in_chain);
+        assert_eq!(facts[0].self_signature_valid, Some(true));
+        assert_eq!(facts[0].public_key, "RSA 2048");
+        let mut bad = der.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 1;
+        let facts = chain_facts(&[bad]);
+        assert!(!facts[0].unparsed && facts[0].self_signed);
+        assert_eq!(facts[0].self_signature_valid, Some(false));
+    }
+
+    #[test]
+    fn garbage_is_an_unparsed_certificate_not_a_panic() {
+        let der = std::fs::read(data("keys/cert.der")).expect("fixture");
+        let chain = vec![
+            b"garbage".to_vec(),
+            der[..der.len() / 2].to_vec(),
+            Vec::new(),
+        ];
+        let facts = chain_facts(&chain);
+        assert_eq!(facts.len(), 3);
+        assert!(facts.iter().all(|c| c.unparsed && c.sha256.len() == 64));
+    }
+
+    #[test]
+    fn bits_count_from_the_first_set_bit() {
+        assert_eq!(bits(&[0x00, 0x80, 0, 0]), 24);
+        assert_eq!(bits(&[0x7f, 0xff]), 15);
+        assert_eq!(bits(&[0, 0]), 0);
+        assert_eq!(bits(&[]), 0);
+    }
 }

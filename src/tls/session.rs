@@ -351,7 +351,11 @@ impl<S: StreamSink> TlsConnection<S> {
                 }
                 CHANGE_CIPHER_SPEC => self.change_cipher_spec(dir, at),
                 APPLICATION_DATA => self.dirs[i].undecrypted_records += 1,
-                ALERT => self.alerts(dir, fragment, at, true),
+                // Without the handshake the direction may be encrypted already: only a
+                // 2-byte record is surely in clear (an encrypted alert is longer).
+                ALERT if !self.no_handshake || fragment.len() == 2 => {
+                    self.alerts(dir, fragment, at, true)
+                }
                 _ => {}
             }
             return;

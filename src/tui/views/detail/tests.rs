@@ -131,6 +131,30 @@ fn snapshots_of_every_tab() {
 }
 
 #[test]
+fn overview_shows_the_chain_the_server_sent() {
+    let a = scenario_b();
+    let lines = text_of(&detail_lines(
+        a,
+        b09(),
+        &Notes::default(),
+        DetailTab::Overview,
+        false,
+        &Theme::plain(),
+    ));
+    // Pool 1 sends CERT-EXT and "Example Public CA G2", not the root (samples/lync/README.md:
+    // chain sent = leaf + issuing CA; make/pki: genrsa 2048).
+    let chain = lines
+        .iter()
+        .find(|l| l.trim_start().starts_with("TLS chain"))
+        .expect("a TLS chain line");
+    assert!(
+        chain.contains("webext-pool1.contoso.com (RSA 2048) ← Example Public CA G2 (RSA 2048, CA)")
+            && chain.contains("issuer not sent: Example Public Root CA"),
+        "{chain}"
+    );
+}
+
+#[test]
 fn overview_shows_stage_rule_and_parent_from_the_script() {
     let a = scenario_b();
     let notes = Notes::default();
