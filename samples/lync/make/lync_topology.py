@@ -93,9 +93,11 @@ TOKENS = {  # (pool) -> access token issued by that pool's /WebTicket/oauthtoken
     "F": {}, "G": {},  # Online: JWTs from Azure AD, see AAD below
     "H": {"pool1": "cwt=AAEBHAEFAAAAAAAFFQAAAP1INTaliceH1gTe6"},
     "I": {"pool1": "cwt=AAEBHAEFAAAAAAAFFQAAAP1INTaliceI1wPd3"},
+    "J": {"pool1": "cwt=AAEBHAEFAAAAAAAFFQAAAP1EXTaliceJ1never"},  # never issued: the password is wrong
+    "K": {"pool1": "cwt=AAEBHAEFAAAAAAAFFQAAAP1EXTaliceK1rZt8"},
 }[SCN]
 HOME_POOL = {"A": "pool1", "E": "pool1", "B": "pool2", "C": "pool2", "D": None, "F": None, "G": None,
-             "H": "pool1", "I": "pool1"}[SCN]
+             "H": "pool1", "I": "pool1", "J": "pool1", "K": "pool1"}[SCN]
 FE = {"pool1": "fe01.contoso.net" if GROUP == "internal" else "fe02.contoso.net", "pool2": "fe21.contoso.net"}
 
 HOST_SITE = {  # Host header -> (pool, site)
@@ -405,6 +407,10 @@ def ntlm_leg(req, state, lat_keys, pool, on_success, kind="lync", fqdn=None):
             t2 = ntlm.challenge(state["ntlm"], "CONTOSO", nbc, "contoso.net", dnsc, scenario_now())
             return Resp(401, "Unauthorized", [("WWW-Authenticate", "NTLM " + ntlm.b64(t2))], b"",
                         lat(lat_keys[1], pool), kind, fq, "text/html")
+        if mtype == 3 and SCN == "J":  # wrong password: IIS answers the type 3 with a fresh challenge
+            state["ntlm"] = None
+            return Resp(401, "Unauthorized", [("WWW-Authenticate", "Negotiate"), ("WWW-Authenticate", "NTLM")],
+                        IIS_401_HTML, lat(lat_keys[2], pool), kind, fq, "text/html")
         if mtype == 3 and state["ntlm"] is not None and f["domain"].upper() == "CONTOSO" and f["user"].lower() == "alice":
             state["ntlm"] = None
             state["user"] = "CONTOSO\\alice"
@@ -439,6 +445,11 @@ def route(req, state, scheme):
         return online(req, state, scheme, host)
     if ONLINE and host in AAD_HOSTS:
         return aad(req, state)
+    if SCN == "K" and scheme == "http" and host == "lyncdiscover.contoso.com":
+        # the reverse proxy's catch-all rule for port 80: everything to the company web site
+        body = b'<head><title>Document Moved</title></head>\n<body><h1>Object Moved</h1>This document may be found <a HREF="https://www.contoso.com/">here</a></body>'
+        return Resp(302, "Redirect", [("Location", "https://www.contoso.com/"), ("Server", "Microsoft-IIS/10.0"),
+                                      ("X-Powered-By", "ASP.NET")], body, 0.030, "other", ctype="text/html; charset=UTF-8")
     if host == "wpad.contoso.com":
         return Resp(404, "Not Found", [("Server", "Microsoft-IIS/7.5"), ("X-Powered-By", "ASP.NET")], IIS_404_HTML,
                     WPAD_404, "other", ctype="text/html")
@@ -1041,6 +1052,9 @@ def main():
         listener(L("10.20.0.10"), 443, "cert-ext-2019", 0.045)
         if SCN == "I":
             listener(L("10.10.0.80"), 80)
+    elif PKI_SET == "2019":  # J, K: the reverse proxy publishes pool 1, HTTP/80 included
+        listener(L("203.0.113.10"), 80)
+        listener(L("203.0.113.10"), 443, "cert-ext-2019", 0.12)
     elif GROUP == "internal":
         listener(L("10.10.1.50"), 80)
         listener(L("10.10.1.50"), 443, "cert-int-p1", 0.035)

@@ -308,10 +308,12 @@ class Response:
         return urllib.parse.urljoin(self.url, rel_href)
 
 
-def classify(resp, stage=None, sub_kind=None):
+def classify(resp, stage=None, sub_kind=None, after_type3=False):
     """The outcome as the client experienced it (lync-flow.md §1.0 table, from its side)."""
     if resp is None:
         return "unknown"
+    if after_type3 and resp.status == 401:  # the credentials themselves were refused
+        return "fail"
     if sub_kind == "wpad":  # proxy auto-discovery: a missing PAC file is tolerated
         return "ok" if resp.status == 200 else "noise"
     if stage == "modern-auth":
@@ -546,7 +548,7 @@ class Client:
             threading.Thread(target=finish, daemon=True).start()
             return None
         resp = finish()
-        self.check(step, classify(resp, stage, sub_kind), outcome)
+        self.check(step, classify(resp, stage, sub_kind, bool(auth and auth.startswith("NTLM TlRMTVNTUAADAAAA"))), outcome)
         return resp
 
     # -- authentication helpers ------------------------------------------------------------------
@@ -594,7 +596,7 @@ class Client:
                "client": self.cfg["client"], "sip_uri": SIP, "time_base": self.cfg["time_base"],
                "steps": steps, "expect": expect}
         with open(os.path.join(self.outdir, self.name + ".script.json"), "w") as f:
-            json.dump(doc, f, indent=2)
+            json.dump(doc, f, indent=2, ensure_ascii=False)
             f.write("\n")
         if self.cfg.get("saz"):
             saz.write_from_client(self, os.path.join(self.outdir, self.name + ".saz"))
@@ -1203,6 +1205,64 @@ def scenario_wpad(c):
             "no_fail_findings": True}
 
 
+def external_discovery(c, ids, txids, root_at, root_outcome):
+    """lyncdiscoverinternal (NXDOMAIN), lyncdiscover, then the Autodiscover root over HTTP/80."""
+    domain = SIP.split("@")[1]
+    disc = f"lyncdiscover.{domain}"
+    c.dns(ids[0], f"lyncdiscoverinternal.{domain}", "A", txids[0], at=0.0, stage="dns-discovery", outcome="noise",
+          parent=None, why="mobile discovery tries the internal name first; NXDOMAIN is expected outside the company")
+    c.dns(ids[1], disc, "A", txids[1], at=0.035, stage="dns-discovery", outcome="ok", parent=None,
+          why="internal name does not exist here: external discovery name lyncdiscover.<SIP domain>")
+    return c.http(ids[2], "GET", f"http://{disc}/?sipuri={SIP}", at=root_at, accept="application/json",
+                  stage="ad-root-http", outcome=root_outcome, parent=None,
+                  why="Autodiscover root over HTTP first (no certificate needed) on the name %s resolved" % ids[1])
+
+
+def scenario_wrong_password(c):
+    """J: the user typed a wrong password: the NTLM type 3 of the OAuth token request gets a 401."""
+    root = external_discovery(c, ("J01", "J02", "J03"), (0x7c01, 0x7c02), 0.090, "ok")
+    user_href = root.json["_links"]["user"]["href"]
+    chal = c.http("J04", "GET", user_href, at=0.300, accept="application/json", stage="ad-user-challenge",
+                  outcome="challenge", parent="J03", why="_links.user.href of J03 (no token yet)")
+    c.ntlm_post(("J05", "J06", "J07"), (0.600, 0.680, 0.760), msrtcoauth_href(chal), "grant_type=urn:microsoft.rtc:windows",
+                "application/x-www-form-urlencoded;charset=UTF-8", stage="webticket-oauth", parent="J04",
+                accept="application/json", final_outcome="fail",
+                why="MsRtcOAuth href of the 401 of J04: request an OAuth token with grant_type urn:microsoft.rtc:windows (the password typed is wrong)")
+    c.at(c.cfg["capture_end"])
+    return {"flow": "external", "signed_in": False, "furthest_stage": "webticket-oauth", "failed_stage": "webticket-oauth",
+            "verdict": "furthest: webticket-oauth (fail) → failed: webticket-oauth (C-AUTH-2: the NTLM credentials of CONTOSO\\alice were refused)",
+            "findings": [{"check": "C-AUTH-2", "severity": "fail"}],
+            "findings_absent": ["C-AUTH-3", "C-AUTH-4", "C-AUTH-9", "C-H2-1", "C-HTTP-1", "C-CERT-1", "C-CERT-2"],
+            "no_fail_findings": False}
+
+
+def scenario_root_redirect(c):
+    """K: the reverse proxy redirects http://lyncdiscover.<d>/ to the company web site; HTTPS works."""
+    domain = SIP.split("@")[1]
+    external_discovery(c, ("K01", "K02", "K03"), (0x7d01, 0x7d02), 0.090, "fail")
+    root = c.http("K04", "GET", f"https://lyncdiscover.{domain}/?sipuri={SIP}", at=0.200, accept="application/json",
+                  stage="ad-root-https", outcome="ok", parent=None,
+                  why="the HTTP root of K03 redirected to another domain (www.contoso.com), which a Lync client does not follow: Autodiscover root over HTTPS")
+    user_href = root.json["_links"]["user"]["href"]
+    token = authenticate_user(c, user_href, ("K05", "K06", "K07", "K08"), (0.600, 0.720, 0.800, 0.880), "K04",
+                              "_links.user.href of K04 (no token yet)")
+    user = c.http("K09", "GET", user_href, at=1.450, bearer=token, accept="application/json", stage="ad-user", outcome="ok",
+                  parent="K05", why="same user URL as K05, now with the token of K08: service locations")
+    apps_href = user.json["_links"]["applications"]["href"]
+    c.http("K10", "GET", apps_href, at=1.600, accept="application/json", stage="ucwa-probe", outcome="challenge",
+           parent="K09", why="_links.applications.href of K09: the SfB engine's unauthenticated metadata request")
+    body = json.dumps({"UserAgent": UA, "EndpointId": ENDPOINT_ID, "Culture": "en-US"}, separators=(",", ":"))
+    app = c.http("K11", "POST", apps_href, at=1.700, bearer=token, accept="application/json", ctype="application/json",
+                 body=body, stage="ucwa-application", outcome="ok", parent="K09",
+                 why="_links.applications.href of K09 with the token of K08 (same pool): create the UCWA application")
+    ucwa_online(c, app, ("K12", "K13", "K14", "K15", "K11"), (2.600, 2.900, 3.000), token)
+    c.at(c.cfg["capture_end"])
+    return {"flow": "external", "signed_in": True, "furthest_stage": "event-channel", "failed_stage": None,
+            "verdict": "furthest: event-channel (ok)",
+            "findings": [{"check": "C-HTTP-1", "severity": "info"}, {"check": "C-POL-2", "severity": "info"}],
+            "findings_absent": ["C-PROXY-1", "C-CERT-1", "C-CERT-2", "C-AUTH-2", "C-AUTH-4", "C-ONLINE-1"],
+            "no_fail_findings": True}
+
 def main():
     global SIP, UA
     letter, outdir = sys.argv[1], sys.argv[2]
@@ -1229,6 +1289,10 @@ def main():
         expect = scenario_untrusted_ca(c)
     elif letter == "I":
         expect = scenario_wpad(c)
+    elif letter == "J":
+        expect = scenario_wrong_password(c)
+    elif letter == "K":
+        expect = scenario_root_redirect(c)
     else:
         expect = scenario_c(c)
     c.write(expect)

@@ -49,7 +49,7 @@ cat "$OUT/$NAME.done"; rm -f "$OUT/$NAME.done"
 grep -q "DESIGN MISMATCH" "$WORK/client.log" && { grep "DESIGN MISMATCH" "$WORK/client.log"; exit 1; }
 
 python3 "$HERE/rewrite.py" "$L" "$WORK/raw.pcap" "$WORK/rewritten.pcap"
-if [ -s "$OUT/$NAME.keylog.txt" ]; then
+if grep -qv "^#" "$OUT/$NAME.keylog.txt" 2>/dev/null; then
   editcap -F pcapng --inject-secrets "tls,$OUT/$NAME.keylog.txt" "$WORK/rewritten.pcap" "$OUT/$NAME.pcapng"
 else  # no handshake got as far as a master secret (H): nothing to embed, no key log file
   rm -f "$OUT/$NAME.keylog.txt"

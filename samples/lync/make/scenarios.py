@@ -90,6 +90,12 @@ SCENARIOS = {
               title="Internal Wi-Fi with automatic proxy discovery: WPAD lookups and slow /wpad.dat 404s before each discovery request, otherwise a working internal sign-in with the UCWA probe",
               client=INTERNAL_CLIENT, resolver=INTERNAL_RESOLVER, lync_port_base=52101,
               dns_ports=[55001, 55002, 55003, 55004], pki="2019"),
+    "J": dict(name="J-ntlm-wrong-password", flow="external", time_base="2019-06-24T12:00:00Z", capture_end=4.0,
+              title="Failing: external via the reverse proxy, the NTLM type-3 message of the OAuth token request is answered 401 (wrong password)",
+              client=EXTERNAL_CLIENT, resolver=PUBLIC_RESOLVER, lync_port_base=46001, dns_ports=[36001, 36002], pki="2019"),
+    "K": dict(name="K-http-root-redirect", flow="external", time_base="2019-06-24T12:30:00Z", capture_end=6.0,
+              title="External: the reverse proxy answers the HTTP/80 Autodiscover root with a 302 to the company web site (catch-all rule); HTTPS works and the sign-in completes",
+              client=EXTERNAL_CLIENT, resolver=PUBLIC_RESOLVER, lync_port_base=47001, dns_ports=[37001, 37002], pki="2019"),
 }
 for _k, _v in SCENARIOS.items():
     _v["letter"] = _k
@@ -101,7 +107,7 @@ for _k, _v in SCENARIOS.items():
 # Port 80 of the RP is not published (SYNs dropped); in E the firewall drops the hairpin.
 SYN_DROPS = {"A": [], "B": [("203.0.113.10", 80)], "C": [("203.0.113.10", 80)],
              "D": [("203.0.113.10", 80)], "E": [("203.0.113.10", 443)],
-             "F": [], "G": [], "H": [], "I": []}
+             "F": [], "G": [], "H": [], "I": [], "J": [], "K": []}
 
 # Link layer and IP TTLs for the rewrite: the client's own MAC vs its default gateway's MAC.
 CLIENT_MAC = "a4:d1:d2:5e:12:34"   # Apple OUI
