@@ -864,7 +864,7 @@ def online_challenge(webdir_fqdn, folded=False):
               f'client_id="00000004-0000-0ff1-ce00-000000000000", authorization_uri="{AUTHORIZE}"')
     msrtc = (f'MsRtcOAuth href="https://{webdir_fqdn}/WebTicket/oauthtoken",'
              'grant_type="urn:microsoft.rtc:passive,urn:microsoft.rtc:anonmeeting"')
-    if folded:  # both challenges on one comma-folded line (lync-flow.md §1.1 challenge parsing)
+    if folded:  # both challenges on one comma-folded line (RFC 7235 §4.1: a list of challenges)
         return [("WWW-Authenticate", bearer + ", " + msrtc)]
     return [("WWW-Authenticate", bearer), ("WWW-Authenticate", msrtc)]
 

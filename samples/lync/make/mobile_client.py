@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Mock Lync 2013 / SfB mobile client (UCWA) that walks the sign-in of one scenario (A-E of
-lync-sample-exchanges.md, F-K composed from lync-flow.md) over real DNS/TCP/TLS, following the
+lync-sample-exchanges.md, F-K composed from the revised stage specification) over real DNS/TCP/TLS, following the
 links it is given.
 
 Given: the SIP address (alice@contoso.com; alice@fabrikam.com in the Online scenarios) and the
@@ -309,7 +309,7 @@ class Response:
 
 
 def classify(resp, stage=None, sub_kind=None, after_type3=False):
-    """The outcome as the client experienced it (lync-flow.md §1.0 table, from its side)."""
+    """The outcome as the client experienced it (the specification's outcome table, from its side)."""
     if resp is None:
         return "unknown"
     if after_type3 and resp.status == 401:  # the credentials themselves were refused

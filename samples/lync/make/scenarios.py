@@ -1,5 +1,5 @@
 """Shared facts of the sample scenarios: A-E of lync-sample-exchanges.md and F-K composed for
-issue 15 from lync-flow.md (SfB Online, token rejection, untrusted internal CA, WPAD, wrong
+issue 15 from the revised stage specification (SfB Online, token rejection, untrusted internal CA, WPAD, wrong
 password, port-80 catch-all redirect): names, time bases, addresses and the loopback stand-ins
 used while capturing inside the private network namespace.
 
@@ -72,7 +72,7 @@ SCENARIOS = {
     "E": dict(name="E-hairpin-blocked", flow="internal", time_base="2015-06-29T14:00:00Z", capture_end=35.0,
               title="Failing: internal client, no split-brain record for the external web FQDN, hairpin to the RP public address blocked",
               client=INTERNAL_CLIENT, resolver=INTERNAL_RESOLVER, lync_port_base=50101, dns_ports=[53001, 53002]),
-    # Issue 15 (lync-flow.md revision: modern-auth, ucwa-probe, wpad, C-ONLINE-1, C-AUTH-9,
+    # Issue 15 (the stage specification's revision: modern-auth, ucwa-probe, wpad, C-ONLINE-1, C-AUTH-9,
     # C-CERT-7, C-PROXY-3). A 2019 world: the SfB mobile app, the 2019 PKI of make-pki.sh.
     "F": dict(name="F-online-modern-auth", flow="external", time_base="2019-06-24T08:00:00Z", capture_end=8.0,
               title="SfB Online via the vanity lyncdiscover CNAME to webdir.online.lync.com (HTTPS meets the *.online.lync.com certificate, HTTP/80 goes on), director redirect chain, Azure AD modern authentication per resource, UCWA probe, signed in, event channel",
