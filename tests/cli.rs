@@ -148,7 +148,8 @@ fn lync_sample(name: &str) -> std::path::PathBuf {
 }
 
 /// Scenario C of samples/lync: the certificate lacks lyncdiscover.contoso.com, the client
-/// aborts twice (its script: C04, C05 tcp-tls fail; findings C-CERT-1, C-CERT-2).
+/// aborts twice (its script: C04, C05 tcp-tls fail carrying ad-root-https; findings C-CERT-1,
+/// C-CERT-2, C-CERT-7; the verdict line of the stage specification names the carried stage).
 #[test]
 fn stages_prints_the_flow_the_verdict_and_the_findings() {
     let out = bin()
@@ -162,13 +163,16 @@ fn stages_prints_the_flow_the_verdict_and_the_findings() {
         "dns-discovery",
         "lyncdiscover.contoso.com",
         "tcp-tls",
-        "failed at tcp-tls",
+        "furthest: dns-discovery (ok) → failed: tcp-tls for ad-root-https (C-CERT-7: certificate_unknown)",
         "C-CERT-1",
         "C-CERT-2",
+        "C-CERT-7",
     ] {
         assert!(text.contains(want), "missing {want:?} in\n{text}");
     }
-    assert!(!text.contains("ad-root-https"), "{text}");
+    // No Autodiscover root request was ever sent: the stage table has no such row.
+    let table = text.split("\nSign-in").next().unwrap_or_default();
+    assert!(!table.contains("ad-root-https"), "{text}");
 }
 
 /// A rules file adds a stage and a rule; the tag names the rule. (Scenario A's script: N03 is

@@ -91,6 +91,13 @@ pub(crate) struct Learned {
     pub idp_hosts: HashMap<String, Ts>,
     /// Tokens issued, and which hosts may accept them.
     pub tokens: Tokens,
+    /// Identity-provider sign-in pages (host + path → exchange): a form posts back there.
+    idp_pages: HashMap<String, ExchId>,
+    /// The identity-provider exchange that last handed the client an authorization code.
+    idp_code: Option<ExchId>,
+    /// Host → the last exchange whose response asked for a Bearer token (the resource a token
+    /// request then names).
+    bearer_challenges: HashMap<String, ExchId>,
     pub lync_hosts: HashSet<String>,
     pub sip_domains: HashSet<String>,
     /// Addresses answered for names in the Lync host set.
@@ -113,9 +120,12 @@ impl Learned {
             if IDP_RELS.contains(&link.rel.as_str()) {
                 self.idp_hosts.entry(host.clone()).or_insert(at);
             }
-            self.announced_rel
-                .entry(host.clone())
-                .or_insert_with(|| link.rel.clone());
+            // The link a client follows to this host says what a connection there carries:
+            // a service link rather than the answer's own `self` / `xframe`.
+            let rel = self.announced_rel.entry(host.clone()).or_default();
+            if rel.is_empty() || rel_weight(&link.rel) < rel_weight(rel) {
+                *rel = link.rel.clone();
+            }
             self.announced_hosts.entry(host).or_insert((at, exch));
         }
         let a = Announce {
@@ -167,6 +177,15 @@ impl Learned {
                     && path.as_bytes().get(p.len()) == Some(&b'/')
             })
             .map(|(_, a)| a)
+    }
+}
+
+/// How directly a link relation names where the client goes next (lower = more).
+fn rel_weight(rel: &str) -> u8 {
+    match stage_of_rel(rel) {
+        _ if rel == "self" || rel == "location" => 5,
+        Some(_) => 1,
+        None => 9,
     }
 }
 
@@ -676,11 +695,21 @@ fn classify_http(
             .map(|(p, q)| format!("{p}?{q}"))
             .unwrap_or_default(),
     );
-    let retry_of = learned.last_by_url.get(&key).copied().filter(|p| {
-        analysis.exchanges[p.0 as usize]
-            .response
-            .as_ref()
-            .is_some_and(|r| r.status == 401 || r.status == 407)
+    // A repeat of a request that was challenged: a 401/407, or a 403 that asked for a new
+    // token (Online refuses a token with 403 and a fresh challenge).
+    let retry_of = learned.last_by_url.get(&key).copied().and_then(|p| {
+        let prev = &analysis.exchanges[p.0 as usize];
+        let status = prev.response.as_ref()?.status;
+        let asked = status == 401
+            || status == 407
+            || (status == 403
+                && (asks_for_token(prev.auth.as_deref())
+                    || prev
+                        .response
+                        .as_ref()
+                        .and_then(|r| token_rejection(&r.headers, prev.auth.as_deref()))
+                        .is_some()));
+        asked.then_some((p, status))
     });
     let announce = learned.lookup(&view.url, at).cloned();
     let rel = announce.as_ref().map(|a| a.rel.as_str());
@@ -705,9 +734,17 @@ fn classify_http(
             // The probe carries the application's creation (docs/stages.md).
             t.carries = Some("ucwa-application".into());
         }
-        if let Some(p) = retry_of {
+        let idp_parent = if t.id == "modern-auth" {
+            idp_parent(ex, &view, learned)
+        } else {
+            None
+        };
+        if let Some((p, via)) = idp_parent {
             t.parent = Some(p);
-            t.via = Some("retry after 401".into());
+            t.via = Some(via);
+        } else if let Some((p, status)) = retry_of {
+            t.parent = Some(p);
+            t.via = Some(format!("retry after {status}"));
         } else if let Some(a) = &announce {
             t.parent = Some(a.exch);
             t.via = Some(a.via.clone());
@@ -716,6 +753,7 @@ fn classify_http(
             t.dns = resolved_by(learned, c.server.ip(), &view.host, c.first_seen);
         }
         learn_from_response(analysis, ex, &view, &t, learned, at);
+        learn_idp(ex, &view, &t, learned);
     }
     // Only steps of the flow are retried into the flow: unrelated traffic is not remembered
     // (a big capture's thousands of URLs would otherwise be held).
@@ -723,6 +761,72 @@ fn classify_http(
         learned.last_by_url.insert(key, ex.id);
     }
     t
+}
+
+/// Why an identity-provider request was made: the sign-in page whose form it posts, the
+/// answer that handed the authorization code it redeems, or the Bearer challenge of the
+/// resource it asks a token for.
+fn idp_parent(
+    ex: &Exchange,
+    view: &RequestView<'_>,
+    learned: &Learned,
+) -> Option<(ExchId, String)> {
+    let page_key = format!("{}{}", view.host, view.path);
+    if view.method == "POST" {
+        if let Some(&p) = learned.idp_pages.get(&page_key) {
+            return Some((p, "form of the sign-in page".into()));
+        }
+    }
+    let body = ex
+        .request
+        .as_ref()
+        .and_then(|r| r.body.bytes())
+        .map(|b| String::from_utf8_lossy(b).to_ascii_lowercase())
+        .unwrap_or_default();
+    if body.contains("grant_type=authorization_code") {
+        if let Some(p) = learned.idp_code {
+            return Some((p, "authorization code".into()));
+        }
+    }
+    let resource = resource_values(&body)
+        .chain(resource_values(&view.query))
+        .find_map(|r| host_of(&r.to_ascii_lowercase()))?;
+    learned
+        .bearer_challenges
+        .get(&resource)
+        .map(|&p| (p, format!("Bearer challenge of {resource}")))
+}
+
+/// What an exchange teaches the identity-provider links: a sign-in page, an authorization
+/// code handed over, a Bearer challenge.
+fn learn_idp(ex: &Exchange, view: &RequestView<'_>, t: &StageTag, learned: &mut Learned) {
+    let Some(resp) = ex.response.as_ref() else {
+        return;
+    };
+    if t.id == "modern-auth" {
+        if t.outcome == Outcome::Challenge && learned.idp_pages.len() < 10_000 {
+            learned
+                .idp_pages
+                .insert(format!("{}{}", view.host, view.path), ex.id);
+        }
+        let location = resp
+            .headers
+            .get("Location")
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if location.contains("code=") {
+            learned.idp_code = Some(ex.id);
+        }
+    } else if asks_for_token(ex.auth.as_deref())
+        && ex.auth.as_ref().is_some_and(|a| {
+            a.challenges
+                .iter()
+                .any(|c| c.scheme.eq_ignore_ascii_case("bearer"))
+        })
+        && learned.bearer_challenges.len() < 10_000
+    {
+        learned.bearer_challenges.insert(view.host.clone(), ex.id);
+    }
 }
 
 /// The outcomes docs/stages.md makes hold whatever the rule says: a 401 to an NTLM type-3

@@ -10,10 +10,12 @@ use crate::model::{FindingSeverity, Outcome};
 const WRITE_HINT: &str = "`LYNCSCOPE_WRITE_DOCS=1 cargo test --test docs` rewrites this file";
 
 /// What a capture cannot tell, whatever the checks do.
-const NOT_DECIDABLE: &str = "Not decidable from a capture (model gaps): certificate chain \
-completeness (only the leaf is recorded), the TLS alert code itself (\"client aborted\" is \
-inferred: no request, little data), DMZ vs internal reverse-proxy VIP (needs subnet labels), \
-exact pool membership (C-AUTH-5 uses the issuing host plus the rejection).";
+const NOT_DECIDABLE: &str = "Not decidable from a capture (model gaps): whether the device trusts \
+a root (C-CERT-7 infers it from the chain the server sent and the issuer's name), the alert of a \
+TLS 1.3 client without a key log (encrypted), an HTTP/2 stream reset in a packet capture (HTTP/2 \
+frames are not decoded; a trace archive's stream error is read), DMZ vs internal reverse-proxy VIP \
+(needs subnet labels), exact pool membership (token scope uses the issuing host, the hosts an \
+Autodiscover answer names with it and the hosts whose challenge names its endpoint).";
 
 /// Outcomes that hold whatever a rule's own entries say (the specification's §1.0 table).
 const INVARIANTS: &str = "Whatever a rule's outcome entries say, for every stage but `unrelated`: \

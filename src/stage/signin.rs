@@ -493,6 +493,15 @@ fn short_cause(a: &Analysis, what: StepRef, tag: &StageTag) -> String {
                     };
                     format!("{} token rejected ({marker})", r.status)
                 }
+                None if r.status == 401
+                    && e.auth
+                        .as_ref()
+                        .and_then(|a| a.request.as_ref())
+                        .and_then(super::auth::ntlm_type)
+                        == Some(3) =>
+                {
+                    "401 to the NTLM type-3 message".into()
+                }
                 None => format!("HTTP {}", r.status),
             }
         }

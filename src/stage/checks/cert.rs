@@ -336,13 +336,7 @@ fn likely_cause(cx: &Ctx<'_>, s: &TlsSeen<'_>, alert: Option<u8>) -> String {
         s.cert.issuer
     );
     let mut causes: Vec<String> = Vec::new();
-    if mismatch && cx.online_vanity.contains(&s.name) {
-        causes.push(format!(
-            "{} is CNAMEd to SfB Online, whose certificate can never cover it (C-ONLINE-1) — \
-             not a certificate to fix",
-            s.name
-        ));
-    } else if mismatch {
+    if mismatch {
         causes.push(name_fix);
     }
     // unknown_ca says the chain could not be tied to a trust anchor: say so even when the
@@ -384,6 +378,10 @@ pub(super) fn client_rejected(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding
         let Some(abort) = s.conn.tls.as_ref().and_then(|t| t.client_abort) else {
             continue;
         };
+        // The Online certificate on a name CNAMEd to Online: inherent, C-ONLINE-1 speaks.
+        if cx.online_vanity.contains(&s.name) && !cert_covers_host(s.cert, &s.name) {
+            continue;
+        }
         groups
             .entry((
                 s.name.clone(),
