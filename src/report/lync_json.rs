@@ -1,5 +1,5 @@
 //! JSON views of what the stage layer adds: stage tags, decoded auth, DNS lookups, findings
-//! and sign-in summaries (part of schema `lyncscope/report-1`, see docs/report-schema.md).
+//! and sign-in summaries (part of schema `lyncscope/report-2`, see docs/report-schema.md).
 
 use crate::model::{
     rcode_name, rtype_name, AuthFacts, AuthLeg, Challenge, DnsData, DnsLookup, Finding,
