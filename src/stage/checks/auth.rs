@@ -474,6 +474,19 @@ pub(super) fn ticket_other_pool(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Findi
     }
 }
 
+/// The request ids SfB Online answers carry (what Microsoft support asks for).
+fn online_ids(i: &Item<'_>) -> String {
+    let ids: Vec<String> = ["X-Ms-Correlation-Id", "X-Ms-Client-Request-Id"]
+        .iter()
+        .filter_map(|h| i.resp_header(h).map(|v| format!("{h}: {}", v.trim())))
+        .collect();
+    if ids.is_empty() {
+        format!("the time of {} and the user", ex_ref(i.id()))
+    } else {
+        ids.join(", ")
+    }
+}
+
 /// A token or web ticket rejected by a host that should have taken it (docs/checks.md
 /// C-AUTH-9): not a policy refusal, not a server fault.
 pub(super) fn token_rejected(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>) {
@@ -570,6 +583,23 @@ pub(super) fn token_rejected(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>
                     ),
                 )
             }
+            _ if crate::stage::hosts::is_online_host(&i.view.host) => (
+                Fail,
+                format!(
+                    " The client did not obtain a new token (or the new one was rejected too): \
+                     sign-in stops here. SfB Online wants a token of its own for each host: check \
+                     that the token was requested for https://{} (resource / audience) and the \
+                     device clock (C-TIME-1){}; if it persists, open a case with Microsoft quoting \
+                     {}.",
+                    i.view.host,
+                    if clock {
+                        " — the token was rejected soon after it was issued"
+                    } else {
+                        ""
+                    },
+                    online_ids(i)
+                ),
+            ),
             _ => (
                 Fail,
                 format!(

@@ -248,8 +248,8 @@ pub(super) fn lyncdiscover_san(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Findin
     }
 }
 
-/// Certificate validity against the capture time (the chain length is not in the
-/// model, so "intermediate missing" is not decided here).
+/// Certificate validity against the capture time, and a chain sent without its
+/// intermediate.
 pub(super) fn validity(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>) {
     let seen = lync_tls(cx, true);
     let mut groups: BTreeMap<(String, String, bool), Vec<&TlsSeen<'_>>> = BTreeMap::new();
@@ -290,6 +290,34 @@ pub(super) fn validity(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>) {
             )
         };
         out.push(check.finding(Fail, message, Vec::new(), Vec::new(), ids));
+    }
+    // The server sent only its leaf, not self-signed: the intermediate is missing.
+    let mut leaf_only: BTreeMap<(String, String), Vec<ConnId>> = BTreeMap::new();
+    for s in &seen {
+        let Some(tls) = s.conn.tls.as_ref() else {
+            continue;
+        };
+        if tls.chain.len() == 1 && !tls.chain[0].self_signed && !tls.chain[0].unparsed {
+            leaf_only
+                .entry((s.name.clone(), s.cert.issuer.clone()))
+                .or_default()
+                .push(s.conn.id);
+        }
+    }
+    for ((name, issuer), ids) in leaf_only {
+        out.push(check.finding(
+            Warning,
+            format!(
+                "{name} sent only its own certificate, without the intermediate CA {issuer} ({}): \
+                 clients that do not already have that intermediate (iOS Lync among them) fail \
+                 certificate verification. Add the intermediate to the chain the reverse proxy / \
+                 HLB / server sends.",
+                refs(&ids, conn_ref)
+            ),
+            Vec::new(),
+            Vec::new(),
+            ids,
+        ));
     }
 }
 

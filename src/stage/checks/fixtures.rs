@@ -317,14 +317,10 @@ impl Cap {
             version: Some("TLS 1.2".into()),
             cipher_suite: Some("TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384".into()),
             sni: Some(sni.into()),
-            certificate: Some(cert.clone()),
+            certificate: Some(cert),
             decrypted: !aborted,
             client_hello: true,
             server_hello: true,
-            chain: vec![ChainCertificate {
-                certificate: cert,
-                ..ChainCertificate::default()
-            }],
             ..TlsInfo::default()
         });
         if aborted {

@@ -16,6 +16,11 @@ pub(super) fn port_80(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>) {
         if t.id != "tcp-tls" || c.server.port() != 80 || c.syn_ack {
             continue;
         }
+        // Port 80 of SfB Online is not the customer's to publish (C-ONLINE-1 speaks).
+        let name = t.subkind.as_deref().unwrap_or("");
+        if cx.online_vanity.contains(name) || crate::stage::hosts::is_online_host(name) {
+            continue;
+        }
         let g = silent.entry(c.server.ip()).or_default();
         if g.0.is_none() {
             g.0 = t.subkind.clone();

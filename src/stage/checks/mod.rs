@@ -90,10 +90,11 @@ pub(crate) const TABLE: &[Check] = &[
     },
     Check {
         id: "C-CERT-3",
-        title: "Certificate expired or not yet valid",
-        severities: &[Fail],
+        title: "Certificate expired, not yet valid, or sent without its intermediate",
+        severities: &[Fail, Warning],
         needs: "a certificate not yet valid or expired at the connection's time (Exchange \
-                connections included)",
+                connections included) (F); the server sent only its leaf, not self-signed (W: \
+                intermediate missing)",
         run: &[cert::validity],
     },
     Check {

@@ -313,8 +313,8 @@ pub(super) fn rp_errors(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>) {
             continue;
         }
         // A 500 carrying a token-rejection id is a rejected token (C-AUTH-9), whatever the
-        // body looks like.
-        if i.token_rejection().is_some() {
+        // body looks like; SfB Online has no reverse proxy of the customer's in front.
+        if i.token_rejection().is_some() || is_online_host(&i.view.host) {
             continue;
         }
         let via = i.resp_header("Via");

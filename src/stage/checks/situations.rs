@@ -1167,3 +1167,41 @@ fn director_token_on_the_webpool_naming_that_director_is_in_scope() {
     none_of(&a, &["C-AUTH-5"]);
     assert_eq!(findings_of(&a, "C-AUTH-9").len(), 1);
 }
+
+#[test]
+fn leaf_without_its_intermediate_is_named() {
+    // The reverse proxy sends only its leaf (public CA): the phone cannot build the chain and
+    // answers unknown_ca; C-CERT-7 names the missing intermediate, C-CERT-3 warns (§03, §4.1).
+    let mut cap = Cap::new(time_base(2015, 6, 29, 19, 0));
+    cap.dns(
+        CLIENT_B,
+        PUBLIC_RESOLVER,
+        0.0,
+        "lyncdiscover.contoso.com",
+        0,
+        vec![
+            cname("lyncdiscover.contoso.com", "webext-pool1.contoso.com"),
+            a_rec("webext-pool1.contoso.com", "203.0.113.10"),
+        ],
+    );
+    cap.tls_abort(
+        CLIENT_B,
+        "203.0.113.10:443",
+        0.1,
+        "lyncdiscover.contoso.com",
+        vec![cert_ext()],
+        48,
+    );
+    let a = cap.analyze();
+    let c7 = findings_of(&a, "C-CERT-7");
+    assert!(
+        c7[0]
+            .message
+            .contains("the intermediate CN=Example Public CA G2 is not sent"),
+        "{}",
+        c7[0].message
+    );
+    let c3 = findings_of(&a, "C-CERT-3");
+    assert_eq!(c3[0].severity, Warning);
+    assert!(c3[0].message.contains("without the intermediate CA"));
+}
