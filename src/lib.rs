@@ -51,6 +51,7 @@ pub mod filter;
 pub mod http;
 pub mod model;
 pub mod net;
+pub mod phases;
 pub mod pipeline;
 pub mod presentation;
 pub mod report;

@@ -133,6 +133,7 @@ pub fn analyze(
     if let Some(rules) = &options.rules {
         crate::stage::annotate(&mut analysis, rules);
     }
+    crate::phases::mark("annotate");
     Ok(analysis)
 }
 
@@ -204,6 +205,7 @@ fn analyze_captures(
             .collect::<Vec<_>>()
     });
     progress.update(total, total);
+    crate::phases::mark("read+workers");
 
     let Reading {
         frames_per_input,
@@ -276,6 +278,7 @@ fn analyze_captures(
         frame_no,
     );
     analysis.dns = dns_collector.finish();
+    crate::phases::mark("merge+freeze");
     Ok(analysis)
 }
 
@@ -405,14 +408,17 @@ impl Reading {
 /// Gives back the memory of the file pages already read, in steps of 4 MiB, keeping the
 /// last 4 MiB (workers lag behind reading by at most a few MiB of queued segments, and
 /// buffered out-of-order segments may still point there: a released page that is read again
-/// is only faulted back in from the page cache).
+/// is only faulted back in from the page cache). Each step drops the new range and, again,
+/// the `AGAIN` bytes before it, where lagging readers fault pages back in; dropping the
+/// whole prefix every time would walk the page tables of everything read so far.
 fn release_read_pages(inputs: &[Input], merged: &Merged<'_>, released: &mut [u64]) {
     const STEP: u64 = 4 << 20;
     const KEEP: u64 = 4 << 20;
+    const AGAIN: u64 = 16 << 20;
     for ((input, records), done) in inputs.iter().zip(merged.parts()).zip(released.iter_mut()) {
         let upto = records.position().saturating_sub(KEEP);
         if upto >= *done + STEP {
-            input.release_before(upto);
+            input.release_range(done.saturating_sub(AGAIN), upto);
             *done = upto;
         }
     }

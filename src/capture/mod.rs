@@ -136,7 +136,8 @@ fn map_file(file: &File) -> io::Result<memmap2::Mmap> {
     unsafe { memmap2::Mmap::map(file) }
 }
 
-/// Drops our page-table entries for `[0, upto)` of the mapping (rounded down to whole pages).
+/// Drops our page-table entries for `[from, upto)` of the mapping (rounded to the whole pages
+/// inside it; the caller passes ranges that follow each other, so each page is dropped once).
 ///
 /// Pages of a read-only shared file mapping that are dropped this way stay in the page cache
 /// and fault back in, unchanged, if a slice that still borrows them is read again (a buffered
@@ -145,12 +146,15 @@ fn map_file(file: &File) -> io::Result<memmap2::Mmap> {
 /// this, every page of the capture that was read stays resident and the process's RSS grows
 /// with the file.
 #[allow(unsafe_code)]
-fn release_pages(map: &memmap2::Mmap, upto: usize) {
+fn release_pages(map: &memmap2::Mmap, from: usize, upto: usize) {
     const PAGE: usize = 4096;
-    let len = (upto.min(map.len()) / PAGE) * PAGE;
-    if len > 0 {
+    let start = (from / PAGE) * PAGE;
+    let end = (upto.min(map.len()) / PAGE) * PAGE;
+    if end > start {
         // SAFETY: see above: a read-only shared mapping; nothing is lost by dropping pages.
-        let _ = unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, 0, len) };
+        let _ = unsafe {
+            map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
+        };
     }
 }
 
@@ -423,7 +427,15 @@ impl Input {
     /// is given back (resident memory stays flat however large the file). Slices of that range
     /// stay valid: they are read back from the page cache if touched again.
     pub fn release_before(&self, offset: u64) {
-        release_pages(&self.map, usize::try_from(offset).unwrap_or(usize::MAX));
+        self.release_range(0, offset);
+    }
+
+    /// [`Self::release_before`] for the bytes `[from, upto)` only: a reader that gives pages
+    /// back as it goes passes each range once (dropping the whole prefix every time would walk
+    /// the page tables of everything read so far, again and again).
+    pub fn release_range(&self, from: u64, upto: u64) {
+        let at = |o: u64| usize::try_from(o).unwrap_or(usize::MAX);
+        release_pages(&self.map, at(from), at(upto));
     }
 
     /// The pcapng Decryption Secrets Blocks (type, bytes) of the input, by a quick walk over
@@ -433,8 +445,12 @@ impl Input {
         if self.format != Format::PcapNg {
             return Vec::new();
         }
-        let found = pcapng::secrets(&self.map, |upto| self.release_before(upto as u64));
-        self.release_before(self.len());
+        let mut done = 0u64;
+        let found = pcapng::secrets(&self.map, |upto| {
+            self.release_range(done, upto as u64);
+            done = done.max(upto as u64);
+        });
+        self.release_range(done, self.len());
         found
     }
 

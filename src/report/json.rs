@@ -38,10 +38,95 @@ pub fn write_scoped<W: Write>(
 fn write_report<W: Write>(report: Report<'_>, pretty: bool, mut out: W) -> std::io::Result<()> {
     if pretty {
         serde_json::to_writer_pretty(&mut out, &report)?;
-    } else {
-        serde_json::to_writer(&mut out, &report)?;
+        return out.write_all(b"\n");
     }
+    // The bytes of `serde_json::to_writer(&report)`, written in three parts: the head object
+    // without its closing brace, the exchange list (on several threads), the tail object
+    // without its opening brace.
+    let mut head = HoldLastByte::new(&mut out);
+    serde_json::to_writer(&mut head, &report.head)?;
+    head.finish(b'}')?;
+    out.write_all(b",\"exchanges\":")?;
+    report.exchanges.write_compact(&mut out)?;
+    out.write_all(b",")?;
+    let mut tail = SkipFirstByte::new(&mut out);
+    serde_json::to_writer(&mut tail, &report.tail)?;
+    tail.finish(b'{')?;
     out.write_all(b"\n")
+}
+
+/// Passes bytes on, except the last one written, which [`Self::finish`] checks and drops.
+struct HoldLastByte<W> {
+    inner: W,
+    held: Option<u8>,
+}
+
+impl<W: Write> HoldLastByte<W> {
+    fn new(inner: W) -> Self {
+        HoldLastByte { inner, held: None }
+    }
+    fn finish(self, expected: u8) -> std::io::Result<()> {
+        match self.held {
+            Some(b) if b == expected => Ok(()),
+            _ => Err(std::io::Error::other(
+                "report head did not end as an object",
+            )),
+        }
+    }
+}
+
+impl<W: Write> Write for HoldLastByte<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let Some((&last, rest)) = buf.split_last() else {
+            return Ok(0);
+        };
+        if let Some(b) = self.held.take() {
+            self.inner.write_all(&[b])?;
+        }
+        self.inner.write_all(rest)?;
+        self.held = Some(last);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Passes bytes on, except the first one, which [`Self::finish`] checks.
+struct SkipFirstByte<W> {
+    inner: W,
+    first: Option<u8>,
+}
+
+impl<W: Write> SkipFirstByte<W> {
+    fn new(inner: W) -> Self {
+        SkipFirstByte { inner, first: None }
+    }
+    fn finish(self, expected: u8) -> std::io::Result<()> {
+        match self.first {
+            Some(b) if b == expected => Ok(()),
+            _ => Err(std::io::Error::other(
+                "report tail did not start as an object",
+            )),
+        }
+    }
+}
+
+impl<W: Write> Write for SkipFirstByte<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match (self.first, buf.split_first()) {
+            (_, None) => Ok(0),
+            (None, Some((&b, rest))) => {
+                self.first = Some(b);
+                self.inner.write_all(rest)?;
+                Ok(buf.len())
+            }
+            (Some(_), Some(_)) => self.inner.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// An endpoint written straight into the output ("ip:port", "[v6]:port"), not via a String.
@@ -53,15 +138,29 @@ impl Serialize for Endpoint<'_> {
     }
 }
 
+/// The report object. Its fields before and after the exchange list are kept apart so the
+/// compact writer can write the list (most of a large report) on several threads.
 #[derive(Serialize)]
 struct Report<'a> {
+    #[serde(flatten)]
+    head: Head<'a>,
+    exchanges: Exchanges<'a>,
+    #[serde(flatten)]
+    tail: Tail<'a>,
+}
+
+#[derive(Serialize)]
+struct Head<'a> {
     schema: &'static str,
     generator: String,
     summary: Summary,
     inputs: Vec<InputDto<'a>>,
     #[serde(serialize_with = "seq")]
     connections: &'a [Connection],
-    exchanges: Exchanges<'a>,
+}
+
+#[derive(Serialize)]
+struct Tail<'a> {
     #[serde(serialize_with = "seq")]
     diagnostics: &'a [Diagnostic],
     embedded_keylog_lines: usize,
@@ -83,28 +182,32 @@ struct Summary {
 impl<'a> Report<'a> {
     fn new(a: &'a Analysis) -> Report<'a> {
         Report {
-            schema: SCHEMA,
-            generator: format!("lyncscope {}", env!("CARGO_PKG_VERSION")),
-            summary: Summary {
-                frames: a.frames,
-                connections: a.connections.len(),
-                exchanges: a.exchanges.len(),
-                requests: a.exchanges.iter().filter(|e| e.request.is_some()).count(),
-                responses: a.exchanges.iter().filter(|e| e.response.is_some()).count(),
-                diagnostics: a.diagnostics.len(),
+            head: Head {
+                schema: SCHEMA,
+                generator: format!("lyncscope {}", env!("CARGO_PKG_VERSION")),
+                summary: Summary {
+                    frames: a.frames,
+                    connections: a.connections.len(),
+                    exchanges: a.exchanges.len(),
+                    requests: a.exchanges.iter().filter(|e| e.request.is_some()).count(),
+                    responses: a.exchanges.iter().filter(|e| e.response.is_some()).count(),
+                    diagnostics: a.diagnostics.len(),
+                },
+                inputs: a.inputs.iter().map(InputDto).collect(),
+                connections: &a.connections,
             },
-            inputs: a.inputs.iter().map(InputDto).collect(),
-            connections: &a.connections,
             exchanges: Exchanges {
                 a,
                 only: None,
                 notes: None,
             },
-            diagnostics: &a.diagnostics,
-            embedded_keylog_lines: a.embedded_keylog.len(),
-            dns: a.dns.iter().map(super::lync_json::dns).collect(),
-            findings: a.findings.iter().map(super::lync_json::finding).collect(),
-            signin: a.signin.iter().map(super::lync_json::signin).collect(),
+            tail: Tail {
+                diagnostics: &a.diagnostics,
+                embedded_keylog_lines: a.embedded_keylog.len(),
+                dns: a.dns.iter().map(super::lync_json::dns).collect(),
+                findings: a.findings.iter().map(super::lync_json::finding).collect(),
+                signin: a.signin.iter().map(super::lync_json::signin).collect(),
+            },
         }
     }
 }
@@ -130,30 +233,42 @@ struct Exchanges<'a> {
     notes: Option<&'a Notes>,
 }
 
+impl Exchanges<'_> {
+    fn selected(&self) -> Vec<&Exchange> {
+        let a = self.a;
+        match self.only {
+            None => a.exchanges.iter().collect(),
+            Some(ids) => ids
+                .iter()
+                .filter_map(|id| a.exchanges.get(id.0 as usize))
+                .collect(),
+        }
+    }
+
+    fn dto<'e>(&'e self, e: &'e Exchange) -> ExchangeDto<'e> {
+        let c = self.a.connections.get(e.connection.0 as usize);
+        let note = self.notes.and_then(|n| n.get(e.id));
+        ExchangeDto(e, c, note)
+    }
+
+    /// The compact JSON array, the same bytes as `serde_json::to_writer(self)`.
+    fn write_compact<W: Write>(&self, out: &mut W) -> std::io::Result<()> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+        let one = |e: &&Exchange, buf: &mut Vec<u8>| {
+            serde_json::to_writer(buf, &self.dto(e)).map_err(std::io::Error::from)
+        };
+        super::json_seq::write_array(&self.selected(), threads, one, out)
+    }
+}
+
 impl Serialize for Exchanges<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let a = self.a;
-        let one = |seq: &mut S::SerializeSeq, e: &Exchange| {
-            let c = a.connections.get(e.connection.0 as usize);
-            let note = self.notes.and_then(|n| n.get(e.id));
-            seq.serialize_element(&ExchangeDto(e, c, note))
-        };
-        match self.only {
-            None => {
-                let mut seq = s.serialize_seq(Some(a.exchanges.len()))?;
-                for e in &a.exchanges {
-                    one(&mut seq, e)?;
-                }
-                seq.end()
-            }
-            Some(ids) => {
-                let mut seq = s.serialize_seq(Some(ids.len()))?;
-                for e in ids.iter().filter_map(|id| a.exchanges.get(id.0 as usize)) {
-                    one(&mut seq, e)?;
-                }
-                seq.end()
-            }
+        let selected = self.selected();
+        let mut seq = s.serialize_seq(Some(selected.len()))?;
+        for e in selected {
+            seq.serialize_element(&self.dto(e))?;
         }
+        seq.end()
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod export;
 pub mod html;
 pub mod json;
+mod json_seq;
 mod lync_json;
 pub mod markdown;
 pub mod stages;

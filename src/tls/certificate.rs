@@ -26,7 +26,8 @@ pub fn chain_facts(chain: &[Vec<u8>]) -> Vec<ChainCertificate> {
         .iter()
         .zip(&parsed)
         .map(|(der, cert)| {
-            let sha256 = hex(&Sha256::digest(der));
+            let digest: [u8; 32] = Sha256::digest(der).into();
+            let sha256 = hex(&digest);
             let Some(cert) = cert else {
                 return ChainCertificate {
                     sha256,
@@ -55,7 +56,7 @@ pub fn chain_facts(chain: &[Vec<u8>]) -> Vec<ChainCertificate> {
                 ca: cert.is_ca(),
                 self_signed,
                 self_signature_valid: if self_signed {
-                    verify_own_signature(cert)
+                    verified_once(digest, || verify_own_signature(cert))
                 } else {
                     None
                 },
@@ -143,6 +144,31 @@ fn bits(be: &[u8]) -> usize {
         Some(&first) => (be.len() - start) * 8 - first.leading_zeros() as usize,
         None => 0,
     }
+}
+
+/// The result of `verify` for the certificate with this SHA-256, computed once per thread: a
+/// capture of many connections to one server repeats the same self-signed certificate, and an
+/// RSA verification costs more than the rest of a handshake's parsing.
+fn verified_once(digest: [u8; 32], verify: impl FnOnce() -> Option<bool>) -> Option<bool> {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    /// Bounds the cache: cleared when full (a capture rarely shows this many self-signed ones).
+    const MAX: usize = 256;
+    thread_local! {
+        static SEEN: RefCell<HashMap<[u8; 32], Option<bool>>> = RefCell::new(HashMap::new());
+    }
+    if let Some(known) = SEEN.with(|seen| seen.borrow().get(&digest).copied()) {
+        return known;
+    }
+    let result = verify();
+    SEEN.with(|seen| {
+        let mut seen = seen.borrow_mut();
+        if seen.len() >= MAX {
+            seen.clear();
+        }
+        seen.insert(digest, result);
+    });
+    result
 }
 
 /// Verifies an RSA PKCS#1 v1.5 signature (SHA-1, SHA-256/384/512) with the certificate's own

@@ -248,6 +248,8 @@ impl<S: StreamSink> TlsConnection<S> {
     /// Splits `data` into records; an incomplete one waits in `partial`. Whole records are
     /// taken straight from `data` without copying.
     fn feed(&mut self, dir: Dir, mut data: &[u8], at: Arrival) {
+        /// A record buffer larger than a full TLS record (2^14 + 2048 + header) is not kept.
+        const MAX_KEPT_RECORD_BUFFER: usize = (1 << 14) + 2048 + 5;
         let i = dir.index();
         while !data.is_empty() && !self.dirs[i].stopped {
             let partial = &mut self.dirs[i].partial;
@@ -265,11 +267,19 @@ impl<S: StreamSink> TlsConnection<S> {
                 }
                 let total = record_len(partial).unwrap_or(0) + 5;
                 let take = (total - partial.len()).min(data.len());
+                // Sized once: growing by doubling would copy a 16 KiB record several times.
+                partial.reserve_exact(total - partial.len());
                 partial.extend_from_slice(&data[..take]);
                 data = &data[take..];
                 if partial.len() == total {
-                    let rec = std::mem::take(partial);
+                    let mut rec = std::mem::take(partial);
                     self.record(dir, &rec, at);
+                    // The buffer serves the next record that spans segments.
+                    rec.clear();
+                    let partial = &mut self.dirs[i].partial;
+                    if partial.capacity() == 0 && rec.capacity() <= MAX_KEPT_RECORD_BUFFER {
+                        *partial = rec;
+                    }
                     if self.waiting.is_some() && !data.is_empty() {
                         self.hold(Event::Data(dir, 0, data.to_vec(), at));
                         return;
@@ -302,6 +312,9 @@ impl<S: StreamSink> TlsConnection<S> {
                     }
                 }
                 _ => {
+                    if let Some(n) = record_len(data) {
+                        partial.reserve_exact(n + 5);
+                    }
                     partial.extend_from_slice(data);
                     return;
                 }
