@@ -490,6 +490,10 @@ fn online_ids(i: &Item<'_>) -> String {
 /// A token or web ticket rejected by a host that should have taken it (docs/checks.md
 /// C-AUTH-9): not a policy refusal, not a server fault.
 pub(super) fn token_rejected(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>) {
+    // Rejections of the same request by the same host are one finding (a retry rejected
+    // again is a loop): client, host, method, URL → the items, in order.
+    type Key = (Option<IpAddr>, String, String, String);
+    let mut groups: BTreeMap<Key, Vec<usize>> = BTreeMap::new();
     for (n, i) in cx.items.iter().enumerate() {
         if !i.is_lync() || i.stage() == "ucwa-probe" || !rejected(i) {
             continue;
@@ -499,6 +503,24 @@ pub(super) fn token_rejected(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>
         if cx.learned.tokens.scope(leg, &i.view.host) == Scope::Out {
             continue;
         }
+        groups
+            .entry((
+                i.client(),
+                i.view.host.clone(),
+                i.view.method.to_string(),
+                url_key(&i.view.url),
+            ))
+            .or_default()
+            .push(n);
+    }
+    for idxs in groups.into_values() {
+        let Some(&n) = idxs.last() else { continue };
+        let i = &cx.items[n];
+        let Some(leg) = i.token() else { continue };
+        let earlier: Vec<ExchId> = idxs[..idxs.len() - 1]
+            .iter()
+            .map(|&k| cx.items[k].id())
+            .collect();
         let issued = cx.learned.tokens.of(leg);
         let what = match (leg, issued.map(|t| t.kind)) {
             (_, Some(TokenKind::Jwt)) => "OAuth token",
@@ -525,7 +547,13 @@ pub(super) fn token_rejected(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>
         if i.token_rejection().is_none() {
             detail.push("a fresh challenge".into());
         }
-        let mut exchanges = vec![i.id()];
+        let mut exchanges = earlier.clone();
+        exchanges.push(i.id());
+        let again = match earlier.len() {
+            0 => String::new(),
+            1 => format!(", again after {} had been rejected", ex_ref(earlier[0])),
+            _ => format!(", again after {} had been rejected", refs(&earlier, ex_ref)),
+        };
         let origin = match issued {
             Some(t) => {
                 exchanges.push(t.exch);
@@ -619,12 +647,13 @@ pub(super) fn token_rejected(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>
         out.push(check.finding(
             severity,
             format!(
-                "{} rejected the {what} on {} {} ({}).{origin}{tail} This is a token problem, not \
-                 a mobility-policy refusal.",
+                "{} rejected the {what} on {} {} ({}; {}{again}).{origin}{tail} This is a token \
+                 problem, not a mobility-policy refusal.",
                 i.view.host,
                 i.view.method,
                 i.view.path,
-                detail.join("; ")
+                detail.join("; "),
+                ex_ref(i.id())
             ),
             exchanges,
             Vec::new(),
