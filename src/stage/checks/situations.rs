@@ -1205,3 +1205,99 @@ fn leaf_without_its_intermediate_is_named() {
     assert_eq!(c3[0].severity, Warning);
     assert!(c3[0].message.contains("without the intermediate CA"));
 }
+
+/// Makes exchange `id` an HTTP/2 stream (a HAR entry); `reset`: the browser recorded the
+/// stream error `net::ERR_HTTP_1_1_REQUIRED` and no response.
+fn as_h2(cap: &mut Cap, id: ExchId, reset: bool) {
+    let e = &mut cap.a.exchanges[id.0 as usize];
+    e.http_version = crate::model::HttpVersion::Http2;
+    if reset {
+        e.response = None;
+        e.annotations = Some(Box::new(crate::model::Annotations {
+            origin: "HAR entry".into(),
+            flags: vec![(
+                "response._error".into(),
+                "net::ERR_HTTP_1_1_REQUIRED".into(),
+            )],
+            ..crate::model::Annotations::default()
+        }));
+    }
+}
+
+fn token_leg_on_h2(retry: bool) -> Analysis {
+    let (mut cap, c2) = scenario_b_start();
+    let host = "webext-pool1.contoso.com";
+    cap.http(
+        c2,
+        4.42,
+        0.03,
+        get(host, USER_PATH),
+        Some((401, msrtc_challenge(host), "")),
+    );
+    let reset = cap.http(
+        c2,
+        4.5,
+        0.01,
+        post(host, "/WebTicket/oauthtoken", GRANT),
+        Some((401, Vec::new(), "")),
+    );
+    as_h2(&mut cap, reset, true);
+    if retry {
+        let c = cap.tls(CLIENT_B, "203.0.113.10:443", 4.6, host, cert_ext(), false);
+        cap.http(
+            c,
+            4.65,
+            0.02,
+            post(host, "/WebTicket/oauthtoken", GRANT),
+            Some((
+                401,
+                vec![
+                    ("WWW-Authenticate", "Negotiate".into()),
+                    ("WWW-Authenticate", "NTLM".into()),
+                ],
+                "",
+            )),
+        );
+    }
+    cap.analyze()
+}
+
+#[test]
+fn windows_auth_reset_on_http2() {
+    // The token leg reset with HTTP_1_1_REQUIRED and repeated over HTTP/1.1: noise, I.
+    let a = token_leg_on_h2(true);
+    assert_eq!(tag_of(&a, ExchId(2)).outcome, Outcome::Noise);
+    let h2 = findings_of(&a, "C-H2-1");
+    assert_eq!(h2[0].severity, Info, "{}", h2[0].message);
+    assert!(h2[0].message.contains("retried over HTTP/1.1"));
+    // Not repeated: fail, F with the HTTP.sys fix, and the failed stage of the sign-in.
+    let a = token_leg_on_h2(false);
+    assert_eq!(tag_of(&a, ExchId(2)).outcome, Outcome::Fail);
+    let h2 = findings_of(&a, "C-H2-1");
+    assert_eq!(h2[0].severity, Fail);
+    assert!(
+        h2[0].message.contains("EnableHttp2Tls = 0"),
+        "{}",
+        h2[0].message
+    );
+    assert_eq!(
+        a.signin[0].verdict,
+        "furthest: ad-user-challenge (challenge) → failed: webticket-oauth (C-H2-1: net::ERR_HTTP_1_1_REQUIRED)"
+    );
+}
+
+#[test]
+fn ntlm_legs_carried_on_http2() {
+    // NTLM legs on HTTP/2 streams (something in front of IIS speaks h2): W while sign-in
+    // works.
+    let (mut cap, c2) = external_until_user(apps_on_pool1());
+    for id in 2..5 {
+        as_h2(&mut cap, ExchId(id), false);
+    }
+    let _ = c2;
+    let a = cap.analyze();
+    let h2 = findings_of(&a, "C-H2-1");
+    assert_eq!(h2.len(), 1, "{:#?}", a.findings);
+    assert_eq!(h2[0].severity, Warning);
+    assert!(h2[0].message.contains("NTLM is running over HTTP/2"));
+}
