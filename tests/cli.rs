@@ -62,7 +62,7 @@ fn json_report_names_its_schema_and_reads_stdin() {
     feeder.join().unwrap().unwrap();
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["schema"], "lyncscope/report-1");
+    assert_eq!(v["schema"], "lyncscope/report-2");
     // chrissanders http_dvwa_clearlogin: tshark sees 8 HTTP requests.
     let reqs = v["exchanges"]
         .as_array()
@@ -148,7 +148,8 @@ fn lync_sample(name: &str) -> std::path::PathBuf {
 }
 
 /// Scenario C of samples/lync: the certificate lacks lyncdiscover.contoso.com, the client
-/// aborts twice (its script: C04, C05 tcp-tls fail; findings C-CERT-1, C-CERT-2).
+/// aborts twice (its script: C04, C05 tcp-tls fail carrying ad-root-https; findings C-CERT-1,
+/// C-CERT-2, C-CERT-7; the verdict line of the stage specification names the carried stage).
 #[test]
 fn stages_prints_the_flow_the_verdict_and_the_findings() {
     let out = bin()
@@ -162,13 +163,55 @@ fn stages_prints_the_flow_the_verdict_and_the_findings() {
         "dns-discovery",
         "lyncdiscover.contoso.com",
         "tcp-tls",
-        "failed at tcp-tls",
+        "furthest: dns-discovery (ok) → failed: tcp-tls for ad-root-https (C-CERT-7: certificate_unknown)",
         "C-CERT-1",
         "C-CERT-2",
+        "C-CERT-7",
     ] {
         assert!(text.contains(want), "missing {want:?} in\n{text}");
     }
-    assert!(!text.contains("ad-root-https"), "{text}");
+    // No Autodiscover root request was ever sent: the stage table has no such row.
+    let table = text.split("\nSign-in").next().unwrap_or_default();
+    assert!(!table.contains("ad-root-https"), "{text}");
+}
+
+/// Sample H (samples/lync): the phone does not trust the internal CA. The JSON report carries
+/// the verdict of the stage specification: the failed carrier, the stage it carried, the
+/// check and the alert (its script: H03/H04 tcp-tls fail carrying ad-user-challenge, alert
+/// unknown_ca; C-CERT-7 fail).
+#[test]
+fn json_signin_names_the_failed_carrier_the_check_and_the_alert() {
+    let out = bin()
+        .args(["report", "--format", "json"])
+        .arg(lync_sample("H-untrusted-internal-ca.pcapng"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = &v["signin"][0];
+    assert_eq!(s["failed_stage"], "tcp-tls");
+    assert_eq!(s["failed_carries"], "ad-user-challenge");
+    assert_eq!(s["failed_check"], "C-CERT-7");
+    assert_eq!(s["failed_cause"], "unknown_ca");
+    assert_eq!(s["failed_host"], "webint-pool1.contoso.net");
+    assert!(
+        s["verdict"]
+            .as_str()
+            .unwrap()
+            .starts_with("furthest: ad-root-http (ok) → failed: tcp-tls for ad-user-challenge (C-CERT-7: unknown_ca)"),
+        "{}",
+        s["verdict"]
+    );
+    let aborted: Vec<&serde_json::Value> = v["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["stage"]["outcome"] == "fail")
+        .collect();
+    assert_eq!(aborted.len(), 2);
+    assert!(aborted
+        .iter()
+        .all(|c| c["stage"]["carries"] == "ad-user-challenge"));
 }
 
 /// A rules file adds a stage and a rule; the tag names the rule. (Scenario A's script: N03 is

@@ -93,6 +93,41 @@ fn outcome(v: &Value) -> Outcome {
     Outcome::parse(v.as_str().unwrap()).unwrap()
 }
 
+/// Compares a verdict line with the script's (samples/lync/README.md), `furthest: <stage>
+/// (<outcome>)[ → failed: <stage>[ for <carried stage>] (<check id>: <cause>)]`. The cause is
+/// free text and the failed part may go on to name the host (`… for ad-root-https on
+/// lyncdiscover.contoso.com (…)`), so only the stages, the outcome and the check id are compared.
+fn verdict_matches(got: &str, want: &str) -> Result<(), String> {
+    let (head, failed) = match want.split_once(" → failed: ") {
+        Some((h, f)) => (h, Some(f)),
+        None => (want, None),
+    };
+    let Some(rest) = got.strip_prefix(head) else {
+        return Err(format!("does not start with {head:?}"));
+    };
+    let Some(failed) = failed else {
+        return if rest.contains("failed:") {
+            Err("names a failed stage".into())
+        } else {
+            Ok(())
+        };
+    };
+    let (stages, cause) = failed
+        .split_once(" (")
+        .ok_or("the script's verdict has no check id")?;
+    let check = cause.split(':').next().unwrap_or_default();
+    let after = rest
+        .strip_prefix(" → failed: ")
+        .and_then(|r| r.strip_prefix(stages))
+        .filter(|r| r.starts_with(' '))
+        .ok_or_else(|| format!("no \"→ failed: {stages}\""))?;
+    if after.contains(&format!("({check}:")) {
+        Ok(())
+    } else {
+        Err(format!("the failed stage is not explained by {check}"))
+    }
+}
+
 fn check_scenario(capture: &Path, script: &Value, archive: bool) -> Vec<String> {
     let a = analyze_with_stages(capture);
     let name = capture.file_name().unwrap().to_string_lossy().to_string();
@@ -121,6 +156,14 @@ fn check_scenario(capture: &Path, script: &Value, archive: bool) -> Vec<String> 
                 "{name} {id}: outcome {:?}, script says {want_outcome:?}",
                 tag.outcome
             ));
+        }
+        if let Some(sub) = s(st, "sub_kind") {
+            if tag.subkind.as_deref() != Some(sub) {
+                failures.push(format!(
+                    "{name} {id}: sub-kind {:?}, script says {sub}",
+                    tag.subkind
+                ));
+            }
         }
         match st.get("status").and_then(Value::as_u64) {
             Some(code) => assert_eq!(
@@ -201,6 +244,14 @@ fn check_scenario(capture: &Path, script: &Value, archive: bool) -> Vec<String> 
                     tag.id, tag.outcome, st["stage"], st["outcome"]
                 ));
             }
+            if let Some(sub) = s(st, "sub_kind") {
+                if tag.subkind.as_deref() != Some(sub) {
+                    failures.push(format!(
+                        "{name} {id}: {q} sub-kind {:?}, script says {sub}",
+                        tag.subkind
+                    ));
+                }
+            }
             if let Some(parent) = s(st, "parent") {
                 if let Some(want) = by_step.get(parent).map(|e| e.id) {
                     if tag.parent != Some(want) {
@@ -267,6 +318,14 @@ fn check_scenario(capture: &Path, script: &Value, archive: bool) -> Vec<String> 
             summary.failed_stage
         ));
     }
+    if let Some(want) = s(expect, "verdict") {
+        if let Err(why) = verdict_matches(&summary.verdict, want) {
+            failures.push(format!(
+                "{name}: verdict {:?} {why}; script says {want:?}",
+                summary.verdict
+            ));
+        }
+    }
     if !archive {
         if let Some(flow) = s(expect, "flow") {
             if summary.flow.as_deref() != Some(flow) {
@@ -290,6 +349,17 @@ fn check_scenario(capture: &Path, script: &Value, archive: bool) -> Vec<String> 
                         .iter()
                         .map(|x| (&x.check, x.severity.as_str()))
                         .collect::<Vec<_>>()
+                ));
+            }
+        }
+        // Checks the script says must not fire here, at any severity.
+        for check in expect["findings_absent"].as_array().into_iter().flatten() {
+            let check = check.as_str().unwrap();
+            for x in a.findings.iter().filter(|x| x.check == check) {
+                failures.push(format!(
+                    "{name}: finding {check} ({}) must not fire: {}",
+                    x.severity.as_str(),
+                    x.message
                 ));
             }
         }
@@ -328,6 +398,32 @@ fn lync_samples_follow_their_scripts() {
         }
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn verdict_lines_are_compared_on_stages_outcome_and_check() {
+    let want =
+        "furthest: dns-discovery (ok) → failed: tcp-tls for ad-root-https (C-CERT-7: unknown_ca)";
+    for got in [
+        "furthest: dns-discovery (ok) → failed: tcp-tls for ad-root-https (C-CERT-7: the phone does not trust the CA)",
+        "furthest: dns-discovery (ok) → failed: tcp-tls for ad-root-https on lyncdiscover.contoso.com (C-CERT-7: x)",
+    ] {
+        assert_eq!(verdict_matches(got, want), Ok(()), "{got}");
+    }
+    for got in [
+        "furthest: dns-discovery (fail) → failed: tcp-tls for ad-root-https (C-CERT-7: x)",
+        "furthest: dns-discovery (ok) → failed: tcp-tls for ad-root-http (C-CERT-7: x)",
+        "furthest: dns-discovery (ok) → failed: tcp-tls for ad-root-https (C-CERT-1: x)",
+        "furthest: dns-discovery (ok)",
+    ] {
+        assert!(verdict_matches(got, want).is_err(), "{got}");
+    }
+    let ok = "furthest: event-channel (ok)";
+    assert_eq!(
+        verdict_matches("furthest: event-channel (ok), signed in after 6.6 s", ok),
+        Ok(())
+    );
+    assert!(verdict_matches("furthest: event-channel (ok) → failed: x (C-X-1: y)", ok).is_err());
 }
 
 /// Corpus archives full of OAuth / NTLM / SharePoint traffic are not Lync sign-ins.

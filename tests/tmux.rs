@@ -212,7 +212,8 @@ fn user_keys_from_a_config_file() {
         ]
     };
     let tmux = start("keys", dir.path(), &args(&good));
-    tmux.wait_for("sign-in failed");
+    // The verdict line in the title says loading is over (docs/stages.md verdict line).
+    tmux.wait_for("→ failed: ad-user");
     tmux.keys(&["f"]);
     std::thread::sleep(Duration::from_millis(300));
     assert!(!tmux.screen().contains("filter>"));

@@ -419,7 +419,8 @@ fn list_fills_in_while_loading_and_keeps_the_selection() {
     let r = fin.request.as_ref().unwrap();
     assert_eq!((&r.method, &r.target), (&chosen.method, &chosen.target));
     assert!(fin.stage.is_some());
-    // The stage layer's verdict is in the title now: the script's failed stage.
+    // The stage layer's verdict line is in the title now: the script's failed stage (the
+    // verdict line of docs/stages.md, "… → failed: <stage> (<check>: <cause>)").
     let failed = script("D-user-404.script.json")["expect"]["failed_stage"]
         .as_str()
         .unwrap()
@@ -427,7 +428,7 @@ fn list_fills_in_while_loading_and_keeps_the_selection() {
     let s = screen(&mut app, 140, 30);
     let title = s.lines().next().unwrap();
     assert!(!title.contains("loading:"));
-    assert!(title.contains(&format!("failed at {failed}")), "{title}");
+    assert!(title.contains(&format!("→ failed: {failed} (")), "{title}");
     press(&mut app, "m");
     assert_eq!(app.notes.marked().count(), 1);
 }

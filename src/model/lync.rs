@@ -63,8 +63,12 @@ pub struct StageTag {
     pub via: Option<String>,
     /// The DNS lookup whose answer gave the address this connection went to.
     pub dns: Option<DnsId>,
-    /// Finer kind within the stage: "mex", "issue", "internal", "external", "self" …
+    /// Finer kind within the stage: "mex", "issue", "internal", "external", "self", "wpad" …
     pub subkind: Option<String>,
+    /// For a carrier (`dns-hop`, `tcp-tls`, `ucwa-probe`): the stage whose request it carried
+    /// ("ad-root-https" for a connection to a lyncdiscover name, "ucwa-application" for the
+    /// host an `applications` link named), when known.
+    pub carries: Option<String>,
     /// Plain-words note on the outcome when it is not simply ok.
     pub note: Option<String>,
 }
@@ -217,11 +221,34 @@ pub struct Finding {
 pub struct StageInfo {
     pub id: String,
     pub label: String,
-    /// A step of the sign-in itself, not side traffic.
+    /// A step of the sign-in itself, not side traffic (it has a rank).
     pub milestone: bool,
+    /// Milestone rank (1 discovery lookup … 8 event channel): the furthest stage reached is
+    /// the highest rank reached.
+    pub rank: Option<u8>,
 }
 
-/// How far one client's sign-in got.
+/// One step of a flow: an exchange, a DNS lookup or a connection without HTTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum StepRef {
+    Exchange(ExchId),
+    Dns(DnsId),
+    Connection(ConnId),
+}
+
+impl std::fmt::Display for StepRef {
+    /// "#12" (exchange), "D3" (lookup), "C2" (connection), as the reports write them.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StepRef::Exchange(id) => write!(f, "#{}", id.0),
+            StepRef::Dns(id) => write!(f, "D{}", id.0),
+            StepRef::Connection(id) => write!(f, "C{}", id.0),
+        }
+    }
+}
+
+/// How far one client's sign-in got (docs/stages.md "Milestones, furthest stage and failed
+/// stage").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SigninSummary {
     /// The client address (for a SAZ, the address Fiddler recorded, if any).
@@ -231,20 +258,79 @@ pub struct SigninSummary {
     pub sip_domain: Option<String>,
     /// DOMAIN\user from an NTLM type 3, when seen.
     pub user: Option<String>,
-    /// "internal" (first discovery on lyncdiscoverinternal) or "external".
+    /// "internal" (the first root that answered was on lyncdiscoverinternal, or only that
+    /// name resolved) or "external". The discovery name decides, never the client address
+    /// alone (a CGNAT 100.64.0.0/10 phone is external when lyncdiscover answered).
     pub flow: Option<String>,
+    /// The flow had neither a discovery lookup nor a root request in the capture: `flow` was
+    /// inferred from the Autodiscover host's address, then the client's.
+    pub flow_inferred: bool,
+    /// "online" (an Autodiscover or UCWA host of SfB Online) or "hybrid" (an on-premises
+    /// Autodiscover answer redirected to SfB Online); None on-premises.
+    pub hosting: Option<String>,
     pub started: Ts,
     pub ended: Ts,
-    /// Furthest stage reached in the canonical order (with any outcome but noise).
+    /// Furthest stage reached: the highest milestone rank reached; within the rank, the
+    /// latest step's stage.
     pub furthest_stage: Option<String>,
+    /// The outcome of that stage's last step.
     pub furthest_outcome: Option<Outcome>,
-    /// The stage where the sign-in broke, when it did.
+    /// The stage where the sign-in broke, when it did (a carrier such as `tcp-tls` included).
     pub failed_stage: Option<String>,
+    /// For a failed carrier: the stage whose request it carried, when known.
+    pub failed_carries: Option<String>,
+    /// The host of the failed step (request host, lookup name, connection name).
+    pub failed_host: Option<String>,
+    /// The failed step.
+    pub failed_step: Option<StepRef>,
+    /// The check whose finding explains the failed step, and the cause in a few words.
+    pub failed_check: Option<String>,
+    pub failed_cause: Option<String>,
     /// `signed-in` (makeMeAvailable) answered successfully.
     pub signed_in: bool,
-    /// One sentence: "signed in after 2.8 s" / "failed at tcp-tls: …".
+    /// Activity after sign-in that worked ("policies", "MRAS", "contacts"), in flow order.
+    pub after_signin: Vec<String>,
+    /// The verdict line: "furthest: dns-discovery (ok) → failed: tcp-tls for ad-root-https
+    /// (C-CERT-7: unknown_ca)"; every view prints this one.
     pub verdict: String,
     pub exchanges: Vec<ExchId>,
     pub dns: Vec<DnsId>,
     pub connections: Vec<ConnId>,
+}
+
+impl SigninSummary {
+    /// "external", "internal (inferred)", "external · SfB Online", "internal · hybrid → SfB
+    /// Online": the flow as the views label it.
+    pub fn flow_label(&self) -> String {
+        let mut s = self.flow.clone().unwrap_or_else(|| "?".into());
+        if self.flow_inferred {
+            s.push_str(" (inferred)");
+        }
+        match self.hosting.as_deref() {
+            Some("online") => s.push_str(" · SfB Online"),
+            Some("hybrid") => s.push_str(" · hybrid → SfB Online"),
+            _ => {}
+        }
+        s
+    }
+
+    /// "tcp-tls for ad-root-https (C2, lyncdiscover.contoso.com)": the failed stage with what
+    /// it carried and where; None when nothing failed.
+    pub fn failed_label(&self) -> Option<String> {
+        let mut out = self.failed_stage.clone()?;
+        if let Some(c) = &self.failed_carries {
+            out.push_str(&format!(" for {c}"));
+        }
+        let place: Vec<String> = [
+            self.failed_step.map(|x| x.to_string()),
+            self.failed_host.clone(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !place.is_empty() {
+            out.push_str(&format!(" ({})", place.join(", ")));
+        }
+        Some(out)
+    }
 }

@@ -191,19 +191,28 @@ fn write_verdict(a: &Analysis, out: &mut dyn Write) -> io::Result<()> {
         writeln!(
             out,
             "<div class=\"verdict {class}\"><strong>{}</strong> from {}{}: {}<br>\
-furthest stage: <code>{}</code> · failed stage: <code class=\"{}\">{}</code> · elapsed: {:.3} s · signed in: {}</div>",
+furthest stage: <code>{}</code> · failed stage: <code class=\"{}\">{}</code>{} · elapsed: {:.3} s · signed in: {}</div>",
             esc(&signin_who(s)),
             esc(&s.client.map_or_else(|| "client ?".into(), |c| c.to_string())),
-            esc(&s.flow.as_deref().map(|f| format!(" ({f})")).unwrap_or_default()),
+            esc(&format!(" ({})", s.flow_label())),
             esc(&s.verdict),
             esc(s.furthest_stage.as_deref().unwrap_or("none")),
             if s.failed_stage.is_some() { "fail" } else { "" },
             esc(s.failed_stage.as_deref().unwrap_or("—")),
+            esc(&failed_detail(s)),
             s.ended.secs_since(s.started),
             if s.signed_in { "yes" } else { "no" },
         )?;
     }
     Ok(())
+}
+
+/// " for ad-root-https (C2, lyncdiscover.contoso.com)" after the failed stage.
+fn failed_detail(s: &crate::model::SigninSummary) -> String {
+    match (s.failed_label(), &s.failed_stage) {
+        (Some(label), Some(stage)) => label.strip_prefix(stage.as_str()).unwrap_or("").to_string(),
+        _ => String::new(),
+    }
 }
 
 /// "D3" / "C2", linked to its stage-table row when it has one.

@@ -1,4 +1,4 @@
-//! The JSON report, schema `lyncscope/report-1` (documented in docs/report-schema.md).
+//! The JSON report, schema `lyncscope/report-2` (documented in docs/report-schema.md).
 //!
 //! A public contract: fields are only ever added; a change of meaning or a removal needs a new
 //! schema version. The DTOs borrow from the [`Analysis`] so a large report streams out without
@@ -12,7 +12,7 @@ use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
 use std::io::Write;
 
-pub const SCHEMA: &str = "lyncscope/report-1";
+pub const SCHEMA: &str = "lyncscope/report-2";
 
 /// Writes the report as compact JSON (one line), or indented when `pretty`.
 pub fn write<W: Write>(analysis: &Analysis, pretty: bool, out: W) -> std::io::Result<()> {

@@ -1,5 +1,5 @@
 //! JSON views of what the stage layer adds: stage tags, decoded auth, DNS lookups, findings
-//! and sign-in summaries (part of schema `lyncscope/report-1`, see docs/report-schema.md).
+//! and sign-in summaries (part of schema `lyncscope/report-2`, see docs/report-schema.md).
 
 use crate::model::{
     rcode_name, rtype_name, AuthFacts, AuthLeg, Challenge, DnsData, DnsLookup, Finding,
@@ -16,6 +16,7 @@ pub(crate) struct StageDto<'a> {
     via: Option<&'a str>,
     dns: Option<u32>,
     subkind: Option<&'a str>,
+    carries: Option<&'a str>,
     note: Option<&'a str>,
 }
 
@@ -28,6 +29,7 @@ pub(crate) fn stage(t: &StageTag) -> StageDto<'_> {
         via: t.via.as_deref(),
         dns: t.dns.map(|d| d.0),
         subkind: t.subkind.as_deref(),
+        carries: t.carries.as_deref(),
         note: t.note.as_deref(),
     }
 }
@@ -329,13 +331,21 @@ pub(crate) struct SigninDto<'a> {
     sip_domain: Option<&'a str>,
     user: Option<&'a str>,
     flow: Option<&'a str>,
+    flow_inferred: bool,
+    hosting: Option<&'a str>,
     started: f64,
     ended: f64,
     elapsed: f64,
     furthest_stage: Option<&'a str>,
     furthest_outcome: Option<&'static str>,
     failed_stage: Option<&'a str>,
+    failed_carries: Option<&'a str>,
+    failed_host: Option<&'a str>,
+    failed_step: Option<String>,
+    failed_check: Option<&'a str>,
+    failed_cause: Option<&'a str>,
     signed_in: bool,
+    after_signin: &'a [String],
     verdict: &'a str,
     exchanges: Vec<u32>,
     dns: Vec<u32>,
@@ -349,13 +359,21 @@ pub(crate) fn signin(s: &SigninSummary) -> SigninDto<'_> {
         sip_domain: s.sip_domain.as_deref(),
         user: s.user.as_deref(),
         flow: s.flow.as_deref(),
+        flow_inferred: s.flow_inferred,
+        hosting: s.hosting.as_deref(),
         started: s.started.as_secs_f64(),
         ended: s.ended.as_secs_f64(),
         elapsed: s.ended.secs_since(s.started),
         furthest_stage: s.furthest_stage.as_deref(),
         furthest_outcome: s.furthest_outcome.map(|o| o.as_str()),
         failed_stage: s.failed_stage.as_deref(),
+        failed_carries: s.failed_carries.as_deref(),
+        failed_host: s.failed_host.as_deref(),
+        failed_step: s.failed_step.map(|x| x.to_string()),
+        failed_check: s.failed_check.as_deref(),
+        failed_cause: s.failed_cause.as_deref(),
         signed_in: s.signed_in,
+        after_signin: &s.after_signin,
         verdict: &s.verdict,
         exchanges: s.exchanges.iter().map(|x| x.0).collect(),
         dns: s.dns.iter().map(|x| x.0).collect(),

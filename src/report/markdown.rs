@@ -200,7 +200,7 @@ pub fn write_markdown(
                     &s.client.map_or_else(|| "?".into(), |c| c.to_string())
                 )),
                 cell(&md_text(&signin_who(s))),
-                cell(&md_text(s.flow.as_deref().unwrap_or("?"))),
+                cell(&md_text(&s.flow_label())),
                 if s.signed_in { "yes" } else { "**no**" },
                 cell(&md_text(s.furthest_stage.as_deref().unwrap_or("none"))),
                 cell(&md_text(s.failed_stage.as_deref().unwrap_or("—"))),

@@ -53,18 +53,15 @@ pub fn write<W: Write>(a: &Analysis, all: bool, out: &mut W) -> io::Result<()> {
             .map_or_else(|| "client ?".into(), |c| c.to_string());
         writeln!(
             out,
-            "  {who} from {client}{}: {}",
-            s.flow
-                .as_deref()
-                .map(|f| format!(" ({f})"))
-                .unwrap_or_default(),
+            "  {who} from {client} ({}): {}",
+            s.flow_label(),
             s.verdict
         )?;
         writeln!(
             out,
             "    furthest stage: {}   failed at: {}   elapsed: {:.3} s",
             s.furthest_stage.as_deref().unwrap_or("none"),
-            s.failed_stage.as_deref().unwrap_or("-"),
+            s.failed_label().unwrap_or_else(|| "-".into()),
             s.ended.secs_since(s.started)
         )?;
     }

@@ -622,6 +622,97 @@ pub fn token_ref(token: &str) -> TokenRef {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
+/// `X-Ms-diagnostics` ids that mean "the token or web ticket was rejected" (docs/checks.md
+/// C-AUTH-9): 28032 web ticket invalid, 28033 expired, 28055 OAuth token invalid, 28056 OAuth
+/// token expired, 28072 ticket could not be verified, 28077 invalid audience.
+pub const TOKEN_REJECTION_IDS: [u32; 6] = [28032, 28033, 28055, 28056, 28072, 28077];
+
+static RE_WARNING_INVALID_TOKEN: std::sync::LazyLock<regex::Regex> =
+    std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#"(?i)^\s*1[0-9][0-9]\s+\S+\s+"InvalidToken""#).expect("static regex")
+    });
+
+/// The token-rejection marker of a response, in a few words ("28055 The OAuth token is
+/// invalid.", "Warning 120 InvalidToken", "wsse:FailedAuthentication"); None when there is
+/// none. The status is not looked at: Online answers a rejected token with 403, SfB Server with
+/// 401 or 500.
+pub fn token_rejection(response: &Headers, facts: Option<&AuthFacts>) -> Option<String> {
+    let diags = facts.map(|f| f.diagnostics.as_slice()).unwrap_or_default();
+    if let Some(d) = diags
+        .iter()
+        .find(|d| d.code.is_some_and(|c| TOKEN_REJECTION_IDS.contains(&c)))
+    {
+        let code = d.code.unwrap_or_default();
+        return Some(match &d.reason {
+            Some(r) => format!("{code} {r}"),
+            None => code.to_string(),
+        });
+    }
+    if let Some(w) = response
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("warning"))
+        .find(|(_, v)| RE_WARNING_INVALID_TOKEN.is_match(v))
+    {
+        return Some(format!("Warning: {}", w.1.trim()));
+    }
+    diags
+        .iter()
+        .any(|d| {
+            d.raw
+                .to_ascii_lowercase()
+                .contains("faultcode=\"wsse:failedauthentication\"")
+        })
+        .then(|| "wsse:FailedAuthentication".to_string())
+}
+
+/// The NTLM message type a request leg carries (bare or inside Negotiate).
+pub fn ntlm_type(leg: &AuthLeg) -> Option<u8> {
+    let m = match leg {
+        AuthLeg::Ntlm(m) => m,
+        AuthLeg::Negotiate { ntlm: Some(m), .. } => m,
+        _ => return None,
+    };
+    Some(m.message_type())
+}
+
+/// The response challenges the client for a (new) token: a `Bearer` or `MsRtcOAuth`
+/// challenge, wherever it sits in the parsed header.
+pub fn asks_for_token(facts: Option<&AuthFacts>) -> bool {
+    facts.is_some_and(|f| {
+        f.challenges.iter().any(|c| {
+            c.scheme.eq_ignore_ascii_case("bearer") || c.scheme.eq_ignore_ascii_case("msrtcoauth")
+        })
+    })
+}
+
+/// The claims of a JWT that say where it may be used, decoded without verifying: `aud`,
+/// `iss`, `exp` (docs/stages.md "Token scope").
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct JwtClaims {
+    pub aud: Option<String>,
+    pub iss: Option<String>,
+    pub exp: Option<i64>,
+}
+
+pub fn jwt_claims(token: &str) -> Option<JwtClaims> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut parts = token.trim().split('.');
+    let (_, payload) = (parts.next()?, parts.next()?);
+    parts.next()?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let text = |k: &str| match v.get(k)? {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Array(a) => a.first()?.as_str().map(str::to_string),
+        _ => None,
+    };
+    Some(JwtClaims {
+        aud: text("aud"),
+        iss: text("iss"),
+        exp: v.get("exp").and_then(serde_json::Value::as_i64),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

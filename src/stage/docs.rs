@@ -10,10 +10,48 @@ use crate::model::{FindingSeverity, Outcome};
 const WRITE_HINT: &str = "`LYNCSCOPE_WRITE_DOCS=1 cargo test --test docs` rewrites this file";
 
 /// What a capture cannot tell, whatever the checks do.
-const NOT_DECIDABLE: &str = "Not decidable from a capture (model gaps): certificate chain \
-completeness (only the leaf is recorded), the TLS alert code itself (\"client aborted\" is \
-inferred: no request, little data), DMZ vs internal reverse-proxy VIP (needs subnet labels), \
-exact pool membership (C-AUTH-5 uses the issuing host plus the rejection).";
+const NOT_DECIDABLE: &str = "Not decidable from a capture (model gaps): whether the device trusts \
+a root (C-CERT-7 infers it from the chain the server sent and the issuer's name), the alert of a \
+TLS 1.3 client without a key log (encrypted), an HTTP/2 stream reset in a packet capture (HTTP/2 \
+frames are not decoded; a trace archive's stream error is read), DMZ vs internal reverse-proxy VIP \
+(needs subnet labels), exact pool membership (token scope uses the issuing host, the hosts an \
+Autodiscover answer names with it and the hosts whose challenge names its endpoint).";
+
+/// Outcomes that hold whatever a rule's own entries say (the specification's §1.0 table).
+const INVARIANTS: &str = "Whatever a rule's outcome entries say, for every stage but `unrelated`: \
+a 401 answering an NTLM (or Negotiate-wrapped NTLM) type-3 message is `fail` (credentials \
+rejected or the NTLM context lost); an HTTP/2 stream reset before its response is `fail`, or \
+`noise` when it was reset with `HTTP_1_1_REQUIRED` and the client repeated the request over \
+HTTP/1.1 within 5 s and got an answer. For the Lync stages (not Exchange): a 401, 403 or 500 to \
+a request that presented a token (`Authorization: Bearer`, `X-MS-WebTicket`) and carries a \
+token-rejection marker (X-Ms-diagnostics 28032, 28033, 28055, 28056, 28072 or 28077, `Warning: \
+1xx <host> \"InvalidToken\"`, `faultcode=\"wsse:FailedAuthentication\"`) is `fail` (rule \
+`token-rejected`), whatever its status; a 401/403 with a fresh `Bearer` / `MsRtcOAuth` \
+challenge to a token that this host may accept (token scope: an on-premises web ticket on its \
+pool and on the hosts whose challenge names its token endpoint; an SfB Online web ticket on the \
+Online hosts that name its director; a JWT on its audience) is `fail` (`token-rejected`); to a \
+token issued for another host it is `challenge` the first time that host asks, `fail` after \
+(`token-outside-scope`). A TLS handshake the client abandons after the server's certificate is \
+`fail`, never `unknown`, unless it is `noise`: the HTTPS attempt on a `lyncdiscover` name \
+CNAMEd to SfB Online (which presents its `*.online.lync.com` certificate) when discovery went \
+on, or a failed Exchange candidate when a later one worked.";
+
+/// How a sign-in's verdict is built from the tags (the specification's §1.0b).
+const VERDICT: &str = "The sign-in verdict, per client. Furthest stage = the highest milestone \
+rank reached (1 a discovery lookup answered, NXDOMAIN included; 2 a root request answered; 3 \
+the unauthenticated user request answered; 4 a token leg answered, a 401 leg included; 5 the \
+authenticated user request answered; 6 the application created, or any MCX request answered; \
+7 makeMeAvailable answered; 8 a P-GET answered, or one sent after sign-in still open at capture \
+end); within a rank, the stage of the latest such step, printed with the outcome of that \
+stage's last step. Failed stage (only when makeMeAvailable did not succeed) = the last `fail`, \
+in capture order, among the milestones and the carriers, not followed by a milestone of the \
+same or a higher rank with outcome `ok`, `challenge` or `redirect`; a carrier takes the rank of \
+the stage it carried, known from the discovery name (`lyncdiscover*` → the root) or from the \
+relation of the link that announced the host. `noise` never makes a failed stage; failures of \
+side stages are findings only. Verdict line: `furthest: <stage> (<outcome>) → failed: <stage> \
+[for <carried stage>] (<check id>: <short cause>)`, or `… → incomplete: capture ends after \
+<stage>`, or `… → signed in after <s> s (makeMeAvailable #n)` with the post-sign-in activity \
+(`+ policies, MRAS, contacts`).";
 
 /// docs/checks.md: every check of the table, in the order they run.
 pub fn checks_markdown() -> String {
@@ -77,10 +115,16 @@ pub fn stages_markdown() -> String {
     ));
     s.push_str("\n## Stages\n\n");
     s.push_str(&wrap(
-        "In flow order. A milestone is a step of the sign-in itself and counts for the \
-         furthest stage reached; side traffic (the event channel, Exchange …) does not.",
+        "In flow order (the order a successful first-time sign-in walks through; clients \
+         parallelise, retry and cache, so the tool never requires it). A milestone has a rank: \
+         only milestones move the furthest stage reached. A carrier carries another stage's \
+         request (the lookup of an announced host, the TCP/TLS connection, the UCWA probe): \
+         when it fails, the failed stage is named with the stage it carried. Post-sign-in \
+         activity is printed beside the verdict, never as the furthest stage.",
     ));
-    s.push_str("\n| # | stage | label | milestone | given by the rules |\n|---|---|---|---|---|\n");
+    s.push_str(
+        "\n| # | stage | label | milestone rank | kind | given by the rules |\n|---|---|---|---|---|---|\n",
+    );
     for (n, st) in rules.stages.iter().enumerate() {
         let given: Vec<String> = rules
             .rules
@@ -88,12 +132,20 @@ pub fn stages_markdown() -> String {
             .filter(|r| r.stage == st.id)
             .map(|r| format!("`{}`", r.name))
             .collect();
+        let kind = if st.carrier {
+            "carrier".to_string()
+        } else if let Some(p) = &st.post_signin {
+            format!("post-sign-in ({p})")
+        } else {
+            String::new()
+        };
         s.push_str(&format!(
-            "| {} | `{}` | {} | {} | {} |\n",
+            "| {} | `{}` | {} | {} | {} | {} |\n",
             n + 1,
             st.id,
             cell(&st.label),
-            if st.milestone { "yes" } else { "no" },
+            st.rank.map_or("–".to_string(), |r| r.to_string()),
+            kind,
             if given.is_empty() {
                 "none: what no rule matches".to_string()
             } else {
@@ -101,6 +153,8 @@ pub fn stages_markdown() -> String {
             }
         ));
     }
+    s.push('\n');
+    s.push_str(&wrap(VERDICT));
     let outcomes = [
         (Outcome::Ok, "the step worked"),
         (Outcome::Challenge, "an expected 401 leg"),
@@ -122,6 +176,8 @@ pub fn stages_markdown() -> String {
     .join(", ");
     s.push('\n');
     s.push_str(&wrap(&format!("Outcomes: {outcomes}.")));
+    s.push('\n');
+    s.push_str(&wrap(INVARIANTS));
     s.push_str("\n## Rules\n\n");
     s.push_str(&wrap(
         "In matching order. All tests of a rule must hold; text tests are case-insensitive \
@@ -168,8 +224,13 @@ fn rule_section(n: usize, r: &Rule) -> String {
         for o in &r.outcomes {
             s.push_str(&format!("- {}\n", outcome_line(o)));
         }
-        if r.kind == RuleKind::Http && r.no_response != Outcome::Unknown {
-            s.push_str(&format!("- no response → `{}`\n", r.no_response.as_str()));
+        if let Some(o) = r.no_response {
+            let what = if r.kind == RuleKind::Dns {
+                "no answer"
+            } else {
+                "no response"
+            };
+            s.push_str(&format!("- {what} → `{}`\n", o.as_str()));
         }
     }
     s
@@ -228,6 +289,13 @@ fn rule_tests(r: &Rule) -> Vec<String> {
     if let Some(port) = r.port {
         t.push(format!("server port {port}"));
     }
+    if r.lync_resource {
+        t.push(
+            "`resource=` or `scope=` (query or form body) names a Lync or SfB Online host or the \
+             SfB Online application id"
+                .into(),
+        );
+    }
     t
 }
 
@@ -239,6 +307,10 @@ fn host_set(set: HostSet) -> &'static str {
         }
         HostSet::AnnouncedHosts => "the hosts of URLs an earlier response announced",
         HostSet::SipDomains => "the SIP domains (from discovery names and `sipuri=`)",
+        HostSet::IdpHosts => {
+            "the identity-provider hosts this flow announced (a Bearer `authorization_uri`, an \
+             `ms_rtc_passiveauthuri`, an identity provider's redirect to another)"
+        }
     }
 }
 
@@ -299,6 +371,18 @@ fn outcome_line(o: &OutcomeRule) -> String {
     match o.answered {
         Some(true) => t.push("answered (an address or CNAME)".into()),
         Some(false) => t.push("not answered".into()),
+        None => {}
+    }
+    if !o.challenge.is_empty() {
+        let names: Vec<String> = o.challenge.iter().map(|c| code(c)).collect();
+        t.push(format!("a challenge {}", names.join(" or ")));
+    }
+    if let Some(n) = o.ntlm_type {
+        t.push(format!("the request carried NTLM type {n}"));
+    }
+    match o.location_lync {
+        Some(true) => t.push("`Location` on the same host, a Lync host or an Online host".into()),
+        Some(false) => t.push("`Location` on another host".into()),
         None => {}
     }
     let when = if t.is_empty() {

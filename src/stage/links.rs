@@ -12,6 +12,14 @@ use serde_json::Value;
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
+/// The lower-case host of an absolute URL (no port).
+pub fn url_host(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let (host, _) = crate::model::url::host_and_port(authority, 0);
+    (!host.is_empty()).then_some(host)
+}
+
 /// A URL announced by a response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Link {
@@ -60,6 +68,15 @@ const SIP_ACCESS_ELEMENTS: &[&str] = &[
     "SipClientInternalAccess",
     "SipServerExternalAccess",
     "SipServerInternalAccess",
+];
+
+/// JSON keys whose string value is an identity provider's URL (stage `modern-auth`): the
+/// passive sign-in URL of an oauthtoken 400 `28020`, an Azure AD user-realm answer's ADFS
+/// endpoints.
+const IDP_URL_KEYS: &[&str] = &[
+    "ms_rtc_passiveauthuri",
+    "federation_active_auth_url",
+    "federation_metadata_url",
 ];
 
 /// Mobility policy keys (stage `inband-provisioning`, UCWA policies resource).
@@ -305,6 +322,11 @@ fn walk_json_links(v: &Value, path: &str, sink: &mut LinkSink<'_>) {
                             }
                             walk_json_links(item, &item_path, sink);
                         }
+                    }
+                    Value::String(url)
+                        if IDP_URL_KEYS.iter().any(|k| k.eq_ignore_ascii_case(key)) =>
+                    {
+                        sink.add(&child_path, key, url, false);
                     }
                     _ => {}
                 }

@@ -5,9 +5,11 @@ pub mod auth;
 pub mod checks;
 pub mod classify;
 pub mod docs;
+pub mod hosts;
 pub mod links;
 pub mod rules;
 pub mod signin;
+pub mod tokens;
 
 use std::sync::Arc;
 
@@ -30,12 +32,14 @@ pub fn annotate(analysis: &mut Analysis, rules: &RuleSet) {
         .map(|s| crate::model::StageInfo {
             id: s.id.clone(),
             label: s.label.clone(),
-            milestone: s.milestone,
+            milestone: s.milestone(),
+            rank: s.rank,
         })
         .collect();
     let learned = classify::classify(analysis, rules);
     analysis.signin = signin::summaries(analysis, rules);
     analysis.findings = checks::run(analysis, rules, &learned);
+    signin::explain(&mut analysis.signin, &analysis.findings);
 }
 
 /// Which bodies the HTTP layer keeps the head of: those of requests on paths or hosts the

@@ -26,24 +26,67 @@ pub enum RulesError {
 #[serde(deny_unknown_fields)]
 struct RulesFile {
     #[serde(default)]
-    stage: Vec<StageDef>,
+    stage: Vec<StageFile>,
     #[serde(default)]
     rule: Vec<RuleDef>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct StageFile {
+    id: String,
+    label: String,
+    #[serde(default)]
+    rank: Option<u8>,
+    /// Older rule files: `milestone = false` removes the rank; `true` needs a `rank`.
+    #[serde(default)]
+    milestone: Option<bool>,
+    #[serde(default)]
+    carrier: bool,
+    #[serde(default)]
+    post_signin: Option<String>,
+}
+
+/// A stage of the flow (docs/stages.md "Milestones, furthest stage and failed stage").
+#[derive(Debug, Clone)]
 pub struct StageDef {
     pub id: String,
     pub label: String,
-    /// A step of the sign-in itself (counts for "furthest stage reached"); side traffic such
-    /// as the event channel or Exchange is not.
-    #[serde(default = "yes")]
-    pub milestone: bool,
+    /// Milestone rank (1 = discovery lookup … 8 = event channel): a step of the sign-in
+    /// itself, which moves the furthest stage reached. None for side traffic and transport.
+    pub rank: Option<u8>,
+    /// A step that carries another stage's request (DNS of an announced host, TCP/TLS, the
+    /// UCWA probe): its failure is the failed stage, named with the stage it carried.
+    pub carrier: bool,
+    /// Activity after sign-in printed beside the verdict ("policies", "MRAS", "contacts").
+    pub post_signin: Option<String>,
 }
 
-fn yes() -> bool {
-    true
+impl StageDef {
+    /// A milestone (it has a rank).
+    pub fn milestone(&self) -> bool {
+        self.rank.is_some()
+    }
+}
+
+fn stage_def(file: &str, s: StageFile) -> Result<StageDef, RulesError> {
+    let rank = match (s.rank, s.milestone) {
+        (_, Some(false)) => None,
+        (None, Some(true)) => {
+            return Err(RulesError::Parse {
+                file: file.into(),
+                message: format!("stage \"{}\": milestone = true needs a rank (1-8)", s.id),
+            })
+        }
+        (r, _) => r,
+    };
+    Ok(StageDef {
+        id: s.id,
+        label: s.label,
+        rank,
+        carrier: s.carrier,
+        post_signin: s.post_signin,
+    })
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -97,6 +140,8 @@ struct RuleDef {
     #[serde(default)]
     host_in: Option<String>,
     #[serde(default)]
+    lync_resource: bool,
+    #[serde(default)]
     qname: Option<String>,
     #[serde(default)]
     qname_in: Option<String>,
@@ -141,6 +186,12 @@ struct OutcomeDef {
     #[serde(default)]
     answered: Option<bool>,
     #[serde(default)]
+    challenge: Option<Vec<String>>,
+    #[serde(default)]
+    ntlm_type: Option<u8>,
+    #[serde(default)]
+    location_lync: Option<bool>,
+    #[serde(default)]
     note: Option<String>,
 }
 
@@ -160,6 +211,9 @@ pub enum HostSet {
     AnnouncedHosts,
     /// SIP domains seen in discovery names and `sipuri=`.
     SipDomains,
+    /// Identity-provider hosts announced by this flow (a `Bearer authorization_uri`, an
+    /// `ms_rtc_passiveauthuri`, an IdP's redirect to another IdP): stage `modern-auth`.
+    IdpHosts,
 }
 
 impl HostSet {
@@ -168,6 +222,7 @@ impl HostSet {
             "lync-hosts" => HostSet::LyncHosts,
             "announced-hosts" => HostSet::AnnouncedHosts,
             "sip-domains" => HostSet::SipDomains,
+            "idp-hosts" => HostSet::IdpHosts,
             _ => return None,
         })
     }
@@ -206,6 +261,14 @@ pub struct OutcomeRule {
     pub body: Option<Regex>,
     pub rcode: Option<String>,
     pub answered: Option<bool>,
+    /// Any parsed `WWW-Authenticate` challenge (folded lines split, docs/stages.md) has one
+    /// of these schemes; `X-MS-WebTicketURL` counts as a scheme of its own.
+    pub challenge: Vec<String>,
+    /// The request carried an NTLM message of this type (also inside Negotiate).
+    pub ntlm_type: Option<u8>,
+    /// The `Location` host is the request's host, a Lync host or an Online host (true), or
+    /// another host (false).
+    pub location_lync: Option<bool>,
     pub note: Option<String>,
 }
 
@@ -224,13 +287,18 @@ pub struct Rule {
     pub req_body: Option<Regex>,
     pub announced: Option<Regex>,
     pub host_in: Option<HostSet>,
+    /// `resource=` / `scope=` of the request names a Lync or Online host or the SfB Online
+    /// application id (an identity-provider request made for this flow).
+    pub lync_resource: bool,
     pub qname: Option<Regex>,
     pub qname_in: Option<HostSet>,
     pub after_lync: bool,
     pub port: Option<u16>,
     pub subkinds: Vec<Subkind>,
     pub outcomes: Vec<OutcomeRule>,
-    pub no_response: Outcome,
+    /// Outcome of a request without response (default `unknown`) or a lookup without answer
+    /// (default `fail`).
+    pub no_response: Option<Outcome>,
     /// Where the rule came from ("built-in" or the file name).
     pub source: String,
 }
@@ -378,12 +446,15 @@ fn compile(file: &str, def: RuleDef, stages: &[StageDef]) -> Result<Rule, RulesE
             body: re(o.body)?,
             rcode: o.rcode.map(|r| r.to_ascii_uppercase()),
             answered: o.answered,
+            challenge: o.challenge.unwrap_or_default(),
+            ntlm_type: o.ntlm_type,
+            location_lync: o.location_lync,
             note: o.note,
         });
     }
     let no_response = match def.no_response {
-        Some(o) => Outcome::parse(&o).ok_or_else(|| err(format!("unknown outcome \"{o}\"")))?,
-        None => Outcome::Unknown,
+        Some(o) => Some(Outcome::parse(&o).ok_or_else(|| err(format!("unknown outcome \"{o}\"")))?),
+        None => None,
     };
     Ok(Rule {
         name: def.name,
@@ -399,6 +470,7 @@ fn compile(file: &str, def: RuleDef, stages: &[StageDef]) -> Result<Rule, RulesE
         req_body: re(def.req_body)?,
         announced: re(def.announced)?,
         host_in: set(def.host_in)?,
+        lync_resource: def.lync_resource,
         qname: re(def.qname)?,
         qname_in: set(def.qname_in)?,
         after_lync: def.after_lync,
@@ -427,7 +499,11 @@ impl RuleSet {
     /// Built-in rules merged with user files `(name, text)`, in order.
     pub fn with_overrides(files: &[(String, String)]) -> Result<RuleSet, RulesError> {
         let base = parse("built-in", BUILTIN)?;
-        let mut stages = base.stage;
+        let mut stages = base
+            .stage
+            .into_iter()
+            .map(|s| stage_def("built-in", s))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut defs: Vec<(String, RuleDef)> = base
             .rule
             .into_iter()
@@ -436,11 +512,9 @@ impl RuleSet {
         for (file, text) in files {
             let user = parse(file, text)?;
             for s in user.stage {
+                let s = stage_def(file, s)?;
                 match stages.iter_mut().find(|x| x.id == s.id) {
-                    Some(x) => {
-                        x.label = s.label;
-                        x.milestone = s.milestone;
-                    }
+                    Some(x) => *x = s,
                     None => stages.push(s),
                 }
             }
@@ -508,7 +582,24 @@ impl RuleSet {
     }
 
     pub fn is_milestone(&self, stage: &str) -> bool {
-        self.stages.iter().any(|s| s.id == stage && s.milestone)
+        self.rank(stage).is_some()
+    }
+
+    /// Milestone rank of a stage (docs/stages.md), None when it is not a milestone.
+    pub fn rank(&self, stage: &str) -> Option<u8> {
+        self.stages
+            .iter()
+            .find(|s| s.id == stage)
+            .and_then(|s| s.rank)
+    }
+
+    /// The stage carries another stage's request (DNS hop, TCP/TLS, UCWA probe).
+    pub fn is_carrier(&self, stage: &str) -> bool {
+        self.stages.iter().any(|s| s.id == stage && s.carrier)
+    }
+
+    pub fn stage(&self, stage: &str) -> Option<&StageDef> {
+        self.stages.iter().find(|s| s.id == stage)
     }
 
     pub fn label<'a>(&'a self, stage: &'a str) -> &'a str {
@@ -550,7 +641,9 @@ mod tests {
             "ad-user-challenge",
             "webticket-oauth",
             "webticket-soap",
+            "modern-auth",
             "ad-user",
+            "ucwa-probe",
             "ucwa-application",
             "mcx-session",
             "certprov",
@@ -568,6 +661,36 @@ mod tests {
         let ids: Vec<&str> = set.stages.iter().map(|s| s.id.as_str()).collect();
         assert_eq!(ids, spec);
         assert!(set.rules.len() > 30);
+        // Milestone ranks of docs/stages.md (the specification's §1.0b).
+        let ranks: Vec<(&str, u8)> = set
+            .stages
+            .iter()
+            .filter_map(|s| s.rank.map(|r| (s.id.as_str(), r)))
+            .collect();
+        assert_eq!(
+            ranks,
+            [
+                ("dns-discovery", 1),
+                ("ad-root-http", 2),
+                ("ad-root-https", 2),
+                ("ad-user-challenge", 3),
+                ("webticket-oauth", 4),
+                ("webticket-soap", 4),
+                ("modern-auth", 4),
+                ("ad-user", 5),
+                ("ucwa-application", 6),
+                ("mcx-session", 6),
+                ("signed-in", 7),
+                ("event-channel", 8),
+            ]
+        );
+        let carriers: Vec<&str> = set
+            .stages
+            .iter()
+            .filter(|s| s.carrier)
+            .map(|s| s.id.as_str())
+            .collect();
+        assert_eq!(carriers, ["dns-hop", "tcp-tls", "ucwa-probe"]);
     }
 
     #[test]
@@ -576,6 +699,11 @@ mod tests {
 [[stage]]
 id = "my-portal"
 label = "Company portal"
+
+[[stage]]
+id = "mras"
+label = "Relays"
+milestone = false
 
 [[rule]]
 name = "portal"
@@ -610,6 +738,11 @@ after = "lync-host"
             .unwrap();
         assert_eq!(set.rules[lh + 1].name, "late");
         assert_eq!(set.order("my-portal"), Some(set.stages.len() - 1));
+        assert!(!set.is_milestone("my-portal"));
+        assert_eq!(set.label("mras"), "Relays");
+        let bad = "[[stage]]\nid = \"x\"\nlabel = \"x\"\nmilestone = true\n";
+        let e = RuleSet::with_overrides(&[("f.toml".into(), bad.into())]).unwrap_err();
+        assert!(e.to_string().contains("needs a rank"), "{e}");
     }
 
     #[test]

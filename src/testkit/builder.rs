@@ -331,6 +331,7 @@ impl ExchangeBuilder {
             via: None,
             dns: None,
             subkind: None,
+            carries: None,
             note: None,
         }));
         self

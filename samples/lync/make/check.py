@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Checks the generated samples with tshark (independent of lyncscope) and writes ../checks.txt:
 every HTTP request the client recorded in <name>.script.json must appear, decrypted, in tshark's
-view of <name>.pcapng (same method, Host, URI, order); no loopback address may survive; the
-IPv4/TCP/UDP checksums must be valid; frames must fit Ethernet; every Date header must equal the
-frame time (no clock skew); the SAZ must pair every _c.txt with an _m.xml."""
+view of <name>.pcapng (same method, Host, URI, order); every DNS query it recorded (name, txid)
+must be there; every fatal TLS alert it says it sent must be there (to the same server, same
+description); no loopback address may survive; the IPv4/TCP/UDP checksums must be valid; frames
+must fit Ethernet; every Date header must equal the frame time (no clock skew); the SAZ must pair
+every _c.txt with an _m.xml."""
 import json
 import os
 import subprocess
@@ -54,10 +56,22 @@ def main():
         secrets = subprocess.run(["capinfos", "-q", pc], capture_output=True, text=True).stdout
         n_secrets = [l for l in secrets.splitlines() if "secrets" in l]
         match = got_urls == want
-        ok &= match and not bad and not lo and not big and skew < 1.0 and abs(float(first) - cfg["time_base_unix"]) < 1e-6
+        want_dns = sorted((int(x["txid"], 16), x["qname"].lower()) for x in script["steps"] if x["kind"] == "dns")
+        got_dns = sorted({(int(i, 16), q.lower()) for i, q in tshark(pc, "dns.flags.response==0", ["dns.id", "dns.qry.name"])})
+        want_alerts = sorted((x["server"], int(x["alert"].split("(")[1].rstrip(")"))) for x in script["steps"]
+                             if x["kind"] == "tcp" and x.get("alert"))
+        got_alerts = sorted((f"{d}:{p}", int(a)) for sip, d, p, a in
+                            tshark(pc, "tls.alert_message.level==2", ["ip.src", "ip.dst", "tcp.dstport", "tls.alert_message.desc"])
+                            if sip == cfg["client"])
+        match_dns, match_alerts = got_dns == want_dns, got_alerts == want_alerts
+        ok &= match and match_dns and match_alerts and not bad and not lo and not big and skew < 1.0 \
+            and abs(float(first) - cfg["time_base_unix"]) < 1e-6
         lines.append(f"{name}.pcapng: {frames} frames, {os.path.getsize(pc)} bytes, first frame {cfg['time_base']}; "
                      f"HTTP requests in tshark {len(got_urls)} / recorded by the client {len(want)} (same order: {match}); "
-                     f"HTTPS requests decrypted {len(decrypted_https)} / {len(want_https)}; bad checksums {len(bad)}; "
+                     f"HTTPS requests decrypted {len(decrypted_https)} / {len(want_https)}; "
+                     f"DNS queries in tshark {len(got_dns)} / recorded {len(want_dns)} (same: {match_dns}); "
+                     f"client fatal TLS alerts in tshark {[a for _, a in got_alerts]} / recorded {[a for _, a in want_alerts]} "
+                     f"(same: {match_alerts}); bad checksums {len(bad)}; "
                      f"loopback addresses {len(lo)}; frames > 1514 bytes {len(big)}; max |Date - frame time| {skew:.3f} s; "
                      f"{n_secrets[0].strip() if n_secrets else 'no DSB'}")
         if not match:

@@ -8,9 +8,14 @@ responder (UDP :53) answering with loopback addresses that rewrite.py maps back.
 
 Implements: Lync Autodiscover root/user (JSON), the MsRtcOAuth challenge, /WebTicket/oauthtoken
 with NTLM legs (state kept per TCP connection), WebTicketService.svc mex + RST/Issue, CertProv
-mex + GetAndPublishCert, UCWA (applications, makeMeAvailable, policies, mediaRelayAccessToken,
-contacts, presenceSubscriptions, presence, events P-GET whose second poll is held open), Exchange
-autodiscover.xml and EWS behind NTLM. Response latencies approximate the timings of the document.
+mex + GetAndPublishCert, UCWA (applications incl. the unauthenticated probe, makeMeAvailable,
+policies, mediaRelayAccessToken, contacts, presenceSubscriptions, presence, events P-GET whose
+second poll is held open), Exchange autodiscover.xml and EWS behind NTLM. Response latencies
+approximate the timings of the document.
+Scenarios F/G add SfB Online (the webdir directors, a webpool, Online response headers, Bearer +
+MsRtcOAuth challenges, the 403 InvalidToken rejection) and Azure AD (authorize page, credential
+post, authorization-code and refresh-token grants issuing JWTs per resource); I adds an intranet
+web server that still answers for wpad.contoso.com (slow 404 for /wpad.dat).
 
 Usage: lync_topology.py <scenario letter> <ready-file>
 """
@@ -37,6 +42,8 @@ PKI = os.path.join(HERE, "pki")
 SCN = sys.argv[1] if len(sys.argv) > 1 else "A"
 CFG = S.SCENARIOS[SCN]
 GROUP = CFG["flow"]  # internal / external
+ONLINE = CFG.get("online", False)  # F/G: the tenant is homed in SfB Online
+PKI_SET = CFG["pki"]  # 2015 (A-E) / 2019 (F-K): which certificates the listeners present
 
 T_FIRST = [None]  # wall clock of the first DNS query = the scenario's time base
 LOCK = threading.Lock()
@@ -83,8 +90,14 @@ TOKENS = {  # (pool) -> access token issued by that pool's /WebTicket/oauthtoken
     "B": {"pool1": "cwt=AAEBHAEFAAAAAAAFFQAAAP1EXTaliceB1kQw7", "pool2": "cwt=AAEBHAEFAAAAAAAFFQAAAP2EXTaliceB2mNr4"},
     "C": {"pool1": "cwt=AAEBHAEFAAAAAAAFFQAAAP1EXTaliceB1kQw7"},
     "D": {"pool1": "cwt=AAEBHAEFAAAAAAAFFQAAAP1EXTaliceB1kQw7"},
+    "F": {}, "G": {},  # Online: JWTs from Azure AD, see AAD below
+    "H": {"pool1": "cwt=AAEBHAEFAAAAAAAFFQAAAP1INTaliceH1gTe6"},
+    "I": {"pool1": "cwt=AAEBHAEFAAAAAAAFFQAAAP1INTaliceI1wPd3"},
+    "J": {"pool1": "cwt=AAEBHAEFAAAAAAAFFQAAAP1EXTaliceJ1never"},  # never issued: the password is wrong
+    "K": {"pool1": "cwt=AAEBHAEFAAAAAAAFFQAAAP1EXTaliceK1rZt8"},
 }[SCN]
-HOME_POOL = {"A": "pool1", "E": "pool1", "B": "pool2", "C": "pool2", "D": None}[SCN]
+HOME_POOL = {"A": "pool1", "E": "pool1", "B": "pool2", "C": "pool2", "D": None, "F": None, "G": None,
+             "H": "pool1", "I": "pool1", "J": "pool1", "K": "pool1"}[SCN]
 FE = {"pool1": "fe01.contoso.net" if GROUP == "internal" else "fe02.contoso.net", "pool2": "fe21.contoso.net"}
 
 HOST_SITE = {  # Host header -> (pool, site)
@@ -96,7 +109,7 @@ HOST_SITE = {  # Host header -> (pool, site)
 # ----------------------------------------------------------------------------------------------
 # DNS: split-brain internal zone vs public zone. Values are realistic; answers carry loopbacks.
 
-SOA_COM = ("ns1.contoso.com", "hostmaster.contoso.com", 2015062901, 3600, 600, 86400, 3600)
+SOA_COM = ("ns1.contoso.com", "hostmaster.contoso.com", 2015062901 if PKI_SET == "2015" else 2019062101, 3600, 600, 86400, 3600)
 NOISE_ZONE = {
     "captive.apple.com": [("A", "192.0.2.20")],
     "api.weather.example.com": [("A", "192.0.2.31")],
@@ -104,14 +117,27 @@ NOISE_ZONE = {
     "cdn.example.org": [("CNAME", "cdn.example.org.edge.example.net")],
     "cdn.example.org.edge.example.net": [("A", "192.0.2.58"), ("AAAA", "2001:db8:58::1")],
 }
-if GROUP == "internal":
+if ONLINE:
+    ZONE = {  # the public zones as the carrier's resolver sees them (F, G)
+        # the record Microsoft 365 tells tenants to publish; no lyncdiscoverinternal
+        "lyncdiscover.fabrikam.com": [("CNAME", "webdir.online.lync.com")],
+        "webdir.online.lync.com": [("A", "203.0.113.140")],
+        "webdir2a.online.lync.com": [("A", "203.0.113.141")],
+        "webdir1e.online.lync.com": [("A", "203.0.113.142")],
+        "webpooldb41e03.infra.lync.com": [("A", "203.0.113.150")],
+        "login.windows.net": [("A", "203.0.113.160")],
+        "login.microsoftonline.com": [("A", "203.0.113.160")],
+    }
+elif GROUP == "internal":
     ZONE = {
         "lyncdiscoverinternal.contoso.com": [("CNAME", "webint-pool1.contoso.net")],
         "webint-pool1.contoso.net": [("A", "10.10.1.50")],
-        # A: split-brain record -> internal RP VIP; E: no internal record, forwarded to the public zone
-        "webext-pool1.contoso.com": [("A", "10.20.0.10" if SCN == "A" else "203.0.113.10")],
+        # A, H, I: split-brain record -> internal RP VIP; E: no internal record, forwarded to the public zone
+        "webext-pool1.contoso.com": [("A", "203.0.113.10" if SCN == "E" else "10.20.0.10")],
         **NOISE_ZONE,
     }
+    if SCN == "I":  # a stale WPAD record: the host answers, the PAC file is long gone
+        ZONE["wpad.contoso.com"] = [("A", "10.10.0.80")]
 else:
     ZONE = {
         "lyncdiscover.contoso.com": [("CNAME", "webext-pool1.contoso.com")],
@@ -124,8 +150,13 @@ else:
     }
 DNS_DELAY = {  # resolver latency per name (document: #A01 12 ms, #B01 30 ms, #B02 45 ms, ...)
     "lyncdiscoverinternal.contoso.com": 0.012 if GROUP == "internal" else 0.030,
-    "lyncdiscover.contoso.com": 0.045, "webext-pool1.contoso.com": 0.010 if SCN == "A" else 0.030,
+    "lyncdiscover.contoso.com": 0.045, "webext-pool1.contoso.com": 0.030 if SCN == "E" else 0.010,
     "webext-pool2.contoso.com": 0.040, "contoso.com": 0.040, "autodiscover.contoso.com": 0.040,
+    # F/G: carrier resolver, names cached or not
+    "lyncdiscoverinternal.fabrikam.com": 0.041, "lyncdiscover.fabrikam.com": 0.052, "webdir2a.online.lync.com": 0.036,
+    "webdir1e.online.lync.com": 0.033, "webpooldb41e03.infra.lync.com": 0.047, "login.windows.net": 0.021,
+    # I: WPAD names (the search domain first, then devolved)
+    "wpad.corp.contoso.com": 0.006, "wpad.contoso.com": 0.005,
 }
 
 
@@ -190,12 +221,16 @@ LAT = {
                  "policies": 0.100, "mras": 0.110, "contacts": 0.190, "presence_sub": 0.180, "events": 0.570,
                  "presence": 0.100, "user_404": 0.070,
                  "ex_anon": 0.085, "ex_t1": 0.055, "ex_t3": 0.535, "ews_anon": 0.100, "ews_t1": 0.055, "ews_t3": 0.485},
+    # SfB Online and Azure AD as seen from a phone on mobile data (F, G)
+    "online": dict(root=0.085, user_401=0.060, user_ok=0.140, probe=0.045, apps=0.420, apps_403=0.095, mma=0.240,
+                   policies=0.070, events=0.450, aad_page=0.160, aad_post=0.380, aad_token=0.190),
 }
+WPAD_404 = 1.2  # I: the intranet web server that still owns wpad.contoso.com answers /wpad.dat slowly
 NOISE_LAT = dict(captive=0.030, weather=0.120, hourly=0.090, oauth2_401=0.050, oauth2_ok=0.120, cdn=0.040)
 
 
 def lat(key, pool=None):
-    t = LAT[GROUP]
+    t = LAT["online" if ONLINE else GROUP]
     return t.get(f"{key}@{pool}", t.get(key, 0.02))
 
 
@@ -207,6 +242,7 @@ class Resp:
                  ctype=None, cache="no-cache"):
         self.status, self.reason, self.headers, self.body = status, reason, list(headers), body
         self.latency, self.kind, self.fqdn, self.ctype, self.cache = latency, kind, fqdn, ctype, cache
+        self.https = True
 
     def render(self):
         h = []
@@ -225,6 +261,31 @@ class Resp:
             h.append(("X-Content-Type-Options", "nosniff"))
             h.append(("X-Powered-By", "ASP.NET"))
             h.append(("Date", http_date()))
+        elif self.kind == "online":  # SfB Online front ends (OfficeDev/skype-android-app-sdk-samples #48)
+            h.append(("Cache-Control", self.cache))
+            if self.ctype:
+                h.append(("Content-Type", self.ctype))
+            h += self.headers
+            h.append(("X-MS-Server-Fqdn", self.fqdn))
+            h.append(("X-Ms-Correlation-Id", str(next_correlation())))
+            h.append(("client-request-id", uuid_like()))
+            h.append(("X-Content-Type-Options", "nosniff"))
+            if self.https:
+                h.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+            h.append(("X-Powered-By", "ASP.NET"))
+            h.append(("Date", http_date()))
+        elif self.kind == "aad":  # Azure AD (login.windows.net / login.microsoftonline.com)
+            h.append(("Cache-Control", "no-cache, no-store"))
+            h.append(("Pragma", "no-cache"))
+            if self.ctype:
+                h.append(("Content-Type", self.ctype))
+            h.append(("Expires", "-1"))
+            h += self.headers
+            h.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+            h.append(("X-Content-Type-Options", "nosniff"))
+            h.append(("x-ms-request-id", uuid_like()))
+            h.append(("P3P", 'CP="DSP CUR OTPi IND OTRi ONL FIN"'))
+            h.append(("Date", http_date()))
         else:  # background hosts: whatever their stacks send
             if self.ctype:
                 h.append(("Content-Type", self.ctype))
@@ -238,6 +299,21 @@ class Resp:
 
 
 HOLD = object()
+_CORRELATION = [2147515829]
+
+
+def next_correlation():
+    with LOCK:
+        _CORRELATION[0] += 1 + int.from_bytes(os.urandom(1), "big") % 7
+        return _CORRELATION[0]
+
+
+def uuid_like():
+    b = bytearray(os.urandom(16))
+    b[6] = (b[6] & 0x0F) | 0x40
+    b[8] = (b[8] & 0x3F) | 0x80
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class Request:
@@ -298,6 +374,7 @@ def serve_connection(sock, local_ip, scheme, peer):
                     pass
                 break
             time.sleep(resp.latency)
+            resp.https = scheme == "https"
             sock.sendall(resp.render())
             log(req.method, req.host, req.target, "->", resp.status)
     except (OSError, ssl.SSLError) as e:
@@ -330,6 +407,10 @@ def ntlm_leg(req, state, lat_keys, pool, on_success, kind="lync", fqdn=None):
             t2 = ntlm.challenge(state["ntlm"], "CONTOSO", nbc, "contoso.net", dnsc, scenario_now())
             return Resp(401, "Unauthorized", [("WWW-Authenticate", "NTLM " + ntlm.b64(t2))], b"",
                         lat(lat_keys[1], pool), kind, fq, "text/html")
+        if mtype == 3 and SCN == "J":  # wrong password: IIS answers the type 3 with a fresh challenge
+            state["ntlm"] = None
+            return Resp(401, "Unauthorized", [("WWW-Authenticate", "Negotiate"), ("WWW-Authenticate", "NTLM")],
+                        IIS_401_HTML, lat(lat_keys[2], pool), kind, fq, "text/html")
         if mtype == 3 and state["ntlm"] is not None and f["domain"].upper() == "CONTOSO" and f["user"].lower() == "alice":
             state["ntlm"] = None
             state["user"] = "CONTOSO\\alice"
@@ -360,6 +441,18 @@ def bearer_pool(req):
 
 def route(req, state, scheme):
     host = req.host
+    if ONLINE and host in ONLINE_HOSTS:
+        return online(req, state, scheme, host)
+    if ONLINE and host in AAD_HOSTS:
+        return aad(req, state)
+    if SCN == "K" and scheme == "http" and host == "lyncdiscover.contoso.com":
+        # the reverse proxy's catch-all rule for port 80: everything to the company web site
+        body = b'<head><title>Document Moved</title></head>\n<body><h1>Object Moved</h1>This document may be found <a HREF="https://www.contoso.com/">here</a></body>'
+        return Resp(302, "Redirect", [("Location", "https://www.contoso.com/"), ("Server", "Microsoft-IIS/10.0"),
+                                      ("X-Powered-By", "ASP.NET")], body, 0.030, "other", ctype="text/html; charset=UTF-8")
+    if host == "wpad.contoso.com":
+        return Resp(404, "Not Found", [("Server", "Microsoft-IIS/7.5"), ("X-Powered-By", "ASP.NET")], IIS_404_HTML,
+                    WPAD_404, "other", ctype="text/html")
     if host in HOST_SITE:
         pool, site = HOST_SITE[host]
         return lync(req, state, scheme, pool, site)
@@ -434,6 +527,12 @@ def lync(req, state, scheme, pool, site):
 
     m = re.match(r"^/ucwa/oauth/v1/applications(?:/(\d+)(/.*)?)?$", req.path)
     if m:
+        if req.header("authorization") is None:  # the SfB engine's metadata probe: IIS 401 page
+            h = [("WWW-Authenticate", 'Bearer trusted_issuers="00000002-0000-0ff1-ce00-000000000000@contoso.com", '
+                                      'client_id="00000004-0000-0ff1-ce00-000000000000"'),
+                 ("WWW-Authenticate", f'MsRtcOAuth href="https://{fqdn}/WebTicket/oauthtoken",'
+                                      'grant_type="urn:microsoft.rtc:windows,urn:microsoft.rtc:anonmeeting,password"')]
+            return R(401, "Unauthorized", h, IIS_401_HTML, 0.045, ctype="text/html")
         if bearer_pool(req) != pool:
             return R(401, "Unauthorized", [("WWW-Authenticate", 'Bearer trusted_issuers="00000002-0000-0ff1-ce00-000000000000@contoso.com", '
                                                                'client_id="00000004-0000-0ff1-ce00-000000000000"'),
@@ -468,7 +567,8 @@ def lync(req, state, scheme, pool, site):
             ack = int(req.query.get("ack", ["1"])[0])
             if ack >= 2:
                 return HOLD  # P-GET: nothing happens before the capture ends
-            return R(200, "OK", body=json_body(events(base, P["sub_id"])), latency=lat("events", pool), ctype="application/json")
+            body = events(base, P["sub_id"]) if PKI_SET == "2015" else events_signed_in(base)
+            return R(200, "OK", body=json_body(body), latency=lat("events", pool), ctype="application/json")
         pm = re.match(r"^/people/([^/]+)/presence$", rest)
         if pm:
             return R(200, "OK", body=json_body(presence(base, pm.group(1))), latency=lat("presence", pool), ctype="application/json")
@@ -476,17 +576,17 @@ def lync(req, state, scheme, pool, site):
     return R(404, "Not Found", ctype="text/html", body=b"<html><body>404 - File or directory not found.</body></html>", latency=0.02)
 
 
-def application_body(P, base, ua):
+def application_body(P, base, ua, sip=S.SIP_URI):
     return {
         "culture": "en-US", "userAgent": ua,
         "_links": {"self": {"href": base}, "policies": {"href": f"{base}/policies"},
                    "batch": {"href": f"{base}/batch"}, "events": {"href": f"{base}/events?ack=1"}},
         "_embedded": {
-            "me": {"name": "Alice Ahlberg", "uri": "sip:alice@contoso.com", "_links": {
+            "me": {"name": "Alice Ahlberg", "uri": "sip:" + sip, "_links": {
                 "self": {"href": f"{base}/me"}, "makeMeAvailable": {"href": f"{base}/me/makeMeAvailable"},
                 "callForwardingSettings": {"href": f"{base}/me/callForwardingSettings"},
                 "phones": {"href": f"{base}/me/phones"},
-                "photo": {"href": f"{base}/photos/alice@contoso.com"}}, "rel": "me"},
+                "photo": {"href": f"{base}/photos/{sip}"}}, "rel": "me"},
             "people": {"_links": {
                 "self": {"href": f"{base}/people"},
                 "presenceSubscriptions": {"href": f"{base}/people/presenceSubscriptions"},
@@ -519,12 +619,12 @@ def application_body(P, base, ua):
         "rel": "application", "etag": P["app_etag"]}
 
 
-def policies(base):
+def policies(base, sip=S.SIP_URI):
     return {"rel": "policies", "audioOnlyOnWifi": "Disabled", "videoOnlyOnWifi": "Enabled", "sharingOnlyOnWifi": "Disabled",
             "telephonyMode": "AudioVideo", "saveCredentials": "Enabled", "saveMessagingHistory": "Enabled",
             "saveCallLogs": "Enabled", "clientExchangeConnectivity": "Enabled", "allowDeviceContactsSync": "Enabled",
             "encryptAppData": "Disabled", "photos": "Enabled", "emoticons": "Enabled", "htmlMessaging": "Enabled",
-            "logging": "Disabled", "loggingLevel": "Off", "voicemailUri": "sip:alice@contoso.com;opaque=app:voicemail",
+            "logging": "Disabled", "loggingLevel": "Off", "voicemailUri": f"sip:{sip};opaque=app:voicemail",
             "emergencyDialString": "911", "emergencyDialMask": "112", "_links": {"self": {"href": f"{base}/policies"}}}
 
 
@@ -568,6 +668,18 @@ def events(base, sid):
                     added("bob@contoso.com"), added("carol@contoso.com"),
                     {"link": {"rel": "presenceSubscription", "href": f"{base}/people/presenceSubscriptions/{sid}"}, "type": "added"},
                     upd("bob@contoso.com")] + ([upd("carol@contoso.com")] if SCN != "B" else [])}]}
+
+
+def events_signed_in(base, key=None):
+    """The first event batch after makeMeAvailable when the client subscribed to nothing yet."""
+    q = "" if key is None else f"&key={key}"
+    return {"_links": {"self": {"href": f"{base}/events?ack=1{q}"}, "next": {"href": f"{base}/events?ack=2{q}"}},
+            "sender": [{"rel": "me", "href": f"{base}/me", "events": [
+                {"link": {"rel": "me", "href": f"{base}/me"}, "type": "updated"},
+                {"link": {"rel": "presence", "href": f"{base}/me/presence"}, "type": "updated"},
+                {"link": {"rel": "location", "href": f"{base}/me/location"}, "type": "updated"}]},
+                {"rel": "communication", "href": f"{base}/communication", "events": [
+                    {"link": {"rel": "communication", "href": f"{base}/communication"}, "type": "updated"}]}]}
 
 
 def presence(base, user):
@@ -691,6 +803,199 @@ def background(req, state):
 
 
 # ----------------------------------------------------------------------------------------------
+# SfB Online (F, G): directors webdir / webdir2A / webdir1E, the webpool, and Azure AD
+
+IIS_404_HTML = (b'<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">\r\n'
+                b'<html xmlns="http://www.w3.org/1999/xhtml">\r\n<head>\r\n<title>404 - File or directory not found.</title>\r\n</head>\r\n'
+                b'<body>\r\n<div id="header"><h1>Server Error</h1></div>\r\n<div id="content">\r\n <div class="content-container"><fieldset>\r\n'
+                b'  <h2>404 - File or directory not found.</h2>\r\n'
+                b'  <h3>The resource you are looking for might have been removed, had its name changed, or is temporarily unavailable.</h3>\r\n'
+                b' </fieldset></div>\r\n</div>\r\n</body>\r\n</html>\r\n')
+
+TENANT = "fabrikam.com"
+TENANT_ID = "3f1c8e62-9b4a-4d27-8e15-6a0c2b9d7f41"
+AUTHORIZE = "https://login.windows.net/common/oauth2/authorize"
+# Host (lower case) -> (role, FE name in X-MS-Server-Fqdn). Links the servers hand out mix case,
+# as Online does (webdir2A, webdir1E, webpoolDB41E03).
+ONLINE_HOSTS = {
+    "lyncdiscover.fabrikam.com": ("webdir", "BL2A02DIR11.infra.lync.com"),  # the vanity CNAME lands on webdir
+    "webdir.online.lync.com": ("webdir", "BL2A02DIR11.infra.lync.com"),
+    "webdir2a.online.lync.com": ("webdir2a", "DB5A01DIR05.infra.lync.com"),
+    "webdir1e.online.lync.com": ("webdir1e", "DB41E01DIR03.infra.lync.com"),
+    "webpooldb41e03.infra.lync.com": ("webpool", "DB41E03FES07.infra.lync.com"),
+}
+AAD_HOSTS = ("login.windows.net", "login.microsoftonline.com")
+ONLINE_APP = dict(app_id="184467440737", comm_guid="6a2f9d41-0c3b-4e8a-b7d5-19e3c6f0a2b8", comm_etag="4011273605",
+                  app_etag="775193402", cookie="AAEBHAEFAAAAAAAFFQAAAOnL1vYpRm2x8TqK0abc", events_key="Xk3vR9pQe1")
+AAD_STATE = {"codes": {}, "refresh": {}, "issued": []}
+
+
+def b64url(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def jwt(resource):
+    now = int(scenario_now())
+    head = {"typ": "JWT", "alg": "RS256", "x5t": "u4OfNFPHwEBosHjtrauObV84LnY", "kid": "u4OfNFPHwEBosHjtrauObV84LnY"}
+    body = {"aud": resource, "iss": f"https://sts.windows.net/{TENANT_ID}/", "iat": now - 300, "nbf": now - 300,
+            "exp": now + 3299, "acr": "1", "amr": ["pwd"], "appid": "7f3c9a21-5e84-4b6d-9c1e-2a0b8d4f6e13",
+            "appidacr": "0", "family_name": "Ahlberg", "given_name": "Alice", "ipaddr": S.CGNAT_CLIENT, "name": "Alice Ahlberg",
+            "oid": "0b7e4c19-6d2a-4f85-a3e1-9c5d7f2b8a64", "scp": "Contacts.ReadWrite Conversations.Initiate Meetings.ReadWrite User.ReadWrite",
+            "sub": "pQm4Jx0sX9t2bL7vN1cR8kZ3yH6wF5dG0aE4uT7iO2s", "tid": TENANT_ID, "unique_name": "alice@fabrikam.com",
+            "upn": "alice@fabrikam.com", "ver": "1.0"}
+    tok = b64url(json.dumps(head, separators=(",", ":")).encode()) + "." + \
+        b64url(json.dumps(body, separators=(",", ":")).encode()) + "." + b64url(os.urandom(256))
+    AAD_STATE["issued"].append((resource.lower(), tok))
+    return tok
+
+
+def jwt_audience(req):
+    auth = req.header("authorization", "")
+    if not auth.startswith("Bearer "):
+        return None
+    for aud, tok in AAD_STATE["issued"]:
+        if tok == auth[7:]:
+            return aud
+    return ""
+
+
+def online_challenge(webdir_fqdn, folded=False):
+    bearer = ('Bearer trusted_issuers="00000001-0000-0000-c000-000000000000@*", '
+              f'client_id="00000004-0000-0ff1-ce00-000000000000", authorization_uri="{AUTHORIZE}"')
+    msrtc = (f'MsRtcOAuth href="https://{webdir_fqdn}/WebTicket/oauthtoken",'
+             'grant_type="urn:microsoft.rtc:passive,urn:microsoft.rtc:anonmeeting"')
+    if folded:  # both challenges on one comma-folded line (RFC 7235 §4.1: a list of challenges)
+        return [("WWW-Authenticate", bearer + ", " + msrtc)]
+    return [("WWW-Authenticate", bearer), ("WWW-Authenticate", msrtc)]
+
+
+def online_root_url(host):
+    return f"https://{host}/Autodiscover/AutodiscoverService.svc/root?originalDomain={TENANT}"
+
+
+def online(req, state, scheme, host):
+    role, fe = ONLINE_HOSTS[host]
+    path = req.path.lower()
+    R = lambda *a, **k: Resp(*a, kind="online", fqdn=fe, **k)  # noqa: E731
+    if path in ("/", "/autodiscover/autodiscoverservice.svc/root"):
+        if role in ("webdir", "webdir2a"):  # the global director, then a regional one, send the tenant on
+            nxt = "webdir2A.online.lync.com" if role == "webdir" else "webdir1E.online.lync.com"
+            self_host = "webdir.online.lync.com" if role == "webdir" else "webdir2a.online.lync.com"
+            body = {"_links": {"self": {"href": online_root_url(self_host)},
+                               "xframe": {"href": f"https://{self_host}/Autodiscover/XFrame/XFrame.html"},
+                               "redirect": {"href": online_root_url(nxt)}}}
+        else:
+            body = {"_links": {"self": {"href": online_root_url(host)},
+                               "user": {"href": f"https://{host}/Autodiscover/AutodiscoverService.svc/root/oauth/user?originalDomain={TENANT}"},
+                               "xframe": {"href": f"https://{host}/Autodiscover/XFrame/XFrame.html"}}}
+        return R(200, "OK", body=json_body(body), latency=lat("root"), ctype="application/json")
+    if role == "webdir1e" and path == "/autodiscover/autodiscoverservice.svc/root/oauth/user":
+        if jwt_audience(req) != "https://" + host:
+            return R(401, "Unauthorized", online_challenge(host), IIS_401_HTML, lat("user_401"), ctype="text/html")
+        body = {"_links": {"self": {"href": f"https://{host}/Autodiscover/AutodiscoverService.svc/root/oauth/user?originalDomain={TENANT}"},
+                           "applications": {"href": "https://webpoolDB41E03.infra.lync.com/ucwa/oauth/v1/applications",
+                                            "revision": "2"},
+                           "xframe": {"href": f"https://{host}/Autodiscover/XFrame/XFrame.html"}}}
+        return R(200, "OK", body=json_body(body), latency=lat("user_ok"), ctype="application/json")
+    m = re.match(r"^/ucwa/oauth/v1/applications(?:/(\d+)(/.*)?)?$", req.path)
+    if role == "webpool" and m:
+        aud = jwt_audience(req)
+        if aud is None:  # unauthenticated probe: IIS page + both challenges, the token href on the director
+            return R(401, "Unauthorized", online_challenge("webdir1e.online.lync.com"), IIS_401_HTML, lat("probe"),
+                     ctype="text/html")
+        if aud != "https://" + host or SCN == "G":
+            # G: the webpool rejects the (in-scope) token, as in OfficeDev/skype-docs #347
+            h = [("Warning", f'120 {fe} "InvalidToken"'),
+                 ("X-Ms-diagnostics", f'28055;source="{fe}";reason="The OAuth token is invalid.";faultcode="wsse:FailedAuthentication"')]
+            return R(403, "Forbidden", h + online_challenge("webdir1e.online.lync.com", folded=True), b"",
+                     lat("apps_403"))
+        app, rest = m.group(1), (m.group(2) or "")
+        P = ONLINE_APP
+        base = f"/ucwa/oauth/v1/applications/{P['app_id']}"
+        if app is None and req.method == "POST":
+            ua = json.loads(req.body or b"{}").get("UserAgent", "")
+            body = application_body(P, base, ua, sip=S.ONLINE_SIP_URI)
+            body["_links"]["events"]["href"] = f"{base}/events?ack=1&key={P['events_key']}"
+            return R(201, "Created", [("Set-Cookie", f"cwt_ucwa={P['cookie']}; path={base}/photos; secure; HttpOnly")],
+                     json_body(body), lat("apps"), ctype="application/json; charset=utf-8")
+        if app != P["app_id"]:
+            return R(404, "Not Found", latency=0.03)
+        if rest == "/me/makeMeAvailable" and req.method == "POST":
+            return R(204, "No Content", latency=lat("mma"))
+        if rest == "/policies":
+            return R(200, "OK", body=json_body(policies(base, sip=S.ONLINE_SIP_URI)), latency=lat("policies"),
+                     ctype="application/json")
+        if rest == "/events":
+            ack = int(req.query.get("ack", ["1"])[0])
+            if ack >= 2:
+                return HOLD
+            body = events_signed_in(base, P["events_key"])
+            return R(200, "OK", body=json_body(body), latency=lat("events"), ctype="application/json")
+        return R(404, "Not Found", latency=0.03)
+    return R(404, "Not Found", ctype="text/html", body=IIS_404_HTML, latency=0.02)
+
+
+def aad_page(query):
+    """The Azure AD sign-in page (abbreviated): a form posting the credentials back."""
+    ctx = b64url(os.urandom(48))
+    flow = b64url(os.urandom(96))
+    action = ("/common/oauth2/authorize?" + query).replace("&", "&amp;")
+    return f'''<!DOCTYPE html>
+<html dir="ltr" class="" lang="en"><head><title>Sign in to your account</title>
+<meta http-equiv="Content-Type" content="text/html; charset=UTF-8"><meta name="viewport" content="width=device-width, initial-scale=1.0, maximum-scale=2.0, user-scalable=yes">
+</head><body class="cb">
+<form name="f1" id="i0281" novalidate="novalidate" spellcheck="false" method="post" target="_top" autocomplete="off" action="{action}">
+<div role="heading" aria-level="1" class="row title">Sign in</div>
+<input type="email" name="login" id="i0116" maxlength="113" value="" aria-required="true">
+<input name="passwd" type="password" id="i0118" autocomplete="off">
+<input type="hidden" name="ctx" value="{ctx}">
+<input type="hidden" name="flowToken" value="{flow}">
+<input type="hidden" name="canary" value="{b64url(os.urandom(32))}">
+<input type="submit" id="idSIButton9" value="Sign in">
+</form></body></html>
+'''.encode()
+
+
+def aad(req, state):
+    path = req.path.lower()
+    form = urllib.parse.parse_qs(req.body.decode("latin-1")) if req.body else {}
+    R = lambda *a, **k: Resp(*a, kind="aad", **k)  # noqa: E731
+    if path == "/common/oauth2/authorize" and req.method == "GET":
+        return R(200, "OK", [("Set-Cookie", "buid=" + b64url(os.urandom(24)) + "; expires=Wed, 24-Jul-2019 08:00:00 GMT; path=/; secure; HttpOnly"),
+                             ("X-Frame-Options", "DENY")],
+                 aad_page(urllib.parse.urlsplit(req.target).query), lat("aad_page"), ctype="text/html; charset=utf-8")
+    if path == "/common/oauth2/authorize" and req.method == "POST":
+        q = urllib.parse.parse_qs(urllib.parse.urlsplit(req.target).query)
+        code = "AQABAAIAAAD--DLA3VO7QrddgJg7WevrAgDs_wQA9P8" + b64url(os.urandom(180))
+        AAD_STATE["codes"][code] = q["resource"][0]
+        loc = q["redirect_uri"][0] + "?code=" + code + "&session_state=" + uuid_like()
+        body = f'<html><head><title>Object moved</title></head><body>\r\n<h2>Object moved to <a href="{loc}">here</a>.</h2>\r\n</body></html>\r\n'
+        return R(302, "Found", [("Location", loc), ("X-Frame-Options", "DENY")], body.encode(), lat("aad_post"),
+                 ctype="text/html; charset=utf-8")
+    if path == "/common/oauth2/token" and req.method == "POST":
+        grant = form.get("grant_type", [""])[0]
+        if grant == "authorization_code":
+            resource = AAD_STATE["codes"].pop(form["code"][0])
+        elif grant == "refresh_token":
+            resource = form["resource"][0]
+        else:
+            return R(400, "Bad Request", body=json_body({"error": "unsupported_grant_type"}), latency=0.05,
+                     ctype="application/json; charset=utf-8")
+        now = int(scenario_now())
+        rt = "AQABAAAAAAD--DLA3VO7QrddgJg7WevrKa" + b64url(os.urandom(300))
+        body = {"token_type": "Bearer", "scope": "Contacts.ReadWrite Conversations.Initiate Meetings.ReadWrite User.ReadWrite",
+                "expires_in": "3599", "ext_expires_in": "3599", "expires_on": str(now + 3599), "not_before": str(now - 300),
+                "resource": resource, "access_token": jwt(resource), "refresh_token": rt,
+                "id_token": b64url(b'{"typ":"JWT","alg":"none"}') + "." + b64url(json.dumps(
+                    {"aud": "7f3c9a21-5e84-4b6d-9c1e-2a0b8d4f6e13", "iss": f"https://sts.windows.net/{TENANT_ID}/",
+                     "iat": now - 300, "nbf": now - 300, "exp": now + 3299, "name": "Alice Ahlberg",
+                     "tid": TENANT_ID, "unique_name": "alice@fabrikam.com", "upn": "alice@fabrikam.com", "ver": "1.0"},
+                    separators=(",", ":")).encode()) + "."}
+        return R(200, "OK", body=json_body(body), latency=lat("aad_token"), ctype="application/json; charset=utf-8")
+    return R(404, "Not Found", latency=0.03, ctype="text/html")
+
+
+# ----------------------------------------------------------------------------------------------
 # Listeners
 
 def server_ctx(cert):
@@ -734,7 +1039,23 @@ def listener(ip, port, cert=None, hs_delay=0.0):
 def main():
     L = S.lo
     threading.Thread(target=dns_server, args=(L(CFG["resolver"]),), daemon=True).start()
-    if GROUP == "internal":
+    if ONLINE:  # F, G: Microsoft's hosts (the webdir VIP also answers HTTP/80 for the vanity name)
+        listener(L("203.0.113.140"), 80)
+        listener(L("203.0.113.140"), 443, "cert-online-2019", 0.07)
+        listener(L("203.0.113.141"), 443, "cert-online-2019", 0.09)
+        listener(L("203.0.113.142"), 443, "cert-online-2019", 0.08)
+        listener(L("203.0.113.150"), 443, "cert-online-2019", 0.08)
+        listener(L("203.0.113.160"), 443, "cert-aad-2019", 0.05)
+    elif PKI_SET == "2019" and GROUP == "internal":  # H, I: the 2015 topology of A with the renewed certificates
+        listener(L("10.10.1.50"), 80)
+        listener(L("10.10.1.50"), 443, "cert-int-p1-2019", 0.035)
+        listener(L("10.20.0.10"), 443, "cert-ext-2019", 0.045)
+        if SCN == "I":
+            listener(L("10.10.0.80"), 80)
+    elif PKI_SET == "2019":  # J, K: the reverse proxy publishes pool 1, HTTP/80 included
+        listener(L("203.0.113.10"), 80)
+        listener(L("203.0.113.10"), 443, "cert-ext-2019", 0.12)
+    elif GROUP == "internal":
         listener(L("10.10.1.50"), 80)
         listener(L("10.10.1.50"), 443, "cert-int-p1", 0.035)
         listener(L("10.20.0.10"), 443, "cert-ext", 0.045)

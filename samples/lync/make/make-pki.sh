@@ -1,17 +1,31 @@
 #!/usr/bin/env bash
-# Builds the throw-away PKI of the sample topology with openssl (real X.509, the validity dates of
-# lync-sample-exchanges.md). Idempotent: an existing PKI (all private keys present) is kept so that
-# re-running the captures does not change the certificates. The private keys are not committed
-# (pki/.gitignore), so a fresh checkout builds a new PKI; the certificates themselves travel inside
-# the captures. Test-only keys; never use them for anything else.
+# Builds the throw-away PKIs of the sample topology with openssl (real X.509):
+#   2015  scenarios A-E, the validity dates of lync-sample-exchanges.md
+#   2019  scenarios F-K (issue 15): a renewed Contoso PKI (Contoso Root CA G2), a second public
+#         hierarchy for the reverse proxy, SfB Online and Azure AD
+# usage: make-pki.sh [2015] [2019]   (no argument: both)
+# Idempotent per set: a set whose private keys are all present is kept, so that re-running the
+# captures does not change its certificates. The private keys are not committed
+# (pki/.gitignore), so a fresh checkout builds a new set when a scenario of it is regenerated;
+# the certificates themselves travel inside the captures. Test-only keys; never use them for
+# anything else.
 set -euo pipefail
 cd "$(dirname "$0")"
 mkdir -p pki
 cd pki
-have_all=1
-for k in contoso-root contoso-issuing example-root example-g2 webtest-root webtest-ca cert-int-p1 cert-ext cert-ext-bad \
-         cert-www cert-mail cert-weather cert-login cert-cdn alice-device; do [ -f "$k.key" ] || have_all=0; done
-[ "$have_all" = 1 ] && exit 0
+SETS=${*:-2015 2019}
+have_all() { local k; for k in "$@"; do [ -f "$k.key" ] || return 1; done; }
+build2015=0; build2019=0
+for s in $SETS; do
+  case $s in
+    2015) have_all contoso-root contoso-issuing example-root example-g2 webtest-root webtest-ca cert-int-p1 cert-ext \
+            cert-ext-bad cert-www cert-mail cert-weather cert-login cert-cdn alice-device || build2015=1 ;;
+    2019) have_all contoso-root-g2 contoso-issuing-02 example-root-r2 example-g3 example-cloud5 cert-int-p1-2019 \
+            cert-ext-2019 cert-online-2019 cert-aad-2019 || build2019=1 ;;
+    *) echo "make-pki.sh: unknown set $s" >&2; exit 1 ;;
+  esac
+done
+[ $build2015 = 0 ] && [ $build2019 = 0 ] && exit 0
 
 cnf() { # $1 = CA dir; minimal `openssl ca` config, all policy checks off
 cat > "$1/ca.cnf" <<CNF
@@ -31,6 +45,8 @@ email_in_dn = no
 [ policy_any ]
 domainComponent = optional
 countryName = optional
+stateOrProvinceName = optional
+localityName = optional
 organizationName = optional
 commonName = supplied
 [ v3_ca ]
@@ -76,6 +92,7 @@ sign() {
   fi
 }
 
+if [ $build2015 = 1 ]; then
 # Roots (on the device) and issuing CAs (sent in the chain).
 sign self contoso-root   "/DC=net/DC=contoso/CN=Contoso Root CA"          20120101000000Z 20320101000000Z v3_ca "" 1000
 sign contoso-root contoso-issuing "/DC=net/DC=contoso/CN=Contoso Issuing CA 01" 20120301000000Z 20220301000000Z v3_ca
@@ -111,4 +128,33 @@ for l in cert-int-p1:contoso-issuing cert-ext:example-g2 cert-ext-bad:example-g2
 done
 cat contoso-root.crt example-root.crt webtest-root.crt > device-trust.pem
 rm -rf contoso-root contoso-issuing example-root example-g2 webtest-root webtest-ca
+fi
+
+if [ $build2019 = 1 ]; then
+# 2019: Contoso renewed its enterprise PKI; the reverse proxy has a certificate from another
+# public CA; Microsoft's SfB Online and Azure AD certificates (fictional issuers, real names).
+sign self contoso-root-g2 "/DC=net/DC=contoso/CN=Contoso Root CA G2" 20170101000000Z 20370101000000Z v3_ca "" 1100
+sign contoso-root-g2 contoso-issuing-02 "/DC=net/DC=contoso/CN=Contoso Issuing CA 02" 20170301000000Z 20270301000000Z v3_ca
+newca contoso-issuing-02 4B0000
+sign self example-root-r2 "/C=US/O=Example Trust Services/CN=Example Public Root CA R2" 20100101000000Z 20350101000000Z v3_ca "" 2100
+sign example-root-r2 example-g3 "/C=US/O=Example Trust Services/CN=Example Public CA G3" 20160601000000Z 20260601000000Z v3_ca
+newca example-g3 1F2E3D4C5B6A
+sign example-root-r2 example-cloud5 "/C=US/O=Example Trust Services/CN=Example Cloud Public CA 5" 20170901000000Z 20270901000000Z v3_ca
+newca example-cloud5 6C5D4E3F
+sign contoso-issuing-02 cert-int-p1-2019 "/C=US/O=Contoso/CN=webint-pool1.contoso.net" 20181001000000Z 20201001000000Z v3_leaf \
+  "DNS:webint-pool1.contoso.net,DNS:pool1.contoso.net,DNS:fe01.contoso.net,DNS:fe02.contoso.net,DNS:lyncdiscoverinternal.contoso.com,DNS:lyncdiscover.contoso.com"
+sign example-g3 cert-ext-2019 "/C=US/O=Contoso/CN=webext-pool1.contoso.com" 20190115000000Z 20210115000000Z v3_leaf \
+  "DNS:webext-pool1.contoso.com,DNS:webext-pool2.contoso.com,DNS:lyncdiscover.contoso.com,DNS:meet.contoso.com,DNS:dialin.contoso.com"
+sign example-cloud5 cert-online-2019 "/C=US/ST=WA/L=Redmond/O=Microsoft Corporation/CN=*.online.lync.com" 20180920000000Z 20200920000000Z v3_leaf \
+  "DNS:*.online.lync.com,DNS:online.lync.com,DNS:*.infra.lync.com"
+sign example-cloud5 cert-aad-2019 "/C=US/ST=WA/L=Redmond/O=Microsoft Corporation/CN=stamp2.login.microsoftonline.com" 20190110000000Z 20210110000000Z v3_leaf \
+  "DNS:stamp2.login.microsoftonline.com,DNS:login.microsoftonline.com,DNS:login.windows.net,DNS:login.microsoft.com,DNS:*.login.microsoftonline.com"
+for l in cert-int-p1-2019:contoso-issuing-02 cert-ext-2019:example-g3 cert-online-2019:example-cloud5 cert-aad-2019:example-cloud5; do
+  cat "${l%%:*}.crt" "${l##*:}.crt" > "${l%%:*}.chain.pem"
+done
+# The phone's trust store, and the same phone without the enterprise root (scenario H).
+cat contoso-root-g2.crt example-root-r2.crt > device-trust-2019.pem
+cp example-root-r2.crt device-trust-2019-public.pem
+rm -rf contoso-root-g2 contoso-issuing-02 example-root-r2 example-g3 example-cloud5
+fi
 rm -f ./*.csr.tmp $(ls *.csr | grep -v alice-device.csr)

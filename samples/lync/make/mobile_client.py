@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Mock Lync 2013 mobile client (UCWA) that walks the sign-in of one scenario of
-lync-sample-exchanges.md over real DNS/TCP/TLS, following the links it is given.
+"""Mock Lync 2013 / SfB mobile client (UCWA) that walks the sign-in of one scenario (A-E of
+lync-sample-exchanges.md, F-K composed from the revised stage specification) over real DNS/TCP/TLS, following the
+links it is given.
 
-Given: the SIP address alice@contoso.com and the resolver. Everything else (hosts, paths, tokens,
+Given: the SIP address (alice@contoso.com; alice@fabrikam.com in the Online scenarios) and the
+resolver. Everything else (hosts, paths, tokens,
 application ids, NTLM challenges, SOAP endpoints, event links) comes from the responses. The
 scenario functions below carry what a test needs to know about the *design*: the step ids of the
 document, when each step starts (to approximate the document's timings), and the stage/outcome
@@ -39,6 +41,13 @@ import scenarios as S  # noqa: E402
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)  # TLS 1.0 minimum, like iOS 8
 UA = "Lync2013Mobile/5.4.1087 (iPhone; iOS 8.3) [synthetic]"
+# 2019 scenarios (F-K): the Skype for Business app; its web view (Azure AD sign-in) and CFNetwork
+UA_2019 = "SkypeForBusiness/6.24.0.17 (iPhone; iOS 12.3.1) [synthetic]"
+UA_WEBVIEW = "Mozilla/5.0 (iPhone; CPU iPhone OS 12_3_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148"
+UA_CFNETWORK = "CFNetwork/978.0.7 Darwin/18.6.0"
+AAD_CLIENT_ID = "7f3c9a21-5e84-4b6d-9c1e-2a0b8d4f6e13"  # the (fictional) app registration of the SfB app
+AAD_REDIRECT = "urn:ietf:wg:oauth:2.0:oob"
+PASSWORD = "Summer2019!synthetic"  # fictional; typed into the Azure AD page (F, G)
 ENDPOINT_ID = "9b1f2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d"
 SIP = S.SIP_URI
 # What Secure Transport on iOS 8 offered (no GCM yet); the servers only accept ECDHE-RSA-AES256-SHA384.
@@ -47,6 +56,20 @@ CIPHERS = ("ECDHE-ECDSA-AES256-SHA384:ECDHE-ECDSA-AES128-SHA256:ECDHE-ECDSA-AES2
            "AES256-SHA256:AES128-SHA256:AES256-SHA:AES128-SHA")
 X509_V_FLAG_NO_CHECK_TIME = 0x200000  # the certificates are from 2015
 ALERT_CERTIFICATE_UNKNOWN = b"\x15\x03\x03\x00\x02\x02\x2e"
+ALERT_NAMES = {40: "handshake_failure", 42: "bad_certificate", 43: "unsupported_certificate", 44: "certificate_revoked",
+               45: "certificate_expired", 46: "certificate_unknown", 48: "unknown_ca", 80: "internal_error"}
+
+
+def alert_in(data):
+    """`name (code)` of the first fatal alert record in plaintext TLS bytes, or None."""
+    off = 0
+    while off + 7 <= len(data):
+        ctype, _ver, ln = struct.unpack("!BHH", data[off:off + 5])
+        if ctype == 21 and ln == 2 and data[off + 5] == 2:
+            code = data[off + 6]
+            return "%s (%d)" % (ALERT_NAMES.get(code, "alert"), code)
+        off += 5 + ln
+    return None
 
 
 class DesignMismatch(Exception):
@@ -54,9 +77,9 @@ class DesignMismatch(Exception):
 
 
 class ConnectFailed(Exception):
-    def __init__(self, what, reason):
+    def __init__(self, what, reason, alert=None):
         super().__init__(f"{what}: {reason}")
-        self.what, self.reason = what, reason
+        self.what, self.reason, self.alert = what, reason, alert
 
 
 # ----------------------------------------------------------------------------------------------
@@ -136,9 +159,13 @@ class TlsChannel:
                 done = True
             except ssl.SSLWantReadError:
                 pass
-            except ssl.SSLCertVerificationError as e:  # chain problem: OpenSSL's own alert
-                self.sock.sendall(self.out.read())
-                raise ConnectFailed("tls", "certificate verify failed: %s" % e.verify_message)
+            except ssl.SSLCertVerificationError as e:  # chain problem: OpenSSL's own alert (unknown_ca for an untrusted root)
+                alert = self.out.read()
+                time.sleep(judge_delay)
+                self.sock.sendall(alert)
+                self.close_after_alert()
+                raise ConnectFailed("tls", "certificate verify failed: %s; sent alert %s"
+                                    % (e.verify_message, alert_in(alert)), alert_in(alert))
             pending = self.out.read()
             if pending and sent_hello and not self.chain:
                 self.chain = cert_chain_from(self.server_bytes)
@@ -146,17 +173,10 @@ class TlsChannel:
                 if not name_matches(self.sni, leaf):
                     time.sleep(judge_delay)  # the app evaluates the trust result, then gives up
                     self.sock.sendall(ALERT_CERTIFICATE_UNKNOWN)
-                    time.sleep(0.001)
-                    self.sock.shutdown(socket.SHUT_WR)
-                    self.sock.settimeout(2.0)
-                    try:
-                        while self.sock.recv(65536):
-                            pass
-                    except OSError:
-                        pass
+                    self.close_after_alert()
                     names = [v for k, v in leaf.get("subjectAltName", ()) if k == "DNS"]
                     raise ConnectFailed("tls", "certificate does not cover %s (SAN %s); sent alert certificate_unknown"
-                                        % (self.sni, ", ".join(names)))
+                                        % (self.sni, ", ".join(names)), alert_in(ALERT_CERTIFICATE_UNKNOWN))
             if pending:
                 self.sock.sendall(pending)
                 if not sent_hello:
@@ -169,6 +189,17 @@ class TlsChannel:
                 raise ConnectFailed("tls", "server closed during handshake")
             self.server_bytes += data
             self.inc.write(data)
+
+    def close_after_alert(self):
+        """FIN right after the fatal alert, then wait for the server's FIN."""
+        time.sleep(0.001)
+        self.sock.shutdown(socket.SHUT_WR)
+        self.sock.settimeout(2.0)
+        try:
+            while self.sock.recv(65536):
+                pass
+        except OSError:
+            pass
 
     def sendall(self, data):
         self.obj.write(data)
@@ -277,9 +308,23 @@ class Response:
         return urllib.parse.urljoin(self.url, rel_href)
 
 
-def classify(resp):
+def classify(resp, stage=None, sub_kind=None, after_type3=False):
+    """The outcome as the client experienced it (the specification's outcome table, from its side)."""
     if resp is None:
         return "unknown"
+    if after_type3 and resp.status == 401:  # the credentials themselves were refused
+        return "fail"
+    if sub_kind == "wpad":  # proxy auto-discovery: a missing PAC file is tolerated
+        return "ok" if resp.status == 200 else "noise"
+    if stage == "modern-auth":
+        if resp.status == 200 and "".join(resp.header_all("Content-Type")).startswith("text/html"):
+            return "challenge"  # the identity provider's interactive sign-in page
+        if resp.status in (302, 303):
+            loc = resp.header_all("Location")[0]
+            return "ok" if ("code=" in loc or "access_token=" in loc) else "redirect"
+    if 300 <= resp.status < 400:  # only roots answer 3xx here; the client does not follow another domain
+        loc = urllib.parse.urlsplit(resp.header_all("Location")[0]).hostname or ""
+        return "redirect" if loc.lower() == urllib.parse.urlsplit(resp.url).hostname.lower() else "fail"
     if resp.status == 401:
         return "challenge"
     if resp.status >= 400:
@@ -316,7 +361,7 @@ class Client:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.check_hostname = False  # checked by TlsChannel (alert certificate_unknown like iOS)
         ctx.verify_mode = ssl.CERT_REQUIRED
-        ctx.load_verify_locations(os.path.join(HERE, "pki", "device-trust.pem"))
+        ctx.load_verify_locations(os.path.join(HERE, "pki", self.cfg["trust"]))
         ctx.verify_flags = ctx.verify_flags | X509_V_FLAG_NO_CHECK_TIME
         ctx.minimum_version = ssl.TLSVersion.TLSv1
         ctx.maximum_version = ssl.TLSVersion.TLSv1_2
@@ -349,7 +394,7 @@ class Client:
             self.errors.append(msg)
 
     # -- DNS -----------------------------------------------------------------------------------
-    def dns(self, step, qname, qtype, txid, *, at, stage, outcome, parent, why, noise=False):
+    def dns(self, step, qname, qtype, txid, *, at, stage, outcome, parent, why, noise=False, sub_kind=None):
         self.at(at)
         if noise:
             sport = self.noise_dns_port
@@ -372,8 +417,12 @@ class Client:
                 self.dns_cache[name.lower()] = (None, val, step)
         rcode = dnswire.RCODE_NAME.get(m["rcode"], str(m["rcode"]))
         self.check(step, "ok" if rcode == "NOERROR" else "noise", outcome if outcome != "fail" else "noise")
-        self.record(t, {"step": step, "kind": "dns", "qname": qname, "qtype": qtype, "txid": "0x%04x" % txid,
-                        "rcode": rcode, "stage": stage, "outcome": outcome, "parent": parent, "why": why})
+        rec = {"step": step, "kind": "dns", "qname": qname, "qtype": qtype, "txid": "0x%04x" % txid,
+               "rcode": rcode, "stage": stage}
+        if sub_kind:
+            rec["sub_kind"] = sub_kind
+        rec.update(outcome=outcome, parent=parent, why=why)
+        self.record(t, rec)
         return m
 
     def cached_ip(self, host):
@@ -389,7 +438,7 @@ class Client:
     # -- HTTP ------------------------------------------------------------------------------------
     def get_conn(self, session, scheme, host, port, *, dns, connect_at, timeout, fail_step, noise, judge_delay, request):
         for c in self.conns:
-            if (c.session, c.scheme, c.host, c.port) == (session, scheme, host, port) and c.sock and not c.busy:
+            if (c.session, c.scheme, c.host.lower(), c.port) == (session, scheme, host.lower(), port) and c.sock and not c.busy:
                 return c, c.dns_step
         ip, dns_step = self.cached_ip(host)
         if ip is None:
@@ -418,7 +467,8 @@ class Client:
                 raise
             self.record(conn.t_start, {"step": sid, "kind": "tcp", "server": "%s:%d" % (S.real(ip), port),
                                        "sni": host if (scheme == "https" and e.what == "tls") else None,
-                                       "connection": label, "stage": rec["stage"], "outcome": rec["outcome"],
+                                       "alert": e.alert, "connection": label, "stage": rec["stage"],
+                                       "carries": rec["carries"], "outcome": rec["outcome"],
                                        "parent": rec.get("parent"), "dns": dns_step, "why": rec["why"] + " [" + e.reason + "]"})
             self.saz_failed_connect(conn, e, request)
             return None, e
@@ -431,9 +481,9 @@ class Client:
 
     def http(self, step, method, url, *, at, stage, outcome, parent, why, session="main", accept=None,
              bearer=None, auth=None, ctype=None, body=None, soap_action=None, dns=None, connect_at=None,
-             timeout=10.0, fail_step=None, wait=True, noise=False, headers=None, judge_delay=0.015):
+             timeout=10.0, fail_step=None, wait=True, noise=False, headers=None, judge_delay=0.015, sub_kind=None):
         u = urllib.parse.urlsplit(url)
-        scheme, host = u.scheme, u.hostname
+        scheme, host = u.scheme, u.netloc.rsplit(":", 1)[0] if ":" in u.netloc else u.netloc  # case as announced
         port = u.port or (443 if scheme == "https" else 80)
         target = (u.path or "/") + ("?" + u.query if u.query else "")
         hostport = host if port == (443 if scheme == "https" else 80) else f"{host}:{port}"
@@ -468,7 +518,10 @@ class Client:
             return None
         self.at(at)
         rec = {"step": step, "kind": "http", "method": method, "url": full_url, "status": None,
-               "connection": conn.label, "stage": stage, "outcome": outcome, "parent": parent}
+               "connection": conn.label, "stage": stage}
+        if sub_kind:
+            rec["sub_kind"] = sub_kind
+        rec.update(outcome=outcome, parent=parent)
         if dns_step:
             rec["dns"] = dns_step
         rec["why"] = why
@@ -495,7 +548,7 @@ class Client:
             threading.Thread(target=finish, daemon=True).start()
             return None
         resp = finish()
-        self.check(step, classify(resp), outcome)
+        self.check(step, classify(resp, stage, sub_kind, bool(auth and auth.startswith("NTLM TlRMTVNTUAADAAAA"))), outcome)
         return resp
 
     # -- authentication helpers ------------------------------------------------------------------
@@ -543,7 +596,7 @@ class Client:
                "client": self.cfg["client"], "sip_uri": SIP, "time_base": self.cfg["time_base"],
                "steps": steps, "expect": expect}
         with open(os.path.join(self.outdir, self.name + ".script.json"), "w") as f:
-            json.dump(doc, f, indent=2)
+            json.dump(doc, f, indent=2, ensure_ascii=False)
             f.write("\n")
         if self.cfg.get("saz"):
             saz.write_from_client(self, os.path.join(self.outdir, self.name + ".saz"))
@@ -665,8 +718,8 @@ def ucwa_signed_in(c, app_resp, ids, ats, bearer):
                 accept="application/json", stage="event-channel", outcome="ok", parent=ids[-1],
                 why="_links.events of %s: open the event channel (P-GET) on its own connection" % ids[-1], **H)
     c.http(a[6], "GET", ev.href(ev.json["_links"]["next"]["href"]), at=ats[6], session="events",
-           accept="application/json", stage="event-channel", outcome="unknown", parent=a[5], wait=False,
-           why="_links.next of %s: next long poll, held by the server (no response before the capture ends)" % a[5], **H)
+           accept="application/json", stage="event-channel", outcome="ok", parent=a[5], wait=False,
+           why="_links.next of %s: next long poll, held by the server (pending: no response before the capture ends)" % a[5], **H)
     presence_links = [e["link"]["href"] for snd in ev.json["sender"] for e in snd["events"]
                       if e["link"]["rel"] == "contactPresence"]
     for sid, t, href in zip(a[7:-1], ats[7:], presence_links):
@@ -703,11 +756,12 @@ def scenario_internal(c, variant):
             r = c.http(sid, "POST", apps_href, at=t_conn, connect_at=t_conn, dns=dns09 if sid == "E10" else None,
                        bearer=token, accept="application/json", ctype="application/json", body=body,
                        stage="ucwa-application", outcome="ok", parent="A08", why="unused", timeout=14.95,
-                       fail_step=dict(step=sid, stage="tcp-tls", outcome="fail", parent="A08",
+                       fail_step=dict(step=sid, stage="tcp-tls", carries="ucwa-application", outcome="fail", parent="A08",
                                       why=why + " (_links.applications.href of A08): no SYN-ACK, hairpin dropped"))
             assert r is None
         c.at(c.cfg["capture_end"])
         return {"flow": "internal", "signed_in": False, "furthest_stage": "ad-user", "failed_stage": "tcp-tls",
+                "verdict": "furthest: ad-user (ok) → failed: tcp-tls for ucwa-application (C-NET-1: hairpin to 203.0.113.10 blocked)",
                 "findings": [{"check": "C-NET-1", "severity": "fail"}, {"check": "C-CERT-4", "severity": "info"}],
                 "no_fail_findings": False}
     app = c.http("A11", "POST", apps_href, at=0.645, connect_at=0.585, dns=dns09, bearer=token,
@@ -719,7 +773,8 @@ def scenario_internal(c, variant):
     ucwa_signed_in(c, app, ("A18", "A19", "A20", "A21", "A22", "A23", "A24", "A25", "A26", "A11"),
                    (2.500, 2.800, 2.860, 2.950, 3.120, 3.270, 3.910, 3.950, 4.010), token)
     c.at(c.cfg["capture_end"])
-    return {"flow": "internal", "signed_in": True, "furthest_stage": "contacts-presence", "failed_stage": None,
+    return {"flow": "internal", "signed_in": True, "furthest_stage": "event-channel", "failed_stage": None,
+            "verdict": "furthest: event-channel (ok)",
             "findings": [{"check": "C-CERT-4", "severity": "info"}, {"check": "C-POL-2", "severity": "info"}],
             "no_fail_findings": True}
 
@@ -771,7 +826,7 @@ def scenario_external(c, variant):
     disc = f"lyncdiscover.{domain}"
     root_kw = dict(accept="application/json", stage="ad-root-http", outcome="ok", parent=None)
     r = c.http("B03x", "GET", f"http://{disc}/?sipuri={SIP}", at=0.085, timeout=4.0, why="", **root_kw,
-               fail_step=dict(step="B03", stage="tcp-tls", outcome="noise", parent=None,
+               fail_step=dict(step="B03", stage="tcp-tls", carries="ad-root-http", outcome="noise", parent=None,
                               why="Autodiscover root over HTTP first; the reverse proxy does not publish port 80, the client gives up after 4 s and continues on HTTPS"))
     assert r is None
     root = c.http("B05", "GET", f"https://{disc}/?sipuri={SIP}", at=4.265, connect_at=4.090, accept="application/json",
@@ -787,6 +842,7 @@ def scenario_external(c, variant):
     if variant == "D":
         c.at(c.cfg["capture_end"])
         return {"flow": "external", "signed_in": False, "furthest_stage": "ad-user", "failed_stage": "ad-user",
+                "verdict": "furthest: ad-user (fail) → failed: ad-user (C-AD-3: Autodiscover does not know the user's home pool)",
                 "findings": [{"check": "C-AD-3", "severity": "fail"}, {"check": "C-HTTP-1", "severity": "info"}],
                 "no_fail_findings": False}
     redirect = user.json["_links"]["redirect"]["href"]
@@ -816,7 +872,7 @@ def scenario_external(c, variant):
         r = c.http("B34x", "POST", f"https://{domain}/autodiscover/autodiscover.xml", at=11.045, session="exchange",
                    ctype="text/xml", body=ad_xml, stage="exchange-autodiscover", outcome="ok", parent=None, why="",
                    judge_delay=0.015,
-                   fail_step=dict(step="B34", stage="exchange-autodiscover", outcome="noise", parent=None,
+                   fail_step=dict(step="B34", stage="exchange-autodiscover", carries="exchange-autodiscover", outcome="noise", parent=None,
                                   why="Exchange Autodiscover candidate 1 https://contoso.com/autodiscover/autodiscover.xml: certificate does not cover the root domain; next candidate"))
         assert r is None
         ad_host = "autodiscover." + domain
@@ -837,7 +893,8 @@ def scenario_external(c, variant):
                     stage="exchange-ews", parent="B38", session="exchange",
                     why="EwsUrl of B38: read today's calendar")
     c.at(c.cfg["capture_end"])
-    return {"flow": "external", "signed_in": True, "furthest_stage": "contacts-presence", "failed_stage": None,
+    return {"flow": "external", "signed_in": True, "furthest_stage": "event-channel", "failed_stage": None,
+            "verdict": "furthest: event-channel (ok)",
             "findings": [{"check": "C-HTTP-1", "severity": "info"}, {"check": "C-POL-2", "severity": "info"}],
             "no_fail_findings": True}
 
@@ -851,23 +908,367 @@ def scenario_c(c):
           why="external discovery name lyncdiscover.<SIP domain>")
     kw = dict(accept="application/json", stage="ad-root-https", outcome="ok", parent=None, why="")
     c.http("C03x", "GET", f"http://{disc}/?sipuri={SIP}", at=0.085, timeout=4.0, **kw,
-           fail_step=dict(step="C03", stage="tcp-tls", outcome="noise", parent=None,
+           fail_step=dict(step="C03", stage="tcp-tls", carries="ad-root-http", outcome="noise", parent=None,
                           why="Autodiscover root over HTTP first; port 80 not published, the client gives up after 4 s"))
     for sid, t in (("C04", 4.090), ("C05", 6.300)):
         r = c.http(sid + "x", "GET", f"https://{disc}/?sipuri={SIP}", at=t, **kw,
-                   fail_step=dict(step=sid, stage="tcp-tls", outcome="fail", parent=None,
+                   fail_step=dict(step=sid, stage="tcp-tls", carries="ad-root-https", outcome="fail", parent=None,
                                   why=("Autodiscover root over HTTPS on the name C02 resolved" if sid == "C04"
                                        else "client retry of the HTTPS Autodiscover root")))
         assert r is None
     c.at(c.cfg["capture_end"])
     return {"flow": "external", "signed_in": False, "furthest_stage": "dns-discovery", "failed_stage": "tcp-tls",
+            "verdict": "furthest: dns-discovery (ok) → failed: tcp-tls for ad-root-https (C-CERT-7: certificate_unknown, the certificate does not cover lyncdiscover.contoso.com)",
             "findings": [{"check": "C-CERT-1", "severity": "fail"}, {"check": "C-CERT-2", "severity": "fail"},
-                         {"check": "C-HTTP-1", "severity": "info"}],
+                         {"check": "C-CERT-7", "severity": "fail"}, {"check": "C-HTTP-1", "severity": "info"}],
+            "findings_absent": ["C-ONLINE-1"],
             "no_fail_findings": False}
 
 
+# ----------------------------------------------------------------------------------------------
+# Issue 15 scenarios (2019): SfB Online with Azure AD, token rejection, untrusted internal CA, WPAD
+
+def challenges(resp):
+    """[(scheme, {param: value})] of every WWW-Authenticate line; one line may carry several
+    comma-folded challenges (RFC 7235 §4.1: a new challenge starts at a token not followed by '=')."""
+    out = []
+    tok_re = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
+    for line in resp.header_all("WWW-Authenticate"):
+        i, n = 0, len(line)
+        fresh = True
+        while i < n:
+            while i < n and line[i] in " ,":
+                i += 1
+            m = tok_re.match(line, i)
+            if not m:
+                break
+            tok, i = m.group(0), m.end()
+            k = i
+            while k < n and line[k] == " ":
+                k += 1
+            if not fresh and k < n and line[k] == "=":  # a parameter of the current challenge
+                k += 1
+                if k < n and line[k] == '"':
+                    e = line.index('"', k + 1)
+                    val, i = line[k + 1:e], e + 1
+                else:
+                    e = line.find(",", k)
+                    e = n if e < 0 else e
+                    val, i = line[k:e].strip(), e
+                out[-1][1][tok.lower()] = val
+            else:
+                out.append((tok, {}))
+                fresh = False
+    return out
+
+
+def origin(url):
+    """scheme://host of a URL, the host's case kept (the resource of an Azure AD token request)."""
+    u = urllib.parse.urlsplit(url)
+    return f"{u.scheme}://{u.netloc}"
+
+
+def aad_token_endpoint(authorization_uri):
+    """ADAL derives the token endpoint from the authority of the authorization URI."""
+    return authorization_uri.rsplit("/", 1)[0] + "/token"
+
+
+def aad_headers(ua, accept, extra=()):
+    return list(extra) + [("Accept", accept), ("Accept-Language", "en-us"), ("Accept-Encoding", "gzip, deflate"),
+                          ("Connection", "keep-alive"), ("User-Agent", ua)]
+
+
+def aad_interactive(c, ids, ats, authorization_uri, resource, parent, dns_txid):
+    """First sign-in with Azure AD: the web view opens the authorize URL of the Bearer challenge
+    (sign-in page), posts the credentials (302 to the redirect URI with a code), then ADAL redeems
+    the code for a token for `resource`. ids = (DNS, page, post, token). Returns the token JSON."""
+    q = urllib.parse.urlencode([("response_type", "code"), ("client_id", AAD_CLIENT_ID), ("redirect_uri", AAD_REDIRECT),
+                                ("resource", resource), ("login_hint", SIP), ("x-client-SKU", "iOS"),
+                                ("x-client-Ver", "2.7.14")])
+    url = authorization_uri + "?" + q
+    host = urllib.parse.urlsplit(url).netloc
+    page = c.http(ids[1], "GET", url, at=ats[1], session="webview", stage="modern-auth", sub_kind="authorize",
+                  outcome="challenge", parent=parent,
+                  dns=dict(step=ids[0], txid=dns_txid, at=ats[0], stage="dns-hop", outcome="ok", parent=parent,
+                           why="host of the Bearer authorization_uri of %s (Azure AD) is not resolved yet" % parent),
+                  headers=aad_headers(UA_WEBVIEW, "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
+                  why="Bearer challenge of %s: authorization_uri %s; the app opens its web view there for resource %s"
+                      % (parent, authorization_uri, resource))
+    html = page.body.decode()
+    action = re.search(r'<form[^>]*action="([^"]+)"', html).group(1)
+    fields = [("login", SIP), ("passwd", PASSWORD)]
+    fields += re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html)
+    form = urllib.parse.urlencode(fields)
+    post = c.http(ids[2], "POST", page.href(action.replace("&amp;", "&")), at=ats[2], session="webview",
+                  stage="modern-auth", sub_kind="authorize", outcome="ok", parent=ids[1], body=form,
+                  headers=aad_headers(UA_WEBVIEW, "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+                                      [("Content-Type", "application/x-www-form-urlencoded"), ("Origin", "https://" + host),
+                                       ("Referer", url)]),
+                  why="the user typed the password into the sign-in form of %s; the form posts back to its action" % ids[1])
+    loc = post.header_all("Location")[0]
+    code = urllib.parse.parse_qs(urllib.parse.urlsplit(loc).query)["code"][0]
+    body = urllib.parse.urlencode([("grant_type", "authorization_code"), ("client_id", AAD_CLIENT_ID), ("code", code),
+                                   ("redirect_uri", AAD_REDIRECT), ("resource", resource)])
+    tok = c.http(ids[3], "POST", aad_token_endpoint(authorization_uri), at=ats[3], session="adal", stage="modern-auth",
+                 sub_kind="token", outcome="ok", parent=ids[2], body=body,
+                 headers=aad_headers(UA_2019, "application/json", [("Content-Type", "application/x-www-form-urlencoded"),
+                                                                   ("client-request-id", "d7c3a1e0-4b5f-4e2a-9c8d-6f1e0b3a7c52"),
+                                                                   ("return-client-request-id", "true")]),
+                 why="the 302 of %s handed the app an authorization code: redeem it at the token endpoint of the same authority" % ids[2])
+    return tok.json
+
+
+def aad_refresh(c, sid, at, authorization_uri, refresh_token, resource, parent, why):
+    """ADAL's multi-resource refresh: a token for another Lync host without another sign-in."""
+    body = urllib.parse.urlencode([("grant_type", "refresh_token"), ("client_id", AAD_CLIENT_ID),
+                                   ("refresh_token", refresh_token), ("resource", resource)])
+    tok = c.http(sid, "POST", aad_token_endpoint(authorization_uri), at=at, session="adal", stage="modern-auth",
+                 sub_kind="token", outcome="ok", parent=parent, body=body,
+                 headers=aad_headers(UA_2019, "application/json", [("Content-Type", "application/x-www-form-urlencoded"),
+                                                                   ("client-request-id", "2e9b4f17-8a3c-4d61-b5e0-7c2d9a4f1b86"),
+                                                                   ("return-client-request-id", "true")]),
+                 why=why)
+    return tok.json
+
+
+def scenario_online(c, variant):
+    """F (and G up to F17): SfB Online behind the vanity lyncdiscover CNAME, Azure AD tokens per resource."""
+    domain = SIP.split("@")[1]
+    disc = f"lyncdiscover.{domain}"
+    c.dns("F01", f"lyncdiscoverinternal.{domain}", "A", 0x4f01, at=0.0, stage="dns-discovery", outcome="noise", parent=None,
+          why="mobile discovery tries the internal name first; NXDOMAIN is expected on mobile data")
+    c.dns("F02", disc, "A", 0x4f02, at=0.045, stage="dns-discovery", outcome="ok", parent=None,
+          why="external discovery name lyncdiscover.<SIP domain>; the answer is a CNAME to webdir.online.lync.com (the tenant is in SfB Online)")
+    r = c.http("F03x", "GET", f"https://{disc}/?sipuri={SIP}", at=0.105, accept="application/json", stage="ad-root-https",
+               outcome="ok", parent=None, why="",
+               fail_step=dict(step="F03", stage="tcp-tls", carries="ad-root-https", outcome="noise", parent=None,
+                              why="Autodiscover root over HTTPS on the name F02 resolved: SfB Online presents its *.online.lync.com certificate, which cannot cover the vanity name; the client falls back to HTTP"))
+    assert r is None
+    root = c.http("F04", "GET", f"http://{disc}/?sipuri={SIP}", at=0.300, accept="application/json", stage="ad-root-http",
+                  outcome="redirect", parent=None,
+                  why="HTTPS failed on the certificate name (F03): Autodiscover root over HTTP on the same name, answered by Online")
+    nxt = root.json["_links"]["redirect"]["href"]
+    dir2 = c.http("F06", "GET", nxt, at=0.520, accept="application/json", stage="ad-root-https", outcome="redirect",
+                  parent="F04", dns=dict(step="F05", txid=0x4f03, at=0.470, stage="dns-hop", outcome="ok", parent="F04",
+                                         why="host of _links.redirect.href of F04 (a regional director) is not resolved yet"),
+                  why="_links.redirect.href of F04: the global director sends the tenant to a regional director")
+    nxt2 = dir2.json["_links"]["redirect"]["href"]
+    home = c.http("F08", "GET", nxt2, at=0.860, accept="application/json", stage="ad-root-https", outcome="ok",
+                  parent="F06", dns=dict(step="F07", txid=0x4f04, at=0.820, stage="dns-hop", outcome="ok", parent="F06",
+                                         why="host of _links.redirect.href of F06 (the tenant's director) is not resolved yet"),
+                  why="_links.redirect.href of F06: the regional director sends the tenant to its own director")
+    user_href = home.json["_links"]["user"]["href"]
+    chal = c.http("F09", "GET", user_href, at=1.120, accept="application/json", stage="ad-user-challenge",
+                  outcome="challenge", parent="F08",
+                  why="_links.user.href of F08 (no token yet; same host as F08 in other letter case, same connection)")
+    ch = dict(challenges(chal))
+    authz = ch["Bearer"]["authorization_uri"]
+    tok1 = aad_interactive(c, ("F10", "F11", "F12", "F13"), (1.230, 1.260, 4.700, 5.150), authz, origin(user_href),
+                           "F09", 0x4f05)
+    user = c.http("F14", "GET", user_href, at=5.400, bearer=tok1["access_token"], accept="application/json",
+                  stage="ad-user", outcome="ok", parent="F09",
+                  why="same user URL as F09 with the Azure AD token of F13 (resource = the director F09 is on): service locations")
+    apps_href = user.json["_links"]["applications"]["href"]
+    probe = c.http("F16", "GET", apps_href, at=5.640, accept="application/json", stage="ucwa-probe", outcome="challenge",
+                   parent="F14", dns=dict(step="F15", txid=0x4f06, at=5.590, stage="dns-hop", outcome="ok", parent="F14",
+                                          why="host of _links.applications.href of F14 (the user's webpool) is not resolved yet"),
+                   why="_links.applications.href of F14: the SfB engine's unauthenticated metadata request, to learn what the webpool wants")
+    ch2 = dict(challenges(probe))
+    tok2 = aad_refresh(c, "F17", 5.800, ch2["Bearer"]["authorization_uri"], tok1["refresh_token"], origin(apps_href), "F16",
+                       "the 401 of F16 asks for a Bearer token for the webpool (another resource than F13's): refresh token of F13 for resource %s" % origin(apps_href))
+    body = json.dumps({"UserAgent": UA, "EndpointId": ENDPOINT_ID, "Culture": "en-US"}, separators=(",", ":"))
+    apps_kw = dict(accept="application/json", ctype="application/json", body=body, stage="ucwa-application")
+    if variant == "G":
+        rej = c.http("G18", "POST", apps_href, at=6.050, bearer=tok2["access_token"], outcome="fail", parent="F14",
+                     why="_links.applications.href of F14, with the webpool token of F17: create the UCWA application", **apps_kw)
+        fresh = dict(challenges(rej))  # one folded line: Bearer and MsRtcOAuth
+        tok3 = aad_refresh(c, "G19", 6.250, fresh["Bearer"]["authorization_uri"], tok2["refresh_token"], origin(apps_href), "G18",
+                           "G18 was refused with 403 InvalidToken (28055) and a fresh Bearer challenge: get a new token for the webpool")
+        c.http("G20", "POST", apps_href, at=6.600, bearer=tok3["access_token"], outcome="fail", parent="G18",
+               why="retry of G18 with the new token of G19; refused again, the app gives up", **apps_kw)
+        c.at(c.cfg["capture_end"])
+        return {"flow": "external", "signed_in": False, "furthest_stage": "ucwa-application", "failed_stage": "ucwa-application",
+                "verdict": "furthest: ucwa-application (fail) → failed: ucwa-application (C-AUTH-9: the webpool rejected the Azure AD token twice, 28055 InvalidToken)",
+                "findings": [{"check": "C-AUTH-9", "severity": "fail"}, {"check": "C-AUTH-11", "severity": "fail"},
+                             {"check": "C-ONLINE-1", "severity": "info"}],
+                "findings_absent": ["C-POL-1", "C-AUTH-5", "C-NET-3", "C-AUTH-2", "C-AUTH-4", "C-CERT-1", "C-CERT-2",
+                                    "C-CERT-7", "C-DNS-3", "C-NET-1"],
+                "no_fail_findings": False}
+    app = c.http("F18", "POST", apps_href, at=6.050, bearer=tok2["access_token"], parent="F14", outcome="ok",
+                 why="_links.applications.href of F14, with the webpool token of F17: create the UCWA application", **apps_kw)
+    ucwa_online(c, app, ("F19", "F20", "F21", "F22", "F18"), (6.600, 6.900, 7.000), tok2["access_token"])
+    c.at(c.cfg["capture_end"])
+    return {"flow": "external", "signed_in": True, "furthest_stage": "event-channel", "failed_stage": None,
+            "verdict": "furthest: event-channel (ok)",
+            "findings": [{"check": "C-ONLINE-1", "severity": "info"}, {"check": "C-AUTH-11", "severity": "info"},
+                         {"check": "C-POL-2", "severity": "info"}],
+            "findings_absent": ["C-CERT-1", "C-CERT-2", "C-CERT-7", "C-DNS-3", "C-HTTP-1", "C-AUTH-2", "C-AUTH-4",
+                                "C-AUTH-5", "C-AUTH-9", "C-NET-1", "C-NET-2", "C-AD-1", "C-POL-1"],
+            "no_fail_findings": True}
+
+
+def ucwa_online(c, app_resp, ids, ats, bearer):
+    """makeMeAvailable, policies, and the event channel (its second P-GET held open)."""
+    app = app_resp.json
+    H = dict(bearer=bearer)
+    c.http(ids[0], "POST", app_resp.href(app["_embedded"]["me"]["_links"]["makeMeAvailable"]["href"]), at=ats[0],
+           ctype="application/json", accept="application/json", stage="signed-in", outcome="ok", parent=ids[-1],
+           body=json.dumps({"signInAs": "Online", "supportedModalities": ["Messaging", "Audio", "Video", "PhoneAudio"],
+                            "supportedMessageFormats": ["Plain", "Html"], "audioPreference": "VoipAudio"},
+                           separators=(",", ":")),
+           why="_embedded.me._links.makeMeAvailable of %s: go online" % ids[-1], **H)
+    c.http(ids[1], "GET", app_resp.href(app["_links"]["policies"]["href"]), at=ats[1], accept="application/json",
+           stage="inband-provisioning", outcome="ok", parent=ids[-1], why="_links.policies of %s: mobile policy" % ids[-1], **H)
+    ev = c.http(ids[2], "GET", app_resp.href(app["_links"]["events"]["href"]), at=ats[2], session="events",
+                accept="application/json", stage="event-channel", outcome="ok", parent=ids[-1],
+                why="_links.events of %s: open the event channel (P-GET) on its own connection" % ids[-1], **H)
+    c.http(ids[3], "GET", ev.href(ev.json["_links"]["next"]["href"]), at=0, session="events", accept="application/json",
+           stage="event-channel", outcome="ok", parent=ids[2], wait=False,
+           why="_links.next of %s: next long poll, held by the server (pending: no response before the capture ends)" % ids[2], **H)
+
+
+def scenario_untrusted_ca(c):
+    """H: internal Wi-Fi; the phone lacks the enterprise root, so TLS to the internal web FQDN fails."""
+    domain = SIP.split("@")[1]
+    disc = f"lyncdiscoverinternal.{domain}"
+    c.dns("H01", disc, "A", 0x5a01, at=0.0, stage="dns-discovery", outcome="ok", parent=None,
+          why="mobile discovery starts with the internal name lyncdiscoverinternal.<SIP domain>")
+    root = c.http("H02", "GET", f"http://{disc}/?sipuri={SIP}", at=0.020, accept="application/json",
+                  stage="ad-root-http", outcome="ok", parent=None,
+                  why="Autodiscover root over HTTP first (no certificate needed) on the name H01 resolved")
+    user_href = root.json["_links"]["user"]["href"]
+    for sid, t, why in (("H03", 0.070, "_links.user.href of H02, on the pool's internal web FQDN: its certificate chains to Contoso Root CA G2, which this phone does not have; OpenSSL-style stack answers unknown_ca"),
+                        ("H04", 2.600, "the app retries the same user URL once (the user tapped Sign In again); same certificate, same abort")):
+        r = c.http(sid + "x", "GET", user_href, at=t, accept="application/json", stage="ad-user-challenge",
+                   outcome="challenge", parent="H02", why="",
+                   fail_step=dict(step=sid, stage="tcp-tls", carries="ad-user-challenge", outcome="fail", parent="H02", why=why))
+        assert r is None
+    c.at(c.cfg["capture_end"])
+    return {"flow": "internal", "signed_in": False, "furthest_stage": "ad-root-http", "failed_stage": "tcp-tls",
+            "verdict": "furthest: ad-root-http (ok) → failed: tcp-tls for ad-user-challenge (C-CERT-7: unknown_ca, the phone does not trust the enterprise root Contoso Root CA G2)",
+            "findings": [{"check": "C-CERT-7", "severity": "fail"}],
+            "findings_absent": ["C-CERT-1", "C-CERT-2", "C-CERT-3", "C-ONLINE-1", "C-NET-1", "C-DNS-2", "C-AUTH-2",
+                                "C-AUTH-4"],
+            "no_fail_findings": False}
+
+
+def scenario_wpad(c):
+    """I: Wi-Fi with HTTP proxy "Auto": WPAD before each discovery request, then a normal internal sign-in."""
+    domain = SIP.split("@")[1]
+    kw = dict(stage="unrelated", sub_kind="wpad", noise=True)
+    pac_headers = [("Accept", "*/*"), ("Accept-Language", "en-us"), ("Accept-Encoding", "gzip, deflate"),
+                   ("Connection", "keep-alive"), ("User-Agent", UA_CFNETWORK)]
+
+    def pac(sid, at, before):
+        c.http(sid, "GET", f"http://wpad.{domain}/wpad.dat", at=at, session="wpad", outcome="noise", parent=None,
+               headers=pac_headers, why="proxy auto-discovery before %s: fetch the PAC file from the host I02 resolved; the server answers 404 slowly and the request waits for it" % before,
+               **kw)
+    c.dns("I01", "wpad.corp." + domain, "A", 0x6b01, at=0.0, outcome="noise", parent=None,
+          why="Wi-Fi HTTP proxy set to Auto: WPAD looks up wpad.<DHCP search domain corp.contoso.com> before the app's first request", **kw)
+    c.dns("I02", "wpad." + domain, "A", 0x6b02, at=0.008, outcome="ok", parent=None,
+          why="WPAD devolution to the parent domain: wpad.contoso.com still has a record", **kw)
+    pac("I03", 0.020, "the discovery lookup I04")
+    disc = f"lyncdiscoverinternal.{domain}"
+    c.dns("I04", disc, "A", 0x6b03, at=1.200, stage="dns-discovery", outcome="ok", parent=None,
+          why="mobile discovery starts with the internal name lyncdiscoverinternal.<SIP domain> (after proxy discovery gave up)")
+    root = c.http("I05", "GET", f"http://{disc}/?sipuri={SIP}", at=1.210, accept="application/json",
+                  stage="ad-root-http", outcome="ok", parent=None,
+                  why="Autodiscover root over HTTP first on the name I04 resolved")
+    user_href = root.json["_links"]["user"]["href"]
+    pac("I06", 1.300, "the user request I07")
+    token = authenticate_user(c, user_href, ("I07", "I08", "I09", "I10"), (2.450, 2.600, 2.620, 2.640, 2.450), "I05",
+                              "_links.user.href of I05 (no token yet)")
+    pac("I11", 3.000, "the authenticated user request I12")
+    user = c.http("I12", "GET", user_href, at=4.150, bearer=token, accept="application/json", stage="ad-user",
+                  outcome="ok", parent="I07", why="same user URL as I07, now with the token of I10: service locations")
+    apps_href = user.json["_links"]["applications"]["href"]
+    pac("I13", 4.300, "the UCWA probe I15")
+    probe = c.http("I15", "GET", apps_href, at=5.450, accept="application/json", stage="ucwa-probe", outcome="challenge",
+                   parent="I12", dns=dict(step="I14", txid=0x6b04, at=5.450, stage="dns-hop", outcome="ok", parent="I12",
+                                          why="host of _links.applications.href of I12 is not resolved yet"),
+                   why="_links.applications.href of I12: the SfB engine's unauthenticated metadata request")
+    offered = [s for s, _ in challenges(probe)]
+    if "MsRtcOAuth" not in offered:
+        raise DesignMismatch(f"I15: no MsRtcOAuth challenge ({offered})")
+    body = json.dumps({"UserAgent": UA, "EndpointId": ENDPOINT_ID, "Culture": "en-US"}, separators=(",", ":"))
+    app = c.http("I16", "POST", apps_href, at=5.600, bearer=token, accept="application/json", ctype="application/json",
+                 body=body, stage="ucwa-application", outcome="ok", parent="I12",
+                 why="_links.applications.href of I12; the probe I15 names this pool's token service, so the token of I10 (same pool) is presented")
+    ucwa_online(c, app, ("I17", "I18", "I19", "I20", "I16"), (6.300, 6.650, 6.750), token)
+    c.at(c.cfg["capture_end"])
+    return {"flow": "internal", "signed_in": True, "furthest_stage": "event-channel", "failed_stage": None,
+            "verdict": "furthest: event-channel (ok)",
+            "findings": [{"check": "C-PROXY-3", "severity": "warning"}, {"check": "C-CERT-4", "severity": "info"},
+                         {"check": "C-POL-2", "severity": "info"}],
+            "findings_absent": ["C-PROXY-1", "C-PROXY-2", "C-NET-1", "C-NET-2", "C-DNS-2", "C-AUTH-2", "C-AUTH-4",
+                                "C-AUTH-9"],
+            "no_fail_findings": True}
+
+
+def external_discovery(c, ids, txids, root_at, root_outcome):
+    """lyncdiscoverinternal (NXDOMAIN), lyncdiscover, then the Autodiscover root over HTTP/80."""
+    domain = SIP.split("@")[1]
+    disc = f"lyncdiscover.{domain}"
+    c.dns(ids[0], f"lyncdiscoverinternal.{domain}", "A", txids[0], at=0.0, stage="dns-discovery", outcome="noise",
+          parent=None, why="mobile discovery tries the internal name first; NXDOMAIN is expected outside the company")
+    c.dns(ids[1], disc, "A", txids[1], at=0.035, stage="dns-discovery", outcome="ok", parent=None,
+          why="internal name does not exist here: external discovery name lyncdiscover.<SIP domain>")
+    return c.http(ids[2], "GET", f"http://{disc}/?sipuri={SIP}", at=root_at, accept="application/json",
+                  stage="ad-root-http", outcome=root_outcome, parent=None,
+                  why="Autodiscover root over HTTP first (no certificate needed) on the name %s resolved" % ids[1])
+
+
+def scenario_wrong_password(c):
+    """J: the user typed a wrong password: the NTLM type 3 of the OAuth token request gets a 401."""
+    root = external_discovery(c, ("J01", "J02", "J03"), (0x7c01, 0x7c02), 0.090, "ok")
+    user_href = root.json["_links"]["user"]["href"]
+    chal = c.http("J04", "GET", user_href, at=0.300, accept="application/json", stage="ad-user-challenge",
+                  outcome="challenge", parent="J03", why="_links.user.href of J03 (no token yet)")
+    c.ntlm_post(("J05", "J06", "J07"), (0.600, 0.680, 0.760), msrtcoauth_href(chal), "grant_type=urn:microsoft.rtc:windows",
+                "application/x-www-form-urlencoded;charset=UTF-8", stage="webticket-oauth", parent="J04",
+                accept="application/json", final_outcome="fail",
+                why="MsRtcOAuth href of the 401 of J04: request an OAuth token with grant_type urn:microsoft.rtc:windows (the password typed is wrong)")
+    c.at(c.cfg["capture_end"])
+    return {"flow": "external", "signed_in": False, "furthest_stage": "webticket-oauth", "failed_stage": "webticket-oauth",
+            "verdict": "furthest: webticket-oauth (fail) → failed: webticket-oauth (C-AUTH-2: the NTLM credentials of CONTOSO\\alice were refused)",
+            "findings": [{"check": "C-AUTH-2", "severity": "fail"}],
+            "findings_absent": ["C-AUTH-3", "C-AUTH-4", "C-AUTH-9", "C-H2-1", "C-HTTP-1", "C-CERT-1", "C-CERT-2"],
+            "no_fail_findings": False}
+
+
+def scenario_root_redirect(c):
+    """K: the reverse proxy redirects http://lyncdiscover.<d>/ to the company web site; HTTPS works."""
+    domain = SIP.split("@")[1]
+    external_discovery(c, ("K01", "K02", "K03"), (0x7d01, 0x7d02), 0.090, "fail")
+    root = c.http("K04", "GET", f"https://lyncdiscover.{domain}/?sipuri={SIP}", at=0.200, accept="application/json",
+                  stage="ad-root-https", outcome="ok", parent=None,
+                  why="the HTTP root of K03 redirected to another domain (www.contoso.com), which a Lync client does not follow: Autodiscover root over HTTPS")
+    user_href = root.json["_links"]["user"]["href"]
+    token = authenticate_user(c, user_href, ("K05", "K06", "K07", "K08"), (0.600, 0.720, 0.800, 0.880), "K04",
+                              "_links.user.href of K04 (no token yet)")
+    user = c.http("K09", "GET", user_href, at=1.450, bearer=token, accept="application/json", stage="ad-user", outcome="ok",
+                  parent="K05", why="same user URL as K05, now with the token of K08: service locations")
+    apps_href = user.json["_links"]["applications"]["href"]
+    c.http("K10", "GET", apps_href, at=1.600, accept="application/json", stage="ucwa-probe", outcome="challenge",
+           parent="K09", why="_links.applications.href of K09: the SfB engine's unauthenticated metadata request")
+    body = json.dumps({"UserAgent": UA, "EndpointId": ENDPOINT_ID, "Culture": "en-US"}, separators=(",", ":"))
+    app = c.http("K11", "POST", apps_href, at=1.700, bearer=token, accept="application/json", ctype="application/json",
+                 body=body, stage="ucwa-application", outcome="ok", parent="K09",
+                 why="_links.applications.href of K09 with the token of K08 (same pool): create the UCWA application")
+    ucwa_online(c, app, ("K12", "K13", "K14", "K15", "K11"), (2.600, 2.900, 3.000), token)
+    c.at(c.cfg["capture_end"])
+    return {"flow": "external", "signed_in": True, "furthest_stage": "event-channel", "failed_stage": None,
+            "verdict": "furthest: event-channel (ok)",
+            "findings": [{"check": "C-HTTP-1", "severity": "info"}, {"check": "C-POL-2", "severity": "info"}],
+            "findings_absent": ["C-PROXY-1", "C-CERT-1", "C-CERT-2", "C-AUTH-2", "C-AUTH-4", "C-ONLINE-1"],
+            "no_fail_findings": True}
+
 def main():
+    global SIP, UA
     letter, outdir = sys.argv[1], sys.argv[2]
+    SIP = S.SCENARIOS[letter]["sip_uri"]
+    if S.SCENARIOS[letter]["pki"] == "2019":
+        UA = UA_2019
     c = Client(letter, outdir)
     # wait until the topology answers DNS (it is started first); the first real query is the time base
     if letter in ("A", "E"):
@@ -882,6 +1283,16 @@ def main():
             nt.join()
     elif letter in ("B", "D"):
         expect = scenario_external(c, letter)
+    elif letter in ("F", "G"):
+        expect = scenario_online(c, letter)
+    elif letter == "H":
+        expect = scenario_untrusted_ca(c)
+    elif letter == "I":
+        expect = scenario_wpad(c)
+    elif letter == "J":
+        expect = scenario_wrong_password(c)
+    elif letter == "K":
+        expect = scenario_root_redirect(c)
     else:
         expect = scenario_c(c)
     c.write(expect)

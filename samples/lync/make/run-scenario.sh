@@ -3,7 +3,7 @@
 # up, MTU 1500 and no segmentation offloads (so frames look like Ethernet), the loopback stand-ins
 # of the realistic addresses, nft SYN drops where the scenario has a silent firewall, the mock
 # topology, tcpdump on lo, and the mock client. Then rewrites addresses/MACs/times and embeds the
-# key log (pcapng DSB).   usage: unshare -n bash run-scenario.sh <A..E> <outdir>
+# key log (pcapng DSB).   usage: unshare -n bash run-scenario.sh <A..K> <outdir>
 set -euo pipefail
 export PYTHONDONTWRITEBYTECODE=1
 L=$1; OUT=$(realpath "$2")
@@ -20,11 +20,14 @@ ethtool -K lo tso off gso off gro off >/dev/null 2>&1 || echo "warning: could no
 for a in $(python3 -c "import sys; sys.path.insert(0,'$HERE'); import scenarios as S; print(' '.join(S.LO_TO_REAL))"); do
   ip addr add "$a/32" dev lo
 done
-nft add table inet lync
-nft add chain inet lync input '{ type filter hook input priority 0; }'
-for d in $(python3 -c "import sys; sys.path.insert(0,'$HERE'); import scenarios as S; print(' '.join('%s:%d' % (S.lo(i), p) for i, p in S.SYN_DROPS['$L']))"); do
-  nft add rule inet lync input ip daddr "${d%:*}" tcp dport "${d#*:}" 'tcp flags & (syn|ack) == syn' drop
-done
+DROPS=$(python3 -c "import sys; sys.path.insert(0,'$HERE'); import scenarios as S; print(' '.join('%s:%d' % (S.lo(i), p) for i, p in S.SYN_DROPS['$L']))")
+if [ -n "$DROPS" ]; then
+  nft add table inet lync
+  nft add chain inet lync input '{ type filter hook input priority 0; }'
+  for d in $DROPS; do
+    nft add rule inet lync input ip daddr "${d%:*}" tcp dport "${d#*:}" 'tcp flags & (syn|ack) == syn' drop
+  done
+fi
 
 rm -f "$OUT/$NAME.done"
 python3 "$HERE/lync_topology.py" "$L" "$WORK/ready" 2>"$WORK/topology.log" &
@@ -46,7 +49,12 @@ cat "$OUT/$NAME.done"; rm -f "$OUT/$NAME.done"
 grep -q "DESIGN MISMATCH" "$WORK/client.log" && { grep "DESIGN MISMATCH" "$WORK/client.log"; exit 1; }
 
 python3 "$HERE/rewrite.py" "$L" "$WORK/raw.pcap" "$WORK/rewritten.pcap"
-editcap -F pcapng --inject-secrets "tls,$OUT/$NAME.keylog.txt" "$WORK/rewritten.pcap" "$OUT/$NAME.pcapng"
+if grep -qv "^#" "$OUT/$NAME.keylog.txt" 2>/dev/null; then
+  editcap -F pcapng --inject-secrets "tls,$OUT/$NAME.keylog.txt" "$WORK/rewritten.pcap" "$OUT/$NAME.pcapng"
+else  # no handshake got as far as a master secret (H): nothing to embed, no key log file
+  rm -f "$OUT/$NAME.keylog.txt"
+  editcap -F pcapng "$WORK/rewritten.pcap" "$OUT/$NAME.pcapng"
+fi
 ls -l "$OUT/$NAME".*
 mkdir -p /tmp/lync-logs; for f in topology client tcpdump; do cp "$WORK/$f.log" "/tmp/lync-logs/$L-$f.log"; done
 rm -rf "$WORK"

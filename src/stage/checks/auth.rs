@@ -1,20 +1,14 @@
 //! Authentication: the path each client took, rejected credentials, NTLM split across
 //! connections, reverse-proxy pre-authentication, tickets and X-Ms-diagnostics.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
-use std::sync::LazyLock;
-
-use regex::Regex;
 
 use super::context::*;
 use crate::model::{AuthLeg, ConnId, ExchId, Finding, FindingSeverity, Outcome};
-use crate::stage::auth::token_ref;
+use crate::stage::tokens::{Scope, TokenKind};
 
 use FindingSeverity::{Fail, Info};
-
-static RE_ACCESS_TOKEN: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"(?i)"access_token"\s*:\s*"([^"]+)""#).expect("static regex"));
 
 /// One way of getting a ticket, as seen: "MsRtcOAuth → NTLM (user CONTOSO\alice) at host".
 struct AuthStep {
@@ -65,6 +59,16 @@ fn split_from_type1(cx: &Ctx<'_>, type3: &Item<'_>) -> Option<ExchId> {
     (t1.conn.id != type3.conn.id && type3.on_the_wire() && t1.on_the_wire()).then(|| t1.id())
 }
 
+/// The exchange went over HTTP/2 (the exchange's version, or ALPN h2 on its connection).
+pub(super) fn on_http2(i: &Item<'_>) -> bool {
+    i.ex.http_version == crate::model::HttpVersion::Http2
+        || i.conn
+            .tls
+            .as_ref()
+            .and_then(|t| t.alpn.as_deref())
+            .is_some_and(|a| a.eq_ignore_ascii_case("h2"))
+}
+
 /// Why a response looks like reverse-proxy pre-authentication, if it does.
 fn preauth_sign(i: &Item<'_>) -> Option<String> {
     let schemes: Vec<&str> = i
@@ -104,35 +108,22 @@ fn preauth_sign(i: &Item<'_>) -> Option<String> {
     None
 }
 
-/// Which authentication path each client took.
+/// Which authentication path each client took: only what it did; hosts named only in a
+/// challenge are "offered, not used" (docs/checks.md C-AUTH-1, C-AUTH-11).
 pub(super) fn path_taken(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>) {
     let mut by_client: BTreeMap<Option<IpAddr>, Vec<AuthStep>> = BTreeMap::new();
     let mut hints: BTreeMap<Option<IpAddr>, Vec<ExchId>> = BTreeMap::new();
+    let modern = super::modern::by_client(cx);
     for i in &cx.items {
         let client = i.client();
         if i.stage() == "ad-user-challenge" {
-            // Azure AD (Online) announces itself in the Bearer challenge.
-            let aad = i.auth().and_then(|a| {
-                a.challenges
-                    .iter()
-                    .find_map(|c| c.param("authorization_uri").and_then(host_of_url))
-            });
-            match aad {
-                Some(aad) => by_client.entry(client).or_default().push(AuthStep {
-                    how: "Azure AD OAuth",
-                    mech: None,
-                    user: None,
-                    grant: None,
-                    host: aad,
-                    exchanges: vec![i.id()],
-                }),
-                None => hints.entry(client).or_default().push(i.id()),
-            }
+            hints.entry(client).or_default().push(i.id());
             continue;
         }
         let how = match i.stage() {
             "webticket-oauth" => "MsRtcOAuth",
             "webticket-soap" if i.view.method == "POST" => "WebTicket SOAP",
+            "modern-auth" => "modern auth",
             _ => continue,
         };
         let mech = i.leg().and_then(mechanism);
@@ -164,7 +155,14 @@ pub(super) fn path_taken(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>) {
             }),
         }
     }
-    for (client, steps) in by_client {
+    let clients: BTreeSet<Option<IpAddr>> = by_client
+        .keys()
+        .copied()
+        .chain(modern.keys().copied())
+        .collect();
+    for client in clients {
+        let steps = by_client.remove(&client).unwrap_or_default();
+        let m = modern.get(&client);
         let mut parts: Vec<String> = Vec::new();
         let mut ids: Vec<ExchId> = hints.remove(&client).unwrap_or_default();
         for s in &steps {
@@ -183,16 +181,36 @@ pub(super) fn path_taken(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>) {
             }
             ids.extend(&s.exchanges);
         }
-        if parts.is_empty() {
+        if let Some(m) = m.filter(|m| m.legs.is_empty() && !m.jwt_uses.is_empty()) {
+            parts.push("modern auth (token obtained outside the capture)".into());
+            ids.extend(&m.jwt_uses);
+        }
+        let not_used: Vec<String> = m
+            .map(|m| {
+                m.not_used()
+                    .iter()
+                    .map(|h| super::modern::idp_name(h))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if parts.is_empty() && not_used.is_empty() {
             continue;
         }
-        out.push(check.finding(
-            Info,
-            format!("auth path: {}", parts.join("; ")),
-            ids,
-            Vec::new(),
-            Vec::new(),
-        ));
+        let mut message = format!(
+            "auth path: {}",
+            if parts.is_empty() {
+                "none seen".to_string()
+            } else {
+                parts.join("; ")
+            }
+        );
+        if !not_used.is_empty() {
+            message.push_str(&format!("; offered, not used: {}", not_used.join(", ")));
+            if let Some(m) = m {
+                ids.extend(m.offered.values().flatten());
+            }
+        }
+        out.push(check.finding(Info, message, ids, Vec::new(), Vec::new()));
     }
 }
 
@@ -217,14 +235,21 @@ pub(super) fn rejected_ntlm(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>)
             .push(i.id());
     }
     for ((host, path, user), ids) in groups {
+        let h2 = ids.iter().filter_map(|id| cx.item(*id)).any(on_http2);
         out.push(check.finding(
             Fail,
             format!(
                 "NTLM credentials rejected at {host}{path} ({}): the server answered the type-3 \
                  message of {user} with 401 again (wrong password, locked or disabled account, \
                  or UPN vs SIP address mismatch). Check the account and sign in with the \
-                 matching user name.",
-                refs(&ids, ex_ref)
+                 matching user name.{}",
+                refs(&ids, ex_ref),
+                if h2 {
+                    " The legs ran over HTTP/2, which IIS does not do Windows authentication \
+                     over: C-H2-1 is the likely cause."
+                } else {
+                    ""
+                }
             ),
             ids,
             Vec::new(),
@@ -239,8 +264,12 @@ pub(super) fn repeated_401(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>) 
     let mut runs: BTreeMap<Key, Vec<ExchId>> = BTreeMap::new();
     let mut flagged: BTreeMap<Key, Vec<ExchId>> = BTreeMap::new();
     for i in &cx.items {
-        // The first 401 of the user resource is how the client learns where to authenticate.
-        if !i.is_lync() || i.stage() == "ad-user-challenge" {
+        // The first 401 of the user resource is how the client learns where to authenticate;
+        // the UCWA probe expects a 401; a host asking once for a token of its own is normal.
+        if !i.is_lync() || matches!(i.stage(), "ad-user-challenge" | "ucwa-probe") {
+            continue;
+        }
+        if i.tag.rule == "token-outside-scope" && i.tag.outcome == Outcome::Challenge {
             continue;
         }
         let key = (i.client(), i.view.method.to_string(), url_key(&i.view.url));
@@ -319,7 +348,11 @@ pub(super) fn ntlm_split(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>) {
 /// A reverse proxy authenticating in place of Lync.
 pub(super) fn rp_preauth(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>) {
     let mut groups: BTreeMap<String, (BTreeSet<String>, Vec<ExchId>)> = BTreeMap::new();
-    for i in cx.items.iter().filter(|i| i.is_lync()) {
+    for i in cx
+        .items
+        .iter()
+        .filter(|i| i.is_lync() && i.stage() != "ucwa-probe")
+    {
         if let Some(why) = preauth_sign(i) {
             let g = groups.entry(i.view.host.clone()).or_default();
             g.0.insert(why);
@@ -344,71 +377,285 @@ pub(super) fn rp_preauth(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>) {
     }
 }
 
-/// A ticket presented to a pool other than the one that issued it.
+/// Where `host` itself says to get a token: its own MsRtcOAuth `href` or Bearer
+/// `authorization_uri`.
+fn own_token_source(cx: &Ctx<'_>, host: &str) -> Option<String> {
+    cx.items
+        .iter()
+        .filter(|i| i.view.host == host)
+        .filter_map(|i| i.auth())
+        .flat_map(|a| a.challenges.iter())
+        .find_map(|c| {
+            if c.scheme.eq_ignore_ascii_case("msrtcoauth") {
+                c.param("href").map(str::to_string)
+            } else if c.scheme.eq_ignore_ascii_case("bearer") {
+                c.param("authorization_uri").map(str::to_string)
+            } else {
+                None
+            }
+        })
+}
+
+/// A token rejected by a host: the marker, or a repeated / in-scope fresh challenge.
+fn rejected(i: &Item<'_>) -> bool {
+    matches!(i.status(), Some(401 | 403 | 500))
+        && (i.token_rejection().is_some()
+            || (i.tag.outcome == Outcome::Fail
+                && matches!(
+                    i.tag.rule.as_str(),
+                    "token-rejected" | "token-outside-scope"
+                )))
+}
+
+/// A token presented outside its scope and rejected (wrong pool, wrong audience).
 pub(super) fn ticket_other_pool(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>) {
-    // Issued tickets: SHA-256 of the access token → (issuing host, exchange).
-    let mut issued: HashMap<String, (String, ExchId)> = HashMap::new();
-    for i in &cx.items {
-        if i.stage() != "webticket-oauth" || i.status() != Some(200) {
+    type Group = (
+        Vec<ExchId>,
+        Option<ExchId>,
+        Option<String>,
+        TokenKind,
+        Option<String>,
+    );
+    let mut groups: BTreeMap<(String, String), Group> = BTreeMap::new();
+    for i in cx.items.iter().filter(|i| i.is_lync() && rejected(i)) {
+        let Some(leg) = i.token() else { continue };
+        if cx.learned.tokens.scope(leg, &i.view.host) != Scope::Out {
             continue;
         }
-        let Some(body) = i.resp_text() else { continue };
-        if let Some(tok) = RE_ACCESS_TOKEN.captures(&body).and_then(|c| c.get(1)) {
-            issued.insert(
-                token_ref(tok.as_str()).sha256,
-                (i.view.host.clone(), i.id()),
-            );
-        }
-    }
-    type Group = (Vec<ExchId>, Option<ExchId>, Option<String>);
-    let mut groups: BTreeMap<(String, Option<String>), Group> = BTreeMap::new();
-    for i in cx.items.iter().filter(|i| i.is_lync()) {
-        let diag_28032 = i.auth().and_then(|a| {
-            a.diagnostics
-                .iter()
-                .find(|d| d.code == Some(28032))
-                .map(|d| d.raw.trim().to_string())
-        });
-        let origin = match i.leg() {
-            Some(AuthLeg::Bearer(t)) => issued.get(&t.sha256),
-            _ => None,
-        }
-        .filter(|(h, _)| *h != i.view.host);
-        let rejected = matches!(i.status(), Some(401 | 403 | 500));
-        if diag_28032.is_none() && !(rejected && origin.is_some()) {
+        let Some(t) = cx.learned.tokens.of(leg) else {
             continue;
-        }
+        };
         let g = groups
-            .entry((i.view.host.clone(), origin.map(|(h, _)| h.clone())))
-            .or_default();
+            .entry((i.view.host.clone(), t.issuer.clone()))
+            .or_insert_with(|| (Vec::new(), None, None, t.kind, t.audience.clone()));
         g.0.push(i.id());
-        if let Some((_, at)) = origin {
-            g.0.push(*at);
-            g.1.get_or_insert(*at);
-        }
+        g.0.push(t.exch);
+        g.1.get_or_insert(t.exch);
         if g.2.is_none() {
-            g.2 = diag_28032;
+            g.2 = i.auth().and_then(|a| {
+                a.diagnostics
+                    .iter()
+                    .find(|d| {
+                        d.code
+                            .is_some_and(|c| crate::stage::auth::TOKEN_REJECTION_IDS.contains(&c))
+                    })
+                    .map(|d| d.raw.trim().to_string())
+            });
         }
     }
-    for ((host, from), (ids, issued_at, diag)) in groups {
+    for ((host, issuer), (ids, issued_at, diag, kind, audience)) in groups {
         let diag = diag
             .map(|d| format!(" (X-Ms-diagnostics: {d})"))
             .unwrap_or_default();
-        let from = match (&from, issued_at) {
-            (Some(h), Some(at)) => format!("a ticket issued by {h} at {}", ex_ref(at)),
-            (Some(h), None) => format!("a ticket issued by {h}"),
-            _ => "a ticket issued by a different pool (or an expired ticket)".into(),
-        };
-        out.push(check.finding(
-            Fail,
-            format!(
-                "{host} rejected {from}{diag} ({}): web tickets are pool-scoped — the client \
-                 must re-authenticate at the new pool (MsRtcOAuth → /WebTicket/oauthtoken on \
-                 {host}). If it does not, check the Autodiscover redirect and that this pool's \
-                 WebTicket service is published.",
+        let at = issued_at
+            .map(|x| format!(" at {}", ex_ref(x)))
+            .unwrap_or_default();
+        let source = own_token_source(cx, &host)
+            .map(|u| format!(" Get a token from {u} (named by {host}'s own challenge)."))
+            .unwrap_or_default();
+        let message = match kind {
+            TokenKind::WebTicket => format!(
+                "{host} rejected a ticket issued by {issuer}{at}{diag} ({}): web tickets are \
+                 pool-scoped — {host} belongs to another pool than {issuer}, so the client must \
+                 re-authenticate there (MsRtcOAuth → /WebTicket/oauthtoken of {host}'s pool). If \
+                 it does not, check the Autodiscover redirect and that this pool's WebTicket \
+                 service is published.{source}",
                 refs(&ids, ex_ref)
             ),
-            ids,
+            TokenKind::Jwt => format!(
+                "{host} rejected a token issued by {issuer}{at}{diag} ({}): the token's audience \
+                 is {}, not {host} — a modern-auth token is valid only for its resource. The \
+                 client must request a token for {host}.{source}",
+                refs(&ids, ex_ref),
+                audience.as_deref().unwrap_or("another resource")
+            ),
+        };
+        out.push(check.finding(Fail, message, ids, Vec::new(), Vec::new()));
+    }
+}
+
+/// The request ids SfB Online answers carry (what Microsoft support asks for).
+fn online_ids(i: &Item<'_>) -> String {
+    let ids: Vec<String> = ["X-Ms-Correlation-Id", "X-Ms-Client-Request-Id"]
+        .iter()
+        .filter_map(|h| i.resp_header(h).map(|v| format!("{h}: {}", v.trim())))
+        .collect();
+    if ids.is_empty() {
+        format!("the time of {} and the user", ex_ref(i.id()))
+    } else {
+        ids.join(", ")
+    }
+}
+
+/// A token or web ticket rejected by a host that should have taken it (docs/checks.md
+/// C-AUTH-9): not a policy refusal, not a server fault.
+pub(super) fn token_rejected(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>) {
+    // Rejections of the same request by the same host are one finding (a retry rejected
+    // again is a loop): client, host, method, URL → the items, in order.
+    type Key = (Option<IpAddr>, String, String, String);
+    let mut groups: BTreeMap<Key, Vec<usize>> = BTreeMap::new();
+    for (n, i) in cx.items.iter().enumerate() {
+        if !i.is_lync() || i.stage() == "ucwa-probe" || !rejected(i) {
+            continue;
+        }
+        let Some(leg) = i.token() else { continue };
+        // Outside its scope, the finding is C-AUTH-5.
+        if cx.learned.tokens.scope(leg, &i.view.host) == Scope::Out {
+            continue;
+        }
+        groups
+            .entry((
+                i.client(),
+                i.view.host.clone(),
+                i.view.method.to_string(),
+                url_key(&i.view.url),
+            ))
+            .or_default()
+            .push(n);
+    }
+    for idxs in groups.into_values() {
+        let Some(&n) = idxs.last() else { continue };
+        let i = &cx.items[n];
+        let Some(leg) = i.token() else { continue };
+        let earlier: Vec<ExchId> = idxs[..idxs.len() - 1]
+            .iter()
+            .map(|&k| cx.items[k].id())
+            .collect();
+        let issued = cx.learned.tokens.of(leg);
+        let what = match (leg, issued.map(|t| t.kind)) {
+            (_, Some(TokenKind::Jwt)) => "OAuth token",
+            (AuthLeg::WebTicket { .. }, _) => "web ticket",
+            (AuthLeg::Bearer(t), _) if t.cwt => "web ticket",
+            _ => "OAuth token",
+        };
+        let mut detail = vec![i.status().unwrap_or(0).to_string()];
+        if let Some(d) = i.auth().and_then(|a| {
+            a.diagnostics.iter().find(|d| {
+                d.code
+                    .is_some_and(|c| crate::stage::auth::TOKEN_REJECTION_IDS.contains(&c))
+            })
+        }) {
+            detail.push(format!(
+                "{}: {}",
+                d.code.unwrap_or_default(),
+                d.reason.as_deref().unwrap_or("")
+            ));
+        }
+        if let Some(w) = i.resp_header("Warning") {
+            detail.push(format!("Warning {}", w.trim()));
+        }
+        if i.token_rejection().is_none() {
+            detail.push("a fresh challenge".into());
+        }
+        let mut exchanges = earlier.clone();
+        exchanges.push(i.id());
+        let again = match earlier.len() {
+            0 => String::new(),
+            1 => format!(", again after {} had been rejected", ex_ref(earlier[0])),
+            _ => format!(", again after {} had been rejected", refs(&earlier, ex_ref)),
+        };
+        let origin = match issued {
+            Some(t) => {
+                exchanges.push(t.exch);
+                let age = i.at().secs_since(t.at);
+                format!(
+                    " The token came from {} at {} ({:.0} s old{}).",
+                    t.issuer,
+                    ex_ref(t.exch),
+                    age.max(0.0),
+                    t.expires_in
+                        .map(|e| format!(", expires_in {e} s"))
+                        .unwrap_or_default()
+                )
+            }
+            None => " The token was obtained before the capture started.".into(),
+        };
+        let clock = issued.is_some_and(|t| {
+            let age = i.at().secs_since(t.at);
+            let early_expiry = i.auth().is_some_and(|a| {
+                a.diagnostics
+                    .iter()
+                    .any(|d| matches!(d.code, Some(28033 | 28056)))
+            }) && t.expires_in.is_some_and(|e| age < e as f64);
+            age < 300.0 || early_expiry
+        });
+        // Renewed and retried with success: a normal refresh.
+        let renewed = cx.items[n + 1..].iter().find(|j| {
+            j.client() == i.client()
+                && matches!(
+                    j.stage(),
+                    "webticket-oauth" | "webticket-soap" | "modern-auth"
+                )
+                && j.tag.outcome == Outcome::Ok
+        });
+        let retried = renewed.and_then(|r| {
+            cx.items[n + 1..].iter().find(|j| {
+                j.at() >= r.at()
+                    && j.client() == i.client()
+                    && j.view.method == i.view.method
+                    && url_key(&j.view.url) == url_key(&i.view.url)
+                    && j.status().is_some_and(|s| (200..300).contains(&s))
+            })
+        });
+        let (severity, tail) = match (renewed, retried) {
+            (Some(r), Some(j)) => {
+                exchanges.extend([r.id(), j.id()]);
+                (
+                    Info,
+                    format!(
+                        " The client obtained a new token from {} ({}) and the retry succeeded \
+                         ({}) — no action.",
+                        r.view.host,
+                        ex_ref(r.id()),
+                        ex_ref(j.id())
+                    ),
+                )
+            }
+            _ if crate::stage::hosts::is_online_host(&i.view.host) => (
+                Fail,
+                format!(
+                    " The client did not obtain a new token (or the new one was rejected too): \
+                     sign-in stops here. SfB Online wants a token of its own for each host: check \
+                     that the token was requested for https://{} (resource / audience) and the \
+                     device clock (C-TIME-1){}; if it persists, open a case with Microsoft quoting \
+                     {}.",
+                    i.view.host,
+                    if clock {
+                        " — the token was rejected soon after it was issued"
+                    } else {
+                        ""
+                    },
+                    online_ids(i)
+                ),
+            ),
+            _ => (
+                Fail,
+                format!(
+                    " The client did not obtain a new token (or the new one was rejected too): \
+                     sign-in stops here. Check that the token was requested for this host \
+                     (resource / audience), the clocks (C-TIME-1){}, and that {} trusts the \
+                     issuer.",
+                    if clock {
+                        " — the token was rejected soon after it was issued"
+                    } else {
+                        ""
+                    },
+                    i.view.host
+                ),
+            ),
+        };
+        out.push(check.finding(
+            severity,
+            format!(
+                "{} rejected the {what} on {} {} ({}; {}{again}).{origin}{tail} This is a token \
+                 problem, not a mobility-policy refusal.",
+                i.view.host,
+                i.view.method,
+                i.view.path,
+                detail.join("; "),
+                ex_ref(i.id())
+            ),
+            exchanges,
             Vec::new(),
             Vec::new(),
         ));

@@ -163,6 +163,10 @@ fn internal_ca(issuer: &str, org_labels: &[String]) -> bool {
 pub(super) fn name_not_covered(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>) {
     let seen = lync_tls(cx, false);
     for ((name, names), group) in uncovered_groups(&seen) {
+        // The Online certificate on a name CNAMEd to Online is C-ONLINE-1's.
+        if cx.online_vanity.contains(&name) {
+            continue;
+        }
         let server = group[0].conn.server;
         let http_ok = http_root_ok(cx, &name);
         let severity = if group.iter().all(|s| s.used) || http_ok.is_some() {
@@ -204,6 +208,9 @@ pub(super) fn name_not_covered(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Findin
 pub(super) fn lyncdiscover_san(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>) {
     let seen = lync_tls(cx, false);
     for ((name, names), group) in uncovered_groups(&seen) {
+        if cx.online_vanity.contains(&name) {
+            continue;
+        }
         let Some((internal, d)) = discovery_name(&name) else {
             continue;
         };
@@ -241,8 +248,8 @@ pub(super) fn lyncdiscover_san(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Findin
     }
 }
 
-/// Certificate validity against the capture time (the chain length is not in the
-/// model, so "intermediate missing" is not decided here).
+/// Certificate validity against the capture time, and a chain sent without its
+/// intermediate.
 pub(super) fn validity(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>) {
     let seen = lync_tls(cx, true);
     let mut groups: BTreeMap<(String, String, bool), Vec<&TlsSeen<'_>>> = BTreeMap::new();
@@ -284,6 +291,229 @@ pub(super) fn validity(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>) {
         };
         out.push(check.finding(Fail, message, Vec::new(), Vec::new(), ids));
     }
+    // The server sent only its leaf, not self-signed: the intermediate is missing.
+    let mut leaf_only: BTreeMap<(String, String), Vec<ConnId>> = BTreeMap::new();
+    for s in &seen {
+        let Some(tls) = s.conn.tls.as_ref() else {
+            continue;
+        };
+        if tls.chain.len() == 1 && !tls.chain[0].self_signed && !tls.chain[0].unparsed {
+            leaf_only
+                .entry((s.name.clone(), s.cert.issuer.clone()))
+                .or_default()
+                .push(s.conn.id);
+        }
+    }
+    for ((name, issuer), ids) in leaf_only {
+        out.push(check.finding(
+            Warning,
+            format!(
+                "{name} sent only its own certificate, without the intermediate CA {issuer} ({}): \
+                 clients that do not already have that intermediate (iOS Lync among them) fail \
+                 certificate verification. Add the intermediate to the chain the reverse proxy / \
+                 HLB / server sends.",
+                refs(&ids, conn_ref)
+            ),
+            Vec::new(),
+            Vec::new(),
+            ids,
+        ));
+    }
+}
+
+/// Why a client would reject this certificate, from the certificate and chain the server sent
+/// (docs/checks.md C-CERT-7: first match wins, checked against the alert).
+fn likely_cause(cx: &Ctx<'_>, s: &TlsSeen<'_>, alert: Option<u8>) -> String {
+    let tls = s.conn.tls.as_ref();
+    let chain = tls.map(|t| t.chain.as_slice()).unwrap_or_default();
+    let labels = cx.org_labels();
+    let at = s.conn.first_seen;
+    let mismatch = !cert_covers_host(s.cert, &s.name);
+    // The trust anchor the chain leads to: a self-signed root sent along, else the issuer of
+    // the last certificate.
+    let top_issuer = chain
+        .iter()
+        .rev()
+        .find(|c| c.self_signed)
+        .map(|c| c.certificate.subject.clone())
+        .or_else(|| chain.last().map(|c| c.certificate.issuer.clone()))
+        .unwrap_or_else(|| s.cert.issuer.clone());
+    let public = |issuer: &str| {
+        let i = issuer.to_ascii_lowercase();
+        PUBLIC_CA_FRAGMENTS.iter().any(|f| i.contains(f))
+    };
+    let private_ca = !top_issuer.is_empty()
+        && (!public(&top_issuer) || internal_ca(&top_issuer, &labels))
+        && !public(&s.cert.issuer);
+    let incomplete = chain.len() == 1 && !chain[0].self_signed;
+    let expired = real_time(at)
+        && (parse_rfc3339(&s.cert.not_after).is_some_and(|t| at > t)
+            || parse_rfc3339(&s.cert.not_before).is_some_and(|t| at < t));
+    let d = parent_domain(&s.name);
+    let name_fix = format!(
+        "the certificate does not cover {} — add {} to its SAN (or use *.{d})",
+        s.name, s.name
+    );
+    let trust_fix = format!(
+        "the device does not trust {top_issuer} — install the enterprise root CA on the devices \
+         (iOS: configuration profile, then enable full trust for it; Android: MDM or user CA) \
+         or put a certificate from a public CA on the reverse proxy"
+    );
+    let chain_fix = format!(
+        "the intermediate {} is not sent — add it to the chain on the reverse proxy / HLB",
+        s.cert.issuer
+    );
+    let mut causes: Vec<String> = Vec::new();
+    if mismatch {
+        causes.push(name_fix);
+    }
+    // unknown_ca says the chain could not be tied to a trust anchor: say so even when the
+    // name mismatches too.
+    if causes.is_empty() || alert == Some(48) {
+        if private_ca {
+            causes.push(trust_fix);
+        } else if incomplete {
+            causes.push(chain_fix);
+        }
+    }
+    if causes.is_empty() && expired {
+        causes.push(format!("the certificate expired on {}", s.cert.not_after));
+    }
+    if causes.is_empty() {
+        causes.push(match alert {
+            Some(44) => "the certificate was revoked".to_string(),
+            Some(43) => "the client does not accept the certificate's key usage, extended key \
+                         usage or key type"
+                .to_string(),
+            _ => "the certificate looks valid from the capture: check its extended key usage \
+                  (serverAuth), signature and key size, whether the client can reach the CA's \
+                  revocation lists, and TLS interception on the client's network (an issuer \
+                  other than the one other networks see)"
+                .to_string(),
+        });
+    }
+    causes.join("; and ")
+}
+
+/// The client abandoned the handshake right after the server's certificate.
+pub(super) fn client_rejected(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>) {
+    use crate::model::AbortBy;
+    let seen = lync_tls(cx, true);
+    // Attempts grouped by (name, port, how the client gave up, certificate).
+    type Key = (String, u16, String, String);
+    let mut groups: BTreeMap<Key, Vec<&TlsSeen<'_>>> = BTreeMap::new();
+    for s in &seen {
+        let Some(abort) = s.conn.tls.as_ref().and_then(|t| t.client_abort) else {
+            continue;
+        };
+        // The Online certificate on a name CNAMEd to Online: inherent, C-ONLINE-1 speaks.
+        if cx.online_vanity.contains(&s.name) && !cert_covers_host(s.cert, &s.name) {
+            continue;
+        }
+        groups
+            .entry((
+                s.name.clone(),
+                s.conn.server.port(),
+                abort.by.as_str().to_string()
+                    + &match abort.by {
+                        AbortBy::Alert(d) => d.to_string(),
+                        _ => String::new(),
+                    },
+                s.cert.subject.clone() + &s.cert.issuer,
+            ))
+            .or_default()
+            .push(s);
+    }
+    for ((name, port, _, _), group) in groups {
+        let first = group[0];
+        let last = group[group.len() - 1];
+        let Some(tls) = first.conn.tls.as_ref() else {
+            continue;
+        };
+        let Some(abort) = tls.client_abort else {
+            continue;
+        };
+        let tag = last.conn.stage.as_ref();
+        let noise = group.iter().all(|s| {
+            s.conn
+                .stage
+                .as_ref()
+                .is_some_and(|t| t.outcome == Outcome::Noise)
+        });
+        // A later attempt to the same name and port that went through.
+        let later_ok = cx.a.connections.iter().any(|c| {
+            c.first_seen > last.conn.first_seen
+                && c.server.port() == port
+                && !c.exchanges.is_empty()
+                && c.tls.as_ref().is_some_and(|t| {
+                    t.client_abort.is_none()
+                        && t.sni
+                            .as_deref()
+                            .is_some_and(|n| n.eq_ignore_ascii_case(&name))
+                })
+        });
+        let severity = if noise {
+            Info
+        } else if later_ok {
+            Warning
+        } else {
+            Fail
+        };
+        let alert = match abort.by {
+            AbortBy::Alert(d) => Some(d),
+            _ => None,
+        };
+        let how = match abort.by {
+            AbortBy::Alert(d) => format!(
+                "aborted by the client with the fatal alert {} ({d})",
+                crate::model::alert_name(d)
+            ),
+            AbortBy::Fin => "closed by the client (no alert)".to_string(),
+            AbortBy::Rst => "reset by the client (no alert)".to_string(),
+        };
+        let ids: Vec<ConnId> = group.iter().map(|s| s.conn.id).collect();
+        let times = match group.len() {
+            1 => String::new(),
+            2 => format!(", twice ({})", refs(&ids, conn_ref)),
+            n => format!(", {n} times ({})", refs(&ids, conn_ref)),
+        };
+        let carrying = tag
+            .and_then(|t| t.carries.clone())
+            .or_else(|| tag.map(|t| t.id.clone()))
+            .unwrap_or_else(|| "the sign-in".into());
+        let chain_len = tls.chain.len().max(1);
+        let cause = likely_cause(cx, first, alert);
+        let mut message = format!(
+            "TLS to {name} ({}, carrying {carrying}) was {how} right after the server sent its \
+             certificate{times} (subject {}; SAN {}; issuer {}; chain of {chain_len}). The client \
+             never sent the {carrying} request. Likely cause: {cause}.",
+            first.conn.server,
+            first.cert.subject,
+            if first.cert.sans.is_empty() {
+                "none".to_string()
+            } else {
+                first.cert.sans.join(", ")
+            },
+            first.cert.issuer,
+        );
+        if cause.contains("does not trust") {
+            message.push_str(
+                " On iOS the client log shows E_SslError (E2-2-2) and \"We can't verify the \
+                 certificate from the server\".",
+            );
+        }
+        if later_ok {
+            message.push_str(" A later attempt to the same host went through.");
+        }
+        if noise {
+            message.push_str(" The client tolerated it (it went on another way).");
+        }
+        let dns: Vec<crate::model::DnsId> = group
+            .iter()
+            .filter_map(|s| s.conn.stage.as_ref().and_then(|t| t.dns))
+            .collect();
+        out.push(check.finding(severity, message, Vec::new(), dns, ids));
+    }
 }
 
 /// An internal enterprise CA on a name the mobile device must trust.
@@ -292,6 +522,14 @@ pub(super) fn issued_by_internal_ca(cx: &Ctx<'_>, check: &Check, out: &mut Vec<F
     let mut groups: BTreeMap<String, (BTreeSet<String>, Vec<ConnId>)> = BTreeMap::new();
     for s in lync_tls(cx, true) {
         if !internal_ca(&s.cert.issuer, &labels) {
+            continue;
+        }
+        // A client that gave up on this certificate is C-CERT-7's (as F), not an aside.
+        if s.conn
+            .tls
+            .as_ref()
+            .is_some_and(|t| t.client_abort.is_some())
+        {
             continue;
         }
         let g = groups.entry(s.cert.issuer.clone()).or_default();
@@ -361,9 +599,21 @@ mod tests {
             vec![
                 ("C-CERT-1".to_string(), Fail),
                 ("C-CERT-2".to_string(), Fail),
+                ("C-CERT-7".to_string(), Fail),
                 ("C-HTTP-1".to_string(), Info),
             ],
             "{f:#?}"
+        );
+        // The client's certificate_unknown after the certificate (docs/checks.md C-CERT-7).
+        let c7 = find(&f, "C-CERT-7");
+        assert!(
+            c7.message.contains("certificate_unknown (46)")
+                && c7.message.contains("twice (C1, C2)")
+                && c7
+                    .message
+                    .contains("does not cover lyncdiscover.contoso.com"),
+            "{}",
+            c7.message
         );
         let c2 = find(&f, "C-CERT-2");
         assert_eq!(c2.connections, vec![ConnId(1), ConnId(2)]);

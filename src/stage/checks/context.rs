@@ -11,7 +11,10 @@ use crate::model::{
     rcode_name, Analysis, AuthFacts, AuthLeg, CertificateInfo, ConnId, Connection, DnsId,
     DnsLookup, ExchId, Exchange, Finding, FindingSeverity, NtlmMessage, StageTag, Ts,
 };
-use crate::stage::classify::{cert_covers, request_view, Learned, RequestView, UNRELATED};
+use crate::stage::classify::{
+    cert_covers, online_vanity, request_view, Learned, RequestView, UNRELATED,
+};
+use crate::stage::hosts::is_online_host;
 use crate::stage::links::{body_facts, response_links, Link};
 use crate::stage::rules::RuleSet;
 
@@ -154,6 +157,16 @@ impl<'a> Item<'a> {
     pub(super) fn ntlm(&self) -> Option<&'a NtlmMessage> {
         self.leg().and_then(ntlm_of)
     }
+    /// The token the request presented (`Authorization: Bearer`, `X-MS-WebTicket`).
+    pub(super) fn token(&self) -> Option<&'a AuthLeg> {
+        self.leg()
+            .filter(|l| matches!(l, AuthLeg::Bearer(_) | AuthLeg::WebTicket { .. }))
+    }
+    /// The token-rejection marker of the response (docs/checks.md C-AUTH-9), in a few words.
+    pub(super) fn token_rejection(&self) -> Option<String> {
+        let r = self.ex.response.as_ref()?;
+        crate::stage::auth::token_rejection(&r.headers, self.auth())
+    }
     /// Rebuilt from packets (not read from a trace archive).
     pub(super) fn on_the_wire(&self) -> bool {
         self.conn.packets > 0
@@ -183,6 +196,10 @@ pub(super) struct Ctx<'a> {
     pub(super) private_answers: HashMap<IpAddr, &'a DnsLookup>,
     /// SIP domains from discovery names, `sipuri=` and the sign-in summaries.
     pub(super) sip_domains: BTreeSet<String>,
+    /// Discovery names that point into SfB Online (CNAME to `*.online.lync.com`, or TLS on
+    /// the name presented Microsoft's `*.lync.com` certificate): C-ONLINE-1 speaks for them,
+    /// not the certificate checks.
+    pub(super) online_vanity: BTreeSet<String>,
 }
 
 impl<'a> Ctx<'a> {
@@ -220,6 +237,24 @@ impl<'a> Ctx<'a> {
                 .filter_map(|s| s.sip_domain.as_ref())
                 .map(|d| d.to_ascii_lowercase()),
         );
+        let mut vanity = BTreeSet::new();
+        for l in &a.dns {
+            let name = l.qname.trim_end_matches('.').to_ascii_lowercase();
+            if discovery_name(&name).is_some()
+                && l.cnames().any(|c| is_online_host(c.trim_end_matches('.')))
+            {
+                vanity.insert(name);
+            }
+        }
+        for c in &a.connections {
+            let Some(sni) = c.tls.as_ref().and_then(|t| t.sni.as_deref()) else {
+                continue;
+            };
+            let sni = sni.trim_end_matches('.').to_ascii_lowercase();
+            if discovery_name(&sni).is_some() && online_vanity(a, learned, c, &sni) {
+                vanity.insert(sni);
+            }
+        }
         Ctx {
             a,
             rules,
@@ -228,6 +263,7 @@ impl<'a> Ctx<'a> {
             item_index,
             private_answers,
             sip_domains,
+            online_vanity: vanity,
         }
     }
 
@@ -252,12 +288,6 @@ impl<'a> Ctx<'a> {
             .iter()
             .find(|s| s.client == Some(client))
             .and_then(|s| s.flow.as_deref())
-    }
-
-    /// The client is on the corporate network: its flow started at lyncdiscoverinternal, or
-    /// one of its lookups of a Lync name gave a private address (split-brain DNS).
-    pub(super) fn client_is_internal(&self, client: IpAddr) -> bool {
-        self.flow(client) == Some("internal") || self.private_lync_answer(client).is_some()
     }
 
     /// A lookup by this client of a Lync name that answered a private address.

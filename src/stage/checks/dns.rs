@@ -137,6 +137,10 @@ pub(super) fn cname_other_domain(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Find
                 continue;
             }
             let name = l.qname.trim_end_matches('.').to_ascii_lowercase();
+            // A CNAME into SfB Online: its certificate can never carry the name (C-ONLINE-1).
+            if cx.online_vanity.contains(&name) {
+                continue;
+            }
             let conns: Vec<&Connection> =
                 cx.a.connections
                     .iter()

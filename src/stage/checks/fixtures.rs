@@ -8,8 +8,9 @@ use base64::Engine;
 
 use crate::datetime::days_from_civil;
 use crate::model::{
-    Analysis, AppProtocol, Body, CertificateInfo, ConnId, DnsData, DnsId, DnsLookup, DnsRecord,
-    DnsResponse, DnsTransport, ExchId, Finding, FindingSeverity, Scheme, StreamEnd, TlsInfo, Ts,
+    AbortBy, Analysis, AppProtocol, Body, CertificateInfo, ChainCertificate, ClientAbort, ConnId,
+    Dir, DnsData, DnsId, DnsLookup, DnsRecord, DnsResponse, DnsTransport, ExchId, Finding,
+    FindingSeverity, Scheme, StreamEnd, TlsAlert, TlsInfo, Ts,
 };
 use crate::stage::{annotate, RuleSet};
 use crate::testkit::{arrival, input, ConnectionBuilder, ExchangeBuilder};
@@ -42,7 +43,7 @@ pub(super) fn cert(cn: &str, sans: &[&str], issuer: &str, from: &str, to: &str) 
 }
 
 /// The pools' certificates of the worked internal sign-in (internal CA, pool and web names).
-fn cert_int_p1() -> CertificateInfo {
+pub(super) fn cert_int_p1() -> CertificateInfo {
     cert(
         "webint-pool1.contoso.net",
         &[
@@ -250,7 +251,50 @@ impl Cap {
         id
     }
 
-    /// A TLS connection; `aborted`: the client closed after the handshake (no request).
+    /// A TLS connection the client abandoned right after the server's Certificate with the
+    /// fatal alert `alert` (no request); `chain` = the certificates sent, leaf first.
+    pub(super) fn tls_abort(
+        &mut self,
+        client: &str,
+        server: &str,
+        t: f64,
+        sni: &str,
+        chain: Vec<CertificateInfo>,
+        alert: u8,
+    ) -> ConnId {
+        let leaf = chain.first().cloned().unwrap_or_default();
+        let id = self.tls(client, server, t, sni, leaf, true);
+        let at = arrival(0, self.at(t + 0.05).0);
+        let subjects: Vec<String> = chain.iter().map(|c| c.subject.clone()).collect();
+        let c = &mut self.a.connections[id.0 as usize];
+        if let Some(tls) = c.tls.as_mut() {
+            tls.chain = chain
+                .into_iter()
+                .map(|cert| ChainCertificate {
+                    self_signed: cert.subject == cert.issuer,
+                    issuer_in_chain: subjects.contains(&cert.issuer),
+                    certificate: cert,
+                    ..ChainCertificate::default()
+                })
+                .collect();
+            tls.client_abort = Some(ClientAbort {
+                by: AbortBy::Alert(alert),
+                at,
+                after_certificate: at,
+            });
+            tls.alerts = vec![TlsAlert {
+                from: Dir::ClientToServer,
+                level: 2,
+                description: alert,
+                at,
+                in_clear: true,
+            }];
+        }
+        id
+    }
+
+    /// A TLS connection; `aborted`: the client sent certificate_unknown (46) right after the
+    /// server's certificate and closed (no request), as the samples' client does.
     pub(super) fn tls(
         &mut self,
         client: &str,
@@ -275,8 +319,20 @@ impl Cap {
             sni: Some(sni.into()),
             certificate: Some(cert),
             decrypted: !aborted,
+            client_hello: true,
+            server_hello: true,
             ..TlsInfo::default()
         });
+        if aborted {
+            let at = arrival(0, self.at(t + 0.05).0);
+            if let Some(tls) = self.a.connections[id.0 as usize].tls.as_mut() {
+                tls.client_abort = Some(ClientAbort {
+                    by: AbortBy::Alert(46),
+                    at,
+                    after_certificate: at,
+                });
+            }
+        }
         id
     }
 
@@ -372,12 +428,17 @@ impl Cap {
         id
     }
 
-    pub(super) fn run(mut self) -> Vec<Finding> {
+    pub(super) fn run(self) -> Vec<Finding> {
+        self.analyze().findings
+    }
+
+    /// The whole stage layer over the capture: stages, outcomes, findings, verdicts.
+    pub(super) fn analyze(mut self) -> Analysis {
         self.a
             .inputs
             .push(input("hand-made.pcapng", "pcapng", &["ethernet"]));
         annotate(&mut self.a, &RuleSet::builtin());
-        self.a.findings
+        self.a
     }
 }
 
@@ -411,7 +472,7 @@ pub(super) fn root_links(host: &str) -> String {
     )
 }
 
-fn msrtc_challenge(host: &str) -> Vec<(&'static str, String)> {
+pub(super) fn msrtc_challenge(host: &str) -> Vec<(&'static str, String)> {
     vec![
         (
             "WWW-Authenticate",
@@ -424,7 +485,7 @@ fn msrtc_challenge(host: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
-fn token_body(token: &str) -> String {
+pub(super) fn token_body(token: &str) -> String {
     format!(
         r#"{{"access_token":"{token}","expires_in":28800,"ms_rtc_identityscope":"local","token_type":"Bearer"}}"#
     )
@@ -441,12 +502,25 @@ pub(super) fn sign_in_legs(
     token: &str,
     user: (u16, String),
 ) {
+    sign_in_legs_with(cap, conn, t, host, token, user, msrtc_challenge(host));
+}
+
+/// The same legs, the user resource's 401 carrying `challenge`.
+pub(super) fn sign_in_legs_with(
+    cap: &mut Cap,
+    conn: ConnId,
+    t: f64,
+    host: &str,
+    token: &str,
+    user: (u16, String),
+    challenge: Vec<(&'static str, String)>,
+) {
     cap.http(
         conn,
         t,
         0.028,
         get(host, USER_PATH).h("Accept", "application/json"),
-        Some((401, msrtc_challenge(host), "")),
+        Some((401, challenge, "")),
     );
     let tok = "/WebTicket/oauthtoken";
     cap.http(

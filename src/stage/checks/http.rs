@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use super::context::*;
-use crate::model::{ConnId, Connection, Finding, FindingSeverity, StreamEnd};
+use crate::model::{ConnId, Connection, Finding, FindingSeverity, Outcome, StreamEnd};
 
 use FindingSeverity::{Info, Warning};
 
@@ -14,6 +14,11 @@ pub(super) fn port_80(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>) {
     let mut silent: BTreeMap<IpAddr, (Option<String>, Vec<&Connection>)> = BTreeMap::new();
     for (c, t) in cx.tagged_connections() {
         if t.id != "tcp-tls" || c.server.port() != 80 || c.syn_ack {
+            continue;
+        }
+        // Port 80 of SfB Online is not the customer's to publish (C-ONLINE-1 speaks).
+        let name = t.subkind.as_deref().unwrap_or("");
+        if cx.online_vanity.contains(name) || crate::stage::hosts::is_online_host(name) {
             continue;
         }
         let g = silent.entry(c.server.ip()).or_default();
@@ -45,40 +50,62 @@ pub(super) fn port_80(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>) {
             ids,
         ));
     }
-    // 3xx on the HTTP root: a redirect to another domain is a failed attempt for UCWA clients.
+    // 3xx on a root: a redirect outside the Lync hosts is a failed attempt (docs/stages.md).
     for i in &cx.items {
-        if i.stage() != "ad-root-http" || !i.status().is_some_and(|s| (300..400).contains(&s)) {
+        if !i.stage().starts_with("ad-root") || !i.status().is_some_and(|s| (300..400).contains(&s))
+        {
             continue;
         }
         let location = i.resp_header("Location").unwrap_or("").trim();
-        let target = host_of_url(location);
-        let domain = parent_domain(&i.view.host);
-        let same_domain = target
-            .as_deref()
-            .is_none_or(|h| h == i.view.host || in_domain(h, domain));
-        let (severity, tail) = if same_domain {
-            (
-                Info,
-                "a redirect within the domain (usually HTTP → HTTPS) is tolerated",
-            )
+        let shown = if location.is_empty() {
+            "(no Location)"
         } else {
-            (
-                Warning,
-                "UCWA clients treat a redirect to a different domain as a failed discovery \
-                 attempt; remove the reverse-proxy/web-site redirect rule for lyncdiscover",
-            )
+            location
+        };
+        if i.tag.outcome != Outcome::Fail {
+            // Same host (HTTP → HTTPS) or a Lync host: followed, tolerated.
+            if i.stage() == "ad-root-http" {
+                out.push(check.finding(
+                    Info,
+                    format!(
+                        "{} answered {} → {shown}: a redirect within the Lync hosts (usually HTTP \
+                         → HTTPS) is tolerated.",
+                        i.describe(),
+                        i.status().unwrap_or(0),
+                    ),
+                    vec![i.id()],
+                    Vec::new(),
+                    Vec::new(),
+                ));
+            }
+            continue;
+        }
+        let later_https = cx.items.iter().find(|j| {
+            j.stage() == "ad-root-https"
+                && j.at() >= i.at()
+                && matches!(j.tag.outcome, Outcome::Ok | Outcome::Redirect)
+        });
+        let severity = if later_https.is_some() { Info } else { Warning };
+        let root = format!("{}://{}/", i.view.scheme, i.view.host);
+        let port = if i.view.scheme == "http" { "80" } else { "443" };
+        let target = if i.view.scheme == "http" {
+            "8080"
+        } else {
+            "4443"
         };
         out.push(check.finding(
             severity,
             format!(
-                "{} answered {} → {}: {tail}.",
-                i.describe(),
-                i.status().unwrap_or(0),
-                if location.is_empty() {
-                    "(no Location)"
-                } else {
-                    location
-                }
+                "{root} was answered by a redirect to {shown} ({}; a catch-all rule on the \
+                 reverse proxy or web site); Lync/SfB clients treat a redirect to another domain \
+                 as a failed discovery attempt. Publish port {port} for {} to the FE's port \
+                 {target}, or exclude {} from the redirect rule.{}",
+                ex_ref(i.id()),
+                i.view.host,
+                i.view.host,
+                later_https
+                    .map(|j| format!(" The HTTPS root answered afterwards ({}).", ex_ref(j.id())))
+                    .unwrap_or_default()
             ),
             vec![i.id()],
             Vec::new(),

@@ -18,9 +18,15 @@ mod dns;
 mod exchange;
 #[cfg(test)]
 mod fixtures;
+mod h2;
 mod http;
+mod modern;
 mod net;
+mod online;
 mod policy;
+mod proxy;
+#[cfg(test)]
+mod situations;
 mod source;
 mod time;
 
@@ -59,7 +65,8 @@ pub(crate) const TABLE: &[Check] = &[
         title: "Discovery name is a CNAME into another domain",
         severities: &[Fail, Warning],
         needs: "a discovery name is a CNAME outside the SIP domain and TLS went to that name (F \
-                when the certificate lacks it, W when the certificate was not seen)",
+                when the certificate lacks it, W when the certificate was not seen); never for a \
+                CNAME into SfB Online (C-ONLINE-1)",
         run: &[dns::cname_other_domain],
     },
     Check {
@@ -68,7 +75,8 @@ pub(crate) const TABLE: &[Check] = &[
         severities: &[Fail, Warning],
         needs: "a certificate on a connection to a Lync host does not cover the SNI / Host (a \
                 wildcard covers one label); W when requests went through anyway or the HTTP \
-                Autodiscover root answered",
+                Autodiscover root answered; never for the SfB Online certificate on a \
+                lyncdiscover name CNAMEd to Online (C-ONLINE-1)",
         run: &[cert::name_not_covered],
     },
     Check {
@@ -76,15 +84,17 @@ pub(crate) const TABLE: &[Check] = &[
         title: "Certificate lacks the lyncdiscover name",
         severities: &[Fail, Warning],
         needs: "the same for `lyncdiscover(internal).<domain>`, with the reverse-proxy / FE \
-                certificate fix; W when the HTTP Autodiscover root answered",
+                certificate fix; W when the HTTP Autodiscover root answered; never when the \
+                name is CNAMEd to SfB Online (C-ONLINE-1)",
         run: &[cert::lyncdiscover_san],
     },
     Check {
         id: "C-CERT-3",
-        title: "Certificate expired or not yet valid",
-        severities: &[Fail],
+        title: "Certificate expired, not yet valid, or sent without its intermediate",
+        severities: &[Fail, Warning],
         needs: "a certificate not yet valid or expired at the connection's time (Exchange \
-                connections included)",
+                connections included) (F); the server sent only its leaf, not self-signed (W: \
+                intermediate missing)",
         run: &[cert::validity],
     },
     Check {
@@ -92,16 +102,39 @@ pub(crate) const TABLE: &[Check] = &[
         title: "Certificate from an internal CA",
         severities: &[Info],
         needs: "the issuer is no public CA and is named like the organisation's own CA (\"Contoso \
-                Issuing CA 01\") or as an issuing / enterprise CA",
+                Issuing CA 01\") or as an issuing / enterprise CA, on a completed handshake (a \
+                client that aborts on it is C-CERT-7)",
         run: &[cert::issued_by_internal_ca],
+    },
+    Check {
+        id: "C-CERT-7",
+        title: "Client rejected the server certificate",
+        severities: &[Fail, Warning, Info],
+        needs: "the client sent a fatal alert (42–46, 48), closed or reset the connection right \
+                after the server's Certificate, with no request: names the alert and the likely \
+                cause from the certificate and chain (name mismatch, internal CA not trusted, \
+                intermediate missing, expired); F on the sign-in path, W when a later attempt to \
+                the host went through, I when the attempt was noise",
+        run: &[cert::client_rejected],
     },
     Check {
         id: "C-HTTP-1",
         title: "HTTP/80 of the discovery hosts",
         severities: &[Info, Warning],
-        needs: "SYNs to :80 of a Lync host unanswered or reset (I); a 3xx on the HTTP \
-                Autodiscover root (I within the domain, W to another domain)",
+        needs: "SYNs to :80 of a Lync host unanswered or reset (I); a 3xx on an Autodiscover \
+                root: I within the Lync hosts; to a host outside them the attempt is `fail`, I \
+                when a later HTTPS root answered, W otherwise",
         run: &[http::port_80],
+    },
+    Check {
+        id: "C-H2-1",
+        title: "Windows authentication over HTTP/2",
+        severities: &[Info, Warning, Fail],
+        needs: "an authentication leg reset with HTTP_1_1_REQUIRED (a trace archive's stream \
+                error): I when the client repeated it over HTTP/1.1 within 5 s and got an \
+                answer, F otherwise; NTLM / Negotiate legs carried on HTTP/2 (W, F with a type-3 \
+                → 401)",
+        run: &[h2::windows_auth_over_h2],
     },
     Check {
         id: "C-AD-1",
@@ -134,19 +167,34 @@ pub(crate) const TABLE: &[Check] = &[
         run: &[ad::redirect_loop],
     },
     Check {
+        id: "C-ONLINE-1",
+        title: "lyncdiscover CNAMEd to SfB Online",
+        severities: &[Info, Fail],
+        needs: "a lyncdiscover(internal) name whose CNAME chain reaches `*.online.lync.com`, \
+                whose TLS presented Microsoft's `*.lync.com` certificate, or whose root Online \
+                answered itself: the certificate mismatch is inherent. I when discovery went on \
+                (HTTP root answered, or requests to an Online director); F when the failed HTTPS \
+                attempt was the last (no HTTP/80 attempt, or HTTP/80 unanswered, reset or \
+                answered by something else)",
+        run: &[online::vanity_cname],
+    },
+    Check {
         id: "C-AUTH-1",
         title: "Authentication path",
         severities: &[Info],
-        needs: "the auth path per client: MsRtcOAuth / SOAP web ticket / Azure AD → NTLM / \
-                Negotiate (user) at host",
+        needs: "the auth path per client, from what it did: MsRtcOAuth / SOAP web ticket / \
+                modern auth → NTLM / Negotiate (user) at host; identity providers named only in \
+                a challenge are \"offered, not used\"",
         run: &[auth::path_taken],
     },
     Check {
         id: "C-AUTH-2",
         title: "Credentials rejected",
         severities: &[Fail],
-        needs: "NTLM type 3 answered 401 on the connection of its type 1, or the same URL \
-                answered 401 three times without success",
+        needs: "NTLM type 3 answered 401 on the connection of its type 1 (from its first \
+                occurrence), or the same URL answered 401 three times without success; never \
+                counts the UCWA probe, first challenges or a host asking once for a token of its \
+                own",
         run: &[auth::rejected_ntlm, auth::repeated_401],
     },
     Check {
@@ -161,16 +209,19 @@ pub(crate) const TABLE: &[Check] = &[
         id: "C-AUTH-4",
         title: "Reverse-proxy pre-authentication",
         severities: &[Fail],
-        needs: "401 with Basic, a user challenge without MsRtcOAuth / X-MS-WebTicketURL, \
-                `CookieAuth.dll`, an HTML password form (reverse-proxy pre-authentication)",
+        needs: "401 with Basic, a user challenge without an MsRtcOAuth or Bearer challenge \
+                (parsed, folded lines included) or X-MS-WebTicketURL, `CookieAuth.dll`, an HTML \
+                password form (reverse-proxy pre-authentication); never on the UCWA probe",
         run: &[auth::rp_preauth],
     },
     Check {
         id: "C-AUTH-5",
-        title: "Ticket from another pool",
+        title: "Token used outside its scope",
         severities: &[Fail],
-        needs: "a token rejected by a host other than the one that issued it, or \
-                X-Ms-diagnostics 28032",
+        needs: "a token presented outside its scope (a web ticket off its pool and the hosts \
+                that name its endpoint; a JWT off its audience) and rejected (28032, 28055, \
+                28077, InvalidToken, or the challenge repeated); an SfB Online director's token \
+                on a webpool that names that director is in scope",
         run: &[auth::ticket_other_pool],
     },
     Check {
@@ -179,6 +230,29 @@ pub(crate) const TABLE: &[Check] = &[
         severities: &[Info, Fail],
         needs: "every X-Ms-diagnostics, verbatim with its stage (F on a failed step)",
         run: &[auth::ms_diagnostics],
+    },
+    Check {
+        id: "C-AUTH-9",
+        title: "Token or web ticket rejected",
+        severities: &[Fail, Info],
+        needs: "a 401/403/500 to a request with a token, with X-Ms-diagnostics 28032/28033/ \
+                28055/28056/28072/28077, `Warning: 1xx … \"InvalidToken\"`, \
+                `faultcode=\"wsse:FailedAuthentication\"`, or a fresh challenge to a token valid \
+                there; I when the client got a new token and the retry succeeded, F otherwise. \
+                Not a policy refusal (C-POL-1 stays silent), not a server fault (C-NET-3 stays \
+                silent)",
+        run: &[auth::token_rejected],
+    },
+    Check {
+        id: "C-AUTH-11",
+        title: "Modern authentication (Azure AD / ADFS)",
+        severities: &[Info, Warning, Fail],
+        needs: "a Bearer `authorization_uri` offered by a Lync host; stage-24 exchanges, \
+                lookups / connections of the identity provider, or a JWT presented to Lync \
+                (taken). F when modern auth was taken and failed (an AADSTS/MSIS error, no DNS \
+                answer, no connection, the JWT rejected) and nothing worked after; W when it was \
+                offered, never contacted, and Windows authentication was refused (28029)",
+        run: &[modern::modern_auth],
     },
     Check {
         id: "C-TIME-1",
@@ -200,16 +274,19 @@ pub(crate) const TABLE: &[Check] = &[
         id: "C-NET-1",
         title: "Hairpin (NAT loopback)",
         severities: &[Fail, Info],
-        needs: "internal client → public address of a Lync host with no SYN-ACK (hairpin \
-                blocked); I when the hairpin works",
+        needs: "a client whose flow is internal (the discovery name decided, not the client \
+                address: a CGNAT or home-network phone on an external flow is never a hairpin) → \
+                public address of a Lync host with no SYN-ACK (hairpin blocked); I when the \
+                hairpin works",
         run: &[net::hairpin],
     },
     Check {
         id: "C-NET-2",
         title: "External web FQDN on the internal VIP",
         severities: &[Warning, Fail],
-        needs: "an external web FQDN resolves to the same address as an internal web FQDN (F \
-                when requests there failed or the certificate lacks the name)",
+        needs: "for a client on an internal flow, an external web FQDN resolves to the same \
+                address as an internal web FQDN (F when requests there failed or the \
+                certificate lacks the name)",
         run: &[net::external_on_internal_vip],
     },
     Check {
@@ -217,7 +294,7 @@ pub(crate) const TABLE: &[Check] = &[
         title: "Reverse-proxy errors",
         severities: &[Fail],
         needs: "a 5xx on a Lync step without `X-MS-Server-Fqdn`, from a proxy (`Via`, non-IIS \
-                `Server`, 502–504)",
+                `Server`, 502–504); never a 500 carrying a token-rejection id (C-AUTH-9)",
         run: &[net::rp_errors],
     },
     Check {
@@ -228,11 +305,23 @@ pub(crate) const TABLE: &[Check] = &[
         run: &[net::affinity],
     },
     Check {
+        id: "C-PROXY-3",
+        title: "Proxy auto-discovery (WPAD) during sign-in",
+        severities: &[Info, Warning],
+        needs: "lookups of `wpad…` names or `/wpad.dat` fetches by the device (tagged \
+                `unrelated`, sub-kind `wpad`; never a failure): I; W when a WPAD wait held up a \
+                discovery or authentication request (ended ≤ 200 ms before it) for ≥ 1 s, or ≥ \
+                3 s in all",
+        run: &[proxy::wpad],
+    },
+    Check {
         id: "C-POL-1",
         title: "Mobility refused by policy",
         severities: &[Fail],
-        needs: "403 on creating the UCWA application or `MobileApplicationNoLongerAllowed` \
-                (mobility disabled by policy), cross-domain 403",
+        needs: "a policy reason only: 403 on creating the UCWA application with \
+                `MobileApplicationNoLongerAllowed`, \"not allowed to create mobile application\" \
+                or an X-Ms-diagnostics reason naming a policy; never with a token-rejection \
+                marker (C-AUTH-9), never the cross-domain-origin 403, never a proxy's page",
         run: &[policy::mobility_refused],
     },
     Check {

@@ -124,7 +124,9 @@ pub(super) fn hairpin(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>) {
         let Some(name) = cx.learned.lync_addrs.get(&server) else {
             continue;
         };
-        if is_online_host(name) || !cx.client_is_internal(client) {
+        // Internal flows only (docs/checks.md): a CGNAT or home-network phone on an external
+        // flow reaching the public RP address is the normal external path.
+        if is_online_host(name) || cx.flow(client) != Some("internal") {
             continue;
         }
         groups.entry((client, server)).or_default().push(c);
@@ -215,6 +217,10 @@ pub(super) fn external_on_internal_vip(cx: &Ctx<'_>, check: &Check, out: &mut Ve
     // Name → (address → lookup); a CNAME chain gives its target the same addresses.
     let mut answers: HashMap<String, BTreeMap<IpAddr, DnsId>> = HashMap::new();
     for l in &cx.a.dns {
+        // Internal flows only: what an external client's resolver answers is another view.
+        if cx.flow(l.client.ip()) != Some("internal") {
+            continue;
+        }
         let mut names = vec![l.qname.trim_end_matches('.').to_ascii_lowercase()];
         names.extend(
             l.cnames()
@@ -304,6 +310,11 @@ pub(super) fn rp_errors(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>) {
             continue;
         }
         if i.resp_header("X-MS-Server-Fqdn").is_some() {
+            continue;
+        }
+        // A 500 carrying a token-rejection id is a rejected token (C-AUTH-9), whatever the
+        // body looks like; SfB Online has no reverse proxy of the customer's in front.
+        if i.token_rejection().is_some() || is_online_host(&i.view.host) {
             continue;
         }
         let via = i.resp_header("Via");

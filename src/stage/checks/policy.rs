@@ -40,42 +40,54 @@ fn media_relays(facts: &[(String, String)]) -> Vec<(String, String, String)> {
     out
 }
 
-/// Creating the UCWA application refused by policy.
+/// Creating the UCWA application refused by policy: only a policy reason counts, never a
+/// token rejection (C-AUTH-9), an origin allow-list refusal or a proxy's block page.
 pub(super) fn mobility_refused(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>) {
     for i in &cx.items {
-        let body = i.resp_text().unwrap_or_default();
-        let refused_app = i.stage() == "ucwa-application" && i.status() == Some(403);
-        let no_longer = i.is_lync() && body.contains("MobileApplicationNoLongerAllowed");
-        if !refused_app && !no_longer {
+        if !i.is_lync() || i.token_rejection().is_some() || i.tag.rule == "token-rejected" {
             continue;
         }
-        let detail: Vec<String> = i
+        let body = i.resp_text().unwrap_or_default();
+        let lower = body.to_ascii_lowercase();
+        let diag_policy = i.auth().and_then(|a| {
+            a.diagnostics
+                .iter()
+                .find(|d| {
+                    d.reason
+                        .as_deref()
+                        .is_some_and(|r| r.to_ascii_lowercase().contains("policy"))
+                })
+                .map(|d| d.raw.trim().to_string())
+        });
+        let policy_body = body.contains("MobileApplicationNoLongerAllowed")
+            || lower.contains("not allowed to create mobile application");
+        let on_apps = i.stage() == "ucwa-application" && i.status() == Some(403);
+        let refused = (on_apps && (policy_body || diag_policy.is_some()))
+            || (policy_body && i.status().is_some_and(|s| s >= 400));
+        if !refused {
+            continue;
+        }
+        let mut detail: Vec<String> = i
             .resp_facts()
             .into_iter()
             .filter(|(k, _)| matches!(k.as_str(), "code" | "subcode" | "message"))
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
+        if let Some(d) = diag_policy {
+            detail.push(format!("X-Ms-diagnostics: {d}"));
+        }
         let detail = if detail.is_empty() {
             String::new()
         } else {
             format!(" [{}]", detail.join(", "))
         };
-        let message = if body.to_ascii_lowercase().contains("cross domain") {
-            format!(
-                "{} was refused (403){detail}: the origin is not in the \
-                 CrossDomainAuthorizationList (web/SDK applications only). Add it with \
-                 Set-CsWebServiceConfiguration -CrossDomainAuthorizationList.",
-                i.describe()
-            )
-        } else {
-            format!(
-                "{} was refused ({}){detail}: mobility is disabled for this user by policy \
-                 (mobility policy / client version policy). Enable it \
-                 (Set-CsMobilityPolicy -EnableMobility $true) or allow the client version.",
-                i.describe(),
-                i.status().unwrap_or(0)
-            )
-        };
+        let message = format!(
+            "{} was refused ({}){detail}: mobility is disabled for this user by policy \
+             (mobility policy / client version policy). Enable it \
+             (Set-CsMobilityPolicy -EnableMobility $true) or allow the client version.",
+            i.describe(),
+            i.status().unwrap_or(0)
+        );
         out.push(check.finding(Fail, message, vec![i.id()], Vec::new(), Vec::new()));
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! ┌ Findings ─────────────────────────────────────────────────────────────┐
-//! │ Sign-in 10.0.0.5 sip:alice@contoso.com — failed at ad-user: …          │
+//! │ Sign-in 10.0.0.5 alice@contoso.com furthest: ad-user (fail) → failed: … │
 //! │ ▶ ERROR   C-CERT-1  The certificate of lyncdiscover… does not cover …  │
 //! │             cites #4 #5                                                │
 //! └────────────────────────────────────────────────────────────────────────┘
@@ -58,9 +58,9 @@ pub fn findings_lines(a: &Analysis, selected: usize, theme: &Theme) -> (Vec<Line
         lines.push(Line::styled(
             format!(
                 "  flow {} · furthest {} · failed at {}",
-                s.flow.as_deref().unwrap_or("?"),
+                s.flow_label(),
                 s.furthest_stage.as_deref().unwrap_or("-"),
-                s.failed_stage.as_deref().unwrap_or("-")
+                s.failed_label().unwrap_or_else(|| "-".into())
             ),
             theme.dim(),
         ));
