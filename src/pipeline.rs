@@ -16,7 +16,7 @@ use crate::model::{
 };
 use crate::net::ip::{Decoded, Decoder, TcpSegment};
 use crate::net::reassembly::ReassemblyOptions;
-use crate::net::{flow_hash, Tracker, TrackerOutput};
+use crate::net::{FlowRouter, Tracker, TrackerOutput};
 use crate::tls::{KeyLoader, KeyMaterial, SessionCache};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -333,6 +333,7 @@ impl Reading {
         progress: &mut dyn Progress,
     ) {
         let mut decoder = Decoder::new();
+        let mut router = FlowRouter::new(workers.len());
         let mut batches: Vec<Vec<Job<'a>>> =
             workers.iter().map(|_| Vec::with_capacity(BATCH)).collect();
         let mut released = vec![0u64; inputs.len()];
@@ -353,7 +354,7 @@ impl Reading {
                     last = at;
                     match decoder.decode(&frame) {
                         Decoded::Tcp(seg) => {
-                            let w = (flow_hash(&seg) % workers.len() as u64) as usize;
+                            let w = router.route(&seg);
                             batches[w].push(Job::Segment(seg, at, u64::from(frame.orig_len)));
                             if batches[w].len() == BATCH {
                                 send(

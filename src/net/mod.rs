@@ -38,17 +38,47 @@ impl DatagramSink for () {
     fn datagram(&mut self, _: &UdpDatagram<'_>, _: Arrival) {}
 }
 
-/// A hash of the connection a segment belongs to, the same for both directions: segments
-/// with equal hashes may be tracked by the same [`Tracker`], e.g. one per thread.
-pub fn flow_hash(seg: &TcpSegment<'_>) -> u64 {
-    use std::hash::{BuildHasher, BuildHasherDefault};
-    let h = BuildHasherDefault::<FlowHasher>::default().hash_one(FlowKey::new(seg.src, seg.dst));
-    // The multiply-rotate hash leaves the low bits poorly mixed (fine for the table, which
-    // uses the high bits, but a modulo by the thread count needs them): a MurmurHash3
-    // finaliser spreads every input bit over the whole word.
-    let h = (h ^ (h >> 33)).wrapping_mul(0xff51_afd7_ed55_8ccd);
-    let h = (h ^ (h >> 33)).wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    h ^ (h >> 33)
+/// Spreads connections over several [`Tracker`]s (one per thread): every segment of a
+/// connection goes to the same tracker, and a new connection goes to the tracker with the
+/// fewest open connections. A hash of the addresses balanced badly: a capture holds a few
+/// busy connections at a time, and two of them on one thread left the other idle.
+pub struct FlowRouter {
+    /// The tracker of every connection seen, and whether it is still open (no FIN or RST).
+    flows: HashMap<FlowKey, (u32, bool), std::hash::BuildHasherDefault<FlowHasher>>,
+    open: Vec<u32>,
+}
+
+impl FlowRouter {
+    pub fn new(trackers: usize) -> FlowRouter {
+        FlowRouter {
+            flows: HashMap::default(),
+            open: vec![0; trackers.max(1)],
+        }
+    }
+
+    /// The tracker (index) for this segment.
+    pub fn route(&mut self, seg: &TcpSegment<'_>) -> usize {
+        let ends = seg.flags.fin || seg.flags.rst;
+        let open = &mut self.open;
+        let (tracker, is_open) = self
+            .flows
+            .entry(FlowKey::new(seg.src, seg.dst))
+            .or_insert_with(|| {
+                // Ties go to the lowest index, so the routing depends only on the capture.
+                let (least, _) = open
+                    .iter()
+                    .enumerate()
+                    .min_by_key(|(i, n)| (**n, *i))
+                    .unwrap_or((0, &0));
+                open[least] += 1;
+                (least as u32, true)
+            });
+        if ends && *is_open {
+            *is_open = false;
+            open[*tracker as usize] -= 1;
+        }
+        *tracker as usize
+    }
 }
 
 /// FxHash-style multiply-rotate hasher for flow keys: the table is looked up once per packet,
@@ -455,5 +485,42 @@ mod tests {
         assert!(!port_says_server(51000, 80));
         assert!(port_says_server(8080, 1989));
         assert!(port_says_server(22, 40000));
+    }
+}
+
+#[cfg(test)]
+mod router_tests {
+    use super::ip::{TcpFlags, TcpSegment};
+    use super::FlowRouter;
+    use std::borrow::Cow;
+
+    fn seg(src: &str, dst: &str, fin: bool) -> TcpSegment<'static> {
+        TcpSegment {
+            src: src.parse().unwrap(),
+            dst: dst.parse().unwrap(),
+            seq: 0,
+            ack: 0,
+            flags: TcpFlags {
+                fin,
+                ..TcpFlags::default()
+            },
+            window: 0,
+            payload: Cow::Borrowed(&[]),
+            missing: 0,
+        }
+    }
+
+    #[test]
+    fn both_directions_go_to_one_tracker_and_new_connections_to_the_least_busy() {
+        let mut r = FlowRouter::new(2);
+        let a = r.route(&seg("10.0.0.1:1000", "10.0.0.2:80", false));
+        let b = r.route(&seg("10.0.0.1:1001", "10.0.0.2:80", false));
+        assert_ne!(a, b, "the second connection goes to the idle tracker");
+        assert_eq!(r.route(&seg("10.0.0.2:80", "10.0.0.1:1000", false)), a);
+        // The first connection ends: the next new one goes where it was.
+        assert_eq!(r.route(&seg("10.0.0.1:1000", "10.0.0.2:80", true)), a);
+        assert_eq!(r.route(&seg("10.0.0.1:1002", "10.0.0.2:80", false)), a);
+        // A late segment of an ended connection still reaches its tracker.
+        assert_eq!(r.route(&seg("10.0.0.2:80", "10.0.0.1:1000", false)), a);
     }
 }
