@@ -325,10 +325,7 @@ fn the_html_report_puts_the_verdict_first_and_colours_bars_by_outcome() {
         "C-AUTH-1 cell"
     );
     // Waterfall bars: outcome colours only (sample B's script: ok, challenge, redirect).
-    let waterfall = &s[s
-        .find("class=\"waterfall\"")
-        .or_else(|| s.find("Waterfall"))
-        .unwrap()..];
+    let waterfall = &s[s.find("aria-label=\"Exchange waterfall\"").unwrap()..];
     let bars: Vec<&str> = waterfall
         .split("<rect ")
         .filter(|r| r.contains("<title>receiving"))

@@ -374,8 +374,8 @@ fn legend(out: &mut String, y: f64) {
 
 /// Waterfall: one row per exchange of `scope` (in that order, at most
 /// [`WATERFALL_MAX_ROWS`]), a bar from request start to response end split into sending,
-/// waiting and receiving, a tick at the first response byte, the connection's colour and
-/// label, and the connection set-up before the first exchange of each connection.
+/// waiting and receiving in its outcome's colour, a tick at the first response byte, the
+/// connection's badge, and the connection set-up before the first exchange of each connection.
 pub fn waterfall_svg(a: &Analysis, scope: &[ExchId], notes: &Notes) -> String {
     const LABEL: &str = "Exchange waterfall";
     let rows: Vec<ExchId> = scope
