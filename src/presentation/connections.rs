@@ -81,8 +81,12 @@ fn row(a: &Analysis, c: &Connection) -> ConnectionRow {
         count(c.exchanges.len(), "exchange")
     };
     let tls = match (&c.tls, archive_kind(a)) {
-        (Some(t), _) => {
-            let mut s = t.version.clone().unwrap_or_else(|| "TLS".into());
+        (Some(t), kind) => {
+            let mut s = match (&t.version, kind) {
+                (Some(v), _) => v.clone(),
+                (None, Some(kind)) => format!("TLS (version not recorded in {kind})"),
+                (None, None) => "TLS".into(),
+            };
             if let Some(sni) = &t.sni {
                 s.push_str(&format!(", SNI {sni}"));
             }
@@ -126,13 +130,13 @@ fn dns_name(a: &Analysis, c: &Connection) -> Option<String> {
     let ip = c.server.ip();
     a.dns
         .iter()
+        .rev()
         .filter(|l| {
             l.response
                 .as_ref()
                 .is_some_and(|r| r.arrival.ts <= c.first_seen)
         })
-        .filter(|l| l.addresses().any(|x| x == ip))
-        .last()
+        .find(|l| l.addresses().any(|x| x == ip))
         .map(|l| l.qname.clone())
 }
 
