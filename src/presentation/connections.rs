@@ -93,11 +93,11 @@ fn row(a: &Analysis, c: &Connection) -> ConnectionRow {
             if let Some(alpn) = &t.alpn {
                 s.push_str(&format!(", ALPN {alpn}"));
             }
-            s.push_str(if t.decrypted {
-                ", decrypted"
-            } else {
-                ", not decrypted"
-            });
+            match (t.decrypted, &t.key_source) {
+                (true, Some(src)) => s.push_str(&format!(", decrypted ({src})")),
+                (true, None) => s.push_str(", decrypted"),
+                (false, _) => s.push_str(", not decrypted"),
+            }
             s
         }
         (None, Some(kind)) => format!("TLS not recorded in {kind}"),
