@@ -424,9 +424,8 @@ pub(crate) fn stream_error(ex: &Exchange) -> Option<&str> {
     ex.annotations
         .as_ref()?
         .flags
-        .iter()
-        .find(|(k, v)| k == "response._error" && !v.is_empty())
-        .map(|(_, v)| v.as_str())
+        .get("response._error")
+        .filter(|v| !v.is_empty())
 }
 
 /// An HTTP/2 stream reset with `HTTP_1_1_REQUIRED` (error code 0xd).

@@ -1215,10 +1215,10 @@ fn as_h2(cap: &mut Cap, id: ExchId, reset: bool) {
         e.response = None;
         e.annotations = Some(Box::new(crate::model::Annotations {
             origin: "HAR entry".into(),
-            flags: vec![(
-                "response._error".into(),
-                "net::ERR_HTTP_1_1_REQUIRED".into(),
-            )],
+            flags: crate::model::Flags::from_pairs([(
+                "response._error",
+                "net::ERR_HTTP_1_1_REQUIRED",
+            )]),
             ..crate::model::Annotations::default()
         }));
     }
