@@ -55,6 +55,10 @@ struct StagesArgs {
     /// Also list requests and lookups outside the Lync flow ("unrelated").
     #[arg(long)]
     all: bool,
+    /// Only the exchanges this filter matches (the UI's filter language); the verdict and
+    /// the findings stay the whole capture's.
+    #[arg(long, value_name = "EXPR")]
+    filter: Option<String>,
 }
 
 /// What to read, and the key material to decrypt it.
@@ -105,6 +109,10 @@ struct ReportArgs {
     /// Write the report to this file instead of standard output.
     #[arg(short, long)]
     output: Option<PathBuf>,
+    /// Only the exchanges this filter matches (the UI's filter language); the verdict, the
+    /// findings and the connections stay the whole capture's.
+    #[arg(long, value_name = "EXPR")]
+    filter: Option<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -218,23 +226,43 @@ const EXPORT_BODY_KEEP: u64 = 16 << 20;
 /// All bodies the UI keeps together: bounds its memory on big captures.
 const UI_BODY_BUDGET: u64 = 256 << 20;
 
+/// The filter of `--filter`, refused with the message the UI gives.
+fn parse_filter(f: Option<&str>) -> Result<Option<lyncscope::filter::Filter>> {
+    f.map(|f| lyncscope::filter::Filter::parse(f).map_err(|e| anyhow::anyhow!("--filter: {e}")))
+        .transpose()
+}
+
+/// The UI's config: `--config FILE`, else the default file when there is one.
+fn ui_config(explicit: Option<PathBuf>) -> Result<lyncscope::tui::config::UiConfig> {
+    let given = explicit.is_some();
+    match explicit.or_else(lyncscope::tui::config::default_path) {
+        // The error's text holds its reason: no error chain, so it is printed once.
+        Some(p) => lyncscope::tui::config::load(&p).map_err(|e| {
+            if given {
+                anyhow::anyhow!("--config {e}")
+            } else {
+                anyhow::anyhow!("config file {e}")
+            }
+        }),
+        None => Ok(lyncscope::tui::config::UiConfig::default()),
+    }
+}
+
 fn open_cmd(args: OpenArgs) -> Result<()> {
+    // Checked first, and the same way with or without a terminal: a piped run that ignored
+    // a mistyped filter or config would print something else than was asked for.
+    parse_filter(args.filter.as_deref())?;
+    let config = ui_config(args.config.clone())?;
     if !std::io::stdout().is_terminal() {
         eprintln!("lyncscope: standard output is not a terminal: printing the stage table (see `lyncscope --help` for the reports)");
         return stages_cmd(StagesArgs {
             input: args.input,
             all: false,
+            filter: args.filter,
         });
     }
     let mut options = options(&args.input, EXPORT_BODY_KEEP)?;
     options.http.keep_budget = Some(lyncscope::http::KeepBudget::new(UI_BODY_BUDGET));
-    if let Some(f) = &args.filter {
-        lyncscope::filter::Filter::parse(f).map_err(|e| anyhow::anyhow!("--filter: {e}"))?;
-    }
-    let config = match args.config.or_else(lyncscope::tui::config::default_path) {
-        Some(p) => lyncscope::tui::config::load(&p)?,
-        None => lyncscope::tui::config::UiConfig::default(),
-    };
     // The UI reads the inputs on its worker thread through this, exchanges going to its live
     // list as they complete.
     let files = args.input.files.clone();
@@ -263,7 +291,7 @@ fn load_notes(
     let side = match explicit {
         Some(p) => {
             if !p.exists() {
-                anyhow::bail!("notes file {} does not exist", p.display());
+                anyhow::bail!("--notes {}: no such file", p.display());
             }
             Some(p.to_path_buf())
         }
@@ -275,12 +303,7 @@ fn load_notes(
 fn export_cmd(args: ExportArgs) -> Result<()> {
     let analysis = load(&args.input, EXPORT_BODY_KEEP)?;
     let notes = load_notes(&analysis, &args.input.files, args.notes.as_deref())?;
-    let filter = match &args.filter {
-        Some(f) => Some(
-            lyncscope::filter::Filter::parse(f).map_err(|e| anyhow::anyhow!("--filter: {e}"))?,
-        ),
-        None => None,
-    };
+    let filter = parse_filter(args.filter.as_deref())?;
     for n in &args.exchanges {
         if *n as usize >= analysis.exchanges.len() {
             anyhow::bail!(
@@ -299,6 +322,8 @@ fn export_cmd(args: ExportArgs) -> Result<()> {
         .map(|x| x.id)
         .collect();
     let format = args.format;
+    // The same refusal for a file and for standard output.
+    report::export::check_scope(format, &ids).map_err(|e| anyhow::anyhow!("{e}"))?;
     if args.output.as_os_str() == "-" {
         let stdout = std::io::stdout();
         let mut w = std::io::BufWriter::new(stdout.lock());
@@ -307,9 +332,17 @@ fn export_cmd(args: ExportArgs) -> Result<()> {
             .context("writing the export")?;
         return Ok(());
     }
-    let n = report::export::export_to_file(&analysis, &notes, &ids, format, &args.output)?;
+    let n = report::export::export_to_file(&analysis, &notes, &ids, format, &args.output).map_err(
+        |e| match e {
+            report::export::ExportError::Io { path, error } => {
+                anyhow::anyhow!("-o {path}: cannot write: {error}")
+            }
+            e => anyhow::anyhow!("{e}"),
+        },
+    )?;
     eprintln!(
-        "lyncscope: wrote {n} exchanges ({}) to {}",
+        "lyncscope: wrote {} ({}) to {}",
+        lyncscope::presentation::connections::count(n, "exchange"),
         format.title(),
         args.output.display()
     );
@@ -325,7 +358,7 @@ fn options(args: &InputArgs, keep_bodies: u64) -> Result<Options> {
     let mut rule_files = Vec::new();
     for path in &args.rules {
         let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read rules file {}", path.display()))?;
+            .map_err(|e| anyhow::anyhow!("--rules {}: cannot read: {e}", path.display()))?;
         rule_files.push((path.display().to_string(), text));
     }
     let rules = lyncscope::stage::RuleSet::with_overrides(&rule_files)?;
@@ -358,18 +391,61 @@ fn load(args: &InputArgs, keep_bodies: u64) -> Result<lyncscope::Analysis> {
         None
     };
     let mut progress = Bar(bar);
-    let analysis = analyze(&args.files, &options, &mut progress)?;
+    let analysis =
+        analyze(&args.files, &options, &mut progress).map_err(|e| name_option(e, args))?;
     if let Some(b) = progress.0 {
         b.finish_and_clear();
     }
     Ok(analysis)
 }
 
+/// A key file's error names the option it came from ("--keylog FILE: cannot read: …").
+fn name_option(e: lyncscope::error::Error, args: &InputArgs) -> anyhow::Error {
+    let lyncscope::error::Error::Key(k) = &e else {
+        return e.into();
+    };
+    let is = |p: &PathBuf| p.display().to_string() == k.path();
+    let option = if args.keylog.iter().any(is) {
+        "--keylog "
+    } else if args.key.iter().any(is) {
+        "--key "
+    } else if args.pfx.iter().any(is) {
+        "--pfx "
+    } else if std::env::var_os("SSLKEYLOGFILE").is_some_and(|v| is(&PathBuf::from(v))) {
+        "SSLKEYLOGFILE="
+    } else {
+        ""
+    };
+    anyhow::anyhow!("{option}{k}")
+}
+
+/// The exchanges `--filter` lets through, None without a filter.
+fn filtered(
+    analysis: &lyncscope::Analysis,
+    filter: Option<&str>,
+) -> Result<Option<std::collections::HashSet<lyncscope::model::ExchId>>> {
+    let Some(f) = parse_filter(filter)? else {
+        return Ok(None);
+    };
+    let notes = lyncscope::model::Notes::default();
+    let ctx = lyncscope::filter::MatchContext::new(analysis, &notes);
+    Ok(Some(
+        analysis
+            .exchanges
+            .iter()
+            .filter(|x| f.matches_with(&ctx, x))
+            .map(|x| x.id)
+            .collect(),
+    ))
+}
+
 fn stages_cmd(args: StagesArgs) -> Result<()> {
+    parse_filter(args.filter.as_deref())?;
     let analysis = load(&args.input, 0)?;
+    let only = filtered(&analysis, args.filter.as_deref())?;
     let stdout = std::io::stdout();
     let mut w = std::io::BufWriter::new(stdout.lock());
-    report::stages::write(&analysis, args.all, &mut w)
+    report::stages::write(&analysis, args.all, only.as_ref(), &mut w)
         .and_then(|()| w.flush())
         .context("writing the stage table")?;
     Ok(())
@@ -386,25 +462,43 @@ fn report_cmd(args: ReportArgs) -> Result<()> {
             input: args.input,
             format,
             output: args.output.unwrap_or_else(|| PathBuf::from("-")),
-            filter: None,
+            filter: args.filter,
             marked: false,
             exchanges: Vec::new(),
             notes: None,
         });
     }
     lyncscope::phases::mark("start");
+    parse_filter(args.filter.as_deref())?;
     let analysis = load(&args.input, 0)?;
+    let only = filtered(&analysis, args.filter.as_deref())?;
     let format = match args.format {
         FormatArg::Json if args.pretty => report::Format::JsonPretty,
         FormatArg::Json => report::Format::Json,
         _ => report::Format::Text,
     };
+    let write = |w: &mut dyn Write| match (&only, format) {
+        (None, _) => report::write(&analysis, format, w),
+        (Some(only), report::Format::Text) => report::text::write_only(&analysis, Some(only), w),
+        (Some(only), _) => {
+            let mut ids: Vec<_> = only.iter().copied().collect();
+            ids.sort();
+            let notes = lyncscope::model::Notes::default();
+            report::json::write_scoped(
+                &analysis,
+                &notes,
+                &ids,
+                format == report::Format::JsonPretty,
+                w,
+            )
+        }
+    };
     match &args.output {
         Some(path) => {
             let f = std::fs::File::create(path)
-                .with_context(|| format!("cannot create {}", path.display()))?;
+                .map_err(|e| anyhow::anyhow!("-o {}: cannot create: {e}", path.display()))?;
             let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
-            report::write(&analysis, format, &mut w)
+            write(&mut w)
                 .and_then(|()| w.flush())
                 .with_context(|| format!("writing {}", path.display()))?;
             lyncscope::phases::mark("json");
@@ -412,7 +506,7 @@ fn report_cmd(args: ReportArgs) -> Result<()> {
         None => {
             let stdout = std::io::stdout();
             let mut w = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
-            report::write(&analysis, format, &mut w)
+            write(&mut w)
                 .and_then(|()| w.flush())
                 .context("writing the report")?;
             lyncscope::phases::mark("json");

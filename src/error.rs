@@ -30,11 +30,9 @@ pub enum Error {
 /// material, so that [`Error`] needs nothing from that layer.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    #[error("{path}: cannot read: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    // Not a `source`: the reason is part of the message, printed once.
+    #[error("{path}: cannot read: {error}")]
+    Io { path: String, error: std::io::Error },
     #[error("{path}: wrong password for this PKCS#12/PFX file")]
     WrongPassword { path: String },
     #[error("{path}: a password is needed for this PKCS#12/PFX file (--password)")]
@@ -44,6 +42,19 @@ pub enum KeyError {
     Invalid { path: String, message: String },
     #[error("{path}: too large to be a key log or key file")]
     TooLarge { path: String },
+}
+
+impl KeyError {
+    /// The key file or key log it is about, as given.
+    pub fn path(&self) -> &str {
+        match self {
+            KeyError::Io { path, .. }
+            | KeyError::WrongPassword { path }
+            | KeyError::PasswordNeeded { path }
+            | KeyError::Invalid { path, .. }
+            | KeyError::TooLarge { path } => path,
+        }
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -254,6 +254,7 @@ fn analyze_captures(
             frames: frames_per_input[i],
             link_types: records.link_types().iter().map(|l| l.name()).collect(),
             truncated,
+            stopped_at: records.damage().map(|d| d.offset),
         });
     }
     if malformed > MALFORMED_LISTED {

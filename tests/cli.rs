@@ -650,7 +650,7 @@ fn a_key_asking_gigabytes_of_scrypt_memory_is_refused_at_once() {
         assert_eq!(
             err,
             format!(
-                "lyncscope: {}: encrypted key asks scrypt N={}, r={r}, p={p} ({memory} of memory; at most 256 MiB is allowed): decrypt it first with openssl pkcs8",
+                "lyncscope: --key {}: encrypted key asks scrypt N={}, r={r}, p={p} ({memory} of memory; at most 256 MiB is allowed): decrypt it first with openssl pkcs8",
                 key.display(),
                 1u64 << log_n
             )

@@ -151,6 +151,7 @@ pub fn join(a: &mut Analysis, archive: &ArchiveInput, imp: Imported) {
         frames: 0,
         link_types: Vec::new(),
         truncated: false,
+        stopped_at: None,
     });
     a.diagnostics.push(Diagnostic {
         input: Some(input),

@@ -148,6 +148,36 @@ pub struct InputInfo {
     pub link_types: Vec<String>,
     /// True when the file ended in the middle of a record (the rest was not read).
     pub truncated: bool,
+    /// The byte offset where reading stopped, when it did before the end.
+    pub stopped_at: Option<u64>,
+}
+
+impl InputInfo {
+    /// "capture ends at frame 212, byte 50000: the sign-in may have gone on" for a capture
+    /// cut short (or damaged), None for a whole one. What the verdict and every report head
+    /// add, so a cut capture is not read as a failed sign-in.
+    pub fn cut_note(&self, of_several: bool) -> Option<String> {
+        if !self.truncated {
+            return None;
+        }
+        let name = self.path.rsplit(['/', '\\']).next().unwrap_or(&self.path);
+        let at = match self.stopped_at {
+            Some(b) => format!("frame {}, byte {b}", self.frames),
+            None => format!("frame {}", self.frames),
+        };
+        Some(if of_several {
+            format!("{name} ends at its frame {at} (cut or damaged): the sign-in may have gone on")
+        } else {
+            format!("capture ends at {at} (cut or damaged): the sign-in may have gone on")
+        })
+    }
+}
+
+/// The [`InputInfo::cut_note`] of every input cut short, joined with "; ".
+pub fn cut_notes(inputs: &[InputInfo]) -> Option<String> {
+    let several = inputs.len() > 1;
+    let notes: Vec<String> = inputs.iter().filter_map(|i| i.cut_note(several)).collect();
+    (!notes.is_empty()).then(|| notes.join("; "))
 }
 
 /// A short text that is nearly always one of a few well-known values (method, version,

@@ -35,7 +35,12 @@ pub fn summary(a: &Analysis) -> Vec<(&'static str, String)> {
         .filter_map(|c| c.tls.as_ref())
         .collect();
     let decrypted = tls.iter().filter(|t| t.decrypted).count();
-    let mut out = vec![
+    let mut out = Vec::new();
+    // A cut capture first: the rest of the report reads differently once it is known.
+    if let Some(note) = crate::model::cut_notes(&a.inputs) {
+        out.push(("Capture cut short", note));
+    }
+    out.extend([
         (
             "Exchanges",
             format!("{} ({})", a.exchanges.len(), parts.join(", ")),
@@ -50,7 +55,7 @@ pub fn summary(a: &Analysis) -> Vec<(&'static str, String)> {
         ),
         ("DNS lookups", a.dns.len().to_string()),
         ("Frames", a.frames.to_string()),
-    ];
+    ]);
     if let Some((s, e)) = time_range(a) {
         out.push((
             "Time range",

@@ -10,6 +10,7 @@ use crate::model::{
 };
 use crate::presentation::auth_words::auth_lines;
 use crate::presentation::body::body_view;
+use crate::presentation::connections::{connection_rows, count};
 use crate::presentation::facts::{
     diagnostic_place, diagnostics_by_exchange, exchange_facts, exchange_title, general_diagnostics,
     input_line, marked_in_order, signin_who, summary, DIAGNOSTICS_LISTED,
@@ -36,6 +37,11 @@ table.stages { width: 100%; font-size: 13px; }
 table.stages td.what { font-family: "DejaVu Sans Mono", Consolas, monospace; font-size: 12px; overflow-wrap: anywhere; min-width: 380px; }
 table.stages td.rule, table.stages td.parent { font-size: 12px; max-width: 260px; }
 table.stages td.nowrap { white-space: nowrap; }
+table { max-width: 100%; }
+td.id, td.id code { white-space: nowrap; }
+td.refs { overflow-wrap: anywhere; max-width: 220px; }
+table.findings td, table.connections td { overflow-wrap: anywhere; }
+table.connections { width: 100%; font-size: 13px; }
 .sev-fail, .fail { color: #b3261e; font-weight: bold; }
 .sev-warning { color: #a15c00; font-weight: bold; }
 .sev-info { color: #36618e; }
@@ -104,18 +110,6 @@ pub fn write_html(
         writeln!(out, "</ul>")?;
     }
 
-    writeln!(out, "<h2 id=\"summary\">Summary</h2>\n<dl class=\"facts\">")?;
-    for (k, v) in summary(a) {
-        writeln!(out, "<dt>{}</dt><dd>{}</dd>", esc(k), esc(&v))?;
-    }
-    writeln!(
-        out,
-        "<dt>Shown below</dt><dd>{} of {} exchanges; times are seconds since {}</dd>\n</dl>",
-        scope.len(),
-        a.exchanges.len(),
-        esc(&utc(t0))
-    )?;
-
     let rows = stage_rows(a);
     // DNS lookups and bare connections have a row (an anchor) in the stage table.
     let row_anchors: HashSet<String> = rows
@@ -123,10 +117,24 @@ pub fn write_html(
         .filter(|r| !matches!(r.key, RowKey::Exchange(_)))
         .map(|r| r.key.label().to_ascii_lowercase())
         .collect();
+    // The verdict first: it is what the reader came for; the counts follow it.
     write_verdict(a, out)?;
+    writeln!(out, "<h2 id=\"summary\">Summary</h2>\n<dl class=\"facts\">")?;
+    for (k, v) in summary(a) {
+        writeln!(out, "<dt>{}</dt><dd>{}</dd>", esc(k), esc(&v))?;
+    }
+    writeln!(
+        out,
+        "<dt>Shown below</dt><dd>{} of {}; times are seconds since {}</dd>\n</dl>",
+        scope.len(),
+        count(a.exchanges.len(), "exchange"),
+        esc(&utc(t0))
+    )?;
+
     write_findings(a, &listed, &row_anchors, out)?;
     write_marked(a, notes, &scope, &listed, out)?;
     write_stage_table(&rows, &listed, t0, out)?;
+    write_connections(a, &listed, out)?;
 
     writeln!(out, "<h2 id=\"timeline\">Timeline</h2>")?;
     out.write_all(swimlanes_svg(a, &scope).as_bytes())?;
@@ -136,7 +144,7 @@ pub fn write_html(
     writeln!(out, "<h2 id=\"exchanges\">Exchanges</h2>")?;
     if scope.is_empty() {
         if a.exchanges.is_empty() {
-            writeln!(out, "<p>The capture holds no HTTP exchanges.</p>")?;
+            writeln!(out, "<p>{}</p>", esc(super::markdown::NO_EXCHANGE))?;
         } else {
             writeln!(out, "<p>None selected.</p>")?;
         }
@@ -250,12 +258,16 @@ fn write_findings(
         let sev = f.severity.as_str();
         writeln!(
             out,
-            "<tr class=\"finding\" data-check=\"{}\"><td class=\"sev-{sev}\">{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+            "<tr class=\"finding\" data-check=\"{}\"><td class=\"sev-{sev}\">{}</td><td class=\"id\"><code>{}</code></td><td>{}</td><td class=\"refs\">{}</td></tr>",
             esc(&f.check),
             if f.severity == FindingSeverity::Fail { "FAIL" } else { sev },
             esc(&f.check),
             esc(&f.message),
-            refs.join(", ")
+            if refs.is_empty() {
+                "the input as a whole".to_string()
+            } else {
+                refs.join(", ")
+            }
         )?;
     }
     writeln!(out, "</table>")
@@ -294,6 +306,47 @@ fn write_marked(
         writeln!(out, "</li>")?;
     }
     writeln!(out, "</ul>")
+}
+
+/// The Connections table: one row per TCP connection or attempt.
+fn write_connections(
+    a: &Analysis,
+    listed: &HashSet<ExchId>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    writeln!(out, "<h2 id=\"connections\">Connections</h2>")?;
+    let rows = connection_rows(a);
+    if rows.is_empty() {
+        return writeln!(out, "<p>None.</p>");
+    }
+    writeln!(
+        out,
+        "<table class=\"connections\"><tr><th>#</th><th>endpoints</th><th>name</th><th>stage</th><th>outcome</th><th>TLS</th><th>exchanges</th></tr>"
+    )?;
+    for r in &rows {
+        let mut result = esc(&r.result);
+        for (k, v) in &r.details {
+            result.push_str(&format!("<br><small><b>{}:</b> {}</small>", esc(k), esc(v)));
+        }
+        let refs: Vec<String> = r
+            .exchanges
+            .iter()
+            .map(|n| link(ExchId(*n), listed))
+            .collect();
+        writeln!(
+            out,
+            "<tr id=\"conn-{}\"><td class=\"id\">{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td class=\"id\">{}</td><td>{}</td><td>{}</td><td class=\"refs\">{}</td></tr>",
+            esc(&r.id.to_ascii_lowercase()),
+            esc(&r.id),
+            esc(&r.endpoints),
+            esc(&r.name),
+            esc(&r.stage),
+            result,
+            esc(&r.tls),
+            refs.join(", ")
+        )?;
+    }
+    writeln!(out, "</table>")
 }
 
 fn write_stage_table(

@@ -11,6 +11,7 @@ use crate::model::{Analysis, Body, Diagnostic, ExchId, Exchange, Headers, Notes,
 use crate::presentation::auth_words::auth_lines;
 use crate::presentation::body::body_view;
 use crate::presentation::body::BodyKind;
+use crate::presentation::connections::{connection_rows, count};
 use crate::presentation::facts::{
     diagnostic_place, diagnostics_by_exchange, exchange_facts, exchange_title,
     failed_tls_connections, general_diagnostics, input_line, marked_in_order, signin_who, summary,
@@ -176,9 +177,9 @@ pub fn write_markdown(
     }
     writeln!(
         out,
-        "- **Shown below:** {} of {} exchanges; times are seconds since {}",
+        "- **Shown below:** {} of {}; times are seconds since {}",
         scope.len(),
-        a.exchanges.len(),
+        count(a.exchanges.len(), "exchange"),
         md_text(&utc(t0))
     )?;
     writeln!(out)?;
@@ -229,7 +230,9 @@ pub fn write_markdown(
                 md_code(&f.check),
                 md_text(&f.message)
             )?;
-            if !refs.is_empty() {
+            if refs.is_empty() {
+                write!(out, " (about the input as a whole)")?;
+            } else {
                 write!(out, " (evidence: {})", refs.join(", "))?;
             }
             writeln!(out)?;
@@ -256,13 +259,14 @@ pub fn write_markdown(
     }
 
     write_stage_table(a, &listed, t0, out)?;
+    write_connections(a, &listed, out)?;
     write_text_timeline(a, &scope, out)?;
 
     let diags = diagnostics_by_exchange(a);
     writeln!(out, "## Exchanges\n")?;
     if scope.is_empty() {
         if a.exchanges.is_empty() {
-            writeln!(out, "The capture holds no HTTP exchanges.\n")?;
+            writeln!(out, "{}\n", md_text(NO_EXCHANGE))?;
         } else {
             writeln!(out, "None selected.\n")?;
         }
@@ -303,6 +307,51 @@ pub fn write_markdown(
         writeln!(out)?;
     }
     Ok(())
+}
+
+/// What a report says in place of its exchanges when the capture holds none.
+pub(super) const NO_EXCHANGE: &str = "No HTTP exchange in the capture: the sign-in stopped before \
+     any request (see the verdict, the findings and the connections above).";
+
+/// One line per TCP connection or attempt, with its TLS facts below it.
+fn write_connections(
+    a: &Analysis,
+    listed: &HashSet<ExchId>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let rows = connection_rows(a);
+    writeln!(out, "## Connections\n")?;
+    if rows.is_empty() {
+        writeln!(out, "None.\n")?;
+        return Ok(());
+    }
+    for r in &rows {
+        write!(out, "- **{}** {}", r.id, md_text(&r.endpoints))?;
+        if !r.name.is_empty() {
+            write!(out, " ({})", md_code(&r.name))?;
+        }
+        if !r.stage.is_empty() {
+            write!(
+                out,
+                ", stage {} ({})",
+                md_text(&r.stage),
+                r.outcome.as_str()
+            )?;
+        }
+        writeln!(out, ": {}; {}", md_text(&r.result), md_text(&r.tls))?;
+        for (k, v) in &r.details {
+            writeln!(out, "  - **{k}:** {}", md_text(v))?;
+        }
+        if !r.exchanges.is_empty() {
+            let refs: Vec<String> = r
+                .exchanges
+                .iter()
+                .map(|n| md_ref(ExchId(*n), listed))
+                .collect();
+            writeln!(out, "  - **Exchanges:** {}", refs.join(", "))?;
+        }
+    }
+    writeln!(out)
 }
 
 fn write_stage_table(

@@ -1,18 +1,41 @@
 //! `lyncscope stages`: the stage table, the sign-in verdict per client and the findings, as
 //! text for a terminal or a ticket.
 
-use crate::model::Analysis;
-use crate::presentation::stage_rows::{all_stage_rows, stage_rows};
+use crate::model::{Analysis, ExchId};
+use crate::presentation::stage_rows::{all_stage_rows, stage_rows, RowKey};
+use std::collections::HashSet;
 use std::io::{self, Write};
 
-pub fn write<W: Write>(a: &Analysis, all: bool, out: &mut W) -> io::Result<()> {
-    let rows = if all {
+/// `only`: the exchanges a filter let through (`--filter`); then the table lists those and
+/// no lookup or bare connection (the filter language selects exchanges). The verdict and the
+/// findings are the whole capture's either way.
+pub fn write<W: Write>(
+    a: &Analysis,
+    all: bool,
+    only: Option<&HashSet<ExchId>>,
+    out: &mut W,
+) -> io::Result<()> {
+    let mut rows = if all {
         all_stage_rows(a)
     } else {
         stage_rows(a)
     };
+    if let Some(only) = only {
+        rows.retain(|r| matches!(r.key, RowKey::Exchange(id) if only.contains(&id)));
+    }
     let t0 = rows.first().map(|r| r.at).unwrap_or_default();
+    if let Some(note) = crate::model::cut_notes(&a.inputs) {
+        writeln!(out, "NOTE: {note}\n")?;
+    }
     writeln!(out, "Discovery stages")?;
+    if let Some(only) = only {
+        writeln!(
+            out,
+            "  (filtered: {} of {} shown)",
+            only.len(),
+            crate::presentation::connections::count(a.exchanges.len(), "exchange")
+        )?;
+    }
     if rows.is_empty() {
         writeln!(
             out,
@@ -80,7 +103,7 @@ pub fn write<W: Write>(a: &Analysis, all: bool, out: &mut W) -> io::Result<()> {
             f.severity.as_str(),
             f.check,
             if refs.is_empty() {
-                String::new()
+                "(about the input as a whole)".to_string()
             } else {
                 format!("({})", refs.join(", "))
             }

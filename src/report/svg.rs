@@ -374,8 +374,8 @@ fn legend(out: &mut String, y: f64) {
 
 /// Waterfall: one row per exchange of `scope` (in that order, at most
 /// [`WATERFALL_MAX_ROWS`]), a bar from request start to response end split into sending,
-/// waiting and receiving, a tick at the first response byte, the connection's colour and
-/// label, and the connection set-up before the first exchange of each connection.
+/// waiting and receiving in its outcome's colour, a tick at the first response byte, the
+/// connection's badge, and the connection set-up before the first exchange of each connection.
 pub fn waterfall_svg(a: &Analysis, scope: &[ExchId], notes: &Notes) -> String {
     const LABEL: &str = "Exchange waterfall";
     let rows: Vec<ExchId> = scope
@@ -450,6 +450,13 @@ pub fn waterfall_svg(a: &Analysis, scope: &[ExchId], notes: &Notes) -> String {
             _ if status_code.is_none() => "#888",
             _ => "#333",
         };
+        // The bar takes its outcome's colour, as in the swimlanes above it (the badge
+        // beside the label tells the connection).
+        let bar_color = outcome_color(if failed {
+            Outcome::Fail
+        } else {
+            outcome.unwrap_or(Outcome::Unknown)
+        });
         let mut tip = format!("#{} {}", id.0, exchange_summary(a, *id));
         if let Some(c) = notes.comment(*id) {
             tip.push_str("\ncomment: ");
@@ -508,7 +515,7 @@ pub fn waterfall_svg(a: &Analysis, scope: &[ExchId], notes: &Notes) -> String {
                 let w = (scale.x(e) - sx).max(if what == "receiving" { 2.0 } else { 0.5 });
                 let _ = write!(
                     body,
-                    r##"<rect x="{sx:.1}" y="{bar_y:.1}" width="{w:.1}" height="{bar_h}" fill="{conn_color}" fill-opacity="{opacity}"><title>{what}: {}</title></rect>"##,
+                    r##"<rect x="{sx:.1}" y="{bar_y:.1}" width="{w:.1}" height="{bar_h}" fill="{bar_color}" fill-opacity="{opacity}"><title>{what}: {}</title></rect>"##,
                     xml_escape(&human_duration(e.0.saturating_sub(s.0)))
                 );
             }

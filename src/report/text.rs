@@ -1,6 +1,9 @@
 //! The readable report: one row per exchange, then connections and diagnostics in brief.
 
-use crate::model::{Analysis, Exchange, Severity, Ts};
+use crate::model::{Analysis, ExchId, Exchange, Severity, Ts};
+use crate::presentation::connections::{connection_rows, count};
+use crate::presentation::facts::signin_who;
+use std::collections::HashSet;
 use std::io::Write;
 
 /// Shortens `s` to at most `max` characters, marking the cut.
@@ -65,6 +68,16 @@ fn row(a: &Analysis, e: &Exchange, t0: Ts) -> String {
 }
 
 pub fn write(a: &Analysis, out: &mut dyn Write) -> std::io::Result<()> {
+    write_only(a, None, out)
+}
+
+/// The report with only the exchanges in `only` (a `--filter`) listed; the summary, the
+/// verdict and the connections are the whole capture's.
+pub fn write_only(
+    a: &Analysis,
+    only: Option<&HashSet<ExchId>>,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     let t0 = start_of(a).unwrap_or_default();
     for i in &a.inputs {
         let what = if i.link_types.is_empty() {
@@ -85,14 +98,24 @@ pub fn write(a: &Analysis, out: &mut dyn Write) -> std::io::Result<()> {
             if i.truncated { ", CUT SHORT" } else { "" }
         )?;
     }
+    if let Some(note) = crate::model::cut_notes(&a.inputs) {
+        writeln!(out, "NOTE: {note}")?;
+    }
     writeln!(out)?;
     writeln!(
         out,
         "{:>5} {:>10} {:>4} {:<22} {:<7} {:<52} {:>6} {:>7} {:>9} capture",
         "#", "time s", "conn", "server", "method", "url", "status", "size", "ms"
     )?;
-    for e in &a.exchanges {
+    for e in a
+        .exchanges
+        .iter()
+        .filter(|e| only.is_none_or(|o| o.contains(&e.id)))
+    {
         writeln!(out, "{}", row(a, e, t0))?;
+    }
+    if a.exchanges.is_empty() {
+        writeln!(out, "{:>5} (no HTTP exchange in the capture)", "")?;
     }
     let http = a
         .connections
@@ -107,51 +130,53 @@ pub fn write(a: &Analysis, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out)?;
     writeln!(
         out,
-        "{} exchanges in {} connections ({} HTTP, {} TLS, {} other); {} frames",
-        a.exchanges.len(),
-        a.connections.len(),
+        "{} in {} ({} HTTP, {} TLS, {} other); {} frames",
+        count(a.exchanges.len(), "exchange"),
+        count(a.connections.len(), "connection"),
         http,
         tls,
         a.connections.len() - http - tls,
         a.frames
     )?;
-    for c in a.connections.iter().filter(|c| c.tls.is_some()) {
-        let Some(t) = &c.tls else { continue };
-        let what = if t.decrypted {
-            match t.key_source.as_deref().unwrap_or("?") {
-                // Archives say it themselves ("decrypted by Fiddler (SAZ)").
-                src if src.starts_with("decrypted") || src.starts_with("recorded") => {
-                    src.to_string()
-                }
-                src => format!("decrypted with {src}"),
-            }
+    writeln!(out)?;
+    writeln!(out, "Sign-in")?;
+    if a.signin.is_empty() {
+        writeln!(out, "  no sign-in attempt found")?;
+    }
+    for s in &a.signin {
+        writeln!(out, "  {}: {}", signin_who(s), s.verdict)?;
+    }
+    writeln!(out)?;
+    writeln!(out, "Connections")?;
+    for r in connection_rows(a) {
+        let name = if r.name.is_empty() {
+            String::new()
         } else {
-            format!(
-                "NOT decrypted: {}",
-                t.reason.as_deref().unwrap_or("unknown reason")
-            )
+            format!(" ({})", r.name)
+        };
+        let stage = if r.stage.is_empty() {
+            String::new()
+        } else {
+            format!(" [{} {}]", r.stage, r.outcome.as_str())
         };
         writeln!(
             out,
-            "  TLS conn {:>4} {} → {} {} {}{}: {}",
-            c.id.0,
-            c.client,
-            t.sni.as_deref().unwrap_or(""),
-            t.version.as_deref().unwrap_or("?"),
-            t.cipher_suite.as_deref().unwrap_or("?"),
-            if t.resumed { " (resumed)" } else { "" },
-            what
+            "  {:>5} {}{name}{stage}: {}; {}",
+            r.id, r.endpoints, r.result, r.tls
         )?;
+        for (k, v) in &r.details {
+            writeln!(out, "        {k}: {v}")?;
+        }
     }
-    let count = |s: Severity| a.diagnostics.iter().filter(|d| d.severity == s).count();
+    let by = |s: Severity| a.diagnostics.iter().filter(|d| d.severity == s).count();
     if !a.diagnostics.is_empty() {
         writeln!(
             out,
-            "{} diagnostics: {} errors, {} warnings, {} notes",
-            a.diagnostics.len(),
-            count(Severity::Error),
-            count(Severity::Warning),
-            count(Severity::Info)
+            "{}: {}, {}, {}",
+            count(a.diagnostics.len(), "diagnostic"),
+            count(by(Severity::Error), "error"),
+            count(by(Severity::Warning), "warning"),
+            count(by(Severity::Info), "note")
         )?;
         for d in a.diagnostics.iter().take(50) {
             let mut place = Vec::new();

@@ -40,6 +40,7 @@ pub fn annotate(analysis: &mut Analysis, rules: &RuleSet) {
     analysis.signin = signin::summaries(analysis, rules);
     analysis.findings = checks::run(analysis, rules, &learned);
     signin::explain(&mut analysis.signin, &analysis.findings);
+    signin::note_cut_capture(&mut analysis.signin, &analysis.inputs);
 }
 
 /// Which bodies the HTTP layer keeps the head of: those of requests on paths or hosts the

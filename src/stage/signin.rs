@@ -10,8 +10,8 @@ use super::classify::{request_view, UNRELATED};
 use super::hosts::is_online_host;
 use super::rules::RuleSet;
 use crate::model::{
-    alert_name, AbortBy, Analysis, AuthLeg, Finding, FindingSeverity, NtlmMessage, Outcome,
-    SigninSummary, StageTag, StepRef, Ts,
+    alert_name, cut_notes, AbortBy, Analysis, AuthLeg, Finding, FindingSeverity, InputInfo,
+    NtlmMessage, Outcome, SigninSummary, StageTag, StepRef, Ts,
 };
 
 /// One tagged step of a client's flow.
@@ -529,6 +529,17 @@ pub(crate) fn explain(summaries: &mut [SigninSummary], findings: &[Finding]) {
         };
         s.failed_check = pick(Some(FindingSeverity::Fail)).or_else(|| pick(None));
         s.verdict = verdict_line(s, None);
+    }
+}
+
+/// Last: a sign-in not completed in a capture that was cut short (or damaged) says so in its
+/// verdict line, so that the end of the file is not read as the client giving up.
+pub(crate) fn note_cut_capture(summaries: &mut [SigninSummary], inputs: &[InputInfo]) {
+    let Some(note) = cut_notes(inputs) else {
+        return;
+    };
+    for s in summaries.iter_mut().filter(|s| !s.signed_in) {
+        s.verdict = format!("{}; {note}", s.verdict);
     }
 }
 

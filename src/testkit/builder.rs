@@ -27,6 +27,7 @@ pub fn input(path: &str, format: &str, link_types: &[&str]) -> InputInfo {
         frames: 0,
         link_types: link_types.iter().map(|l| l.to_string()).collect(),
         truncated: false,
+        stopped_at: None,
     }
 }
 

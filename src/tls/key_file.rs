@@ -13,9 +13,9 @@ pub struct KeySource(pub String);
 /// Reads a whole file of at most `limit` bytes. The size is checked before reading and again
 /// while reading (a FIFO or a growing file has no trustworthy size).
 pub(crate) fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, KeyError> {
-    let io_error = |source| KeyError::Io {
+    let io_error = |error| KeyError::Io {
         path: path.display().to_string(),
-        source,
+        error,
     };
     let file = std::fs::File::open(path).map_err(io_error)?;
     let size = file.metadata().map_err(io_error)?.len();

@@ -134,14 +134,18 @@ impl ExportFormat {
 /// Why an export could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
-    #[error("nothing to export: the scope holds no exchange")]
-    Empty,
+    /// A format that holds only exchanges (HAR, SAZ, raw messages, curl, a body) and a scope
+    /// without one. The reports (JSON, Markdown, HTML) are written all the same: they carry
+    /// the verdict, the findings and the connections.
+    #[error("nothing to export as {0}: the scope holds no HTTP exchange (the json, markdown and html reports still give the verdict, findings and connections)")]
+    Empty(&'static str),
     #[error("a body export takes exactly one exchange (the scope holds {0})")]
     NotOne(usize),
     #[error("exchange #{0} has no {1} body kept (none, not decrypted, or too large)")]
     NoBody(u32, &'static str),
-    #[error("cannot write {path}: {source}")]
-    Io { path: String, source: io::Error },
+    // Not a `source`: the reason is part of the message, printed once.
+    #[error("cannot write {path}: {error}")]
+    Io { path: String, error: io::Error },
 }
 
 /// Writes the export to `path`; returns how many exchanges it holds.
@@ -152,13 +156,11 @@ pub fn export_to_file(
     format: ExportFormat,
     path: &Path,
 ) -> Result<usize, ExportError> {
-    let io_err = |source: io::Error| ExportError::Io {
+    let io_err = |error: io::Error| ExportError::Io {
         path: path.display().to_string(),
-        source,
+        error,
     };
-    if ids.is_empty() {
-        return Err(ExportError::Empty);
-    }
+    check_scope(format, ids)?;
     // Bodies are checked before the file is created, so a failure leaves nothing behind.
     let body = match format {
         ExportFormat::RequestBody | ExportFormat::ResponseBody => {
@@ -180,12 +182,25 @@ pub fn export_to_file(
     Ok(ids.len())
 }
 
+/// Whether `format` can be written for `ids`: the reports always can; the formats that hold
+/// only exchanges need at least one. The same check for a file and for standard output.
+pub fn check_scope(format: ExportFormat, ids: &[ExchId]) -> Result<(), ExportError> {
+    match format {
+        ExportFormat::Json | ExportFormat::Markdown | ExportFormat::Html => Ok(()),
+        _ if ids.is_empty() => Err(ExportError::Empty(format.title())),
+        _ => Ok(()),
+    }
+}
+
 /// The body of the one exchange of `ids`.
 fn single_body(a: &Analysis, ids: &[ExchId], request: bool) -> Result<Vec<u8>, ExportError> {
     let [id] = ids else {
         return Err(ExportError::NotOne(ids.len()));
     };
-    let x = a.exchanges.get(id.0 as usize).ok_or(ExportError::Empty)?;
+    let x = a
+        .exchanges
+        .get(id.0 as usize)
+        .ok_or(ExportError::Empty("a body"))?;
     let (body, side) = if request {
         (x.request.as_ref().map(|r| &r.body), "request")
     } else {
