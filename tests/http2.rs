@@ -48,8 +48,12 @@ fn every_http2_stream_tshark_decodes_is_an_exchange_with_its_facts() {
     for rel in CAPTURES {
         let cap = corpus.join(rel);
         let reference = common::reference(&corpus, &cap).expect("reference");
-        let a = analyze(&[cap.clone()], &options_for(&corpus, &reference), &mut ())
-            .unwrap_or_else(|e| panic!("{rel}: {e}"));
+        let a = analyze(
+            std::slice::from_ref(&cap),
+            &options_for(&corpus, &reference),
+            &mut (),
+        )
+        .unwrap_or_else(|e| panic!("{rel}: {e}"));
         for s in reference["http2_streams"].as_array().into_iter().flatten() {
             let req = &s["request"];
             if req.is_null() {

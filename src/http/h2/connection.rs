@@ -239,7 +239,7 @@ impl Http2Connection {
             }
         }
         self.sides[d].buf.extend_from_slice(data);
-        self.parse(d, at);
+        self.parse(d);
     }
 
     fn tail_bytes(
@@ -270,7 +270,7 @@ impl Http2Connection {
     }
 
     /// Cuts the buffered bytes of direction `d` into frames.
-    fn parse(&mut self, d: usize, at: Arrival) {
+    fn parse(&mut self, d: usize) {
         let mut pos = 0usize;
         loop {
             let s = &mut self.sides[d];
@@ -326,7 +326,6 @@ impl Http2Connection {
         if s.buf.capacity() > 1 << 20 && s.buf.len() < 1 << 16 {
             s.buf.shrink_to(1 << 16);
         }
-        let _ = at;
     }
 
     /// The client's bytes do not start with the preface: the capture joined mid-connection
@@ -666,9 +665,11 @@ impl Http2Connection {
         let known = self.sides[d].decoder.known();
         match b.promised {
             Some(promised) => {
-                let rec = self.open_stream(promised, b.first, Some(b.stream));
+                let rec = self.open_stream(promised, Some(b.stream));
                 self.report_decoding(d, &decoded, rec, promised, known, b.first.frame);
                 self.set_request(promised, rec, &decoded.fields, b.first, true, last);
+                // A promised request has no body (RFC 9113 section 8.4).
+                self.end_half(promised, 0, true, last);
             }
             None => {
                 if d == 0 && b.stream % 2 == 1 && !self.streams.contains_key(&b.stream) {
@@ -686,10 +687,9 @@ impl Http2Connection {
                     }
                     self.max_client_stream = self.max_client_stream.max(b.stream);
                 }
-                let rec = self.open_stream(b.stream, b.first, None);
+                let rec = self.open_stream(b.stream, None);
                 self.report_decoding(d, &decoded, rec, b.stream, known, b.first.frame);
                 let started = self.streams[&b.stream].halves[d].started;
-                let interim_only = d == 1 && !started;
                 if started {
                     self.trailers(d, rec, &decoded.fields);
                 } else if d == 0 {
@@ -697,7 +697,6 @@ impl Http2Connection {
                 } else if !self.set_response(b.stream, rec, &decoded.fields, b.first, last) {
                     return;
                 }
-                let _ = interim_only;
                 if b.end_stream {
                     self.end_half(b.stream, d, true, last);
                 }
@@ -759,7 +758,7 @@ impl Http2Connection {
     }
 
     /// The record of a stream, opened if new.
-    fn open_stream(&mut self, id: u32, first: Arrival, promised_by: Option<u32>) -> usize {
+    fn open_stream(&mut self, id: u32, promised_by: Option<u32>) -> usize {
         if let Some(s) = self.streams.get(&id) {
             return s.rec;
         }
@@ -770,8 +769,6 @@ impl Http2Connection {
             promised_by,
             reset: None,
         }));
-        r.timing.request_start = None;
-        let _ = first;
         self.records.push(r);
         let rec = self.records.len() - 1;
         self.streams.insert(
@@ -1061,9 +1058,6 @@ impl StreamSink for Http2Connection {
     fn on_gap(&mut self, dir: Dir, offset: u64, len: u64, at: Arrival) {
         let d = dir.index();
         let next = self.sides[d].next_off();
-        if self.sides[d].buf.is_empty() && next == 0 && offset > 0 {
-            // Nothing read yet: start where the stream does.
-        }
         self.gap(d, offset.max(next), len, at);
     }
     fn on_end(&mut self, dir: Dir, _offset: u64, _how: StreamEnd, at: Arrival) {
