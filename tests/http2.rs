@@ -29,9 +29,9 @@ fn endpoints(a: &Analysis, x: &Exchange) -> (String, String) {
     (c.client.to_string(), c.server.to_string())
 }
 
-/// HTTP/2 that starts with its preface or by ALPN (h2c Upgrade is not parsed yet: its
-/// captures are left out).
+/// HTTP/2 that starts with its preface, by ALPN, or after an HTTP/1.1 Upgrade to h2c.
 const CAPTURES: &[&str] = &[
+    "scapy/http2_h2c.pcap",
     "ja4/http2-with-cookies.pcapng",
     "ja4/chrome-cloudflare-quic-with-secrets.pcapng",
     "snet/tls1.3_curl_google.pcap",
@@ -131,6 +131,6 @@ fn every_http2_stream_tshark_decodes_is_an_exchange_with_its_facts() {
             );
         }
     }
-    assert!(checked >= 18, "only {checked} streams checked");
+    assert!(checked >= 19, "only {checked} streams checked");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -1012,7 +1012,16 @@ impl Http2Connection {
         }
     }
 
-    pub fn finish(mut self) -> HttpOutput {
+    pub fn finish(self) -> HttpOutput {
+        let scheme = self.scheme;
+        let (records, diags) = self.into_records();
+        exchange::finish(records, scheme, diags)
+    }
+
+    /// The streams' records (open ones ended as at capture end) and the diagnostics, whose
+    /// exchange ids are indexes into the records: for HTTP/1's connection after an h2c
+    /// Upgrade, which joins them to its own.
+    pub(crate) fn into_records(mut self) -> (Vec<Record>, Vec<Diagnostic>) {
         let mut open: Vec<(u32, usize)> = Vec::new();
         for (&id, s) in &self.streams {
             for d in 0..2 {
@@ -1036,7 +1045,7 @@ impl Http2Connection {
                 );
             }
         }
-        exchange::finish(self.records, self.scheme, self.diags)
+        (self.records, self.diags)
     }
 }
 
