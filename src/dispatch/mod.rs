@@ -5,7 +5,7 @@
 //! [`Recognizer`] of the [`Registry`], in order, whether it knows them; the first that says yes
 //! gets a [`Protocol`] that is replayed the held bytes and fed the rest. TLS and DNS over TCP
 //! are built in ([`tls`], [`dns`]); later layers plug their protocols in (the HTTP layer's
-//! HTTP/1) when the pipeline builds the registry. Adding a protocol = a recognizer and a
+//! HTTP/1 and HTTP/2) when the pipeline builds the registry. Adding a protocol = a recognizer and a
 //! protocol in its own folder, and one entry in the registry.
 
 pub mod collector;
