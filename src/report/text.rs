@@ -97,7 +97,12 @@ pub fn write(a: &Analysis, out: &mut dyn Write) -> std::io::Result<()> {
     let http = a
         .connections
         .iter()
-        .filter(|c| c.protocol == crate::model::AppProtocol::Http1)
+        .filter(|c| {
+            matches!(
+                c.protocol,
+                crate::model::AppProtocol::Http1 | crate::model::AppProtocol::Http2
+            )
+        })
         .count();
     let tls = a
         .connections
