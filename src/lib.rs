@@ -10,9 +10,10 @@
 //!          archive  SAZ / HAR sessions (already exchanges), joined to the rest
 //!   ─► net       link, IP, defragmentation, TCP reassembly → ordered byte streams
 //!   ─► tls, dns  TLS handshake facts, keys, record decryption; DNS over UDP / TCP
-//!   ─► dispatch  each byte stream to the protocol its first bytes show (TLS, DNS, HTTP/1 …;
-//!                TLS hands its plaintext back to dispatch)
-//!   ─► http      exchanges: h1/ (HTTP/1 state machine), body decoding, exchange builder
+//!   ─► dispatch  each byte stream to the protocol its first bytes show (TLS, DNS, HTTP/1,
+//!                HTTP/2 …; TLS hands its plaintext back to dispatch, with its ALPN)
+//!   ─► http      exchanges: h1/ (HTTP/1 state machine), h2/ (HTTP/2 frames, HPACK, streams),
+//!                body decoding, exchange builder
 //!   ─► stage     discovery stages, links, decoded auth, sign-in verdict, checks → findings
 //!   ─► pipeline  the only orchestrator: files → frozen model::Analysis
 //!   ─► filter        the filter language over the analysis

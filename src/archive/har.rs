@@ -731,6 +731,7 @@ fn import_entry(
             connection: ConnId(0),
             scheme,
             http_version: HttpVersion::from_text(&request.version),
+            stream: None,
             capture,
             request: Some(Box::new(request)),
             response: response.map(Box::new),

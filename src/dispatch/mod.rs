@@ -5,7 +5,7 @@
 //! [`Recognizer`] of the [`Registry`], in order, whether it knows them; the first that says yes
 //! gets a [`Protocol`] that is replayed the held bytes and fed the rest. TLS and DNS over TCP
 //! are built in ([`tls`], [`dns`]); later layers plug their protocols in (the HTTP layer's
-//! HTTP/1) when the pipeline builds the registry. Adding a protocol = a recognizer and a
+//! HTTP/1 and HTTP/2) when the pipeline builds the registry. Adding a protocol = a recognizer and a
 //! protocol in its own folder, and one entry in the registry.
 
 pub mod collector;
@@ -36,6 +36,9 @@ pub struct SniffContext {
     /// Per direction (client, server): no more bytes will come to decide on (the prefix is at
     /// its limit, or the direction ended or has a gap).
     pub settled: [bool; 2],
+    /// Inside TLS, the handshake chose HTTP/2 by ALPN ("h2", or a draft's "h2-NN"): the
+    /// stream is HTTP/2 even when its preface was not captured.
+    pub alpn_h2: bool,
 }
 
 /// Recognises one application protocol from a connection's first bytes and starts it.
@@ -129,6 +132,7 @@ pub struct Dispatcher {
     scheme: Scheme,
     registry: Arc<Registry>,
     state: State,
+    alpn_h2: bool,
 }
 
 impl Dispatcher {
@@ -137,6 +141,7 @@ impl Dispatcher {
             facts,
             scheme,
             registry,
+            alpn_h2: false,
             state: State::Sniffing {
                 held: Vec::new(),
                 held_bytes: 0,
@@ -163,6 +168,7 @@ impl Dispatcher {
             facts: self.facts,
             scheme: self.scheme,
             settled: [full(Dir::ClientToServer), full(Dir::ServerToClient)],
+            alpn_h2: self.alpn_h2,
         };
         let prefixes = [prefix[0].as_slice(), prefix[1].as_slice()];
         let mut undecided = false;
@@ -279,5 +285,8 @@ impl StreamSink for Dispatcher {
             State::Opaque(_) => {}
             State::Sniffing { .. } => self.hold(Held::End(dir, offset, how, at)),
         }
+    }
+    fn on_alpn(&mut self, protocol: &str) {
+        self.alpn_h2 = protocol == "h2" || protocol.starts_with("h2-");
     }
 }

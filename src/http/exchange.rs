@@ -3,7 +3,8 @@
 //! the model's exchanges with local ids.
 
 use crate::model::{
-    CaptureState, ConnId, Diagnostic, ExchId, Exchange, Request, Response, Scheme, Timing, Upgrade,
+    CaptureState, ConnId, Diagnostic, ExchId, Exchange, HttpVersion, Request, Response, Scheme,
+    StreamInfo, Timing, Upgrade,
 };
 
 /// One exchange being assembled.
@@ -16,6 +17,9 @@ pub(crate) struct Record {
     pub(crate) response_complete: bool,
     /// The client must wait for this exchange's response (HTTP/1 CONNECT, Upgrade).
     pub(crate) pause_after_request: bool,
+    pub(crate) version: HttpVersion,
+    /// The HTTP/2 stream (None for HTTP/1).
+    pub(crate) stream: Option<Box<StreamInfo>>,
 }
 
 impl Record {
@@ -28,6 +32,8 @@ impl Record {
             request_complete: false,
             response_complete: false,
             pause_after_request: false,
+            version: HttpVersion::Http1,
+            stream: None,
         }
     }
 
@@ -46,7 +52,8 @@ impl Record {
             id,
             connection: ConnId(0),
             scheme,
-            http_version: crate::model::HttpVersion::Http1,
+            http_version: self.version,
+            stream: self.stream.clone(),
             capture: self.capture_state(),
             request: self.request.clone().map(Box::new),
             response: self.response.clone().map(Box::new),
@@ -64,7 +71,8 @@ impl Record {
             id,
             connection: ConnId(0),
             scheme,
-            http_version: crate::model::HttpVersion::Http1,
+            http_version: self.version,
+            stream: self.stream,
             capture,
             request: self.request.map(Box::new),
             response: self.response.map(Box::new),

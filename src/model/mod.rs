@@ -325,8 +325,12 @@ pub struct Request {
 }
 
 impl Request {
+    /// The `Host` header, or HTTP/2's `:authority` pseudo-header (which takes its place,
+    /// RFC 9113 section 8.3.1; HTTP/1 header names cannot start with a colon).
     pub fn host(&self) -> Option<&str> {
-        self.headers.get("host")
+        self.headers
+            .get(":authority")
+            .or_else(|| self.headers.get("host"))
     }
 }
 
@@ -434,6 +438,8 @@ pub struct Exchange {
     pub connection: ConnId,
     pub scheme: Scheme,
     pub http_version: HttpVersion,
+    /// The HTTP/2 stream that carried the exchange; None for HTTP/1.
+    pub stream: Option<Box<StreamInfo>>,
     pub capture: CaptureState,
     /// Boxed, like `response`: an exchange of a big capture stays small in the analysis's vector.
     pub request: Option<Box<Request>>,
@@ -452,6 +458,26 @@ pub struct Exchange {
     pub auth: Option<Box<AuthFacts>>,
 }
 
+/// An HTTP/2 stream's facts beyond its messages (RFC 9113).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StreamInfo {
+    /// The stream identifier (odd: opened by the client; even: pushed by the server).
+    pub id: u32,
+    /// A pushed stream: the stream whose PUSH_PROMISE announced it.
+    pub promised_by: Option<u32>,
+    /// RST_STREAM ended the stream: who sent it and its error code's name.
+    pub reset: Option<StreamReset>,
+}
+
+/// An RST_STREAM (RFC 9113 section 6.4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamReset {
+    pub by_client: bool,
+    pub code: u32,
+    /// The error code's name (`CANCEL`, `HTTP_1_1_REQUIRED` …), or `0x…` for an unknown one.
+    pub name: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Upgrade {
     /// CONNECT answered 2xx: the rest of the connection is a tunnel.
@@ -464,6 +490,7 @@ pub enum Upgrade {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AppProtocol {
     Http1,
+    Http2,
     Tls,
     /// DNS over TCP.
     Dns,
@@ -476,6 +503,7 @@ impl AppProtocol {
     pub fn as_str(self) -> &'static str {
         match self {
             AppProtocol::Http1 => "http/1",
+            AppProtocol::Http2 => "http/2",
             AppProtocol::Tls => "tls",
             AppProtocol::Dns => "dns",
             AppProtocol::Unknown => "unknown",

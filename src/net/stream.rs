@@ -30,4 +30,7 @@ pub trait StreamSink {
     /// Direction `dir` ended at stream offset `offset` (FIN, RST or end of capture). No
     /// more calls for that direction follow.
     fn on_end(&mut self, dir: Dir, offset: u64, how: StreamEnd, at: Arrival);
+    /// The stream is a TLS connection's plaintext and the handshake chose this application
+    /// protocol by ALPN ("h2", "http/1.1"); it comes before the plaintext it applies to.
+    fn on_alpn(&mut self, _protocol: &str) {}
 }

@@ -328,6 +328,7 @@ mod tests {
             connection: ConnId(0),
             scheme: Scheme::Https,
             http_version: crate::model::HttpVersion::Http1,
+            stream: None,
             capture: CaptureState::Full,
             request: Some(Box::new(Request {
                 method: crate::model::token(method),

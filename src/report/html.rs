@@ -509,6 +509,7 @@ mod tests {
             connection: ConnId(0),
             scheme: Scheme::Http,
             http_version: crate::model::HttpVersion::Http1,
+            stream: None,
             capture: CaptureState::NoResponse,
             request: Some(Box::new(Request {
                 method: "POST".into(),

@@ -340,6 +340,11 @@ impl Serialize for ExchangeDto<'_> {
             client: Option<Endpoint<'a>>,
             server: Option<Endpoint<'a>>,
             scheme: &'static str,
+            /// Only when not HTTP/1 (reports of HTTP/1 exchanges stay as they were).
+            #[serde(skip_serializing_if = "Option::is_none")]
+            http_version: Option<&'static str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            stream: Option<StreamDto<'a>>,
             capture: &'static str,
             request: Option<Req<'a>>,
             response: Option<Resp<'a>>,
@@ -353,6 +358,20 @@ impl Serialize for ExchangeDto<'_> {
             auth: Option<super::lync_json::AuthDto<'a>>,
             #[serde(skip_serializing_if = "Option::is_none")]
             note: Option<NoteDto<'a>>,
+        }
+        #[derive(Serialize)]
+        struct StreamDto<'a> {
+            id: u32,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            promised_by: Option<u32>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            reset: Option<ResetDto<'a>>,
+        }
+        #[derive(Serialize)]
+        struct ResetDto<'a> {
+            by: &'static str,
+            code: u32,
+            name: &'a str,
         }
         #[derive(Serialize)]
         struct NoteDto<'a> {
@@ -459,6 +478,17 @@ impl Serialize for ExchangeDto<'_> {
             client,
             server,
             scheme: e.scheme.as_str(),
+            http_version: (e.http_version != crate::model::HttpVersion::Http1)
+                .then(|| e.http_version.as_str()),
+            stream: e.stream.as_deref().map(|st| StreamDto {
+                id: st.id,
+                promised_by: st.promised_by,
+                reset: st.reset.as_ref().map(|r| ResetDto {
+                    by: if r.by_client { "client" } else { "server" },
+                    code: r.code,
+                    name: &r.name,
+                }),
+            }),
             capture: e.capture.as_str(),
             request: e.request.as_deref().map(req),
             response: e.response.as_deref().map(resp),

@@ -120,7 +120,12 @@ pub fn write_only(
     let http = a
         .connections
         .iter()
-        .filter(|c| c.protocol == crate::model::AppProtocol::Http1)
+        .filter(|c| {
+            matches!(
+                c.protocol,
+                crate::model::AppProtocol::Http1 | crate::model::AppProtocol::Http2
+            )
+        })
         .count();
     let tls = a
         .connections

@@ -201,6 +201,7 @@ impl ExchangeBuilder {
                 connection: ConnId(0),
                 scheme: Scheme::Http,
                 http_version: HttpVersion::Http1,
+                stream: None,
                 capture: CaptureState::Full,
                 request: None,
                 response: None,

@@ -595,6 +595,7 @@ impl<S: StreamSink> TlsConnection<S> {
             }
             (Dir::ServerToClient, hs::ENCRYPTED_EXTENSIONS) => {
                 if let Some(p) = hs::parse_encrypted_extensions(body) {
+                    self.inner.on_alpn(&p);
                     self.info.alpn = Some(p);
                 }
             }
@@ -648,8 +649,9 @@ impl<S: StreamSink> TlsConnection<S> {
         );
         self.info.cipher_suite = Some(suites::suite_name(sh.cipher_suite));
         self.info.server_hello = true;
-        if sh.alpn.is_some() {
-            self.info.alpn = sh.alpn.clone();
+        if let Some(p) = &sh.alpn {
+            self.inner.on_alpn(p);
+            self.info.alpn = Some(p.clone());
         }
         self.version = version;
         self.suite = suite;

@@ -16,6 +16,7 @@ use super::sniff::{
 };
 use crate::http::decode::{BodyAcc, BodyLimits, Notes};
 use crate::http::exchange::{self, HttpOutput, Record};
+use crate::http::h2::Http2Connection;
 use crate::http::HttpOptions;
 use crate::model::{
     token, Arrival, Body, Diagnostic, Dir, ExchId, FrameNo, Request, Response, Scheme, Severity,
@@ -51,6 +52,22 @@ fn ended_by(how: StreamEnd) -> &'static str {
         StreamEnd::Fin => "connection closed",
         StreamEnd::Rst => "connection reset",
         StreamEnd::CaptureEnd => "capture ended",
+    }
+}
+
+fn dir_of(d: usize) -> Dir {
+    if d == 0 {
+        Dir::ClientToServer
+    } else {
+        Dir::ServerToClient
+    }
+}
+
+/// The protocol a 101 switched to.
+fn rec_upgrade_of(r: &Record) -> Option<&str> {
+    match &r.upgrade {
+        Some(Upgrade::Protocol(p)) => Some(p.as_str()),
+        _ => None,
     }
 }
 
@@ -295,6 +312,9 @@ pub struct HttpConnection {
     abandoned: bool,
     /// Records taken back (a probation that failed) that are not the last one.
     dead: Vec<usize>,
+    /// After a 101 to h2c (RFC 7540 section 3.2): the HTTP/2 connection the rest of the bytes
+    /// go to, and the stream offsets where they begin.
+    h2c: Option<(Box<Http2Connection>, [u64; 2])>,
 }
 
 impl HttpConnection {
@@ -323,6 +343,7 @@ impl HttpConnection {
             trial_bytes: 0,
             abandoned: false,
             dead: Vec::new(),
+            h2c: None,
         }
     }
 
@@ -417,6 +438,15 @@ impl HttpConnection {
                 },
                 None => true,
             });
+        }
+        if let Some((h2, _)) = self.h2c.take() {
+            let base = self.records.len() as u32;
+            let (records, diags) = h2.into_records();
+            self.records.extend(records);
+            self.diags.extend(diags.into_iter().map(|mut d| {
+                d.exchange = d.exchange.map(|ExchId(x)| ExchId(x + base));
+                d
+            }));
         }
         exchange::finish(self.records, self.scheme, self.diags)
     }
@@ -514,6 +544,9 @@ impl HttpConnection {
                 }
                 State::Switched => {
                     self.sides[d].switched_bytes += rest.len() as u64;
+                    if let Some((h2, base)) = &mut self.h2c {
+                        h2.on_data(dir_of(d), off.saturating_sub(base[d]), rest, at);
+                    }
                     rest.len()
                 }
             };
@@ -1201,7 +1234,8 @@ impl HttpConnection {
             if let Some(cut) = cut {
                 self.end_cut(1, idx, kept, Announced::Nothing, cut);
             }
-            self.switch(body_start);
+            let h2c = matches!(&rec_upgrade_of(&self.records[idx]), Some(p) if p.eq_ignore_ascii_case("h2c"));
+            self.switch(body_start, h2c);
             return;
         }
         rec.pause_after_request = false;
@@ -1256,13 +1290,23 @@ impl HttpConnection {
     }
 
     /// CONNECT 2xx or 101: both directions stop being HTTP/1.
-    fn switch(&mut self, server_off: u64) {
+    /// `h2c`: the switch is to HTTP/2, whose frames are parsed from here on.
+    fn switch(&mut self, server_off: u64, h2c: bool) {
         self.switched = true;
         self.sides[1].state = State::Switched;
         self.sides[1].switched_at = Some(server_off);
         let client = &mut self.sides[0];
+        let mut held_events = Vec::new();
         let (from, held) = match std::mem::replace(&mut client.state, State::Switched) {
-            State::Paused { from, bytes, .. } => (from, bytes as u64),
+            State::Paused {
+                from,
+                bytes,
+                events,
+                ..
+            } => {
+                held_events = events;
+                (from, bytes as u64)
+            }
             State::Body(run) => {
                 // The request body was still arriving: it ends where the switch happened.
                 let off = client.next_off;
@@ -1278,6 +1322,27 @@ impl HttpConnection {
         };
         self.sides[0].switched_at = Some(from);
         self.sides[0].switched_bytes += held;
+        if h2c {
+            let h2 = Http2Connection::new(self.facts, self.scheme, self.opts.clone());
+            self.h2c = Some((Box::new(h2), [from, server_off]));
+            // What the client sent while waiting for the 101: the preface and its frames.
+            if let Some((h2, base)) = &mut self.h2c {
+                for ev in held_events {
+                    match ev {
+                        Pending::Data(off, bytes, at) => {
+                            h2.on_data(Dir::ClientToServer, off.saturating_sub(base[0]), &bytes, at)
+                        }
+                        Pending::Gap(off, len, at) => {
+                            h2.on_gap(Dir::ClientToServer, off.saturating_sub(base[0]), len, at)
+                        }
+                        Pending::End(how, at) => {
+                            let end = self.sides[0].next_off.saturating_sub(base[0]);
+                            h2.on_end(Dir::ClientToServer, end, how, at)
+                        }
+                    }
+                }
+            }
+        }
     }
 
     fn start_body(
@@ -1484,7 +1549,12 @@ impl HttpConnection {
         });
         match &mut self.sides[d].state {
             State::Paused { .. } => self.hold(d, Pending::Gap(offset, len, at)),
-            State::Switched => self.sides[d].switched_bytes += len,
+            State::Switched => {
+                self.sides[d].switched_bytes += len;
+                if let Some((h2, base)) = &mut self.h2c {
+                    h2.on_gap(dir_of(d), offset.saturating_sub(base[d]), len, at);
+                }
+            }
             State::Seek => {
                 if let Some(cut) = cut {
                     if !self.sides[d].buf.is_empty() && self.may_salvage(d) && self.salvage(d, cut)
@@ -1610,7 +1680,11 @@ impl HttpConnection {
         let end = self.sides[d].next_off;
         match &mut self.sides[d].state {
             State::Paused { .. } => self.hold(d, Pending::End(how, at)),
-            State::Switched => {}
+            State::Switched => {
+                if let Some((h2, base)) = &mut self.h2c {
+                    h2.on_end(dir_of(d), end.saturating_sub(base[d]), how, at);
+                }
+            }
             State::Seek => {
                 let side = &mut self.sides[d];
                 let buf = std::mem::take(&mut side.buf);

@@ -1,0 +1,1092 @@
+//! HTTP/2 over the two byte streams of one connection (RFC 9113): frames are cut from each
+//! direction, header blocks (HEADERS or PUSH_PROMISE and their CONTINUATIONs) decoded by that
+//! direction's HPACK context, and each stream becomes one exchange of the same model as
+//! HTTP/1's: its request and response heads (pseudo-header fields kept in the header list as
+//! sent), DATA payloads as bodies decoded like HTTP/1's, trailers appended to the head's
+//! fields, times from the frames that carried them.
+//!
+//! What the capture or the protocol loses is said in diagnostics: a stream reset (RST_STREAM,
+//! with its error code's name), GOAWAY, header fields HPACK could not decode (the connection's
+//! start was not captured, a block was lost), and gaps. A gap inside a DATA frame only makes
+//! that body incomplete; anywhere else the frame boundaries after it are unknown and the rest
+//! of that direction is not parsed.
+
+use super::frames::{self, FrameHeader, HEADER_LEN, PREFACE};
+use super::hpack::{Decoded, HeaderDecoder, MAX_BLOCK};
+use crate::http::decode::{BodyAcc, BodyLimits, Notes};
+use crate::http::exchange::{self, HttpOutput, Record};
+use crate::http::HttpOptions;
+use crate::model::{
+    token, Arrival, Body, Diagnostic, Dir, ExchId, FrameNo, Headers, HttpVersion, Request,
+    Response, Scheme, Severity, StreamEnd, StreamInfo, StreamReset,
+};
+use crate::net::stream::{ConnFacts, StreamSink};
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+fn side(d: usize) -> &'static str {
+    if d == 0 {
+        "client"
+    } else {
+        "server"
+    }
+}
+
+fn half(d: usize) -> &'static str {
+    if d == 0 {
+        "request"
+    } else {
+        "response"
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// The client direction's start: the connection preface is expected.
+    Preface,
+    Frames,
+    /// The rest of a DATA frame whose start was followed by a gap: `left` bytes go to the
+    /// stream's body (or count as missing when the frame is padded: data and padding cannot
+    /// be told apart).
+    DataTail {
+        stream: u32,
+        left: usize,
+        padded: bool,
+        end_stream: bool,
+    },
+    /// Frame boundaries are unknown (after a gap): bytes are ignored.
+    Lost,
+}
+
+/// A header block being assembled from HEADERS / PUSH_PROMISE and CONTINUATION frames.
+struct Block {
+    stream: u32,
+    promised: Option<u32>,
+    end_stream: bool,
+    bytes: Vec<u8>,
+    /// More than [`MAX_BLOCK`] arrived: the rest was not kept.
+    oversize: bool,
+    first: Arrival,
+}
+
+struct Side {
+    phase: Phase,
+    buf: Vec<u8>,
+    /// Stream offset of `buf[0]`.
+    buf_off: u64,
+    /// Where each piece of the buffered bytes arrived (stream offset, arrival), in order.
+    marks: VecDeque<(u64, Arrival)>,
+    decoder: HeaderDecoder,
+    block: Option<Block>,
+    ended: bool,
+}
+
+impl Side {
+    fn new(phase: Phase) -> Side {
+        Side {
+            phase,
+            buf: Vec::new(),
+            buf_off: 0,
+            marks: VecDeque::new(),
+            decoder: HeaderDecoder::new(true),
+            block: None,
+            ended: false,
+        }
+    }
+
+    fn next_off(&self) -> u64 {
+        self.buf_off + self.buf.len() as u64
+    }
+
+    /// The arrival of the byte at stream offset `off`.
+    fn arrival(&self, off: u64) -> Arrival {
+        self.marks
+            .iter()
+            .rev()
+            .find(|(o, _)| *o <= off)
+            .or(self.marks.front())
+            .map(|m| m.1)
+            .unwrap_or_default()
+    }
+}
+
+/// One direction of one stream.
+#[derive(Default)]
+struct Half {
+    /// The head was seen.
+    started: bool,
+    done: bool,
+    acc: Option<BodyAcc>,
+    body_start: Option<u64>,
+    body_end: u64,
+    last: Arrival,
+}
+
+struct Stream {
+    rec: usize,
+    halves: [Half; 2],
+    interim: Vec<u16>,
+}
+
+/// An HTTP/2 connection being parsed.
+pub struct Http2Connection {
+    facts: ConnFacts,
+    scheme: Scheme,
+    opts: HttpOptions,
+    limits: BodyLimits,
+    keep_heads: bool,
+    sides: [Side; 2],
+    streams: HashMap<u32, Stream>,
+    records: Vec<Record>,
+    diags: Vec<Diagnostic>,
+    /// The highest stream id the client opened.
+    max_client_stream: u32,
+}
+
+impl Http2Connection {
+    pub fn new(facts: ConnFacts, scheme: Scheme, opts: HttpOptions) -> Http2Connection {
+        let limits = BodyLimits {
+            decoded_cap: opts.decoded_body_cap,
+            keep_max: opts.keep_body_max,
+            head_max: 0,
+        };
+        Http2Connection {
+            facts,
+            scheme,
+            opts,
+            limits,
+            keep_heads: false,
+            sides: [Side::new(Phase::Preface), Side::new(Phase::Frames)],
+            streams: HashMap::new(),
+            records: Vec::new(),
+            diags: Vec::new(),
+            max_client_stream: 0,
+        }
+    }
+
+    /// Exchanges were found.
+    pub fn found(&self) -> bool {
+        !self.records.is_empty()
+    }
+
+    fn diag(&mut self, sev: Severity, msg: String, exch: Option<usize>, frame: FrameNo) {
+        let mut d = Diagnostic::new(sev, msg).at_frame(frame);
+        d.exchange = exch.map(|i| ExchId(i as u32));
+        self.diags.push(d);
+    }
+
+    fn notes(&mut self, notes: Notes, d: usize, exch: usize, frame: FrameNo) {
+        for (sev, msg) in notes {
+            self.diag(sev, format!("{} body: {msg}", half(d)), Some(exch), frame);
+        }
+    }
+
+    // ---- bytes to frames ----
+
+    fn data(&mut self, d: usize, offset: u64, data: &[u8], at: Arrival) {
+        let s = &mut self.sides[d];
+        if s.ended || s.phase == Phase::Lost {
+            return;
+        }
+        let next = s.next_off();
+        let data = if offset < next {
+            // Already seen (reassembly hands bytes in order; be safe anyway).
+            match data.get((next - offset) as usize..) {
+                Some(rest) if !rest.is_empty() => rest,
+                _ => return,
+            }
+        } else {
+            if offset > next {
+                self.gap(d, next, offset - next, at);
+            }
+            data
+        };
+        let s = &mut self.sides[d];
+        if s.phase == Phase::Lost {
+            return;
+        }
+        if s.buf.is_empty() {
+            s.buf_off = offset.max(next);
+            s.marks.clear();
+        }
+        s.marks.push_back((s.next_off(), at));
+        let mut data = data;
+        if let Phase::DataTail {
+            stream,
+            left,
+            padded,
+            end_stream,
+        } = s.phase
+        {
+            let n = left.min(data.len());
+            let start = s.next_off();
+            self.tail_bytes(d, stream, &data[..n], padded, start, at);
+            let s = &mut self.sides[d];
+            s.buf_off += n as u64;
+            data = &data[n..];
+            if n == left {
+                s.phase = Phase::Frames;
+                if end_stream {
+                    self.end_half(stream, d, true, at);
+                }
+            } else {
+                s.phase = Phase::DataTail {
+                    stream,
+                    left: left - n,
+                    padded,
+                    end_stream,
+                };
+            }
+        }
+        self.sides[d].buf.extend_from_slice(data);
+        self.parse(d);
+    }
+
+    fn tail_bytes(
+        &mut self,
+        d: usize,
+        stream: u32,
+        bytes: &[u8],
+        padded: bool,
+        off: u64,
+        at: Arrival,
+    ) {
+        let Some(st) = self.streams.get_mut(&stream) else {
+            return;
+        };
+        let h = &mut st.halves[d];
+        h.last = at;
+        h.body_end = off + bytes.len() as u64;
+        let mut notes = Vec::new();
+        if let Some(acc) = &mut h.acc {
+            if padded {
+                acc.gap(bytes.len() as u64);
+            } else {
+                acc.feed(bytes, &mut notes);
+            }
+        }
+        let rec = st.rec;
+        self.notes(notes, d, rec, at.frame);
+    }
+
+    /// Cuts the buffered bytes of direction `d` into frames.
+    fn parse(&mut self, d: usize) {
+        let mut pos = 0usize;
+        loop {
+            let s = &mut self.sides[d];
+            let avail = &s.buf[pos..];
+            match s.phase {
+                Phase::Preface => {
+                    let n = avail.len().min(PREFACE.len());
+                    if avail[..n] != PREFACE[..n] {
+                        let frame = s.arrival(s.buf_off + pos as u64).frame;
+                        s.phase = Phase::Frames;
+                        self.unknown_start(frame);
+                        continue;
+                    }
+                    if n < PREFACE.len() {
+                        break;
+                    }
+                    pos += PREFACE.len();
+                    self.sides[d].phase = Phase::Frames;
+                }
+                Phase::Frames => {
+                    let Some(h) = FrameHeader::parse(avail) else {
+                        break;
+                    };
+                    if avail.len() < HEADER_LEN + h.len {
+                        break;
+                    }
+                    let start = s.buf_off + pos as u64;
+                    let end = start + (HEADER_LEN + h.len) as u64;
+                    let first = s.arrival(start);
+                    let last = s.arrival(end - 1);
+                    let payload = avail[HEADER_LEN..HEADER_LEN + h.len].to_vec();
+                    pos += HEADER_LEN + h.len;
+                    self.frame(d, h, &payload, start, first, last);
+                    if self.sides[d].phase == Phase::Lost {
+                        break;
+                    }
+                }
+                Phase::DataTail { .. } | Phase::Lost => break,
+            }
+        }
+        let s = &mut self.sides[d];
+        if s.phase == Phase::Lost {
+            s.buf = Vec::new();
+            s.marks.clear();
+            return;
+        }
+        s.buf.drain(..pos.min(s.buf.len()));
+        s.buf_off += pos as u64;
+        let keep_from = s.buf_off;
+        while s.marks.len() > 1 && s.marks.get(1).is_some_and(|m| m.0 <= keep_from) {
+            s.marks.pop_front();
+        }
+        if s.buf.capacity() > 1 << 20 && s.buf.len() < 1 << 16 {
+            s.buf.shrink_to(1 << 16);
+        }
+    }
+
+    /// The client's bytes do not start with the preface: the capture joined mid-connection
+    /// (or the ALPN said h2 but the start is missing). HPACK state is unknown both ways.
+    fn unknown_start(&mut self, frame: FrameNo) {
+        for s in &mut self.sides {
+            s.decoder.lose_state();
+        }
+        self.diag(
+            Severity::Warning,
+            "HTTP/2: the client's connection preface is not at the start of the stream (the \
+             capture joined mid-connection?): header fields that need the HPACK dynamic table \
+             cannot be decoded"
+                .into(),
+            None,
+            frame,
+        );
+    }
+
+    fn gap(&mut self, d: usize, offset: u64, len: u64, at: Arrival) {
+        let s = &mut self.sides[d];
+        if s.ended || s.phase == Phase::Lost || len == 0 {
+            return;
+        }
+        if let Phase::DataTail {
+            stream,
+            left,
+            padded,
+            end_stream,
+        } = s.phase
+        {
+            if len <= left as u64 {
+                let left = left - len as usize;
+                s.buf_off += len;
+                s.phase = if left == 0 {
+                    Phase::Frames
+                } else {
+                    Phase::DataTail {
+                        stream,
+                        left,
+                        padded,
+                        end_stream,
+                    }
+                };
+                self.body_gap(d, stream, len, at);
+                if left == 0 && end_stream {
+                    self.end_half(stream, d, true, at);
+                }
+                return;
+            }
+            self.body_gap(d, stream, left as u64, at);
+        } else if s.phase == Phase::Frames {
+            // A DATA frame whose header is buffered and whose payload the gap falls in.
+            if let Some(h) = FrameHeader::parse(&s.buf).filter(|h| h.kind == frames::DATA) {
+                let have = s.buf.len() - HEADER_LEN;
+                let left = h.len.saturating_sub(have);
+                if s.buf.len() < HEADER_LEN + h.len && len <= left as u64 {
+                    let padded = h.has(frames::FLAG_PADDED);
+                    let bytes = s.buf[HEADER_LEN..].to_vec();
+                    let start = s.buf_off + HEADER_LEN as u64;
+                    s.buf_off += s.buf.len() as u64 + len;
+                    s.buf.clear();
+                    let left = left - len as usize;
+                    let end_stream = h.has(frames::FLAG_END_STREAM);
+                    s.phase = if left == 0 {
+                        Phase::Frames
+                    } else {
+                        Phase::DataTail {
+                            stream: h.stream,
+                            left,
+                            padded,
+                            end_stream,
+                        }
+                    };
+                    self.open_body(d, h.stream, start);
+                    self.tail_bytes(d, h.stream, &bytes, padded, start, at);
+                    self.body_gap(d, h.stream, len, at);
+                    if left == 0 && end_stream {
+                        self.end_half(h.stream, d, true, at);
+                    }
+                    return;
+                }
+            }
+        }
+        let s = &mut self.sides[d];
+        s.phase = Phase::Lost;
+        s.decoder.lose_state();
+        s.buf = Vec::new();
+        s.marks.clear();
+        s.block = None;
+        self.diag(
+            Severity::Warning,
+            format!(
+                "HTTP/2: {len} bytes of the {} stream are missing at offset {offset}: frame \
+                 boundaries after them are unknown, the rest of this direction is not parsed",
+                side(d)
+            ),
+            None,
+            at.frame,
+        );
+    }
+
+    fn body_gap(&mut self, d: usize, stream: u32, len: u64, at: Arrival) {
+        if let Some(h) = self.streams.get_mut(&stream).map(|s| &mut s.halves[d]) {
+            if let Some(acc) = &mut h.acc {
+                acc.gap(len);
+            }
+            h.body_end += len;
+            h.last = at;
+        }
+    }
+
+    // ---- frames ----
+
+    fn frame(
+        &mut self,
+        d: usize,
+        h: FrameHeader,
+        p: &[u8],
+        off: u64,
+        first: Arrival,
+        last: Arrival,
+    ) {
+        if let Some(b) = &self.sides[d].block {
+            if h.kind == frames::CONTINUATION && h.stream == b.stream {
+                let b = self.sides[d].block.as_mut().expect("checked above");
+                if b.bytes.len() + p.len() > MAX_BLOCK {
+                    b.oversize = true;
+                } else {
+                    b.bytes.extend_from_slice(p);
+                }
+                if h.has(frames::FLAG_END_HEADERS) {
+                    self.complete_block(d, last);
+                }
+                return;
+            }
+            let stream = b.stream;
+            self.sides[d].block = None;
+            self.sides[d].decoder.lose_state();
+            self.diag(
+                Severity::Warning,
+                format!(
+                    "HTTP/2: the {} header block of stream {stream} is cut by a {} frame (a \
+                     CONTINUATION was due): its fields are lost",
+                    side(d),
+                    frames::type_name(h.kind)
+                ),
+                None,
+                first.frame,
+            );
+        }
+        let needs_stream = matches!(
+            h.kind,
+            frames::DATA
+                | frames::HEADERS
+                | frames::PRIORITY
+                | frames::RST_STREAM
+                | frames::PUSH_PROMISE
+                | frames::CONTINUATION
+        );
+        if needs_stream && h.stream == 0 {
+            self.diag(
+                Severity::Warning,
+                format!(
+                    "HTTP/2: {} frame on stream 0 from the {} (a protocol error): ignored",
+                    frames::type_name(h.kind),
+                    side(d)
+                ),
+                None,
+                first.frame,
+            );
+            return;
+        }
+        match h.kind {
+            frames::DATA => self.data_frame(d, h, p, off, last),
+            frames::HEADERS => match frames::headers_fragment(&h, p) {
+                Some(frag) => self.start_block(d, h, None, frag, first, last),
+                None => self.malformed(d, h, first),
+            },
+            frames::PUSH_PROMISE => match frames::push_promise(&h, p) {
+                Some((promised, frag)) if d == 1 => {
+                    self.start_block(d, h, Some(promised), frag, first, last)
+                }
+                _ => self.malformed(d, h, first),
+            },
+            frames::RST_STREAM => match frames::u32_at(p, 0) {
+                Some(code) => self.reset(d, h.stream, code, last),
+                None => self.malformed(d, h, first),
+            },
+            frames::SETTINGS if !h.has(frames::FLAG_ACK) => match frames::settings(p) {
+                Some(params) => {
+                    for (id, value) in params {
+                        if id == frames::SETTINGS_HEADER_TABLE_SIZE {
+                            // The peer's encoder may size its table up to this.
+                            self.sides[1 - d].decoder.set_allowed_table_size(value);
+                        }
+                    }
+                }
+                None => self.malformed(d, h, first),
+            },
+            frames::GOAWAY => match frames::goaway(p) {
+                Some((last_id, code)) => {
+                    let sev = if code == 0 {
+                        Severity::Info
+                    } else {
+                        Severity::Warning
+                    };
+                    self.diag(
+                        sev,
+                        format!(
+                            "HTTP/2: the {} sent GOAWAY ({}), last stream processed {last_id}: \
+                             later streams were not",
+                            side(d),
+                            frames::error_name(code)
+                        ),
+                        None,
+                        first.frame,
+                    );
+                }
+                None => self.malformed(d, h, first),
+            },
+            frames::CONTINUATION => self.diag(
+                Severity::Warning,
+                format!(
+                    "HTTP/2: CONTINUATION on stream {} from the {} without a HEADERS or \
+                     PUSH_PROMISE before it: ignored",
+                    h.stream,
+                    side(d)
+                ),
+                None,
+                first.frame,
+            ),
+            // PRIORITY, PING, WINDOW_UPDATE, SETTINGS ACK say nothing about exchanges; unknown
+            // types are ignored (RFC 9113 section 4.1).
+            _ => {}
+        }
+    }
+
+    fn malformed(&mut self, d: usize, h: FrameHeader, first: Arrival) {
+        self.diag(
+            Severity::Warning,
+            format!(
+                "HTTP/2: malformed {} frame ({} bytes) on stream {} from the {}: ignored",
+                frames::type_name(h.kind),
+                h.len,
+                h.stream,
+                side(d)
+            ),
+            None,
+            first.frame,
+        );
+        if matches!(h.kind, frames::HEADERS | frames::PUSH_PROMISE) {
+            self.sides[d].decoder.lose_state();
+        }
+    }
+
+    fn data_frame(&mut self, d: usize, h: FrameHeader, p: &[u8], off: u64, last: Arrival) {
+        let Some(data) = frames::unpad(&h, p) else {
+            return self.malformed(d, h, last);
+        };
+        let body_off = off + HEADER_LEN as u64;
+        if !self.open_body(d, h.stream, body_off) {
+            if !data.is_empty() {
+                self.diag(
+                    Severity::Warning,
+                    format!(
+                        "HTTP/2: DATA on stream {} from the {} before any HEADERS of it: not \
+                         kept",
+                        h.stream,
+                        side(d)
+                    ),
+                    None,
+                    last.frame,
+                );
+            }
+            return;
+        }
+        self.tail_bytes(d, h.stream, data, false, body_off, last);
+        if let Some(hf) = self.streams.get_mut(&h.stream).map(|s| &mut s.halves[d]) {
+            hf.body_end = body_off + h.len as u64;
+        }
+        if h.has(frames::FLAG_END_STREAM) {
+            self.end_half(h.stream, d, true, last);
+        }
+    }
+
+    /// The body of `stream` in direction `d` may take bytes (its head was seen and it has not
+    /// ended); records where it starts.
+    fn open_body(&mut self, d: usize, stream: u32, off: u64) -> bool {
+        match self.streams.get_mut(&stream).map(|s| &mut s.halves[d]) {
+            Some(h) if h.started && !h.done && h.acc.is_some() => {
+                h.body_start.get_or_insert(off);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn start_block(
+        &mut self,
+        d: usize,
+        h: FrameHeader,
+        promised: Option<u32>,
+        frag: &[u8],
+        first: Arrival,
+        last: Arrival,
+    ) {
+        self.sides[d].block = Some(Block {
+            stream: h.stream,
+            promised,
+            end_stream: h.kind == frames::HEADERS && h.has(frames::FLAG_END_STREAM),
+            bytes: frag.to_vec(),
+            oversize: frag.len() > MAX_BLOCK,
+            first,
+        });
+        if h.has(frames::FLAG_END_HEADERS) {
+            self.complete_block(d, last);
+        }
+    }
+
+    fn complete_block(&mut self, d: usize, last: Arrival) {
+        let Some(b) = self.sides[d].block.take() else {
+            return;
+        };
+        let decoded = if b.oversize {
+            self.sides[d].decoder.lose_state();
+            Decoded {
+                undecodable: 1,
+                error: Some(format!(
+                    "header block over the limit of {MAX_BLOCK} bytes: not decoded"
+                )),
+                ..Decoded::default()
+            }
+        } else {
+            self.sides[d].decoder.decode(&b.bytes)
+        };
+        let known = self.sides[d].decoder.known();
+        match b.promised {
+            Some(promised) => {
+                let rec = self.open_stream(promised, Some(b.stream));
+                self.report_decoding(d, &decoded, rec, promised, known, b.first.frame);
+                self.set_request(promised, rec, &decoded.fields, b.first, true, last);
+                // A promised request has no body (RFC 9113 section 8.4).
+                self.end_half(promised, 0, true, last);
+            }
+            None => {
+                if d == 0 && b.stream % 2 == 1 && !self.streams.contains_key(&b.stream) {
+                    if b.stream <= self.max_client_stream {
+                        self.diag(
+                            Severity::Warning,
+                            format!(
+                                "HTTP/2: the client opened stream {} after stream {}: stream \
+                                 ids must increase (RFC 9113 section 5.1.1)",
+                                b.stream, self.max_client_stream
+                            ),
+                            None,
+                            b.first.frame,
+                        );
+                    }
+                    self.max_client_stream = self.max_client_stream.max(b.stream);
+                }
+                let rec = self.open_stream(b.stream, None);
+                self.report_decoding(d, &decoded, rec, b.stream, known, b.first.frame);
+                let started = self.streams[&b.stream].halves[d].started;
+                if started {
+                    self.trailers(d, rec, &decoded.fields);
+                } else if d == 0 {
+                    self.set_request(b.stream, rec, &decoded.fields, b.first, b.end_stream, last);
+                } else if !self.set_response(b.stream, rec, &decoded.fields, b.first, last) {
+                    return;
+                }
+                if b.end_stream {
+                    self.end_half(b.stream, d, true, last);
+                }
+            }
+        }
+    }
+
+    fn report_decoding(
+        &mut self,
+        d: usize,
+        decoded: &Decoded,
+        rec: usize,
+        stream: u32,
+        known: bool,
+        frame: FrameNo,
+    ) {
+        if let Some(e) = &decoded.error {
+            self.diag(
+                Severity::Warning,
+                format!(
+                    "HTTP/2 stream {stream}: the {} header block: {e}; from here on fields \
+                     that need the HPACK dynamic table are not decoded",
+                    half(d)
+                ),
+                Some(rec),
+                frame,
+            );
+        } else if decoded.undecodable > 0 {
+            let why = if known {
+                "decoding failed"
+            } else {
+                "the HPACK dynamic table is unknown (the connection's start or a header block \
+                 was not captured)"
+            };
+            self.diag(
+                Severity::Warning,
+                format!(
+                    "HTTP/2 stream {stream}: {} {} header field(s) could not be decoded: {why}",
+                    decoded.undecodable,
+                    half(d)
+                ),
+                Some(rec),
+                frame,
+            );
+        }
+        if decoded.dropped > 0 {
+            self.diag(
+                Severity::Warning,
+                format!(
+                    "HTTP/2 stream {stream}: {} {} header field(s) past {} decoded bytes not kept",
+                    decoded.dropped,
+                    half(d),
+                    super::hpack::MAX_DECODED
+                ),
+                Some(rec),
+                frame,
+            );
+        }
+    }
+
+    /// The record of a stream, opened if new.
+    fn open_stream(&mut self, id: u32, promised_by: Option<u32>) -> usize {
+        if let Some(s) = self.streams.get(&id) {
+            return s.rec;
+        }
+        let mut r = Record::new();
+        r.version = HttpVersion::Http2;
+        r.stream = Some(Box::new(StreamInfo {
+            id,
+            promised_by,
+            reset: None,
+        }));
+        self.records.push(r);
+        let rec = self.records.len() - 1;
+        self.streams.insert(
+            id,
+            Stream {
+                rec,
+                halves: [Half::default(), Half::default()],
+                interim: Vec::new(),
+            },
+        );
+        rec
+    }
+
+    fn set_request(
+        &mut self,
+        stream: u32,
+        rec: usize,
+        fields: &[(String, String)],
+        first: Arrival,
+        no_body: bool,
+        last: Arrival,
+    ) {
+        let get = |n: &str| fields.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+        let method = get(":method").unwrap_or("");
+        // CONNECT names its target in :authority (RFC 9113 section 8.5).
+        let target = get(":path")
+            .or_else(|| (method == "CONNECT").then(|| get(":authority")).flatten())
+            .unwrap_or("");
+        let request = Request {
+            method: token(method),
+            target: target.to_string(),
+            version: token("HTTP/2"),
+            headers: Headers::from_pairs(fields.iter().map(|(n, v)| (n.as_str(), v.as_str()))),
+            body: Body::default(),
+        };
+        let codings = codings(fields);
+        let r = &mut self.records[rec];
+        r.request = Some(request);
+        r.timing.request_start = Some(first);
+        r.timing.request_end = Some(last);
+        self.start_half(stream, 0, codings, no_body, last);
+    }
+
+    /// Sets the response head; false for an interim (1xx) response, which is only counted.
+    fn set_response(
+        &mut self,
+        stream: u32,
+        rec: usize,
+        fields: &[(String, String)],
+        first: Arrival,
+        last: Arrival,
+    ) -> bool {
+        let status = fields
+            .iter()
+            .find(|(k, _)| k == ":status")
+            .and_then(|(_, v)| v.parse::<u16>().ok())
+            .unwrap_or(0);
+        let r = &mut self.records[rec];
+        if r.timing.response_start.is_none() {
+            r.timing.response_start = Some(first);
+        }
+        if (100..200).contains(&status) {
+            if let Some(s) = self.streams.get_mut(&stream) {
+                s.interim.push(status);
+            }
+            return false;
+        }
+        let interim = self
+            .streams
+            .get_mut(&stream)
+            .map(|s| std::mem::take(&mut s.interim))
+            .unwrap_or_default();
+        let response = Response {
+            version: token("HTTP/2"),
+            status,
+            reason: token(""),
+            headers: Headers::from_pairs(fields.iter().map(|(n, v)| (n.as_str(), v.as_str()))),
+            interim_statuses: interim,
+            body: Body::default(),
+        };
+        let r = &mut self.records[rec];
+        r.response = Some(response);
+        r.timing.response_end = Some(last);
+        self.start_half(stream, 1, codings(fields), false, last);
+        true
+    }
+
+    /// Trailer fields: appended to the head's fields.
+    fn trailers(&mut self, d: usize, rec: usize, fields: &[(String, String)]) {
+        let r = &mut self.records[rec];
+        let headers = if d == 0 {
+            r.request.as_mut().map(|m| &mut m.headers)
+        } else {
+            r.response.as_mut().map(|m| &mut m.headers)
+        };
+        if let Some(h) = headers {
+            let all: Vec<(String, String)> = h
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .chain(fields.iter().cloned())
+                .collect();
+            *h = Headers::from_pairs(all.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+        }
+    }
+
+    fn start_half(
+        &mut self,
+        stream: u32,
+        d: usize,
+        codings: Vec<String>,
+        no_body: bool,
+        at: Arrival,
+    ) {
+        let Some(st) = self.streams.get(&stream) else {
+            return;
+        };
+        let rec = st.rec;
+        if !self.keep_heads {
+            if let Some(filter) = &self.opts.head_filter {
+                let r = &self.records[rec];
+                let response = if d == 1 { r.response.as_ref() } else { None };
+                self.keep_heads = (filter.0)(r.request.as_ref(), response);
+            }
+        }
+        let mut limits = self.limits;
+        if self.keep_heads {
+            limits.head_max = self.opts.head_max;
+        }
+        let mut notes = Vec::new();
+        let acc = BodyAcc::new(codings, limits, &mut notes);
+        if let Some(st) = self.streams.get_mut(&stream) {
+            let h = &mut st.halves[d];
+            h.started = true;
+            h.acc = Some(acc);
+            h.last = at;
+        }
+        if !no_body {
+            self.notes(notes, d, rec, at.frame);
+        }
+    }
+
+    /// Direction `d` of `stream` ended: END_STREAM (`complete`), a reset, or the capture's end.
+    fn end_half(&mut self, stream: u32, d: usize, complete: bool, at: Arrival) {
+        let Some(st) = self.streams.get_mut(&stream) else {
+            return;
+        };
+        let rec = st.rec;
+        let h = &mut st.halves[d];
+        if h.done || !h.started {
+            return;
+        }
+        h.done = true;
+        let Some(acc) = h.acc.take() else {
+            return;
+        };
+        let start = h.body_start.unwrap_or(h.body_end);
+        let len = h.body_end.saturating_sub(start);
+        let mut notes = Vec::new();
+        let mut body = acc.finish(complete, start, len, &mut notes);
+        if let Some(budget) = &self.opts.keep_budget {
+            let kept = body.kept.as_ref().map_or(0, |k| k.len());
+            let wire = match (&body.kept, &body.wire_kept) {
+                (Some(k), Some(w)) if Arc::ptr_eq(k, w) => 0,
+                (_, Some(w)) => w.len(),
+                _ => 0,
+            };
+            if kept + wire > 0 && !budget.take((kept + wire) as u64) {
+                body.kept = None;
+                body.wire_kept = None;
+            }
+        }
+        self.notes(notes, d, rec, at.frame);
+        let complete = body.complete;
+        let r = &mut self.records[rec];
+        if d == 0 {
+            if let Some(m) = &mut r.request {
+                m.body = body;
+            }
+            r.request_complete = complete;
+            r.timing.request_end = Some(at);
+        } else {
+            if let Some(m) = &mut r.response {
+                m.body = body;
+            }
+            r.response_complete = complete;
+            r.timing.response_end = Some(at);
+            self.push_live(rec);
+        }
+    }
+
+    fn reset(&mut self, d: usize, stream: u32, code: u32, at: Arrival) {
+        let name = frames::error_name(code);
+        let Some(rec) = self.streams.get(&stream).map(|s| s.rec) else {
+            self.diag(
+                Severity::Info,
+                format!(
+                    "HTTP/2: the {} reset stream {stream}, which the capture holds no headers \
+                     of ({name})",
+                    side(d)
+                ),
+                None,
+                at.frame,
+            );
+            return;
+        };
+        if let Some(info) = &mut self.records[rec].stream {
+            info.reset = Some(StreamReset {
+                by_client: d == 0,
+                code,
+                name: name.clone(),
+            });
+        }
+        // A client's CANCEL is routine (a navigation moved on); anything else is worth a look.
+        let sev = if code == 8 || code == 0 {
+            Severity::Info
+        } else {
+            Severity::Warning
+        };
+        self.diag(
+            sev,
+            format!(
+                "HTTP/2 stream {stream} reset by the {} with {name} (RST_STREAM)",
+                side(d)
+            ),
+            Some(rec),
+            at.frame,
+        );
+        for h in 0..2 {
+            self.end_half(stream, h, false, at);
+        }
+    }
+
+    fn push_live(&self, rec: usize) {
+        if let (Some(feed), Some(r)) = (&self.opts.live, self.records.get(rec)) {
+            feed.push(
+                self.facts.client,
+                self.facts.server,
+                self.facts.first_frame,
+                r.snapshot(ExchId(rec as u32), self.scheme),
+            );
+        }
+    }
+
+    pub fn finish(self) -> HttpOutput {
+        let scheme = self.scheme;
+        let (records, diags) = self.into_records();
+        exchange::finish(records, scheme, diags)
+    }
+
+    /// The streams' records (open ones ended as at capture end) and the diagnostics, whose
+    /// exchange ids are indexes into the records: for HTTP/1's connection after an h2c
+    /// Upgrade, which joins them to its own.
+    pub(crate) fn into_records(mut self) -> (Vec<Record>, Vec<Diagnostic>) {
+        let mut open: Vec<(u32, usize)> = Vec::new();
+        for (&id, s) in &self.streams {
+            for d in 0..2 {
+                if s.halves[d].started && !s.halves[d].done {
+                    open.push((id, d));
+                }
+            }
+        }
+        open.sort_unstable();
+        for (id, d) in open {
+            let at = self.streams[&id].halves[d].last;
+            self.end_half(id, d, false, at);
+        }
+        for d in 0..2 {
+            if self.sides[d].block.is_some() {
+                self.diag(
+                    Severity::Warning,
+                    format!("HTTP/2: the {} stream ended inside a header block", side(d)),
+                    None,
+                    FrameNo(0),
+                );
+            }
+        }
+        (self.records, self.diags)
+    }
+}
+
+/// Content-Encoding codings, lower-case, in the order applied.
+fn codings(fields: &[(String, String)]) -> Vec<String> {
+    fields
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("content-encoding"))
+        .flat_map(|(_, v)| v.split(','))
+        .map(|s| s.trim_matches([' ', '\t']).to_ascii_lowercase())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+impl StreamSink for Http2Connection {
+    fn on_data(&mut self, dir: Dir, offset: u64, data: &[u8], at: Arrival) {
+        self.data(dir.index(), offset, data, at);
+    }
+    fn on_gap(&mut self, dir: Dir, offset: u64, len: u64, at: Arrival) {
+        let d = dir.index();
+        let next = self.sides[d].next_off();
+        self.gap(d, offset.max(next), len, at);
+    }
+    fn on_end(&mut self, dir: Dir, _offset: u64, _how: StreamEnd, at: Arrival) {
+        let d = dir.index();
+        let s = &mut self.sides[d];
+        if s.ended {
+            return;
+        }
+        s.ended = true;
+        if !s.buf.is_empty() && s.phase == Phase::Frames {
+            let n = s.buf.len();
+            self.diag(
+                Severity::Info,
+                format!(
+                    "HTTP/2: the {} stream ended inside a frame ({n} bytes of it)",
+                    side(d)
+                ),
+                None,
+                at.frame,
+            );
+        }
+    }
+}

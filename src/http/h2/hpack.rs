@@ -1,0 +1,364 @@
+//! HPACK (RFC 7541) for one direction of a connection, over the `loona-hpack` decoder.
+//!
+//! The block is walked one field representation at a time (their boundaries are plain
+//! integers and string lengths), so that a failure is located: what came before it stands,
+//! and from there on the dynamic table is unknown. With the table unknown (a capture that
+//! starts mid-connection, a lost or oversized block, a decoding error) a field is decoded only
+//! when it needs nothing from the dynamic table (static-table references and literals); the
+//! others are counted as undecodable, never guessed.
+
+use loona_hpack::decoder::DecoderError;
+use loona_hpack::Decoder;
+
+/// A header block longer than this is not decoded (its fields are lost, and so is the
+/// dynamic table's state).
+pub const MAX_BLOCK: usize = 256 * 1024;
+
+/// The largest dynamic table a peer may ask for (SETTINGS_HEADER_TABLE_SIZE is honoured up to
+/// this; a size update beyond it is a decoding error).
+pub const MAX_TABLE: usize = 1 << 20;
+
+/// Decoded names and values kept per block; past it fields are still decoded (the table
+/// must stay in step) but not kept: a small block may reference big table entries many times.
+pub const MAX_DECODED: usize = 1 << 20;
+
+/// Entries of the static table (RFC 7541 Appendix A).
+const STATIC_ENTRIES: usize = 61;
+
+/// What one header block gave.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Decoded {
+    pub fields: Vec<(String, String)>,
+    /// Field representations that could not be decoded (table state unknown or an error).
+    pub undecodable: usize,
+    /// Fields decoded but not kept (past [`MAX_DECODED`]).
+    pub dropped: usize,
+    /// The decoding error that made the table's state unknown, in words.
+    pub error: Option<String>,
+}
+
+/// The HPACK decoding context of one direction.
+pub struct HeaderDecoder {
+    table: Decoder<'static>,
+    /// Decodes the representations that need no dynamic table when the state is unknown.
+    scratch: Decoder<'static>,
+    known: bool,
+}
+
+impl HeaderDecoder {
+    /// `known`: the connection's start was captured, so the dynamic table starts empty.
+    pub fn new(known: bool) -> HeaderDecoder {
+        let mut table = Decoder::new();
+        table.set_max_allowed_table_size(MAX_TABLE);
+        HeaderDecoder {
+            table,
+            scratch: Decoder::new(),
+            known,
+        }
+    }
+
+    pub fn known(&self) -> bool {
+        self.known
+    }
+
+    /// The dynamic table's content is no longer known (bytes or a block were lost).
+    pub fn lose_state(&mut self) {
+        self.known = false;
+    }
+
+    /// The receiver's SETTINGS_HEADER_TABLE_SIZE: the largest table the sender's encoder may
+    /// size its table to (RFC 7541 section 4.2).
+    pub fn set_allowed_table_size(&mut self, size: u32) {
+        let size = usize::try_from(size).unwrap_or(usize::MAX).min(MAX_TABLE);
+        self.table.set_max_allowed_table_size(size);
+    }
+
+    /// Decodes one complete header block (HEADERS or PUSH_PROMISE plus its CONTINUATIONs).
+    pub fn decode(&mut self, block: &[u8]) -> Decoded {
+        let mut out = Decoded::default();
+        if block.len() > MAX_BLOCK {
+            self.known = false;
+            out.undecodable = 1;
+            out.error = Some(format!(
+                "header block of {} bytes is over the limit of {MAX_BLOCK}: not decoded",
+                block.len()
+            ));
+            return out;
+        }
+        let mut kept = 0usize;
+        let mut at = 0usize;
+        while at < block.len() {
+            let Some(rep) = representation(&block[at..]) else {
+                // The boundaries themselves are broken: nothing after this can be read.
+                out.undecodable += 1;
+                if self.known {
+                    out.error = Some("malformed field representation".into());
+                }
+                self.known = false;
+                break;
+            };
+            let bytes = &block[at..at + rep.len];
+            at += rep.len;
+            let mut push = |n: &[u8], v: &[u8]| {
+                kept += n.len() + v.len();
+                if kept > MAX_DECODED {
+                    out.dropped += 1;
+                } else {
+                    out.fields.push((
+                        String::from_utf8_lossy(n).into_owned(),
+                        String::from_utf8_lossy(v).into_owned(),
+                    ));
+                }
+            };
+            if self.known {
+                match self.table.decode_with_cb(bytes, |n, v| push(&n, &v)) {
+                    Ok(()) => {}
+                    // A size update decoded on its own is "at the end" of what it was given.
+                    Err(DecoderError::SizeUpdateAtEnd) if rep.kind == Kind::SizeUpdate => {}
+                    Err(e) => {
+                        self.known = false;
+                        out.undecodable += 1;
+                        out.error = Some(format!("HPACK decoding error: {e:?}"));
+                    }
+                }
+            } else if rep.kind == Kind::SizeUpdate {
+                // The table's size does not matter while its content is unknown.
+            } else if rep.index > STATIC_ENTRIES
+                || self
+                    .scratch
+                    .decode_with_cb(bytes, |n, v| push(&n, &v))
+                    .is_err()
+            {
+                out.undecodable += 1;
+            }
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Indexed,
+    Literal,
+    SizeUpdate,
+}
+
+/// One field representation's extent (RFC 7541 section 6).
+struct Rep {
+    kind: Kind,
+    /// The table index it names (0: a literal name).
+    index: usize,
+    len: usize,
+}
+
+fn representation(b: &[u8]) -> Option<Rep> {
+    let first = *b.first()?;
+    let (kind, prefix) = if first & 0x80 != 0 {
+        (Kind::Indexed, 7)
+    } else if first & 0xc0 == 0x40 {
+        (Kind::Literal, 6)
+    } else if first & 0xe0 == 0x20 {
+        (Kind::SizeUpdate, 5)
+    } else {
+        (Kind::Literal, 4)
+    };
+    let (index, mut len) = integer(b, prefix)?;
+    if kind == Kind::Literal {
+        if index == 0 {
+            len += string_len(b.get(len..)?)?;
+        }
+        len += string_len(b.get(len..)?)?;
+    }
+    Some(Rep { kind, index, len })
+}
+
+/// A string literal's whole length (length prefix included).
+fn string_len(b: &[u8]) -> Option<usize> {
+    let (n, used) = integer(b, 7)?;
+    let end = used.checked_add(n)?;
+    (end <= b.len()).then_some(end)
+}
+
+/// An HPACK integer with an N-bit prefix (RFC 7541 section 5.1): value and bytes used.
+fn integer(b: &[u8], prefix: u8) -> Option<(usize, usize)> {
+    let mask = (1usize << prefix) - 1;
+    let mut value = usize::from(*b.first()?) & mask;
+    if value < mask {
+        return Some((value, 1));
+    }
+    // Five continuation bytes reach 2^35: more is no sane length.
+    for (i, &c) in b.iter().enumerate().skip(1).take(5) {
+        value += usize::from(c & 0x7f) << (7 * (i - 1));
+        if c & 0x80 == 0 {
+            return Some((value, i + 1));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(s: &str) -> Vec<u8> {
+        let s: String = s.split_whitespace().collect();
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    fn pairs(d: &Decoded) -> Vec<(&str, &str)> {
+        d.fields
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect()
+    }
+
+    /// RFC 7541 Appendix C.3: requests without Huffman coding, one decoder for the three.
+    #[test]
+    fn rfc7541_c3_requests_without_huffman() {
+        let mut d = HeaderDecoder::new(true);
+        let first = d.decode(&hex("8286 8441 0f77 7777 2e65 7861 6d70 6c65 2e63 6f6d"));
+        assert_eq!(
+            pairs(&first),
+            [
+                (":method", "GET"),
+                (":scheme", "http"),
+                (":path", "/"),
+                (":authority", "www.example.com")
+            ]
+        );
+        let second = d.decode(&hex("8286 84be 5808 6e6f 2d63 6163 6865"));
+        assert_eq!(
+            pairs(&second),
+            [
+                (":method", "GET"),
+                (":scheme", "http"),
+                (":path", "/"),
+                (":authority", "www.example.com"),
+                ("cache-control", "no-cache")
+            ]
+        );
+        let third = d.decode(&hex(
+            "8287 85bf 400a 6375 7374 6f6d 2d6b 6579 0c63 7573 746f 6d2d 7661 6c75 65",
+        ));
+        assert_eq!(
+            pairs(&third),
+            [
+                (":method", "GET"),
+                (":scheme", "https"),
+                (":path", "/index.html"),
+                (":authority", "www.example.com"),
+                ("custom-key", "custom-value")
+            ]
+        );
+        assert!(d.known());
+    }
+
+    /// RFC 7541 Appendix C.6: responses with Huffman coding, a 256-byte table (evictions).
+    #[test]
+    fn rfc7541_c6_responses_with_huffman_and_eviction() {
+        let mut d = HeaderDecoder::new(true);
+        // The table size the example uses arrives as a size update at the block's start.
+        let mut first = vec![0x3f, 0xe1, 0x01]; // size update to 256
+        first.extend(hex(
+            "4882 6402 5885 aec3 771a 4b61 96d0 7abe 9410 54d4 44a8 2005 9504 0b81 66e0 82a6
+             2d1b ff6e 919d 29ad 1718 63c7 8f0b 97c8 e9ae 82ae 43d3",
+        ));
+        let r1 = d.decode(&first);
+        assert_eq!(
+            pairs(&r1),
+            [
+                (":status", "302"),
+                ("cache-control", "private"),
+                ("date", "Mon, 21 Oct 2013 20:13:21 GMT"),
+                ("location", "https://www.example.com")
+            ]
+        );
+        let r2 = d.decode(&hex("4883 640e ffc1 c0bf"));
+        assert_eq!(
+            pairs(&r2),
+            [
+                (":status", "307"),
+                ("cache-control", "private"),
+                ("date", "Mon, 21 Oct 2013 20:13:21 GMT"),
+                ("location", "https://www.example.com")
+            ]
+        );
+        let r3 = d.decode(&hex(
+            "88c1 6196 d07a be94 1054 d444 a820 0595 040b 8166 e084 a62d 1bff c05a 839b d9ab
+             77ad 94e7 821d d7f2 e6c7 b335 dfdf cd5b 3960 d5af 2708 7f36 72c1 ab27 0fb5 291f
+             9587 3160 65c0 03ed 4ee5 b106 3d50 07",
+        ));
+        assert_eq!(
+            pairs(&r3),
+            [
+                (":status", "200"),
+                ("cache-control", "private"),
+                ("date", "Mon, 21 Oct 2013 20:13:22 GMT"),
+                ("location", "https://www.example.com"),
+                ("content-encoding", "gzip"),
+                (
+                    "set-cookie",
+                    "foo=ASDJKHQKBZXOQWEOPIUAXQWEOIU; max-age=3600; version=1"
+                )
+            ]
+        );
+    }
+
+    /// With the table unknown, static references and literals decode; dynamic references
+    /// are counted, never guessed.
+    #[test]
+    fn unknown_table_decodes_only_what_needs_no_table() {
+        let mut d = HeaderDecoder::new(false);
+        // C.3's second request: 82 86 84 (static), be (dynamic 62), 58 08 "no-cache" (literal
+        // value, static name cache-control).
+        let r = d.decode(&hex("8286 84be 5808 6e6f 2d63 6163 6865"));
+        assert_eq!(
+            pairs(&r),
+            [
+                (":method", "GET"),
+                (":scheme", "http"),
+                (":path", "/"),
+                ("cache-control", "no-cache")
+            ]
+        );
+        assert_eq!(r.undecodable, 1);
+        assert!(!d.known());
+    }
+
+    #[test]
+    fn errors_are_located_and_bounded() {
+        let mut d = HeaderDecoder::new(true);
+        // a reference past the (empty) dynamic table, then a static one
+        let r = d.decode(&[0xbe, 0x82]);
+        assert_eq!(pairs(&r), [(":method", "GET")]);
+        assert_eq!(r.undecodable, 1);
+        assert!(r.error.is_some() && !d.known());
+        // a string longer than the block
+        let r = d.decode(&[0x40, 0x7f, 0x7f]);
+        assert_eq!(r.undecodable, 1);
+        // too big a block
+        let r = HeaderDecoder::new(true).decode(&vec![0x82; MAX_BLOCK + 1]);
+        assert!(r.fields.is_empty() && r.error.is_some());
+        // a size update over the allowed size
+        let mut d = HeaderDecoder::new(true);
+        d.set_allowed_table_size(100);
+        let r = d.decode(&[0x3f, 0xe1, 0x01, 0x82]);
+        assert!(r.error.is_some());
+    }
+
+    #[test]
+    fn many_references_to_a_big_entry_are_not_all_kept() {
+        let mut d = HeaderDecoder::new(true);
+        let mut block = vec![0x40, 0x01, b'x', 0x7f, 0xb9, 0x16]; // "x": 3000 bytes
+        block.extend(std::iter::repeat_n(b'v', 3000));
+        block.extend(std::iter::repeat_n(0xbe, 1000)); // index 62 a thousand times
+        let r = d.decode(&block);
+        assert!(r.dropped > 0);
+        assert!(r.fields.len() * 3001 <= MAX_DECODED);
+        assert_eq!(r.fields.len() + r.dropped, 1001);
+        assert!(d.known());
+    }
+}

@@ -1,0 +1,16 @@
+//! HTTP/2 (RFC 9113): recognised by the client's connection preface, or inside TLS by the
+//! ALPN the handshake chose; each stream of a connection becomes one exchange. Frames
+//! (`frames`), header decoding (`hpack`, over the `loona-hpack` crate), streams and the
+//! connection (`connection`), the dispatcher's view (`protocol`).
+
+mod connection;
+mod frames;
+mod hpack;
+mod protocol;
+
+pub use connection::Http2Connection;
+pub use frames::PREFACE;
+pub use protocol::Http2Recognizer;
+
+#[cfg(test)]
+mod tests;

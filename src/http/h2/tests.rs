@@ -1,0 +1,413 @@
+//! A connection fed hand-made frames (RFC 9113), header blocks from `loona-hpack`'s encoder.
+
+use super::frames::*;
+use super::Http2Connection;
+use crate::http::{HttpOptions, HttpOutput};
+use crate::model::{Arrival, CaptureState, Dir, FrameNo, HttpVersion, Scheme, StreamEnd, Ts};
+use crate::net::stream::{ConnFacts, StreamSink};
+
+fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let n = payload.len();
+    let mut f = vec![(n >> 16) as u8, (n >> 8) as u8, n as u8, kind, flags];
+    f.extend_from_slice(&stream.to_be_bytes());
+    f.extend_from_slice(payload);
+    f
+}
+
+struct Conn {
+    c: Http2Connection,
+    off: [u64; 2],
+    frame: u64,
+    enc: [loona_hpack::Encoder<'static>; 2],
+}
+
+impl Conn {
+    fn new() -> Conn {
+        let facts = ConnFacts {
+            client: "10.0.0.1:50000".parse().unwrap(),
+            server: "10.0.0.2:80".parse().unwrap(),
+            handshake: true,
+            first_frame: FrameNo(1),
+        };
+        Conn {
+            c: Http2Connection::new(facts, Scheme::Http, HttpOptions::default()),
+            off: [0, 0],
+            frame: 1,
+            enc: [loona_hpack::Encoder::new(), loona_hpack::Encoder::new()],
+        }
+    }
+
+    fn started() -> Conn {
+        let mut c = Conn::new();
+        let mut first = PREFACE.to_vec();
+        first.extend(frame(SETTINGS, 0, 0, &[]));
+        c.send(Dir::ClientToServer, &first);
+        c.send(Dir::ServerToClient, &frame(SETTINGS, 0, 0, &[]));
+        c
+    }
+
+    fn send(&mut self, d: Dir, bytes: &[u8]) {
+        self.frame += 1;
+        let at = Arrival {
+            frame: FrameNo(self.frame),
+            ts: Ts(self.frame as i64 * 1000),
+        };
+        self.c.on_data(d, self.off[d.index()], bytes, at);
+        self.off[d.index()] += bytes.len() as u64;
+    }
+
+    fn gap(&mut self, d: Dir, len: u64) {
+        self.frame += 1;
+        let at = Arrival {
+            frame: FrameNo(self.frame),
+            ts: Ts(0),
+        };
+        self.c.on_gap(d, self.off[d.index()], len, at);
+        self.off[d.index()] += len;
+    }
+
+    fn block(&mut self, d: Dir, fields: &[(&str, &str)]) -> Vec<u8> {
+        self.enc[d.index()].encode(fields.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())))
+    }
+
+    fn headers(&mut self, d: Dir, stream: u32, flags: u8, fields: &[(&str, &str)]) {
+        let b = self.block(d, fields);
+        self.send(d, &frame(HEADERS, flags | FLAG_END_HEADERS, stream, &b));
+    }
+
+    fn get(&mut self, stream: u32, path: &str) {
+        self.headers(
+            Dir::ClientToServer,
+            stream,
+            FLAG_END_STREAM,
+            &[
+                (":method", "GET"),
+                (":scheme", "https"),
+                (":authority", "example.com"),
+                (":path", path),
+            ],
+        );
+    }
+
+    fn finish(mut self) -> HttpOutput {
+        let at = Arrival::default();
+        for d in [Dir::ClientToServer, Dir::ServerToClient] {
+            let off = self.off[d.index()];
+            self.c.on_end(d, off, StreamEnd::Fin, at);
+        }
+        self.c.finish()
+    }
+}
+
+fn messages(out: &HttpOutput) -> String {
+    out.diagnostics
+        .iter()
+        .map(|d| d.message.as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn one_stream_is_one_exchange() {
+    let mut c = Conn::started();
+    c.get(1, "/a?b=c");
+    c.headers(
+        Dir::ServerToClient,
+        1,
+        0,
+        &[(":status", "200"), ("content-type", "text/plain")],
+    );
+    // padded DATA: pad length 3, "hello", 3 bytes of padding
+    c.send(
+        Dir::ServerToClient,
+        &frame(DATA, FLAG_PADDED, 1, b"\x03hello\0\0\0"),
+    );
+    c.send(Dir::ServerToClient, &frame(DATA, FLAG_END_STREAM, 1, b"!"));
+    let out = c.finish();
+    assert_eq!(out.exchanges.len(), 1, "{}", messages(&out));
+    let x = &out.exchanges[0];
+    assert_eq!(x.http_version, HttpVersion::Http2);
+    assert_eq!(x.stream.as_ref().unwrap().id, 1);
+    assert_eq!(x.capture, CaptureState::Full);
+    let r = x.request.as_deref().unwrap();
+    assert_eq!((&*r.method, r.target.as_str()), ("GET", "/a?b=c"));
+    assert_eq!(r.host(), Some("example.com"));
+    assert_eq!(r.headers.iter().next(), Some((":method", "GET")));
+    let p = x.response.as_deref().unwrap();
+    assert_eq!(p.status, 200);
+    assert_eq!(p.body.wire_length, 6);
+    assert!(p.body.complete);
+    // times: the request's HEADERS, the response's HEADERS and last DATA frame
+    assert_eq!(x.timing.request_start.unwrap().frame, FrameNo(4));
+    assert_eq!(x.timing.response_start.unwrap().frame, FrameNo(5));
+    assert_eq!(x.timing.response_end.unwrap().frame, FrameNo(7));
+}
+
+#[test]
+fn interleaved_streams_continuation_interim_and_trailers() {
+    let mut c = Conn::started();
+    c.get(1, "/one");
+    // stream 3: a POST whose header block is split over HEADERS + CONTINUATION
+    let b = c.block(
+        Dir::ClientToServer,
+        &[
+            (":method", "POST"),
+            (":scheme", "https"),
+            (":authority", "example.com"),
+            (":path", "/two"),
+            ("content-encoding", "gzip"),
+        ],
+    );
+    let (a, rest) = b.split_at(3);
+    c.send(Dir::ClientToServer, &frame(HEADERS, 0, 3, a));
+    c.send(
+        Dir::ClientToServer,
+        &frame(CONTINUATION, FLAG_END_HEADERS, 3, rest),
+    );
+    let gz = {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(b"posted body").unwrap();
+        e.finish().unwrap()
+    };
+    c.send(Dir::ClientToServer, &frame(DATA, FLAG_END_STREAM, 3, &gz));
+    c.headers(Dir::ServerToClient, 3, 0, &[(":status", "103")]);
+    c.headers(Dir::ServerToClient, 1, 0, &[(":status", "204")]);
+    c.headers(Dir::ServerToClient, 3, 0, &[(":status", "200")]);
+    c.send(Dir::ServerToClient, &frame(DATA, 0, 3, b"ok"));
+    c.headers(
+        Dir::ServerToClient,
+        1,
+        FLAG_END_STREAM,
+        &[("x-trailer", "t1")],
+    );
+    c.headers(
+        Dir::ServerToClient,
+        3,
+        FLAG_END_STREAM,
+        &[("grpc-status", "0")],
+    );
+    let out = c.finish();
+    assert_eq!(out.exchanges.len(), 2, "{}", messages(&out));
+    let one = &out.exchanges[0];
+    let two = &out.exchanges[1];
+    assert_eq!(one.stream.as_ref().unwrap().id, 1);
+    assert_eq!(one.response.as_ref().unwrap().status, 204);
+    assert_eq!(
+        one.response.as_ref().unwrap().headers.get("x-trailer"),
+        Some("t1")
+    );
+    let req = two.request.as_deref().unwrap();
+    assert_eq!(&*req.method, "POST");
+    assert_eq!(req.body.content_encoding, vec!["gzip".to_string()]);
+    assert_eq!(req.body.decoded_length, Some(11));
+    let resp = two.response.as_deref().unwrap();
+    assert_eq!(resp.interim_statuses, vec![103]);
+    assert_eq!(resp.headers.get("grpc-status"), Some("0"));
+    assert_eq!(resp.body.wire_length, 2);
+    assert_eq!(two.capture, CaptureState::Full);
+}
+
+#[test]
+fn resets_and_goaway_are_said_in_words() {
+    let mut c = Conn::started();
+    c.get(1, "/slow");
+    c.get(3, "/h1-only");
+    c.send(
+        Dir::ClientToServer,
+        &frame(RST_STREAM, 0, 1, &8u32.to_be_bytes()),
+    );
+    c.send(
+        Dir::ServerToClient,
+        &frame(RST_STREAM, 0, 3, &0xdu32.to_be_bytes()),
+    );
+    c.send(
+        Dir::ServerToClient,
+        &frame(GOAWAY, 0, 0, &[0, 0, 0, 3, 0, 0, 0, 0]),
+    );
+    let out = c.finish();
+    let msgs = messages(&out);
+    assert!(msgs.contains("reset by the client with CANCEL"), "{msgs}");
+    assert!(msgs.contains("HTTP_1_1_REQUIRED"), "{msgs}");
+    assert!(
+        msgs.contains("GOAWAY (NO_ERROR), last stream processed 3"),
+        "{msgs}"
+    );
+    let reset = out.exchanges[1]
+        .stream
+        .as_ref()
+        .unwrap()
+        .reset
+        .clone()
+        .unwrap();
+    assert!(!reset.by_client);
+    assert_eq!(reset.name, "HTTP_1_1_REQUIRED");
+    assert_eq!(out.exchanges[1].capture, CaptureState::NoResponse);
+}
+
+#[test]
+fn a_pushed_stream_is_linked_to_its_parent() {
+    let mut c = Conn::started();
+    c.get(1, "/");
+    let b = c.block(
+        Dir::ServerToClient,
+        &[
+            (":method", "GET"),
+            (":scheme", "https"),
+            (":authority", "example.com"),
+            (":path", "/style.css"),
+        ],
+    );
+    let mut p = 2u32.to_be_bytes().to_vec();
+    p.extend(b);
+    c.send(
+        Dir::ServerToClient,
+        &frame(PUSH_PROMISE, FLAG_END_HEADERS, 1, &p),
+    );
+    c.headers(
+        Dir::ServerToClient,
+        1,
+        FLAG_END_STREAM,
+        &[(":status", "200")],
+    );
+    c.headers(Dir::ServerToClient, 2, 0, &[(":status", "200")]);
+    c.send(
+        Dir::ServerToClient,
+        &frame(DATA, FLAG_END_STREAM, 2, b"css"),
+    );
+    let out = c.finish();
+    assert_eq!(out.exchanges.len(), 2, "{}", messages(&out));
+    let pushed = out
+        .exchanges
+        .iter()
+        .find(|x| x.stream.as_ref().unwrap().id == 2)
+        .unwrap();
+    assert_eq!(pushed.stream.as_ref().unwrap().promised_by, Some(1));
+    assert_eq!(pushed.request.as_ref().unwrap().target, "/style.css");
+    assert_eq!(pushed.capture, CaptureState::Full);
+}
+
+#[test]
+fn mid_connection_decodes_only_what_needs_no_table() {
+    let mut c = Conn::new();
+    // No preface: the capture joined later. `be` = dynamic index 62, never guessed.
+    let mut block = vec![0x82, 0x87, 0xbe];
+    block.extend([0x04, 0x02, b'/', b'x']); // :path "/x", literal without indexing
+    c.send(
+        Dir::ClientToServer,
+        &frame(HEADERS, FLAG_END_HEADERS | FLAG_END_STREAM, 5, &block),
+    );
+    let out = c.finish();
+    let msgs = messages(&out);
+    assert!(msgs.contains("preface is not at the start"), "{msgs}");
+    assert!(
+        msgs.contains("1 request header field(s) could not be decoded"),
+        "{msgs}"
+    );
+    let r = out.exchanges[0].request.as_deref().unwrap();
+    assert_eq!(r.target, "/x");
+    assert_eq!(r.host(), None);
+    assert_eq!(r.headers.len(), 3);
+}
+
+#[test]
+fn settings_header_table_size_is_honoured() {
+    let mut c = Conn::new();
+    let mut first = PREFACE.to_vec();
+    first.extend(frame(SETTINGS, 0, 0, &[0, 1, 0, 0, 0, 100])); // HEADER_TABLE_SIZE 100
+    c.send(Dir::ClientToServer, &first);
+    c.get(1, "/");
+    // the server's encoder sizes its table to 4096: over what the client allowed
+    c.send(
+        Dir::ServerToClient,
+        &frame(
+            HEADERS,
+            FLAG_END_HEADERS | FLAG_END_STREAM,
+            1,
+            &[0x3f, 0xe1, 0x1f, 0x88],
+        ),
+    );
+    let out = c.finish();
+    assert!(
+        messages(&out).contains("InvalidMaxDynamicSize"),
+        "{}",
+        messages(&out)
+    );
+}
+
+#[test]
+fn a_gap_inside_data_costs_only_that_body() {
+    let mut c = Conn::started();
+    c.get(1, "/big");
+    c.headers(Dir::ServerToClient, 1, 0, &[(":status", "200")]);
+    let data = frame(DATA, FLAG_END_STREAM, 1, &[b'x'; 100]);
+    c.send(Dir::ServerToClient, &data[..30]);
+    c.gap(Dir::ServerToClient, 40);
+    c.send(Dir::ServerToClient, &data[70..]);
+    c.get(3, "/next");
+    c.headers(
+        Dir::ServerToClient,
+        3,
+        FLAG_END_STREAM,
+        &[(":status", "304")],
+    );
+    let out = c.finish();
+    assert_eq!(out.exchanges.len(), 2, "{}", messages(&out));
+    let b = &out.exchanges[0].response.as_ref().unwrap().body;
+    assert_eq!(b.wire_length, 100);
+    assert!(!b.complete);
+    assert_eq!(out.exchanges[1].response.as_ref().unwrap().status, 304);
+    // a gap in a frame header: the rest of the direction is not parsed, with a word why
+    let mut c = Conn::started();
+    c.send(Dir::ServerToClient, &[0, 0]);
+    c.gap(Dir::ServerToClient, 5);
+    c.send(Dir::ServerToClient, &frame(PING, 0, 0, &[0; 8]));
+    assert!(messages(&c.finish()).contains("not parsed"));
+}
+
+#[test]
+fn bad_input_gives_words_not_panics() {
+    let mut c = Conn::started();
+    c.send(
+        Dir::ClientToServer,
+        &frame(CONTINUATION, FLAG_END_HEADERS, 1, b"x"),
+    );
+    c.send(Dir::ClientToServer, &frame(DATA, 0, 0, b"x"));
+    c.get(7, "/");
+    c.get(5, "/"); // backwards
+    c.send(
+        Dir::ClientToServer,
+        &frame(HEADERS, FLAG_PADDED, 9, &[200, 1]),
+    );
+    c.send(Dir::ClientToServer, &frame(SETTINGS, 0, 0, &[1, 2, 3]));
+    c.send(Dir::ClientToServer, &frame(0xfa, 0, 0, b"unknown type"));
+    // a header block past the limit, in many CONTINUATIONs
+    c.send(Dir::ClientToServer, &frame(HEADERS, 0, 11, &[0x82]));
+    for _ in 0..20 {
+        c.send(
+            Dir::ClientToServer,
+            &frame(CONTINUATION, 0, 11, &vec![0x82; 16 * 1024]),
+        );
+    }
+    c.send(
+        Dir::ClientToServer,
+        &frame(CONTINUATION, FLAG_END_HEADERS, 11, &[]),
+    );
+    // a header block cut by another frame
+    c.send(Dir::ClientToServer, &frame(HEADERS, 0, 13, &[0x82]));
+    c.send(Dir::ClientToServer, &frame(PING, 0, 0, &[0; 8]));
+    c.send(Dir::ServerToClient, &[0xff; 40]);
+    let out = c.finish();
+    let msgs = messages(&out);
+    for want in [
+        "CONTINUATION on stream 1",
+        "DATA frame on stream 0",
+        "opened stream 5 after stream 7",
+        "malformed HEADERS",
+        "malformed SETTINGS",
+        "over the limit",
+        "cut by a PING frame",
+    ] {
+        assert!(msgs.contains(want), "{want}: {msgs}");
+    }
+}
