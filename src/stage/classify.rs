@@ -418,9 +418,13 @@ fn location_in_lync(location: Option<&str>, view: &RequestView<'_>, learned: &Le
     host == view.host || learned.lync_hosts.contains(&host) || is_online_host(&host)
 }
 
-/// What a trace archive recorded about a request that got no response (a HAR `_error`, e.g.
-/// Chrome's `net::ERR_HTTP_1_1_REQUIRED` for an HTTP/2 stream reset with HTTP_1_1_REQUIRED).
+/// Why a request got no response: the RST_STREAM error code of an HTTP/2 stream seen in
+/// the capture (`HTTP_1_1_REQUIRED` …), or what a trace archive recorded (a HAR `_error`,
+/// e.g. Chrome's `net::ERR_HTTP_1_1_REQUIRED` for the same reset).
 pub(crate) fn stream_error(ex: &Exchange) -> Option<&str> {
+    if let Some(reset) = ex.stream.as_ref().and_then(|s| s.reset.as_ref()) {
+        return Some(reset.name.as_str());
+    }
     ex.annotations
         .as_ref()?
         .flags

@@ -1224,7 +1224,29 @@ fn as_h2(cap: &mut Cap, id: ExchId, reset: bool) {
     }
 }
 
+/// Makes exchange `id` an HTTP/2 stream seen in a capture that the server reset with
+/// RST_STREAM HTTP_1_1_REQUIRED (RFC 9113 §7, error code 0xd), with no response.
+fn as_h2_reset_in_capture(cap: &mut Cap, id: ExchId) {
+    let e = &mut cap.a.exchanges[id.0 as usize];
+    e.http_version = crate::model::HttpVersion::Http2;
+    e.response = None;
+    e.stream = Some(Box::new(crate::model::StreamInfo {
+        id: 3,
+        promised_by: None,
+        reset: Some(crate::model::StreamReset {
+            by_client: false,
+            code: 0xd,
+            name: "HTTP_1_1_REQUIRED".into(),
+        }),
+    }));
+}
+
 fn token_leg_on_h2(retry: bool) -> Analysis {
+    token_leg_on_h2_recorded(retry, false)
+}
+
+/// `packets`: the reset is an RST_STREAM of the capture, not a HAR's stream error.
+fn token_leg_on_h2_recorded(retry: bool, packets: bool) -> Analysis {
     let (mut cap, c2) = scenario_b_start();
     let host = "webext-pool1.contoso.com";
     cap.http(
@@ -1241,7 +1263,11 @@ fn token_leg_on_h2(retry: bool) -> Analysis {
         post(host, "/WebTicket/oauthtoken", GRANT),
         Some((401, Vec::new(), "")),
     );
-    as_h2(&mut cap, reset, true);
+    if packets {
+        as_h2_reset_in_capture(&mut cap, reset);
+    } else {
+        as_h2(&mut cap, reset, true);
+    }
     if retry {
         let c = cap.tls(CLIENT_B, "203.0.113.10:443", 4.6, host, cert_ext(), false);
         cap.http(
@@ -1283,6 +1309,20 @@ fn windows_auth_reset_on_http2() {
     assert_eq!(
         a.signin[0].verdict,
         "furthest: ad-user-challenge (challenge) → failed: webticket-oauth (C-H2-1: net::ERR_HTTP_1_1_REQUIRED)"
+    );
+}
+
+#[test]
+fn windows_auth_reset_seen_as_rst_stream_in_a_capture() {
+    let a = token_leg_on_h2_recorded(true, true);
+    assert_eq!(tag_of(&a, ExchId(2)).outcome, Outcome::Noise);
+    assert_eq!(findings_of(&a, "C-H2-1")[0].severity, Info);
+    let a = token_leg_on_h2_recorded(false, true);
+    assert_eq!(tag_of(&a, ExchId(2)).outcome, Outcome::Fail);
+    assert_eq!(findings_of(&a, "C-H2-1")[0].severity, Fail);
+    assert_eq!(
+        a.signin[0].verdict,
+        "furthest: ad-user-challenge (challenge) → failed: webticket-oauth (C-H2-1: HTTP_1_1_REQUIRED)"
     );
 }
 
