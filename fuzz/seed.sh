@@ -70,7 +70,7 @@ while IFS= read -r -d '' f; do seed keylog "$f"; done < <(
 )
 
 # Key files: the target's first byte chooses the password (0 none, 1 "test", 2 empty, 3 wrong;
-# +4: a .pfx name), see src/testkit/fuzz.rs. Each file with and without its password.
+# +4: a .pfx name), see src/fuzzing.rs. Each file with and without its password.
 while IFS= read -r -d '' f; do
   case "$f" in
     *.pfx | *.p12) seed key_file "$f" '\004'; seed key_file "$f" '\005'; seed key_file "$f" '\006' ;;

@@ -49,6 +49,8 @@ pub mod dispatch;
 pub mod dns;
 pub mod error;
 pub mod filter;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod model;
 pub mod net;

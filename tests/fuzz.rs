@@ -1,4 +1,4 @@
-//! The fuzz targets' entry points (`lyncscope::testkit::fuzz`) on stable Rust, inside
+//! The fuzz targets' entry points (`lyncscope::fuzzing`) on stable Rust, inside
 //! `cargo test`:
 //!
 //! - every input that once failed a fuzz target, kept in `tests/data/fuzz-regressions/<target>/`,
@@ -11,7 +11,7 @@
 //! The libFuzzer targets (`fuzz/`, README: Fuzzing) explore much further; this keeps the
 //! entry points honest where only a stable toolchain is available.
 
-use lyncscope::testkit::{self, fuzz::TARGETS};
+use lyncscope::{fuzzing::TARGETS, testkit};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{Config, FileFailurePersistence, RngAlgorithm, TestRng, TestRunner};
@@ -318,8 +318,8 @@ fn every_entry_point_has_a_fuzz_target_and_back() {
             "fuzz/Cargo.toml: {name} is not built from {path}"
         );
         assert!(
-            source.contains(&format!("lyncscope::testkit::fuzz::{name}(data)")),
-            "{path} does not call lyncscope::testkit::fuzz::{name}"
+            source.contains(&format!("lyncscope::fuzzing::{name}(data)")),
+            "{path} does not call lyncscope::fuzzing::{name}"
         );
     }
 }

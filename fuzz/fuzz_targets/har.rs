@@ -1,4 +1,4 @@
-//! `lyncscope::testkit::fuzz::har` under libFuzzer (README: Fuzzing).
+//! `lyncscope::fuzzing::har` under libFuzzer (README: Fuzzing).
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| lyncscope::testkit::fuzz::har(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| lyncscope::fuzzing::har(data));

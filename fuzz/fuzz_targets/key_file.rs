@@ -1,4 +1,4 @@
-//! `lyncscope::testkit::fuzz::key_file` under libFuzzer (README: Fuzzing).
+//! `lyncscope::fuzzing::key_file` under libFuzzer (README: Fuzzing).
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| lyncscope::testkit::fuzz::key_file(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| lyncscope::fuzzing::key_file(data));

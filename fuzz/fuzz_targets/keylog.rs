@@ -1,4 +1,4 @@
-//! `lyncscope::testkit::fuzz::keylog` under libFuzzer (README: Fuzzing).
+//! `lyncscope::fuzzing::keylog` under libFuzzer (README: Fuzzing).
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| lyncscope::testkit::fuzz::keylog(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| lyncscope::fuzzing::keylog(data));

@@ -1,4 +1,4 @@
-//! `lyncscope::testkit::fuzz::pipeline` under libFuzzer (README: Fuzzing).
+//! `lyncscope::fuzzing::pipeline` under libFuzzer (README: Fuzzing).
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| lyncscope::testkit::fuzz::pipeline(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| lyncscope::fuzzing::pipeline(data));

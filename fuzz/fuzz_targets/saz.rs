@@ -1,4 +1,4 @@
-//! `lyncscope::testkit::fuzz::saz` under libFuzzer (README: Fuzzing).
+//! `lyncscope::fuzzing::saz` under libFuzzer (README: Fuzzing).
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| lyncscope::testkit::fuzz::saz(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| lyncscope::fuzzing::saz(data));

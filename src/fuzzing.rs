@@ -1,5 +1,5 @@
 //! The entry points that the fuzz targets (`fuzz/fuzz_targets/`) and the mutation test
-//! (`tests/fuzz_mutations.rs`) share: each takes arbitrary bytes, runs them through one reader
+//! (`tests/fuzz.rs`) share: each takes arbitrary bytes, runs them through one reader
 //! the way the tool does, and must return (errors are fine) without panicking or hanging.
 //! Paths-only readers get the bytes in a temporary file.
 
@@ -124,11 +124,11 @@ fn pipeline_options() -> &'static Options {
         let mut options = Options {
             rules: Some(rules()),
             threads: Some(1),
-            keylogs: key_files(&super::sample("lync"), ".keylog.txt")
+            keylogs: key_files(&crate::testkit::sample("lync"), ".keylog.txt")
                 .into_iter()
-                .chain(key_files(&super::data("tls"), ".keys.txt"))
+                .chain(key_files(&crate::testkit::data("tls"), ".keys.txt"))
                 .collect(),
-            rsa_keys: vec![super::data("keys/rsa2048.pkcs1.pem")],
+            rsa_keys: vec![crate::testkit::data("keys/rsa2048.pkcs1.pem")],
             ..Options::default()
         };
         options.http.keep_body_max = 1 << 20;
@@ -198,8 +198,12 @@ fn filter_analysis() -> &'static (Analysis, Notes) {
             ..Options::default()
         };
         options.http.keep_body_max = 1 << 20;
-        let analysis = analyze(&[super::sample("dvwa-login.pcapng")], &options, &mut ())
-            .expect("the bundled sample analyses");
+        let analysis = analyze(
+            &[crate::testkit::sample("dvwa-login.pcapng")],
+            &options,
+            &mut (),
+        )
+        .expect("the bundled sample analyses");
         let mut notes = Notes::from_inputs(&analysis);
         if let Some(x) = analysis.exchanges.first() {
             notes.set_mark(x.id, true);
