@@ -35,6 +35,7 @@ import xml.etree.ElementTree as ET
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import dnswire  # noqa: E402
+from certs import decode_cert  # noqa: E402
 import ntlm  # noqa: E402
 import saz  # noqa: E402
 import scenarios as S  # noqa: E402
@@ -117,16 +118,6 @@ def cert_chain_from(server_bytes):
                 off += 3 + ln
             return certs
     return []
-
-
-def decode_cert(der):
-    with tempfile.NamedTemporaryFile("w", suffix=".pem", delete=False) as f:
-        f.write(ssl.DER_cert_to_PEM_cert(der))
-        name = f.name
-    try:
-        return ssl._ssl._test_decode_cert(name)
-    finally:
-        os.unlink(name)
 
 
 def name_matches(host, cert):

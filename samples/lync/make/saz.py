@@ -16,6 +16,7 @@ import time
 import zipfile
 
 import scenarios as S
+from certs import decode_cert
 
 PHONE_IP = "192.168.137.23"
 TZ_OFFSET = -7 * 3600
@@ -109,8 +110,7 @@ def dn(items):
 
 
 def cert_text(der):
-    import mobile_client  # local import: cert decoding helper lives there
-    c = mobile_client.decode_cert(der)
+    c = decode_cert(der)
     nb = calendar.timegm(time.strptime(c["notBefore"], "%b %d %H:%M:%S %Y %Z"))
     na = calendar.timegm(time.strptime(c["notAfter"], "%b %d %H:%M:%S %Y %Z"))
 
