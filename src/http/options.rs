@@ -60,6 +60,20 @@ impl KeepBudget {
             })
             .is_ok()
     }
+    /// Charges a finished body's kept bytes (decoded and wire; counted once when they are
+    /// the same bytes) to the budget, or drops them when the budget cannot pay.
+    pub(crate) fn charge(&self, body: &mut crate::model::Body) {
+        let kept = body.kept.as_ref().map_or(0, |k| k.len());
+        let wire = match (&body.kept, &body.wire_kept) {
+            (Some(k), Some(w)) if Arc::ptr_eq(k, w) => 0,
+            (_, Some(w)) => w.len(),
+            _ => 0,
+        };
+        if kept + wire > 0 && !self.take((kept + wire) as u64) {
+            body.kept = None;
+            body.wire_kept = None;
+        }
+    }
     /// Bytes still free.
     pub fn left(&self) -> u64 {
         self.0.load(std::sync::atomic::Ordering::Relaxed).max(0) as u64

@@ -24,7 +24,6 @@ use crate::model::{
 };
 use crate::net::stream::{ConnFacts, StreamSink};
 use std::collections::VecDeque;
-use std::sync::Arc;
 
 /// A head buffer that grew larger than this is given back after use.
 const HEAD_BUF_KEEP: usize = 64 * 1024;
@@ -1399,16 +1398,7 @@ impl HttpConnection {
             &mut notes,
         );
         if let Some(budget) = &self.opts.keep_budget {
-            let kept = body.kept.as_ref().map_or(0, |k| k.len());
-            let wire = match (&body.kept, &body.wire_kept) {
-                (Some(k), Some(w)) if Arc::ptr_eq(k, w) => 0,
-                (_, Some(w)) => w.len(),
-                _ => 0,
-            };
-            if kept + wire > 0 && !budget.take((kept + wire) as u64) {
-                body.kept = None;
-                body.wire_kept = None;
-            }
+            budget.charge(&mut body);
         }
         self.notes(notes, d, run.exch, run.last_at.frame);
         let Some(rec) = self.records.get_mut(run.exch) else {

@@ -22,7 +22,6 @@ use crate::model::{
 };
 use crate::net::stream::{ConnFacts, StreamSink};
 use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
 
 fn side(d: usize) -> &'static str {
     if d == 0 {
@@ -929,16 +928,7 @@ impl Http2Connection {
         let mut notes = Vec::new();
         let mut body = acc.finish(complete, start, len, &mut notes);
         if let Some(budget) = &self.opts.keep_budget {
-            let kept = body.kept.as_ref().map_or(0, |k| k.len());
-            let wire = match (&body.kept, &body.wire_kept) {
-                (Some(k), Some(w)) if Arc::ptr_eq(k, w) => 0,
-                (_, Some(w)) => w.len(),
-                _ => 0,
-            };
-            if kept + wire > 0 && !budget.take((kept + wire) as u64) {
-                body.kept = None;
-                body.wire_kept = None;
-            }
+            budget.charge(&mut body);
         }
         self.notes(notes, d, rec, at.frame);
         let complete = body.complete;
