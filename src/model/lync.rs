@@ -73,6 +73,15 @@ pub struct StageTag {
     pub note: Option<String>,
 }
 
+impl StageTag {
+    /// The step failed, but the client tolerated it and went on (outcome `noise`): `why` says
+    /// how it went on.
+    pub fn tolerate(&mut self, why: impl Into<String>) {
+        self.outcome = Outcome::Noise;
+        self.note = Some(why.into());
+    }
+}
+
 /// Authentication material of one exchange, decoded (never hashes or passwords).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AuthFacts {

@@ -1123,8 +1123,7 @@ fn settle_dns_noise(analysis: &mut Analysis) {
         if t.id == "dns-discovery" {
             if let Some(domain) = q.strip_prefix("lyncdiscoverinternal.") {
                 if answered.contains(&format!("lyncdiscover.{domain}")) {
-                    t.outcome = Outcome::Noise;
-                    t.note = Some(format!(
+                    t.tolerate(format!(
                         "{q} does not resolve here; the client went on with lyncdiscover.{domain} (expected outside the corporate network)"
                     ));
                     continue;
@@ -1132,8 +1131,7 @@ fn settle_dns_noise(analysis: &mut Analysis) {
             }
         }
         if answered.contains(&q) {
-            t.outcome = Outcome::Noise;
-            t.note = Some("another lookup of this name was answered".into());
+            t.tolerate("another lookup of this name was answered");
         }
     }
 }
@@ -1163,10 +1161,8 @@ fn settle_http_root_noise(analysis: &mut Analysis) {
             .as_ref()
             .is_some_and(|r| (300..400).contains(&r.status));
         if t.id == "ad-root-http" && t.outcome == Outcome::Fail && at <= later && !redirected {
-            t.outcome = Outcome::Noise;
-            t.note = Some(
-                "the HTTP first hop failed (port 80 not published?); the client went on over HTTPS"
-                    .into(),
+            t.tolerate(
+                "the HTTP first hop failed (port 80 not published?); the client went on over HTTPS",
             );
         }
     }
@@ -1192,8 +1188,7 @@ fn settle_http2_resets(analysis: &mut Analysis) {
             .as_mut()
             .map(std::sync::Arc::make_mut)
         {
-            t.outcome = Outcome::Noise;
-            t.note = Some(format!(
+            t.tolerate(format!(
                 "HTTP/2 stream reset with HTTP_1_1_REQUIRED; the client repeated it over HTTP/1.1 \
                  (#{})",
                 retry.0
@@ -1275,11 +1270,9 @@ fn settle_silent_idp(analysis: &mut Analysis) {
             .as_mut()
             .map(std::sync::Arc::make_mut)
         {
-            t.outcome = Outcome::Noise;
-            t.note = Some(
+            t.tolerate(
                 "a silent token attempt that needs the user; the client went on to an \
-                 interactive sign-in"
-                    .into(),
+                 interactive sign-in",
             );
         }
     }
@@ -1419,8 +1412,7 @@ fn settle_online_vanity_name(analysis: &mut Analysis, learned: &Learned) {
             continue;
         }
         if let Some(t) = analysis.connections[i].stage.as_mut() {
-            t.outcome = Outcome::Noise;
-            t.note = Some(format!(
+            t.tolerate(format!(
                 "{name} is a CNAME to SfB Online, whose certificate (*.online.lync.com) cannot \
                  cover it; the client went on (HTTP, or Online directly)"
             ));
@@ -1599,8 +1591,7 @@ fn settle_connection_noise(analysis: &mut Analysis) {
             continue;
         }
         if t.id == "tcp-tls" && port == 80 && https_ok.contains(&ip) {
-            t.outcome = Outcome::Noise;
-            t.note = Some(format!(
+            t.tolerate(format!(
                 "HTTP/80 on {ip} not published ({}); the client went on over HTTPS",
                 t.note.as_deref().unwrap_or("no answer")
             ));
