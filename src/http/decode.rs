@@ -3,7 +3,7 @@
 //! of the decoded bytes. Nothing here buffers a whole body unless asked to keep it.
 
 use crate::model::Severity;
-use flate2::write::{DeflateDecoder, MultiGzDecoder, ZlibDecoder};
+use super::inflate::{Format, Inflater};
 use sha2::{Digest, Sha256};
 use std::io::{self, Write};
 use std::sync::Arc;
@@ -72,9 +72,8 @@ fn head_bytes(head: &mut Option<Vec<u8>>, max: u64, buf: &[u8]) {
 /// One decoding stage and everything after it. Built innermost-first from the codings.
 enum Chain {
     Sink(DecodedSink),
-    Gzip(Box<MultiGzDecoder<Chain>>),
-    Zlib(Box<ZlibDecoder<Chain>>),
-    RawDeflate(Box<DeflateDecoder<Chain>>),
+    /// gzip, zlib or raw deflate.
+    Inflate(Box<Inflater<Chain>>),
     /// "deflate" whose first two bytes are not seen yet: they tell zlib from raw deflate.
     DeflateUndecided {
         head: Vec<u8>,
@@ -109,9 +108,7 @@ impl Write for Chain {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Chain::Sink(s) => s.write(buf),
-            Chain::Gzip(d) => write_stage(d.as_mut(), buf),
-            Chain::Zlib(d) => write_stage(d.as_mut(), buf),
-            Chain::RawDeflate(d) => write_stage(d.as_mut(), buf),
+            Chain::Inflate(d) => d.write(buf),
             Chain::Brotli(d) => write_stage(d.as_mut(), buf),
             Chain::DeflateUndecided { head, .. } => {
                 let need = 2usize.saturating_sub(head.len()).min(buf.len());
@@ -124,11 +121,8 @@ impl Write for Chain {
                     return Err(io::Error::other("decoder state lost"));
                 };
                 let zlib = is_zlib_header(head[0], head[1]);
-                *self = if zlib {
-                    Chain::Zlib(Box::new(ZlibDecoder::new(*next)))
-                } else {
-                    Chain::RawDeflate(Box::new(DeflateDecoder::new(*next)))
-                };
+                let format = if zlib { Format::Zlib } else { Format::Raw };
+                *self = Chain::Inflate(Box::new(Inflater::new(format, *next)));
                 self.write(&head)?;
                 self.write(&buf[need..])?;
                 Ok(buf.len())
@@ -147,16 +141,8 @@ impl Chain {
     fn finish(&mut self) -> io::Result<()> {
         match self {
             Chain::Sink(_) => Ok(()),
-            Chain::Gzip(d) => {
-                d.try_finish()?;
-                d.get_mut().finish()
-            }
-            Chain::Zlib(d) => {
-                d.try_finish()?;
-                d.get_mut().finish()
-            }
-            Chain::RawDeflate(d) => {
-                d.try_finish()?;
+            Chain::Inflate(d) => {
+                d.finish()?;
                 d.get_mut().finish()
             }
             Chain::Brotli(d) => {
@@ -174,9 +160,7 @@ impl Chain {
     fn sink(&self) -> Option<&DecodedSink> {
         match self {
             Chain::Sink(s) => Some(s),
-            Chain::Gzip(d) => d.get_ref().sink(),
-            Chain::Zlib(d) => d.get_ref().sink(),
-            Chain::RawDeflate(d) => d.get_ref().sink(),
+            Chain::Inflate(d) => d.get_ref().sink(),
             Chain::Brotli(d) => d.get_ref().sink(),
             Chain::DeflateUndecided { next, .. } => next.sink(),
             Chain::Empty => None,
@@ -186,9 +170,7 @@ impl Chain {
     fn sink_mut(&mut self) -> Option<&mut DecodedSink> {
         match self {
             Chain::Sink(s) => Some(s),
-            Chain::Gzip(d) => d.get_mut().sink_mut(),
-            Chain::Zlib(d) => d.get_mut().sink_mut(),
-            Chain::RawDeflate(d) => d.get_mut().sink_mut(),
+            Chain::Inflate(d) => d.get_mut().sink_mut(),
             Chain::Brotli(d) => d.get_mut().sink_mut(),
             Chain::DeflateUndecided { next, .. } => next.sink_mut(),
             Chain::Empty => None,
@@ -259,7 +241,7 @@ impl BodyAcc {
             // one first: wrap stages in listed order, the last listed ends up outermost.
             for coding in &active {
                 chain = match *coding {
-                    "gzip" | "x-gzip" => Chain::Gzip(Box::new(MultiGzDecoder::new(chain))),
+                    "gzip" | "x-gzip" => Chain::Inflate(Box::new(Inflater::new(Format::Gzip, chain))),
                     "deflate" => Chain::DeflateUndecided {
                         head: Vec::with_capacity(2),
                         next: Box::new(chain),

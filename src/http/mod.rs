@@ -3,6 +3,7 @@
 
 mod decode;
 mod exchange;
+mod inflate;
 pub mod h1;
 pub mod h2;
 mod options;
