@@ -20,6 +20,9 @@ use crate::model::{Analysis, AuthLeg, Exchange, Headers, TokenRef};
 use fingerprint::Fingerprints;
 use std::collections::BTreeMap;
 
+/// How a fingerprint is written, in words (the JSON report's `redaction.fingerprint`).
+pub const FINGERPRINT_FORM: &str = "‹kind:first 8 hex digits of HMAC-SHA-256 over the value, keyed by a digest of all the report's secrets›";
+
 /// What a redaction replaced: how many values of each kind (`cwt`, `jwt`, `cookie`,
 /// `ntlm-response`, `password` …).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -30,6 +33,20 @@ pub struct RedactionSummary {
 impl RedactionSummary {
     pub fn total(&self) -> usize {
         self.kinds.values().sum()
+    }
+
+    /// "14 values replaced by fingerprints (cookie 2, cwt 4, …)": the line the readable
+    /// reports give.
+    pub fn words(&self) -> String {
+        if self.total() == 0 {
+            return "no secret found to replace".to_string();
+        }
+        let kinds: Vec<String> = self.kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        format!(
+            "{} replaced by fingerprints ({}); --no-redact keeps them",
+            crate::presentation::connections::count(self.total(), "value"),
+            kinds.join(", ")
+        )
     }
 }
 
@@ -52,6 +69,7 @@ pub fn redact(a: &Analysis) -> (Analysis, RedactionSummary) {
         kinds: f
             .counts
             .iter()
+            .filter(|(_, n)| **n > 0)
             .map(|(k, n)| ((*k).to_string(), *n))
             .collect(),
     };
@@ -208,7 +226,11 @@ fn keylog_line(f: &mut Fingerprints, line: &str) -> String {
     let mut parts = line.split_whitespace();
     match (parts.next(), parts.next(), parts.next()) {
         (Some(label), Some(random), Some(secret)) if !label.starts_with('#') => {
-            format!("{label} {random} {}", f.replace("tls-secret", secret, None))
+            // Not counted: no export writes the key log (the JSON report gives its line count).
+            format!(
+                "{label} {random} {}",
+                fingerprint_only(f, "tls-secret", secret)
+            )
         }
         _ => line.to_string(),
     }

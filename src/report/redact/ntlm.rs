@@ -45,7 +45,10 @@ pub(super) fn zero_type3(bytes: &[u8]) -> Option<Vec<u8>> {
         }
     }
     // The MIC is there when the payload starts after it (MS-NLMP §3.1.5.1.2 puts it at 72).
-    if first_payload != usize::MAX && first_payload >= MIC_AT + MIC_LEN {
+    if first_payload != usize::MAX
+        && first_payload >= MIC_AT + MIC_LEN
+        && msg.len() >= MIC_AT + MIC_LEN
+    {
         for b in &mut out[start + MIC_AT..start + MIC_AT + MIC_LEN] {
             changed |= *b != 0;
             *b = 0;
@@ -148,5 +151,9 @@ mod tests {
         bad[24..28].copy_from_slice(&u32::MAX.to_le_bytes());
         let z = zero_type3(&bad).unwrap();
         assert_eq!(z.len(), bad.len());
+        // Offsets that claim a MIC in a message too short for one.
+        let mut short = type3()[..60].to_vec();
+        short[12..20].copy_from_slice(&[1, 0, 1, 0, 200, 0, 0, 0]);
+        let _ = zero_type3(&short);
     }
 }
