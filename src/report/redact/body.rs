@@ -285,6 +285,37 @@ mod tests {
     }
 
     #[test]
+    fn gzip_body_is_encoded_again() {
+        use std::io::Read;
+        let mut f = Fingerprints::collecting();
+        let text = br#"{"access_token":"cwt=AAEBsecret","expires_in":1}"#.to_vec();
+        let wire = encode(&["gzip".to_string()], &text).unwrap();
+        let mut body = Body {
+            wire_length: wire.len() as u64,
+            decoded_length: Some(text.len() as u64),
+            content_encoding: vec!["gzip".into()],
+            kept: Some(Arc::from(text)),
+            wire_kept: Some(Arc::from(wire)),
+            complete: true,
+            ..Body::default()
+        };
+        let mut h = Headers::from_pairs([("Content-Encoding", "gzip"), ("Content-Length", "1")]);
+        redact_message_body(&mut f, &mut h, &mut body);
+        let w = body.wire_kept.as_deref().unwrap();
+        let mut plain = String::new();
+        flate2::read::GzDecoder::new(w)
+            .read_to_string(&mut plain)
+            .unwrap();
+        assert_eq!(plain.as_bytes(), body.kept.as_deref().unwrap());
+        assert!(
+            plain.starts_with(r#"{"access_token":"cwt=‹cwt:"#),
+            "{plain}"
+        );
+        assert_eq!(h.get("content-encoding"), Some("gzip"));
+        assert_eq!(h.get("content-length"), Some(w.len().to_string().as_str()));
+    }
+
+    #[test]
     fn lengths_and_content_length_follow() {
         let mut f = Fingerprints::collecting();
         let text = b"password=hunter2".to_vec();
