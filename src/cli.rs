@@ -113,6 +113,14 @@ struct ReportArgs {
     /// findings and the connections stay the whole capture's.
     #[arg(long, value_name = "EXPR")]
     filter: Option<String>,
+    /// Replace credentials, tokens, cookies and session keys by stable fingerprints
+    /// (‹cwt:3f2a91c0›) so the output can be shared; the NTLM user, hosts, statuses, token
+    /// audiences and expiries stay. The default for markdown and html.
+    #[arg(long, conflicts_with = "no_redact")]
+    redact: bool,
+    /// Keep every secret as captured (markdown and html are redacted otherwise).
+    #[arg(long)]
+    no_redact: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -138,6 +146,23 @@ struct ExportArgs {
     /// input, as the UI saves them).
     #[arg(long, value_name = "FILE")]
     notes: Option<PathBuf>,
+    /// Replace credentials, tokens, cookies and session keys by stable fingerprints
+    /// (‹cwt:3f2a91c0›) so the output can be shared; the NTLM user, hosts, statuses, token
+    /// audiences and expiries stay. The default for markdown and html.
+    #[arg(long, conflicts_with = "no_redact")]
+    redact: bool,
+    /// Keep every secret as captured (markdown and html are redacted otherwise).
+    #[arg(long)]
+    no_redact: bool,
+}
+
+/// `--redact` / `--no-redact`, else what the format does by default.
+fn redaction(redact: bool, no_redact: bool, by_default: bool) -> report::export::Redact {
+    if redact || (by_default && !no_redact) {
+        report::export::Redact::Redact
+    } else {
+        report::export::Redact::Keep
+    }
 }
 
 /// `--format` of `export`: the names of the export table.
@@ -322,24 +347,25 @@ fn export_cmd(args: ExportArgs) -> Result<()> {
         .map(|x| x.id)
         .collect();
     let format = args.format;
+    let redact = redaction(args.redact, args.no_redact, format.redacts_by_default());
     // The same refusal for a file and for standard output.
     report::export::check_scope(format, &ids).map_err(|e| anyhow::anyhow!("{e}"))?;
     if args.output.as_os_str() == "-" {
         let stdout = std::io::stdout();
         let mut w = std::io::BufWriter::new(stdout.lock());
-        report::export::write_export(&analysis, &notes, &ids, format, &mut w)
+        report::export::write_export_with(&analysis, &notes, &ids, format, redact, &mut w)
             .and_then(|()| w.flush())
             .context("writing the export")?;
         return Ok(());
     }
-    let n = report::export::export_to_file(&analysis, &notes, &ids, format, &args.output).map_err(
-        |e| match e {
-            report::export::ExportError::Io { path, error } => {
-                anyhow::anyhow!("-o {path}: cannot write: {error}")
-            }
-            e => anyhow::anyhow!("{e}"),
-        },
-    )?;
+    let n =
+        report::export::export_to_file_with(&analysis, &notes, &ids, format, redact, &args.output)
+            .map_err(|e| match e {
+                report::export::ExportError::Io { path, error } => {
+                    anyhow::anyhow!("-o {path}: cannot write: {error}")
+                }
+                e => anyhow::anyhow!("{e}"),
+            })?;
     eprintln!(
         "lyncscope: wrote {} ({}) to {}",
         lyncscope::presentation::connections::count(n, "exchange"),
@@ -466,11 +492,26 @@ fn report_cmd(args: ReportArgs) -> Result<()> {
             marked: false,
             exchanges: Vec::new(),
             notes: None,
+            redact: args.redact,
+            no_redact: args.no_redact,
         });
     }
     lyncscope::phases::mark("start");
     parse_filter(args.filter.as_deref())?;
-    let analysis = load(&args.input, 0)?;
+    let redact = redaction(args.redact, args.no_redact, false);
+    // A redacted report checks whole bodies (and gives their hashes only after redaction).
+    let keep = match redact {
+        report::export::Redact::Redact => EXPORT_BODY_KEEP,
+        report::export::Redact::Keep => 0,
+    };
+    let analysis = load(&args.input, keep)?;
+    let (analysis, summary) = match redact {
+        report::export::Redact::Redact => {
+            let (a, s) = report::redact::redact(&analysis);
+            (a, Some(s))
+        }
+        report::export::Redact::Keep => (analysis, None),
+    };
     let only = filtered(&analysis, args.filter.as_deref())?;
     let format = match args.format {
         FormatArg::Json if args.pretty => report::Format::JsonPretty,
@@ -478,16 +519,23 @@ fn report_cmd(args: ReportArgs) -> Result<()> {
         _ => report::Format::Text,
     };
     let write = |w: &mut dyn Write| match (&only, format) {
-        (None, _) => report::write(&analysis, format, w),
+        (None, report::Format::Text) => report::write(&analysis, format, w),
+        (None, _) => report::json::write_with(
+            &analysis,
+            summary.as_ref(),
+            format == report::Format::JsonPretty,
+            w,
+        ),
         (Some(only), report::Format::Text) => report::text::write_only(&analysis, Some(only), w),
         (Some(only), _) => {
             let mut ids: Vec<_> = only.iter().copied().collect();
             ids.sort();
             let notes = lyncscope::model::Notes::default();
-            report::json::write_scoped(
+            report::json::write_scoped_with(
                 &analysis,
                 &notes,
                 &ids,
+                summary.as_ref(),
                 format == report::Format::JsonPretty,
                 w,
             )

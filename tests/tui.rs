@@ -694,3 +694,27 @@ fn the_ladder_shows_connection_attempts_that_carried_no_exchange() {
     );
     assert!(status.contains("tcp-tls fail"), "{status}");
 }
+
+/// The export dialog's redaction: Markdown is redacted by default, `r` turns it off (and D's
+/// web ticket, which the client sent, is then in the file).
+#[test]
+fn export_dialog_redaction_toggle() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app("D-user-404.pcapng", dir.path());
+    // D's ticket: issued by pool 1 to the mock client (samples/lync/README.md, token TB1).
+    let ticket = "AAEBHAEFAAAAAAAFFQAAAP1EXTaliceB1kQw7";
+    let mut export = |keys: &str, name: &str| -> String {
+        // Format "Markdown report" is the fourth.
+        press(&mut app, "x <Right> <Down> <Down> <Down>");
+        press(&mut app, keys);
+        press(&mut app, "<Enter> <C-u>");
+        let out = dir.path().join(name);
+        type_text(&mut app, out.to_str().unwrap());
+        press(&mut app, "<Enter>");
+        std::fs::read_to_string(&out).unwrap()
+    };
+    let redacted = export("", "redacted.md");
+    assert!(!redacted.contains(ticket) && redacted.contains("‹cwt:"));
+    let kept = export("r", "kept.md");
+    assert!(kept.contains(ticket));
+}

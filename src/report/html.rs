@@ -80,6 +80,18 @@ pub fn write_html(
     scope: &[ExchId],
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    write_html_with(a, notes, scope, None, out)
+}
+
+/// [`write_html`] of an analysis [`super::redact::redact`] gave: the summary says what was
+/// replaced.
+pub fn write_html_with(
+    a: &Analysis,
+    notes: &Notes,
+    scope: &[ExchId],
+    redaction: Option<&super::redact::RedactionSummary>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let super::markdown::Listing {
         scope,
         listed,
@@ -122,6 +134,9 @@ pub fn write_html(
     writeln!(out, "<h2 id=\"summary\">Summary</h2>\n<dl class=\"facts\">")?;
     for (k, v) in summary(a) {
         writeln!(out, "<dt>{}</dt><dd>{}</dd>", esc(k), esc(&v))?;
+    }
+    if let Some(r) = redaction {
+        writeln!(out, "<dt>Redacted</dt><dd>{}</dd>", esc(&r.words()))?;
     }
     writeln!(
         out,

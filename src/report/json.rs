@@ -4,6 +4,7 @@
 //! schema version. The DTOs borrow from the [`Analysis`] so a large report streams out without
 //! copying it.
 
+use super::redact::RedactionSummary;
 use crate::model::{
     Analysis, Body, Connection, Diagnostic, ExchId, Exchange, Headers, InputInfo, Note, Notes,
     Request, Response, Timing, Upgrade,
@@ -17,6 +18,59 @@ pub const SCHEMA: &str = "lyncscope/report-2";
 /// Writes the report as compact JSON (one line), or indented when `pretty`.
 pub fn write<W: Write>(analysis: &Analysis, pretty: bool, out: W) -> std::io::Result<()> {
     write_report(Report::new(analysis), pretty, out)
+}
+
+/// [`write`] of an analysis [`super::redact::redact`] gave, with its `redaction` section.
+pub fn write_with<W: Write>(
+    analysis: &Analysis,
+    redaction: Option<&RedactionSummary>,
+    pretty: bool,
+    out: W,
+) -> std::io::Result<()> {
+    let mut report = Report::new(analysis);
+    report.tail.redaction = redaction.map(RedactionDto::of);
+    write_report(report, pretty, out)
+}
+
+/// [`write_scoped`] of an analysis [`super::redact::redact`] gave, with its `redaction`
+/// section.
+pub fn write_scoped_with<W: Write>(
+    analysis: &Analysis,
+    notes: &Notes,
+    only: &[ExchId],
+    redaction: Option<&RedactionSummary>,
+    pretty: bool,
+    out: W,
+) -> std::io::Result<()> {
+    let mut report = Report::new(analysis);
+    report.exchanges.only = Some(only);
+    report.exchanges.notes = Some(notes);
+    report.tail.redaction = redaction.map(RedactionDto::of);
+    write_report(report, pretty, out)
+}
+
+/// The `redaction` section: present only in a redacted report (docs/report-schema.md).
+#[derive(Serialize)]
+struct RedactionDto {
+    /// Always true: the section is absent from a report written as captured.
+    applied: bool,
+    /// How fingerprints are made, for a reader who meets one.
+    fingerprint: &'static str,
+    /// Values replaced, all kinds together.
+    total: usize,
+    /// Values replaced, by kind.
+    kinds: std::collections::BTreeMap<String, usize>,
+}
+
+impl RedactionDto {
+    fn of(s: &RedactionSummary) -> RedactionDto {
+        RedactionDto {
+            applied: true,
+            fingerprint: super::redact::FINGERPRINT_FORM,
+            total: s.total(),
+            kinds: s.kinds.clone(),
+        }
+    }
 }
 
 /// The report restricted to the exchanges `only` (in that order), each with the user's mark
@@ -167,6 +221,8 @@ struct Tail<'a> {
     dns: Vec<super::lync_json::DnsDto<'a>>,
     findings: Vec<super::lync_json::FindingDto<'a>>,
     signin: Vec<super::lync_json::SigninDto<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    redaction: Option<RedactionDto>,
 }
 
 #[derive(Serialize)]
@@ -207,6 +263,7 @@ impl<'a> Report<'a> {
                 dns: a.dns.iter().map(super::lync_json::dns).collect(),
                 findings: a.findings.iter().map(super::lync_json::finding).collect(),
                 signin: a.signin.iter().map(super::lync_json::signin).collect(),
+                redaction: None,
             },
         }
     }

@@ -148,6 +148,18 @@ pub fn write_markdown(
     scope: &[ExchId],
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    write_markdown_with(a, notes, scope, None, out)
+}
+
+/// [`write_markdown`] of an analysis [`super::redact::redact`] gave: the summary says what
+/// was replaced.
+pub fn write_markdown_with(
+    a: &Analysis,
+    notes: &Notes,
+    scope: &[ExchId],
+    redaction: Option<&super::redact::RedactionSummary>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let Listing {
         scope,
         listed,
@@ -174,6 +186,9 @@ pub fn write_markdown(
     writeln!(out, "## Summary\n")?;
     for (k, v) in summary(a) {
         writeln!(out, "- **{k}:** {}", md_text(&v))?;
+    }
+    if let Some(r) = redaction {
+        writeln!(out, "- **Redacted:** {}", md_text(&r.words()))?;
     }
     writeln!(
         out,

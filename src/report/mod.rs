@@ -7,6 +7,7 @@ pub mod json;
 mod json_seq;
 mod lync_json;
 pub mod markdown;
+pub mod redact;
 pub mod stages;
 pub mod svg;
 pub mod text;

@@ -696,6 +696,7 @@ impl App {
                     scope: 0,
                     format: 0,
                     column: 0,
+                    redact: None,
                 }))
             }
             Action::TimeFormat => {
@@ -875,6 +876,7 @@ impl App {
                     d.format = (d.format + 1).min(ExportFormat::ALL.len() - 1);
                 }
             }
+            KeyCode::Char('r') => d.redact = Some(!d.redacts(ExportFormat::ALL[d.format])),
             KeyCode::Enter => {
                 let (scope, format) = (EXPORT_SCOPES[d.scope], ExportFormat::ALL[d.format]);
                 self.overlay = Some(Overlay::Export(d.clone()));
@@ -929,11 +931,17 @@ impl App {
         let (scope, format) = (EXPORT_SCOPES[d.scope], ExportFormat::ALL[d.format]);
         let ids = self.scope_ids(scope);
         let path = PathBuf::from(path.trim());
-        match crate::report::export::export_to_file(
+        let redaction = if d.redacts(format) {
+            crate::report::export::Redact::Redact
+        } else {
+            crate::report::export::Redact::Keep
+        };
+        match crate::report::export::export_to_file_with(
             &self.analysis,
             &self.notes,
             &ids,
             format,
+            redaction,
             &path,
         ) {
             Ok(n) => self.say(format!(

@@ -51,6 +51,15 @@ pub struct ExportDialog {
     pub format: usize,
     /// 0 = scope list, 1 = format list.
     pub column: usize,
+    /// Redact (`r` toggles); None: the format's default (Markdown and HTML redact).
+    pub redact: Option<bool>,
+}
+
+impl ExportDialog {
+    /// Whether the export will be redacted, for the dialog's format.
+    pub fn redacts(&self, format: crate::report::export::ExportFormat) -> bool {
+        self.redact.unwrap_or(format.redacts_by_default())
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -49,5 +49,6 @@ pub fn reference(corpus: &Path, capture: &Path) -> Option<serde_json::Value> {
     let text = std::fs::read_to_string(p).ok()?;
     serde_json::from_str(&text).ok()
 }
+pub mod har_schema;
 pub mod scripts;
 pub mod synth;

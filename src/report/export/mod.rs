@@ -4,10 +4,12 @@
 mod har;
 mod saz;
 
+pub use crate::report::redact::Redact;
 pub use har::write_har;
 pub use saz::write_saz;
 
 use crate::model::{Analysis, ExchId, Notes};
+use crate::report::redact::{redact, RedactionSummary};
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -131,6 +133,37 @@ impl ExportFormat {
     }
 }
 
+impl ExportFormat {
+    /// Whether the format is redacted unless asked otherwise: the readable reports (Markdown,
+    /// HTML) are what gets mailed around; the rest are written as captured unless `--redact`.
+    pub fn redacts_by_default(self) -> bool {
+        matches!(self, ExportFormat::Markdown | ExportFormat::Html)
+    }
+
+    /// [`Redact::Redact`] for the formats redacted by default, else [`Redact::Keep`].
+    pub fn default_redaction(self) -> Redact {
+        if self.redacts_by_default() {
+            Redact::Redact
+        } else {
+            Redact::Keep
+        }
+    }
+}
+
+/// The analysis an export writes: the captured one, or a redacted copy and what was replaced.
+fn prepared(
+    a: &Analysis,
+    redaction: Redact,
+) -> (std::borrow::Cow<'_, Analysis>, Option<RedactionSummary>) {
+    match redaction {
+        Redact::Keep => (std::borrow::Cow::Borrowed(a), None),
+        Redact::Redact => {
+            let (copy, summary) = redact(a);
+            (std::borrow::Cow::Owned(copy), Some(summary))
+        }
+    }
+}
+
 /// Why an export could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -148,7 +181,8 @@ pub enum ExportError {
     Io { path: String, error: io::Error },
 }
 
-/// Writes the export to `path`; returns how many exchanges it holds.
+/// Writes the export to `path`, redacted when the format is by default
+/// ([`ExportFormat::redacts_by_default`]); returns how many exchanges it holds.
 pub fn export_to_file(
     a: &Analysis,
     notes: &Notes,
@@ -156,11 +190,25 @@ pub fn export_to_file(
     format: ExportFormat,
     path: &Path,
 ) -> Result<usize, ExportError> {
+    export_to_file_with(a, notes, ids, format, format.default_redaction(), path)
+}
+
+/// [`export_to_file`], redacted or not as `redaction` says.
+pub fn export_to_file_with(
+    a: &Analysis,
+    notes: &Notes,
+    ids: &[ExchId],
+    format: ExportFormat,
+    redaction: Redact,
+    path: &Path,
+) -> Result<usize, ExportError> {
     let io_err = |error: io::Error| ExportError::Io {
         path: path.display().to_string(),
         error,
     };
     check_scope(format, ids)?;
+    let (a, summary) = prepared(a, redaction);
+    let a = a.as_ref();
     // Bodies are checked before the file is created, so a failure leaves nothing behind.
     let body = match format {
         ExportFormat::RequestBody | ExportFormat::ResponseBody => {
@@ -176,7 +224,7 @@ pub fn export_to_file(
     let mut w = io::BufWriter::with_capacity(1 << 20, file);
     match body {
         Some(bytes) => w.write_all(&bytes).map_err(io_err)?,
-        None => write_export(a, notes, ids, format, &mut w).map_err(io_err)?,
+        None => write_prepared(a, summary.as_ref(), notes, ids, format, &mut w).map_err(io_err)?,
     }
     w.flush().map_err(io_err)?;
     Ok(ids.len())
@@ -211,7 +259,8 @@ fn single_body(a: &Analysis, ids: &[ExchId], request: bool) -> Result<Vec<u8>, E
         .ok_or(ExportError::NoBody(id.0, side))
 }
 
-/// Streamable formats (all but SAZ and single bodies) to any writer.
+/// Streamable formats (all but SAZ and single bodies) to any writer, redacted when the
+/// format is by default.
 pub fn write_export(
     a: &Analysis,
     notes: &Notes,
@@ -219,11 +268,40 @@ pub fn write_export(
     format: ExportFormat,
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    write_export_with(a, notes, ids, format, format.default_redaction(), out)
+}
+
+/// [`write_export`], redacted or not as `redaction` says.
+pub fn write_export_with(
+    a: &Analysis,
+    notes: &Notes,
+    ids: &[ExchId],
+    format: ExportFormat,
+    redaction: Redact,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let (a, summary) = prepared(a, redaction);
+    write_prepared(a.as_ref(), summary.as_ref(), notes, ids, format, out)
+}
+
+/// Writes `a` (already redacted when `redaction` is given).
+fn write_prepared(
+    a: &Analysis,
+    redaction: Option<&RedactionSummary>,
+    notes: &Notes,
+    ids: &[ExchId],
+    format: ExportFormat,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     match format {
-        ExportFormat::Json => crate::report::json::write_scoped(a, notes, ids, true, &mut *out),
+        ExportFormat::Json => {
+            crate::report::json::write_scoped_with(a, notes, ids, redaction, true, &mut *out)
+        }
         ExportFormat::Har => har::write_har(&with_notes(a, notes, ids), Some(ids), out),
-        ExportFormat::Markdown => crate::report::markdown::write_markdown(a, notes, ids, out),
-        ExportFormat::Html => crate::report::html::write_html(a, notes, ids, out),
+        ExportFormat::Markdown => {
+            crate::report::markdown::write_markdown_with(a, notes, ids, redaction, out)
+        }
+        ExportFormat::Html => crate::report::html::write_html_with(a, notes, ids, redaction, out),
         ExportFormat::RawRequest | ExportFormat::RawResponse => {
             for (i, id) in ids.iter().enumerate() {
                 let Some(x) = a.exchanges.get(id.0 as usize) else {

@@ -93,6 +93,9 @@ pub fn render_export(
     f.render_widget(block, r);
     let [left, right] =
         Layout::horizontal([Constraint::Length(26), Constraint::Fill(1)]).areas(inner);
+    let redacts = crate::report::export::ExportFormat::ALL
+        .get(d.format)
+        .is_some_and(|f| d.redacts(*f));
     let scope_lines: Vec<Line> = std::iter::once(Line::styled("Scope", theme.title()))
         .chain(scopes.iter().enumerate().map(|(i, (title, n))| {
             let text = format!(" {title:<17}{n:>6}");
@@ -107,6 +110,16 @@ pub fn render_export(
             };
             Line::styled(text, style)
         }))
+        .chain([
+            Line::raw(""),
+            Line::styled(
+                format!(
+                    " Redact secrets (r)  {}",
+                    if redacts { "yes" } else { "no" }
+                ),
+                theme.normal(),
+            ),
+        ])
         .collect();
     let format_lines: Vec<Line> = std::iter::once(Line::styled("Format", theme.title()))
         .chain(formats.iter().enumerate().map(|(i, title)| {
