@@ -222,46 +222,61 @@ pub fn token(text: &str) -> Token {
     Cow::Borrowed(known)
 }
 
-/// Header fields of one HTTP message, as sent, in order. Stored as one text block (names and
-/// values back to back) plus where each name and value ends, so that tens of thousands of
-/// exchanges stay small in memory.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Headers {
-    text: Box<str>,
-    /// Per field: the end of its name and the end of its value in `text` (a name starts where
-    /// the previous value ended).
-    ends: Box<[(u32, u32)]>,
+/// Header fields of one HTTP message, as sent, in order. Stored as one text: each name and
+/// value as its length, then its text (see [`put_len`]), so a message's headers are one
+/// allocation of a few bytes more than their text, and none when there are none.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Headers(Box<str>);
+
+/// Writes `len` in 6-bit groups, low group first, each as one ASCII byte (bit 6 set: more
+/// groups follow), so the lengths sit in a `str` with the texts they measure. Header names and
+/// values are mostly under 64 bytes: one byte each.
+fn put_len(out: &mut String, mut len: usize) {
+    while len >= 0x40 {
+        out.push(char::from(0x40 | (len & 0x3f) as u8));
+        len >>= 6;
+    }
+    out.push(char::from(len as u8));
+}
+
+/// The next text written by [`Headers::from_pairs`], `rest` moved past it.
+fn take_text<'a>(rest: &mut &'a str) -> Option<&'a str> {
+    let mut len = 0usize;
+    let mut shift = 0u32;
+    loop {
+        let (&b, _) = rest.as_bytes().split_first()?;
+        *rest = rest.get(1..)?;
+        len |= usize::from(b & 0x3f).checked_shl(shift)?;
+        if b & 0x40 == 0 {
+            break;
+        }
+        shift += 6;
+    }
+    let text = rest.get(..len)?;
+    *rest = rest.get(len..)?;
+    Some(text)
 }
 
 impl Headers {
     pub fn from_pairs<'a, I: IntoIterator<Item = (&'a str, &'a str)>>(pairs: I) -> Headers {
         let mut text = String::new();
-        let mut ends = Vec::new();
         for (n, v) in pairs {
+            put_len(&mut text, n.len());
             text.push_str(n);
-            let ne = text.len() as u32;
+            put_len(&mut text, v.len());
             text.push_str(v);
-            ends.push((ne, text.len() as u32));
         }
-        Headers {
-            text: text.into_boxed_str(),
-            ends: ends.into_boxed_slice(),
-        }
+        Headers(text.into_boxed_str())
     }
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.iter().count()
     }
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.0.is_empty()
     }
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
-        let mut start = 0usize;
-        self.ends.iter().map(move |&(ne, ve)| {
-            let (ne, ve) = (ne as usize, ve as usize);
-            let field = (&self.text[start..ne], &self.text[ne..ve]);
-            start = ve;
-            field
-        })
+        let mut rest: &str = &self.0;
+        std::iter::from_fn(move || Some((take_text(&mut rest)?, take_text(&mut rest)?)))
     }
     /// The first value of a header, matched case-insensitively.
     pub fn get(&self, name: &str) -> Option<&str> {
@@ -274,6 +289,12 @@ impl Headers {
         self.iter()
             .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v)
+    }
+}
+
+impl fmt::Debug for Headers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
     }
 }
 
@@ -720,6 +741,12 @@ mod tests {
         assert_eq!(h.get("HOST"), Some("a"));
         assert_eq!(h.get_all("X-A").collect::<Vec<_>>(), vec!["1", "2"]);
         assert_eq!(h.iter().next(), Some(("Host", "a")));
+        let long = "v".repeat(5000);
+        let h = Headers::from_pairs([("", ""), ("X-Long", long.as_str()), ("é", "ü")]);
+        let got: Vec<(&str, &str)> = h.iter().collect();
+        assert_eq!(got, [("", ""), ("X-Long", long.as_str()), ("é", "ü")]);
+        assert_eq!(h.len(), 3);
+        assert!(Headers::default().is_empty());
     }
 
     #[test]
