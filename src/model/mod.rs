@@ -299,25 +299,38 @@ impl fmt::Debug for Headers {
 }
 
 /// A message body as seen on the wire and after content decoding.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+///
+/// Its lengths are here; its digests, codings and kept bytes are a [`BodyContent`] it points
+/// to and reads through (`body.wire_sha256` is `body.content.wire_sha256`). Most requests
+/// have an empty body, whose content is one of a few shared values: an exchange of a big
+/// capture then carries 56 bytes for it, not 184.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Body {
     /// Bytes after de-chunking, before content decoding.
     pub wire_length: u64,
-    /// SHA-256 of the de-chunked body; `None` when bytes are missing (gap, truncation).
-    pub wire_sha256: Option<[u8; 32]>,
-    /// Content-Encoding applied, lower-case, in the order the sender applied them.
-    pub content_encoding: Vec<String>,
     /// Bytes after content decoding (equal to `wire_length` when not encoded); `None` when
     /// decoding failed or was stopped by the size cap.
     pub decoded_length: Option<u64>,
-    /// SHA-256 of the decoded body; `None` when it could not be decoded completely.
-    pub decoded_sha256: Option<[u8; 32]>,
     /// The body ended as framed (length reached, last chunk, close) with no bytes missing.
     pub complete: bool,
     /// Where the body starts in its stream (offset of the first wire byte, chunk framing
     /// included) and how many stream bytes it spans.
     pub stream_offset: u64,
     pub stream_length: u64,
+    /// Shared when equal to a common value ([`BodyContent::shared`]); changed through
+    /// `DerefMut`, which copies a shared one first.
+    pub content: std::sync::Arc<BodyContent>,
+}
+
+/// What a body held: digests, codings and the bytes kept.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BodyContent {
+    /// SHA-256 of the de-chunked body; `None` when bytes are missing (gap, truncation).
+    pub wire_sha256: Option<[u8; 32]>,
+    /// Content-Encoding applied, lower-case, in the order the sender applied them.
+    pub content_encoding: Vec<String>,
+    /// SHA-256 of the decoded body; `None` when it could not be decoded completely.
+    pub decoded_sha256: Option<[u8; 32]>,
     /// The decoded body, when the analysis was asked to keep bodies (and it fit the budget).
     pub kept: Option<std::sync::Arc<[u8]>>,
     /// The de-chunked, not decoded body, when kept (exports write it back as sent).
@@ -325,6 +338,64 @@ pub struct Body {
     /// The first bytes (at most `HttpOptions::head_max`) of the decoded body, kept for the
     /// stage layer when the exchange looked relevant to it; equal to `kept` when that is set.
     pub head: Option<std::sync::Arc<[u8]>>,
+}
+
+impl BodyContent {
+    /// The content in an `Arc`: one shared with every equal body when it is a common value
+    /// (nothing known; an empty body, kept or not), a new one otherwise.
+    pub fn shared(self) -> std::sync::Arc<BodyContent> {
+        use std::sync::{Arc, OnceLock};
+        static COMMON: OnceLock<[Arc<BodyContent>; 3]> = OnceLock::new();
+        let common = COMMON.get_or_init(|| {
+            let empty_sha = Some(<[u8; 32]>::from(sha2::Sha256::digest(b"")));
+            let empty = BodyContent {
+                wire_sha256: empty_sha,
+                decoded_sha256: empty_sha,
+                ..BodyContent::default()
+            };
+            let empty_kept = BodyContent {
+                kept: Some(Arc::from(&b""[..])),
+                ..empty.clone()
+            };
+            [
+                Arc::new(BodyContent::default()),
+                Arc::new(empty),
+                Arc::new(empty_kept),
+            ]
+        });
+        match common.iter().find(|c| ***c == self) {
+            Some(c) => Arc::clone(c),
+            None => Arc::new(self),
+        }
+    }
+}
+
+use sha2::Digest as _;
+
+impl Default for Body {
+    fn default() -> Body {
+        Body {
+            wire_length: 0,
+            decoded_length: None,
+            complete: false,
+            stream_offset: 0,
+            stream_length: 0,
+            content: BodyContent::default().shared(),
+        }
+    }
+}
+
+impl std::ops::Deref for Body {
+    type Target = BodyContent;
+    fn deref(&self) -> &BodyContent {
+        &self.content
+    }
+}
+
+impl std::ops::DerefMut for Body {
+    fn deref_mut(&mut self) -> &mut BodyContent {
+        std::sync::Arc::make_mut(&mut self.content)
+    }
 }
 
 impl Body {
