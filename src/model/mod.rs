@@ -820,6 +820,38 @@ mod tests {
         assert!(Headers::default().is_empty());
     }
 
+    /// A capture or HAR of hundreds of thousands of exchanges holds one of each per exchange
+    /// (a body twice): issue 14's budget is 1 KiB an exchange in all, bodies' bytes included.
+    /// A field added here should go behind a pointer when most exchanges do not need it.
+    #[test]
+    fn per_exchange_records_stay_small() {
+        use std::mem::size_of;
+        assert!(size_of::<Headers>() <= 16, "{}", size_of::<Headers>());
+        assert!(size_of::<Body>() <= 56, "{}", size_of::<Body>());
+        assert!(size_of::<Request>() <= 144, "{}", size_of::<Request>());
+        assert!(size_of::<Response>() <= 152, "{}", size_of::<Response>());
+        assert!(size_of::<Exchange>() <= 184, "{}", size_of::<Exchange>());
+    }
+
+    #[test]
+    fn empty_bodies_share_their_content() {
+        let empty = || BodyContent {
+            wire_sha256: Some(sha2::Sha256::digest(b"").into()),
+            decoded_sha256: Some(sha2::Sha256::digest(b"").into()),
+            ..BodyContent::default()
+        };
+        let (a, b) = (empty().shared(), empty().shared());
+        assert!(std::sync::Arc::ptr_eq(&a, &b));
+        // Changing a body's content copies the shared value first.
+        let mut body = Body {
+            content: a,
+            ..Body::default()
+        };
+        body.kept = Some(std::sync::Arc::from(&b"x"[..]));
+        assert_eq!(b.kept, None);
+        assert!(Body::default().kept.is_none());
+    }
+
     #[test]
     fn ts_float_keeps_microseconds() {
         let t = Ts::from_secs_nanos(1265682773, 126763000);
