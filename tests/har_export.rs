@@ -144,16 +144,19 @@ fn corpus_round_trip_and_schema() {
 fn body_of(decoded: &[u8], wire: &[u8], encoding: &[&str]) -> Body {
     Body {
         wire_length: wire.len() as u64,
-        wire_sha256: Some(sha256(wire)),
-        content_encoding: encoding.iter().map(|e| e.to_string()).collect(),
         decoded_length: Some(decoded.len() as u64),
-        decoded_sha256: Some(sha256(decoded)),
         complete: true,
         stream_offset: 0,
         stream_length: wire.len() as u64,
-        kept: Some(Arc::from(decoded)),
-        wire_kept: Some(Arc::from(wire)),
-        head: None,
+        content: BodyContent {
+            wire_sha256: Some(sha256(wire)),
+            content_encoding: encoding.iter().map(|e| e.to_string()).collect(),
+            decoded_sha256: Some(sha256(decoded)),
+            kept: Some(Arc::from(decoded)),
+            wire_kept: Some(Arc::from(wire)),
+            head: None,
+        }
+        .shared(),
     }
 }
 

@@ -14,9 +14,9 @@ use crate::error::{Error, Result};
 use crate::model::har::{ORIGIN as HAR_ORIGIN, STARTED_TIMER};
 use crate::model::url::UrlParts;
 use crate::model::{
-    token, websocket_kind, AppProtocol, Arrival, Body, CaptureState, ConnId, Connection,
-    Diagnostic, ExchId, Exchange, Flags, FrameNo, Headers, HttpVersion, Request, Response, Scheme,
-    Severity, Timing, TlsInfo, Ts, Upgrade, WebSocketMessage,
+    token, websocket_kind, AppProtocol, Arrival, Body, BodyContent, CaptureState, ConnId,
+    Connection, Diagnostic, ExchId, Exchange, Flags, FrameNo, Headers, HttpVersion, Request,
+    Response, Scheme, Severity, Timing, TlsInfo, Ts, Upgrade, WebSocketMessage,
 };
 use base64::Engine;
 use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
@@ -855,32 +855,38 @@ fn body_from(
             let wire_known = content_encoding.is_empty() && wire_size == Some(len);
             Body {
                 wire_length,
-                wire_sha256: if wire_known { decoded_sha256 } else { None },
-                content_encoding,
                 decoded_length: Some(len),
-                decoded_sha256,
                 complete: true,
                 stream_offset: 0,
                 stream_length: 0,
-                wire_kept: wire_known.then(|| kept.clone()),
-                kept: Some(kept),
-                head: None,
+                content: BodyContent {
+                    wire_sha256: if wire_known { decoded_sha256 } else { None },
+                    content_encoding,
+                    decoded_sha256,
+                    wire_kept: wire_known.then(|| kept.clone()),
+                    kept: Some(kept),
+                    head: None,
+                }
+                .shared(),
             }
         }
         None => {
             let empty = declared_size.unwrap_or(0) == 0 && wire_size.unwrap_or(0) == 0;
             Body {
                 wire_length,
-                wire_sha256: (empty && content_encoding.is_empty()).then(|| sha256(b"")),
-                content_encoding,
                 decoded_length: if empty { Some(0) } else { declared_size },
-                decoded_sha256: empty.then(|| sha256(b"")),
                 complete: empty,
                 stream_offset: 0,
                 stream_length: 0,
-                kept: empty.then(empty_body),
-                wire_kept: None,
-                head: None,
+                content: BodyContent {
+                    wire_sha256: (empty && content_encoding.is_empty()).then(|| sha256(b"")),
+                    content_encoding,
+                    decoded_sha256: empty.then(|| sha256(b"")),
+                    kept: empty.then(empty_body),
+                    wire_kept: None,
+                    head: None,
+                }
+                .shared(),
             }
         }
     }

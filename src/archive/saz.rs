@@ -581,16 +581,19 @@ fn take_raw_body(body: &mut crate::model::Body, file: &[u8], keep_max: u64) -> b
     let plain = body.content_encoding.is_empty();
     *body = crate::model::Body {
         wire_length: raw.len() as u64,
-        wire_sha256: Some(hash),
         decoded_length: plain.then_some(raw.len() as u64),
-        decoded_sha256: plain.then_some(hash),
         complete: true,
         stream_offset: head_end as u64,
         stream_length: raw.len() as u64,
-        kept: if plain { kept.clone() } else { None },
-        wire_kept: kept,
-        head: None,
-        content_encoding: std::mem::take(&mut body.content_encoding),
+        content: crate::model::BodyContent {
+            wire_sha256: Some(hash),
+            decoded_sha256: plain.then_some(hash),
+            kept: if plain { kept.clone() } else { None },
+            wire_kept: kept,
+            head: None,
+            content_encoding: std::mem::take(&mut body.content_encoding),
+        }
+        .shared(),
     };
     true
 }

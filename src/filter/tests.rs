@@ -22,7 +22,11 @@ fn body(bytes: &[u8]) -> Body {
         wire_length: bytes.len() as u64,
         decoded_length: Some(bytes.len() as u64),
         complete: true,
-        kept: Some(bytes.into()),
+        content: crate::model::BodyContent {
+            kept: Some(bytes.into()),
+            ..Default::default()
+        }
+        .shared(),
         ..Default::default()
     }
 }

@@ -409,16 +409,19 @@ impl BodyAcc {
         };
         crate::model::Body {
             wire_length: self.wire_len,
-            wire_sha256,
-            content_encoding: self.codings,
             decoded_length,
-            decoded_sha256,
             complete,
             stream_offset,
             stream_length,
-            kept,
-            wire_kept,
-            head,
+            content: crate::model::BodyContent {
+                wire_sha256,
+                content_encoding: self.codings,
+                decoded_sha256,
+                kept,
+                wire_kept,
+                head,
+            }
+            .shared(),
         }
     }
 }
@@ -618,14 +621,14 @@ mod tests {
             head_max: 0,
         };
         let (b, _) = run(&[], b"12", 2, none);
-        assert_eq!((b.kept, b.wire_kept), (None, None));
+        assert_eq!((b.kept.clone(), b.wire_kept.clone()), (None, None));
         let mut notes = Vec::new();
         let mut acc = BodyAcc::new(Vec::new(), limits(), &mut notes);
         acc.feed(b"ab", &mut notes);
         acc.gap(2);
         acc.feed(b"cd", &mut notes);
         let b = acc.finish(true, 0, 6, &mut notes);
-        assert_eq!((b.kept, b.wire_kept), (None, None));
+        assert_eq!((b.kept.clone(), b.wire_kept.clone()), (None, None));
     }
 
     #[test]

@@ -27,7 +27,8 @@ pub struct Annotations {
 /// Name/value pairs in order (an archive's flags), held in one allocation: each name and
 /// value as its length (LEB128) then its UTF-8 bytes. A HAR of 200,000 small entries carries a
 /// handful of flags (its `timings`) in each; a pair of Strings apiece cost several times the
-/// text itself.
+/// text itself. A name of [`KNOWN_NAMES`] is written as its index instead (the number before
+/// a name is twice its length, or twice the index plus one).
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct Flags(Box<[u8]>);
 
@@ -35,15 +36,15 @@ impl Flags {
     pub fn from_pairs<'a, I: IntoIterator<Item = (&'a str, &'a str)>>(pairs: I) -> Flags {
         let mut bytes = Vec::new();
         for (name, value) in pairs {
-            for text in [name, value] {
-                let mut n = text.len();
-                while n >= 0x80 {
-                    bytes.push((n & 0x7f) as u8 | 0x80);
-                    n >>= 7;
+            match KNOWN_NAMES.iter().position(|&known| known == name) {
+                Some(i) => put_number(&mut bytes, i * 2 + 1),
+                None => {
+                    put_number(&mut bytes, name.len() * 2);
+                    bytes.extend_from_slice(name.as_bytes());
                 }
-                bytes.push(n as u8);
-                bytes.extend_from_slice(text.as_bytes());
             }
+            put_number(&mut bytes, value.len());
+            bytes.extend_from_slice(value.as_bytes());
         }
         Flags(bytes.into_boxed_slice())
     }
@@ -56,7 +57,14 @@ impl Flags {
     /// The pairs, in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
         let mut rest: &[u8] = &self.0;
-        std::iter::from_fn(move || Some((next_text(&mut rest)?, next_text(&mut rest)?)))
+        std::iter::from_fn(move || {
+            let name = match next_number(&mut rest)? {
+                n if n % 2 == 1 => *KNOWN_NAMES.get(n / 2)?,
+                n => next_text(&mut rest, n / 2)?,
+            };
+            let len = next_number(&mut rest)?;
+            Some((name, next_text(&mut rest, len)?))
+        })
     }
     /// The value of the first flag named exactly `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
@@ -72,19 +80,47 @@ impl Flags {
     }
 }
 
-/// The next length-prefixed text of [`Flags`], `rest` moved past it.
-fn next_text<'a>(rest: &mut &'a [u8]) -> Option<&'a str> {
-    let mut len = 0usize;
+/// Flag names written as a number, not a text: the ones nearly every HAR entry carries.
+const KNOWN_NAMES: [&str; 11] = [
+    "timings.blocked",
+    "timings.dns",
+    "timings.connect",
+    "timings.ssl",
+    "timings.send",
+    "timings.wait",
+    "timings.receive",
+    "serverIPAddress",
+    "connection",
+    "pageref",
+    "_priority",
+];
+
+/// Writes `n` as LEB128.
+fn put_number(bytes: &mut Vec<u8>, mut n: usize) {
+    while n >= 0x80 {
+        bytes.push((n & 0x7f) as u8 | 0x80);
+        n >>= 7;
+    }
+    bytes.push(n as u8);
+}
+
+/// The next LEB128 number of [`Flags`], `rest` moved past it.
+fn next_number(rest: &mut &[u8]) -> Option<usize> {
+    let mut n = 0usize;
     let mut shift = 0;
     loop {
         let (&b, tail) = rest.split_first()?;
         *rest = tail;
-        len |= usize::from(b & 0x7f).checked_shl(shift)?;
+        n |= usize::from(b & 0x7f).checked_shl(shift)?;
         if b < 0x80 {
-            break;
+            return Some(n);
         }
         shift += 7;
     }
+}
+
+/// The next `len` bytes of [`Flags`] as text, `rest` moved past them.
+fn next_text<'a>(rest: &mut &'a [u8], len: usize) -> Option<&'a str> {
     let (text, tail) = rest.split_at_checked(len)?;
     *rest = tail;
     std::str::from_utf8(text).ok()
@@ -203,6 +239,7 @@ mod tests {
         let long = "x".repeat(300);
         let mut flags = Flags::from_pairs([("timings.wait", "1"), ("", ""), ("_note", &long)]);
         assert_eq!(flags.len(), 3);
+        assert_eq!(flags.get("timings.wait"), Some("1"));
         flags.push("é", "ü");
         flags.retain(|n, _| !n.is_empty());
         let got: Vec<(&str, &str)> = flags.iter().collect();

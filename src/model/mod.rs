@@ -222,46 +222,61 @@ pub fn token(text: &str) -> Token {
     Cow::Borrowed(known)
 }
 
-/// Header fields of one HTTP message, as sent, in order. Stored as one text block (names and
-/// values back to back) plus where each name and value ends, so that tens of thousands of
-/// exchanges stay small in memory.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Headers {
-    text: Box<str>,
-    /// Per field: the end of its name and the end of its value in `text` (a name starts where
-    /// the previous value ended).
-    ends: Box<[(u32, u32)]>,
+/// Header fields of one HTTP message, as sent, in order. Stored as one text: each name and
+/// value as its length, then its text (see [`put_len`]), so a message's headers are one
+/// allocation of a few bytes more than their text, and none when there are none.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Headers(Box<str>);
+
+/// Writes `len` in 6-bit groups, low group first, each as one ASCII byte (bit 6 set: more
+/// groups follow), so the lengths sit in a `str` with the texts they measure. Header names and
+/// values are mostly under 64 bytes: one byte each.
+fn put_len(out: &mut String, mut len: usize) {
+    while len >= 0x40 {
+        out.push(char::from(0x40 | (len & 0x3f) as u8));
+        len >>= 6;
+    }
+    out.push(char::from(len as u8));
+}
+
+/// The next text written by [`Headers::from_pairs`], `rest` moved past it.
+fn take_text<'a>(rest: &mut &'a str) -> Option<&'a str> {
+    let mut len = 0usize;
+    let mut shift = 0u32;
+    loop {
+        let (&b, _) = rest.as_bytes().split_first()?;
+        *rest = rest.get(1..)?;
+        len |= usize::from(b & 0x3f).checked_shl(shift)?;
+        if b & 0x40 == 0 {
+            break;
+        }
+        shift += 6;
+    }
+    let text = rest.get(..len)?;
+    *rest = rest.get(len..)?;
+    Some(text)
 }
 
 impl Headers {
     pub fn from_pairs<'a, I: IntoIterator<Item = (&'a str, &'a str)>>(pairs: I) -> Headers {
         let mut text = String::new();
-        let mut ends = Vec::new();
         for (n, v) in pairs {
+            put_len(&mut text, n.len());
             text.push_str(n);
-            let ne = text.len() as u32;
+            put_len(&mut text, v.len());
             text.push_str(v);
-            ends.push((ne, text.len() as u32));
         }
-        Headers {
-            text: text.into_boxed_str(),
-            ends: ends.into_boxed_slice(),
-        }
+        Headers(text.into_boxed_str())
     }
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.iter().count()
     }
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.0.is_empty()
     }
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
-        let mut start = 0usize;
-        self.ends.iter().map(move |&(ne, ve)| {
-            let (ne, ve) = (ne as usize, ve as usize);
-            let field = (&self.text[start..ne], &self.text[ne..ve]);
-            start = ve;
-            field
-        })
+        let mut rest: &str = &self.0;
+        std::iter::from_fn(move || Some((take_text(&mut rest)?, take_text(&mut rest)?)))
     }
     /// The first value of a header, matched case-insensitively.
     pub fn get(&self, name: &str) -> Option<&str> {
@@ -277,26 +292,45 @@ impl Headers {
     }
 }
 
+impl fmt::Debug for Headers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
 /// A message body as seen on the wire and after content decoding.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+///
+/// Its lengths are here; its digests, codings and kept bytes are a [`BodyContent`] it points
+/// to and reads through (`body.wire_sha256` is `body.content.wire_sha256`). Most requests
+/// have an empty body, whose content is one of a few shared values: an exchange of a big
+/// capture then carries 56 bytes for it, not 184.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Body {
     /// Bytes after de-chunking, before content decoding.
     pub wire_length: u64,
-    /// SHA-256 of the de-chunked body; `None` when bytes are missing (gap, truncation).
-    pub wire_sha256: Option<[u8; 32]>,
-    /// Content-Encoding applied, lower-case, in the order the sender applied them.
-    pub content_encoding: Vec<String>,
     /// Bytes after content decoding (equal to `wire_length` when not encoded); `None` when
     /// decoding failed or was stopped by the size cap.
     pub decoded_length: Option<u64>,
-    /// SHA-256 of the decoded body; `None` when it could not be decoded completely.
-    pub decoded_sha256: Option<[u8; 32]>,
     /// The body ended as framed (length reached, last chunk, close) with no bytes missing.
     pub complete: bool,
     /// Where the body starts in its stream (offset of the first wire byte, chunk framing
     /// included) and how many stream bytes it spans.
     pub stream_offset: u64,
     pub stream_length: u64,
+    /// Shared when equal to a common value ([`BodyContent::shared`]); changed through
+    /// `DerefMut`, which copies a shared one first.
+    pub content: std::sync::Arc<BodyContent>,
+}
+
+/// What a body held: digests, codings and the bytes kept.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BodyContent {
+    /// SHA-256 of the de-chunked body; `None` when bytes are missing (gap, truncation).
+    pub wire_sha256: Option<[u8; 32]>,
+    /// Content-Encoding applied, lower-case, in the order the sender applied them.
+    pub content_encoding: Vec<String>,
+    /// SHA-256 of the decoded body; `None` when it could not be decoded completely.
+    pub decoded_sha256: Option<[u8; 32]>,
     /// The decoded body, when the analysis was asked to keep bodies (and it fit the budget).
     pub kept: Option<std::sync::Arc<[u8]>>,
     /// The de-chunked, not decoded body, when kept (exports write it back as sent).
@@ -304,6 +338,64 @@ pub struct Body {
     /// The first bytes (at most `HttpOptions::head_max`) of the decoded body, kept for the
     /// stage layer when the exchange looked relevant to it; equal to `kept` when that is set.
     pub head: Option<std::sync::Arc<[u8]>>,
+}
+
+impl BodyContent {
+    /// The content in an `Arc`: one shared with every equal body when it is a common value
+    /// (nothing known; an empty body, kept or not), a new one otherwise.
+    pub fn shared(self) -> std::sync::Arc<BodyContent> {
+        use std::sync::{Arc, OnceLock};
+        static COMMON: OnceLock<[Arc<BodyContent>; 3]> = OnceLock::new();
+        let common = COMMON.get_or_init(|| {
+            let empty_sha = Some(<[u8; 32]>::from(sha2::Sha256::digest(b"")));
+            let empty = BodyContent {
+                wire_sha256: empty_sha,
+                decoded_sha256: empty_sha,
+                ..BodyContent::default()
+            };
+            let empty_kept = BodyContent {
+                kept: Some(Arc::from(&b""[..])),
+                ..empty.clone()
+            };
+            [
+                Arc::new(BodyContent::default()),
+                Arc::new(empty),
+                Arc::new(empty_kept),
+            ]
+        });
+        match common.iter().find(|c| ***c == self) {
+            Some(c) => Arc::clone(c),
+            None => Arc::new(self),
+        }
+    }
+}
+
+use sha2::Digest as _;
+
+impl Default for Body {
+    fn default() -> Body {
+        Body {
+            wire_length: 0,
+            decoded_length: None,
+            complete: false,
+            stream_offset: 0,
+            stream_length: 0,
+            content: BodyContent::default().shared(),
+        }
+    }
+}
+
+impl std::ops::Deref for Body {
+    type Target = BodyContent;
+    fn deref(&self) -> &BodyContent {
+        &self.content
+    }
+}
+
+impl std::ops::DerefMut for Body {
+    fn deref_mut(&mut self) -> &mut BodyContent {
+        std::sync::Arc::make_mut(&mut self.content)
+    }
 }
 
 impl Body {
@@ -720,6 +812,44 @@ mod tests {
         assert_eq!(h.get("HOST"), Some("a"));
         assert_eq!(h.get_all("X-A").collect::<Vec<_>>(), vec!["1", "2"]);
         assert_eq!(h.iter().next(), Some(("Host", "a")));
+        let long = "v".repeat(5000);
+        let h = Headers::from_pairs([("", ""), ("X-Long", long.as_str()), ("é", "ü")]);
+        let got: Vec<(&str, &str)> = h.iter().collect();
+        assert_eq!(got, [("", ""), ("X-Long", long.as_str()), ("é", "ü")]);
+        assert_eq!(h.len(), 3);
+        assert!(Headers::default().is_empty());
+    }
+
+    /// A capture or HAR of hundreds of thousands of exchanges holds one of each per exchange
+    /// (a body twice): issue 14's budget is 1 KiB an exchange in all, bodies' bytes included.
+    /// A field added here should go behind a pointer when most exchanges do not need it.
+    #[test]
+    fn per_exchange_records_stay_small() {
+        use std::mem::size_of;
+        assert!(size_of::<Headers>() <= 16, "{}", size_of::<Headers>());
+        assert!(size_of::<Body>() <= 56, "{}", size_of::<Body>());
+        assert!(size_of::<Request>() <= 144, "{}", size_of::<Request>());
+        assert!(size_of::<Response>() <= 152, "{}", size_of::<Response>());
+        assert!(size_of::<Exchange>() <= 184, "{}", size_of::<Exchange>());
+    }
+
+    #[test]
+    fn empty_bodies_share_their_content() {
+        let empty = || BodyContent {
+            wire_sha256: Some(sha2::Sha256::digest(b"").into()),
+            decoded_sha256: Some(sha2::Sha256::digest(b"").into()),
+            ..BodyContent::default()
+        };
+        let (a, b) = (empty().shared(), empty().shared());
+        assert!(std::sync::Arc::ptr_eq(&a, &b));
+        // Changing a body's content copies the shared value first.
+        let mut body = Body {
+            content: a,
+            ..Body::default()
+        };
+        body.kept = Some(std::sync::Arc::from(&b"x"[..]));
+        assert_eq!(b.kept, None);
+        assert!(Body::default().kept.is_none());
     }
 
     #[test]

@@ -320,7 +320,11 @@ mod tests {
         let body = Body {
             wire_length: body.len() as u64,
             complete: true,
-            kept: (!body.is_empty()).then(|| std::sync::Arc::from(body)),
+            content: crate::model::BodyContent {
+                kept: (!body.is_empty()).then(|| std::sync::Arc::from(body)),
+                ..Default::default()
+            }
+            .shared(),
             ..Default::default()
         };
         Exchange {

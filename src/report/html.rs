@@ -537,7 +537,11 @@ mod tests {
                 body: Body {
                     wire_length: body.len() as u64,
                     complete: true,
-                    kept: Some(body.into()),
+                    content: crate::model::BodyContent {
+                        kept: Some(body.into()),
+                        ..Default::default()
+                    }
+                    .shared(),
                     ..Default::default()
                 },
             })),

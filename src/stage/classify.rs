@@ -514,45 +514,44 @@ fn plain_outcome(ex: &Exchange) -> Outcome {
     }
 }
 
-enum Event {
-    Dns(usize),
-    Http(usize),
-}
-
 /// Tags every exchange, lookup and connection; returns what was learned (for the checks).
 pub(crate) fn classify(analysis: &mut Analysis, rules: &RuleSet) -> Learned {
     let mut learned = Learned::default();
-    let mut events: Vec<(Ts, u8, usize, Event)> = Vec::new();
+    // One small entry per lookup and exchange, the vector sized once and sorted in place:
+    // with hundreds of thousands of exchanges it is part of the analysis's peak memory.
+    // (time, 0 = DNS / 1 = HTTP, index): the keys are unique, so the unstable sort gives the
+    // order a stable one would.
+    let mut events: Vec<(Ts, u8, u32)> =
+        Vec::with_capacity(analysis.dns.len() + analysis.exchanges.len());
     for (i, l) in analysis.dns.iter().enumerate() {
         if let Some(a) = l.first() {
-            events.push((a.ts, 0, i, Event::Dns(i)));
+            events.push((a.ts, 0, i as u32));
         }
     }
     for (i, e) in analysis.exchanges.iter().enumerate() {
         let at = e.timing.first().map(|a| a.ts).unwrap_or_default();
-        events.push((at, 1, i, Event::Http(i)));
+        events.push((at, 1, i as u32));
     }
-    events.sort_by_key(|(t, k, i, _)| (*t, *k, *i));
+    events.sort_unstable();
 
     // Most exchanges of a big capture get the same tag (unrelated, no parent): they share one.
     let mut last: Option<std::sync::Arc<StageTag>> = None;
-    for (at, _, _, ev) in &events {
-        match ev {
-            Event::Dns(i) => {
-                let t = classify_dns(&analysis.dns[*i], rules, &mut learned, *at);
-                analysis.dns[*i].stage = Some(t);
-            }
-            Event::Http(i) => {
-                let t = classify_http(analysis, *i, rules, &mut learned, *at);
-                let t = match last.take() {
-                    Some(shared) if *shared == t => shared,
-                    _ => std::sync::Arc::new(t),
-                };
-                last = Some(std::sync::Arc::clone(&t));
-                analysis.exchanges[*i].stage = Some(t);
-            }
+    for &(at, kind, i) in &events {
+        let i = i as usize;
+        if kind == 0 {
+            let t = classify_dns(&analysis.dns[i], rules, &mut learned, at);
+            analysis.dns[i].stage = Some(t);
+        } else {
+            let t = classify_http(analysis, i, rules, &mut learned, at);
+            let t = match last.take() {
+                Some(shared) if *shared == t => shared,
+                _ => std::sync::Arc::new(t),
+            };
+            last = Some(std::sync::Arc::clone(&t));
+            analysis.exchanges[i].stage = Some(t);
         }
     }
+    drop(events);
     settle_dns_noise(analysis);
     settle_http_root_noise(analysis);
     settle_http2_resets(analysis);

@@ -152,7 +152,11 @@ pub(super) fn body(text: &str) -> Body {
         wire_length: text.len() as u64,
         decoded_length: Some(text.len() as u64),
         complete: true,
-        head: (!text.is_empty()).then_some(bytes),
+        content: crate::model::BodyContent {
+            head: (!text.is_empty()).then_some(bytes),
+            ..Default::default()
+        }
+        .shared(),
         ..Body::default()
     }
 }

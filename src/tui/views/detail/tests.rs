@@ -454,8 +454,12 @@ fn big_bodies_are_capped_and_say_so() {
             wire_length: bytes.len() as u64,
             decoded_length: Some(bytes.len() as u64),
             complete: true,
-            kept: Some(bytes.clone()),
-            wire_kept: Some(bytes),
+            content: crate::model::BodyContent {
+                kept: Some(bytes.clone()),
+                wire_kept: Some(bytes),
+                ..Default::default()
+            }
+            .shared(),
             ..Default::default()
         })
         .build();
