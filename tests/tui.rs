@@ -694,3 +694,24 @@ fn the_ladder_shows_connection_attempts_that_carried_no_exchange() {
     );
     assert!(status.contains("tcp-tls fail"), "{status}");
 }
+
+#[test]
+fn zz_scratch() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app("C-cert-mismatch.pcapng", dir.path());
+    println!("{}", screen(&mut app, 160, 45));
+    println!("{}", screen(&mut app, 80, 24));
+    let mut app = app_a(dir.path());
+    println!("{}", screen(&mut app, 160, 45));
+    println!("{}", screen(&mut app, 80, 24));
+}
+
+fn app_a(dir: &Path) -> App {
+    let name = std::fs::read_dir(lyncscope::testkit::sample("lync"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|n| n.starts_with("A-") && n.ends_with(".pcapng"))
+        .unwrap();
+    app(&name, dir)
+}

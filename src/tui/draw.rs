@@ -244,6 +244,14 @@ fn render_lower(f: &mut Frame, area: Rect, app: &mut App, theme: &Theme) {
         LowerPane::Findings => {
             views::findings::render_findings(f, area, &app.analysis, app.finding, theme, focused)
         }
+        LowerPane::Connections => views::connections::render_connections(
+            f,
+            area,
+            &app.connections,
+            app.connection,
+            theme,
+            focused,
+        ),
     }
 }
 

@@ -229,7 +229,7 @@ fn cell<'a>(
             }
             None => Cell::from("-"),
         },
-        Column::Connection => Cell::from(x.connection.0.to_string()),
+        Column::Connection => Cell::from(format!("C{}", x.connection.0)),
         Column::Tls => {
             let tls = a
                 .connections

@@ -52,7 +52,7 @@ impl TimelineCache {
         let plot = PlotAxis::new(a, rows, &dns, &connections);
         let lanes = swimlanes::Lanes::new(a, rows, &dns, &connections, &plot.axis);
         let fall = waterfall::Rows::new(a, rows, &plot.axis);
-        let ladder = ladder::Flow::new(a, rows, &dns, &connections, plot.axis.start());
+        let ladder = ladder::Flow::new(a, rows, &dns, &connections, plot.origin);
         TimelineCache {
             plot,
             lanes,
