@@ -642,6 +642,11 @@ impl App {
             }
         }
         let lower_focus = self.focus == Focus::Lower;
+        self.apply_action(action, lower_focus);
+        self.settle_focus();
+    }
+
+    fn apply_action(&mut self, action: Action, lower_focus: bool) {
         match action {
             Action::Quit => self.quit = true,
             Action::Help => self.overlay = Some(Overlay::Help { scroll: 0 }),
@@ -788,6 +793,13 @@ impl App {
                     "mouse off: the terminal selects text"
                 });
             }
+        }
+    }
+
+    /// Keys go to the pane that is shown: never to a lower pane the layout hides.
+    fn settle_focus(&mut self) {
+        if self.focus == Focus::Lower && self.layout == Layout::ListOnly && !self.maximized {
+            self.focus = Focus::List;
         }
     }
 
