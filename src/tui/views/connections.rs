@@ -151,17 +151,33 @@ fn render_table(f: &mut Frame, area: Rect, rows: &[ConnectionRow], selected: usi
             .unwrap_or(0) as u16
     };
     let w_id = widest(&|r| r.id.len() + 1, "#");
-    let w_ends = widest(&|r| r.endpoints.chars().count(), "Endpoints").min(44);
-    let w_name = widest(&|r| r.name.chars().count(), "Name").min(36);
     let w_stage = widest(&|r| r.stage.len(), "Stage");
     let w_out = widest(&|r| outcome_text(r.outcome, &r.stage).len(), "Outcome");
+    let mut w_ends = widest(&|r| r.endpoints.chars().count(), "Endpoints");
+    let mut w_name = widest(&|r| r.name.chars().count(), "Name");
+    // Endpoints and name give way (with an ellipsis) so that stage and outcome stay; the
+    // result takes what is left, at least a little when there is room.
+    let room = area
+        .width
+        .saturating_sub(w_id + w_stage + w_out + 5)
+        .saturating_sub(12.min(area.width / 8));
+    while w_ends + w_name > room && (w_ends > 12 || w_name > 12) {
+        if w_name >= w_ends && w_name > 12 {
+            w_name -= 1;
+        } else {
+            w_ends -= 1;
+        }
+    }
+    let w_res = area
+        .width
+        .saturating_sub(w_id + w_ends + w_name + w_stage + w_out + 5);
     let widths = [
         Constraint::Length(w_id),
         Constraint::Length(w_ends),
         Constraint::Length(w_name),
         Constraint::Length(w_stage),
         Constraint::Length(w_out),
-        Constraint::Fill(1),
+        Constraint::Length(w_res),
     ];
     let header =
         Row::new(["#", "Endpoints", "Name", "Stage", "Outcome", "Result"]).style(theme.title());
@@ -179,7 +195,7 @@ fn render_table(f: &mut Frame, area: Rect, rows: &[ConnectionRow], selected: usi
                     outcome_text(r.outcome, &r.stage),
                     theme.outcome(r.outcome),
                 )),
-                Cell::from(r.result.clone()),
+                Cell::from(fit(&r.result, usize::from(w_res))),
             ]);
             if here {
                 row.style(theme.selected())

@@ -140,14 +140,10 @@ fn sized_columns(chosen: &[Column], texts: &[Vec<String>], w: usize) -> Vec<(Col
     cols
 }
 
-/// A request target for the Path column, in `width` characters: an absolute URL (a proxy's
-/// trace) without its scheme and host, which the Host column shows; cut in the middle with
-/// `…` so that the last path segment stays ("/ucwa/oauth/v1/…/batch").
+/// A request target for the Path column in `width` characters ([`shown_target`]), cut in the
+/// middle with `…` so that the last path segment stays ("/ucwa/oauth/v1/…/batch").
 pub fn fit_path(target: &str, width: usize) -> String {
-    let target = match target.split_once("://") {
-        Some((scheme, rest)) if !scheme.contains('/') => rest.find('/').map_or("/", |i| &rest[i..]),
-        _ => target,
-    };
+    let target = shown_target(target);
     let n = target.chars().count();
     if n <= width {
         return target.to_string();
@@ -165,6 +161,15 @@ pub fn fit_path(target: &str, width: usize) -> String {
     }
     let head: String = path.chars().take(width - last_n - 1).collect();
     format!("{head}…{last}")
+}
+
+/// The request target as the Path column shows it: an absolute URL (a proxy's trace) without
+/// its scheme and host, which the Host column shows.
+pub fn shown_target(target: &str) -> &str {
+    match target.split_once("://") {
+        Some((scheme, rest)) if !scheme.contains('/') => rest.find('/').map_or("/", |i| &rest[i..]),
+        _ => target,
+    }
 }
 
 /// `text` cut to `width` characters, with `…` at the end when cut.
@@ -275,7 +280,7 @@ fn cell(
             plain(host.unwrap_or(""))
         }
         // The text as sent; cut to the column's width when drawn (fit_path).
-        Column::Path => plain(req.map_or("", |r| r.target.as_str())),
+        Column::Path => plain(req.map_or("", |r| shown_target(&r.target))),
         Column::ContentType => {
             let ct = resp
                 .and_then(|r| r.headers.get("content-type"))
@@ -477,5 +482,31 @@ pub fn render_list(
         };
         let r = Rect::new(inner.x + 1, inner.y + 1, inner.width.saturating_sub(2), 1);
         f.render_widget(Span::styled(msg, theme.dim()), r);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{fit_end, fit_path};
+
+    #[test]
+    fn paths_keep_their_last_segment_and_lose_a_proxys_scheme_and_host() {
+        let t = "/ucwa/oauth/v1/applications/101/people/contacts";
+        assert_eq!(fit_path(t, 60), t);
+        assert_eq!(fit_path(t, 20), "/ucwa/oaut…/contacts");
+        assert_eq!(fit_path(t, 20).chars().count(), 20);
+        assert_eq!(fit_path("/?sipuri=alice@contoso.com", 12), "/?sipuri=al…");
+        assert_eq!(
+            fit_path(
+                "https://webext-pool2.contoso.com/ucwa/oauth/v1/applications",
+                40
+            ),
+            "/ucwa/oauth/v1/applications"
+        );
+        assert_eq!(fit_path("https://webext-pool2.contoso.com", 10), "/");
+        assert_eq!(
+            fit_end("lyncdiscoverinternal.contoso.com", 14),
+            "lyncdiscoveri…"
+        );
     }
 }

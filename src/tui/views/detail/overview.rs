@@ -280,7 +280,7 @@ fn end_words(e: StreamEnd) -> &'static str {
 
 fn connection_section(out: &mut Out, x: &Exchange, c: &Connection) {
     let t = *out.theme;
-    out.heading(format!("Connection #{}", c.id.0));
+    out.heading(format!("Connection C{}", c.id.0));
     out.field(
         "Client → server",
         vec![
