@@ -972,3 +972,52 @@ fn app_a(dir: &Path) -> App {
         .unwrap();
     app(&name, dir)
 }
+
+#[test]
+fn a_cut_capture_says_so_in_the_title_at_80_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = std::fs::read(sample("B-external-home-pool-redirect.pcapng")).unwrap();
+    let cut = dir.path().join("cut.pcapng");
+    std::fs::write(&cut, &whole[..50_000]).unwrap();
+    std::fs::copy(
+        sample("B-external-home-pool-redirect.keylog.txt"),
+        dir.path().join("cut.keylog.txt"),
+    )
+    .unwrap();
+    let options = Options {
+        rules: Some(Arc::new(lyncscope::stage::RuleSet::builtin())),
+        ..Options::default()
+    };
+    let a = analyze(std::slice::from_ref(&cut), &options, &mut ()).unwrap();
+    assert!(a.inputs[0].truncated);
+    let mut app = App::new(Arc::new(a), Notes::default(), vec![cut]);
+    let s = screen(&mut app, 80, 24);
+    let title: String = s.lines().take(4).collect::<Vec<_>>().join(" ");
+    let words = title.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(words.contains("capture ends at frame"), "{s}");
+    assert!(words.contains("the sign-in may have gone on"), "{s}");
+}
+
+#[test]
+fn a_finding_with_connection_evidence_opens_that_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app("C-cert-mismatch.pcapng", dir.path());
+    let a = Arc::clone(&app.analysis);
+    let (i, f) = a
+        .findings
+        .iter()
+        .enumerate()
+        .find(|(_, f)| f.check == "C-CERT-7")
+        .expect("the script expects C-CERT-7");
+    assert!(f.exchanges.is_empty() && !f.connections.is_empty());
+    press(&mut app, "F");
+    for _ in 0..i {
+        press(&mut app, "j");
+    }
+    press(&mut app, "<Enter>");
+    assert_eq!(app.lower, lyncscope::tui::state::LowerPane::Connections);
+    let name = format!("C{}", f.connections[0].0);
+    assert_eq!(app.connections[app.connection].id, name);
+    let s = screen(&mut app, 160, 45);
+    assert!(s.contains(&format!("▶{name} ")), "{s}");
+}

@@ -869,10 +869,20 @@ impl App {
         };
         let cited = f.exchanges.clone();
         let check = f.check.clone();
+        let conn = f.connections.first().map(|c| format!("C{}", c.0));
         if cited.is_empty() {
-            self.complain(format!(
-                "{check} cites no exchange (DNS or connection evidence only)"
-            ));
+            // Connection evidence (a refused certificate): show that connection.
+            match conn.and_then(|name| self.connections.iter().position(|c| c.id == name)) {
+                Some(i) => {
+                    self.connection = i;
+                    self.show_lower(LowerPane::Connections);
+                    let name = self.connections[i].id.clone();
+                    self.say(format!(
+                        "{check}: connection {name} (it carried no exchange)"
+                    ));
+                }
+                None => self.complain(format!("{check} cites no exchange (DNS evidence only)")),
+            }
             return;
         }
         self.jump_to_cited(&check, "cited", cited);

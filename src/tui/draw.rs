@@ -211,6 +211,14 @@ fn title_lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
             ));
         }
     }
+    // A cut or damaged input is named here even when the verdict does not say it (no
+    // sign-in, or one that completed before the cut).
+    if let Some(note) = crate::model::cut_notes(&a.inputs) {
+        if !a.signin.iter().any(|s| s.verdict.contains(&note)) {
+            let sep = if verdict.is_empty() { "" } else { "; " };
+            verdict.push(Span::styled(format!("{sep}{note}"), theme.warning()));
+        }
+    }
     let findings = (!a.findings.is_empty()).then(|| {
         Span::styled(
             format!("· {}", count(a.findings.len(), "finding")),
