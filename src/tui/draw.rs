@@ -1,11 +1,12 @@
 //! The whole screen: title bar, list, lower pane, input / status line, key hints, overlays.
 //!
 //! ```text
-//! lyncscope · B-external….pcapng · 42 exchanges · signed in after 2.8 s       ← title
+//! lyncscope · B-external….pcapng · 42 exchanges · 4 findings                   ← title
+//!   furthest: … → signed in after 2.8 s (wrapped when the title does not fit)  ← verdict
 //! ┌ Exchanges ──────────────────────────────────────────────────────────────┐
 //! │ …                                                                       │ ← list
 //! └─────────────────────────────────────────────────────────────────────────┘
-//! ┌ Detail | Timeline | Findings ───────────────────────────────────────────┐ ← lower pane
+//! ┌ Detail | Timeline | Findings | Connections ─────────────────────────────┐ ← lower pane
 //! └─────────────────────────────────────────────────────────────────────────┘
 //! filter> ~stage ad-user                                                     ← input/status
 //!  q quit  ? help  Tab focus  d detail  t timeline …                         ← key hints
