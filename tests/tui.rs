@@ -124,7 +124,8 @@ fn opening_screen_list_and_detail() {
     // The verdict from the script is in the title bar.
     let expect = &script("B-external-home-pool-redirect.script.json")["expect"];
     assert_eq!(expect["signed_in"], true);
-    assert!(s.lines().next().unwrap().contains("signed in"), "{s}");
+    let title: String = s.lines().take(2).collect();
+    assert!(title.contains("signed in"), "{s}");
     insta::assert_snapshot!("b_open", s);
 }
 
@@ -717,4 +718,330 @@ fn export_dialog_redaction_toggle() {
     assert!(!redacted.contains(ticket) && redacted.contains("‹cwt:"));
     let kept = export("r", "kept.md");
     assert!(kept.contains(ticket));
+}
+
+#[test]
+fn focus_is_always_on_a_pane_that_is_shown() {
+    use lyncscope::tui::state::Focus;
+    let dir = tempfile::tempdir().unwrap();
+    for sample in ["C-cert-mismatch.pcapng", "D-user-404.pcapng"] {
+        for keys in [
+            "F <Enter> d j",
+            "z F <Enter> d j",
+            "L L F <Enter> d",
+            "L L <Enter> F <Esc> d",
+            "F z <Enter> <Esc> d",
+            "C <Enter> z d <Tab> L L F <Enter>",
+            "t z <Enter> <Tab> <Tab> C z L",
+            "z <Tab> <Enter> F <Enter> d <Esc> <Esc>",
+        ] {
+            let mut app = app(sample, dir.path());
+            for k in keys.split_whitespace() {
+                press(&mut app, k);
+                screen(&mut app, 100, 30);
+                let r = match app.focus {
+                    Focus::List => app.regions.list,
+                    Focus::Lower => app.regions.lower,
+                };
+                assert!(
+                    r.width > 0 && r.height > 0,
+                    "{sample}: after {k} of {keys:?} the focus is on a pane not shown"
+                );
+            }
+        }
+    }
+}
+
+/// The list's row of exchange `n` (its first cell is the number).
+fn list_row(screen: &str, n: u32) -> String {
+    screen
+        .lines()
+        .find(|l| {
+            l.strip_prefix('│')
+                .and_then(|r| r.split_whitespace().next())
+                .is_some_and(|c| c.trim_end_matches(['★', '✎', '◆']) == n.to_string())
+        })
+        .unwrap_or_else(|| panic!("no row #{n} in\n{screen}"))
+        .to_string()
+}
+
+#[test]
+fn c_opens_on_the_failed_connection_with_its_certificate_and_alert() {
+    // Sample C broke before HTTP: the client refused the certificate of lyncdiscover (the
+    // script's steps C04 and C05: SNI lyncdiscover.contoso.com, alert certificate_unknown).
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app("C-cert-mismatch.pcapng", dir.path());
+    let script = script("C-cert-mismatch.script.json");
+    let failed: Vec<&Value> = script["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["kind"] == "tcp" && s["outcome"] == "fail")
+        .collect();
+    assert_eq!(failed.len(), 2);
+    let small = screen(&mut app, 80, 24);
+    // The verdict is readable at 80 columns: the failed stage and the check, whole.
+    let title: String = small.lines().take(3).collect::<Vec<_>>().join(" ");
+    assert!(
+        title.contains("failed: tcp-tls for ad-root-https"),
+        "{small}"
+    );
+    assert!(title.contains("certificate_unknown"), "{small}");
+    assert!(small.contains("┌ Connections 3"), "{small}");
+    insta::assert_snapshot!("c_open_80", small);
+    let s = screen(&mut app, 160, 45);
+    for step in &failed {
+        let sni = step["sni"].as_str().unwrap();
+        let alert = step["alert"].as_str().unwrap();
+        let server = step["server"].as_str().unwrap();
+        assert!(s.contains(&format!("SNI {sni}")), "{s}");
+        assert!(s.contains(alert), "{s}");
+        assert!(s.contains(&format!("→ {server}")), "{s}");
+    }
+    // The selected connection is the one the verdict names, with its chain and alert.
+    assert!(s.contains("TLS chain"), "{s}");
+    assert!(s.contains("TLS alerts"), "{s}");
+    insta::assert_snapshot!("c_connections", s);
+    press(&mut app, "<Enter>");
+    let st = app.status.clone().unwrap();
+    assert!(st.text.contains("carried no HTTP exchange"), "{st:?}");
+    // Up goes to the other connections: the unanswered SYN to port 80 (step C03).
+    press(&mut app, "<Up> <Up>");
+    let s = screen(&mut app, 160, 45);
+    assert!(s.contains("no answer to the SYN"), "{s}");
+}
+
+#[test]
+fn d_opens_on_the_failed_exchange_and_connections_lead_to_their_exchanges() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app("D-user-404.pcapng", dir.path());
+    let script = script("D-user-404.script.json");
+    let failing = script_exchanges_with_status(&app.analysis, &script, 404)[0];
+    assert_eq!(app.selected_id(), Some(failing));
+    // Its connection in the Connections pane; Enter selects the exchanges it carried.
+    let conn = app.selected_exchange().unwrap().connection.0;
+    press(&mut app, "C");
+    for _ in 0..conn {
+        press(&mut app, "j");
+    }
+    press(&mut app, "<Enter>");
+    let carried = app.analysis.connections[conn as usize].exchanges.clone();
+    assert_eq!(app.selected_id(), Some(carried[0]));
+    let st = app.status.clone().unwrap().text;
+    let n = carried.len();
+    let noun = if n == 1 { "exchange" } else { "exchanges" };
+    assert_eq!(
+        st,
+        format!(
+            "C{conn}: exchange #{}, 1 of {n} {noun} carried",
+            carried[0].0
+        )
+    );
+}
+
+#[test]
+fn one_time_origin_and_one_connection_numbering() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app("B-external-home-pool-redirect.pcapng", dir.path());
+    let a = Arc::clone(&app.analysis);
+    let origin = lyncscope::presentation::timeline::time_range(&a).unwrap().0;
+    let s = screen(&mut app, 160, 45);
+    // The list counts from the reports' origin (the first frame the capture recorded)...
+    let x5 = &a.exchanges[5];
+    let t5 = x5.timing.first().unwrap().ts.secs_since(origin);
+    let row = list_row(&s, 5);
+    assert!(row.contains(&format!("+{t5:.3}")), "{row}");
+    // ...and names its connection as the reports do.
+    assert!(row.contains(&format!(" C{} ", x5.connection.0)), "{row}");
+    // The filter's time counts from the same origin: time>T just before #5 selects it first.
+    press(&mut app, "f");
+    type_text(&mut app, &format!("time>{:.3}", t5 - 0.001));
+    press(&mut app, "<Enter>");
+    assert_eq!(app.rows.first(), Some(&x5.id));
+    // ~conn takes the same name; the waterfall labels rows with it and the number in full.
+    press(&mut app, "f <C-u>");
+    type_text(&mut app, &format!("~conn C{}", x5.connection.0));
+    press(&mut app, "<Enter>");
+    let expect: Vec<ExchId> = a
+        .exchanges
+        .iter()
+        .filter(|x| x.connection == x5.connection)
+        .map(|x| x.id)
+        .collect();
+    assert_eq!(app.rows, expect);
+    press(&mut app, "<Esc> t t");
+    let s = screen(&mut app, 160, 45);
+    assert!(
+        s.contains(&format!("C{} #{} ", x5.connection.0, x5.id.0)),
+        "{s}"
+    );
+    // The ladder's time column counts from the origin too.
+    press(&mut app, "t");
+    let s = screen(&mut app, 160, 45);
+    assert!(s.contains(&format!("{t5:.3}")), "{s}");
+}
+
+#[test]
+fn columns_are_sized_from_content_and_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app_a(dir.path());
+    let s = screen(&mut app, 160, 45);
+    // Exchange #0 of sample A asks the internal discovery name (the script's first HTTP step).
+    let script = script("A-internal-rp-vip.script.json");
+    let url = script["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "http")
+        .unwrap()["url"]
+        .as_str()
+        .unwrap();
+    let host = url.split('/').nth(2).unwrap();
+    assert_eq!(host, "lyncdiscoverinternal.contoso.com");
+    assert!(list_row(&s, 0).contains(host), "{s}");
+    // A cut path keeps its last segment after an ellipsis.
+    let a = Arc::clone(&app.analysis);
+    let x = &a.exchanges[2];
+    let target = &x.request.as_ref().unwrap().target;
+    let last = target
+        .split('?')
+        .next()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap();
+    let row = list_row(&s, 2);
+    assert!(
+        row.contains(&format!("…/{last}")) || row.contains(target.as_str()),
+        "{row}"
+    );
+    // At 80×24: the verdict, the status and the outcome columns.
+    let small = screen(&mut app, 80, 24);
+    let header = small.lines().find(|l| l.starts_with("│#")).unwrap();
+    assert!(
+        header.contains("Status") && header.contains("Outcome"),
+        "{small}"
+    );
+    let row0 = list_row(&small, 0);
+    let x0 = &a.exchanges[0];
+    assert!(
+        row0.contains(&x0.response.as_ref().unwrap().status.to_string()),
+        "{row0}"
+    );
+    let verdict = &a.signin[0].verdict;
+    let title: String = small.lines().take(3).collect::<Vec<_>>().join(" ");
+    let words: String = title.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(words.contains(verdict.as_str()), "{small}");
+    insta::assert_snapshot!("a_open_80", small);
+}
+
+#[test]
+fn timeline_legends_and_known_stage_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app("B-external-home-pool-redirect.pcapng", dir.path());
+    for (keys, legend) in [
+        ("t", "◇ DNS lookup"),
+        ("t", "░ waiting for the response"),
+        ("t", "──► request"),
+    ] {
+        press(&mut app, keys);
+        let s = screen(&mut app, 160, 45);
+        let bottom = s.lines().rfind(|l| l.starts_with('└')).unwrap();
+        assert!(bottom.contains(legend), "{s}");
+    }
+    press(&mut app, "?");
+    let mut seen = String::new();
+    for _ in 0..14 {
+        seen.push_str(&screen(&mut app, 160, 45));
+        press(&mut app, "<PgDn>");
+    }
+    assert!(seen.contains("Timeline glyphs"), "{seen}");
+    press(&mut app, "<Esc>");
+    // A stage nobody tags is an error at its column; a real one is accepted.
+    press(&mut app, "f");
+    type_text(&mut app, "~stage webticket");
+    let e = app.input.as_ref().unwrap().error.clone().unwrap();
+    assert!(e.contains("unknown stage webticket"), "{e}");
+    assert!(e.contains("webticket-oauth"), "{e}");
+    assert!(e.contains("at column 8"), "{e}");
+    type_text(&mut app, "-oauth");
+    assert_eq!(app.input.as_ref().unwrap().error, None);
+    press(&mut app, "<C-u>");
+    type_text(&mut app, "~outcome nope");
+    let e = app.input.as_ref().unwrap().error.clone().unwrap();
+    assert!(e.contains("unknown outcome nope"), "{e}");
+}
+
+#[test]
+fn export_message_counts_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app("D-user-404.pcapng", dir.path());
+    // This one exchange, as JSON.
+    press(&mut app, "x <Down> <Down> <Down> <Enter>");
+    press(&mut app, "<C-u>");
+    let out = dir.path().join("one.json");
+    type_text(&mut app, out.to_str().unwrap());
+    press(&mut app, "<Enter>");
+    let st = app.status.clone().unwrap();
+    assert!(st.text.starts_with("wrote 1 exchange as "), "{st:?}");
+}
+
+/// An app on sample A (its file name after the letter names the scenario).
+fn app_a(dir: &Path) -> App {
+    let name = std::fs::read_dir(lyncscope::testkit::sample("lync"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|n| n.starts_with("A-") && n.ends_with(".pcapng"))
+        .unwrap();
+    app(&name, dir)
+}
+
+#[test]
+fn a_cut_capture_says_so_in_the_title_at_80_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = std::fs::read(sample("B-external-home-pool-redirect.pcapng")).unwrap();
+    let cut = dir.path().join("cut.pcapng");
+    std::fs::write(&cut, &whole[..50_000]).unwrap();
+    std::fs::copy(
+        sample("B-external-home-pool-redirect.keylog.txt"),
+        dir.path().join("cut.keylog.txt"),
+    )
+    .unwrap();
+    let options = Options {
+        rules: Some(Arc::new(lyncscope::stage::RuleSet::builtin())),
+        ..Options::default()
+    };
+    let a = analyze(std::slice::from_ref(&cut), &options, &mut ()).unwrap();
+    assert!(a.inputs[0].truncated);
+    let mut app = App::new(Arc::new(a), Notes::default(), vec![cut]);
+    let s = screen(&mut app, 80, 24);
+    let title: String = s.lines().take(4).collect::<Vec<_>>().join(" ");
+    let words = title.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(words.contains("capture ends at frame"), "{s}");
+    assert!(words.contains("the sign-in may have gone on"), "{s}");
+}
+
+#[test]
+fn a_finding_with_connection_evidence_opens_that_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app("C-cert-mismatch.pcapng", dir.path());
+    let a = Arc::clone(&app.analysis);
+    let (i, f) = a
+        .findings
+        .iter()
+        .enumerate()
+        .find(|(_, f)| f.check == "C-CERT-7")
+        .expect("the script expects C-CERT-7");
+    assert!(f.exchanges.is_empty() && !f.connections.is_empty());
+    press(&mut app, "F");
+    for _ in 0..i {
+        press(&mut app, "j");
+    }
+    press(&mut app, "<Enter>");
+    assert_eq!(app.lower, lyncscope::tui::state::LowerPane::Connections);
+    let name = format!("C{}", f.connections[0].0);
+    assert_eq!(app.connections[app.connection].id, name);
+    let s = screen(&mut app, 160, 45);
+    assert!(s.contains(&format!("▶{name} ")), "{s}");
 }

@@ -40,7 +40,7 @@ impl<'a> MatchContext<'a> {
             a,
             notes,
             diagnostics: None,
-            start: capture_start(a),
+            start: time_origin(a),
         }
     }
 
@@ -51,8 +51,7 @@ impl<'a> MatchContext<'a> {
         self.notes
     }
 
-    /// The time `time` comparisons count from: the first connection's first packet or the
-    /// first exchange, whichever is earlier (the reports' "time s" column uses the same).
+    /// The time `time` comparisons count from: [`time_origin`], the UI's and reports' origin.
     pub fn start(&self) -> Option<Ts> {
         self.start
     }
@@ -85,18 +84,23 @@ impl<'a> MatchContext<'a> {
     }
 }
 
-fn capture_start(a: &Analysis) -> Option<Ts> {
-    // Both lists are sorted by time, so their first entries are their earliest.
-    let conn = a.connections.first().map(|c| c.first_seen);
-    let exch = a
+/// The one time origin of the UI and the reports: the first instant the inputs recorded
+/// (a connection's first packet, a DNS message or an exchange's first byte; the first frame
+/// of the inputs as far as the analysis keeps it). The filter's `time` counts from it, and
+/// `presentation::timeline` hands it on to the views.
+pub fn time_origin(a: &Analysis) -> Option<Ts> {
+    let conns = a.connections.iter().map(|c| c.first_seen);
+    let exchanges = a
         .exchanges
-        .first()
-        .and_then(|x| x.timing.first())
+        .iter()
+        .filter_map(|x| x.timing.first())
         .map(|t| t.ts);
-    match (conn, exch) {
-        (Some(c), Some(e)) => Some(c.min(e)),
-        (c, e) => c.or(e),
-    }
+    let lookups = a.dns.iter().filter_map(|l| {
+        l.query
+            .map(|q| q.ts)
+            .or(l.response.as_ref().map(|r| r.arrival.ts))
+    });
+    conns.chain(exchanges).chain(lookups).min()
 }
 
 pub(crate) fn eval(node: &Node, cx: &MatchContext<'_>, x: &Exchange) -> bool {

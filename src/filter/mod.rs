@@ -12,7 +12,7 @@
 mod eval;
 mod parse;
 
-pub use eval::{url, MatchContext};
+pub use eval::{time_origin, url, MatchContext};
 
 use crate::model::{Analysis, ExchId, Exchange, Notes};
 use regex::{bytes, Regex};
@@ -40,6 +40,17 @@ impl Filter {
         Ok(Filter {
             text: text.to_string(),
             root: parse::parse(text)?,
+        })
+    }
+
+    /// Parses a filter for the analysis `a`: a `~stage` name must be one of its stages (those
+    /// of the rules that tagged it); an unknown one is an error at its column, as an unknown
+    /// outcome always is. Without stages (a provisional analysis) any name passes.
+    pub fn parse_for(text: &str, a: &Analysis) -> Result<Filter, FilterError> {
+        let stages: Vec<&str> = a.stages.iter().map(|s| s.id.as_str()).collect();
+        Ok(Filter {
+            text: text.to_string(),
+            root: parse::parse_known(text, Some(&stages))?,
         })
     }
 
@@ -127,8 +138,8 @@ pub fn syntax_help() -> &'static [(&'static str, &'static str)] {
             "status >= 400, no response, incomplete, diagnostic, or stage failed",
         ),
         (
-            "~conn N / ~conn :PORT",
-            "connection number (as in the conn column) / either port",
+            "~conn C3 / ~conn :PORT",
+            "connection (C3 or 3, as in the Conn column) / either port",
         ),
         ("~src / ~dst REGEX", "client / server address \"ip:port\""),
         ("~tls", "on a TLS (HTTPS) connection"),

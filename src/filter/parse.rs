@@ -201,11 +201,21 @@ const OPERATORS: &[(&str, ArgKind)] = &[
 
 /// Parses a whole filter; `Ok(None)` for blank text.
 pub(crate) fn parse(text: &str) -> Result<Option<Node>, FilterError> {
+    parse_known(text, None)
+}
+
+/// Like [`parse`], and a `~stage` name must be one of `stages` (the stages of the rules in
+/// force) or, as a regex, match one of them.
+pub(crate) fn parse_known(
+    text: &str,
+    stages: Option<&[&str]>,
+) -> Result<Option<Node>, FilterError> {
     let mut p = Parser {
         text,
         src: text.as_bytes(),
         pos: 0,
         depth: 0,
+        stages,
     };
     p.skip_ws();
     if p.at_end() {
@@ -282,6 +292,8 @@ struct Parser<'t> {
     src: &'t [u8],
     pos: usize,
     depth: usize,
+    /// The stage ids `~stage` may name; None: any.
+    stages: Option<&'t [&'t str]>,
 }
 
 impl<'t> Parser<'t> {
@@ -301,6 +313,35 @@ impl<'t> Parser<'t> {
             message: message.into(),
             position: position.min(self.src.len()),
         }
+    }
+
+    /// A stage name nobody tags with selects nothing, silently: say so, and what there is.
+    fn check_stage(&self, m: &NameMatch, arg: &str, at: usize) -> Result<(), FilterError> {
+        let Some(known) = self.stages.filter(|k| !k.is_empty()) else {
+            return Ok(());
+        };
+        if known.iter().any(|k| m.is_match(k)) {
+            return Ok(());
+        }
+        let lower = arg.to_ascii_lowercase();
+        let near: Vec<&str> = known
+            .iter()
+            .copied()
+            .filter(|k| k.contains(&lower) || lower.contains(*k))
+            .collect();
+        let what = if matches!(m, NameMatch::Exact(_)) {
+            format!("unknown stage {arg}")
+        } else {
+            format!("no stage matches {arg}")
+        };
+        Err(self.error_at(
+            at,
+            if near.is_empty() {
+                format!("{what} (stages: {})", known.join(" "))
+            } else {
+                format!("{what} (did you mean {}?)", near.join(" or "))
+            },
+        ))
     }
 
     fn enter(&mut self) -> Result<(), FilterError> {
@@ -565,6 +606,7 @@ impl<'t> Parser<'t> {
                 let m = name_match(&arg)
                     .map_err(|e| self.error_at(at, format!("bad regex: {}", regex_problem(&e))))?;
                 if op == "stage" {
+                    self.check_stage(&m, &arg, at)?;
                     Pred::Stage(m)
                 } else {
                     Pred::Auth(m)
@@ -584,14 +626,16 @@ impl<'t> Parser<'t> {
             }
             ArgKind::Conn => {
                 let (arg, at) = self.argument(op, "a connection number or :port", start)?;
+                // "C3" as the list, the timelines, the findings and the reports name it.
                 let m = if let Some(port) = arg.strip_prefix(':') {
                     port.parse::<u16>().ok().map(ConnMatch::Port)
                 } else {
-                    arg.parse::<u32>().ok().map(ConnMatch::Id)
+                    let n = arg.strip_prefix(['C', 'c']).unwrap_or(&arg);
+                    n.parse::<u32>().ok().map(ConnMatch::Id)
                 };
-                Pred::Conn(
-                    m.ok_or_else(|| self.error_at(at, "~conn needs a connection number or :port"))?,
-                )
+                Pred::Conn(m.ok_or_else(|| {
+                    self.error_at(at, "~conn needs a connection (C3 or 3) or :port")
+                })?)
             }
         };
         Ok(Node::Pred(pred))

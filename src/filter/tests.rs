@@ -632,3 +632,53 @@ fn sample_b_saz_proxy_sessions() {
     let ids = picked(&a, &n, "~m CONNECT & ~d ^contoso\\.com$");
     assert_eq!(ids.len(), 1);
 }
+
+#[test]
+fn stage_names_are_checked_against_the_analysis_and_connections_take_their_c_name() {
+    let s = sample("A");
+    let a = &s.a;
+    // Every stage the script names is known; a name no rule tags is an error at its column.
+    for st in &s.steps {
+        let text = format!("~stage {}", st.stage);
+        assert!(Filter::parse_for(&text, a).is_ok(), "{text}");
+    }
+    let e = Filter::parse_for("~m get & ~stage webticket", a).unwrap_err();
+    assert_eq!(e.position, "~m get & ~stage ".len());
+    assert!(e.message.contains("unknown stage webticket"), "{e}");
+    assert!(e.message.contains("webticket-oauth"), "{e}");
+    let e = Filter::parse_for("~stage ^nothing", a).unwrap_err();
+    assert!(e.message.contains("no stage matches"), "{e}");
+    assert!(Filter::parse_for("~stage ^webticket", a).is_ok());
+    // Without an analysis (the command line's plain parse) any name passes, as before.
+    assert!(Filter::parse("~stage webticket").is_ok());
+    // `~conn C2` is `~conn 2`: the name the list, timelines, findings and reports use.
+    assert_eq!(
+        picked(a, &Notes::default(), "~conn C2"),
+        picked(a, &Notes::default(), "~conn 2")
+    );
+    assert!(!picked(a, &Notes::default(), "~conn c2").is_empty());
+    assert!(Filter::parse("~conn Cx").is_err());
+}
+
+#[test]
+fn time_counts_from_the_first_instant_the_inputs_recorded() {
+    let s = sample("A");
+    let a = &s.a;
+    let origin = time_origin(a).unwrap();
+    // Nothing the analysis holds is earlier: no connection, lookup or exchange.
+    assert!(a.connections.iter().all(|c| c.first_seen >= origin));
+    assert!(a.dns.iter().filter_map(|l| l.query).all(|q| q.ts >= origin));
+    assert!(a
+        .exchanges
+        .iter()
+        .filter_map(|x| x.timing.first())
+        .all(|t| t.ts >= origin));
+    assert_eq!(
+        MatchContext::new(a, &Notes::default()).start(),
+        Some(origin)
+    );
+    assert_eq!(
+        crate::presentation::timeline::time_range(a).map(|r| r.0),
+        Some(origin)
+    );
+}

@@ -319,14 +319,14 @@ pub fn human_duration(ns: i64) -> String {
     }
 }
 
-/// The first and last instants of the analysis (exchanges, DNS lookups, connections).
+/// The one time origin of every view and report (the filter's `time` counts from it too).
+pub use crate::filter::time_origin;
+
+/// The first and last instants of the analysis (exchanges, DNS lookups, connections); the
+/// first is [`time_origin`].
 pub fn time_range(a: &Analysis) -> Option<(Ts, Ts)> {
-    let mut lo: Option<Ts> = None;
     let mut hi: Option<Ts> = None;
-    let mut see = |s: Ts, e: Ts| {
-        lo = Some(lo.map_or(s, |l| l.min(s)));
-        hi = Some(hi.map_or(e, |h| h.max(e)));
-    };
+    let mut see = |_: Ts, e: Ts| hi = Some(hi.map_or(e, |h| h.max(e)));
     for c in &a.connections {
         see(c.first_seen, c.last_seen.max(c.first_seen));
     }
@@ -340,7 +340,7 @@ pub fn time_range(a: &Analysis) -> Option<(Ts, Ts)> {
             see(s.start, s.end);
         }
     }
-    Some((lo?, hi?))
+    Some((time_origin(a)?, hi?))
 }
 
 /// Seconds since the report's start, "+1.234 s".

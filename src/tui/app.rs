@@ -9,7 +9,9 @@ use super::state::{
 use super::views::detail::DetailState;
 use super::views::timeline::{TimelineCache, TimelineState};
 use crate::filter::{Filter, Search};
-use crate::model::{Analysis, ExchId, Exchange, Notes, Ts};
+use crate::model::{Analysis, ExchId, Exchange, Notes, StepRef, Ts};
+use crate::presentation::connections::{connection_rows, count, ConnectionRow};
+use crate::presentation::timeline::time_origin;
 use crate::report::export::{ExportFormat, Scope};
 use ratatui::crossterm::event::{
     KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
@@ -50,6 +52,9 @@ pub struct App {
     pub timeline_cache: TimelineCache,
     /// Selected line of the findings pane.
     pub finding: usize,
+    /// The connections pane's rows (the reports' Connections section) and the selected one.
+    pub connections: Vec<ConnectionRow>,
+    pub connection: usize,
     /// Exchanges the last jumped-to finding cites (marked in the list).
     pub cited: Vec<ExchId>,
     pub input: Option<InputLine>,
@@ -58,7 +63,8 @@ pub struct App {
     pub mouse: bool,
     pub quit: bool,
     pub regions: Regions,
-    /// First request start of the analysis (time column origin).
+    /// The one time origin, the reports' (the first frame of the inputs): the list's
+    /// relative times, the timelines and the filter's `time` all count from it.
     pub t0: Option<Ts>,
     /// The key table in force (built-in, or with the user's config).
     pub keys: keymap::Keymap,
@@ -90,11 +96,8 @@ pub const EXPORT_SCOPES: [Scope; 4] = [Scope::All, Scope::Shown, Scope::Marked, 
 impl App {
     pub fn new(analysis: Arc<Analysis>, notes: Notes, inputs: Vec<PathBuf>) -> App {
         let n = analysis.exchanges.len();
-        let t0 = analysis
-            .exchanges
-            .iter()
-            .filter_map(|x| x.timing.first().map(|a| a.ts))
-            .min();
+        let t0 = time_origin(&analysis);
+        let connections = connection_rows(&analysis);
         let rows: Vec<ExchId> = analysis.exchanges.iter().map(|x| x.id).collect();
         let timeline_cache = TimelineCache::new(&analysis, &rows);
         let mut app = App {
@@ -121,6 +124,8 @@ impl App {
             timeline: TimelineState::default(),
             timeline_cache,
             finding: 0,
+            connections,
+            connection: 0,
             cited: Vec::new(),
             input: None,
             overlay: None,
@@ -135,7 +140,34 @@ impl App {
             loading: None,
         };
         app.rebuild_rows(None);
+        app.open_on_failure();
         app
+    }
+
+    /// Where the sign-in broke: its failed exchange selected in the list, or, when it broke
+    /// before HTTP (a certificate the client refused), its connection in the Connections pane.
+    fn open_on_failure(&mut self) {
+        let step = self.analysis.signin.iter().find_map(|s| s.failed_step);
+        match step {
+            Some(StepRef::Exchange(id)) => {
+                if let Some(i) = self.rows.iter().position(|r| *r == id) {
+                    self.select(i);
+                }
+            }
+            Some(StepRef::Connection(id)) => {
+                let name = format!("C{}", id.0);
+                if let Some(i) = self.connections.iter().position(|c| c.id == name) {
+                    self.connection = i;
+                }
+                self.show_lower(LowerPane::Connections);
+            }
+            _ => {
+                // Nothing failed: with no exchange to show, the connections are what there is.
+                if self.analysis.exchanges.is_empty() && !self.connections.is_empty() {
+                    self.show_lower(LowerPane::Connections);
+                }
+            }
+        }
     }
 
     /// An empty list that fills in while the inputs are read ([`App::absorb_live`]), until
@@ -168,7 +200,12 @@ impl App {
         self.loading = None;
         self.cited.clear();
         self.finding = 0;
+        self.connection = 0;
+        let had_selection = keep.is_some() && self.selected > 0;
         self.analysis_changed(keep);
+        if !had_selection {
+            self.open_on_failure();
+        }
         if let Some(f) = &self.filter {
             let n = self.matched.iter().filter(|m| **m).count();
             self.say(format!(
@@ -181,11 +218,11 @@ impl App {
 
     fn analysis_changed(&mut self, keep: Option<ExchangeKey>) {
         let a = Arc::clone(&self.analysis);
-        self.t0 = a
-            .exchanges
-            .iter()
-            .filter_map(|x| x.timing.first().map(|f| f.ts))
-            .min();
+        self.t0 = time_origin(&a);
+        self.connections = connection_rows(&a);
+        self.connection = self
+            .connection
+            .min(self.connections.len().saturating_sub(1));
         self.matched.resize(a.exchanges.len(), true);
         let keep = keep.and_then(|(frame, method, target)| {
             a.exchanges
@@ -224,6 +261,7 @@ impl App {
             (Focus::Lower, LowerPane::Detail) => Context::Detail,
             (Focus::Lower, LowerPane::Timeline) => Context::Timeline,
             (Focus::Lower, LowerPane::Findings) => Context::Findings,
+            (Focus::Lower, LowerPane::Connections) => Context::Connections,
         }
     }
 
@@ -277,7 +315,7 @@ impl App {
 
     fn apply_filter_text(&mut self, text: &str) -> Result<(), String> {
         let keep = self.selected_id();
-        let f = Filter::parse(text).map_err(|e| e.to_string())?;
+        let f = Filter::parse_for(text, &self.analysis).map_err(|e| e.to_string())?;
         self.filter = if f.is_empty() { None } else { Some(f) };
         self.rebuild_rows(keep);
         match &self.filter {
@@ -411,7 +449,9 @@ impl App {
     fn validate_input(&mut self) {
         let Some(input) = &mut self.input else { return };
         input.error = match input.kind {
-            InputKind::Filter => Filter::parse(&input.text).err().map(|e| e.to_string()),
+            InputKind::Filter => Filter::parse_for(&input.text, &self.analysis)
+                .err()
+                .map(|e| e.to_string()),
             InputKind::Search if !input.text.is_empty() => {
                 Search::new(&input.text).err().map(|e| e.to_string())
             }
@@ -602,6 +642,11 @@ impl App {
             }
         }
         let lower_focus = self.focus == Focus::Lower;
+        self.apply_action(action, lower_focus);
+        self.settle_focus();
+    }
+
+    fn apply_action(&mut self, action: Action, lower_focus: bool) {
         match action {
             Action::Quit => self.quit = true,
             Action::Help => self.overlay = Some(Overlay::Help { scroll: 0 }),
@@ -631,6 +676,7 @@ impl App {
                     }
                 }
                 Context::Findings => self.jump_to_finding(),
+                Context::Connections => self.jump_to_connection(),
                 _ => {}
             },
             Action::FocusNext => {
@@ -647,6 +693,7 @@ impl App {
                 self.show_lower(LowerPane::Timeline);
             }
             Action::ShowFindings => self.show_lower(LowerPane::Findings),
+            Action::ShowConnections => self.show_lower(LowerPane::Connections),
             Action::CycleLayout => {
                 self.layout = match self.layout {
                     Layout::Stacked => Layout::SideBySide,
@@ -732,7 +779,7 @@ impl App {
             Action::ZoomReset => self.timeline.reset(),
             Action::FollowConnection => {
                 if let Some(x) = self.selected_exchange() {
-                    let text = format!("~conn {}", x.connection.0);
+                    let text = format!("~conn C{}", x.connection.0);
                     let _ = self.apply_filter_text(&text);
                 }
             }
@@ -747,6 +794,13 @@ impl App {
                     "mouse off: the terminal selects text"
                 });
             }
+        }
+    }
+
+    /// Keys go to the pane that is shown: never to a lower pane the layout hides.
+    fn settle_focus(&mut self) {
+        if self.focus == Focus::Lower && self.layout == Layout::ListOnly && !self.maximized {
+            self.focus = Focus::List;
         }
     }
 
@@ -777,6 +831,7 @@ impl App {
     fn navigate(&mut self, action: Action) {
         let scroll_detail = self.focus == Focus::Lower && self.lower == LowerPane::Detail;
         let findings = self.focus == Focus::Lower && self.lower == LowerPane::Findings;
+        let connections = self.focus == Focus::Lower && self.lower == LowerPane::Connections;
         let page = self.page() as isize;
         let by: isize = match action {
             Action::Up => -1,
@@ -788,6 +843,11 @@ impl App {
         };
         if scroll_detail {
             self.detail.scroll = self.detail.scroll.saturating_add_signed(by);
+        } else if connections {
+            self.connection = self
+                .connection
+                .saturating_add_signed(by)
+                .min(self.connections.len().saturating_sub(1));
         } else if findings {
             let n = self.finding_count();
             self.finding = self
@@ -810,12 +870,42 @@ impl App {
         };
         let cited = f.exchanges.clone();
         let check = f.check.clone();
+        let conn = f.connections.first().map(|c| format!("C{}", c.0));
         if cited.is_empty() {
-            self.complain(format!(
-                "{check} cites no exchange (DNS or connection evidence only)"
-            ));
+            // Connection evidence (a refused certificate): show that connection.
+            match conn.and_then(|name| self.connections.iter().position(|c| c.id == name)) {
+                Some(i) => {
+                    self.connection = i;
+                    self.show_lower(LowerPane::Connections);
+                    let name = self.connections[i].id.clone();
+                    self.say(format!(
+                        "{check}: connection {name} (it carried no exchange)"
+                    ));
+                }
+                None => self.complain(format!("{check} cites no exchange (DNS evidence only)")),
+            }
             return;
         }
+        self.jump_to_cited(&check, "cited", cited);
+    }
+
+    /// Selects the first exchange the selected connection carried (again: the next one).
+    fn jump_to_connection(&mut self) {
+        let Some(c) = self.connections.get(self.connection) else {
+            return;
+        };
+        let label = c.id.clone();
+        let cited: Vec<ExchId> = c.exchanges.iter().map(|x| ExchId(*x)).collect();
+        if cited.is_empty() {
+            self.complain(format!("{label} carried no HTTP exchange"));
+            return;
+        }
+        self.jump_to_cited(&label, "carried", cited);
+    }
+
+    /// Selects the first of `cited` in the list, or the next after the selected one when the
+    /// same exchanges were cited last time; the status says which of how many it is.
+    fn jump_to_cited(&mut self, label: &str, verb: &str, cited: Vec<ExchId>) {
         // Again on the same finding: the next cited exchange.
         let current = self.selected_id();
         let next = if self.cited == cited {
@@ -828,13 +918,14 @@ impl App {
         match self.rows.iter().position(|r| *r == next) {
             Some(i) => {
                 self.select(i);
+                let nth = self.cited.iter().position(|x| *x == next).unwrap_or(0) + 1;
                 self.say(format!(
-                    "{check}: exchange #{} of {} cited",
+                    "{label}: exchange #{}, {nth} of {} {verb}",
                     next.0,
-                    self.cited.len()
+                    count(self.cited.len(), "exchange")
                 ));
             }
-            None => self.complain(format!("{check} cites #{}, hidden by the filter", next.0)),
+            None => self.complain(format!("{label}: #{} is hidden by the filter", next.0)),
         }
     }
 
@@ -945,7 +1036,8 @@ impl App {
             &path,
         ) {
             Ok(n) => self.say(format!(
-                "wrote {n} exchanges as {} to {}",
+                "wrote {} as {} to {}",
+                count(n, "exchange"),
                 format.title(),
                 path.display()
             )),

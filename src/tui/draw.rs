@@ -1,11 +1,12 @@
 //! The whole screen: title bar, list, lower pane, input / status line, key hints, overlays.
 //!
 //! ```text
-//! lyncscope · B-external….pcapng · 42 exchanges · signed in after 2.8 s       ← title
+//! lyncscope · B-external….pcapng · 42 exchanges · 4 findings                   ← title
+//!   furthest: … → signed in after 2.8 s (wrapped when the title does not fit)  ← verdict
 //! ┌ Exchanges ──────────────────────────────────────────────────────────────┐
 //! │ …                                                                       │ ← list
 //! └─────────────────────────────────────────────────────────────────────────┘
-//! ┌ Detail | Timeline | Findings ───────────────────────────────────────────┐ ← lower pane
+//! ┌ Detail | Timeline | Findings | Connections ─────────────────────────────┐ ← lower pane
 //! └─────────────────────────────────────────────────────────────────────────┘
 //! filter> ~stage ad-user                                                     ← input/status
 //!  q quit  ? help  Tab focus  d detail  t timeline …                         ← key hints
@@ -16,6 +17,7 @@ use super::keymap::Context;
 use super::state::{Focus, InputKind, Layout as PaneLayout, LowerPane, Overlay};
 use super::theme::Theme;
 use super::views;
+use crate::presentation::connections::count;
 use crate::report::export::ExportFormat;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -43,14 +45,15 @@ pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme) {
         );
         return;
     }
+    let title_lines = title_lines(app, theme, area.width);
     let [title, main, status, hints] = Layout::vertical([
-        Constraint::Length(1),
+        Constraint::Length(title_lines.len().max(1) as u16),
         Constraint::Fill(1),
         Constraint::Length(1),
         Constraint::Length(1),
     ])
     .areas(area);
-    render_title(f, title, app, theme);
+    render_title(f, title, app, theme, title_lines);
     let (list_area, lower_area) = split_main(main, app);
     app.regions.lower = lower_area.unwrap_or_default();
     if let Some(r) = list_area {
@@ -118,7 +121,7 @@ fn split_main(main: Rect, app: &App) -> (Option<Rect>, Option<Rect>) {
     }
 }
 
-fn render_title(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+fn render_title(f: &mut Frame, area: Rect, app: &App, theme: &Theme, lines: Vec<Line<'static>>) {
     let a = &app.analysis;
     let names: Vec<String> = app
         .inputs
@@ -163,14 +166,36 @@ fn render_title(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         );
         return;
     }
-    let mut spans = vec![
+    f.render_widget(Paragraph::new(lines), area);
+}
+
+/// The title: name, inputs, counts and the verdict on one line when it fits; else the verdict
+/// (which says where the sign-in broke, and that a capture is cut) on lines of its own,
+/// wrapped, so that it is readable at 80 columns.
+fn title_lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
+    if app.loading.is_some() {
+        return vec![Line::raw("")];
+    }
+    let a = &app.analysis;
+    let names: Vec<String> = app
+        .inputs
+        .iter()
+        .map(|p| {
+            p.file_name().map_or_else(
+                || p.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            )
+        })
+        .collect();
+    let mut head = vec![
         Span::styled("lyncscope ", theme.title()),
         Span::raw(format!(
-            "· {} · {} exchanges ",
+            "· {} · {} ",
             names.join(", "),
-            a.exchanges.len()
+            count(a.exchanges.len(), "exchange")
         )),
     ];
+    let mut verdict = Vec::new();
     if let Some(s) = a.signin.first() {
         let style = if s.signed_in {
             theme.ok()
@@ -179,22 +204,61 @@ fn render_title(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         } else {
             theme.warning()
         };
-        spans.push(Span::raw("· "));
-        spans.push(Span::styled(s.verdict.clone(), style));
+        verdict.push(Span::styled(s.verdict.clone(), style));
         if a.signin.len() > 1 {
-            spans.push(Span::styled(
+            verdict.push(Span::styled(
                 format!(" (+{} more sign-ins: F)", a.signin.len() - 1),
                 theme.dim(),
             ));
         }
     }
-    if !a.findings.is_empty() {
-        spans.push(Span::styled(
-            format!(" · {} findings", a.findings.len()),
-            theme.warning(),
-        ));
+    // A cut or damaged input is named here even when the verdict does not say it (no
+    // sign-in, or one that completed before the cut).
+    if let Some(note) = crate::model::cut_notes(&a.inputs) {
+        if !a.signin.iter().any(|s| s.verdict.contains(&note)) {
+            let sep = if verdict.is_empty() { "" } else { "; " };
+            verdict.push(Span::styled(format!("{sep}{note}"), theme.warning()));
+        }
     }
-    f.render_widget(Line::from(spans), area);
+    let findings = (!a.findings.is_empty()).then(|| {
+        Span::styled(
+            format!("· {}", count(a.findings.len(), "finding")),
+            theme.warning(),
+        )
+    });
+    let len = |spans: &[Span]| spans.iter().map(|s| s.width()).sum::<usize>();
+    let one = len(&head) + 2 + len(&verdict) + findings.as_ref().map_or(0, |f| f.width());
+    if verdict.is_empty() || one <= usize::from(width) {
+        if !verdict.is_empty() {
+            head.push(Span::raw("· "));
+            head.extend(verdict);
+            head.push(Span::raw(" "));
+        }
+        head.extend(findings);
+        return vec![Line::from(head)];
+    }
+    head.extend(findings);
+    let mut lines = vec![Line::from(head)];
+    // The verdict wrapped at spaces, on at most three lines.
+    let text: String = verdict.iter().map(|s| s.content.as_ref()).collect();
+    let style = verdict.first().map(|s| s.style).unwrap_or_default();
+    let w = usize::from(width.max(20)) - 2;
+    let mut line = String::new();
+    for word in text.split(' ') {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > w {
+            lines.push(Line::from(vec![Span::raw("  "), Span::styled(line, style)]));
+            line = String::new();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(Line::from(vec![Span::raw("  "), Span::styled(line, style)]));
+    }
+    lines.truncate(4);
+    lines
 }
 
 fn render_lower(f: &mut Frame, area: Rect, app: &mut App, theme: &Theme) {
@@ -244,6 +308,14 @@ fn render_lower(f: &mut Frame, area: Rect, app: &mut App, theme: &Theme) {
         LowerPane::Findings => {
             views::findings::render_findings(f, area, &app.analysis, app.finding, theme, focused)
         }
+        LowerPane::Connections => views::connections::render_connections(
+            f,
+            area,
+            &app.connections,
+            app.connection,
+            theme,
+            focused,
+        ),
     }
 }
 

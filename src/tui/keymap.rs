@@ -23,6 +23,7 @@ pub enum Action {
     ShowDetail,
     ShowTimeline,
     ShowFindings,
+    ShowConnections,
     CycleLayout,
     Maximize,
     Filter,
@@ -59,6 +60,7 @@ pub enum Context {
     Detail,
     Timeline,
     Findings,
+    Connections,
 }
 
 impl Context {
@@ -69,6 +71,7 @@ impl Context {
             Context::Detail => "Detail pane",
             Context::Timeline => "Timeline",
             Context::Findings => "Findings",
+            Context::Connections => "Connections",
         }
     }
 }
@@ -319,6 +322,14 @@ pub const BINDINGS: &[Binding] = &[
         A::ShowFindings,
         "findings",
         "Lower pane: verdict and findings",
+        true,
+    ),
+    b(
+        C::Global,
+        &[K::Char('C')],
+        A::ShowConnections,
+        "connections",
+        "Lower pane: every TCP connection and attempt, its TLS facts and exchanges",
         true,
     ),
     b(
@@ -577,6 +588,14 @@ pub const BINDINGS: &[Binding] = &[
         "Select the exchanges the finding cites",
         true,
     ),
+    b(
+        C::Connections,
+        &[K::Enter],
+        A::Enter,
+        "jump",
+        "Select the exchanges the connection carried (again: the next one)",
+        true,
+    ),
 ];
 
 impl Action {
@@ -602,14 +621,16 @@ impl Context {
             Context::Detail => "detail",
             Context::Timeline => "timeline",
             Context::Findings => "findings",
+            Context::Connections => "connections",
         }
     }
-    pub const ALL: [Context; 5] = [
+    pub const ALL: [Context; 6] = [
         Context::Global,
         Context::List,
         Context::Detail,
         Context::Timeline,
         Context::Findings,
+        Context::Connections,
     ];
 }
 
@@ -742,7 +763,7 @@ pub fn lookup(context: Context, ev: &KeyEvent) -> Option<Action> {
 /// The key list as Markdown, one table per context (the README embeds this).
 pub fn markdown() -> String {
     let mut out = String::new();
-    for ctx in [C::Global, C::List, C::Detail, C::Timeline, C::Findings] {
+    for ctx in C::ALL {
         out.push_str(&format!(
             "\n**{}** (`[keys.{}]`)\n\n| Keys | Action | Config name |\n|---|---|---|\n",
             ctx.title(),

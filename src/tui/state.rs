@@ -10,6 +10,8 @@ pub enum LowerPane {
     Detail,
     Timeline,
     Findings,
+    /// Every TCP connection and attempt, with its TLS facts and the exchanges it carried.
+    Connections,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -98,7 +98,7 @@ pub fn findings_lines(a: &Analysis, selected: usize, theme: &Theme) -> (Vec<Line
             let q = a.dns.get(d.0 as usize).map_or("?", |l| l.qname.as_str());
             format!("dns {q}")
         }));
-        cites.extend(f.connections.iter().map(|c| format!("conn {}", c.0)));
+        cites.extend(f.connections.iter().map(|c| format!("C{}", c.0)));
         if !cites.is_empty() {
             lines.push(Line::styled(
                 format!("    cites {}", cites.join(" ")),

@@ -48,52 +48,141 @@ const SLOW_NS: i64 = 1_000_000_000;
 /// A body larger than this stands out.
 const LARGE_BYTES: u64 = 1 << 20;
 
-fn width(c: Column) -> Constraint {
+/// Widest a fixed column grows to (its content decides below that), and the least a column
+/// that takes the room (host, path) is given.
+fn cap(c: Column) -> usize {
     match c {
-        Column::Number => Constraint::Length(6),
-        Column::Time => Constraint::Length(12),
-        Column::Stage => Constraint::Length(20),
-        Column::Outcome => Constraint::Length(9),
-        Column::Method => Constraint::Length(7),
-        Column::Status => Constraint::Length(6),
-        Column::Host => Constraint::Fill(2),
-        Column::Path => Constraint::Fill(3),
-        Column::ContentType => Constraint::Length(16),
-        Column::ReqSize => Constraint::Length(7),
-        Column::RespSize => Constraint::Length(7),
-        Column::Duration => Constraint::Length(8),
-        Column::Connection => Constraint::Length(5),
-        Column::Tls => Constraint::Length(9),
+        Column::Number => 10,
+        Column::Time => 24,
+        Column::Stage => 21,
+        Column::Outcome => 9,
+        Column::Method => 7,
+        Column::Status => 6,
+        Column::Host | Column::Path => usize::MAX,
+        Column::ContentType => 16,
+        Column::ReqSize | Column::RespSize => 7,
+        Column::Duration => 8,
+        Column::Connection => 6,
+        Column::Tls => 7,
     }
 }
+const MIN_ROOMY: usize = 12;
 
-/// The chosen columns that fit: the least important go first on a narrow terminal.
-fn visible_columns(chosen: &[Column], w: u16) -> Vec<Column> {
+/// Each column's width from its title and the shown rows' text, and the terminal: the fixed
+/// columns take what their content needs (up to a cap), host and path share the rest (the
+/// host first, up to its longest name); on a narrow terminal the least important columns go
+/// first (never the status or the outcome).
+fn sized_columns(chosen: &[Column], texts: &[Vec<String>], w: usize) -> Vec<(Column, usize)> {
+    let natural = |i: usize, c: Column| -> usize {
+        texts
+            .iter()
+            .map(|r| r.get(i).map_or(0, |t| t.chars().count()))
+            .chain([c.title().chars().count() + 1])
+            .max()
+            .unwrap_or(0)
+            .min(cap(c))
+    };
+    let mut cols: Vec<(Column, usize)> = chosen
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (*c, natural(i, *c)))
+        .collect();
+    let roomy = |c: Column| matches!(c, Column::Host | Column::Path);
+    let need = |cols: &[(Column, usize)]| -> usize {
+        cols.iter()
+            .map(|(c, n)| if roomy(*c) { MIN_ROOMY } else { *n } + 1)
+            .sum()
+    };
     let drop_order = [
         Column::Connection,
         Column::ReqSize,
         Column::ContentType,
-        Column::Outcome,
         Column::Tls,
-        Column::Duration,
         Column::RespSize,
+        Column::Duration,
+        Column::Time,
+        Column::Method,
     ];
-    let mut cols: Vec<Column> = chosen.to_vec();
-    let need = |cols: &[Column]| -> u16 {
-        cols.iter()
-            .map(|c| match width(*c) {
-                Constraint::Length(n) => n + 1,
-                _ => 12,
-            })
-            .sum()
-    };
     for d in drop_order {
         if need(&cols) <= w {
             break;
         }
-        cols.retain(|c| *c != d);
+        cols.retain(|(c, _)| *c != d);
+    }
+    let fixed: usize = cols
+        .iter()
+        .map(|(c, n)| if roomy(*c) { 0 } else { *n } + 1)
+        .sum();
+    let mut room = w.saturating_sub(fixed);
+    let host = cols.iter().position(|(c, _)| *c == Column::Host);
+    let path = cols.iter().position(|(c, _)| *c == Column::Path);
+    match (host, path) {
+        (Some(h), Some(p)) => {
+            let (hn, pn) = (cols[h].1, cols[p].1);
+            // The host whole when it leaves the path its minimum, else half the room.
+            let host_w = if hn + MIN_ROOMY <= room {
+                hn
+            } else {
+                hn.min((room / 2).max(MIN_ROOMY))
+            };
+            cols[h].1 = host_w;
+            room = room.saturating_sub(host_w);
+            cols[p].1 = room.max(pn.min(room)).max(MIN_ROOMY.min(room));
+        }
+        (Some(i), None) | (None, Some(i)) => cols[i].1 = room.max(1),
+        (None, None) => {
+            // The last column takes what is left.
+            if let Some(last) = cols.last_mut() {
+                last.1 += room;
+            }
+        }
     }
     cols
+}
+
+/// A request target for the Path column in `width` characters ([`shown_target`]), cut in the
+/// middle with `…` so that the last path segment stays ("/ucwa/oauth/v1/…/batch").
+pub fn fit_path(target: &str, width: usize) -> String {
+    let target = shown_target(target);
+    let n = target.chars().count();
+    if n <= width {
+        return target.to_string();
+    }
+    let (path, _query) = target.split_once('?').unwrap_or((target, ""));
+    let path_n = path.chars().count();
+    if path_n < width {
+        // The path fits: cut the query.
+        return fit_end(target, width);
+    }
+    let last = path.rfind('/').map_or(path, |i| &path[i..]);
+    let last_n = last.chars().count();
+    if last_n + 2 > width {
+        return fit_end(last, width);
+    }
+    let head: String = path.chars().take(width - last_n - 1).collect();
+    format!("{head}…{last}")
+}
+
+/// The request target as the Path column shows it: an absolute URL (a proxy's trace) without
+/// its scheme and host, which the Host column shows.
+pub fn shown_target(target: &str) -> &str {
+    match target.split_once("://") {
+        Some((scheme, rest)) if !scheme.contains('/') => rest.find('/').map_or("/", |i| &rest[i..]),
+        _ => target,
+    }
+}
+
+/// `text` cut to `width` characters, with `…` at the end when cut.
+pub fn fit_end(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let mut s: String = text.chars().take(width - 1).collect();
+    s.push('…');
+    s
 }
 
 pub fn human_size(n: u64) -> String {
@@ -108,17 +197,19 @@ pub fn human_size(n: u64) -> String {
     }
 }
 
-fn cell<'a>(
-    a: &'a Analysis,
+/// One cell's text and style.
+fn cell(
+    a: &Analysis,
     app: &ListInput,
-    x: &'a Exchange,
+    x: &Exchange,
     prev: Option<&Exchange>,
     c: Column,
     t: &Theme,
-) -> Cell<'a> {
+) -> (String, Style) {
     let req = x.request.as_ref();
     let resp = x.response.as_ref();
     let stage = x.stage.as_deref();
+    let plain = |s: &str| (s.to_string(), t.normal());
     match c {
         Column::Number => {
             let mut s = x.id.0.to_string();
@@ -136,7 +227,7 @@ fn cell<'a>(
             } else {
                 t.normal()
             };
-            Cell::from(Span::styled(s, style))
+            (s, style)
         }
         Column::Time => {
             let ts = x.timing.first().map(|a| a.ts);
@@ -153,31 +244,31 @@ fn cell<'a>(
                     }
                 }
             };
-            Cell::from(s)
+            (s, t.normal())
         }
         // Stages and TLS facts are known once the whole capture is read.
-        Column::Stage if app.loading => Cell::from(Span::styled("…", t.dim())),
-        Column::Tls if app.loading => Cell::from(Span::styled(
+        Column::Stage if app.loading => ("…".into(), t.dim()),
+        Column::Tls if app.loading => (
             if x.scheme == crate::model::Scheme::Https {
-                "TLS …"
+                "TLS …".into()
             } else {
-                "plain"
+                "plain".into()
             },
             t.dim(),
-        )),
+        ),
         Column::Stage => {
             let id = stage.map_or("unrelated", |s| s.id.as_str());
-            Cell::from(Span::styled(id, t.stage(id)))
+            (id.to_string(), t.stage(id))
         }
         Column::Outcome => match stage {
-            Some(s) => Cell::from(Span::styled(s.outcome.as_str(), t.outcome(s.outcome))),
-            None => Cell::from(""),
+            Some(s) => (s.outcome.as_str().to_string(), t.outcome(s.outcome)),
+            None => plain(""),
         },
-        Column::Method => Cell::from(req.map_or("", |r| &*r.method)),
+        Column::Method => plain(req.map_or("", |r| &*r.method)),
         Column::Status => {
             let status = resp.map(|r| r.status);
             let s = status.map_or("-".to_string(), |s| s.to_string());
-            Cell::from(Span::styled(s, t.status(status)))
+            (s, t.status(status))
         }
         Column::Host => {
             let host = req.and_then(|r| r.host()).or_else(|| {
@@ -186,15 +277,16 @@ fn cell<'a>(
                     .and_then(|c| c.tls.as_ref())
                     .and_then(|t| t.sni.as_deref())
             });
-            Cell::from(host.unwrap_or(""))
+            plain(host.unwrap_or(""))
         }
-        Column::Path => Cell::from(req.map_or("", |r| r.target.as_str())),
+        // The text as sent; cut to the column's width when drawn (fit_path).
+        Column::Path => plain(req.map_or("", |r| shown_target(&r.target))),
         Column::ContentType => {
             let ct = resp
                 .and_then(|r| r.headers.get("content-type"))
                 .or_else(|| req.and_then(|r| r.headers.get("content-type")))
                 .unwrap_or("");
-            Cell::from(ct.split(';').next().unwrap_or("").trim())
+            plain(ct.split(';').next().unwrap_or("").trim())
         }
         Column::ReqSize | Column::RespSize => {
             let body = if c == Column::ReqSize {
@@ -210,9 +302,9 @@ fn cell<'a>(
                     } else {
                         t.normal()
                     };
-                    Cell::from(Span::styled(human_size(n), style))
+                    (human_size(n), style)
                 }
-                None => Cell::from("-"),
+                None => plain("-"),
             }
         }
         Column::Duration => match duration_ns(x) {
@@ -222,29 +314,26 @@ fn cell<'a>(
                 } else {
                     t.normal()
                 };
-                Cell::from(Span::styled(
-                    crate::presentation::timeline::human_duration(ns),
-                    style,
-                ))
+                (crate::presentation::timeline::human_duration(ns), style)
             }
-            None => Cell::from("-"),
+            None => plain("-"),
         },
-        Column::Connection => Cell::from(x.connection.0.to_string()),
+        Column::Connection => plain(&format!("C{}", x.connection.0)),
         Column::Tls => {
             let tls = a
                 .connections
                 .get(x.connection.0 as usize)
                 .and_then(|c| c.tls.as_ref());
             match tls {
-                None => Cell::from(Span::styled("plain", t.dim())),
-                Some(t2) if t2.decrypted => Cell::from(Span::styled(
+                None => ("plain".into(), t.dim()),
+                Some(t2) if t2.decrypted => (
                     t2.version
                         .as_deref()
                         .unwrap_or("TLS")
                         .replace("TLS ", "TLS"),
                     t.ok(),
-                )),
-                Some(_) => Cell::from(Span::styled("no key", t.error())),
+                ),
+                Some(_) => ("no key".into(), t.error()),
             }
         }
     }
@@ -304,10 +393,10 @@ pub fn render_list(
         *offset = app.selected + 1 - body_rows;
     }
     *offset = (*offset).min(app.rows.len().saturating_sub(body_rows));
-    let cols = visible_columns(app.columns, inner.width);
     let a = app.analysis;
     let end = (*offset + body_rows).min(app.rows.len());
-    let mut rows = Vec::with_capacity(end - *offset);
+    // Each shown row's cells as text first: the columns are sized from them.
+    let mut shown: Vec<(usize, Vec<(String, Style)>)> = Vec::with_capacity(end - *offset);
     for i in *offset..end {
         let id = app.rows[i];
         let Some(x) = a.exchanges.get(id.0 as usize) else {
@@ -317,9 +406,33 @@ pub fn render_list(
             .checked_sub(1)
             .and_then(|p| app.rows.get(p))
             .and_then(|p| a.exchanges.get(p.0 as usize));
-        let cells: Vec<Cell> = cols
+        let cells = app
+            .columns
             .iter()
             .map(|c| cell(a, app, x, prev, *c, theme))
+            .collect();
+        shown.push((i, cells));
+    }
+    let texts: Vec<Vec<String>> = shown
+        .iter()
+        .map(|(_, cells)| cells.iter().map(|(t, _)| t.clone()).collect())
+        .collect();
+    let sized = sized_columns(app.columns, &texts, usize::from(inner.width));
+    let cols: Vec<Column> = sized.iter().map(|(c, _)| *c).collect();
+    let mut rows = Vec::with_capacity(shown.len());
+    for (i, cells) in shown {
+        let id = app.rows[i];
+        let cells: Vec<Cell> = sized
+            .iter()
+            .filter_map(|(c, w)| {
+                let at = app.columns.iter().position(|x| x == c)?;
+                let (text, style) = cells.get(at)?;
+                let text = match c {
+                    Column::Path => fit_path(text, *w),
+                    _ => fit_end(text, *w),
+                };
+                Some(Cell::from(Span::styled(text, *style)))
+            })
             .collect();
         let mut style = Style::default();
         if app.matched.get(id.0 as usize) == Some(&false) {
@@ -341,7 +454,10 @@ pub fn render_list(
         Cell::from(s)
     }))
     .style(theme.title());
-    let widths: Vec<Constraint> = cols.iter().map(|c| width(*c)).collect();
+    let widths: Vec<Constraint> = sized
+        .iter()
+        .map(|(_, w)| Constraint::Length(*w as u16))
+        .collect();
     // Column positions for header clicks, from the same layout the table uses.
     let areas = ratatui::layout::Layout::horizontal(widths.clone())
         .spacing(1)
@@ -366,5 +482,31 @@ pub fn render_list(
         };
         let r = Rect::new(inner.x + 1, inner.y + 1, inner.width.saturating_sub(2), 1);
         f.render_widget(Span::styled(msg, theme.dim()), r);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{fit_end, fit_path};
+
+    #[test]
+    fn paths_keep_their_last_segment_and_lose_a_proxys_scheme_and_host() {
+        let t = "/ucwa/oauth/v1/applications/101/people/contacts";
+        assert_eq!(fit_path(t, 60), t);
+        assert_eq!(fit_path(t, 20), "/ucwa/oaut…/contacts");
+        assert_eq!(fit_path(t, 20).chars().count(), 20);
+        assert_eq!(fit_path("/?sipuri=alice@contoso.com", 12), "/?sipuri=al…");
+        assert_eq!(
+            fit_path(
+                "https://webext-pool2.contoso.com/ucwa/oauth/v1/applications",
+                40
+            ),
+            "/ucwa/oauth/v1/applications"
+        );
+        assert_eq!(fit_path("https://webext-pool2.contoso.com", 10), "/");
+        assert_eq!(
+            fit_end("lyncdiscoverinternal.contoso.com", 14),
+            "lyncdiscoveri…"
+        );
     }
 }

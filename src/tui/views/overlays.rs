@@ -34,6 +34,15 @@ pub fn help_lines(keys: &Keymap, theme: &Theme) -> Vec<Line<'static>> {
         }
         lines.push(Line::raw(""));
     }
+    lines.push(Line::styled("Timeline glyphs (t)", theme.title()));
+    for kind in crate::tui::views::timeline::TimelineKind::ALL {
+        let mut spans = vec![Span::styled(format!("  {:<22}", kind.title()), theme.key())];
+        for (glyph, meaning) in kind.legend() {
+            spans.push(Span::raw(format!("{glyph} {meaning}  ")));
+        }
+        lines.push(Line::from(spans));
+    }
+    lines.push(Line::raw(""));
     lines.push(Line::styled("Filter language (f)", theme.title()));
     for (syntax, meaning) in crate::filter::syntax_help() {
         lines.push(Line::from(vec![

@@ -5,7 +5,7 @@ use super::lines::{clean, plural, Out};
 use crate::model::{
     rcode_name, rtype_name, Analysis, Connection, Exchange, Notes, StreamEnd, TlsInfo, Ts,
 };
-use crate::presentation::timeline::{human_duration, utc_time};
+use crate::presentation::timeline::{human_duration, offset, utc_time};
 use ratatui::text::Span;
 
 pub(super) fn overview(out: &mut Out, a: &Analysis, x: &Exchange, notes: &Notes) {
@@ -216,17 +216,13 @@ fn timing_section(out: &mut Out, a: &Analysis, x: &Exchange) {
         out.field_styled("Timing", "no timing recorded", t.dim());
         return;
     };
-    let origin = a.exchanges.first().filter(|e| e.id != x.id);
     let mut spans = vec![Span::raw(format!("{} UTC", utc_time(first.ts, true)))];
-    match origin.and_then(|e| e.timing.first()) {
-        Some(o) => spans.push(Span::styled(
-            format!(
-                "  +{} after the first exchange",
-                human_duration(ns_between(first.ts, o.ts))
-            ),
+    // The one time origin of the list, the timelines, the filter and the reports.
+    if let Some(o) = crate::presentation::timeline::time_origin(a) {
+        spans.push(Span::styled(
+            format!("  {} from the capture start", offset(first.ts, o)),
             t.dim(),
-        )),
-        None => spans.push(Span::styled("  (the first exchange)", t.dim())),
+        ));
     }
     // Trace archives (SAZ, HAR) have no frames.
     if first.frame.0 > 0 {
@@ -284,7 +280,7 @@ fn end_words(e: StreamEnd) -> &'static str {
 
 fn connection_section(out: &mut Out, x: &Exchange, c: &Connection) {
     let t = *out.theme;
-    out.heading(format!("Connection #{}", c.id.0));
+    out.heading(format!("Connection C{}", c.id.0));
     out.field(
         "Client → server",
         vec![

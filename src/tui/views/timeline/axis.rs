@@ -3,7 +3,7 @@
 
 use super::canvas::put_str;
 use super::state::{clamp_offset, TimelineState};
-use crate::model::{Analysis, ConnId, DnsId, ExchId};
+use crate::model::{Analysis, ConnId, DnsId, ExchId, Ts};
 use crate::presentation::timeline::{
     connection_span, dns_span, exchange_span, Break, Span as TimeSpan, TimeAxis,
 };
@@ -19,6 +19,9 @@ pub(super) struct PlotAxis {
     pub(super) total: f64,
     /// The compressed gaps, by position.
     pub(super) breaks: Vec<Break>,
+    /// Tick labels count from here: the one time origin of the UI and the reports (the
+    /// first frame of the inputs), not the first item shown.
+    pub(super) origin: Option<Ts>,
 }
 
 impl PlotAxis {
@@ -63,6 +66,7 @@ impl PlotAxis {
         let total = axis.total().max(1.0);
         let breaks = axis.breaks().collect();
         PlotAxis {
+            origin: crate::presentation::timeline::time_origin(a).or(axis.start()),
             axis,
             total,
             breaks,
@@ -203,7 +207,7 @@ pub(super) fn draw_axis(
         );
         claim(buf, clip, &mut taken, w, c, y, &label, style);
     }
-    let Some(start) = plot.axis.start() else {
+    let Some(start) = plot.origin else {
         return;
     };
     // About one label per 12 columns, on a 1-2-5 grid of virtual nanoseconds.

@@ -52,7 +52,7 @@ impl TimelineCache {
         let plot = PlotAxis::new(a, rows, &dns, &connections);
         let lanes = swimlanes::Lanes::new(a, rows, &dns, &connections, &plot.axis);
         let fall = waterfall::Rows::new(a, rows, &plot.axis);
-        let ladder = ladder::Flow::new(a, rows, &dns, &connections, plot.axis.start());
+        let ladder = ladder::Flow::new(a, rows, &dns, &connections, plot.origin);
         TimelineCache {
             plot,
             lanes,
@@ -137,8 +137,15 @@ pub fn render_timeline(
         format!("zoom {} ", zoom_label(state.zoom())),
         theme.dim(),
     ));
+    // One line of legend in the bottom border: what the glyphs of this view mean.
+    let mut legend = vec![Span::raw(" ")];
+    for (glyph, meaning) in state.kind.legend() {
+        legend.push(Span::styled(*glyph, theme.normal()));
+        legend.push(Span::styled(format!(" {meaning}  "), theme.dim()));
+    }
     let block = Block::bordered()
         .title(Line::from(title))
+        .title_bottom(Line::from(legend))
         .border_style(if focused {
             theme.focus_border()
         } else {

@@ -29,6 +29,43 @@ impl TimelineKind {
             TimelineKind::Ladder => "Ladder",
         }
     }
+
+    /// The glyphs this view draws, with what each means (the legend line and the help).
+    pub fn legend(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            TimelineKind::Swimlanes => &[
+                ("◇", "DNS lookup"),
+                ("○", "connection attempt"),
+                ("─", "its wait"),
+                ("█", "ok"),
+                ("▒", "challenge"),
+                ("►", "redirect"),
+                ("✗", "failed"),
+                ("░", "noise"),
+                ("▪", "unknown"),
+                ("┊", "idle gap left out (≈)"),
+            ],
+            TimelineKind::Waterfall => &[
+                ("┄", "connection set-up"),
+                ("░", "waiting for the response"),
+                ("█", "receiving"),
+                ("✗", "failed"),
+                ("●", "marked"),
+                ("┊", "idle gap left out (≈)"),
+            ],
+            TimelineKind::Ladder => &[
+                ("──►", "request, query, SYN"),
+                ("◄──", "response, answer"),
+                ("●", "marked"),
+            ],
+        }
+    }
+
+    pub const ALL: [TimelineKind; 3] = [
+        TimelineKind::Swimlanes,
+        TimelineKind::Waterfall,
+        TimelineKind::Ladder,
+    ];
 }
 
 /// Deepest zoom: 2^20 narrows a one-hour axis to a few milliseconds.

@@ -1,15 +1,15 @@
 //! The waterfall: one row per exchange in list order, a bar from request start to response
 //! end on the shared (gap-compressed) time axis. Conventions of Fiddler's Timeline tab:
 //! `░` while waiting for the first response byte, `█` while the
-//! response arrives, `┄` for connection setup before a connection's first exchange, and a
-//! letter per connection so that reuse shows (same letter = same connection).
+//! response arrives, `┄` for connection setup before a connection's first exchange, and the
+//! connection's number as the reports and the list write it (`C3`), so that reuse shows.
 //!
 //! ```text
 //! ┌ Waterfall zoom 1× ─────────────────────────────────────────────────┐
 //! │exchange                      │0s        │0.5s      ≈4.0 s   │5.0s   │
-//! │ A #0   200 GET lyncdiscover.c…┄┄░░██ 120 ms                         │
-//! │ B #1   401 GET webext-pool1.c…      ┄░█ 15 ms                       │
-//! │ B #2   401 POST webext-pool1.…        ░█ 9 ms                       │
+//! │ C0 #0 200 GET lyncdiscover.c…┄┄░░██ 120 ms                          │
+//! │ C1 #1 401 GET webext-pool1.c…      ┄░█ 15 ms                        │
+//! │ C1 #2 401 POST webext-pool1.…        ░█ 9 ms                        │
 //! └────────────────────────────────────────────────────────────────────┘
 //! ```
 
@@ -29,6 +29,9 @@ pub(super) struct Rows {
     rows: Vec<Row>,
     /// Row index of each exchange (the first, should the list repeat one).
     index: HashMap<ExchId, usize>,
+    /// Widest exchange number and connection name, so that labels line up in full.
+    id_width: usize,
+    conn_width: usize,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -36,8 +39,8 @@ struct Row {
     id: ExchId,
     /// None for an exchange without timing.
     bar: Option<Bar>,
-    /// Connections in order of first appearance in the list: A, B, … (recycled after z).
-    conn_slot: usize,
+    /// The connection, numbered as everywhere else.
+    conn: u32,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -53,15 +56,13 @@ struct Bar {
 
 impl Rows {
     pub(super) fn new(a: &Analysis, rows: &[ExchId], axis: &TimeAxis) -> Rows {
-        let mut slots: HashMap<u32, usize> = HashMap::new();
         let mut index = HashMap::with_capacity(rows.len());
         let mut out = Vec::with_capacity(rows.len());
         for &id in rows {
             let Some(x) = a.exchanges.get(id.0 as usize) else {
                 continue;
             };
-            let next = slots.len();
-            let conn_slot = *slots.entry(x.connection.0).or_insert(next);
+            let conn = x.connection.0;
             let bar = exchange_span(x).map(|s| Bar {
                 start: axis.position(s.start),
                 first_byte: s.first_byte.map(|t| axis.position(t)),
@@ -70,16 +71,16 @@ impl Rows {
                 duration_ns: s.end.0.saturating_sub(s.start.0),
             });
             index.entry(id).or_insert(out.len());
-            out.push(Row { id, bar, conn_slot });
+            out.push(Row { id, bar, conn });
         }
-        Rows { rows: out, index }
+        let digits = |n: u32| n.checked_ilog10().unwrap_or(0) as usize + 1;
+        Rows {
+            id_width: out.iter().map(|r| digits(r.id.0)).max().unwrap_or(1),
+            conn_width: out.iter().map(|r| digits(r.conn)).max().unwrap_or(1) + 1,
+            rows: out,
+            index,
+        }
     }
-}
-
-/// "A".."Z", "a".."z", then around again: only a hint of which rows share a connection.
-fn conn_letter(slot: usize) -> char {
-    const LETTERS: &[u8; 52] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    char::from(LETTERS[slot % LETTERS.len()])
 }
 
 struct Layout {
@@ -90,9 +91,11 @@ struct Layout {
     window: Window,
 }
 
-fn layout(inner: Rect, plot: &PlotAxis, state: &TimelineState) -> Layout {
+fn layout(inner: Rect, plot: &PlotAxis, state: &TimelineState, fall: &Rows) -> Layout {
+    // Room the mark, connection and number take beyond the 12 the cap was made for.
+    let fixed = (fall.id_width + fall.conn_width).saturating_sub(8) as u16;
     // Two fifths for the label, capped; the bar needs the room more than a long path does.
-    let label_width = (inner.width * 2 / 5).min(48);
+    let label_width = (inner.width * 2 / 5).min(48 + fixed);
     let plot_x = inner.x + label_width + 1;
     Layout {
         top: inner.y + 1,
@@ -127,7 +130,7 @@ pub(super) fn render(
     }
     let a = input.analysis;
     let theme = input.theme;
-    let lay = layout(inner, plot, state);
+    let lay = layout(inner, plot, state, fall);
     state.scroll = first_row(fall, input, state.scroll, lay.visible);
     let w = lay.window;
     let lw = usize::from(lay.label_width);
@@ -153,7 +156,7 @@ pub(super) fn render(
         };
         let selected = input.selected == Some(row.id);
         let dimmed = input.is_dimmed(row.id);
-        let end = draw_label(buf, inner, inner.x, y, lw, x, row, input);
+        let end = draw_label(buf, inner, inner.x, y, lw, x, row, fall, input);
         if selected {
             // Reverse the whole label column so the row reads as selected.
             for cx in inner.x..inner.x + lay.label_width {
@@ -198,8 +201,8 @@ pub(super) fn render(
     true
 }
 
-/// `●A #12  401 POST host/path`: mark, connection letter, id, status, method, host and path.
-/// Returns the column after the text.
+/// `●C3 #12 401 POST host/path`: mark, connection, id (both in full), status, method, host
+/// and path. Returns the column after the text.
 #[allow(clippy::too_many_arguments)]
 fn draw_label(
     buf: &mut Buffer,
@@ -209,6 +212,7 @@ fn draw_label(
     width: usize,
     x: &Exchange,
     row: &Row,
+    fall: &Rows,
     input: &TimelineInput,
 ) -> u16 {
     let theme = input.theme;
@@ -226,17 +230,27 @@ fn draw_label(
         1,
         style(theme.mark()),
     );
-    let letter = conn_letter(row.conn_slot).to_string();
-    // Theme has no palette for connections; the stage palette hashed on the letter gives a
+    let conn = format!("C{}", row.conn);
+    // Theme has no palette for connections; the stage palette hashed on the name gives a
     // stable colour per connection and honours NO_COLOR.
-    cx = put_str(buf, clip, cx, y, &letter, 1, style(theme.stage(&letter)));
+    let cw = fall.conn_width;
     cx = put_str(
         buf,
         clip,
         cx,
         y,
-        &format!(" #{:<4}", row.id.0),
-        6,
+        &format!("{conn:<cw$}"),
+        cw,
+        style(theme.stage(&conn)),
+    );
+    let iw = fall.id_width;
+    cx = put_str(
+        buf,
+        clip,
+        cx,
+        y,
+        &format!(" #{:<iw$} ", row.id.0),
+        iw + 3,
         style(theme.normal()),
     );
     let status = x.response.as_ref().map(|r| r.status);
@@ -344,7 +358,7 @@ pub(super) fn hit(
     _column: u16,
     row: u16,
 ) -> Option<ExchId> {
-    let lay = layout(inner, plot, state);
+    let lay = layout(inner, plot, state, fall);
     if row < lay.top {
         return None;
     }
