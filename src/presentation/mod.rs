@@ -5,6 +5,7 @@
 
 pub mod auth_words;
 pub mod body;
+pub mod compare;
 pub mod connections;
 pub mod facts;
 pub mod lanes;
