@@ -474,7 +474,7 @@ fn export_cmd(args: ExportArgs) -> Result<()> {
             &analysis, &notes, &ids, format, redact, comparison, &mut w,
         )
         .and_then(|()| w.flush())
-            .context("writing the export")?;
+        .context("writing the export")?;
         return Ok(());
     }
     let n = report::export::export_to_file_compared(
@@ -487,11 +487,11 @@ fn export_cmd(args: ExportArgs) -> Result<()> {
         &args.output,
     )
     .map_err(|e| match e {
-                report::export::ExportError::Io { path, error } => {
-                    anyhow::anyhow!("-o {path}: cannot write: {error}")
-                }
-                e => anyhow::anyhow!("{e}"),
-            })?;
+        report::export::ExportError::Io { path, error } => {
+            anyhow::anyhow!("-o {path}: cannot write: {error}")
+        }
+        e => anyhow::anyhow!("{e}"),
+    })?;
     eprintln!(
         "lyncscope: wrote {} ({}) to {}",
         lyncscope::presentation::connections::count(n, "exchange"),

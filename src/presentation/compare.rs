@@ -127,7 +127,10 @@ impl Comparison {
     }
     /// How many differences there are, those that matter and the rest.
     pub fn difference_count(&self) -> usize {
-        self.pairs.iter().map(|p| p.differences.len()).sum::<usize>()
+        self.pairs
+            .iter()
+            .map(|p| p.differences.len())
+            .sum::<usize>()
             + self.findings_only_a.len()
             + self.findings_only_b.len()
     }
@@ -143,11 +146,17 @@ impl Comparison {
                     .collect();
                 format!("they part at {}: {}", p.name(), why.join("; "))
             }
-            None if self.difference_count() == 0 => "no difference: the same steps in every stage".into(),
+            None if self.difference_count() == 0 => {
+                "no difference: the same steps in every stage".into()
+            }
             None => format!(
                 "no stage where they part ({} minor difference{})",
                 self.difference_count(),
-                if self.difference_count() == 1 { "" } else { "s" }
+                if self.difference_count() == 1 {
+                    ""
+                } else {
+                    "s"
+                }
             ),
         }
     }
@@ -220,8 +229,7 @@ pub fn compare(a: &Analysis, b: &Analysis) -> Comparison {
             };
             let va = i.map(|i| visits_a[i].1.clone());
             let vb = j.map(|j| visits_b[j].1.clone());
-            let differences =
-                differences(va.as_ref(), vb.as_ref(), network, [&all_a, &all_b]);
+            let differences = differences(va.as_ref(), vb.as_ref(), network, [&all_a, &all_b]);
             Pair {
                 label: labels.get(stage.as_str()).unwrap_or(&"").to_string(),
                 stage,
@@ -269,7 +277,13 @@ fn side(a: &Analysis) -> Side {
         inputs: a
             .inputs
             .iter()
-            .map(|i| i.path.rsplit(['/', '\\']).next().unwrap_or(&i.path).to_string())
+            .map(|i| {
+                i.path
+                    .rsplit(['/', '\\'])
+                    .next()
+                    .unwrap_or(&i.path)
+                    .to_string()
+            })
             .collect(),
         network: is_network(a),
         verdicts: a.signin.iter().map(|s| s.verdict.clone()).collect(),
@@ -324,7 +338,10 @@ fn findings_by_step(a: &Analysis) -> HashMap<StepRef, Vec<String>> {
                 .get(d.0 as usize)
                 .and_then(|l| l.first())
                 .map_or(Ts(0), |t| t.ts),
-            StepRef::Connection(c) => a.connections.get(c.0 as usize).map_or(Ts(0), |c| c.first_seen),
+            StepRef::Connection(c) => a
+                .connections
+                .get(c.0 as usize)
+                .map_or(Ts(0), |c| c.first_seen),
         }
     };
     let mut map: HashMap<StepRef, Vec<String>> = HashMap::new();
@@ -637,7 +654,11 @@ fn differences(
     if let Some(i) = out.iter().position(|d| d.kind == "request") {
         let strip = |l: &[String]| -> BTreeSet<String> {
             l.iter()
-                .map(|s| s.rsplit_once(" ×").map_or(s.as_str(), |(h, _)| h).to_string())
+                .map(|s| {
+                    s.rsplit_once(" ×")
+                        .map_or(s.as_str(), |(h, _)| h)
+                        .to_string()
+                })
                 .collect()
         };
         if strip(&a.requests) == strip(&b.requests) {
@@ -686,7 +707,12 @@ mod tests {
         assert!(!d[0].matters);
         let d = differences(None, Some(&v(Outcome::Fail)), true, [&none, &none]);
         assert!(d[0].matters && d[0].kind == "only-b");
-        let same = differences(Some(&v(Outcome::Ok)), Some(&v(Outcome::Ok)), true, [&none, &none]);
+        let same = differences(
+            Some(&v(Outcome::Ok)),
+            Some(&v(Outcome::Ok)),
+            true,
+            [&none, &none],
+        );
         assert!(same.is_empty());
     }
 

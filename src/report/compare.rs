@@ -132,11 +132,7 @@ fn write_pair(c: &Comparison, i: usize, p: &Pair, out: &mut dyn Write) -> io::Re
     write_visit("A", &p.a, out)?;
     if p.differences.is_empty() {
         if let Some(b) = &p.b {
-            writeln!(
-                out,
-                "    B  the same (+{:.3} s, {:.3} s)",
-                b.at, b.duration
-            )?;
+            writeln!(out, "    B  the same (+{:.3} s, {:.3} s)", b.at, b.duration)?;
         }
     } else {
         write_visit("B", &p.b, out)?;

@@ -311,7 +311,15 @@ pub fn write_export_compared(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let (a, summary) = prepared(a, redaction);
-    write_prepared(a.as_ref(), summary.as_ref(), notes, ids, format, compare, out)
+    write_prepared(
+        a.as_ref(),
+        summary.as_ref(),
+        notes,
+        ids,
+        format,
+        compare,
+        out,
+    )
 }
 
 /// Writes `a` (already redacted when `redaction` is given).
