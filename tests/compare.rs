@@ -72,15 +72,28 @@ fn scripted_parting(a: &Value, b: &Value) -> (Value, Value) {
 
 #[test]
 fn b_and_d_part_at_the_stage_their_scripts_part() {
-    let (step_b, step_d) = scripted_parting(&script(B), &script(D));
-    // What the scripts say: the same stage, 200 on one side, 404 on the other.
+    let stage = parts_where_the_scripts_part(B, D);
+    // The example: the authenticated Autodiscover user request.
+    assert_eq!(stage, "ad-user");
+}
+
+#[test]
+fn f_and_g_part_at_the_stage_their_scripts_part() {
+    // SfB Online: the same modern-auth sign-in, the token then rejected on one side.
+    parts_where_the_scripts_part("F-online-modern-auth", "G-online-token-rejected");
+}
+
+/// Compares samples `good` and `bad` (names) and checks the parting stage and the statuses there
+/// against their scripts; returns the stage.
+fn parts_where_the_scripts_part(good: &str, bad: &str) -> String {
+    let (step_b, step_d) = scripted_parting(&script(good), &script(bad));
+    // What the scripts say: the same stage, one status on one side, another on the other.
     assert_eq!(s(&step_b, "stage"), s(&step_d, "stage"));
     let stage = s(&step_b, "stage").unwrap();
-    assert_eq!(stage, "ad-user");
     let (status_b, status_d) = (answer(&step_b), answer(&step_d));
     assert_ne!(status_b, status_d);
 
-    let v = compare_json(&sample(B, "pcapng"), &sample(D, "pcapng"));
+    let v = compare_json(&sample(good, "pcapng"), &sample(bad, "pcapng"));
     assert_eq!(v["parting"]["stage"], stage, "{:#}", v["parting"]);
     assert_eq!(v["parting"]["occurrence"], 1);
     let pair = v["stages"]
@@ -107,13 +120,16 @@ fn b_and_d_part_at_the_stage_their_scripts_part() {
         assert_eq!(p["same"], true, "{p:#}");
     }
     // The failing side's failed stage is the script's.
-    assert_eq!(v["b"]["failed_stage"], script(D)["expect"]["failed_stage"]);
-    assert_eq!(v["a"]["signed_in"], script(B)["expect"]["signed_in"]);
+    assert_eq!(
+        v["b"]["failed_stage"],
+        script(bad)["expect"]["failed_stage"]
+    );
+    assert_eq!(v["a"]["signed_in"], script(good)["expect"]["signed_in"]);
 
     let text = run(&[
         "compare".as_ref(),
-        sample(B, "pcapng").as_os_str(),
-        sample(D, "pcapng").as_os_str(),
+        sample(good, "pcapng").as_os_str(),
+        sample(bad, "pcapng").as_os_str(),
     ]);
     assert!(
         text.contains(&format!(
@@ -121,6 +137,7 @@ fn b_and_d_part_at_the_stage_their_scripts_part() {
         )),
         "{text}"
     );
+    stage.to_string()
 }
 
 #[test]
