@@ -200,7 +200,9 @@ pub fn compare(a: &Analysis, b: &Analysis) -> Comparison {
     let pos_a: HashMap<&(String, usize), usize> =
         keys_a.iter().enumerate().map(|(i, k)| (k, i)).collect();
     // Order: A's position; a visit only B made goes after the pair before it in B's flow.
-    let mut order: Vec<((usize, usize), Option<usize>, Option<usize>)> = Vec::new();
+    // (sort key, visit of A, visit of B)
+    type Slot = ((usize, usize), Option<usize>, Option<usize>);
+    let mut order: Vec<Slot> = Vec::new();
     let mut anchor = 0usize;
     let mut paired_b: HashMap<usize, usize> = HashMap::new();
     for (j, k) in keys_b.iter().enumerate() {
