@@ -6,7 +6,7 @@ mod common;
 
 use common::scripts::{lync_dir, s, script};
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const B: &str = "B-external-home-pool-redirect";
@@ -30,7 +30,7 @@ fn run(args: &[&std::ffi::OsStr]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn compare_json(a: &PathBuf, b: &PathBuf) -> Value {
+fn compare_json(a: &Path, b: &Path) -> Value {
     let text = run(&[
         "compare".as_ref(),
         a.as_os_str(),
