@@ -33,6 +33,94 @@ enum Command {
     /// Print the discovery stage of every request and DNS lookup, the sign-in verdict and
     /// the findings.
     Stages(StagesArgs),
+    /// Compare two sign-ins stage by stage (a failing phone with a working one, yesterday's
+    /// with today's): where they part and what differs (hosts, addresses, statuses, DNS
+    /// answers, authentication, certificates, findings).
+    #[command(after_help = COMPARE_HELP)]
+    Compare(CompareArgs),
+}
+
+const COMPARE_HELP: &str = "Each side is any input lyncscope reads (pcap, pcapng, SAZ, HAR). \
+Key options without a prefix (--keylog, --key, --pfx, --password) apply to both sides; \
+--a-… and --b-… apply to one side only, e.g.\n\n  \
+lyncscope compare good.pcapng bad.pcapng --a-keylog good.keys --b-keylog bad.keys\n\n\
+The sign-ins are aligned by discovery stage (docs/stages.md), not by time or exchange number: \
+the n-th visit of a stage on one side is paired with the n-th visit of that stage on the other. \
+When one side is a trace archive (SAZ, HAR) only the HTTP exchanges are compared (an archive \
+holds no DNS, no connection without HTTP and no TLS handshake). Exit code 0 whether or not \
+they differ; --format json gives the schema lyncscope/compare-1 (docs/report-schema.md).";
+
+#[derive(clap::Args, Debug)]
+struct CompareArgs {
+    /// Side A (e.g. the working sign-in).
+    a: PathBuf,
+    /// Side B (e.g. the failing sign-in).
+    b: PathBuf,
+    #[command(flatten)]
+    keys: SideKeys,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CompareFormat::Text)]
+    format: CompareFormat,
+    /// Indent the JSON (it is one compact line by default).
+    #[arg(long)]
+    pretty: bool,
+    /// Write to this file instead of standard output.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Discovery-stage rules (TOML) that add to or override the built-in ones, for both sides
+    /// (repeatable).
+    #[arg(long, value_name = "FILE")]
+    rules: Vec<PathBuf>,
+    /// No progress bar.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+/// Key material of a comparison: shared, and per side.
+#[derive(clap::Args, Debug)]
+struct SideKeys {
+    /// NSS key log file for both sides (repeatable; SSLKEYLOGFILE is read too).
+    #[arg(long, value_name = "FILE")]
+    keylog: Vec<PathBuf>,
+    /// NSS key log file for side A only (repeatable).
+    #[arg(long, value_name = "FILE")]
+    a_keylog: Vec<PathBuf>,
+    /// NSS key log file for side B only (repeatable).
+    #[arg(long, value_name = "FILE")]
+    b_keylog: Vec<PathBuf>,
+    /// Server RSA private key (PEM or DER) for both sides (repeatable).
+    #[arg(long, value_name = "FILE")]
+    key: Vec<PathBuf>,
+    /// Server RSA private key for side A only (repeatable).
+    #[arg(long, value_name = "FILE")]
+    a_key: Vec<PathBuf>,
+    /// Server RSA private key for side B only (repeatable).
+    #[arg(long, value_name = "FILE")]
+    b_key: Vec<PathBuf>,
+    /// PKCS#12 / PFX server key for both sides (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pfx: Vec<PathBuf>,
+    /// PKCS#12 / PFX server key for side A only.
+    #[arg(long, value_name = "FILE")]
+    a_pfx: Vec<PathBuf>,
+    /// PKCS#12 / PFX server key for side B only.
+    #[arg(long, value_name = "FILE")]
+    b_pfx: Vec<PathBuf>,
+    /// Password of PFX keys and password-protected SAZ archives, both sides.
+    #[arg(long)]
+    password: Option<String>,
+    /// Password for side A only (overrides --password there).
+    #[arg(long)]
+    a_password: Option<String>,
+    /// Password for side B only (overrides --password there).
+    #[arg(long)]
+    b_password: Option<String>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum CompareFormat {
+    Text,
+    Json,
 }
 
 #[derive(clap::Args, Debug)]
@@ -121,6 +209,23 @@ struct ReportArgs {
     /// Keep every secret as captured (markdown and html are redacted otherwise).
     #[arg(long)]
     no_redact: bool,
+    /// Add a section comparing this sign-in, stage by stage, with the one in FILE (text,
+    /// markdown and html; `lyncscope compare` gives the same as JSON).
+    #[arg(long, value_name = "FILE")]
+    compare_with: Option<PathBuf>,
+    /// Key log for the --compare-with input (repeatable; --keylog applies to the report's own
+    /// inputs only).
+    #[arg(long, value_name = "FILE", requires = "compare_with")]
+    compare_keylog: Vec<PathBuf>,
+    /// Server RSA key (PEM or DER) for the --compare-with input (repeatable).
+    #[arg(long, value_name = "FILE", requires = "compare_with")]
+    compare_key: Vec<PathBuf>,
+    /// PKCS#12 / PFX server key for the --compare-with input.
+    #[arg(long, value_name = "FILE", requires = "compare_with")]
+    compare_pfx: Vec<PathBuf>,
+    /// Password of the --compare-with input (PFX key, protected SAZ).
+    #[arg(long, requires = "compare_with")]
+    compare_password: Option<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -154,6 +259,9 @@ struct ExportArgs {
     /// Keep every secret as captured (markdown and html are redacted otherwise).
     #[arg(long)]
     no_redact: bool,
+    /// The other sign-in of `report --compare-with` (not an option of `export`).
+    #[arg(skip)]
+    compare_with: Option<InputArgs>,
 }
 
 /// `--redact` / `--no-redact`, else what the format does by default.
@@ -224,7 +332,7 @@ impl Progress for Gauge<'_> {
 
 /// `lyncscope FILE…` means `lyncscope open FILE…`.
 fn with_default_command(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
-    const COMMANDS: [&str; 5] = ["open", "report", "export", "stages", "help"];
+    const COMMANDS: [&str; 6] = ["open", "report", "export", "stages", "compare", "help"];
     // A non-UTF-8 argument is a file name, never a command or an option.
     let open = args.get(1).map(|a| match a.to_str() {
         Some(first) => (!first.starts_with('-') || first == "-") && !COMMANDS.contains(&first),
@@ -243,6 +351,7 @@ pub fn run() -> Result<()> {
         Command::Report(args) => report_cmd(args),
         Command::Export(args) => export_cmd(args),
         Command::Stages(args) => stages_cmd(args),
+        Command::Compare(args) => compare_cmd(args),
     }
 }
 
@@ -348,24 +457,41 @@ fn export_cmd(args: ExportArgs) -> Result<()> {
         .collect();
     let format = args.format;
     let redact = redaction(args.redact, args.no_redact, format.redacts_by_default());
+    let comparison = match &args.compare_with {
+        Some(other) => Some(lyncscope::presentation::compare::compare(
+            &analysis,
+            &load(other, 0)?,
+        )),
+        None => None,
+    };
+    let comparison = comparison.as_ref();
     // The same refusal for a file and for standard output.
     report::export::check_scope(format, &ids).map_err(|e| anyhow::anyhow!("{e}"))?;
     if args.output.as_os_str() == "-" {
         let stdout = std::io::stdout();
         let mut w = std::io::BufWriter::new(stdout.lock());
-        report::export::write_export_with(&analysis, &notes, &ids, format, redact, &mut w)
-            .and_then(|()| w.flush())
-            .context("writing the export")?;
+        report::export::write_export_compared(
+            &analysis, &notes, &ids, format, redact, comparison, &mut w,
+        )
+        .and_then(|()| w.flush())
+        .context("writing the export")?;
         return Ok(());
     }
-    let n =
-        report::export::export_to_file_with(&analysis, &notes, &ids, format, redact, &args.output)
-            .map_err(|e| match e {
-                report::export::ExportError::Io { path, error } => {
-                    anyhow::anyhow!("-o {path}: cannot write: {error}")
-                }
-                e => anyhow::anyhow!("{e}"),
-            })?;
+    let n = report::export::export_to_file_compared(
+        &analysis,
+        &notes,
+        &ids,
+        format,
+        redact,
+        comparison,
+        &args.output,
+    )
+    .map_err(|e| match e {
+        report::export::ExportError::Io { path, error } => {
+            anyhow::anyhow!("-o {path}: cannot write: {error}")
+        }
+        e => anyhow::anyhow!("{e}"),
+    })?;
     eprintln!(
         "lyncscope: wrote {} ({}) to {}",
         lyncscope::presentation::connections::count(n, "exchange"),
@@ -465,6 +591,71 @@ fn filtered(
     ))
 }
 
+/// A side of `compare`: its file, the shared key options and its own.
+fn side_input(
+    file: &std::path::Path,
+    shared: &SideKeys,
+    own: (&[PathBuf], &[PathBuf], &[PathBuf], Option<&String>),
+    rules: &[PathBuf],
+    quiet: bool,
+) -> InputArgs {
+    let (keylog, key, pfx, password) = own;
+    InputArgs {
+        files: vec![file.to_path_buf()],
+        max_body_size: 64 << 20,
+        keylog: shared.keylog.iter().chain(keylog).cloned().collect(),
+        key: shared.key.iter().chain(key).cloned().collect(),
+        pfx: shared.pfx.iter().chain(pfx).cloned().collect(),
+        password: password.or(shared.password.as_ref()).cloned(),
+        threads: None,
+        rules: rules.to_vec(),
+        quiet,
+    }
+}
+
+fn compare_cmd(args: CompareArgs) -> Result<()> {
+    let k = &args.keys;
+    let a_in = side_input(
+        &args.a,
+        k,
+        (&k.a_keylog, &k.a_key, &k.a_pfx, k.a_password.as_ref()),
+        &args.rules,
+        args.quiet,
+    );
+    let b_in = side_input(
+        &args.b,
+        k,
+        (&k.b_keylog, &k.b_key, &k.b_pfx, k.b_password.as_ref()),
+        &args.rules,
+        args.quiet,
+    );
+    let a = load(&a_in, 0)?;
+    let b = load(&b_in, 0)?;
+    let c = lyncscope::presentation::compare::compare(&a, &b);
+    let write = |w: &mut dyn Write| match args.format {
+        CompareFormat::Text => report::compare::write_text(&c, w),
+        CompareFormat::Json => report::compare::write_json(&c, args.pretty, w),
+    };
+    match &args.output {
+        Some(path) => {
+            let f = std::fs::File::create(path)
+                .map_err(|e| anyhow::anyhow!("-o {}: cannot create: {e}", path.display()))?;
+            let mut w = std::io::BufWriter::new(f);
+            write(&mut w)
+                .and_then(|()| w.flush())
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut w = std::io::BufWriter::new(stdout.lock());
+            write(&mut w)
+                .and_then(|()| w.flush())
+                .context("writing the comparison")?;
+        }
+    }
+    Ok(())
+}
+
 fn stages_cmd(args: StagesArgs) -> Result<()> {
     parse_filter(args.filter.as_deref())?;
     let analysis = load(&args.input, 0)?;
@@ -478,6 +669,17 @@ fn stages_cmd(args: StagesArgs) -> Result<()> {
 }
 
 fn report_cmd(args: ReportArgs) -> Result<()> {
+    let compare_with = args.compare_with.as_ref().map(|file| InputArgs {
+        files: vec![file.clone()],
+        max_body_size: args.input.max_body_size,
+        keylog: args.compare_keylog.clone(),
+        key: args.compare_key.clone(),
+        pfx: args.compare_pfx.clone(),
+        password: args.compare_password.clone(),
+        threads: args.input.threads,
+        rules: args.input.rules.clone(),
+        quiet: args.input.quiet,
+    });
     if let FormatArg::Markdown | FormatArg::Html = args.format {
         // The readable reports show bodies: they are an export of every exchange.
         let format = match args.format {
@@ -494,7 +696,13 @@ fn report_cmd(args: ReportArgs) -> Result<()> {
             notes: None,
             redact: args.redact,
             no_redact: args.no_redact,
+            compare_with,
         });
+    }
+    if compare_with.is_some() && matches!(args.format, FormatArg::Json) {
+        anyhow::bail!(
+            "--compare-with: the JSON report has no comparison section; `lyncscope compare A B --format json` gives it"
+        );
     }
     lyncscope::phases::mark("start");
     parse_filter(args.filter.as_deref())?;
@@ -518,7 +726,14 @@ fn report_cmd(args: ReportArgs) -> Result<()> {
         FormatArg::Json => report::Format::Json,
         _ => report::Format::Text,
     };
-    let write = |w: &mut dyn Write| match (&only, format) {
+    let comparison = match &compare_with {
+        Some(other) => Some(lyncscope::presentation::compare::compare(
+            &analysis,
+            &load(other, 0)?,
+        )),
+        None => None,
+    };
+    let write_report = |w: &mut dyn Write| match (&only, format) {
         (None, report::Format::Text) => report::write(&analysis, format, w),
         (None, _) => report::json::write_with(
             &analysis,
@@ -539,6 +754,16 @@ fn report_cmd(args: ReportArgs) -> Result<()> {
                 format == report::Format::JsonPretty,
                 w,
             )
+        }
+    };
+    let write = |w: &mut dyn Write| {
+        write_report(w)?;
+        match &comparison {
+            Some(c) => {
+                writeln!(w)?;
+                report::compare::write_text(c, w)
+            }
+            None => Ok(()),
         }
     };
     match &args.output {

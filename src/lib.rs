@@ -18,7 +18,7 @@
 //!   ─► pipeline  the only orchestrator: files → frozen model::Analysis
 //!   ─► filter        the filter language over the analysis
 //!      presentation  what UI and reports both compute: time layout, lanes, stage rows,
-//!                    wire heads, pretty bodies, facts in words
+//!                    wire heads, pretty bodies, facts in words, two sign-ins compared by stage
 //!   ─► report    writers: text, JSON, stage table, Markdown, HTML + SVG, exports (HAR, SAZ …),
 //!                redaction (a share-safe copy of the analysis, for any writer)
 //!      tui       the terminal UI (reads the analysis through presentation; exports via report)

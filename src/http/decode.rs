@@ -2,8 +2,8 @@
 //! content decoding (gzip, deflate, br, stacked), a cap on decoded size, and optional keeping
 //! of the decoded bytes. Nothing here buffers a whole body unless asked to keep it.
 
-use crate::model::Severity;
 use super::inflate::{Format, Inflater};
+use crate::model::Severity;
 use sha2::{Digest, Sha256};
 use std::io::{self, Write};
 use std::sync::Arc;
@@ -241,7 +241,9 @@ impl BodyAcc {
             // one first: wrap stages in listed order, the last listed ends up outermost.
             for coding in &active {
                 chain = match *coding {
-                    "gzip" | "x-gzip" => Chain::Inflate(Box::new(Inflater::new(Format::Gzip, chain))),
+                    "gzip" | "x-gzip" => {
+                        Chain::Inflate(Box::new(Inflater::new(Format::Gzip, chain)))
+                    }
                     "deflate" => Chain::DeflateUndecided {
                         head: Vec::with_capacity(2),
                         next: Box::new(chain),

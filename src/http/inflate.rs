@@ -84,16 +84,35 @@ const FCOMMENT: u8 = 16;
 #[derive(Clone, Copy, Debug)]
 enum Phase {
     /// gzip: the 10 fixed header bytes (ID1 ID2 CM FLG MTIME XFL OS).
-    Fixed { got: [u8; 10], n: usize },
+    Fixed {
+        got: [u8; 10],
+        n: usize,
+    },
     /// gzip: the optional fields that follow, in order, per the flags.
-    ExtraLen { flags: u8, got: [u8; 2], n: usize },
-    Extra { flags: u8, left: usize },
-    Name { flags: u8 },
-    Comment { flags: u8 },
-    HeaderCrc { left: usize },
+    ExtraLen {
+        flags: u8,
+        got: [u8; 2],
+        n: usize,
+    },
+    Extra {
+        flags: u8,
+        left: usize,
+    },
+    Name {
+        flags: u8,
+    },
+    Comment {
+        flags: u8,
+    },
+    HeaderCrc {
+        left: usize,
+    },
     Data,
     /// gzip: CRC-32 and ISIZE of the member.
-    Trailer { got: [u8; 8], n: usize },
+    Trailer {
+        got: [u8; 8],
+        n: usize,
+    },
     /// The stream (or gzip member) is over.
     Ended,
 }
@@ -101,10 +120,7 @@ enum Phase {
 impl Phase {
     fn start(format: Format) -> Phase {
         match format {
-            Format::Gzip => Phase::Fixed {
-                got: [0; 10],
-                n: 0,
-            },
+            Format::Gzip => Phase::Fixed { got: [0; 10], n: 0 },
             _ => Phase::Data,
         }
     }
@@ -276,16 +292,11 @@ impl<W: Write> Write for Inflater<W> {
                     }
                     match status {
                         Status::StreamEnd if self.format == Format::Gzip => {
-                            self.phase = Phase::Trailer {
-                                got: [0; 8],
-                                n: 0,
-                            }
+                            self.phase = Phase::Trailer { got: [0; 8], n: 0 }
                         }
                         Status::StreamEnd => self.phase = Phase::Ended,
                         // No progress with room to write: the decoder wants more input.
-                        Status::Ok | Status::BufError if used == 0 && state.out.is_empty() => {
-                            break
-                        }
+                        Status::Ok | Status::BufError if used == 0 && state.out.is_empty() => break,
                         Status::Ok | Status::BufError => {}
                     }
                 }

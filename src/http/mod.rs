@@ -3,9 +3,9 @@
 
 mod decode;
 mod exchange;
-mod inflate;
 pub mod h1;
 pub mod h2;
+mod inflate;
 mod options;
 
 use crate::dispatch::Recognizer;

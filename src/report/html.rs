@@ -92,6 +92,19 @@ pub fn write_html_with(
     redaction: Option<&super::redact::RedactionSummary>,
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    write_html_compared(a, notes, scope, redaction, None, out)
+}
+
+/// [`write_html_with`] with a section comparing the sign-in, stage by stage, with another
+/// one (`report A --compare-with B`), after the findings.
+pub fn write_html_compared(
+    a: &Analysis,
+    notes: &Notes,
+    scope: &[ExchId],
+    redaction: Option<&super::redact::RedactionSummary>,
+    compare: Option<&crate::presentation::compare::Comparison>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let super::markdown::Listing {
         scope,
         listed,
@@ -147,6 +160,9 @@ pub fn write_html_with(
     )?;
 
     write_findings(a, &listed, &row_anchors, out)?;
+    if let Some(c) = compare {
+        write_comparison(c, out)?;
+    }
     write_marked(a, notes, &scope, &listed, out)?;
     write_stage_table(&rows, &listed, t0, out)?;
     write_connections(a, &listed, out)?;
@@ -286,6 +302,84 @@ fn write_findings(
         )?;
     }
     writeln!(out, "</table>")
+}
+
+/// The comparison section: both sides, where they part, then one row per stage visit.
+fn write_comparison(
+    c: &crate::presentation::compare::Comparison,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    use super::compare::{pair_mark, scope_words, side_line, visit_facts, visit_line};
+    writeln!(
+        out,
+        "<h2 id=\"comparison\">Comparison by stage</h2>\n<dl class=\"facts\">"
+    )?;
+    for (k, v) in [
+        ("A", side_line(&c.a)),
+        ("B", side_line(&c.b)),
+        ("Compared", scope_words(c)),
+        ("Result", c.headline()),
+    ] {
+        writeln!(out, "<dt>{k}</dt><dd>{}</dd>", esc(&v))?;
+    }
+    writeln!(out, "</dl>")?;
+    writeln!(
+        out,
+        "<table class=\"comparison\"><tr><th></th><th>stage</th><th>A</th><th>B</th><th>differences</th></tr>"
+    )?;
+    let side = |v: &Option<crate::presentation::compare::Visit>| match v {
+        None => "—".to_string(),
+        Some(v) => {
+            let mut s = format!("<span class=\"mono\">{}</span>", esc(&visit_line(v)));
+            for (k, f) in visit_facts(v) {
+                s.push_str(&format!("<br><small><b>{k}:</b> {}</small>", esc(&f)));
+            }
+            s
+        }
+    };
+    for (i, p) in c.pairs.iter().enumerate() {
+        let diffs: Vec<String> = p
+            .differences
+            .iter()
+            .map(|d| {
+                if d.matters {
+                    format!("<span class=\"sev-fail\">{}</span>", esc(&d.text))
+                } else {
+                    esc(&d.text)
+                }
+            })
+            .collect();
+        let b = if p.differences.is_empty() && p.b.is_some() {
+            "the same".to_string()
+        } else {
+            side(&p.b)
+        };
+        let class = if c.parting == Some(i) {
+            " class=\"parting\" style=\"background:#fdecea\""
+        } else {
+            ""
+        };
+        writeln!(
+            out,
+            "<tr{class} data-stage=\"{}\"><td>{}</td><td class=\"nowrap\"><code>{}</code></td><td>{}</td><td>{b}</td><td>{}</td></tr>",
+            esc(&p.stage),
+            pair_mark(c, i),
+            esc(&p.name()),
+            side(&p.a),
+            diffs.join("<br>"),
+        )?;
+    }
+    writeln!(out, "</table>")?;
+    for (who, list) in [("A", &c.findings_only_a), ("B", &c.findings_only_b)] {
+        if !list.is_empty() {
+            writeln!(
+                out,
+                "<p>Findings on {who} only: {}</p>",
+                esc(&list.join(", "))
+            )?;
+        }
+    }
+    Ok(())
 }
 
 fn write_marked(

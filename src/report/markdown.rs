@@ -11,6 +11,7 @@ use crate::model::{Analysis, Body, Diagnostic, ExchId, Exchange, Headers, Notes,
 use crate::presentation::auth_words::auth_lines;
 use crate::presentation::body::body_view;
 use crate::presentation::body::BodyKind;
+use crate::presentation::compare::Comparison;
 use crate::presentation::connections::{connection_rows, count};
 use crate::presentation::facts::{
     diagnostic_place, diagnostics_by_exchange, exchange_facts, exchange_title,
@@ -160,6 +161,19 @@ pub fn write_markdown_with(
     redaction: Option<&super::redact::RedactionSummary>,
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    write_markdown_compared(a, notes, scope, redaction, None, out)
+}
+
+/// [`write_markdown_with`] with a section comparing the sign-in, stage by stage, with
+/// another one (`report A --compare-with B`), after the findings.
+pub fn write_markdown_compared(
+    a: &Analysis,
+    notes: &Notes,
+    scope: &[ExchId],
+    redaction: Option<&super::redact::RedactionSummary>,
+    compare: Option<&Comparison>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let Listing {
         scope,
         listed,
@@ -255,6 +269,10 @@ pub fn write_markdown_with(
         writeln!(out)?;
     }
 
+    if let Some(c) = compare {
+        write_comparison(c, out)?;
+    }
+
     let marked = marked_in_order(notes, &scope);
     if !marked.is_empty() {
         writeln!(out, "## Marked exchanges\n")?;
@@ -320,6 +338,66 @@ pub fn write_markdown_with(
             writeln!(out, "- … and {} more", general.len() - DIAGNOSTICS_LISTED)?;
         }
         writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// The comparison section: both sides, where they part, then one row per stage visit.
+fn write_comparison(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
+    use super::compare::{pair_mark, scope_words, side_line, visit_facts, visit_line};
+    writeln!(out, "## Comparison by stage\n")?;
+    writeln!(out, "- **A:** {}", md_text(&side_line(&c.a)))?;
+    writeln!(out, "- **B:** {}", md_text(&side_line(&c.b)))?;
+    writeln!(out, "- **Compared:** {}", md_text(&scope_words(c)))?;
+    writeln!(out, "- **Result:** {}\n", md_text(&c.headline()))?;
+    writeln!(out, "| | Stage | A | B | Differences |")?;
+    writeln!(out, "|---|---|---|---|---|")?;
+    let side = |v: &Option<crate::presentation::compare::Visit>| match v {
+        None => "—".to_string(),
+        Some(v) => {
+            let mut s = md_text(&visit_line(v));
+            for (k, f) in visit_facts(v) {
+                s.push_str(&format!("<br>{k}: {}", md_text(&f)));
+            }
+            s
+        }
+    };
+    for (i, p) in c.pairs.iter().enumerate() {
+        let diffs: Vec<String> = p
+            .differences
+            .iter()
+            .map(|d| {
+                if d.matters {
+                    format!("**{}**", md_text(&d.text))
+                } else {
+                    md_text(&d.text)
+                }
+            })
+            .collect();
+        let b = if p.differences.is_empty() && p.b.is_some() {
+            "the same".to_string()
+        } else {
+            side(&p.b)
+        };
+        writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            pair_mark(c, i),
+            md_code(&p.name()),
+            cell(&side(&p.a)),
+            cell(&b),
+            cell(&diffs.join("<br>")),
+        )?;
+    }
+    writeln!(out)?;
+    for (who, list) in [("A", &c.findings_only_a), ("B", &c.findings_only_b)] {
+        if !list.is_empty() {
+            writeln!(
+                out,
+                "Findings on {who} only: {}\n",
+                md_text(&list.join(", "))
+            )?;
+        }
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! The writers: text, JSON, the stage table, Markdown, HTML (with SVG pictures) and every
 //! export format. They read the model and what `presentation` computes from it.
 
+pub mod compare;
 pub mod export;
 pub mod html;
 pub mod json;

@@ -9,6 +9,7 @@ pub use har::write_har;
 pub use saz::write_saz;
 
 use crate::model::{Analysis, ExchId, Notes};
+use crate::presentation::compare::Comparison;
 use crate::report::redact::{redact, RedactionSummary};
 use std::io::{self, Write};
 use std::path::Path;
@@ -202,6 +203,20 @@ pub fn export_to_file_with(
     redaction: Redact,
     path: &Path,
 ) -> Result<usize, ExportError> {
+    export_to_file_compared(a, notes, ids, format, redaction, None, path)
+}
+
+/// [`export_to_file_with`]; the Markdown and HTML reports gain a section comparing the
+/// sign-in with another one (`report A --compare-with B`).
+pub fn export_to_file_compared(
+    a: &Analysis,
+    notes: &Notes,
+    ids: &[ExchId],
+    format: ExportFormat,
+    redaction: Redact,
+    compare: Option<&Comparison>,
+    path: &Path,
+) -> Result<usize, ExportError> {
     let io_err = |error: io::Error| ExportError::Io {
         path: path.display().to_string(),
         error,
@@ -224,7 +239,8 @@ pub fn export_to_file_with(
     let mut w = io::BufWriter::with_capacity(1 << 20, file);
     match body {
         Some(bytes) => w.write_all(&bytes).map_err(io_err)?,
-        None => write_prepared(a, summary.as_ref(), notes, ids, format, &mut w).map_err(io_err)?,
+        None => write_prepared(a, summary.as_ref(), notes, ids, format, compare, &mut w)
+            .map_err(io_err)?,
     }
     w.flush().map_err(io_err)?;
     Ok(ids.len())
@@ -280,8 +296,30 @@ pub fn write_export_with(
     redaction: Redact,
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    write_export_compared(a, notes, ids, format, redaction, None, out)
+}
+
+/// [`write_export_with`]; the Markdown and HTML reports gain a section comparing the sign-in
+/// with another one (`report A --compare-with B`).
+pub fn write_export_compared(
+    a: &Analysis,
+    notes: &Notes,
+    ids: &[ExchId],
+    format: ExportFormat,
+    redaction: Redact,
+    compare: Option<&Comparison>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let (a, summary) = prepared(a, redaction);
-    write_prepared(a.as_ref(), summary.as_ref(), notes, ids, format, out)
+    write_prepared(
+        a.as_ref(),
+        summary.as_ref(),
+        notes,
+        ids,
+        format,
+        compare,
+        out,
+    )
 }
 
 /// Writes `a` (already redacted when `redaction` is given).
@@ -291,6 +329,7 @@ fn write_prepared(
     notes: &Notes,
     ids: &[ExchId],
     format: ExportFormat,
+    compare: Option<&Comparison>,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     match format {
@@ -299,9 +338,11 @@ fn write_prepared(
         }
         ExportFormat::Har => har::write_har(&with_notes(a, notes, ids), Some(ids), out),
         ExportFormat::Markdown => {
-            crate::report::markdown::write_markdown_with(a, notes, ids, redaction, out)
+            crate::report::markdown::write_markdown_compared(a, notes, ids, redaction, compare, out)
         }
-        ExportFormat::Html => crate::report::html::write_html_with(a, notes, ids, redaction, out),
+        ExportFormat::Html => {
+            crate::report::html::write_html_compared(a, notes, ids, redaction, compare, out)
+        }
         ExportFormat::RawRequest | ExportFormat::RawResponse => {
             for (i, id) in ids.iter().enumerate() {
                 let Some(x) = a.exchanges.get(id.0 as usize) else {
