@@ -293,9 +293,13 @@ mod tests {
         let mut body = Body {
             wire_length: wire.len() as u64,
             decoded_length: Some(text.len() as u64),
-            content_encoding: vec!["gzip".into()],
-            kept: Some(Arc::from(text)),
-            wire_kept: Some(Arc::from(wire)),
+            content: crate::model::BodyContent {
+                content_encoding: vec!["gzip".into()],
+                kept: Some(Arc::from(text)),
+                wire_kept: Some(Arc::from(wire)),
+                ..Default::default()
+            }
+            .shared(),
             complete: true,
             ..Body::default()
         };
@@ -322,8 +326,12 @@ mod tests {
         let mut body = Body {
             wire_length: text.len() as u64,
             decoded_length: Some(text.len() as u64),
-            kept: Some(Arc::from(text.clone())),
-            wire_kept: Some(Arc::from(text)),
+            content: crate::model::BodyContent {
+                kept: Some(Arc::from(text.clone())),
+                wire_kept: Some(Arc::from(text)),
+                ..Default::default()
+            }
+            .shared(),
             complete: true,
             ..Body::default()
         };
