@@ -281,6 +281,7 @@ impl Cap {
                 by: AbortBy::Alert(alert),
                 at,
                 after_certificate: at,
+                certificate_encrypted: false,
             });
             tls.alerts = vec![TlsAlert {
                 from: Dir::ClientToServer,
@@ -330,6 +331,7 @@ impl Cap {
                     by: AbortBy::Alert(46),
                     at,
                     after_certificate: at,
+                    certificate_encrypted: false,
                 });
             }
         }
