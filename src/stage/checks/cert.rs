@@ -419,8 +419,7 @@ pub(super) fn client_rejected(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding
         let s = seen.iter().find(|s| s.conn.id == conn.id);
         let cert = s.map(|s| s.cert);
         // The Online certificate on a name CNAMEd to Online: inherent, C-ONLINE-1 speaks.
-        if cx.online_vanity.contains(&name) && cert.is_some_and(|c| !cert_covers_host(c, &name))
-        {
+        if cx.online_vanity.contains(&name) && cert.is_some_and(|c| !cert_covers_host(c, &name)) {
             continue;
         }
         if cert.is_none() && !abort.certificate_encrypted {
@@ -528,7 +527,10 @@ pub(super) fn client_rejected(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding
                         format!(
                             " The certificate {name} presented on {} ({}) suggests: {}.",
                             conn_ref(s.conn.id),
-                            certificate_words(s.cert, s.conn.tls.as_ref().map_or(1, |t| t.chain.len())),
+                            certificate_words(
+                                s.cert,
+                                s.conn.tls.as_ref().map_or(1, |t| t.chain.len())
+                            ),
                             likely_cause(cx, s, None)
                         )
                     })
@@ -543,8 +545,7 @@ pub(super) fn client_rejected(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding
                      see which, capture with the client's TLS key log (SSLKEYLOGFILE) or look at \
                      the chain {name} serves (openssl s_client -connect {} -servername {name} \
                      -showcerts).",
-                    first.server,
-                    first.server,
+                    first.server, first.server,
                 )
             }
         };

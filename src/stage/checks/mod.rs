@@ -113,8 +113,11 @@ pub(crate) const TABLE: &[Check] = &[
         needs: "the client sent a fatal alert (42–46, 48), closed or reset the connection right \
                 after the server's Certificate, with no request: names the alert and the likely \
                 cause from the certificate and chain (name mismatch, internal CA not trusted, \
-                intermediate missing, expired); F on the sign-in path, W when a later attempt to \
-                the host went through, I when the attempt was noise",
+                intermediate missing, expired); TLS 1.3 without keys (certificate and alert \
+                encrypted): the client closed, or sent only a record of an encrypted alert's \
+                length (19 bytes), after the server's encrypted flight, with no application \
+                data — said so, the alert not readable; F on the sign-in path, W when a later \
+                attempt to the host went through, I when the attempt was noise",
         run: &[cert::client_rejected],
     },
     Check {
