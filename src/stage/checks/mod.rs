@@ -312,7 +312,9 @@ pub(crate) const TABLE: &[Check] = &[
         title: "Proxy auto-discovery (WPAD) during sign-in",
         severities: &[Info, Warning],
         needs: "lookups of `wpad…` names or `/wpad.dat` fetches by the device (tagged \
-                `unrelated`, sub-kind `wpad`; never a failure): I; W when a WPAD wait held up a \
+                `unrelated`, sub-kind `wpad`; never a failure), LLMNR (UDP 5355) and NetBIOS \
+                (UDP 137) queries for `WPAD` and DHCP requests asking for option 252 (counted \
+                in the message): I; W when a WPAD wait held up a \
                 discovery or authentication request (ended ≤ 200 ms before it) for ≥ 1 s, or ≥ \
                 3 s in all",
         run: &[proxy::wpad],

@@ -1276,6 +1276,55 @@ fn wpad_is_unrelated_never_a_failure() {
 }
 
 #[test]
+fn wpad_outside_dns_joins_the_device_lookups() {
+    // A DHCP INFORM from the phone and a DISCOVER-time request from 0.0.0.0, with an LLMNR
+    // query and a wpad DNS lookup: one device, one finding that counts them all (docs/checks.md
+    // C-PROXY-3), never a failure.
+    use crate::model::{WpadProbe, WpadProbeKind};
+    let mut cap = Cap::new(time_base(2015, 6, 29, 18, 30));
+    cap.dns(
+        CLIENT_B,
+        PUBLIC_RESOLVER,
+        0.0,
+        "wpad.contoso.com",
+        3,
+        Vec::new(),
+    );
+    for (kind, from, name, t) in [
+        (WpadProbeKind::Dhcp, "0.0.0.0:68", "", 0.1),
+        (WpadProbeKind::Dhcp, &format!("{CLIENT_B}:68")[..], "", 0.2),
+        (
+            WpadProbeKind::Llmnr,
+            &format!("{CLIENT_B}:61000")[..],
+            "wpad",
+            0.3,
+        ),
+    ] {
+        let at = crate::testkit::arrival(100 + (t * 10.0) as u64, cap.at(t).0);
+        cap.a.wpad_probes.push(WpadProbe {
+            kind,
+            client: from.parse().unwrap(),
+            name: name.into(),
+            at,
+        });
+    }
+    let a = cap.analyze();
+    let p = findings_of(&a, "C-PROXY-3");
+    assert_eq!(p.len(), 1, "{:#?}", a.findings);
+    assert_eq!(p[0].severity, Info);
+    assert!(
+        p[0].message.contains(&format!(
+            "The device {CLIENT_B} uses automatic proxy discovery (WPAD): 1 lookup of \
+             wpad.contoso.com, 1 LLMNR query for WPAD, 2 DHCP requests for option 252 (WPAD) \
+             between"
+        )),
+        "{}",
+        p[0].message
+    );
+    assert!(p[0].message.contains("(NXDOMAIN ×1)"), "{}", p[0].message);
+}
+
+#[test]
 fn director_token_on_the_webpool_naming_that_director_is_in_scope() {
     // A 401 with a fresh challenge to an in-scope token is a rejection (C-AUTH-9), not a wrong
     // pool (C-AUTH-5): docs/checks.md C-AUTH-5.
