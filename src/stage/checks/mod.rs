@@ -29,6 +29,7 @@ mod proxy;
 mod situations;
 mod source;
 mod time;
+mod ucwa;
 
 pub(crate) use context::Check;
 use context::Ctx;
@@ -297,8 +298,11 @@ pub(crate) const TABLE: &[Check] = &[
         title: "Reverse-proxy errors",
         severities: &[Fail],
         needs: "a 5xx on a Lync step without `X-MS-Server-Fqdn`, from a proxy (`Via`, non-IIS \
-                `Server`, 502–504); never a 500 carrying a token-rejection id (C-AUTH-9)",
-        run: &[net::rp_errors],
+                `Server`, 502–504); never a 500 carrying a token-rejection id (C-AUTH-9); on \
+                the UCWA applications URL (the probe, stage 29, as stage 30) also a 403 / 404 \
+                without `X-MS-Server-Fqdn`, token-rejection marker or policy reason: /ucwa is \
+                not published on that host",
+        run: &[net::rp_errors, ucwa::not_published],
     },
     Check {
         id: "C-NET-4",
