@@ -228,9 +228,9 @@ fn scripted_aborts(script: &serde_json::Value) -> Vec<(String, String)> {
         .iter()
         .filter(|s| s["kind"] == "tcp")
         .filter(|s| {
-            s["why"]
-                .as_str()
-                .is_some_and(|w| w.contains("sent alert certificate_unknown"))
+            s["why"].as_str().is_some_and(|w| {
+                w.contains("sent alert certificate_unknown") || w.contains("sent alert unknown_ca")
+            })
         })
         .map(|s| {
             (
@@ -700,4 +700,48 @@ fn tls13_a_server_that_closes_is_no_client_abort() {
         cap.segment(c, s, "FA", b"");
     });
     assert_eq!(t.client_abort, None);
+}
+
+/// Sample L (samples/lync/README.md): H on TLS 1.3 without a key log. Its script records the
+/// two handshakes the phone abandoned with unknown_ca; the mock client's OpenSSL sends that
+/// alert in clear (before its own handshake keys are in use), after the server's encrypted
+/// flight. So the abort is read although the certificate is not. (The encrypted-alert form is
+/// the synthetic `tls13_…` tests above: the samples' standard-library client cannot make it.)
+#[test]
+fn sample_l_aborts_after_the_encrypted_flight() {
+    let script: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(sample("lync/L-untrusted-ca-tls13.script.json")).unwrap(),
+    )
+    .unwrap();
+    let expected = scripted_aborts(&script);
+    assert_eq!(expected.len(), 2, "the script records two aborts");
+    let a = analyze_with(&sample("lync/L-untrusted-ca-tls13.pcapng"), &[]);
+    let aborted: Vec<&Connection> = a
+        .connections
+        .iter()
+        .filter(|c| c.tls.as_ref().is_some_and(|t| t.client_abort.is_some()))
+        .collect();
+    let got: Vec<(String, String)> = aborted
+        .iter()
+        .map(|c| {
+            let sni = c
+                .tls
+                .as_ref()
+                .and_then(|t| t.sni.clone())
+                .unwrap_or_default();
+            (c.server.to_string(), sni)
+        })
+        .collect();
+    assert_eq!(got, expected);
+    for c in aborted {
+        let t = c.tls.as_ref().unwrap();
+        assert_eq!(t.version.as_deref(), Some("TLS 1.3"));
+        assert!(t.certificate.is_none() && t.chain.is_empty(), "encrypted");
+        let abort = t.client_abort.unwrap();
+        assert_eq!(abort.by, AbortBy::Alert(48));
+        assert!(abort.certificate_encrypted);
+        assert!(abort.after_certificate.frame < abort.at.frame);
+        assert_eq!(t.alerts.len(), 1);
+        assert!(t.alerts[0].in_clear && t.alerts[0].from == Dir::ClientToServer);
+    }
 }

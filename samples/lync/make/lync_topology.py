@@ -1006,7 +1006,8 @@ def server_ctx(cert):
         c.maximum_version = ssl.TLSVersion.TLSv1_3
     c.set_ciphers("ECDHE-RSA-AES256-SHA384")
     c.options |= ssl.OP_NO_TICKET | 0x00080000  # no session tickets, no encrypt-then-MAC (IIS 8.5 had neither)
-    c.set_ecdh_curve("prime256v1")
+    if not CFG.get("tls13"):  # L: OpenSSL's default groups (X25519 first), as the client offers: no HelloRetryRequest
+        c.set_ecdh_curve("prime256v1")
     c.load_cert_chain(os.path.join(PKI, cert + ".chain.pem"), os.path.join(PKI, cert + ".key"))
     return c
 

@@ -73,6 +73,29 @@ def encrypted_record_lengths(data):
     return out
 
 
+def server_picked_tls13(server_bytes):
+    """The server's ServerHello (or HelloRetryRequest) selects TLS 1.3: `supported_versions`
+    (43) = 0x0304 (RFC 8446 §4.2.1). Then the Certificate comes encrypted."""
+    off = 0
+    while off + 5 <= len(server_bytes):
+        ctype, _ver, ln = struct.unpack("!BHH", server_bytes[off:off + 5])
+        body = server_bytes[off + 5:off + 5 + ln]
+        if ctype == 22 and body[:1] == b"\x02":
+            p = 4 + 2 + 32
+            p += 1 + body[p] if p < len(body) else 0
+            p += 2 + 1
+            end = p + 2 + int.from_bytes(body[p:p + 2], "big")
+            p += 2
+            while p + 4 <= min(end, len(body)):
+                et, el = struct.unpack("!HH", body[p:p + 4])
+                if et == 43 and body[p + 4:p + 6] == b"\x03\x04":
+                    return True
+                p += 4 + el
+            return False
+        off += 5 + ln
+    return False
+
+
 def alert_in(data):
     """`name (code)` of the first fatal alert record in plaintext TLS bytes, or None."""
     off = 0
@@ -167,16 +190,22 @@ class TlsChannel:
                 time.sleep(judge_delay)
                 self.sock.sendall(alert)
                 self.close_after_alert()
-                if self.obj.version() == "TLSv1.3":  # the alert went out encrypted under the handshake keys
+                if server_picked_tls13(self.server_bytes) and alert_in(alert) is None:
+                    # an alert encrypted under the handshake keys (OpenSSL 3.0 sends it in clear, above)
                     sizes = encrypted_record_lengths(alert)
                     raise ConnectFailed("tls", "certificate verify failed: %s; TLS 1.3: sent its alert encrypted "
                                         "(records of %s bytes), nothing else" % (e.verify_message, sizes),
                                         "encrypted (%s-byte record)" % "+".join(map(str, sizes)))
+                if server_picked_tls13(self.server_bytes):
+                    raise ConnectFailed("tls", "certificate verify failed: %s; TLS 1.3, the server's certificate "
+                                        "encrypted: sent alert %s in clear (OpenSSL does so before its own "
+                                        "handshake keys are in use)" % (e.verify_message, alert_in(alert)),
+                                        alert_in(alert))
                 raise ConnectFailed("tls", "certificate verify failed: %s; sent alert %s"
                                     % (e.verify_message, alert_in(alert)), alert_in(alert))
             pending = self.out.read()
             # (TLS 1.3 encrypts the Certificate: OpenSSL's own verification judges it, above.)
-            if pending and sent_hello and not self.chain and self.obj.version() != "TLSv1.3":
+            if pending and sent_hello and not self.chain and not server_picked_tls13(self.server_bytes):
                 self.chain = cert_chain_from(self.server_bytes)
                 leaf = decode_cert(self.chain[0]) if self.chain else {}
                 if not name_matches(self.sni, leaf):
@@ -1151,9 +1180,9 @@ def scenario_untrusted_ca(c):
                   why="Autodiscover root over HTTP first (no certificate needed) on the name %s01 resolved" % L)
     user_href = root.json["_links"]["user"]["href"]
     if tls13:
-        first = ("_links.user.href of L02, on the pool's internal web FQDN, over TLS 1.3: its certificate chains to "
-                 "Contoso Root CA G2, which this phone does not have; OpenSSL-style stack answers unknown_ca, but the "
-                 "alert goes out encrypted under the handshake keys and no key log was kept")
+        first = ("_links.user.href of L02, on the pool's internal web FQDN, over TLS 1.3 without a key log: the "
+                 "certificate travels encrypted; it chains to Contoso Root CA G2, which this phone does not have; the "
+                 "OpenSSL-based stack answers unknown_ca")
     else:
         first = ("_links.user.href of H02, on the pool's internal web FQDN: its certificate chains to Contoso Root CA G2, "
                  "which this phone does not have; OpenSSL-style stack answers unknown_ca")
@@ -1165,7 +1194,7 @@ def scenario_untrusted_ca(c):
         assert r is None
     c.at(c.cfg["capture_end"])
     verdict = ("furthest: ad-root-http (ok) → failed: tcp-tls for ad-user-challenge (C-CERT-7: "
-               + ("encrypted alert, not readable: TLS 1.3 without a key log)" if tls13 else
+               + ("unknown_ca, after the server's encrypted flight: TLS 1.3 without a key log)" if tls13 else
                   "unknown_ca, the phone does not trust the enterprise root Contoso Root CA G2)"))
     return {"flow": "internal", "signed_in": False, "furthest_stage": "ad-root-http", "failed_stage": "tcp-tls",
             "verdict": verdict,

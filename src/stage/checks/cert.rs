@@ -535,17 +535,30 @@ pub(super) fn client_rejected(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding
                         )
                     })
                     .unwrap_or_default();
+                let hidden = match abort.by {
+                    AbortBy::EncryptedAlert => {
+                        "the server's certificate and the client's alert are encrypted: the \
+                         alert is not readable"
+                    }
+                    AbortBy::Alert(_) => {
+                        "the server's certificate is encrypted; the client sent its alert in \
+                         clear"
+                    }
+                    AbortBy::Fin | AbortBy::Rst => {
+                        "the server's certificate is encrypted; the client sent no alert"
+                    }
+                };
                 format!(
                     "TLS 1.3 to {name} ({}, carrying {carrying}) was {how} right after the \
                      server's encrypted flight{times}, with no application data. Without keys \
-                     for this connection the server's certificate and the client's alert are \
-                     encrypted: the alert is not readable. The client never sent the {carrying} \
-                     request. Likely cause: the client rejected the server's certificate \
-                     (untrusted issuer, missing intermediate, name or validity).{elsewhere} To \
-                     see which, capture with the client's TLS key log (SSLKEYLOGFILE) or look at \
-                     the chain {name} serves (openssl s_client -connect {} -servername {name} \
-                     -showcerts).",
-                    first.server, first.server,
+                     for this connection {hidden}. The client never sent the {carrying} \
+                     request. Likely cause: the client rejected the server's certificate{}.\
+                     {elsewhere} To see the certificate, capture with the client's TLS key log \
+                     (SSLKEYLOGFILE) or look at the chain {name} serves (openssl s_client \
+                     -connect {} -servername {name} -showcerts).",
+                    first.server,
+                    alert_meaning(alert),
+                    first.server,
                 )
             }
         };
@@ -560,6 +573,25 @@ pub(super) fn client_rejected(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding
             .filter_map(|(c, _)| c.stage.as_ref().and_then(|t| t.dns))
             .collect();
         out.push(check.finding(severity, message, Vec::new(), dns, ids));
+    }
+}
+
+/// What a certificate alert says when the certificate itself cannot be read (docs/checks.md
+/// C-CERT-7, alert meanings; RFC 8446 §6.2).
+fn alert_meaning(alert: Option<u8>) -> &'static str {
+    match alert {
+        Some(48) => {
+            " — unknown_ca: the chain could not be tied to a trust anchor: the device does not \
+             trust the issuing CA (install the enterprise root CA on the devices, or put a \
+             certificate from a public CA on the reverse proxy) or the intermediate is not sent"
+        }
+        Some(45) => " — certificate_expired: the certificate has expired; renew it",
+        Some(44) => " — certificate_revoked: the certificate was revoked",
+        Some(43) => {
+            " — unsupported_certificate: the key usage, extended key usage or key type is \
+             refused"
+        }
+        _ => " (untrusted issuer, missing intermediate, name or validity)",
     }
 }
 
