@@ -280,6 +280,7 @@ fn analyze_captures(
         keylog,
         frame_no,
     );
+    analysis.wpad_probes = dns_collector.take_wpad_probes();
     analysis.dns = dns_collector.finish();
     crate::phases::mark("merge+freeze");
     Ok(analysis)
@@ -570,6 +571,7 @@ fn freeze(
         embedded_keylog,
         frames,
         dns: Vec::new(),
+        wpad_probes: Vec::new(),
         findings: Vec::new(),
         signin: Vec::new(),
         stages: Vec::new(),

@@ -2,7 +2,9 @@
 //!
 //! Only unicast DNS on port 53 is handled: Lync / Skype for Business clients discover their
 //! servers with ordinary SRV/A lookups; mDNS (5353) and LLMNR (5355) are local-link chatter
-//! that would only add noise, so [`DnsCollector::udp`] ignores them.
+//! that would only add noise, so [`DnsCollector::udp`] ignores them — except for the proxy
+//! auto-discovery requests among them (LLMNR and NetBIOS queries for `WPAD`, DHCP requests
+//! for option 252), kept as [`WpadProbe`]s (wpad.rs).
 //!
 //! Pairing follows Wireshark's DNS transaction tracking (packet-dns.c), so that our lookups
 //! agree with what users see in Wireshark:
@@ -18,8 +20,9 @@
 mod parse;
 #[cfg(test)]
 mod tests;
+mod wpad;
 
-use crate::model::{Arrival, DnsId, DnsLookup, DnsResponse, DnsTransport, Ts};
+use crate::model::{Arrival, DnsId, DnsLookup, DnsResponse, DnsTransport, Ts, WpadProbe};
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 
@@ -33,6 +36,10 @@ const RETRANSMISSION_WINDOW_NS: i64 = 5_000_000_000;
 /// At most this many unanswered queries are held for pairing; older ones are forgotten (they
 /// stay in the result, unanswered). Bounds memory on captures full of unanswered queries.
 const MAX_PENDING: usize = 100_000;
+
+/// At most this many WPAD requests outside DNS are kept (a device repeats them; a long
+/// capture of a busy LAN should not grow without bound).
+const MAX_WPAD_PROBES: usize = 10_000;
 
 /// Identifies a transaction: what a response must share with its query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -64,6 +71,8 @@ pub struct DnsCollector {
     /// `pending` are stale and skipped.
     order: VecDeque<(TxKey, u64)>,
     next_seq: u64,
+    /// LLMNR / NetBIOS / DHCP requests for WPAD.
+    wpad: Vec<WpadProbe>,
 }
 
 impl DnsCollector {
@@ -71,10 +80,21 @@ impl DnsCollector {
         Self::default()
     }
 
-    /// A UDP datagram. Only datagrams to or from port 53 are considered. Returns false if
-    /// it is not a DNS message (then the caller ignores it).
+    /// A UDP datagram. Only datagrams to or from port 53 are considered, and the WPAD
+    /// requests of wpad.rs kept aside. Returns false if it is not a DNS message (then the
+    /// caller ignores it).
     pub fn udp(&mut self, src: SocketAddr, dst: SocketAddr, payload: &[u8], at: Arrival) -> bool {
         if src.port() != DNS_PORT && dst.port() != DNS_PORT {
+            if let Some((kind, name)) = wpad::probe(dst.port(), payload) {
+                if self.wpad.len() < MAX_WPAD_PROBES {
+                    self.wpad.push(WpadProbe {
+                        kind,
+                        client: src,
+                        name,
+                        at,
+                    });
+                }
+            }
             return false;
         }
         self.message(DnsTransport::Udp, src, dst, payload, at)
@@ -115,6 +135,14 @@ impl DnsCollector {
     /// open transactions are dropped (its messages are all kept).
     pub fn extend(&mut self, other: DnsCollector) {
         self.lookups.extend(other.lookups);
+        self.wpad.extend(other.wpad);
+    }
+
+    /// The WPAD requests outside DNS, in capture order.
+    pub fn take_wpad_probes(&mut self) -> Vec<WpadProbe> {
+        let mut v = std::mem::take(&mut self.wpad);
+        v.sort_by_key(|p| (p.at.frame, p.at.ts));
+        v
     }
 
     fn message(

@@ -138,3 +138,37 @@ pub fn rtype_name(rtype: u16) -> Option<&'static str> {
         _ => return None,
     })
 }
+
+/// How a device asked for its proxy auto-discovery (WPAD) outside unicast DNS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum WpadProbeKind {
+    /// An LLMNR query (RFC 4795, UDP 5355) for a name whose first label is `wpad`.
+    Llmnr,
+    /// A NetBIOS name query (RFC 1002 §4.2.12, UDP 137) for `WPAD`.
+    Nbns,
+    /// A DHCP request (RFC 2131, UDP 67) whose parameter request list (option 55, RFC 2132
+    /// §9.8) asks for option 252, the WPAD URL.
+    Dhcp,
+}
+
+impl WpadProbeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WpadProbeKind::Llmnr => "llmnr",
+            WpadProbeKind::Nbns => "nbns",
+            WpadProbeKind::Dhcp => "dhcp",
+        }
+    }
+}
+
+/// One WPAD request outside unicast DNS (docs/checks.md C-PROXY-3). Only these are kept of
+/// LLMNR, NetBIOS and DHCP traffic; they are never a sign-in stage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WpadProbe {
+    pub kind: WpadProbeKind,
+    /// The sender (0.0.0.0:68 for a DHCP client that has no address yet).
+    pub client: SocketAddr,
+    /// The name asked for (`wpad`, `WPAD`); empty for DHCP.
+    pub name: String,
+    pub at: Arrival,
+}

@@ -766,6 +766,9 @@ pub struct Analysis {
     pub frames: u64,
     /// DNS lookups, in order of their first message; ids are indexes.
     pub dns: Vec<DnsLookup>,
+    /// Proxy auto-discovery requests outside unicast DNS (LLMNR, NetBIOS, DHCP option 252),
+    /// in capture order (docs/checks.md C-PROXY-3).
+    pub wpad_probes: Vec<WpadProbe>,
     /// Results of the automatic checks (stage layer).
     pub findings: Vec<Finding>,
     /// One sign-in summary per client (stage layer).

@@ -169,6 +169,11 @@ pub enum AbortBy {
     Fin,
     /// It reset the TCP connection (RST).
     Rst,
+    /// TLS 1.3 without the keys of this connection: it sent one encrypted record exactly the
+    /// size of an encrypted alert (RFC 8446 §5.2: 2 alert bytes, 1 content-type byte and the
+    /// AEAD tag, so a record length of 19, or 11 with an 8-byte CCM tag) and nothing else. The
+    /// alert's description is not readable.
+    EncryptedAlert,
 }
 
 impl AbortBy {
@@ -177,6 +182,7 @@ impl AbortBy {
             AbortBy::Alert(_) => "alert",
             AbortBy::Fin => "fin",
             AbortBy::Rst => "rst",
+            AbortBy::EncryptedAlert => "encrypted-alert",
         }
     }
 }
@@ -184,11 +190,31 @@ impl AbortBy {
 /// The client received the server's Certificate and then gave up: it sent a fatal alert, or
 /// closed or reset the connection, before sending its ClientKeyExchange, ChangeCipherSpec or
 /// Finished. The signature of a client that does not trust the server's certificate.
+/// In TLS 1.3 without keys for the connection the Certificate and the client's alert are
+/// encrypted: then this says the client gave up after the server's encrypted flight (a full
+/// handshake, no pre-shared key) without sending anything but an alert-sized record, and
+/// `certificate_encrypted` is set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAbort {
     pub by: AbortBy,
     /// When the client did so (the alert's frame, or the FIN's / RST's).
     pub at: Arrival,
-    /// When the server's Certificate message arrived.
+    /// When the server's Certificate message arrived (with `certificate_encrypted`: the first
+    /// record of the server's encrypted flight, which carries it).
     pub after_certificate: Arrival,
+    /// TLS 1.3 and the handshake could not be decrypted: the certificate and any alert were
+    /// not readable.
+    pub certificate_encrypted: bool,
+}
+
+impl ClientAbort {
+    /// What the client gave up after, for messages: "the server's certificate", or "the
+    /// server's encrypted flight (TLS 1.3, no keys for this connection)".
+    pub fn after_what(&self) -> &'static str {
+        if self.certificate_encrypted {
+            "the server's encrypted flight (TLS 1.3, no keys for this connection)"
+        } else {
+            "the server's certificate"
+        }
+    }
 }

@@ -93,9 +93,15 @@ pub fn abort_words(t: &TlsInfo) -> Option<String> {
         AbortBy::Alert(d) => format!("alert {} ({d})", crate::model::alert_name(d)),
         AbortBy::Fin => "closed the connection (FIN)".into(),
         AbortBy::Rst => "reset the connection (RST)".into(),
+        AbortBy::EncryptedAlert => "an encrypted alert (not readable)".into(),
+    };
+    let after = if a.certificate_encrypted {
+        "the server's encrypted flight (TLS 1.3, no keys)"
+    } else {
+        "the server's Certificate"
     };
     Some(format!(
-        "after the server's Certificate ({}): {how}, {}",
+        "after {after} ({}): {how}, {}",
         frame(a.after_certificate),
         frame(a.at)
     ))
@@ -110,8 +116,17 @@ pub fn tls_trouble(t: &TlsInfo) -> Option<String> {
                 "client aborted after the Certificate: alert {} ({d})",
                 crate::model::alert_name(d)
             ),
+            AbortBy::Fin if a.certificate_encrypted => {
+                "client closed after the encrypted server flight".into()
+            }
+            AbortBy::Rst if a.certificate_encrypted => {
+                "client reset after the encrypted server flight".into()
+            }
             AbortBy::Fin => "client closed after the Certificate".into(),
             AbortBy::Rst => "client reset after the Certificate".into(),
+            AbortBy::EncryptedAlert => {
+                "client aborted after the encrypted server flight: alert not readable".into()
+            }
         });
     }
     if let Some(a) = t.fatal_alert() {

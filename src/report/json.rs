@@ -691,6 +691,7 @@ impl Serialize for Dto<'_, Connection> {
             time: f64,
             certificate_frame: u64,
             certificate_time: f64,
+            certificate_encrypted: bool,
         }
         let side = |d: crate::model::Dir| match d {
             crate::model::Dir::ClientToServer => "client",
@@ -792,6 +793,7 @@ impl Serialize for Dto<'_, Connection> {
                     time: a.at.ts.as_secs_f64(),
                     certificate_frame: a.after_certificate.frame.0,
                     certificate_time: a.after_certificate.ts.as_secs_f64(),
+                    certificate_encrypted: a.certificate_encrypted,
                 }),
             }),
             syn_ack: c.syn_ack,

@@ -1514,12 +1514,13 @@ fn connection_outcome(conn: &crate::model::Connection, name: &str) -> (Outcome, 
                 }
                 AbortBy::Fin => "closed the connection".into(),
                 AbortBy::Rst => "reset the connection".into(),
+                AbortBy::EncryptedAlert => "sent an encrypted alert (not readable)".into(),
             };
             return (
                 Outcome::Fail,
                 format!(
-                    "the client {how} right after the server's certificate{mismatch}; no request \
-                     followed"
+                    "the client {how} right after {}{mismatch}; no request followed",
+                    abort.after_what()
                 ),
             );
         }

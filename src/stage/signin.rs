@@ -456,8 +456,15 @@ fn short_cause(a: &Analysis, what: StepRef, tag: &StageTag) -> String {
                 if let Some(abort) = &tls.client_abort {
                     return match abort.by {
                         AbortBy::Alert(d) => alert_name(d).to_string(),
+                        AbortBy::Fin if abort.certificate_encrypted => {
+                            "client closed after the encrypted server flight".into()
+                        }
+                        AbortBy::Rst if abort.certificate_encrypted => {
+                            "client reset after the encrypted server flight".into()
+                        }
                         AbortBy::Fin => "client closed after the certificate".into(),
                         AbortBy::Rst => "client reset after the certificate".into(),
+                        AbortBy::EncryptedAlert => "encrypted alert, not readable".into(),
                     };
                 }
                 if let Some(alert) = tls.fatal_alert() {

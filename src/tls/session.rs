@@ -61,6 +61,9 @@ struct DirState {
     out: Vec<u8>,
     /// The TCP direction ended (FIN, RST or capture end).
     tcp_ended: bool,
+    /// TLS 1.3 records after the ServerHello that could not be decrypted (the handshake's
+    /// included): their count is what C-CERT-7 can see when the keys are missing.
+    opaque_tls13_records: u64,
 }
 
 /// A TLS connection feeding its plaintext to `inner`.
@@ -96,6 +99,9 @@ pub struct TlsConnection<S: StreamSink> {
     /// The client went on with the handshake (ClientKeyExchange, ChangeCipherSpec in
     /// TLS ≤ 1.2, Finished): it did not abandon it after the Certificate.
     client_went_on: bool,
+    /// TLS 1.3 full handshake without its keys: when the server's encrypted flight
+    /// (EncryptedExtensions, Certificate, CertificateVerify, Finished) began to arrive.
+    encrypted_flight_at: Option<Arrival>,
 }
 
 #[derive(Default)]
@@ -147,6 +153,7 @@ impl<S: StreamSink> TlsConnection<S> {
             final_attempt: false,
             server_certificate_at: None,
             client_went_on: false,
+            encrypted_flight_at: None,
         }
     }
 
@@ -384,6 +391,9 @@ impl<S: StreamSink> TlsConnection<S> {
         }
         let Some(mut dec) = self.dirs[i].decryptor.take() else {
             self.dirs[i].undecrypted_records += u64::from(ct == APPLICATION_DATA);
+            if ct == APPLICATION_DATA && self.version == Some(Version::Tls13) {
+                self.opaque_tls13_record(dir, fragment.len(), at);
+            }
             return;
         };
         let mut out = std::mem::take(&mut self.dirs[i].out);
@@ -515,17 +525,50 @@ impl<S: StreamSink> TlsConnection<S> {
     }
 
     /// The client ended the handshake `by` this: an abort if it had the server's Certificate
-    /// and had not gone on (the first such event counts).
+    /// (or, TLS 1.3 without keys, the server's encrypted flight that carries it) and had not
+    /// gone on (the first such event counts).
     fn client_abort(&mut self, by: AbortBy, at: Arrival) {
         if self.info.client_abort.is_some() || self.client_went_on {
             return;
         }
-        if let Some(after_certificate) = self.server_certificate_at {
+        let certificate_encrypted = self.server_certificate_at.is_none();
+        if let Some(after_certificate) = self.server_certificate_at.or(self.encrypted_flight_at) {
             self.info.client_abort = Some(ClientAbort {
                 by,
                 at,
                 after_certificate,
+                certificate_encrypted,
             });
+        }
+    }
+
+    /// A TLS 1.3 record after the ServerHello that cannot be decrypted (no keys for this
+    /// connection). RFC 8446 §5.2 hides the content type, so only who sent it and its length
+    /// are left: the server's encrypted flight of a full handshake (no pre-shared key: it
+    /// carries the Certificate); then from the client either its Finished (36 bytes or more of
+    /// plaintext: it went on) or, as its first record, one of exactly the length of an
+    /// encrypted alert (2 alert bytes + 1 content-type byte + the AEAD tag): the client
+    /// refused what it was sent.
+    fn opaque_tls13_record(&mut self, dir: Dir, len: usize, at: Arrival) {
+        let first = self.dirs[dir.index()].opaque_tls13_records == 0;
+        self.dirs[dir.index()].opaque_tls13_records += 1;
+        match dir {
+            Dir::ServerToClient => {
+                if !self.server_hello.as_ref().is_some_and(|s| s.psk_accepted) {
+                    self.encrypted_flight_at.get_or_insert(at);
+                }
+            }
+            Dir::ClientToServer => {
+                let tag = match self.suite.map(|s| s.cipher) {
+                    Some(suites::Cipher::Aes128Ccm8 | suites::Cipher::Aes256Ccm8) => 8,
+                    _ => 16,
+                };
+                if first && len == 2 + 1 + tag && self.encrypted_flight_at.is_some() {
+                    self.client_abort(AbortBy::EncryptedAlert, at);
+                } else {
+                    self.client_went_on = true;
+                }
+            }
         }
     }
 

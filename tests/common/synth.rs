@@ -80,6 +80,18 @@ impl Capture {
         self.time_us += 100;
     }
 
+    /// Writes one UDP datagram (IPv4) from `from` to `to`.
+    pub fn datagram(&mut self, from: ([u8; 4], u16), to: ([u8; 4], u16), payload: &[u8]) {
+        let b = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [0xff; 6])
+            .ipv4(from.0, to.0, 64)
+            .udp(from.1, to.1);
+        let mut v = Vec::with_capacity(b.size(payload.len()));
+        b.write(&mut v, payload).expect("build frame");
+        let len = v.len() as u32;
+        self.frames.push((self.time_us, v, len));
+        self.time_us += 100;
+    }
+
     /// Cuts the last frame to `caplen` bytes, as a snapshot length would.
     pub fn cut_last(&mut self, caplen: usize) {
         if let Some(f) = self.frames.last_mut() {

@@ -92,12 +92,13 @@ TOKENS = {  # (pool) -> access token issued by that pool's /WebTicket/oauthtoken
     "D": {"pool1": "cwt=AAEBHAEFAAAAAAAFFQAAAP1EXTaliceB1kQw7"},
     "F": {}, "G": {},  # Online: JWTs from Azure AD, see AAD below
     "H": {"pool1": "cwt=AAEBHAEFAAAAAAAFFQAAAP1INTaliceH1gTe6"},
+    "L": {"pool1": "cwt=AAEBHAEFAAAAAAAFFQAAAP1INTaliceL1nvr13"},  # never issued: TLS fails first
     "I": {"pool1": "cwt=AAEBHAEFAAAAAAAFFQAAAP1INTaliceI1wPd3"},
     "J": {"pool1": "cwt=AAEBHAEFAAAAAAAFFQAAAP1EXTaliceJ1never"},  # never issued: the password is wrong
     "K": {"pool1": "cwt=AAEBHAEFAAAAAAAFFQAAAP1EXTaliceK1rZt8"},
 }[SCN]
 HOME_POOL = {"A": "pool1", "E": "pool1", "B": "pool2", "C": "pool2", "D": None, "F": None, "G": None,
-             "H": "pool1", "I": "pool1", "J": "pool1", "K": "pool1"}[SCN]
+             "H": "pool1", "I": "pool1", "J": "pool1", "K": "pool1", "L": "pool1"}[SCN]
 FE = {"pool1": "fe01.contoso.net" if GROUP == "internal" else "fe02.contoso.net", "pool2": "fe21.contoso.net"}
 
 HOST_SITE = {  # Host header -> (pool, site)
@@ -1001,9 +1002,12 @@ def aad(req, state):
 def server_ctx(cert):
     c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     c.minimum_version = c.maximum_version = ssl.TLSVersion.TLSv1_2
+    if CFG.get("tls13"):  # L: a 2019 server that also speaks TLS 1.3 (the 1.3 suites are OpenSSL's defaults)
+        c.maximum_version = ssl.TLSVersion.TLSv1_3
     c.set_ciphers("ECDHE-RSA-AES256-SHA384")
     c.options |= ssl.OP_NO_TICKET | 0x00080000  # no session tickets, no encrypt-then-MAC (IIS 8.5 had neither)
-    c.set_ecdh_curve("prime256v1")
+    if not CFG.get("tls13"):  # L: OpenSSL's default groups (X25519 first), as the client offers: no HelloRetryRequest
+        c.set_ecdh_curve("prime256v1")
     c.load_cert_chain(os.path.join(PKI, cert + ".chain.pem"), os.path.join(PKI, cert + ".key"))
     return c
 
@@ -1046,7 +1050,7 @@ def main():
         listener(L("203.0.113.142"), 443, "cert-online-2019", 0.08)
         listener(L("203.0.113.150"), 443, "cert-online-2019", 0.08)
         listener(L("203.0.113.160"), 443, "cert-aad-2019", 0.05)
-    elif PKI_SET == "2019" and GROUP == "internal":  # H, I: the 2015 topology of A with the renewed certificates
+    elif PKI_SET == "2019" and GROUP == "internal":  # H, I, L: the 2015 topology of A with the renewed certificates
         listener(L("10.10.1.50"), 80)
         listener(L("10.10.1.50"), 443, "cert-int-p1-2019", 0.035)
         listener(L("10.20.0.10"), 443, "cert-ext-2019", 0.045)

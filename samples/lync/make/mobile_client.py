@@ -61,6 +61,41 @@ ALERT_NAMES = {40: "handshake_failure", 42: "bad_certificate", 43: "unsupported_
                45: "certificate_expired", 46: "certificate_unknown", 48: "unknown_ca", 80: "internal_error"}
 
 
+def encrypted_record_lengths(data):
+    """Lengths of the application_data records (type 23) in TLS bytes: in TLS 1.3 without keys
+    that is all one sees of an encrypted alert (RFC 8446 §5.2: 2 + 1 + tag = 19 bytes)."""
+    out, off = [], 0
+    while off + 5 <= len(data):
+        ctype, _ver, ln = struct.unpack("!BHH", data[off:off + 5])
+        if ctype == 23:
+            out.append(ln)
+        off += 5 + ln
+    return out
+
+
+def server_picked_tls13(server_bytes):
+    """The server's ServerHello (or HelloRetryRequest) selects TLS 1.3: `supported_versions`
+    (43) = 0x0304 (RFC 8446 §4.2.1). Then the Certificate comes encrypted."""
+    off = 0
+    while off + 5 <= len(server_bytes):
+        ctype, _ver, ln = struct.unpack("!BHH", server_bytes[off:off + 5])
+        body = server_bytes[off + 5:off + 5 + ln]
+        if ctype == 22 and body[:1] == b"\x02":
+            p = 4 + 2 + 32
+            p += 1 + body[p] if p < len(body) else 0
+            p += 2 + 1
+            end = p + 2 + int.from_bytes(body[p:p + 2], "big")
+            p += 2
+            while p + 4 <= min(end, len(body)):
+                et, el = struct.unpack("!HH", body[p:p + 4])
+                if et == 43 and body[p + 4:p + 6] == b"\x03\x04":
+                    return True
+                p += 4 + el
+            return False
+        off += 5 + ln
+    return False
+
+
 def alert_in(data):
     """`name (code)` of the first fatal alert record in plaintext TLS bytes, or None."""
     off = 0
@@ -155,10 +190,22 @@ class TlsChannel:
                 time.sleep(judge_delay)
                 self.sock.sendall(alert)
                 self.close_after_alert()
+                if server_picked_tls13(self.server_bytes) and alert_in(alert) is None:
+                    # an alert encrypted under the handshake keys (OpenSSL 3.0 sends it in clear, above)
+                    sizes = encrypted_record_lengths(alert)
+                    raise ConnectFailed("tls", "certificate verify failed: %s; TLS 1.3: sent its alert encrypted "
+                                        "(records of %s bytes), nothing else" % (e.verify_message, sizes),
+                                        "encrypted (%s-byte record)" % "+".join(map(str, sizes)))
+                if server_picked_tls13(self.server_bytes):
+                    raise ConnectFailed("tls", "certificate verify failed: %s; TLS 1.3, the server's certificate "
+                                        "encrypted: sent alert %s in clear (OpenSSL does so before its own "
+                                        "handshake keys are in use)" % (e.verify_message, alert_in(alert)),
+                                        alert_in(alert))
                 raise ConnectFailed("tls", "certificate verify failed: %s; sent alert %s"
                                     % (e.verify_message, alert_in(alert)), alert_in(alert))
             pending = self.out.read()
-            if pending and sent_hello and not self.chain:
+            # (TLS 1.3 encrypts the Certificate: OpenSSL's own verification judges it, above.)
+            if pending and sent_hello and not self.chain and not server_picked_tls13(self.server_bytes):
                 self.chain = cert_chain_from(self.server_bytes)
                 leaf = decode_cert(self.chain[0]) if self.chain else {}
                 if not name_matches(self.sni, leaf):
@@ -355,10 +402,11 @@ class Client:
         ctx.load_verify_locations(os.path.join(HERE, "pki", self.cfg["trust"]))
         ctx.verify_flags = ctx.verify_flags | X509_V_FLAG_NO_CHECK_TIME
         ctx.minimum_version = ssl.TLSVersion.TLSv1
-        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_3 if self.cfg.get("tls13") else ssl.TLSVersion.TLSv1_2
         ctx.set_ciphers(CIPHERS)
         ctx.options |= 0x00080000  # SSL_OP_NO_ENCRYPT_THEN_MAC: iOS 8 did not offer it
-        ctx.keylog_filename = self.keylog
+        if self.cfg.get("keylog", True):  # L: the phone's TLS secrets are not available
+            ctx.keylog_filename = self.keylog
         self.ctx = ctx
 
     # -- clock ---------------------------------------------------------------------------------
@@ -1119,24 +1167,37 @@ def ucwa_online(c, app_resp, ids, ats, bearer):
 
 
 def scenario_untrusted_ca(c):
-    """H: internal Wi-Fi; the phone lacks the enterprise root, so TLS to the internal web FQDN fails."""
+    """H: internal Wi-Fi; the phone lacks the enterprise root, so TLS to the internal web FQDN fails.
+    L: the same on TLS 1.3 without a key log: the certificate and the alert are encrypted."""
+    L = c.letter
+    tls13 = bool(c.cfg.get("tls13"))
     domain = SIP.split("@")[1]
     disc = f"lyncdiscoverinternal.{domain}"
-    c.dns("H01", disc, "A", 0x5a01, at=0.0, stage="dns-discovery", outcome="ok", parent=None,
+    c.dns(L + "01", disc, "A", 0x5c01 if tls13 else 0x5a01, at=0.0, stage="dns-discovery", outcome="ok", parent=None,
           why="mobile discovery starts with the internal name lyncdiscoverinternal.<SIP domain>")
-    root = c.http("H02", "GET", f"http://{disc}/?sipuri={SIP}", at=0.020, accept="application/json",
+    root = c.http(L + "02", "GET", f"http://{disc}/?sipuri={SIP}", at=0.020, accept="application/json",
                   stage="ad-root-http", outcome="ok", parent=None,
-                  why="Autodiscover root over HTTP first (no certificate needed) on the name H01 resolved")
+                  why="Autodiscover root over HTTP first (no certificate needed) on the name %s01 resolved" % L)
     user_href = root.json["_links"]["user"]["href"]
-    for sid, t, why in (("H03", 0.070, "_links.user.href of H02, on the pool's internal web FQDN: its certificate chains to Contoso Root CA G2, which this phone does not have; OpenSSL-style stack answers unknown_ca"),
-                        ("H04", 2.600, "the app retries the same user URL once (the user tapped Sign In again); same certificate, same abort")):
+    if tls13:
+        first = ("_links.user.href of L02, on the pool's internal web FQDN, over TLS 1.3 without a key log: the "
+                 "certificate travels encrypted; it chains to Contoso Root CA G2, which this phone does not have; the "
+                 "OpenSSL-based stack answers unknown_ca")
+    else:
+        first = ("_links.user.href of H02, on the pool's internal web FQDN: its certificate chains to Contoso Root CA G2, "
+                 "which this phone does not have; OpenSSL-style stack answers unknown_ca")
+    for sid, t, why in ((L + "03", 0.070, first),
+                        (L + "04", 2.600, "the app retries the same user URL once (the user tapped Sign In again); same certificate, same abort")):
         r = c.http(sid + "x", "GET", user_href, at=t, accept="application/json", stage="ad-user-challenge",
-                   outcome="challenge", parent="H02", why="",
-                   fail_step=dict(step=sid, stage="tcp-tls", carries="ad-user-challenge", outcome="fail", parent="H02", why=why))
+                   outcome="challenge", parent=L + "02", why="",
+                   fail_step=dict(step=sid, stage="tcp-tls", carries="ad-user-challenge", outcome="fail", parent=L + "02", why=why))
         assert r is None
     c.at(c.cfg["capture_end"])
+    verdict = ("furthest: ad-root-http (ok) → failed: tcp-tls for ad-user-challenge (C-CERT-7: "
+               + ("unknown_ca, after the server's encrypted flight: TLS 1.3 without a key log)" if tls13 else
+                  "unknown_ca, the phone does not trust the enterprise root Contoso Root CA G2)"))
     return {"flow": "internal", "signed_in": False, "furthest_stage": "ad-root-http", "failed_stage": "tcp-tls",
-            "verdict": "furthest: ad-root-http (ok) → failed: tcp-tls for ad-user-challenge (C-CERT-7: unknown_ca, the phone does not trust the enterprise root Contoso Root CA G2)",
+            "verdict": verdict,
             "findings": [{"check": "C-CERT-7", "severity": "fail"}],
             "findings_absent": ["C-CERT-1", "C-CERT-2", "C-CERT-3", "C-ONLINE-1", "C-NET-1", "C-DNS-2", "C-AUTH-2",
                                 "C-AUTH-4"],
@@ -1276,7 +1337,7 @@ def main():
         expect = scenario_external(c, letter)
     elif letter in ("F", "G"):
         expect = scenario_online(c, letter)
-    elif letter == "H":
+    elif letter in ("H", "L"):
         expect = scenario_untrusted_ca(c)
     elif letter == "I":
         expect = scenario_wpad(c)

@@ -86,6 +86,12 @@ SCENARIOS = {
               title="Failing: internal Wi-Fi, the phone does not trust the internal enterprise CA: TLS to the pool's internal web FQDN aborted with alert unknown_ca, twice",
               client=INTERNAL_CLIENT, resolver=INTERNAL_RESOLVER, lync_port_base=51101, dns_ports=[54001],
               pki="2019", trust="device-trust-2019-public.pem"),
+    # L: H on TLS 1.3 without a key log (the phone's secrets are not available): the certificate and
+    # the client's alert are encrypted, only the record lengths show the abort (C-CERT-7, TLS 1.3).
+    "L": dict(name="L-untrusted-ca-tls13", flow="internal", time_base="2019-06-24T10:30:00Z", capture_end=6.0,
+              title="Failing: internal Wi-Fi, TLS 1.3 and no key log: the phone does not trust the internal enterprise CA and aborts TLS to the pool's internal web FQDN with an encrypted alert, twice",
+              client=INTERNAL_CLIENT, resolver=INTERNAL_RESOLVER, lync_port_base=51201, dns_ports=[54101],
+              pki="2019", trust="device-trust-2019-public.pem", tls13=True, keylog=False),
     "I": dict(name="I-wifi-wpad", flow="internal", time_base="2019-06-24T11:00:00Z", capture_end=12.0,
               title="Internal Wi-Fi with automatic proxy discovery: WPAD lookups and slow /wpad.dat 404s before each discovery request, otherwise a working internal sign-in with the UCWA probe",
               client=INTERNAL_CLIENT, resolver=INTERNAL_RESOLVER, lync_port_base=52101,
@@ -107,7 +113,7 @@ for _k, _v in SCENARIOS.items():
 # Port 80 of the RP is not published (SYNs dropped); in E the firewall drops the hairpin.
 SYN_DROPS = {"A": [], "B": [("203.0.113.10", 80)], "C": [("203.0.113.10", 80)],
              "D": [("203.0.113.10", 80)], "E": [("203.0.113.10", 443)],
-             "F": [], "G": [], "H": [], "I": [], "J": [], "K": []}
+             "F": [], "G": [], "H": [], "I": [], "J": [], "K": [], "L": []}
 
 # Link layer and IP TTLs for the rewrite: the client's own MAC vs its default gateway's MAC.
 CLIENT_MAC = "a4:d1:d2:5e:12:34"   # Apple OUI

@@ -54,12 +54,26 @@ struct TlsSeen<'a> {
 /// TLS connections (with a certificate) that belong to the Lync flow; Exchange candidates
 /// are left to the Exchange checks unless `include_exchange`.
 fn lync_tls<'a>(cx: &Ctx<'a>, include_exchange: bool) -> Vec<TlsSeen<'a>> {
+    lync_tls_named(cx, include_exchange)
+        .into_iter()
+        .filter_map(|(conn, name)| {
+            let cert = conn.tls.as_ref()?.certificate.as_ref()?;
+            Some(TlsSeen {
+                conn,
+                cert,
+                name,
+                used: !conn.exchanges.is_empty(),
+            })
+        })
+        .collect()
+}
+
+/// TLS connections that belong to the Lync flow, certificate read or not (TLS 1.3 without
+/// keys hides it), with the name the client asked for.
+fn lync_tls_named<'a>(cx: &Ctx<'a>, include_exchange: bool) -> Vec<(&'a Connection, String)> {
     let mut out = Vec::new();
     for c in &cx.a.connections {
         let Some(tls) = &c.tls else { continue };
-        let Some(cert) = &tls.certificate else {
-            continue;
-        };
         let first_item = c.exchanges.iter().find_map(|id| cx.item(*id));
         let stage = c
             .stage
@@ -77,15 +91,9 @@ fn lync_tls<'a>(cx: &Ctx<'a>, include_exchange: bool) -> Vec<TlsSeen<'a>> {
             Some(s) => s != UNRELATED,
             None => cx.learned.lync_hosts.contains(&name) || discovery_name(&name).is_some(),
         };
-        if !related {
-            continue;
+        if related {
+            out.push((c, name));
         }
-        out.push(TlsSeen {
-            conn: c,
-            cert,
-            name,
-            used: !c.exchanges.is_empty(),
-        });
     }
     out
 }
@@ -395,54 +403,61 @@ fn likely_cause(cx: &Ctx<'_>, s: &TlsSeen<'_>, alert: Option<u8>) -> String {
     causes.join("; and ")
 }
 
-/// The client abandoned the handshake right after the server's certificate.
+/// The client abandoned the handshake right after the server's certificate (or, TLS 1.3
+/// without keys, right after the server's encrypted flight that carries it).
 pub(super) fn client_rejected(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>) {
     use crate::model::AbortBy;
     let seen = lync_tls(cx, true);
-    // Attempts grouped by (name, port, how the client gave up, certificate).
-    type Key = (String, u16, String, String);
-    let mut groups: BTreeMap<Key, Vec<&TlsSeen<'_>>> = BTreeMap::new();
-    for s in &seen {
-        let Some(abort) = s.conn.tls.as_ref().and_then(|t| t.client_abort) else {
+    // Attempts grouped by (name, port, how the client gave up, certificate): `None` for the
+    // TLS 1.3 handshakes whose certificate was encrypted.
+    type Key = (String, u16, String, Option<String>);
+    let mut groups: BTreeMap<Key, Vec<(&Connection, Option<&TlsSeen<'_>>)>> = BTreeMap::new();
+    for (conn, name) in lync_tls_named(cx, true) {
+        let Some(abort) = conn.tls.as_ref().and_then(|t| t.client_abort) else {
             continue;
         };
+        let s = seen.iter().find(|s| s.conn.id == conn.id);
+        let cert = s.map(|s| s.cert);
         // The Online certificate on a name CNAMEd to Online: inherent, C-ONLINE-1 speaks.
-        if cx.online_vanity.contains(&s.name) && !cert_covers_host(s.cert, &s.name) {
+        if cx.online_vanity.contains(&name) && cert.is_some_and(|c| !cert_covers_host(c, &name)) {
             continue;
         }
+        if cert.is_none() && !abort.certificate_encrypted {
+            continue;
+        }
+        let how = abort.by.as_str().to_string()
+            + &match abort.by {
+                AbortBy::Alert(d) => d.to_string(),
+                _ => String::new(),
+            };
         groups
             .entry((
-                s.name.clone(),
-                s.conn.server.port(),
-                abort.by.as_str().to_string()
-                    + &match abort.by {
-                        AbortBy::Alert(d) => d.to_string(),
-                        _ => String::new(),
-                    },
-                s.cert.subject.clone() + &s.cert.issuer,
+                name,
+                conn.server.port(),
+                how,
+                cert.map(|c| c.subject.clone() + &c.issuer),
             ))
             .or_default()
-            .push(s);
+            .push((conn, s));
     }
     for ((name, port, _, _), group) in groups {
-        let first = group[0];
-        let last = group[group.len() - 1];
-        let Some(tls) = first.conn.tls.as_ref() else {
+        let (first, first_seen) = group[0];
+        let last = group[group.len() - 1].0;
+        let Some(tls) = first.tls.as_ref() else {
             continue;
         };
         let Some(abort) = tls.client_abort else {
             continue;
         };
-        let tag = last.conn.stage.as_ref();
-        let noise = group.iter().all(|s| {
-            s.conn
-                .stage
+        let tag = last.stage.as_ref();
+        let noise = group.iter().all(|(c, _)| {
+            c.stage
                 .as_ref()
                 .is_some_and(|t| t.outcome == Outcome::Noise)
         });
         // A later attempt to the same name and port that went through.
         let later_ok = cx.a.connections.iter().any(|c| {
-            c.first_seen > last.conn.first_seen
+            c.first_seen > last.first_seen
                 && c.server.port() == port
                 && !c.exchanges.is_empty()
                 && c.tls.as_ref().is_some_and(|t| {
@@ -470,8 +485,11 @@ pub(super) fn client_rejected(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding
             ),
             AbortBy::Fin => "closed by the client (no alert)".to_string(),
             AbortBy::Rst => "reset by the client (no alert)".to_string(),
+            AbortBy::EncryptedAlert => "aborted by the client with an encrypted alert (its \
+                                        only record, of the size of an alert)"
+                .to_string(),
         };
-        let ids: Vec<ConnId> = group.iter().map(|s| s.conn.id).collect();
+        let ids: Vec<ConnId> = group.iter().map(|(c, _)| c.id).collect();
         let times = match group.len() {
             1 => String::new(),
             2 => format!(", twice ({})", refs(&ids, conn_ref)),
@@ -481,27 +499,69 @@ pub(super) fn client_rejected(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding
             .and_then(|t| t.carries.clone())
             .or_else(|| tag.map(|t| t.id.clone()))
             .unwrap_or_else(|| "the sign-in".into());
-        let chain_len = tls.chain.len().max(1);
-        let cause = likely_cause(cx, first, alert);
-        let mut message = format!(
-            "TLS to {name} ({}, carrying {carrying}) was {how} right after the server sent its \
-             certificate{times} (subject {}; SAN {}; issuer {}; chain of {chain_len}). The client \
-             never sent the {carrying} request. Likely cause: {cause}.",
-            first.conn.server,
-            first.cert.subject,
-            if first.cert.sans.is_empty() {
-                "none".to_string()
-            } else {
-                first.cert.sans.join(", ")
-            },
-            first.cert.issuer,
-        );
-        if cause.contains("does not trust") {
-            message.push_str(
-                " On iOS the client log shows E_SslError (E2-2-2) and \"We can't verify the \
-                 certificate from the server\".",
-            );
-        }
+        let mut message = match first_seen {
+            Some(s) => {
+                let cause = likely_cause(cx, s, alert);
+                let mut m = format!(
+                    "TLS to {name} ({}, carrying {carrying}) was {how} right after the server \
+                     sent its certificate{times} ({}). The client never sent the {carrying} \
+                     request. Likely cause: {cause}.",
+                    first.server,
+                    certificate_words(s.cert, tls.chain.len()),
+                );
+                if cause.contains("does not trust") {
+                    m.push_str(
+                        " On iOS the client log shows E_SslError (E2-2-2) and \"We can't verify \
+                         the certificate from the server\".",
+                    );
+                }
+                m
+            }
+            None => {
+                // docs/checks.md C-CERT-7: TLS 1.3 without keys, the alert is not readable.
+                // A certificate the same name showed on another connection still helps.
+                let elsewhere = seen
+                    .iter()
+                    .find(|s| s.name == name && s.conn.server.port() == port)
+                    .map(|s| {
+                        format!(
+                            " The certificate {name} presented on {} ({}) suggests: {}.",
+                            conn_ref(s.conn.id),
+                            certificate_words(
+                                s.cert,
+                                s.conn.tls.as_ref().map_or(1, |t| t.chain.len())
+                            ),
+                            likely_cause(cx, s, None)
+                        )
+                    })
+                    .unwrap_or_default();
+                let hidden = match abort.by {
+                    AbortBy::EncryptedAlert => {
+                        "the server's certificate and the client's alert are encrypted: the \
+                         alert is not readable"
+                    }
+                    AbortBy::Alert(_) => {
+                        "the server's certificate is encrypted; the client sent its alert in \
+                         clear"
+                    }
+                    AbortBy::Fin | AbortBy::Rst => {
+                        "the server's certificate is encrypted; the client sent no alert"
+                    }
+                };
+                format!(
+                    "TLS 1.3 to {name} ({}, carrying {carrying}) was {how} right after the \
+                     server's encrypted flight{times}, with no application data. Without keys \
+                     for this connection {hidden}. The client never sent the {carrying} \
+                     request. Likely cause: the client rejected the server's certificate{}.\
+                     {elsewhere} To see the certificate, capture with the client's TLS key log \
+                     (SSLKEYLOGFILE) or look at the chain {name} serves (openssl s_client \
+                     -connect {} -servername {name} -showcerts).",
+                    first.server,
+                    alert_meaning(alert),
+                    first.server,
+                )
+            }
+        };
         if later_ok {
             message.push_str(" A later attempt to the same host went through.");
         }
@@ -510,10 +570,44 @@ pub(super) fn client_rejected(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding
         }
         let dns: Vec<crate::model::DnsId> = group
             .iter()
-            .filter_map(|s| s.conn.stage.as_ref().and_then(|t| t.dns))
+            .filter_map(|(c, _)| c.stage.as_ref().and_then(|t| t.dns))
             .collect();
         out.push(check.finding(severity, message, Vec::new(), dns, ids));
     }
+}
+
+/// What a certificate alert says when the certificate itself cannot be read (docs/checks.md
+/// C-CERT-7, alert meanings; RFC 8446 §6.2).
+fn alert_meaning(alert: Option<u8>) -> &'static str {
+    match alert {
+        Some(48) => {
+            " — unknown_ca: the chain could not be tied to a trust anchor: the device does not \
+             trust the issuing CA (install the enterprise root CA on the devices, or put a \
+             certificate from a public CA on the reverse proxy) or the intermediate is not sent"
+        }
+        Some(45) => " — certificate_expired: the certificate has expired; renew it",
+        Some(44) => " — certificate_revoked: the certificate was revoked",
+        Some(43) => {
+            " — unsupported_certificate: the key usage, extended key usage or key type is \
+             refused"
+        }
+        _ => " (untrusted issuer, missing intermediate, name or validity)",
+    }
+}
+
+/// "subject <CN>; SAN <…>; issuer <issuer>; chain of <n>" for C-CERT-7's messages.
+fn certificate_words(cert: &CertificateInfo, chain_len: usize) -> String {
+    format!(
+        "subject {}; SAN {}; issuer {}; chain of {}",
+        cert.subject,
+        if cert.sans.is_empty() {
+            "none".to_string()
+        } else {
+            cert.sans.join(", ")
+        },
+        cert.issuer,
+        chain_len.max(1)
+    )
 }
 
 /// An internal enterprise CA on a name the mobile device must trust.

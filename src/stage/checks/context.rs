@@ -171,6 +171,11 @@ impl<'a> Item<'a> {
     pub(super) fn on_the_wire(&self) -> bool {
         self.conn.packets > 0
     }
+    /// The request went to the UCWA applications URL: the probe (stage 29) or the creation
+    /// (stage 30), diagnosed alike when they fail (docs/stages.md stage 29).
+    pub(super) fn on_applications_url(&self) -> bool {
+        matches!(self.stage(), "ucwa-probe" | "ucwa-application")
+    }
     pub(super) fn is_lync(&self) -> bool {
         is_lync_stage(self.stage())
     }

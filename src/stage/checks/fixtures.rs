@@ -285,6 +285,7 @@ impl Cap {
                 by: AbortBy::Alert(alert),
                 at,
                 after_certificate: at,
+                certificate_encrypted: false,
             });
             tls.alerts = vec![TlsAlert {
                 from: Dir::ClientToServer,
@@ -294,6 +295,40 @@ impl Cap {
                 in_clear: true,
             }];
         }
+        id
+    }
+
+    /// A TLS 1.3 connection without keys that the client abandoned `by` this right after
+    /// the server's encrypted flight: no certificate, no alert readable, no request.
+    pub(super) fn tls13_abort(
+        &mut self,
+        client: &str,
+        server: &str,
+        t: f64,
+        sni: &str,
+        by: AbortBy,
+    ) -> ConnId {
+        let id = self.tcp(client, server, t, true, 9);
+        let at = arrival(0, self.at(t + 0.05).0);
+        let c = &mut self.a.connections[id.0 as usize];
+        c.protocol = AppProtocol::Tls;
+        c.payload_bytes = [600, 3100];
+        c.end = [StreamEnd::Fin, StreamEnd::Fin];
+        c.tls = Some(TlsInfo {
+            version: Some("TLS 1.3".into()),
+            cipher_suite: Some("TLS_AES_128_GCM_SHA256".into()),
+            sni: Some(sni.into()),
+            client_hello: true,
+            server_hello: true,
+            reason: Some("TLS 1.3: only a key log can decrypt it, and none was given".into()),
+            client_abort: Some(ClientAbort {
+                by,
+                at,
+                after_certificate: at,
+                certificate_encrypted: true,
+            }),
+            ..TlsInfo::default()
+        });
         id
     }
 
@@ -334,6 +369,7 @@ impl Cap {
                     by: AbortBy::Alert(46),
                     at,
                     after_certificate: at,
+                    certificate_encrypted: false,
                 });
             }
         }

@@ -29,6 +29,7 @@ mod proxy;
 mod situations;
 mod source;
 mod time;
+mod ucwa;
 
 pub(crate) use context::Check;
 use context::Ctx;
@@ -113,8 +114,11 @@ pub(crate) const TABLE: &[Check] = &[
         needs: "the client sent a fatal alert (42–46, 48), closed or reset the connection right \
                 after the server's Certificate, with no request: names the alert and the likely \
                 cause from the certificate and chain (name mismatch, internal CA not trusted, \
-                intermediate missing, expired); F on the sign-in path, W when a later attempt to \
-                the host went through, I when the attempt was noise",
+                intermediate missing, expired); TLS 1.3 without keys (certificate and alert \
+                encrypted): the client closed, or sent only a record of an encrypted alert's \
+                length (19 bytes), after the server's encrypted flight, with no application \
+                data — said so, the alert not readable; F on the sign-in path, W when a later \
+                attempt to the host went through, I when the attempt was noise",
         run: &[cert::client_rejected],
     },
     Check {
@@ -294,8 +298,11 @@ pub(crate) const TABLE: &[Check] = &[
         title: "Reverse-proxy errors",
         severities: &[Fail],
         needs: "a 5xx on a Lync step without `X-MS-Server-Fqdn`, from a proxy (`Via`, non-IIS \
-                `Server`, 502–504); never a 500 carrying a token-rejection id (C-AUTH-9)",
-        run: &[net::rp_errors],
+                `Server`, 502–504); never a 500 carrying a token-rejection id (C-AUTH-9); on \
+                the UCWA applications URL (the probe, stage 29, as stage 30) also a 403 / 404 \
+                without `X-MS-Server-Fqdn`, token-rejection marker or policy reason: /ucwa is \
+                not published on that host",
+        run: &[net::rp_errors, ucwa::not_published],
     },
     Check {
         id: "C-NET-4",
@@ -309,7 +316,9 @@ pub(crate) const TABLE: &[Check] = &[
         title: "Proxy auto-discovery (WPAD) during sign-in",
         severities: &[Info, Warning],
         needs: "lookups of `wpad…` names or `/wpad.dat` fetches by the device (tagged \
-                `unrelated`, sub-kind `wpad`; never a failure): I; W when a WPAD wait held up a \
+                `unrelated`, sub-kind `wpad`; never a failure), LLMNR (UDP 5355) and NetBIOS \
+                (UDP 137) queries for `WPAD` and DHCP requests asking for option 252 (counted \
+                in the message): I; W when a WPAD wait held up a \
                 discovery or authentication request (ended ≤ 200 ms before it) for ≥ 1 s, or ≥ \
                 3 s in all",
         run: &[proxy::wpad],

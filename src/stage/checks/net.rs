@@ -294,6 +294,24 @@ pub(super) fn external_on_internal_vip(cx: &Ctx<'_>, check: &Check, out: &mut Ve
     }
 }
 
+/// Who answered, from the headers, in words ("Server: TMG, Via: 1.1 RP01"), and whether they
+/// name a proxy: a `Via`, or a `Server` that is neither IIS nor HTTP.SYS.
+pub(super) fn answered_by(i: &Item<'_>) -> (String, bool) {
+    let via = i.resp_header("Via");
+    let server = i.resp_header("Server");
+    let proxy_server = server.is_some_and(|s| {
+        let s = s.to_ascii_lowercase();
+        !s.starts_with("microsoft-iis") && !s.starts_with("microsoft-httpapi")
+    });
+    let who = match (server, via) {
+        (Some(s), Some(v)) => format!("Server: {s}, Via: {v}"),
+        (Some(s), None) => format!("Server: {s}"),
+        (None, Some(v)) => format!("Via: {v}"),
+        (None, None) => "no Server header".into(),
+    };
+    (who, via.is_some() || proxy_server)
+}
+
 /// 5xx that a reverse proxy made (no X-MS-Server-Fqdn).
 pub(super) fn rp_errors(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>) {
     let mut groups: BTreeMap<(String, u16), (String, Vec<ExchId>)> = BTreeMap::new();
@@ -317,22 +335,11 @@ pub(super) fn rp_errors(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>) {
         if i.token_rejection().is_some() || is_online_host(&i.view.host) {
             continue;
         }
-        let via = i.resp_header("Via");
-        let server = i.resp_header("Server");
-        let proxy_server = server.is_some_and(|s| {
-            let s = s.to_ascii_lowercase();
-            !s.starts_with("microsoft-iis") && !s.starts_with("microsoft-httpapi")
-        });
+        let (who, proxy) = answered_by(i);
         let gateway = matches!(status, 502..=504);
-        if via.is_none() && !proxy_server && !gateway {
+        if !proxy && !gateway {
             continue;
         }
-        let who = match (server, via) {
-            (Some(s), Some(v)) => format!("Server: {s}, Via: {v}"),
-            (Some(s), None) => format!("Server: {s}"),
-            (None, Some(v)) => format!("Via: {v}"),
-            (None, None) => "no Server header".into(),
-        };
         let g = groups.entry((i.view.host.clone(), status)).or_default();
         if g.0.is_empty() {
             g.0 = who;

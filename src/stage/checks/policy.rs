@@ -40,33 +40,45 @@ fn media_relays(facts: &[(String, String)]) -> Vec<(String, String, String)> {
     out
 }
 
+/// The X-Ms-diagnostics entry of an answer whose reason names a policy, verbatim.
+fn diagnostics_policy(i: &Item<'_>) -> Option<String> {
+    i.auth().and_then(|a| {
+        a.diagnostics
+            .iter()
+            .find(|d| {
+                d.reason
+                    .as_deref()
+                    .is_some_and(|r| r.to_ascii_lowercase().contains("policy"))
+            })
+            .map(|d| d.raw.trim().to_string())
+    })
+}
+
+/// The answer refuses by mobility or client-version policy (docs/checks.md C-POL-1): a
+/// policy body on any refusal, or a 403 on the applications URL (stages 29 and 30) whose
+/// X-Ms-diagnostics reason names a policy; never a token rejection.
+pub(super) fn policy_refusal(i: &Item<'_>) -> bool {
+    if !i.is_lync() || i.token_rejection().is_some() || i.tag.rule == "token-rejected" {
+        return false;
+    }
+    let body = i.resp_text().unwrap_or_default();
+    let policy_body = body.contains("MobileApplicationNoLongerAllowed")
+        || body
+            .to_ascii_lowercase()
+            .contains("not allowed to create mobile application");
+    let on_apps = i.on_applications_url() && i.status() == Some(403);
+    (on_apps && (policy_body || diagnostics_policy(i).is_some()))
+        || (policy_body && i.status().is_some_and(|s| s >= 400))
+}
+
 /// Creating the UCWA application refused by policy: only a policy reason counts, never a
 /// token rejection (C-AUTH-9), an origin allow-list refusal or a proxy's block page.
 pub(super) fn mobility_refused(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>) {
     for i in &cx.items {
-        if !i.is_lync() || i.token_rejection().is_some() || i.tag.rule == "token-rejected" {
+        if !policy_refusal(i) {
             continue;
         }
-        let body = i.resp_text().unwrap_or_default();
-        let lower = body.to_ascii_lowercase();
-        let diag_policy = i.auth().and_then(|a| {
-            a.diagnostics
-                .iter()
-                .find(|d| {
-                    d.reason
-                        .as_deref()
-                        .is_some_and(|r| r.to_ascii_lowercase().contains("policy"))
-                })
-                .map(|d| d.raw.trim().to_string())
-        });
-        let policy_body = body.contains("MobileApplicationNoLongerAllowed")
-            || lower.contains("not allowed to create mobile application");
-        let on_apps = i.stage() == "ucwa-application" && i.status() == Some(403);
-        let refused = (on_apps && (policy_body || diag_policy.is_some()))
-            || (policy_body && i.status().is_some_and(|s| s >= 400));
-        if !refused {
-            continue;
-        }
+        let diag_policy = diagnostics_policy(i);
         let mut detail: Vec<String> = i
             .resp_facts()
             .into_iter()

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use super::context::*;
-use crate::model::{DnsId, ExchId, Finding, FindingSeverity, Outcome, Ts};
+use crate::model::{DnsId, ExchId, Finding, FindingSeverity, Outcome, Ts, WpadProbeKind};
 
 use FindingSeverity::{Info, Warning};
 
@@ -41,6 +41,64 @@ struct Attempt {
 
 fn is_wpad(tag: Option<&crate::model::StageTag>) -> bool {
     tag.is_some_and(|t| t.subkind.as_deref() == Some("wpad"))
+}
+
+/// A device's WPAD requests outside DNS (LLMNR, NetBIOS, DHCP option 252): counted in the
+/// message, never a failure; they carry no answer the check could time.
+#[derive(Default)]
+struct LocalProbes {
+    counts: BTreeMap<WpadProbeKind, u64>,
+    first: Option<Ts>,
+    last: Option<Ts>,
+}
+
+impl LocalProbes {
+    fn add(&mut self, kind: WpadProbeKind, at: Ts) {
+        *self.counts.entry(kind).or_default() += 1;
+        self.first = Some(self.first.map_or(at, |t| t.min(at)));
+        self.last = Some(self.last.map_or(at, |t| t.max(at)));
+    }
+
+    fn merge(&mut self, other: LocalProbes) {
+        for (k, n) in other.counts {
+            *self.counts.entry(k).or_default() += n;
+        }
+        for t in other.first.into_iter().chain(other.last) {
+            self.first = Some(self.first.map_or(t, |f| f.min(t)));
+            self.last = Some(self.last.map_or(t, |l| l.max(t)));
+        }
+    }
+
+    /// "3 LLMNR queries and 2 NetBIOS name queries for WPAD, 1 DHCP request for option 252 (WPAD)".
+    fn words(&self) -> String {
+        let n = |k| self.counts.get(&k).copied().unwrap_or(0);
+        let mut names = Vec::new();
+        if n(WpadProbeKind::Llmnr) > 0 {
+            names.push(plural(
+                n(WpadProbeKind::Llmnr),
+                "LLMNR query",
+                "LLMNR queries",
+            ));
+        }
+        if n(WpadProbeKind::Nbns) > 0 {
+            names.push(plural(
+                n(WpadProbeKind::Nbns),
+                "NetBIOS name query",
+                "NetBIOS name queries",
+            ));
+        }
+        let mut parts = Vec::new();
+        if !names.is_empty() {
+            parts.push(format!("{} for WPAD", names.join(" and ")));
+        }
+        if n(WpadProbeKind::Dhcp) > 0 {
+            parts.push(format!(
+                "{} for option 252 (WPAD)",
+                plural(n(WpadProbeKind::Dhcp), "DHCP request", "DHCP requests")
+            ));
+        }
+        parts.join(", ")
+    }
 }
 
 pub(super) fn wpad(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>) {
@@ -102,16 +160,28 @@ pub(super) fn wpad(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>) {
             result,
         });
     }
+    // LLMNR, NetBIOS and DHCP requests for WPAD; a DHCP client without an address yet
+    // (0.0.0.0) counts as no address.
+    let mut local: BTreeMap<Option<IpAddr>, LocalProbes> = BTreeMap::new();
+    for p in &cx.a.wpad_probes {
+        let ip = Some(p.client.ip()).filter(|ip| !ip.is_unspecified());
+        local.entry(ip).or_default().add(p.kind, p.at.ts);
+        by_client.entry(ip).or_default();
+    }
     // A SAZ may lack client addresses: join the only client there is.
     if by_client.len() == 2 {
         if let Some(none) = by_client.remove(&None) {
-            if let Some(v) = by_client.values_mut().next() {
+            if let Some((client, v)) = by_client.iter_mut().next() {
                 v.extend(none);
+                if let Some(l) = local.remove(&None) {
+                    local.entry(*client).or_default().merge(l);
+                }
             }
         }
     }
     for (client, attempts) in by_client {
-        if attempts.is_empty() {
+        let probes = local.remove(&client).unwrap_or_default();
+        if attempts.is_empty() && probes.counts.is_empty() {
             continue;
         }
         // Requests of the sign-in this client made, and the DNS discovery lookups.
@@ -161,10 +231,16 @@ pub(super) fn wpad(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>) {
             *results.entry(w.result).or_default() += 1;
         }
         let results: Vec<String> = results.iter().map(|(r, n)| format!("{r} ×{n}")).collect();
-        let t1 = attempts.iter().map(|w| w.start).min().unwrap_or_default();
+        let t1 = attempts
+            .iter()
+            .map(|w| w.start)
+            .chain(probes.first)
+            .min()
+            .unwrap_or_default();
         let t2 = attempts
             .iter()
             .map(|w| w.end.unwrap_or(w.start))
+            .chain(probes.last)
             .max()
             .unwrap_or_default();
         let served = fetches.iter().any(|id| {
@@ -173,19 +249,44 @@ pub(super) fn wpad(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>) {
                 .as_ref()
                 .is_some_and(|t| t.outcome == Outcome::Ok)
         });
-        let lead = format!(
-            "The device{} uses automatic proxy discovery (WPAD): {} of {} and {} for \
-             /wpad.dat between {} and {} ({}). This traffic is not part of Lync/SfB sign-in.",
-            client.map(|c| format!(" {c}")).unwrap_or_default(),
+        let dns_words = format!(
+            "{} of {}",
             plural(lookups.len() as u64, "lookup", "lookups"),
             names
                 .get(&client)
                 .map(|n| n.join(", "))
                 .unwrap_or_else(|| "wpad".into()),
-            plural(fetches.len() as u64, "request", "requests"),
+        );
+        let fetch_words = format!(
+            "{} for /wpad.dat",
+            plural(fetches.len() as u64, "request", "requests")
+        );
+        let what = if probes.counts.is_empty() {
+            format!("{dns_words} and {fetch_words}")
+        } else {
+            // docs/checks.md C-PROXY-3: LLMNR/NBNS `WPAD` and DHCP option 252 count too.
+            let mut parts = Vec::new();
+            if !lookups.is_empty() {
+                parts.push(dns_words);
+            }
+            if !fetches.is_empty() {
+                parts.push(fetch_words);
+            }
+            parts.push(probes.words());
+            parts.join(", ")
+        };
+        let outcome_words = if results.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", results.join(", "))
+        };
+        let lead = format!(
+            "The device{} uses automatic proxy discovery (WPAD): {what} between {} and {}{}. \
+             This traffic is not part of Lync/SfB sign-in.",
+            client.map(|c| format!(" {c}")).unwrap_or_default(),
             show_time(t1),
             show_time(t2),
-            results.join(", "),
+            outcome_words,
         );
         let delayed = longest
             .as_ref()

@@ -766,6 +766,131 @@ fn phone_not_trusting_the_internal_ca_fails_with_unknown_ca() {
 }
 
 #[test]
+fn tls13_phone_not_trusting_the_ca_fails_though_the_alert_is_encrypted() {
+    // The same phone on TLS 1.3 without a key log: the certificate and the alert are
+    // encrypted; the client's only record after the server's flight has an encrypted alert's
+    // length (docs/checks.md C-CERT-7, RFC 8446 §5.2).
+    let mut cap = Cap::new(time_base(2015, 6, 29, 14, 0));
+    cap.dns(
+        CLIENT_A,
+        "10.10.0.10",
+        0.0,
+        "lyncdiscoverinternal.contoso.com",
+        0,
+        vec![
+            cname(
+                "lyncdiscoverinternal.contoso.com",
+                "webint-pool1.contoso.net",
+            ),
+            a_rec("webint-pool1.contoso.net", "10.10.1.50"),
+        ],
+    );
+    cap.tcp(CLIENT_A, "10.10.1.50:80", 0.02, false, 3);
+    let c = cap.tls13_abort(
+        CLIENT_A,
+        "10.10.1.50:443",
+        4.0,
+        "lyncdiscoverinternal.contoso.com",
+        crate::model::AbortBy::EncryptedAlert,
+    );
+    let a = cap.analyze();
+    // fail, never unknown (§1.0), though nothing was decrypted.
+    let tag = conn_tag(&a, c);
+    assert_eq!(tag.outcome, Outcome::Fail);
+    assert_eq!(tag.carries.as_deref(), Some("ad-root-https"));
+    assert!(
+        tag.note
+            .as_deref()
+            .is_some_and(|n| n.contains("encrypted alert (not readable)")),
+        "{:?}",
+        tag.note
+    );
+    assert_eq!(
+        a.signin[0].verdict,
+        "furthest: dns-discovery (ok) → failed: tcp-tls for ad-root-https (C-CERT-7: encrypted \
+         alert, not readable)"
+    );
+    let c7 = findings_of(&a, "C-CERT-7");
+    assert_eq!(c7.len(), 1);
+    assert_eq!(c7[0].severity, Fail);
+    assert_eq!(c7[0].connections, vec![c]);
+    for needle in [
+        "TLS 1.3 to lyncdiscoverinternal.contoso.com (10.10.1.50:443, carrying ad-root-https)",
+        "right after the server's encrypted flight",
+        "no application data",
+        "the alert is not readable",
+        "SSLKEYLOGFILE",
+    ] {
+        assert!(
+            c7[0].message.contains(needle),
+            "{needle}: {}",
+            c7[0].message
+        );
+    }
+}
+
+#[test]
+fn tls13_close_after_the_encrypted_flight_uses_a_certificate_seen_elsewhere() {
+    // The client closed (no record) after the encrypted flight; an earlier TLS 1.2 attempt to
+    // the same name showed the certificate, so the message can name the likely cause.
+    let mut cap = Cap::new(time_base(2015, 6, 29, 14, 0));
+    cap.dns(
+        CLIENT_A,
+        "10.10.0.10",
+        0.0,
+        "lyncdiscoverinternal.contoso.com",
+        0,
+        vec![a_rec("lyncdiscoverinternal.contoso.com", "10.10.1.50")],
+    );
+    let issuing = cert(
+        "Contoso Issuing CA 01",
+        &[],
+        "CN=Contoso Root CA",
+        "2014-01-01",
+        "2024-01-01",
+    );
+    let mut leaf = cert_int_p1();
+    leaf.issuer = "CN=Contoso Issuing CA 01".into();
+    let sni = "lyncdiscoverinternal.contoso.com";
+    cap.tls_abort(
+        CLIENT_A,
+        "10.10.1.50:443",
+        1.0,
+        sni,
+        vec![leaf, issuing],
+        48,
+    );
+    let c = cap.tls13_abort(
+        CLIENT_A,
+        "10.10.1.50:443",
+        4.0,
+        sni,
+        crate::model::AbortBy::Fin,
+    );
+    let a = cap.analyze();
+    assert_eq!(conn_tag(&a, c).outcome, Outcome::Fail);
+    assert!(a.signin[0]
+        .verdict
+        .ends_with("(C-CERT-7: client closed after the encrypted server flight)"));
+    let c7 = findings_of(&a, "C-CERT-7");
+    assert_eq!(c7.len(), 2, "one per kind of abort");
+    let m = &c7
+        .iter()
+        .find(|f| f.connections == vec![c])
+        .expect("the TLS 1.3 one")
+        .message;
+    assert!(m.contains("was closed by the client (no alert)"), "{m}");
+    assert!(
+        m.contains("The certificate lyncdiscoverinternal.contoso.com presented on C0"),
+        "{m}"
+    );
+    assert!(
+        m.contains("the device does not trust CN=Contoso Root CA"),
+        "{m}"
+    );
+}
+
+#[test]
 fn ntlm_type_3_answered_401_is_a_failure() {
     let mut cap = Cap::new(time_base(2015, 6, 29, 18, 30));
     let host = "webext-pool1.contoso.com";
@@ -1148,6 +1273,55 @@ fn wpad_is_unrelated_never_a_failure() {
     );
     assert_eq!(a.signin[0].failed_stage, None);
     assert_eq!(a.signin[0].dns, vec![DnsId(1)]);
+}
+
+#[test]
+fn wpad_outside_dns_joins_the_device_lookups() {
+    // A DHCP INFORM from the phone and a DISCOVER-time request from 0.0.0.0, with an LLMNR
+    // query and a wpad DNS lookup: one device, one finding that counts them all (docs/checks.md
+    // C-PROXY-3), never a failure.
+    use crate::model::{WpadProbe, WpadProbeKind};
+    let mut cap = Cap::new(time_base(2015, 6, 29, 18, 30));
+    cap.dns(
+        CLIENT_B,
+        PUBLIC_RESOLVER,
+        0.0,
+        "wpad.contoso.com",
+        3,
+        Vec::new(),
+    );
+    for (kind, from, name, t) in [
+        (WpadProbeKind::Dhcp, "0.0.0.0:68", "", 0.1),
+        (WpadProbeKind::Dhcp, &format!("{CLIENT_B}:68")[..], "", 0.2),
+        (
+            WpadProbeKind::Llmnr,
+            &format!("{CLIENT_B}:61000")[..],
+            "wpad",
+            0.3,
+        ),
+    ] {
+        let at = crate::testkit::arrival(100 + (t * 10.0) as u64, cap.at(t).0);
+        cap.a.wpad_probes.push(WpadProbe {
+            kind,
+            client: from.parse().unwrap(),
+            name: name.into(),
+            at,
+        });
+    }
+    let a = cap.analyze();
+    let p = findings_of(&a, "C-PROXY-3");
+    assert_eq!(p.len(), 1, "{:#?}", a.findings);
+    assert_eq!(p[0].severity, Info);
+    assert!(
+        p[0].message.contains(&format!(
+            "The device {CLIENT_B} uses automatic proxy discovery (WPAD): 1 lookup of \
+             wpad.contoso.com, 1 LLMNR query for WPAD, 2 DHCP requests for option 252 (WPAD) \
+             between"
+        )),
+        "{}",
+        p[0].message
+    );
+    assert!(p[0].message.contains("(NXDOMAIN ×1)"), "{}", p[0].message);
 }
 
 #[test]
