@@ -360,10 +360,25 @@ const EXPORT_BODY_KEEP: u64 = 16 << 20;
 /// All bodies the UI keeps together: bounds its memory on big captures.
 const UI_BODY_BUDGET: u64 = 256 << 20;
 
-/// The filter of `--filter`, refused with the message the UI gives.
+/// The filter of `--filter`, refused with the message the UI gives. Checked before the
+/// inputs are read (a syntax error should not wait for a big capture); [`filter_for`] then
+/// checks the names against the analysis.
 fn parse_filter(f: Option<&str>) -> Result<Option<lyncscope::filter::Filter>> {
     f.map(|f| lyncscope::filter::Filter::parse(f).map_err(|e| anyhow::anyhow!("--filter: {e}")))
         .transpose()
+}
+
+/// The filter of `--filter` for `analysis`: as the UI does, a `~stage` name that is none of
+/// the analysis' stages is refused (not a filter that silently matches nothing).
+fn filter_for(
+    f: Option<&str>,
+    analysis: &lyncscope::Analysis,
+) -> Result<Option<lyncscope::filter::Filter>> {
+    f.map(|f| {
+        lyncscope::filter::Filter::parse_for(f, analysis)
+            .map_err(|e| anyhow::anyhow!("--filter: {e}"))
+    })
+    .transpose()
 }
 
 /// The UI's config: `--config FILE`, else the default file when there is one.
@@ -435,9 +450,10 @@ fn load_notes(
 }
 
 fn export_cmd(args: ExportArgs) -> Result<()> {
+    parse_filter(args.filter.as_deref())?;
     let analysis = load(&args.input, EXPORT_BODY_KEEP)?;
     let notes = load_notes(&analysis, &args.input.files, args.notes.as_deref())?;
-    let filter = parse_filter(args.filter.as_deref())?;
+    let filter = filter_for(args.filter.as_deref(), &analysis)?;
     for n in &args.exchanges {
         if *n as usize >= analysis.exchanges.len() {
             anyhow::bail!(
@@ -576,7 +592,7 @@ fn filtered(
     analysis: &lyncscope::Analysis,
     filter: Option<&str>,
 ) -> Result<Option<std::collections::HashSet<lyncscope::model::ExchId>>> {
-    let Some(f) = parse_filter(filter)? else {
+    let Some(f) = filter_for(filter, analysis)? else {
         return Ok(None);
     };
     let notes = lyncscope::model::Notes::default();

@@ -504,8 +504,9 @@ fn a_client_hello_never_answered() {
     assert_eq!(t.handshake_messages[0].name(), "ClientHello");
 }
 
-/// The Markdown report lists the handshakes of sample C that carried no HTTP, with the abort
-/// the script records; the timeline's status line for such a connection says it too.
+/// The Markdown report's Connections section lists the handshakes of sample C that carried no
+/// HTTP, with the abort the script records; the timeline's status line for such a connection
+/// says it too.
 #[test]
 fn reports_and_the_status_line_show_the_abort() {
     use lyncscope::presentation::timeline::{item_title, Item};
@@ -513,22 +514,40 @@ fn reports_and_the_status_line_show_the_abort() {
     let mut md = Vec::new();
     lyncscope::report::markdown::write_markdown(&a, &Default::default(), &[], &mut md).unwrap();
     let md = String::from_utf8(md).unwrap();
-    let start = md
-        .find("## TLS handshakes without HTTP")
-        .expect("the section");
+    let start = md.find("## Connections").expect("the section");
     let section = &md[start..];
     let section = &section[..section[3..].find("\n## ").map_or(section.len(), |e| e + 3)];
-    for c in a.connections.iter().filter(|c| c.tls.is_some()) {
-        assert!(section.contains(&format!("- C{} {} → {}", c.id.0, c.client, c.server)));
+    let tls: Vec<_> = a.connections.iter().filter(|c| c.tls.is_some()).collect();
+    // The script's TLS attempts, each refused by the client after the Certificate.
+    let script = std::fs::read_to_string(sample("lync/C-cert-mismatch.script.json")).unwrap();
+    let script: serde_json::Value = serde_json::from_str(&script).unwrap();
+    let refused = script["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["kind"] == "tcp" && s["alert"] == "certificate_unknown (46)")
+        .count();
+    assert_eq!(tls.len(), refused);
+    for c in tls {
+        let head = format!("- **C{}** {} → {}", c.id.0, c.client, c.server);
+        let from = section
+            .find(&head)
+            .unwrap_or_else(|| panic!("{head}\n{section}"));
+        let entry = &section[from + head.len()..];
+        let entry = &entry[..entry.find("\n- **C").unwrap_or(entry.len())];
+        assert!(
+            entry.contains("**Client abort:** after the server's Certificate"),
+            "{entry}"
+        );
+        assert!(
+            entry.contains("**TLS alerts:** client fatal certificate\\_unknown (46)"),
+            "{entry}"
+        );
     }
-    assert_eq!(
-        section
-            .matches("**Client abort:** after the server's Certificate")
-            .count(),
-        2,
-        "{section}"
+    assert!(
+        !md.contains("TLS handshakes without HTTP"),
+        "one section, not two"
     );
-    assert_eq!(section.matches("certificate\\_unknown (46)").count(), 4);
     let aborted = a
         .connections
         .iter()

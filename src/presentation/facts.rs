@@ -117,31 +117,6 @@ pub fn diagnostics_by_exchange(a: &Analysis) -> HashMap<ExchId, Vec<&Diagnostic>
     m
 }
 
-/// TLS connections that carried no HTTP exchange and whose handshake went wrong (the client
-/// gave up after the certificate, a fatal alert, a ClientHello never answered): a title line
-/// for each and its TLS facts as (label, value).
-pub fn failed_tls_connections(a: &Analysis) -> Vec<(String, Vec<(&'static str, String)>)> {
-    a.connections
-        .iter()
-        .filter(|c| c.exchanges.is_empty())
-        .filter_map(|c| {
-            let t = c.tls.as_ref()?;
-            super::tls_words::tls_trouble(t)?;
-            let mut title = format!(
-                "C{} {} → {}, {}",
-                c.id.0,
-                c.client,
-                c.server,
-                t.version.as_deref().unwrap_or("TLS")
-            );
-            if let Some(sni) = &t.sni {
-                title.push_str(&format!(" SNI {sni}"));
-            }
-            Some((title, super::tls_words::tls_lines(t)))
-        })
-        .collect()
-}
-
 /// Plain facts about an exchange (label, value), without its parent (a link) and notes.
 pub fn exchange_facts(a: &Analysis, x: &Exchange, t0: Ts) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();

@@ -208,6 +208,9 @@ struct Head<'a> {
     schema: &'static str,
     generator: String,
     summary: Summary,
+    /// Epoch seconds of the first frame of the inputs: the origin the readable reports, the
+    /// stage table and the UI count their relative times from (docs/report-schema.md).
+    time_origin: Option<f64>,
     inputs: Vec<InputDto<'a>>,
     #[serde(serialize_with = "seq")]
     connections: &'a [Connection],
@@ -249,6 +252,7 @@ impl<'a> Report<'a> {
                     responses: a.exchanges.iter().filter(|e| e.response.is_some()).count(),
                     diagnostics: a.diagnostics.len(),
                 },
+                time_origin: crate::presentation::timeline::time_origin(a).map(|t| t.as_secs_f64()),
                 inputs: a.inputs.iter().map(InputDto).collect(),
                 connections: &a.connections,
             },
@@ -343,6 +347,8 @@ impl Serialize for InputDto<'_> {
             frames: u64,
             link_types: &'a [String],
             truncated: bool,
+            /// The byte offset where reading stopped, null when the whole file was read.
+            stopped_at: Option<u64>,
         }
         let i = self.0;
         I {
@@ -352,6 +358,7 @@ impl Serialize for InputDto<'_> {
             frames: i.frames,
             link_types: &i.link_types,
             truncated: i.truncated,
+            stopped_at: i.stopped_at,
         }
         .serialize(s)
     }

@@ -14,9 +14,8 @@ use crate::presentation::body::BodyKind;
 use crate::presentation::compare::Comparison;
 use crate::presentation::connections::{connection_rows, count};
 use crate::presentation::facts::{
-    diagnostic_place, diagnostics_by_exchange, exchange_facts, exchange_title,
-    failed_tls_connections, general_diagnostics, input_line, marked_in_order, signin_who, summary,
-    DIAGNOSTICS_LISTED,
+    diagnostic_place, diagnostics_by_exchange, exchange_facts, exchange_title, general_diagnostics,
+    input_line, marked_in_order, signin_who, summary, DIAGNOSTICS_LISTED,
 };
 use crate::presentation::lanes::{collect_lanes, Key};
 use crate::presentation::stage_rows::{stage_rows, RowKey};
@@ -307,18 +306,6 @@ pub fn write_markdown_compared(
     for id in &scope {
         let x = a.exchange(*id);
         write_exchange(a, notes, x, &listed, t0, diags.get(id), out)?;
-    }
-
-    let failed_tls = failed_tls_connections(a);
-    if !failed_tls.is_empty() {
-        writeln!(out, "## TLS handshakes without HTTP\n")?;
-        for (title, lines) in failed_tls {
-            writeln!(out, "- {}", md_text(&title))?;
-            for (k, v) in lines {
-                writeln!(out, "  - **{k}:** {}", md_text(&v))?;
-            }
-        }
-        writeln!(out)?;
     }
 
     let general = general_diagnostics(a);

@@ -23,11 +23,21 @@ pub fn write<W: Write>(
     if let Some(only) = only {
         rows.retain(|r| matches!(r.key, RowKey::Exchange(id) if only.contains(&id)));
     }
-    let t0 = rows.first().map(|r| r.at).unwrap_or_default();
+    // The one origin of every report and the UI, not the first row shown (a filter would
+    // move it): docs/report-schema.md, `time_origin`.
+    let t0 = crate::presentation::timeline::time_origin(a);
     if let Some(note) = crate::model::cut_notes(&a.inputs) {
         writeln!(out, "NOTE: {note}\n")?;
     }
     writeln!(out, "Discovery stages")?;
+    if let Some(t0) = t0 {
+        writeln!(
+            out,
+            "  (times are seconds since {}, the first frame of the inputs)",
+            crate::datetime::utc_label(t0)
+        )?;
+    }
+    let t0 = t0.unwrap_or_default();
     if let Some(only) = only {
         writeln!(
             out,

@@ -1,8 +1,10 @@
 //! The readable report: one row per exchange, then connections and diagnostics in brief.
 
+use crate::datetime::utc_label;
 use crate::model::{Analysis, ExchId, Exchange, Severity, Ts};
 use crate::presentation::connections::{connection_rows, count};
 use crate::presentation::facts::signin_who;
+use crate::presentation::timeline::time_origin;
 use std::collections::HashSet;
 use std::io::Write;
 
@@ -23,10 +25,6 @@ fn size(n: u64) -> String {
         10_000..=9_999_999 => format!("{}K", n / 1024),
         _ => format!("{}M", n / (1024 * 1024)),
     }
-}
-
-fn start_of(a: &Analysis) -> Option<Ts> {
-    a.connections.iter().map(|c| c.first_seen).min()
 }
 
 fn row(a: &Analysis, e: &Exchange, t0: Ts) -> String {
@@ -53,10 +51,10 @@ fn row(a: &Analysis, e: &Exchange, t0: Ts) -> String {
         _ => "-".into(),
     };
     format!(
-        "{:>5} {:>10.3} {:>4} {:<22} {:<7} {:<52} {:>6} {:>7} {:>9} {}",
+        "{:>5} {:>10.3} {:>5} {:<22} {:<7} {:<52} {:>6} {:>7} {:>9} {}",
         e.id.0,
         first.secs_since(t0),
-        c.id.0,
+        format!("C{}", c.id.0),
         clip(&crate::model::endpoint(&c.server), 22),
         clip(method, 7),
         clip(&url, 52),
@@ -78,7 +76,8 @@ pub fn write_only(
     only: Option<&HashSet<ExchId>>,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
-    let t0 = start_of(a).unwrap_or_default();
+    // The one origin of every report and the UI (docs/report-schema.md, "Times").
+    let t0 = time_origin(a);
     for i in &a.inputs {
         let what = if i.link_types.is_empty() {
             i.format.clone()
@@ -101,10 +100,18 @@ pub fn write_only(
     if let Some(note) = crate::model::cut_notes(&a.inputs) {
         writeln!(out, "NOTE: {note}")?;
     }
+    if let Some(t0) = t0 {
+        writeln!(
+            out,
+            "Times are seconds since {} (the first frame of the inputs).",
+            utc_label(t0)
+        )?;
+    }
+    let t0 = t0.unwrap_or_default();
     writeln!(out)?;
     writeln!(
         out,
-        "{:>5} {:>10} {:>4} {:<22} {:<7} {:<52} {:>6} {:>7} {:>9} capture",
+        "{:>5} {:>10} {:>5} {:<22} {:<7} {:<52} {:>6} {:>7} {:>9} capture",
         "#", "time s", "conn", "server", "method", "url", "status", "size", "ms"
     )?;
     for e in a
@@ -189,7 +196,7 @@ pub fn write_only(
                 place.push(format!("frame {}", f.0));
             }
             if let Some(c) = d.connection {
-                place.push(format!("conn {}", c.0));
+                place.push(format!("C{}", c.0));
             }
             if let Some(x) = d.exchange {
                 place.push(format!("exchange {}", x.0));
