@@ -27,10 +27,10 @@ fn load(name: &str, password: Option<&str>) -> Option<Imported> {
 }
 
 fn sessions(imp: &Imported) -> usize {
-    let mut origins: Vec<&str> = imp
+    let mut origins: Vec<String> = imp
         .exchanges
         .iter()
-        .filter_map(|e| e.annotations.as_deref().map(|a| a.origin.as_str()))
+        .filter_map(|e| e.annotations.as_deref().map(|a| a.origin.to_string()))
         .collect();
     origins.sort_unstable();
     origins.dedup();

@@ -735,16 +735,16 @@ fn import_entry(
         .get("comment")
         .and_then(Value::as_str)
         .filter(|c| !c.is_empty())
-        .map(str::to_string);
+        .map(Box::from);
     let websocket = match entry.get("_webSocketMessages") {
-        Some(Value::Array(msgs)) => websocket_messages(msgs, notes),
-        _ => Vec::new(),
+        Some(Value::Array(msgs)) => websocket_messages(msgs, notes).into(),
+        _ => Box::default(),
     };
     let annotations = crate::model::Annotations {
-        origin: format!("{HAR_ORIGIN}{index}"),
+        origin: crate::model::Origin::HarEntry(index as u64),
         flags: Flags::from_pairs(flags.iter().map(|(n, v)| (n.as_str(), v.as_str()))),
         timers: started
-            .map(|s| vec![(STARTED_TIMER.into(), s)])
+            .map(|s| Box::from([(STARTED_TIMER.into(), s)]))
             .unwrap_or_default(),
         comment,
         color: None,
@@ -1167,7 +1167,7 @@ mod tests {
     }
 
     fn entry_index(ex: &Exchange) -> usize {
-        let origin = &ex.annotations.as_ref().unwrap().origin;
+        let origin = ex.annotations.as_ref().unwrap().origin.to_string();
         origin.strip_prefix(HAR_ORIGIN).unwrap().parse().unwrap()
     }
 

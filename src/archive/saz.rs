@@ -745,9 +745,9 @@ fn parse_session(
         let generated = bits & FLAG_RESPONSE_GENERATED != 0
             || ex.response.as_deref().is_some_and(looks_generated);
         ex.annotations = Some(Box::new(Annotations {
-            origin: format!("SAZ session {digits}"),
-            comment: meta.flag("ui-comments").map(str::to_string),
-            color: meta.flag("ui-color").map(str::to_string),
+            origin: format!("SAZ session {digits}").into(),
+            comment: meta.flag("ui-comments").map(Box::from),
+            color: meta.flag("ui-color").map(Box::from),
             flags: Flags::from_pairs(flags.iter().map(|(n, v)| (n.as_str(), v.as_str()))),
             timers: meta
                 .timers
@@ -755,7 +755,7 @@ fn parse_session(
                 .map(|(n, ts)| (timer_name(n), *ts))
                 .collect(),
             generated_by_proxy: generated,
-            websocket: Vec::new(),
+            websocket: Box::default(),
         }));
     }
     if let Some(ws) = ws {
@@ -768,7 +768,7 @@ fn parse_session(
             Some(ex) => {
                 ex.annotations
                     .get_or_insert_with(Default::default)
-                    .websocket = ws
+                    .websocket = ws.into()
             }
             None => diagnostics.push(session_diag(
                 digits,

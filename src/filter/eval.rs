@@ -447,7 +447,7 @@ pub(crate) fn any_text(
         auth_text(auth, &mut s);
     }
     if let Some(n) = &x.annotations {
-        s(&n.origin);
+        s(&n.origin.to_string());
         if let Some(c) = &n.comment {
             s(c);
         }

@@ -831,6 +831,12 @@ mod tests {
         assert!(size_of::<Request>() <= 144, "{}", size_of::<Request>());
         assert!(size_of::<Response>() <= 152, "{}", size_of::<Response>());
         assert!(size_of::<Exchange>() <= 184, "{}", size_of::<Exchange>());
+        assert!(size_of::<Origin>() <= 16, "{}", size_of::<Origin>());
+        assert!(
+            size_of::<Annotations>() <= 104,
+            "{}",
+            size_of::<Annotations>()
+        );
     }
 
     #[test]

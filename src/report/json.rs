@@ -437,7 +437,7 @@ impl Serialize for ExchangeDto<'_> {
         }
         #[derive(Serialize)]
         struct Ann<'a> {
-            origin: &'a str,
+            origin: String,
             comment: Option<&'a str>,
             color: Option<&'a str>,
             generated_by_proxy: bool,
@@ -562,7 +562,7 @@ impl Serialize for ExchangeDto<'_> {
                 Upgrade::Protocol(p) => p.as_str(),
             }),
             annotations: e.annotations.as_deref().map(|a| Ann {
-                origin: &a.origin,
+                origin: a.origin.to_string(),
                 comment: a.comment.as_deref(),
                 color: a.color.as_deref(),
                 generated_by_proxy: a.generated_by_proxy,

@@ -706,7 +706,7 @@ fn entry_of(analysis: &Analysis, ex: &Exchange) -> OutEntry {
         timings,
         server_ip,
         connection,
-        comment: annotations.and_then(|a| a.comment.clone()),
+        comment: annotations.and_then(|a| a.comment.as_deref().map(str::to_string)),
         websocket,
         extra: extra_fields(ex, ""),
     }
