@@ -110,12 +110,12 @@ fn corpus_round_trip_and_schema() {
                 (None, None) => {}
                 _ => panic!("{name}: response lost"),
             }
-            let (ta, tb) = (a.timing, b.timing);
+            let (ta, tb) = (&a.timing, &b.timing);
             for (x, y) in [
-                (ta.request_start, tb.request_start),
-                (ta.request_end, tb.request_end),
-                (ta.response_start, tb.response_start),
-                (ta.response_end, tb.response_end),
+                (ta.request_start(), tb.request_start()),
+                (ta.request_end(), tb.request_end()),
+                (ta.response_start(), tb.response_start()),
+                (ta.response_end(), tb.response_end()),
             ] {
                 assert_eq!(timing_ms_of(x), timing_ms_of(y), "{name}");
             }

@@ -183,12 +183,12 @@ fn timings_follow_session_timers() {
         .iter()
         .find(|e| e.annotations.as_ref().unwrap().origin == "SAZ session 2")
         .unwrap();
-    let t = ex.timing;
+    let t = &ex.timing;
     let got = [
-        t.request_start,
-        t.request_end,
-        t.response_start,
-        t.response_end,
+        t.request_start(),
+        t.request_end(),
+        t.response_start(),
+        t.response_end(),
     ];
     for ((_, _, nanos), a) in facts.iter().zip(got) {
         assert_eq!(a.map(|a| a.ts), Some(Ts(*nanos)));
@@ -289,10 +289,10 @@ fn roundtrip(name: &str) {
         }
         let us = |t: Option<Arrival>| t.map(|a| a.ts.0 / 1000);
         for (x, y) in [
-            (a.timing.request_start, b.timing.request_start),
-            (a.timing.request_end, b.timing.request_end),
-            (a.timing.response_start, b.timing.response_start),
-            (a.timing.response_end, b.timing.response_end),
+            (a.timing.request_start(), b.timing.request_start()),
+            (a.timing.request_end(), b.timing.request_end()),
+            (a.timing.response_start(), b.timing.response_start()),
+            (a.timing.response_end(), b.timing.response_end()),
         ] {
             assert_eq!(us(x), us(y), "{name}");
         }

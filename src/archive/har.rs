@@ -1039,12 +1039,12 @@ fn timing_of(started: Ts, timings: Option<&Map<String, Value>>, has_response: bo
     let send = pre.saturating_add(ms_to_ns(timing_ms(timings, "send")));
     let wait = send.saturating_add(ms_to_ns(timing_ms(timings, "wait")));
     let receive = wait.saturating_add(ms_to_ns(timing_ms(timings, "receive")));
-    Timing {
-        request_start: at(pre),
-        request_end: at(send),
-        response_start: if has_response { at(wait) } else { None },
-        response_end: if has_response { at(receive) } else { None },
-    }
+    Timing::new(
+        at(pre),
+        at(send),
+        if has_response { at(wait) } else { None },
+        if has_response { at(receive) } else { None },
+    )
 }
 
 fn websocket_messages(msgs: &[Value], notes: &mut Notes) -> Vec<WebSocketMessage> {
@@ -1094,10 +1094,10 @@ fn parse_server(text: &str, port: u16) -> SocketAddr {
 fn exchange_span(ex: &Exchange) -> (Ts, Ts) {
     let t = &ex.timing;
     let all = [
-        t.request_start,
-        t.request_end,
-        t.response_start,
-        t.response_end,
+        t.request_start(),
+        t.request_end(),
+        t.response_start(),
+        t.response_end(),
     ];
     let mut times = all.iter().flatten().map(|a| a.ts);
     let first = times.next().unwrap_or_default();
@@ -1236,15 +1236,21 @@ mod tests {
         let t = &e["timings"];
         let ms = |k: &str| t[k].as_f64().filter(|v| *v >= 0.0).unwrap_or(0.0);
         let started = imp.exchanges[0].annotations.as_ref().unwrap().timers[0].1;
-        let timing = imp.exchanges[0].timing;
+        let timing = &imp.exchanges[0].timing;
         let off = |a: Option<Arrival>| (a.unwrap().ts.0 - started.0) as f64 / 1e6;
         assert!(
-            (off(timing.request_start) - (ms("blocked") + ms("dns") + ms("connect"))).abs() < 1e-3
+            (off(timing.request_start()) - (ms("blocked") + ms("dns") + ms("connect"))).abs()
+                < 1e-3
         );
-        assert!((off(timing.request_end) - off(timing.request_start) - ms("send")).abs() < 1e-3);
-        assert!((off(timing.response_start) - off(timing.request_end) - ms("wait")).abs() < 1e-3);
         assert!(
-            (off(timing.response_end) - off(timing.response_start) - ms("receive")).abs() < 1e-3
+            (off(timing.request_end()) - off(timing.request_start()) - ms("send")).abs() < 1e-3
+        );
+        assert!(
+            (off(timing.response_start()) - off(timing.request_end()) - ms("wait")).abs() < 1e-3
+        );
+        assert!(
+            (off(timing.response_end()) - off(timing.response_start()) - ms("receive")).abs()
+                < 1e-3
         );
     }
 
@@ -1446,10 +1452,10 @@ mod tests {
         let b = imp
             .exchanges
             .iter()
-            .find(|e| e.timing.request_start.is_some())
+            .find(|e| e.timing.request_start().is_some())
             .unwrap();
         assert_eq!(
-            b.timing.response_end.unwrap().ts,
+            b.timing.response_end().unwrap().ts,
             Ts(1_577_836_800_006_000_000)
         );
         assert!(parse_har(b"{\"log\": ").is_err());

@@ -708,24 +708,24 @@ fn parse_session(
             continue;
         }
         let has_response = ex.response.is_some();
-        ex.timing = Timing {
-            request_start: set(meta.timer("ClientBeginRequest")),
-            request_end: set(meta.timer("ClientDoneRequest")),
-            response_start: if has_response {
+        ex.timing = Timing::new(
+            set(meta.timer("ClientBeginRequest")),
+            set(meta.timer("ClientDoneRequest")),
+            if has_response {
                 set(meta
                     .timer("ServerBeginResponse")
                     .or(meta.timer("GotResponseHeaders")))
             } else {
                 None
             },
-            response_end: if has_response {
+            if has_response {
                 set(meta
                     .timer("ClientDoneResponse")
                     .or(meta.timer("ServerDoneResponse")))
             } else {
                 None
             },
-        };
+        );
         let mut flags = meta.flags.clone();
         if let Some(sid) = &meta.sid {
             flags.push((format!("{PSEUDO}SID"), sid.clone()));
@@ -1018,10 +1018,10 @@ fn assemble(mut parsed: Vec<Parsed>, mut diagnostics: Vec<Diagnostic>) -> Import
             ex.id = id;
             ex.connection = ConnId(ci as u32);
             for a in [
-                ex.timing.request_start,
-                ex.timing.request_end,
-                ex.timing.response_start,
-                ex.timing.response_end,
+                ex.timing.request_start(),
+                ex.timing.request_end(),
+                ex.timing.response_start(),
+                ex.timing.response_end(),
             ]
             .into_iter()
             .flatten()

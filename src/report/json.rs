@@ -550,12 +550,12 @@ impl Serialize for ExchangeDto<'_> {
             request: e.request.as_deref().map(req),
             response: e.response.as_deref().map(resp),
             timing: Time {
-                request_start: secs(t.request_start),
-                request_end: secs(t.request_end),
-                response_start: secs(t.response_start),
-                response_end: secs(t.response_end),
-                request_frames: frames(t.request_start, t.request_end),
-                response_frames: frames(t.response_start, t.response_end),
+                request_start: secs(t.request_start()),
+                request_end: secs(t.request_end()),
+                response_start: secs(t.response_start()),
+                response_end: secs(t.response_end()),
+                request_frames: frames(t.request_start(), t.request_end()),
+                response_frames: frames(t.response_start(), t.response_end()),
             },
             upgrade: e.upgrade.as_ref().map(|u| match u {
                 Upgrade::Tunnel => "tunnel",

@@ -190,10 +190,10 @@ fn content_length_exchange() {
     assert_eq!(p.body.stream_offset, rhead.len() as u64);
     assert_eq!(p.body.stream_length, 5);
     assert!(p.body.complete);
-    assert_eq!(e.timing.request_start.unwrap().frame, FrameNo(1));
-    assert_eq!(e.timing.request_end.unwrap().frame, FrameNo(1));
-    assert_eq!(e.timing.response_start.unwrap().frame, FrameNo(2));
-    assert_eq!(e.timing.response_end.unwrap().frame, FrameNo(4));
+    assert_eq!(e.timing.request_start().unwrap().frame, FrameNo(1));
+    assert_eq!(e.timing.request_end().unwrap().frame, FrameNo(1));
+    assert_eq!(e.timing.response_start().unwrap().frame, FrameNo(2));
+    assert_eq!(e.timing.response_end().unwrap().frame, FrameNo(4));
 }
 
 #[test]
@@ -208,7 +208,7 @@ fn head_split_in_single_bytes() {
     let e = &out.exchanges[0];
     assert_eq!(req(e).body.wire_sha256, Some(sha(b"abc")));
     assert_eq!(
-        e.timing.request_end.unwrap().frame,
+        e.timing.request_end().unwrap().frame,
         FrameNo(stream.len() as u64)
     );
     assert_eq!(e.capture, CaptureState::Full);
@@ -277,7 +277,7 @@ fn close_delimited_http10_and_11() {
         let b = &resp(e).body;
         assert_eq!(b.wire_sha256, Some(sha(b"part one, part two")));
         assert!(b.complete);
-        assert_eq!(e.timing.response_end.unwrap().frame, FrameNo(4));
+        assert_eq!(e.timing.response_end().unwrap().frame, FrameNo(4));
     }
 }
 
@@ -358,8 +358,8 @@ fn two_interim_100_continue() {
     let e = &out.exchanges[0];
     assert_eq!(resp(e).interim_statuses, vec![100, 100]);
     assert_eq!(resp(e).status, 200);
-    assert_eq!(e.timing.response_start.unwrap().frame, FrameNo(5));
-    assert_eq!(e.timing.request_end.unwrap().frame, FrameNo(3));
+    assert_eq!(e.timing.response_start().unwrap().frame, FrameNo(5));
+    assert_eq!(e.timing.request_end().unwrap().frame, FrameNo(3));
     assert_eq!(e.capture, CaptureState::Full);
 }
 

@@ -175,10 +175,10 @@ fn meta_xml(ex: &Exchange, conn: Option<&Connection>, number: usize, notes: &[St
             pseudo(name).unwrap_or("0").to_string()
         } else {
             let from_timing = match name {
-                "ClientBeginRequest" => t.request_start,
-                "ClientDoneRequest" => t.request_end,
-                "ServerBeginResponse" => t.response_start,
-                "ClientDoneResponse" => t.response_end,
+                "ClientBeginRequest" => t.request_start(),
+                "ClientDoneRequest" => t.request_end(),
+                "ServerBeginResponse" => t.response_start(),
+                "ClientDoneResponse" => t.response_end(),
                 _ => None,
             };
             from_timing
