@@ -181,45 +181,191 @@ pub fn cut_notes(inputs: &[InputInfo]) -> Option<String> {
 }
 
 /// A short text that is nearly always one of a few well-known values (method, version,
-/// reason phrase): those are shared static strings, not one allocation per message.
-pub type Token = std::borrow::Cow<'static, str>;
+/// reason phrase, an archive's timer name): those are a number into [`KNOWN_TOKENS`], not
+/// one allocation per message, and a token is 16 bytes (a `Cow<str>` is 24).
+#[derive(Clone)]
+pub struct Token(TokenText);
 
-/// `text` as a [`Token`]: a well-known value borrows a static string.
+#[derive(Clone)]
+enum TokenText {
+    Known(u8),
+    Owned(Box<str>),
+}
+
+/// The texts a [`Token`] names by number.
+const KNOWN_TOKENS: [&str; 46] = [
+    "",
+    "GET",
+    "POST",
+    "PUT",
+    "DELETE",
+    "HEAD",
+    "OPTIONS",
+    "PATCH",
+    "CONNECT",
+    "HTTP/1.1",
+    "HTTP/1.0",
+    "HTTP/2",
+    "OK",
+    "Created",
+    "No Content",
+    "Partial Content",
+    "Moved Permanently",
+    "Found",
+    "See Other",
+    "Not Modified",
+    "Temporary Redirect",
+    "Bad Request",
+    "Unauthorized",
+    "Forbidden",
+    "Not Found",
+    "Internal Server Error",
+    "Bad Gateway",
+    "Service Unavailable",
+    "Gateway Timeout",
+    // Fiddler SessionTimers and HAR's startedDateTime (model::archive).
+    "ClientConnected",
+    "ClientBeginRequest",
+    "GotRequestHeaders",
+    "ClientDoneRequest",
+    "GatewayTime",
+    "DNSTime",
+    "TCPConnectTime",
+    "HTTPSHandshakeTime",
+    "ServerConnected",
+    "FiddlerBeginRequest",
+    "ServerGotRequest",
+    "ServerBeginResponse",
+    "GotResponseHeaders",
+    "ServerDoneResponse",
+    "ClientBeginResponse",
+    "ClientDoneResponse",
+    "startedDateTime",
+];
+
+impl Token {
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            TokenText::Known(i) => KNOWN_TOKENS.get(usize::from(*i)).copied().unwrap_or(""),
+            TokenText::Owned(text) => text,
+        }
+    }
+}
+
+impl Default for Token {
+    fn default() -> Token {
+        Token(TokenText::Known(0))
+    }
+}
+
+impl std::ops::Deref for Token {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Token {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::borrow::Borrow<str> for Token {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl fmt::Display for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl From<&str> for Token {
+    fn from(text: &str) -> Token {
+        token(text)
+    }
+}
+
+impl From<String> for Token {
+    fn from(text: String) -> Token {
+        match KNOWN_TOKENS.iter().position(|&k| k == text) {
+            Some(i) => Token(TokenText::Known(i as u8)),
+            None => Token(TokenText::Owned(text.into_boxed_str())),
+        }
+    }
+}
+
+impl PartialEq for Token {
+    fn eq(&self, other: &Token) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Token {}
+
+impl PartialOrd for Token {
+    fn partial_cmp(&self, other: &Token) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Token {
+    fn cmp(&self, other: &Token) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl std::hash::Hash for Token {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state)
+    }
+}
+
+impl PartialEq<String> for Token {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<str> for Token {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Token {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<Token> for &str {
+    fn eq(&self, other: &Token) -> bool {
+        *self == other.as_str()
+    }
+}
+
+impl PartialEq<Token> for str {
+    fn eq(&self, other: &Token) -> bool {
+        self == other.as_str()
+    }
+}
+
+/// `text` as a [`Token`]: a well-known value is its number, not a copy.
 pub fn token(text: &str) -> Token {
-    use std::borrow::Cow;
-    let known: &'static str = match text {
-        "GET" => "GET",
-        "POST" => "POST",
-        "PUT" => "PUT",
-        "DELETE" => "DELETE",
-        "HEAD" => "HEAD",
-        "OPTIONS" => "OPTIONS",
-        "PATCH" => "PATCH",
-        "CONNECT" => "CONNECT",
-        "HTTP/1.1" => "HTTP/1.1",
-        "HTTP/1.0" => "HTTP/1.0",
-        "HTTP/2" => "HTTP/2",
-        "OK" => "OK",
-        "Created" => "Created",
-        "No Content" => "No Content",
-        "Partial Content" => "Partial Content",
-        "Moved Permanently" => "Moved Permanently",
-        "Found" => "Found",
-        "See Other" => "See Other",
-        "Not Modified" => "Not Modified",
-        "Temporary Redirect" => "Temporary Redirect",
-        "Bad Request" => "Bad Request",
-        "Unauthorized" => "Unauthorized",
-        "Forbidden" => "Forbidden",
-        "Not Found" => "Not Found",
-        "Internal Server Error" => "Internal Server Error",
-        "Bad Gateway" => "Bad Gateway",
-        "Service Unavailable" => "Service Unavailable",
-        "Gateway Timeout" => "Gateway Timeout",
-        "" => "",
-        _ => return Cow::Owned(text.to_string()),
-    };
-    Cow::Borrowed(known)
+    match KNOWN_TOKENS.iter().position(|&k| k == text) {
+        Some(i) => Token(TokenText::Known(i as u8)),
+        None => Token(TokenText::Owned(text.into())),
+    }
 }
 
 /// Header fields of one HTTP message, as sent, in order. Stored as one text: each name and
@@ -913,6 +1059,7 @@ mod tests {
     fn per_exchange_records_stay_small() {
         use std::mem::size_of;
         assert!(size_of::<Headers>() <= 16, "{}", size_of::<Headers>());
+        assert!(size_of::<Token>() <= 16, "{}", size_of::<Token>());
         assert!(size_of::<Body>() <= 56, "{}", size_of::<Body>());
         assert!(size_of::<Request>() <= 144, "{}", size_of::<Request>());
         assert!(size_of::<Response>() <= 152, "{}", size_of::<Response>());
