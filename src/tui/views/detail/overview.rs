@@ -173,7 +173,7 @@ fn notes_section(out: &mut Out, x: &Exchange, notes: &Notes) {
         out.field_text("Comment", c);
     }
     let Some(ann) = ann else { return };
-    out.field_text("Recorded as", &ann.origin.to_string());
+    out.field_text("Recorded as", ann.origin.to_string());
     if let Some(c) = &ann.comment {
         // Input comments usually became the note above; show them only when they differ.
         if notes.comment(x.id) != Some(&**c) {
