@@ -264,11 +264,12 @@ fn roundtrip(name: &str) {
             (&rb.method, &rb.target, &rb.headers)
         );
         assert_eq!(
-            ra.body.wire_sha256, rb.body.wire_sha256,
+            ra.body.wire_sha256(),
+            rb.body.wire_sha256(),
             "{name} {}",
             ra.target
         );
-        assert_eq!(ra.body.decoded_sha256, rb.body.decoded_sha256);
+        assert_eq!(ra.body.decoded_sha256(), rb.body.decoded_sha256());
         match (&a.response, &b.response) {
             (Some(x), Some(y)) => {
                 assert_eq!(x.status, y.status);
@@ -278,11 +279,12 @@ fn roundtrip(name: &str) {
                     assert_eq!(x.headers, y.headers, "{name} {}", ra.target);
                 }
                 assert_eq!(
-                    x.body.wire_sha256, y.body.wire_sha256,
+                    x.body.wire_sha256(),
+                    y.body.wire_sha256(),
                     "{name} {}",
                     ra.target
                 );
-                assert_eq!(x.body.decoded_sha256, y.body.decoded_sha256);
+                assert_eq!(x.body.decoded_sha256(), y.body.decoded_sha256());
             }
             (None, None) => {}
             _ => panic!("{name}: response presence differs"),

@@ -15,8 +15,8 @@ use crate::model::har::{ORIGIN as HAR_ORIGIN, STARTED_TIMER};
 use crate::model::url::UrlParts;
 use crate::model::{
     token, websocket_kind, AppProtocol, Arrival, Body, BodyContent, CaptureState, ConnId,
-    Connection, Diagnostic, ExchId, Exchange, Flags, FrameNo, Headers, HttpVersion, Request,
-    Response, Scheme, Severity, Timing, TlsInfo, Ts, Upgrade, WebSocketMessage,
+    Connection, Diagnostic, Digests, ExchId, Exchange, Flags, FrameNo, Headers, HttpVersion,
+    Request, Response, Scheme, Severity, Timing, TlsInfo, Ts, Upgrade, WebSocketMessage,
 };
 use base64::Engine;
 use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
@@ -923,9 +923,11 @@ fn body_from(
                 stream_offset: 0,
                 stream_length: 0,
                 content: BodyContent {
-                    wire_sha256: if wire_known { decoded_sha256 } else { None },
+                    digests: Digests::new(
+                        if wire_known { decoded_sha256 } else { None },
+                        decoded_sha256,
+                    ),
                     content_encoding,
-                    decoded_sha256,
                     wire_kept: wire_known.then(|| kept.clone()),
                     kept: Some(kept),
                     head: None,
@@ -942,9 +944,11 @@ fn body_from(
                 stream_offset: 0,
                 stream_length: 0,
                 content: BodyContent {
-                    wire_sha256: (empty && content_encoding.is_empty()).then(|| sha256(b"")),
+                    digests: Digests::new(
+                        (empty && content_encoding.is_empty()).then(|| sha256(b"")),
+                        empty.then(|| sha256(b"")),
+                    ),
                     content_encoding,
-                    decoded_sha256: empty.then(|| sha256(b"")),
                     kept: empty.then(empty_body),
                     wire_kept: None,
                     head: None,
@@ -1231,7 +1235,7 @@ mod tests {
         assert_eq!(req.method, "POST");
         let text = e["request"]["postData"]["text"].as_str().unwrap();
         assert_eq!(req.body.kept.as_deref(), Some(text.as_bytes()));
-        assert_eq!(req.body.decoded_sha256, Some(sha256(text.as_bytes())));
+        assert_eq!(req.body.decoded_sha256(), Some(sha256(text.as_bytes())));
         // Timing: started + blocked + dns + connect (ssl inside connect), then send, wait, receive.
         let t = &e["timings"];
         let ms = |k: &str| t[k].as_f64().filter(|v| *v >= 0.0).unwrap_or(0.0);

@@ -586,8 +586,7 @@ fn take_raw_body(body: &mut crate::model::Body, file: &[u8], keep_max: u64) -> b
         stream_offset: head_end as u64,
         stream_length: raw.len() as u64,
         content: crate::model::BodyContent {
-            wire_sha256: Some(hash),
-            decoded_sha256: plain.then_some(hash),
+            digests: crate::model::Digests::new(Some(hash), plain.then_some(hash)),
             kept: if plain { kept.clone() } else { None },
             wire_kept: kept,
             head: None,

@@ -447,7 +447,7 @@ impl fmt::Debug for Headers {
 /// A message body as seen on the wire and after content decoding.
 ///
 /// Its lengths are here; its digests, codings and kept bytes are a [`BodyContent`] it points
-/// to and reads through (`body.wire_sha256` is `body.content.wire_sha256`). Most requests
+/// to and reads through (`body.wire_sha256()` is `body.content.wire_sha256()`). Most requests
 /// have an empty body, whose content is one of a few shared values: an exchange of a big
 /// capture then carries 56 bytes for it, not 184.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -471,12 +471,11 @@ pub struct Body {
 /// What a body held: digests, codings and the bytes kept.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct BodyContent {
-    /// SHA-256 of the de-chunked body; `None` when bytes are missing (gap, truncation).
-    pub wire_sha256: Option<[u8; 32]>,
+    /// SHA-256 of the de-chunked body (`None` when bytes are missing: gap, truncation) and of
+    /// the decoded body (`None` when it could not be decoded completely).
+    pub digests: Digests,
     /// Content-Encoding applied, lower-case, in the order the sender applied them.
     pub content_encoding: Vec<String>,
-    /// SHA-256 of the decoded body; `None` when it could not be decoded completely.
-    pub decoded_sha256: Option<[u8; 32]>,
     /// The decoded body, when the analysis was asked to keep bodies (and it fit the budget).
     pub kept: Option<std::sync::Arc<[u8]>>,
     /// The de-chunked, not decoded body, when kept (exports write it back as sent).
@@ -486,7 +485,66 @@ pub struct BodyContent {
     pub head: Option<std::sync::Arc<[u8]>>,
 }
 
+/// A body's two digests, mostly equal (no content coding) or one of them unknown: the one
+/// digest is kept once, a second only when they differ (48 bytes, not 66).
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Digests {
+    sha: [u8; 32],
+    /// The decoded digest when it differs from the wire one.
+    decoded: Option<Box<[u8; 32]>>,
+    /// Bit 0: the wire digest is known; bit 1: the decoded one.
+    known: u8,
+}
+
+impl Digests {
+    pub fn new(wire: Option<[u8; 32]>, decoded: Option<[u8; 32]>) -> Digests {
+        match (wire, decoded) {
+            (Some(w), Some(d)) => Digests {
+                sha: w,
+                decoded: (w != d).then(|| Box::new(d)),
+                known: 3,
+            },
+            (Some(w), None) => Digests {
+                sha: w,
+                decoded: None,
+                known: 1,
+            },
+            (None, Some(d)) => Digests {
+                sha: d,
+                decoded: None,
+                known: 2,
+            },
+            (None, None) => Digests::default(),
+        }
+    }
+    /// SHA-256 of the de-chunked body.
+    pub fn wire(&self) -> Option<[u8; 32]> {
+        (self.known & 1 != 0).then_some(self.sha)
+    }
+    /// SHA-256 of the decoded body.
+    pub fn decoded(&self) -> Option<[u8; 32]> {
+        (self.known & 2 != 0).then(|| self.decoded.as_deref().copied().unwrap_or(self.sha))
+    }
+}
+
+impl fmt::Debug for Digests {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Digests")
+            .field("wire", &self.wire())
+            .field("decoded", &self.decoded())
+            .finish()
+    }
+}
+
 impl BodyContent {
+    /// SHA-256 of the de-chunked body; `None` when bytes are missing (gap, truncation).
+    pub fn wire_sha256(&self) -> Option<[u8; 32]> {
+        self.digests.wire()
+    }
+    /// SHA-256 of the decoded body; `None` when it could not be decoded completely.
+    pub fn decoded_sha256(&self) -> Option<[u8; 32]> {
+        self.digests.decoded()
+    }
     /// The content in an `Arc`: one shared with every equal body when it is a common value
     /// (nothing known; an empty body, kept or not), a new one otherwise.
     pub fn shared(self) -> std::sync::Arc<BodyContent> {
@@ -495,8 +553,7 @@ impl BodyContent {
         let common = COMMON.get_or_init(|| {
             let empty_sha = Some(<[u8; 32]>::from(sha2::Sha256::digest(b"")));
             let empty = BodyContent {
-                wire_sha256: empty_sha,
-                decoded_sha256: empty_sha,
+                digests: Digests::new(empty_sha, empty_sha),
                 ..BodyContent::default()
             };
             let empty_kept = BodyContent {
@@ -1061,6 +1118,11 @@ mod tests {
         assert!(size_of::<Headers>() <= 16, "{}", size_of::<Headers>());
         assert!(size_of::<Token>() <= 16, "{}", size_of::<Token>());
         assert!(size_of::<Body>() <= 56, "{}", size_of::<Body>());
+        assert!(
+            size_of::<BodyContent>() <= 120,
+            "{}",
+            size_of::<BodyContent>()
+        );
         assert!(size_of::<Request>() <= 144, "{}", size_of::<Request>());
         assert!(size_of::<Response>() <= 152, "{}", size_of::<Response>());
         assert!(size_of::<Timing>() <= 48, "{}", size_of::<Timing>());
@@ -1076,8 +1138,10 @@ mod tests {
     #[test]
     fn empty_bodies_share_their_content() {
         let empty = || BodyContent {
-            wire_sha256: Some(sha2::Sha256::digest(b"").into()),
-            decoded_sha256: Some(sha2::Sha256::digest(b"").into()),
+            digests: Digests::new(
+                Some(sha2::Sha256::digest(b"").into()),
+                Some(sha2::Sha256::digest(b"").into()),
+            ),
             ..BodyContent::default()
         };
         let (a, b) = (empty().shared(), empty().shared());

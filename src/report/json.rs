@@ -358,9 +358,9 @@ impl Serialize for InputDto<'_> {
 }
 
 /// 64 lower-case hex digits, written without allocating.
-struct Hex<'a>(&'a [u8; 32]);
+struct Hex([u8; 32]);
 
-impl Serialize for Hex<'_> {
+impl Serialize for Hex {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let mut buf = [0u8; 64];
@@ -460,7 +460,7 @@ impl Serialize for ExchangeDto<'_> {
             version: &'a str,
             headers: HeaderList<'a>,
             body_length: u64,
-            body_sha256: Option<Hex<'a>>,
+            body_sha256: Option<Hex>,
             body_complete: bool,
         }
         #[derive(Serialize)]
@@ -473,8 +473,8 @@ impl Serialize for ExchangeDto<'_> {
             content_encoding: &'a [String],
             body_length: u64,
             decoded_length: Option<u64>,
-            body_sha256: Option<Hex<'a>>,
-            wire_body_sha256: Option<Hex<'a>>,
+            body_sha256: Option<Hex>,
+            wire_body_sha256: Option<Hex>,
             body_complete: bool,
         }
         #[derive(Serialize)]
@@ -495,7 +495,7 @@ impl Serialize for ExchangeDto<'_> {
                 version: &r.version,
                 headers: HeaderList(&r.headers),
                 body_length: b.wire_length,
-                body_sha256: b.wire_sha256.as_ref().map(Hex),
+                body_sha256: b.wire_sha256().map(Hex),
                 body_complete: b.complete,
             }
         }
@@ -510,8 +510,8 @@ impl Serialize for ExchangeDto<'_> {
                 content_encoding: &b.content_encoding,
                 body_length: b.wire_length,
                 decoded_length: b.decoded_length,
-                body_sha256: b.decoded_sha256.as_ref().map(Hex),
-                wire_body_sha256: b.wire_sha256.as_ref().map(Hex),
+                body_sha256: b.decoded_sha256().map(Hex),
+                wire_body_sha256: b.wire_sha256().map(Hex),
                 body_complete: b.complete,
             }
         }
