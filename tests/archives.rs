@@ -22,7 +22,7 @@ fn exchanges_of(a: &Analysis) -> Vec<Summary> {
                 r.method.to_string(),
                 r.target.clone(),
                 resp.map(|x| x.status),
-                resp.and_then(|x| x.body.decoded_sha256),
+                resp.and_then(|x| x.body.decoded_sha256()),
             )
         })
         .collect()

@@ -98,24 +98,24 @@ fn corpus_round_trip_and_schema() {
             assert_eq!(ra.target, rb.target, "{name}");
             assert_eq!(ra.version, rb.version, "{name}");
             assert_eq!(ra.headers, rb.headers, "{name}");
-            assert_eq!(ra.body.decoded_sha256, rb.body.decoded_sha256, "{name}");
+            assert_eq!(ra.body.decoded_sha256(), rb.body.decoded_sha256(), "{name}");
             match (&a.response, &b.response) {
                 (Some(x), Some(y)) => {
                     assert_eq!(x.status, y.status, "{name}");
                     assert_eq!(x.reason, y.reason, "{name}");
                     assert_eq!(x.headers, y.headers, "{name}");
-                    assert_eq!(x.body.decoded_sha256, y.body.decoded_sha256, "{name}");
+                    assert_eq!(x.body.decoded_sha256(), y.body.decoded_sha256(), "{name}");
                     assert_eq!(x.body.decoded_length, y.body.decoded_length, "{name}");
                 }
                 (None, None) => {}
                 _ => panic!("{name}: response lost"),
             }
-            let (ta, tb) = (a.timing, b.timing);
+            let (ta, tb) = (&a.timing, &b.timing);
             for (x, y) in [
-                (ta.request_start, tb.request_start),
-                (ta.request_end, tb.request_end),
-                (ta.response_start, tb.response_start),
-                (ta.response_end, tb.response_end),
+                (ta.request_start(), tb.request_start()),
+                (ta.request_end(), tb.request_end()),
+                (ta.response_start(), tb.response_start()),
+                (ta.response_end(), tb.response_end()),
             ] {
                 assert_eq!(timing_ms_of(x), timing_ms_of(y), "{name}");
             }
@@ -149,9 +149,8 @@ fn body_of(decoded: &[u8], wire: &[u8], encoding: &[&str]) -> Body {
         stream_offset: 0,
         stream_length: wire.len() as u64,
         content: BodyContent {
-            wire_sha256: Some(sha256(wire)),
+            digests: lyncscope::model::Digests::new(Some(sha256(wire)), Some(sha256(decoded))),
             content_encoding: encoding.iter().map(|e| e.to_string()).collect(),
-            decoded_sha256: Some(sha256(decoded)),
             kept: Some(Arc::from(decoded)),
             wire_kept: Some(Arc::from(wire)),
             head: None,
@@ -276,7 +275,7 @@ fn hand_made_export_text_vs_base64() {
             &a.response.as_ref().unwrap().body,
             &b.response.as_ref().unwrap().body,
         );
-        assert_eq!(x.decoded_sha256, y.decoded_sha256);
+        assert_eq!(x.decoded_sha256(), y.decoded_sha256());
     }
     // `only` selects.
     let mut out = Vec::new();

@@ -164,7 +164,7 @@ fn svg_pictures_show_connections_and_first_bytes() {
     let answered = a
         .exchanges
         .iter()
-        .filter(|x| x.timing.response_start.is_some())
+        .filter(|x| x.timing.response_start().is_some())
         .count();
     assert_eq!(w.matches("class=\"ttfb\"").count(), answered);
     // Lanes follow the rules' stage order, unrelated last.

@@ -86,7 +86,7 @@ fn every_http2_stream_tshark_decodes_is_an_exchange_with_its_facts() {
                 r.headers.get(":scheme") == req["scheme"].as_str(),
             );
             let f = req["frame"].as_u64().unwrap();
-            let (rs, re) = (x.timing.request_start, x.timing.request_end);
+            let (rs, re) = (x.timing.request_start(), x.timing.request_end());
             check(
                 "request frame",
                 rs.is_some_and(|a| a.frame.0 <= f) && re.is_some_and(|a| a.frame.0 >= f),
@@ -120,7 +120,7 @@ fn every_http2_stream_tshark_decodes_is_an_exchange_with_its_facts() {
                 p.body.wire_length == s["data_bytes_server"].as_u64().unwrap(),
             );
             let f = resp["frame"].as_u64().unwrap();
-            let (rs, re) = (x.timing.response_start, x.timing.response_end);
+            let (rs, re) = (x.timing.response_start(), x.timing.response_end());
             check(
                 "response frame",
                 rs.is_some_and(|a| a.frame.0 <= f) && re.is_some_and(|a| a.frame.0 >= f),

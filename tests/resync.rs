@@ -52,7 +52,7 @@ fn capture_started_mid_body_keeps_every_exchange_after_the_tail() {
         assert_eq!(resp.reason, r["reason"].as_str().unwrap());
         assert_eq!(resp.body.wire_length, r["body_length"].as_u64().unwrap());
         assert_eq!(
-            resp.body.wire_sha256.as_ref().map(hex).as_deref(),
+            resp.body.wire_sha256().as_ref().map(hex).as_deref(),
             r["body_sha256"].as_str()
         );
         assert_eq!(e.capture, CaptureState::Full);
@@ -134,7 +134,7 @@ fn snaplen_200_keeps_every_request_and_status_line_in_order() {
         let resp = e.response.as_ref().unwrap();
         if resp.body.complete {
             assert_eq!(
-                resp.body.wire_sha256.as_ref().map(hex).as_deref(),
+                resp.body.wire_sha256().as_ref().map(hex).as_deref(),
                 r["body_sha256"].as_str()
             );
         } else if e.capture == CaptureState::Full {

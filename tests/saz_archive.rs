@@ -27,10 +27,10 @@ fn load(name: &str, password: Option<&str>) -> Option<Imported> {
 }
 
 fn sessions(imp: &Imported) -> usize {
-    let mut origins: Vec<&str> = imp
+    let mut origins: Vec<String> = imp
         .exchanges
         .iter()
-        .filter_map(|e| e.annotations.as_deref().map(|a| a.origin.as_str()))
+        .filter_map(|e| e.annotations.as_deref().map(|a| a.origin.to_string()))
         .collect();
     origins.sort_unstable();
     origins.dedup();
@@ -183,12 +183,12 @@ fn timings_follow_session_timers() {
         .iter()
         .find(|e| e.annotations.as_ref().unwrap().origin == "SAZ session 2")
         .unwrap();
-    let t = ex.timing;
+    let t = &ex.timing;
     let got = [
-        t.request_start,
-        t.request_end,
-        t.response_start,
-        t.response_end,
+        t.request_start(),
+        t.request_end(),
+        t.response_start(),
+        t.response_end(),
     ];
     for ((_, _, nanos), a) in facts.iter().zip(got) {
         assert_eq!(a.map(|a| a.ts), Some(Ts(*nanos)));
@@ -264,11 +264,12 @@ fn roundtrip(name: &str) {
             (&rb.method, &rb.target, &rb.headers)
         );
         assert_eq!(
-            ra.body.wire_sha256, rb.body.wire_sha256,
+            ra.body.wire_sha256(),
+            rb.body.wire_sha256(),
             "{name} {}",
             ra.target
         );
-        assert_eq!(ra.body.decoded_sha256, rb.body.decoded_sha256);
+        assert_eq!(ra.body.decoded_sha256(), rb.body.decoded_sha256());
         match (&a.response, &b.response) {
             (Some(x), Some(y)) => {
                 assert_eq!(x.status, y.status);
@@ -278,21 +279,22 @@ fn roundtrip(name: &str) {
                     assert_eq!(x.headers, y.headers, "{name} {}", ra.target);
                 }
                 assert_eq!(
-                    x.body.wire_sha256, y.body.wire_sha256,
+                    x.body.wire_sha256(),
+                    y.body.wire_sha256(),
                     "{name} {}",
                     ra.target
                 );
-                assert_eq!(x.body.decoded_sha256, y.body.decoded_sha256);
+                assert_eq!(x.body.decoded_sha256(), y.body.decoded_sha256());
             }
             (None, None) => {}
             _ => panic!("{name}: response presence differs"),
         }
         let us = |t: Option<Arrival>| t.map(|a| a.ts.0 / 1000);
         for (x, y) in [
-            (a.timing.request_start, b.timing.request_start),
-            (a.timing.request_end, b.timing.request_end),
-            (a.timing.response_start, b.timing.response_start),
-            (a.timing.response_end, b.timing.response_end),
+            (a.timing.request_start(), b.timing.request_start()),
+            (a.timing.request_end(), b.timing.request_end()),
+            (a.timing.response_start(), b.timing.response_start()),
+            (a.timing.response_end(), b.timing.response_end()),
         ] {
             assert_eq!(us(x), us(y), "{name}");
         }

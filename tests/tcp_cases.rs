@@ -61,11 +61,11 @@ fn sequence_numbers_wrapping_around_2_pow_32() {
     assert_eq!(e.capture, CaptureState::Full);
     let r = e.request.as_ref().unwrap();
     assert_eq!((r.method.as_ref(), r.target.as_str()), ("POST", "/upload"));
-    assert_eq!(r.body.wire_sha256, Some(sha(&up)));
+    assert_eq!(r.body.wire_sha256(), Some(sha(&up)));
     let resp = e.response.as_ref().unwrap();
     assert_eq!(resp.status, 200);
     assert_eq!(resp.body.wire_length, 5000);
-    assert_eq!(resp.body.decoded_sha256, Some(sha(&down)));
+    assert_eq!(resp.body.decoded_sha256(), Some(sha(&down)));
     assert!(a.connections[0].handshake);
 }
 
@@ -125,7 +125,7 @@ fn out_of_order_and_retransmitted_segments_keep_the_body_intact() {
     let e = &a.exchanges[0];
     assert_eq!(e.capture, CaptureState::Full);
     assert_eq!(
-        e.response.as_ref().unwrap().body.decoded_sha256,
+        e.response.as_ref().unwrap().body.decoded_sha256(),
         Some(sha(&down))
     );
 }
@@ -148,12 +148,12 @@ fn a_lost_segment_is_a_gap_on_the_connection_and_the_exchange_and_the_next_excha
     assert_eq!(a.exchanges.len(), 2, "{:#?}", a.diagnostics);
     let broken = &a.exchanges[0];
     assert_eq!(broken.capture, CaptureState::Truncated);
-    assert_eq!(broken.response.as_ref().unwrap().body.wire_sha256, None);
+    assert_eq!(broken.response.as_ref().unwrap().body.wire_sha256(), None);
     let ok = &a.exchanges[1];
     assert_eq!(ok.request.as_ref().unwrap().target, "/fine");
     assert_eq!(ok.capture, CaptureState::Full);
     assert_eq!(
-        ok.response.as_ref().unwrap().body.decoded_sha256,
+        ok.response.as_ref().unwrap().body.decoded_sha256(),
         Some(sha(&fine))
     );
     assert!(a.connections[0].missing_bytes[1] >= 1000);
@@ -243,7 +243,7 @@ fn a_capture_that_starts_after_the_request_keeps_the_response() {
             .as_ref()
             .unwrap()
             .body
-            .decoded_sha256,
+            .decoded_sha256(),
         Some(sha(&down))
     );
     assert_eq!(a.exchanges[1].request.as_ref().unwrap().target, "/after");

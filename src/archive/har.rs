@@ -15,8 +15,8 @@ use crate::model::har::{ORIGIN as HAR_ORIGIN, STARTED_TIMER};
 use crate::model::url::UrlParts;
 use crate::model::{
     token, websocket_kind, AppProtocol, Arrival, Body, BodyContent, CaptureState, ConnId,
-    Connection, Diagnostic, ExchId, Exchange, Flags, FrameNo, Headers, HttpVersion, Request,
-    Response, Scheme, Severity, Timing, TlsInfo, Ts, Upgrade, WebSocketMessage,
+    Connection, Diagnostic, Digests, ExchId, Exchange, Flags, FrameNo, Headers, HttpVersion,
+    Request, Response, Scheme, Severity, Timing, TlsInfo, Ts, Upgrade, WebSocketMessage,
 };
 use base64::Engine;
 use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
@@ -24,11 +24,13 @@ use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::fmt;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
+use std::rc::Rc;
 use std::sync::Arc;
 
 /// Bigger HAR files are refused: every exchange (bodies included) is held in memory.
@@ -71,15 +73,25 @@ pub fn read_har(path: &Path) -> Result<Imported> {
     };
     let mut file = std::fs::File::open(path).map_err(open_err)?;
     let too_big = || archive_err(path)("HAR file larger than 1 GiB, refused".into());
-    if file.metadata().map_err(open_err)?.len() > MAX_HAR_BYTES {
+    let metadata_len = file.metadata().map_err(open_err)?.len();
+    if metadata_len > MAX_HAR_BYTES {
         return Err(too_big());
     }
     let start = json_start(&mut file).map_err(open_err)?;
     file.seek(SeekFrom::Start(start.offset)).map_err(open_err)?;
     // take() bounds the read even if the file grows after the metadata check.
     let mut limited = file.take(MAX_HAR_BYTES + 1 - start.offset.min(MAX_HAR_BYTES));
-    let reader = io::BufReader::with_capacity(READ_BUFFER, &mut limited);
-    let log = read_json(serde_json::de::IoRead::new(reader));
+    let read = Rc::new(Cell::new(0));
+    let counted = Counted {
+        inner: &mut limited,
+        read: Rc::clone(&read),
+    };
+    let reader = io::BufReader::with_capacity(READ_BUFFER, counted);
+    let size = Size {
+        total: metadata_len.saturating_sub(start.offset),
+        read: Some(read),
+    };
+    let log = read_json(serde_json::de::IoRead::new(reader), size);
     if limited.limit() == 0 {
         return Err(too_big());
     }
@@ -111,7 +123,11 @@ pub fn parse_har(bytes: &[u8]) -> std::result::Result<Imported, String> {
     // Reading from a slice cannot fail.
     let start = json_start(bytes).map_err(|e| e.to_string())?;
     let json = bytes.get(start.offset as usize..).unwrap_or_default();
-    let log = read_json(serde_json::de::SliceRead::new(json))
+    let size = Size {
+        total: json.len() as u64,
+        read: None,
+    };
+    let log = read_json(serde_json::de::SliceRead::new(json), size)
         .map_err(|e| format!("not a valid HAR (JSON): {e}"))?;
     finish(start, log)
 }
@@ -264,9 +280,12 @@ impl EntriesRead {
 }
 
 /// Reads the JSON text of a HAR, one entry at a time; `Ok(None)`: no `log` object.
-fn read_json<'de, R: serde_json::de::Read<'de>>(read: R) -> serde_json::Result<Option<LogRead>> {
+fn read_json<'de, R: serde_json::de::Read<'de>>(
+    read: R,
+    size: Size,
+) -> serde_json::Result<Option<LogRead>> {
     let mut de = serde_json::Deserializer::new(read);
-    let log = Shape(RootPart).deserialize(&mut de)?.flatten();
+    let log = Shape(RootPart(size)).deserialize(&mut de)?.flatten();
     de.end()?;
     Ok(log)
 }
@@ -340,8 +359,31 @@ impl<'de, P: Part<'de>> Visitor<'de> for Shape<P> {
     }
 }
 
+/// How big the JSON text is and, when it is read from a file, how much of it has been read:
+/// the exchange vector is sized from the entries read so far, not doubled (a doubled vector of a
+/// big HAR is a quarter unused at its peak).
+#[derive(Clone)]
+struct Size {
+    total: u64,
+    read: Option<Rc<Cell<u64>>>,
+}
+
+/// A reader that counts the bytes it gave.
+struct Counted<R> {
+    inner: R,
+    read: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.set(self.read.get() + n as u64);
+        Ok(n)
+    }
+}
+
 /// The top-level object: its `log`.
-struct RootPart;
+struct RootPart(Size);
 
 impl<'de> Part<'de> for RootPart {
     type Out = Option<LogRead>;
@@ -355,7 +397,7 @@ impl<'de> Part<'de> for RootPart {
             if key == "log" {
                 // A repeated `log` replaces the first: free it before reading the next.
                 drop(log.take());
-                log = map.next_value_seed(Shape(LogPart))?;
+                log = map.next_value_seed(Shape(LogPart(self.0.clone())))?;
             } else {
                 map.next_value::<Value>()?;
             }
@@ -365,7 +407,7 @@ impl<'de> Part<'de> for RootPart {
 }
 
 /// `log`: its `version` and `entries`; `creator`, `pages` and the rest are not used.
-struct LogPart;
+struct LogPart(Size);
 
 impl<'de> Part<'de> for LogPart {
     type Out = LogRead;
@@ -388,7 +430,7 @@ impl<'de> Part<'de> for LogPart {
                 }
                 "entries" => {
                     drop(log.entries.take());
-                    log.entries = map.next_value_seed(Shape(EntriesPart))?;
+                    log.entries = map.next_value_seed(Shape(EntriesPart(self.0.clone())))?;
                 }
                 _ => {
                     map.next_value::<Value>()?;
@@ -400,7 +442,7 @@ impl<'de> Part<'de> for LogPart {
 }
 
 /// `log.entries`: each entry is imported as soon as it is read.
-struct EntriesPart;
+struct EntriesPart(Size);
 
 impl<'de> Part<'de> for EntriesPart {
     type Out = EntriesRead;
@@ -412,6 +454,9 @@ impl<'de> Part<'de> for EntriesPart {
         let mut read = EntriesRead::default();
         let mut index = 0;
         while let Some(entry) = seq.next_element::<Value>()? {
+            if read.exchanges.len() == read.exchanges.capacity() {
+                reserve_for_rest(&mut read.exchanges, &self.0);
+            }
             let mut notes = Vec::new();
             match import_entry(index, &entry, &mut notes) {
                 Ok(draft) => read.add(draft, notes),
@@ -428,6 +473,24 @@ impl<'de> Part<'de> for EntriesPart {
         }
         Ok(Some(read))
     }
+}
+
+/// Room for the entries still to come, estimated from the bytes each entry read so far took.
+fn reserve_for_rest<T>(items: &mut Vec<T>, size: &Size) {
+    let done = items.len() as u64;
+    let read = size.read.as_ref().map_or(0, |r| r.get());
+    // Early on (or reading from memory, where nothing is counted) the vector grows as usual.
+    if done < 1024 || read == 0 {
+        items.reserve(1);
+        return;
+    }
+    // The count runs ahead of the parser by a read buffer at most: a little more is asked.
+    let expected = done.saturating_mul(size.total) / read;
+    // Never more than doubling, as `reserve` would: odd files (small entries first) stay bounded.
+    let more = (expected + expected / 64 + 64)
+        .saturating_sub(done)
+        .clamp(done / 16, done);
+    items.reserve_exact(usize::try_from(more).unwrap_or(usize::MAX));
 }
 
 /// The import from what the JSON gave; `Err` is the fatal message.
@@ -672,16 +735,16 @@ fn import_entry(
         .get("comment")
         .and_then(Value::as_str)
         .filter(|c| !c.is_empty())
-        .map(str::to_string);
+        .map(Box::from);
     let websocket = match entry.get("_webSocketMessages") {
-        Some(Value::Array(msgs)) => websocket_messages(msgs, notes),
-        _ => Vec::new(),
+        Some(Value::Array(msgs)) => websocket_messages(msgs, notes).into(),
+        _ => Box::default(),
     };
     let annotations = crate::model::Annotations {
-        origin: format!("{HAR_ORIGIN}{index}"),
+        origin: crate::model::Origin::HarEntry(index as u64),
         flags: Flags::from_pairs(flags.iter().map(|(n, v)| (n.as_str(), v.as_str()))),
         timers: started
-            .map(|s| vec![(STARTED_TIMER.into(), s)])
+            .map(|s| Box::from([(STARTED_TIMER.into(), s)]))
             .unwrap_or_default(),
         comment,
         color: None,
@@ -860,9 +923,11 @@ fn body_from(
                 stream_offset: 0,
                 stream_length: 0,
                 content: BodyContent {
-                    wire_sha256: if wire_known { decoded_sha256 } else { None },
+                    digests: Digests::new(
+                        if wire_known { decoded_sha256 } else { None },
+                        decoded_sha256,
+                    ),
                     content_encoding,
-                    decoded_sha256,
                     wire_kept: wire_known.then(|| kept.clone()),
                     kept: Some(kept),
                     head: None,
@@ -879,9 +944,11 @@ fn body_from(
                 stream_offset: 0,
                 stream_length: 0,
                 content: BodyContent {
-                    wire_sha256: (empty && content_encoding.is_empty()).then(|| sha256(b"")),
+                    digests: Digests::new(
+                        (empty && content_encoding.is_empty()).then(|| sha256(b"")),
+                        empty.then(|| sha256(b"")),
+                    ),
                     content_encoding,
-                    decoded_sha256: empty.then(|| sha256(b"")),
                     kept: empty.then(empty_body),
                     wire_kept: None,
                     head: None,
@@ -976,12 +1043,12 @@ fn timing_of(started: Ts, timings: Option<&Map<String, Value>>, has_response: bo
     let send = pre.saturating_add(ms_to_ns(timing_ms(timings, "send")));
     let wait = send.saturating_add(ms_to_ns(timing_ms(timings, "wait")));
     let receive = wait.saturating_add(ms_to_ns(timing_ms(timings, "receive")));
-    Timing {
-        request_start: at(pre),
-        request_end: at(send),
-        response_start: if has_response { at(wait) } else { None },
-        response_end: if has_response { at(receive) } else { None },
-    }
+    Timing::new(
+        at(pre),
+        at(send),
+        if has_response { at(wait) } else { None },
+        if has_response { at(receive) } else { None },
+    )
 }
 
 fn websocket_messages(msgs: &[Value], notes: &mut Notes) -> Vec<WebSocketMessage> {
@@ -1031,10 +1098,10 @@ fn parse_server(text: &str, port: u16) -> SocketAddr {
 fn exchange_span(ex: &Exchange) -> (Ts, Ts) {
     let t = &ex.timing;
     let all = [
-        t.request_start,
-        t.request_end,
-        t.response_start,
-        t.response_end,
+        t.request_start(),
+        t.request_end(),
+        t.response_start(),
+        t.response_end(),
     ];
     let mut times = all.iter().flatten().map(|a| a.ts);
     let first = times.next().unwrap_or_default();
@@ -1104,7 +1171,7 @@ mod tests {
     }
 
     fn entry_index(ex: &Exchange) -> usize {
-        let origin = &ex.annotations.as_ref().unwrap().origin;
+        let origin = ex.annotations.as_ref().unwrap().origin.to_string();
         origin.strip_prefix(HAR_ORIGIN).unwrap().parse().unwrap()
     }
 
@@ -1168,20 +1235,26 @@ mod tests {
         assert_eq!(req.method, "POST");
         let text = e["request"]["postData"]["text"].as_str().unwrap();
         assert_eq!(req.body.kept.as_deref(), Some(text.as_bytes()));
-        assert_eq!(req.body.decoded_sha256, Some(sha256(text.as_bytes())));
+        assert_eq!(req.body.decoded_sha256(), Some(sha256(text.as_bytes())));
         // Timing: started + blocked + dns + connect (ssl inside connect), then send, wait, receive.
         let t = &e["timings"];
         let ms = |k: &str| t[k].as_f64().filter(|v| *v >= 0.0).unwrap_or(0.0);
         let started = imp.exchanges[0].annotations.as_ref().unwrap().timers[0].1;
-        let timing = imp.exchanges[0].timing;
+        let timing = &imp.exchanges[0].timing;
         let off = |a: Option<Arrival>| (a.unwrap().ts.0 - started.0) as f64 / 1e6;
         assert!(
-            (off(timing.request_start) - (ms("blocked") + ms("dns") + ms("connect"))).abs() < 1e-3
+            (off(timing.request_start()) - (ms("blocked") + ms("dns") + ms("connect"))).abs()
+                < 1e-3
         );
-        assert!((off(timing.request_end) - off(timing.request_start) - ms("send")).abs() < 1e-3);
-        assert!((off(timing.response_start) - off(timing.request_end) - ms("wait")).abs() < 1e-3);
         assert!(
-            (off(timing.response_end) - off(timing.response_start) - ms("receive")).abs() < 1e-3
+            (off(timing.request_end()) - off(timing.request_start()) - ms("send")).abs() < 1e-3
+        );
+        assert!(
+            (off(timing.response_start()) - off(timing.request_end()) - ms("wait")).abs() < 1e-3
+        );
+        assert!(
+            (off(timing.response_end()) - off(timing.response_start()) - ms("receive")).abs()
+                < 1e-3
         );
     }
 
@@ -1383,10 +1456,10 @@ mod tests {
         let b = imp
             .exchanges
             .iter()
-            .find(|e| e.timing.request_start.is_some())
+            .find(|e| e.timing.request_start().is_some())
             .unwrap();
         assert_eq!(
-            b.timing.response_end.unwrap().ts,
+            b.timing.response_end().unwrap().ts,
             Ts(1_577_836_800_006_000_000)
         );
         assert!(parse_har(b"{\"log\": ").is_err());

@@ -586,8 +586,7 @@ fn take_raw_body(body: &mut crate::model::Body, file: &[u8], keep_max: u64) -> b
         stream_offset: head_end as u64,
         stream_length: raw.len() as u64,
         content: crate::model::BodyContent {
-            wire_sha256: Some(hash),
-            decoded_sha256: plain.then_some(hash),
+            digests: crate::model::Digests::new(Some(hash), plain.then_some(hash)),
             kept: if plain { kept.clone() } else { None },
             wire_kept: kept,
             head: None,
@@ -708,24 +707,24 @@ fn parse_session(
             continue;
         }
         let has_response = ex.response.is_some();
-        ex.timing = Timing {
-            request_start: set(meta.timer("ClientBeginRequest")),
-            request_end: set(meta.timer("ClientDoneRequest")),
-            response_start: if has_response {
+        ex.timing = Timing::new(
+            set(meta.timer("ClientBeginRequest")),
+            set(meta.timer("ClientDoneRequest")),
+            if has_response {
                 set(meta
                     .timer("ServerBeginResponse")
                     .or(meta.timer("GotResponseHeaders")))
             } else {
                 None
             },
-            response_end: if has_response {
+            if has_response {
                 set(meta
                     .timer("ClientDoneResponse")
                     .or(meta.timer("ServerDoneResponse")))
             } else {
                 None
             },
-        };
+        );
         let mut flags = meta.flags.clone();
         if let Some(sid) = &meta.sid {
             flags.push((format!("{PSEUDO}SID"), sid.clone()));
@@ -745,9 +744,9 @@ fn parse_session(
         let generated = bits & FLAG_RESPONSE_GENERATED != 0
             || ex.response.as_deref().is_some_and(looks_generated);
         ex.annotations = Some(Box::new(Annotations {
-            origin: format!("SAZ session {digits}"),
-            comment: meta.flag("ui-comments").map(str::to_string),
-            color: meta.flag("ui-color").map(str::to_string),
+            origin: format!("SAZ session {digits}").into(),
+            comment: meta.flag("ui-comments").map(Box::from),
+            color: meta.flag("ui-color").map(Box::from),
             flags: Flags::from_pairs(flags.iter().map(|(n, v)| (n.as_str(), v.as_str()))),
             timers: meta
                 .timers
@@ -755,7 +754,7 @@ fn parse_session(
                 .map(|(n, ts)| (timer_name(n), *ts))
                 .collect(),
             generated_by_proxy: generated,
-            websocket: Vec::new(),
+            websocket: Box::default(),
         }));
     }
     if let Some(ws) = ws {
@@ -768,7 +767,7 @@ fn parse_session(
             Some(ex) => {
                 ex.annotations
                     .get_or_insert_with(Default::default)
-                    .websocket = ws
+                    .websocket = ws.into()
             }
             None => diagnostics.push(session_diag(
                 digits,
@@ -1018,10 +1017,10 @@ fn assemble(mut parsed: Vec<Parsed>, mut diagnostics: Vec<Diagnostic>) -> Import
             ex.id = id;
             ex.connection = ConnId(ci as u32);
             for a in [
-                ex.timing.request_start,
-                ex.timing.request_end,
-                ex.timing.response_start,
-                ex.timing.response_end,
+                ex.timing.request_start(),
+                ex.timing.request_end(),
+                ex.timing.response_start(),
+                ex.timing.response_end(),
             ]
             .into_iter()
             .flatten()

@@ -216,8 +216,8 @@ pub(crate) fn is_error(cx: &MatchContext<'_>, x: &Exchange) -> bool {
 fn field_value(cx: &MatchContext<'_>, x: &Exchange, f: Field) -> Option<f64> {
     let t = &x.timing;
     match f {
-        Field::Dur => Some(t.response_end?.ts.0.saturating_sub(t.first()?.ts.0) as f64),
-        Field::Ttfb => Some(t.response_start?.ts.0.saturating_sub(t.first()?.ts.0) as f64),
+        Field::Dur => Some(t.response_end()?.ts.0.saturating_sub(t.first()?.ts.0) as f64),
+        Field::Ttfb => Some(t.response_start()?.ts.0.saturating_sub(t.first()?.ts.0) as f64),
         Field::Size => {
             let b = &x.response.as_ref()?.body;
             Some(b.decoded_length.unwrap_or(b.wire_length) as f64)
@@ -447,7 +447,7 @@ pub(crate) fn any_text(
         auth_text(auth, &mut s);
     }
     if let Some(n) = &x.annotations {
-        s(&n.origin);
+        s(&n.origin.to_string());
         if let Some(c) = &n.comment {
             s(c);
         }

@@ -416,9 +416,8 @@ impl BodyAcc {
             stream_offset,
             stream_length,
             content: crate::model::BodyContent {
-                wire_sha256,
+                digests: crate::model::Digests::new(wire_sha256, decoded_sha256),
                 content_encoding: self.codings,
-                decoded_sha256,
                 kept,
                 wire_kept,
                 head,
@@ -492,9 +491,9 @@ mod tests {
             let (b, notes) = run(&["br"], br, piece, limits());
             assert!(notes.is_empty(), "{notes:?}");
             assert_eq!(b.decoded_length, Some(6));
-            assert_eq!(b.decoded_sha256, Some(sha(b"hello\n")));
+            assert_eq!(b.decoded_sha256(), Some(sha(b"hello\n")));
             assert_eq!(b.kept.as_deref(), Some(&b"hello\n"[..]));
-            assert_eq!(b.wire_sha256, Some(sha(br)));
+            assert_eq!(b.wire_sha256(), Some(sha(br)));
         }
     }
 
@@ -511,7 +510,7 @@ mod tests {
         let (b, notes) = run(&["deflate", "gzip"], &wire, 7, limits());
         assert!(notes.is_empty(), "{notes:?}");
         assert_eq!(b.decoded_length, Some(plain.len() as u64));
-        assert_eq!(b.decoded_sha256, Some(sha(&plain)));
+        assert_eq!(b.decoded_sha256(), Some(sha(&plain)));
         assert_eq!(b.content_encoding, vec!["deflate", "gzip"]);
     }
 
@@ -528,7 +527,7 @@ mod tests {
             for piece in [1, 2, 5, 4096] {
                 let (b, notes) = run(&["deflate"], wire, piece, limits());
                 assert!(notes.is_empty(), "{notes:?}");
-                assert_eq!(b.decoded_sha256, Some(sha(&plain)));
+                assert_eq!(b.decoded_sha256(), Some(sha(&plain)));
             }
         }
     }
@@ -542,7 +541,7 @@ mod tests {
         let (b, notes) = run(&["gzip"], cut, 100, limits());
         assert_eq!(b.decoded_length, None);
         assert_eq!(b.wire_length, cut.len() as u64);
-        assert_eq!(b.wire_sha256, Some(sha(cut)));
+        assert_eq!(b.wire_sha256(), Some(sha(cut)));
         assert_eq!(notes.len(), 1);
     }
 
@@ -556,7 +555,7 @@ mod tests {
         }
         let (b, notes) = run(&["x-gzip"], &wire, 3, limits());
         assert!(notes.is_empty(), "{notes:?}");
-        assert_eq!(b.decoded_sha256, Some(sha(b"first second")));
+        assert_eq!(b.decoded_sha256(), Some(sha(b"first second")));
     }
 
     #[test]
@@ -574,8 +573,8 @@ mod tests {
         };
         let (b, notes) = run(&["gzip"], &wire, 1000, lim);
         assert_eq!(b.decoded_length, None);
-        assert_eq!(b.decoded_sha256, None);
-        assert!(b.wire_sha256.is_some());
+        assert_eq!(b.decoded_sha256(), None);
+        assert!(b.wire_sha256().is_some());
         assert_eq!(notes.len(), 1);
         assert!(notes[0].1.contains("cap"), "{notes:?}");
     }
@@ -644,6 +643,6 @@ mod tests {
         assert_eq!(b.kept, None);
         let (b, _) = run(&["identity"], b"1234", 2, lim);
         assert_eq!(b.kept.as_deref(), Some(&b"1234"[..]));
-        assert_eq!(b.decoded_sha256, b.wire_sha256);
+        assert_eq!(b.decoded_sha256(), b.wire_sha256());
     }
 }

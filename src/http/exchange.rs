@@ -57,7 +57,7 @@ impl Record {
             capture: self.capture_state(),
             request: self.request.clone().map(Box::new),
             response: self.response.clone().map(Box::new),
-            timing: self.timing,
+            timing: self.timing.clone(),
             upgrade: self.upgrade.clone(),
             annotations: None,
             stage: None,

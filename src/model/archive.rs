@@ -8,20 +8,73 @@ use super::{Token, Ts};
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Annotations {
     /// Where it came from: "SAZ session 12", "HAR entry 3".
-    pub origin: String,
+    pub origin: Origin,
     /// Proxy flags as recorded, e.g. Fiddler SessionFlags (x-clientip, https-client-sessionid,
     /// ui-comments, x-processinfo …), in file order.
     pub flags: Flags,
     /// Named instants the proxy recorded (Fiddler SessionTimers that are set), in file order.
     /// The names are the archive format's own, so mostly shared static strings.
-    pub timers: Vec<(Token, Ts)>,
-    pub comment: Option<String>,
-    pub color: Option<String>,
+    pub timers: Box<[(Token, Ts)]>,
+    pub comment: Option<Box<str>>,
+    pub color: Option<Box<str>>,
     /// The response was made by the proxy itself (Fiddler's CONNECT 200, 502 "connection
     /// failed", 408 …), not by the server.
     pub generated_by_proxy: bool,
     /// WebSocket messages carried after a 101.
-    pub websocket: Vec<WebSocketMessage>,
+    pub websocket: Box<[WebSocketMessage]>,
+}
+
+/// Where an archive's exchange came from, as its text says ("HAR entry 3"). A HAR entry's is
+/// its number, written out when shown: a HAR of 200,000 entries holds no text for it.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// `log.entries[n]` of a HAR: "HAR entry n".
+    HarEntry(u64),
+    Text(Box<str>),
+}
+
+impl Default for Origin {
+    fn default() -> Origin {
+        Origin::Text(Box::default())
+    }
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::HarEntry(n) => write!(f, "{}{n}", har::ORIGIN),
+            Origin::Text(text) => f.write_str(text),
+        }
+    }
+}
+
+impl std::fmt::Debug for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.to_string(), f)
+    }
+}
+
+impl From<&str> for Origin {
+    fn from(text: &str) -> Origin {
+        Origin::Text(text.into())
+    }
+}
+
+impl From<String> for Origin {
+    fn from(text: String) -> Origin {
+        Origin::Text(text.into())
+    }
+}
+
+impl PartialEq<&str> for Origin {
+    fn eq(&self, other: &&str) -> bool {
+        match self {
+            Origin::Text(text) => **text == **other,
+            Origin::HarEntry(n) => other
+                .strip_prefix(har::ORIGIN)
+                .is_some_and(|digits| digits == n.to_string()),
+        }
+    }
 }
 
 /// Name/value pairs in order (an archive's flags), held in one allocation: each name and

@@ -120,8 +120,8 @@ pub fn absorb(a: &mut Analysis, batch: Vec<LiveExchange>) {
             c.first_seen = c.first_seen.min(first.ts);
         }
         let last = [
-            item.exchange.timing.response_end,
-            item.exchange.timing.request_end,
+            item.exchange.timing.response_end(),
+            item.exchange.timing.request_end(),
         ]
         .into_iter()
         .flatten()

@@ -181,45 +181,191 @@ pub fn cut_notes(inputs: &[InputInfo]) -> Option<String> {
 }
 
 /// A short text that is nearly always one of a few well-known values (method, version,
-/// reason phrase): those are shared static strings, not one allocation per message.
-pub type Token = std::borrow::Cow<'static, str>;
+/// reason phrase, an archive's timer name): those are a number into [`KNOWN_TOKENS`], not
+/// one allocation per message, and a token is 16 bytes (a `Cow<str>` is 24).
+#[derive(Clone)]
+pub struct Token(TokenText);
 
-/// `text` as a [`Token`]: a well-known value borrows a static string.
+#[derive(Clone)]
+enum TokenText {
+    Known(u8),
+    Owned(Box<str>),
+}
+
+/// The texts a [`Token`] names by number.
+const KNOWN_TOKENS: [&str; 46] = [
+    "",
+    "GET",
+    "POST",
+    "PUT",
+    "DELETE",
+    "HEAD",
+    "OPTIONS",
+    "PATCH",
+    "CONNECT",
+    "HTTP/1.1",
+    "HTTP/1.0",
+    "HTTP/2",
+    "OK",
+    "Created",
+    "No Content",
+    "Partial Content",
+    "Moved Permanently",
+    "Found",
+    "See Other",
+    "Not Modified",
+    "Temporary Redirect",
+    "Bad Request",
+    "Unauthorized",
+    "Forbidden",
+    "Not Found",
+    "Internal Server Error",
+    "Bad Gateway",
+    "Service Unavailable",
+    "Gateway Timeout",
+    // Fiddler SessionTimers and HAR's startedDateTime (model::archive).
+    "ClientConnected",
+    "ClientBeginRequest",
+    "GotRequestHeaders",
+    "ClientDoneRequest",
+    "GatewayTime",
+    "DNSTime",
+    "TCPConnectTime",
+    "HTTPSHandshakeTime",
+    "ServerConnected",
+    "FiddlerBeginRequest",
+    "ServerGotRequest",
+    "ServerBeginResponse",
+    "GotResponseHeaders",
+    "ServerDoneResponse",
+    "ClientBeginResponse",
+    "ClientDoneResponse",
+    "startedDateTime",
+];
+
+impl Token {
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            TokenText::Known(i) => KNOWN_TOKENS.get(usize::from(*i)).copied().unwrap_or(""),
+            TokenText::Owned(text) => text,
+        }
+    }
+}
+
+impl Default for Token {
+    fn default() -> Token {
+        Token(TokenText::Known(0))
+    }
+}
+
+impl std::ops::Deref for Token {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Token {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::borrow::Borrow<str> for Token {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl fmt::Display for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl From<&str> for Token {
+    fn from(text: &str) -> Token {
+        token(text)
+    }
+}
+
+impl From<String> for Token {
+    fn from(text: String) -> Token {
+        match KNOWN_TOKENS.iter().position(|&k| k == text) {
+            Some(i) => Token(TokenText::Known(i as u8)),
+            None => Token(TokenText::Owned(text.into_boxed_str())),
+        }
+    }
+}
+
+impl PartialEq for Token {
+    fn eq(&self, other: &Token) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Token {}
+
+impl PartialOrd for Token {
+    fn partial_cmp(&self, other: &Token) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Token {
+    fn cmp(&self, other: &Token) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl std::hash::Hash for Token {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state)
+    }
+}
+
+impl PartialEq<String> for Token {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<str> for Token {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Token {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<Token> for &str {
+    fn eq(&self, other: &Token) -> bool {
+        *self == other.as_str()
+    }
+}
+
+impl PartialEq<Token> for str {
+    fn eq(&self, other: &Token) -> bool {
+        self == other.as_str()
+    }
+}
+
+/// `text` as a [`Token`]: a well-known value is its number, not a copy.
 pub fn token(text: &str) -> Token {
-    use std::borrow::Cow;
-    let known: &'static str = match text {
-        "GET" => "GET",
-        "POST" => "POST",
-        "PUT" => "PUT",
-        "DELETE" => "DELETE",
-        "HEAD" => "HEAD",
-        "OPTIONS" => "OPTIONS",
-        "PATCH" => "PATCH",
-        "CONNECT" => "CONNECT",
-        "HTTP/1.1" => "HTTP/1.1",
-        "HTTP/1.0" => "HTTP/1.0",
-        "HTTP/2" => "HTTP/2",
-        "OK" => "OK",
-        "Created" => "Created",
-        "No Content" => "No Content",
-        "Partial Content" => "Partial Content",
-        "Moved Permanently" => "Moved Permanently",
-        "Found" => "Found",
-        "See Other" => "See Other",
-        "Not Modified" => "Not Modified",
-        "Temporary Redirect" => "Temporary Redirect",
-        "Bad Request" => "Bad Request",
-        "Unauthorized" => "Unauthorized",
-        "Forbidden" => "Forbidden",
-        "Not Found" => "Not Found",
-        "Internal Server Error" => "Internal Server Error",
-        "Bad Gateway" => "Bad Gateway",
-        "Service Unavailable" => "Service Unavailable",
-        "Gateway Timeout" => "Gateway Timeout",
-        "" => "",
-        _ => return Cow::Owned(text.to_string()),
-    };
-    Cow::Borrowed(known)
+    match KNOWN_TOKENS.iter().position(|&k| k == text) {
+        Some(i) => Token(TokenText::Known(i as u8)),
+        None => Token(TokenText::Owned(text.into())),
+    }
 }
 
 /// Header fields of one HTTP message, as sent, in order. Stored as one text: each name and
@@ -301,7 +447,7 @@ impl fmt::Debug for Headers {
 /// A message body as seen on the wire and after content decoding.
 ///
 /// Its lengths are here; its digests, codings and kept bytes are a [`BodyContent`] it points
-/// to and reads through (`body.wire_sha256` is `body.content.wire_sha256`). Most requests
+/// to and reads through (`body.wire_sha256()` is `body.content.wire_sha256()`). Most requests
 /// have an empty body, whose content is one of a few shared values: an exchange of a big
 /// capture then carries 56 bytes for it, not 184.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -325,12 +471,11 @@ pub struct Body {
 /// What a body held: digests, codings and the bytes kept.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct BodyContent {
-    /// SHA-256 of the de-chunked body; `None` when bytes are missing (gap, truncation).
-    pub wire_sha256: Option<[u8; 32]>,
+    /// SHA-256 of the de-chunked body (`None` when bytes are missing: gap, truncation) and of
+    /// the decoded body (`None` when it could not be decoded completely).
+    pub digests: Digests,
     /// Content-Encoding applied, lower-case, in the order the sender applied them.
     pub content_encoding: Vec<String>,
-    /// SHA-256 of the decoded body; `None` when it could not be decoded completely.
-    pub decoded_sha256: Option<[u8; 32]>,
     /// The decoded body, when the analysis was asked to keep bodies (and it fit the budget).
     pub kept: Option<std::sync::Arc<[u8]>>,
     /// The de-chunked, not decoded body, when kept (exports write it back as sent).
@@ -340,7 +485,66 @@ pub struct BodyContent {
     pub head: Option<std::sync::Arc<[u8]>>,
 }
 
+/// A body's two digests, mostly equal (no content coding) or one of them unknown: the one
+/// digest is kept once, a second only when they differ (48 bytes, not 66).
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Digests {
+    sha: [u8; 32],
+    /// The decoded digest when it differs from the wire one.
+    decoded: Option<Box<[u8; 32]>>,
+    /// Bit 0: the wire digest is known; bit 1: the decoded one.
+    known: u8,
+}
+
+impl Digests {
+    pub fn new(wire: Option<[u8; 32]>, decoded: Option<[u8; 32]>) -> Digests {
+        match (wire, decoded) {
+            (Some(w), Some(d)) => Digests {
+                sha: w,
+                decoded: (w != d).then(|| Box::new(d)),
+                known: 3,
+            },
+            (Some(w), None) => Digests {
+                sha: w,
+                decoded: None,
+                known: 1,
+            },
+            (None, Some(d)) => Digests {
+                sha: d,
+                decoded: None,
+                known: 2,
+            },
+            (None, None) => Digests::default(),
+        }
+    }
+    /// SHA-256 of the de-chunked body.
+    pub fn wire(&self) -> Option<[u8; 32]> {
+        (self.known & 1 != 0).then_some(self.sha)
+    }
+    /// SHA-256 of the decoded body.
+    pub fn decoded(&self) -> Option<[u8; 32]> {
+        (self.known & 2 != 0).then(|| self.decoded.as_deref().copied().unwrap_or(self.sha))
+    }
+}
+
+impl fmt::Debug for Digests {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Digests")
+            .field("wire", &self.wire())
+            .field("decoded", &self.decoded())
+            .finish()
+    }
+}
+
 impl BodyContent {
+    /// SHA-256 of the de-chunked body; `None` when bytes are missing (gap, truncation).
+    pub fn wire_sha256(&self) -> Option<[u8; 32]> {
+        self.digests.wire()
+    }
+    /// SHA-256 of the decoded body; `None` when it could not be decoded completely.
+    pub fn decoded_sha256(&self) -> Option<[u8; 32]> {
+        self.digests.decoded()
+    }
     /// The content in an `Arc`: one shared with every equal body when it is a common value
     /// (nothing known; an empty body, kept or not), a new one otherwise.
     pub fn shared(self) -> std::sync::Arc<BodyContent> {
@@ -349,8 +553,7 @@ impl BodyContent {
         let common = COMMON.get_or_init(|| {
             let empty_sha = Some(<[u8; 32]>::from(sha2::Sha256::digest(b"")));
             let empty = BodyContent {
-                wire_sha256: empty_sha,
-                decoded_sha256: empty_sha,
+                digests: Digests::new(empty_sha, empty_sha),
                 ..BodyContent::default()
             };
             let empty_kept = BodyContent {
@@ -509,18 +712,104 @@ impl HttpVersion {
 }
 
 /// When each half of an exchange started and ended (arrival of first and last byte).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+///
+/// Four instants in 48 bytes, not four `Option<Arrival>` (96): an exchange of a big capture
+/// or HAR holds one. The frame numbers sit behind a pointer, and only when one is known (a
+/// trace archive's exchanges have none).
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct Timing {
-    pub request_start: Option<Arrival>,
-    pub request_end: Option<Arrival>,
-    pub response_start: Option<Arrival>,
-    pub response_end: Option<Arrival>,
+    /// request start, request end, response start, response end; set when `known` says so.
+    ts: [Ts; 4],
+    frames: Option<Box<[FrameNo; 4]>>,
+    /// Bit `i`: `ts[i]` is set.
+    known: u8,
 }
 
+const REQUEST_START: usize = 0;
+const REQUEST_END: usize = 1;
+const RESPONSE_START: usize = 2;
+const RESPONSE_END: usize = 3;
+
 impl Timing {
+    pub fn new(
+        request_start: Option<Arrival>,
+        request_end: Option<Arrival>,
+        response_start: Option<Arrival>,
+        response_end: Option<Arrival>,
+    ) -> Timing {
+        let mut t = Timing::default();
+        t.set(REQUEST_START, request_start);
+        t.set(REQUEST_END, request_end);
+        t.set(RESPONSE_START, response_start);
+        t.set(RESPONSE_END, response_end);
+        t
+    }
+    fn get(&self, i: usize) -> Option<Arrival> {
+        (self.known & (1 << i) != 0).then(|| Arrival {
+            frame: self.frames.as_ref().map_or(FrameNo(0), |f| f[i]),
+            ts: self.ts[i],
+        })
+    }
+    fn set(&mut self, i: usize, at: Option<Arrival>) {
+        match at {
+            Some(a) => {
+                self.known |= 1 << i;
+                self.ts[i] = a.ts;
+                if let Some(frames) = &mut self.frames {
+                    frames[i] = a.frame;
+                } else if a.frame != FrameNo(0) {
+                    let mut frames = Box::new([FrameNo(0); 4]);
+                    frames[i] = a.frame;
+                    self.frames = Some(frames);
+                }
+            }
+            None => {
+                self.known &= !(1 << i);
+                self.ts[i] = Ts(0);
+                if let Some(frames) = &mut self.frames {
+                    frames[i] = FrameNo(0);
+                }
+            }
+        }
+    }
+    pub fn request_start(&self) -> Option<Arrival> {
+        self.get(REQUEST_START)
+    }
+    pub fn request_end(&self) -> Option<Arrival> {
+        self.get(REQUEST_END)
+    }
+    pub fn response_start(&self) -> Option<Arrival> {
+        self.get(RESPONSE_START)
+    }
+    pub fn response_end(&self) -> Option<Arrival> {
+        self.get(RESPONSE_END)
+    }
+    pub fn set_request_start(&mut self, at: Option<Arrival>) {
+        self.set(REQUEST_START, at)
+    }
+    pub fn set_request_end(&mut self, at: Option<Arrival>) {
+        self.set(REQUEST_END, at)
+    }
+    pub fn set_response_start(&mut self, at: Option<Arrival>) {
+        self.set(RESPONSE_START, at)
+    }
+    pub fn set_response_end(&mut self, at: Option<Arrival>) {
+        self.set(RESPONSE_END, at)
+    }
     /// The earliest arrival of the exchange, used to order exchanges.
     pub fn first(&self) -> Option<Arrival> {
-        self.request_start.or(self.response_start)
+        self.request_start().or(self.response_start())
+    }
+}
+
+impl fmt::Debug for Timing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Timing")
+            .field("request_start", &self.request_start())
+            .field("request_end", &self.request_end())
+            .field("response_start", &self.response_start())
+            .field("response_end", &self.response_end())
+            .finish()
     }
 }
 
@@ -830,17 +1119,32 @@ mod tests {
     fn per_exchange_records_stay_small() {
         use std::mem::size_of;
         assert!(size_of::<Headers>() <= 16, "{}", size_of::<Headers>());
+        assert!(size_of::<Token>() <= 16, "{}", size_of::<Token>());
         assert!(size_of::<Body>() <= 56, "{}", size_of::<Body>());
+        assert!(
+            size_of::<BodyContent>() <= 120,
+            "{}",
+            size_of::<BodyContent>()
+        );
         assert!(size_of::<Request>() <= 144, "{}", size_of::<Request>());
         assert!(size_of::<Response>() <= 152, "{}", size_of::<Response>());
-        assert!(size_of::<Exchange>() <= 184, "{}", size_of::<Exchange>());
+        assert!(size_of::<Timing>() <= 48, "{}", size_of::<Timing>());
+        assert!(size_of::<Exchange>() <= 136, "{}", size_of::<Exchange>());
+        assert!(size_of::<Origin>() <= 16, "{}", size_of::<Origin>());
+        assert!(
+            size_of::<Annotations>() <= 104,
+            "{}",
+            size_of::<Annotations>()
+        );
     }
 
     #[test]
     fn empty_bodies_share_their_content() {
         let empty = || BodyContent {
-            wire_sha256: Some(sha2::Sha256::digest(b"").into()),
-            decoded_sha256: Some(sha2::Sha256::digest(b"").into()),
+            digests: Digests::new(
+                Some(sha2::Sha256::digest(b"").into()),
+                Some(sha2::Sha256::digest(b"").into()),
+            ),
             ..BodyContent::default()
         };
         let (a, b) = (empty().shared(), empty().shared());

@@ -197,7 +197,7 @@ pub fn exchange_facts(a: &Analysis, x: &Exchange, t0: Ts) -> Vec<(&'static str, 
         out.push(("Upgrade", s));
     }
     if let Some(n) = &x.annotations {
-        let mut s = n.origin.clone();
+        let mut s = n.origin.to_string();
         if n.generated_by_proxy {
             s.push_str(" (response made by the proxy)");
         }

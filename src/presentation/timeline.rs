@@ -23,10 +23,10 @@ pub fn exchange_span(x: &Exchange) -> Option<Span> {
     let t = &x.timing;
     let start = t.first()?.ts;
     let end = [
-        t.response_end,
-        t.response_start,
-        t.request_end,
-        t.request_start,
+        t.response_end(),
+        t.response_start(),
+        t.request_end(),
+        t.request_start(),
     ]
     .into_iter()
     .flatten()
@@ -36,7 +36,7 @@ pub fn exchange_span(x: &Exchange) -> Option<Span> {
     .max(start);
     Some(Span {
         start,
-        first_byte: t.response_start.map(|a| a.ts),
+        first_byte: t.response_start().map(|a| a.ts),
         end,
     })
 }

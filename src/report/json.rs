@@ -365,9 +365,9 @@ impl Serialize for InputDto<'_> {
 }
 
 /// 64 lower-case hex digits, written without allocating.
-struct Hex<'a>(&'a [u8; 32]);
+struct Hex([u8; 32]);
 
-impl Serialize for Hex<'_> {
+impl Serialize for Hex {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let mut buf = [0u8; 64];
@@ -444,7 +444,7 @@ impl Serialize for ExchangeDto<'_> {
         }
         #[derive(Serialize)]
         struct Ann<'a> {
-            origin: &'a str,
+            origin: String,
             comment: Option<&'a str>,
             color: Option<&'a str>,
             generated_by_proxy: bool,
@@ -467,7 +467,7 @@ impl Serialize for ExchangeDto<'_> {
             version: &'a str,
             headers: HeaderList<'a>,
             body_length: u64,
-            body_sha256: Option<Hex<'a>>,
+            body_sha256: Option<Hex>,
             body_complete: bool,
         }
         #[derive(Serialize)]
@@ -480,8 +480,8 @@ impl Serialize for ExchangeDto<'_> {
             content_encoding: &'a [String],
             body_length: u64,
             decoded_length: Option<u64>,
-            body_sha256: Option<Hex<'a>>,
-            wire_body_sha256: Option<Hex<'a>>,
+            body_sha256: Option<Hex>,
+            wire_body_sha256: Option<Hex>,
             body_complete: bool,
         }
         #[derive(Serialize)]
@@ -502,7 +502,7 @@ impl Serialize for ExchangeDto<'_> {
                 version: &r.version,
                 headers: HeaderList(&r.headers),
                 body_length: b.wire_length,
-                body_sha256: b.wire_sha256.as_ref().map(Hex),
+                body_sha256: b.wire_sha256().map(Hex),
                 body_complete: b.complete,
             }
         }
@@ -517,8 +517,8 @@ impl Serialize for ExchangeDto<'_> {
                 content_encoding: &b.content_encoding,
                 body_length: b.wire_length,
                 decoded_length: b.decoded_length,
-                body_sha256: b.decoded_sha256.as_ref().map(Hex),
-                wire_body_sha256: b.wire_sha256.as_ref().map(Hex),
+                body_sha256: b.decoded_sha256().map(Hex),
+                wire_body_sha256: b.wire_sha256().map(Hex),
                 body_complete: b.complete,
             }
         }
@@ -557,19 +557,19 @@ impl Serialize for ExchangeDto<'_> {
             request: e.request.as_deref().map(req),
             response: e.response.as_deref().map(resp),
             timing: Time {
-                request_start: secs(t.request_start),
-                request_end: secs(t.request_end),
-                response_start: secs(t.response_start),
-                response_end: secs(t.response_end),
-                request_frames: frames(t.request_start, t.request_end),
-                response_frames: frames(t.response_start, t.response_end),
+                request_start: secs(t.request_start()),
+                request_end: secs(t.request_end()),
+                response_start: secs(t.response_start()),
+                response_end: secs(t.response_end()),
+                request_frames: frames(t.request_start(), t.request_end()),
+                response_frames: frames(t.response_start(), t.response_end()),
             },
             upgrade: e.upgrade.as_ref().map(|u| match u {
                 Upgrade::Tunnel => "tunnel",
                 Upgrade::Protocol(p) => p.as_str(),
             }),
             annotations: e.annotations.as_deref().map(|a| Ann {
-                origin: &a.origin,
+                origin: a.origin.to_string(),
                 comment: a.comment.as_deref(),
                 color: a.color.as_deref(),
                 generated_by_proxy: a.generated_by_proxy,

@@ -500,7 +500,7 @@ pub fn waterfall_svg(a: &Analysis, scope: &[ExchId], notes: &Notes) -> String {
                 );
             }
             let t = &x.timing;
-            let req_end = t.request_end.map_or(span.start, |a| a.ts).max(span.start);
+            let req_end = t.request_end().map_or(span.start, |a| a.ts).max(span.start);
             let first = span.first_byte.unwrap_or(span.end).max(req_end);
             let parts = [
                 (span.start, req_end, "0.45", "sending"),

@@ -46,7 +46,7 @@ fn row(a: &Analysis, e: &Exchange, t0: Ts) -> String {
         ),
         None => ("-".into(), "-".into()),
     };
-    let dur = match (e.timing.first(), e.timing.response_end) {
+    let dur = match (e.timing.first(), e.timing.response_end()) {
         (Some(s), Some(f)) => format!("{:.1}", f.ts.secs_since(s.ts) * 1000.0),
         _ => "-".into(),
     };

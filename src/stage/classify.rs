@@ -970,7 +970,7 @@ fn learn_from_response(
     let Some(resp) = ex.response.as_ref() else {
         return;
     };
-    let when = ex.timing.response_start.map_or(at, |a| a.ts);
+    let when = ex.timing.response_start().map_or(at, |a| a.ts);
     let base = format!(
         "{}://{}{}",
         view.scheme,

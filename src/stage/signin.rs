@@ -67,9 +67,9 @@ fn client_steps(a: &Analysis) -> BTreeMap<Option<IpAddr>, Vec<Step<'_>>> {
             .filter(|ip| !ip.is_unspecified());
         let at = e.timing.first().map(|x| x.ts).unwrap_or_default();
         let end = [
-            e.timing.response_end,
-            e.timing.request_end,
-            e.timing.response_start,
+            e.timing.response_end(),
+            e.timing.request_end(),
+            e.timing.response_start(),
         ]
         .into_iter()
         .flatten()

@@ -307,8 +307,8 @@ impl ExchangeBuilder {
         start: impl Into<Option<Arrival>>,
         end: impl Into<Option<Arrival>>,
     ) -> Self {
-        self.x.timing.request_start = start.into();
-        self.x.timing.request_end = end.into();
+        self.x.timing.set_request_start(start.into());
+        self.x.timing.set_request_end(end.into());
         self
     }
 
@@ -318,8 +318,8 @@ impl ExchangeBuilder {
         start: impl Into<Option<Arrival>>,
         end: impl Into<Option<Arrival>>,
     ) -> Self {
-        self.x.timing.response_start = start.into();
-        self.x.timing.response_end = end.into();
+        self.x.timing.set_response_start(start.into());
+        self.x.timing.set_response_end(end.into());
         self
     }
 

@@ -92,7 +92,7 @@ pub enum TimeFormat {
 
 /// Request start to response end.
 pub fn duration_ns(x: &Exchange) -> Option<i64> {
-    let s = x.timing.request_start.or(x.timing.first())?.ts;
-    let e = x.timing.response_end.or(x.timing.response_start)?.ts;
+    let s = x.timing.request_start().or(x.timing.first())?.ts;
+    let e = x.timing.response_end().or(x.timing.response_start())?.ts;
     Some(e.0.saturating_sub(s.0).max(0))
 }

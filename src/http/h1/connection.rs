@@ -595,7 +595,7 @@ impl HttpConnection {
         self.unanswered.front().is_some_and(|&i| {
             self.records[i]
                 .timing
-                .request_start
+                .request_start()
                 .is_some_and(|a| a.frame <= frame)
         })
     }
@@ -999,14 +999,14 @@ impl HttpConnection {
         };
         if d == 0 {
             rec.request_complete = false;
-            rec.timing.request_end = Some(cut.at);
+            rec.timing.set_request_end(Some(cut.at));
             rec.pause_after_request = false;
             if let Some(r) = rec.request.as_mut() {
                 body_of(&mut r.body);
             }
         } else {
             rec.response_complete = false;
-            rec.timing.response_end = Some(cut.at);
+            rec.timing.set_response_end(Some(cut.at));
             if let Some(r) = rec.response.as_mut() {
                 body_of(&mut r.body);
             }
@@ -1059,7 +1059,7 @@ impl HttpConnection {
         self.sides[0].lost_messages = 0;
         let mut rec = Record::new();
         rec.pause_after_request = h.method == "CONNECT" || h.framing.upgrade.is_some();
-        rec.timing.request_start = Some(start_at);
+        rec.timing.set_request_start(Some(start_at));
         let f = h.framing;
         if let Some(line) = &h.malformed_line {
             let shown: String = line.chars().take(200).collect();
@@ -1156,7 +1156,7 @@ impl HttpConnection {
                 Some(&i)
                     if self.records[i]
                         .timing
-                        .request_start
+                        .request_start()
                         .is_some_and(|a| a.frame <= start_at.frame) =>
                 {
                     self.unanswered.pop_front();
@@ -1175,7 +1175,7 @@ impl HttpConnection {
             Some(&i)
                 if self.records[i]
                     .timing
-                    .request_start
+                    .request_start()
                     .is_some_and(|a| a.frame <= start_at.frame) =>
             {
                 self.unanswered.pop_front();
@@ -1210,7 +1210,7 @@ impl HttpConnection {
         let status = h.status;
         let interim = std::mem::take(&mut self.sides[1].interim);
         let rec = &mut self.records[idx];
-        rec.timing.response_start = Some(start_at);
+        rec.timing.set_response_start(Some(start_at));
         rec.response = Some(Response {
             version: token(&h.version),
             status,
@@ -1410,7 +1410,7 @@ impl HttpConnection {
                 r.body = body;
             }
             rec.request_complete = complete;
-            rec.timing.request_end = Some(run.last_at);
+            rec.timing.set_request_end(Some(run.last_at));
             if rec.pause_after_request && self.pausing {
                 self.sides[0].state = State::Paused {
                     exch: run.exch,
@@ -1424,7 +1424,7 @@ impl HttpConnection {
                 r.body = body;
             }
             rec.response_complete = complete;
-            rec.timing.response_end = Some(run.last_at);
+            rec.timing.set_response_end(Some(run.last_at));
             match &mut self.sides[1].probation {
                 // Shown once kept.
                 Some(p) if p.exchs.last() == Some(&run.exch) => p.done = true,

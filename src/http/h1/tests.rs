@@ -184,16 +184,16 @@ fn content_length_exchange() {
         (200, "OK", "HTTP/1.1")
     );
     assert_eq!(p.body.wire_length, 5);
-    assert_eq!(p.body.wire_sha256, Some(sha(b"hello")));
-    assert_eq!(p.body.decoded_sha256, Some(sha(b"hello")));
+    assert_eq!(p.body.wire_sha256(), Some(sha(b"hello")));
+    assert_eq!(p.body.decoded_sha256(), Some(sha(b"hello")));
     assert_eq!(p.body.decoded_length, Some(5));
     assert_eq!(p.body.stream_offset, rhead.len() as u64);
     assert_eq!(p.body.stream_length, 5);
     assert!(p.body.complete);
-    assert_eq!(e.timing.request_start.unwrap().frame, FrameNo(1));
-    assert_eq!(e.timing.request_end.unwrap().frame, FrameNo(1));
-    assert_eq!(e.timing.response_start.unwrap().frame, FrameNo(2));
-    assert_eq!(e.timing.response_end.unwrap().frame, FrameNo(4));
+    assert_eq!(e.timing.request_start().unwrap().frame, FrameNo(1));
+    assert_eq!(e.timing.request_end().unwrap().frame, FrameNo(1));
+    assert_eq!(e.timing.response_start().unwrap().frame, FrameNo(2));
+    assert_eq!(e.timing.response_end().unwrap().frame, FrameNo(4));
 }
 
 #[test]
@@ -206,9 +206,9 @@ fn head_split_in_single_bytes() {
     f.send(S, b"HTTP/1.1 204 No Content\r\n\r\n").close();
     let out = f.finish();
     let e = &out.exchanges[0];
-    assert_eq!(req(e).body.wire_sha256, Some(sha(b"abc")));
+    assert_eq!(req(e).body.wire_sha256(), Some(sha(b"abc")));
     assert_eq!(
-        e.timing.request_end.unwrap().frame,
+        e.timing.request_end().unwrap().frame,
         FrameNo(stream.len() as u64)
     );
     assert_eq!(e.capture, CaptureState::Full);
@@ -235,7 +235,7 @@ fn chunked_with_extensions_and_trailer() {
     let b = &resp(&out.exchanges[0]).body;
     let plain = b"Wikipedia in\r\n\r\nchunks.";
     assert_eq!(b.wire_length, plain.len() as u64);
-    assert_eq!(b.wire_sha256, Some(sha(plain)));
+    assert_eq!(b.wire_sha256(), Some(sha(plain)));
     assert_eq!(b.stream_offset, rhead.len() as u64);
     assert_eq!(b.stream_length, body.len() as u64);
     assert!(b.complete);
@@ -253,7 +253,7 @@ fn chunked_request_body() {
         .close();
     let out = f.finish();
     let e = &out.exchanges[0];
-    assert_eq!(req(e).body.wire_sha256, Some(sha(b"abc")));
+    assert_eq!(req(e).body.wire_sha256(), Some(sha(b"abc")));
     assert_eq!(resp(e).status, 201);
     assert_eq!(e.capture, CaptureState::Full);
 }
@@ -275,9 +275,9 @@ fn close_delimited_http10_and_11() {
         assert_eq!(e.capture, CaptureState::Full);
         assert_eq!(req(e).version, version);
         let b = &resp(e).body;
-        assert_eq!(b.wire_sha256, Some(sha(b"part one, part two")));
+        assert_eq!(b.wire_sha256(), Some(sha(b"part one, part two")));
         assert!(b.complete);
-        assert_eq!(e.timing.response_end.unwrap().frame, FrameNo(4));
+        assert_eq!(e.timing.response_end().unwrap().frame, FrameNo(4));
     }
 }
 
@@ -291,7 +291,7 @@ fn close_delimited_cut_by_reset_is_truncated() {
     let e = &out.exchanges[0];
     assert_eq!(e.capture, CaptureState::Truncated);
     assert!(!resp(e).body.complete);
-    assert_eq!(resp(e).body.wire_sha256, None);
+    assert_eq!(resp(e).body.wire_sha256(), None);
     assert_eq!(resp(e).body.wire_length, 3);
     assert!(
         messages(&out).iter().any(|m| m.contains("reset")),
@@ -358,8 +358,8 @@ fn two_interim_100_continue() {
     let e = &out.exchanges[0];
     assert_eq!(resp(e).interim_statuses, vec![100, 100]);
     assert_eq!(resp(e).status, 200);
-    assert_eq!(e.timing.response_start.unwrap().frame, FrameNo(5));
-    assert_eq!(e.timing.request_end.unwrap().frame, FrameNo(3));
+    assert_eq!(e.timing.response_start().unwrap().frame, FrameNo(5));
+    assert_eq!(e.timing.request_end().unwrap().frame, FrameNo(3));
     assert_eq!(e.capture, CaptureState::Full);
 }
 
@@ -463,7 +463,7 @@ fn pipelined_requests_pair_fifo() {
             (
                 req(e).target.clone(),
                 resp(e).status,
-                resp(e).body.wire_sha256.unwrap(),
+                resp(e).body.wire_sha256().unwrap(),
             )
         })
         .collect();
@@ -492,7 +492,10 @@ fn response_only_at_capture_start_and_no_response_at_end() {
     assert_eq!(out.exchanges.len(), 3);
     assert_eq!(out.exchanges[0].capture, CaptureState::ResponseOnly);
     assert!(out.exchanges[0].request.is_none());
-    assert_eq!(resp(&out.exchanges[0]).body.wire_sha256, Some(sha(b"late")));
+    assert_eq!(
+        resp(&out.exchanges[0]).body.wire_sha256(),
+        Some(sha(b"late"))
+    );
     assert_eq!(out.exchanges[1].capture, CaptureState::Full);
     assert_eq!(req(&out.exchanges[1]).target, "/next");
     assert_eq!(out.exchanges[2].capture, CaptureState::NoResponse);
@@ -611,9 +614,9 @@ fn gzip_body_decoded() {
     let b = &resp(&out.exchanges[0]).body;
     assert_eq!(b.content_encoding, vec!["gzip"]);
     assert_eq!(b.wire_length, wire.len() as u64);
-    assert_eq!(b.wire_sha256, Some(sha(&wire)));
+    assert_eq!(b.wire_sha256(), Some(sha(&wire)));
     assert_eq!(b.decoded_length, Some(plain.len() as u64));
-    assert_eq!(b.decoded_sha256, Some(sha(&plain)));
+    assert_eq!(b.decoded_sha256(), Some(sha(&plain)));
     assert_eq!(b.kept.as_deref(), Some(&plain[..]));
 }
 
@@ -630,7 +633,7 @@ fn deflate_raw_and_zlib_decoded() {
         let out = coded_exchange("deflate", &wire, HttpOptions::default());
         assert!(out.diagnostics.is_empty(), "{:?}", messages(&out));
         let b = &resp(&out.exchanges[0]).body;
-        assert_eq!(b.decoded_sha256, Some(sha(&plain)));
+        assert_eq!(b.decoded_sha256(), Some(sha(&plain)));
         assert_eq!(b.decoded_length, Some(plain.len() as u64));
     }
 }
@@ -642,7 +645,7 @@ fn brotli_body_decoded() {
     let out = coded_exchange("br", br, HttpOptions::default());
     assert!(out.diagnostics.is_empty(), "{:?}", messages(&out));
     let b = &resp(&out.exchanges[0]).body;
-    assert_eq!(b.decoded_sha256, Some(sha(b"hello\n")));
+    assert_eq!(b.decoded_sha256(), Some(sha(b"hello\n")));
     assert_eq!(b.decoded_length, Some(6));
 }
 
@@ -658,8 +661,8 @@ fn gzip_bomb_capped() {
     let e = &out.exchanges[0];
     let b = &resp(e).body;
     assert_eq!(b.decoded_length, None);
-    assert_eq!(b.decoded_sha256, None);
-    assert_eq!(b.wire_sha256, Some(sha(&wire)));
+    assert_eq!(b.decoded_sha256(), None);
+    assert_eq!(b.wire_sha256(), Some(sha(&wire)));
     assert!(b.complete);
     assert_eq!(e.capture, CaptureState::Full);
     assert_eq!(out.diagnostics.len(), 1, "{:?}", messages(&out));
@@ -672,7 +675,7 @@ fn corrupt_and_unknown_codings() {
     let out = coded_exchange("gzip", b"definitely not gzip", HttpOptions::default());
     let b = &resp(&out.exchanges[0]).body;
     assert_eq!(b.decoded_length, None);
-    assert_eq!(b.wire_sha256, Some(sha(b"definitely not gzip")));
+    assert_eq!(b.wire_sha256(), Some(sha(b"definitely not gzip")));
     assert_eq!(out.diagnostics.len(), 1);
     let out = coded_exchange("compress", b"xyz", HttpOptions::default());
     assert_eq!(resp(&out.exchanges[0]).body.decoded_length, None);
@@ -840,7 +843,10 @@ fn conflicting_content_length_is_reported() {
         messages(&out)
     );
     // Read as close-delimited.
-    assert_eq!(resp(&out.exchanges[0]).body.wire_sha256, Some(sha(b"abcd")));
+    assert_eq!(
+        resp(&out.exchanges[0]).body.wire_sha256(),
+        Some(sha(b"abcd"))
+    );
 }
 
 // ---- gaps --------------------------------------------------------------------------------
@@ -862,7 +868,7 @@ fn gap_inside_content_length_body_stays_in_sync() {
     assert_eq!(first.capture, CaptureState::Truncated);
     let b = &resp(first).body;
     assert_eq!(b.wire_length, 3000);
-    assert_eq!(b.wire_sha256, None);
+    assert_eq!(b.wire_sha256(), None);
     assert!(!b.complete);
     assert_eq!(b.stream_length, 3000);
     let offset = rhead.len() + 1000;
@@ -875,7 +881,7 @@ fn gap_inside_content_length_body_stays_in_sync() {
     assert_eq!(out.diagnostics[0].exchange, Some(ExchId(0)));
     let second = &out.exchanges[1];
     assert_eq!(second.capture, CaptureState::Full);
-    assert_eq!(resp(second).body.wire_sha256, Some(sha(b"ok")));
+    assert_eq!(resp(second).body.wire_sha256(), Some(sha(b"ok")));
 }
 
 #[test]
@@ -913,7 +919,7 @@ fn gap_covering_body_end_and_next_head_resyncs() {
         .diagnostics
         .iter()
         .any(|d| d.exchange == Some(ExchId(1)) && d.message.contains("lost in a capture gap")));
-    assert_eq!(resp(&out.exchanges[2]).body.wire_sha256, Some(sha(b"z")));
+    assert_eq!(resp(&out.exchanges[2]).body.wire_sha256(), Some(sha(b"z")));
     assert!(
         messages(&out)
             .iter()
@@ -949,7 +955,10 @@ fn gap_inside_head_resyncs_on_next_message() {
     // /a's response head was cut: /a keeps no response and the resynced one answers /b.
     assert_eq!(out.exchanges[0].capture, CaptureState::NoResponse);
     assert_eq!(req(&out.exchanges[1]).target, "/b");
-    assert_eq!(resp(&out.exchanges[1]).body.wire_sha256, Some(sha(b"yes")));
+    assert_eq!(
+        resp(&out.exchanges[1]).body.wire_sha256(),
+        Some(sha(b"yes"))
+    );
     assert_eq!(out.exchanges[1].capture, CaptureState::Full);
 }
 
@@ -1044,9 +1053,9 @@ fn summarize(out: &HttpOutput) -> Summary {
                 r.target.clone(),
                 p.status,
                 p.body.wire_length,
-                p.body.wire_sha256,
-                p.body.decoded_sha256,
-                r.body.wire_sha256,
+                p.body.wire_sha256(),
+                p.body.decoded_sha256(),
+                r.body.wire_sha256(),
                 e.capture,
             )
         })
@@ -1139,7 +1148,7 @@ HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\nabcHTTP/1.1 500 x\r\n\r\nend 
     assert_eq!(targets(&out), vec!["/next"]);
     assert_eq!(out.exchanges.len(), 1);
     assert_eq!(out.exchanges[0].capture, CaptureState::Full);
-    assert_eq!(resp(&out.exchanges[0]).body.wire_sha256, Some(sha(b"ok")));
+    assert_eq!(resp(&out.exchanges[0]).body.wire_sha256(), Some(sha(b"ok")));
     assert_eq!(
         messages(&out),
         vec![format!(
@@ -1198,7 +1207,7 @@ fn response_on_probation_cut_by_the_end_or_close_delimited_is_dropped() {
     let out = f.finish();
     assert_eq!(out.exchanges.len(), 1);
     assert_eq!(
-        resp(&out.exchanges[0]).body.wire_sha256,
+        resp(&out.exchanges[0]).body.wire_sha256(),
         Some(sha(b"body until close"))
     );
 }

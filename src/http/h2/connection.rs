@@ -806,8 +806,8 @@ impl Http2Connection {
         let codings = codings(fields);
         let r = &mut self.records[rec];
         r.request = Some(request);
-        r.timing.request_start = Some(first);
-        r.timing.request_end = Some(last);
+        r.timing.set_request_start(Some(first));
+        r.timing.set_request_end(Some(last));
         self.start_half(stream, 0, codings, no_body, last);
     }
 
@@ -826,8 +826,8 @@ impl Http2Connection {
             .and_then(|(_, v)| v.parse::<u16>().ok())
             .unwrap_or(0);
         let r = &mut self.records[rec];
-        if r.timing.response_start.is_none() {
-            r.timing.response_start = Some(first);
+        if r.timing.response_start().is_none() {
+            r.timing.set_response_start(Some(first));
         }
         if (100..200).contains(&status) {
             if let Some(s) = self.streams.get_mut(&stream) {
@@ -850,7 +850,7 @@ impl Http2Connection {
         };
         let r = &mut self.records[rec];
         r.response = Some(response);
-        r.timing.response_end = Some(last);
+        r.timing.set_response_end(Some(last));
         self.start_half(stream, 1, codings(fields), false, last);
         true
     }
@@ -938,13 +938,13 @@ impl Http2Connection {
                 m.body = body;
             }
             r.request_complete = complete;
-            r.timing.request_end = Some(at);
+            r.timing.set_request_end(Some(at));
         } else {
             if let Some(m) = &mut r.response {
                 m.body = body;
             }
             r.response_complete = complete;
-            r.timing.response_end = Some(at);
+            r.timing.set_response_end(Some(at));
             self.push_live(rec);
         }
     }

@@ -138,9 +138,9 @@ fn one_stream_is_one_exchange() {
     assert_eq!(p.body.wire_length, 6);
     assert!(p.body.complete);
     // times: the request's HEADERS, the response's HEADERS and last DATA frame
-    assert_eq!(x.timing.request_start.unwrap().frame, FrameNo(4));
-    assert_eq!(x.timing.response_start.unwrap().frame, FrameNo(5));
-    assert_eq!(x.timing.response_end.unwrap().frame, FrameNo(7));
+    assert_eq!(x.timing.request_start().unwrap().frame, FrameNo(4));
+    assert_eq!(x.timing.response_start().unwrap().frame, FrameNo(5));
+    assert_eq!(x.timing.response_end().unwrap().frame, FrameNo(7));
 }
 
 #[test]

@@ -260,10 +260,10 @@ fn timings_of(analysis: &Analysis, ex: &Exchange) -> (Ts, OutTimings) {
         _ => 0.0,
     };
     let (rs, re, ps, pe) = (
-        ts(t.request_start),
-        ts(t.request_end),
-        ts(t.response_start),
-        ts(t.response_end),
+        ts(t.request_start()),
+        ts(t.request_end()),
+        ts(t.response_start()),
+        ts(t.response_end()),
     );
     let mut out = OutTimings {
         blocked: -1.0,
@@ -706,7 +706,7 @@ fn entry_of(analysis: &Analysis, ex: &Exchange) -> OutEntry {
         timings,
         server_ip,
         connection,
-        comment: annotations.and_then(|a| a.comment.clone()),
+        comment: annotations.and_then(|a| a.comment.as_deref().map(str::to_string)),
         websocket,
         extra: extra_fields(ex, ""),
     }

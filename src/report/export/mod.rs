@@ -392,7 +392,7 @@ fn with_notes(a: &Analysis, notes: &Notes, ids: &[ExchId]) -> Analysis {
         };
         let ann = x.annotations.get_or_insert_with(Default::default);
         if let Some(c) = &note.comment {
-            ann.comment = Some(c.clone());
+            ann.comment = Some(c.as_str().into());
         }
         if note.marked {
             ann.flags.retain(|k, _| k != "lyncscope-marked");

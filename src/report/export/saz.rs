@@ -175,10 +175,10 @@ fn meta_xml(ex: &Exchange, conn: Option<&Connection>, number: usize, notes: &[St
             pseudo(name).unwrap_or("0").to_string()
         } else {
             let from_timing = match name {
-                "ClientBeginRequest" => t.request_start,
-                "ClientDoneRequest" => t.request_end,
-                "ServerBeginResponse" => t.response_start,
-                "ClientDoneResponse" => t.response_end,
+                "ClientBeginRequest" => t.request_start(),
+                "ClientDoneRequest" => t.request_end(),
+                "ServerBeginResponse" => t.response_start(),
+                "ClientDoneResponse" => t.response_end(),
                 _ => None,
             };
             from_timing
@@ -229,13 +229,13 @@ fn meta_xml(ex: &Exchange, conn: Option<&Connection>, number: usize, notes: &[St
             flags.push(("x-hostip".into(), c.server.ip().to_string()));
         }
     }
-    let mut comment: Vec<String> = ann.comment.iter().cloned().collect();
+    let mut comment: Vec<String> = ann.comment.iter().map(|c| c.to_string()).collect();
     comment.extend(notes.iter().cloned());
     if !comment.is_empty() {
         flags.push(("ui-comments".into(), comment.join("; ")));
     }
     if let Some(color) = &ann.color {
-        flags.push(("ui-color".into(), color.clone()));
+        flags.push(("ui-color".into(), color.to_string()));
     }
     for (n, v) in flags {
         x.push_str(&format!(
@@ -324,7 +324,7 @@ pub fn write_saz<W: Write + Seek>(
         let ws = ex
             .annotations
             .as_deref()
-            .map(|a| a.websocket.as_slice())
+            .map(|a| &*a.websocket)
             .unwrap_or(&[]);
         if !ws.is_empty() {
             zip.start_file(format!("raw/{key}_w.txt"), opts)?;

@@ -159,8 +159,7 @@ pub(super) fn redact_message_body(f: &mut Fingerprints, headers: &mut Headers, b
         }
         if body.wire_length > 0 {
             body.wire_kept = None;
-            body.wire_sha256 = None;
-            body.decoded_sha256 = None;
+            body.digests = crate::model::Digests::default();
         }
         return;
     };
@@ -169,7 +168,8 @@ pub(super) fn redact_message_body(f: &mut Fingerprints, headers: &mut Headers, b
     };
     let new: Arc<[u8]> = Arc::from(new);
     body.decoded_length = Some(new.len() as u64);
-    body.decoded_sha256 = Some(Sha256::digest(&new).into());
+    body.digests =
+        crate::model::Digests::new(body.wire_sha256(), Some(Sha256::digest(&new).into()));
     if body.head.is_some() {
         body.head = Some(new.clone());
     }
@@ -186,7 +186,8 @@ pub(super) fn redact_message_body(f: &mut Fingerprints, headers: &mut Headers, b
         }
     };
     body.wire_length = wire.len() as u64;
-    body.wire_sha256 = Some(Sha256::digest(&wire).into());
+    body.digests =
+        crate::model::Digests::new(Some(Sha256::digest(&wire).into()), body.decoded_sha256());
     body.wire_kept = Some(wire.clone());
     let len = wire.len().to_string();
     *headers = rebuild(headers, |n, v| {

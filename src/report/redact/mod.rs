@@ -142,7 +142,7 @@ fn exchange(f: &mut Fingerprints, x: &mut Exchange) {
     }
     if let Some(ann) = x.annotations.as_deref_mut() {
         if let Some(c) = &ann.comment {
-            ann.comment = Some(f.sweep(c));
+            ann.comment = Some(f.sweep(c).into());
         }
         let flags: Vec<(String, String)> = ann
             .flags

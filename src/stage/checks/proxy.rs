@@ -153,8 +153,8 @@ pub(super) fn wpad(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>) {
             start,
             end: e
                 .timing
-                .response_end
-                .or(e.timing.response_start)
+                .response_end()
+                .or(e.timing.response_start())
                 .map(|a| a.ts),
             what: Err(e.id),
             result,

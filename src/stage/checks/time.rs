@@ -42,7 +42,7 @@ fn slow_hint(stage: &str) -> &'static str {
 pub(super) fn date_skew(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>) {
     let mut by_host: BTreeMap<String, Vec<(f64, ExchId, bool)>> = BTreeMap::new();
     for i in &cx.items {
-        let Some(at) = i.ex.timing.response_start.map(|a| a.ts) else {
+        let Some(at) = i.ex.timing.response_start().map(|a| a.ts) else {
             continue;
         };
         if !real_time(at) {
@@ -110,7 +110,7 @@ pub(super) fn saml_window(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>) {
         }
         let reference = i.resp_header("Date").and_then(parse_http_date).or_else(|| {
             i.ex.timing
-                .response_start
+                .response_start()
                 .map(|a| a.ts)
                 .filter(|t| real_time(*t))
         });
@@ -150,8 +150,8 @@ pub(super) fn slow_steps(cx: &Ctx<'_>, check: &Check, out: &mut Vec<Finding>) {
         if i.stage() == "event-channel" {
             continue;
         }
-        let t = i.ex.timing;
-        let (Some(start), Some(resp)) = (t.request_end.or(t.request_start), t.response_start)
+        let t = &i.ex.timing;
+        let (Some(start), Some(resp)) = (t.request_end().or(t.request_start()), t.response_start())
         else {
             continue;
         };

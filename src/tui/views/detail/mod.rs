@@ -267,7 +267,7 @@ fn cached_build(
             a.diagnostics.len(),
         ],
         id: x.id,
-        timing: x.timing,
+        timing: x.timing.clone(),
         stage: x.stage.clone(),
         note: notes.get(x.id).cloned(),
         tab: state.tab,

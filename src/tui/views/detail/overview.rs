@@ -173,10 +173,10 @@ fn notes_section(out: &mut Out, x: &Exchange, notes: &Notes) {
         out.field_text("Comment", c);
     }
     let Some(ann) = ann else { return };
-    out.field_text("Recorded as", &ann.origin);
+    out.field_text("Recorded as", ann.origin.to_string());
     if let Some(c) = &ann.comment {
         // Input comments usually became the note above; show them only when they differ.
-        if notes.comment(x.id) != Some(c.as_str()) {
+        if notes.comment(x.id) != Some(&**c) {
             out.field_text("Trace comment", c);
         }
     }
@@ -228,7 +228,7 @@ fn timing_section(out: &mut Out, a: &Analysis, x: &Exchange) {
     if first.frame.0 > 0 {
         spans.push(Span::styled(format!("  frame {}", first.frame.0), t.dim()));
     }
-    let label = if tm.request_start.is_some() {
+    let label = if tm.request_start().is_some() {
         "Request start"
     } else {
         "Response start"
@@ -238,13 +238,13 @@ fn timing_section(out: &mut Out, a: &Analysis, x: &Exchange) {
     let dur = |from: Option<crate::model::Arrival>, to: Option<crate::model::Arrival>| {
         Some(ns_between(to?.ts, from?.ts))
     };
-    if let Some(ns) = dur(tm.request_start, tm.request_end) {
+    if let Some(ns) = dur(tm.request_start(), tm.request_end()) {
         out.field_text("Request sent", human_duration(ns));
     }
-    if let Some(ns) = dur(tm.request_end.or(tm.request_start), tm.response_start) {
+    if let Some(ns) = dur(tm.request_end().or(tm.request_start()), tm.response_start()) {
         out.field_text("Wait (TTFB)", human_duration(ns));
     }
-    if let Some(ns) = dur(tm.response_start, tm.response_end) {
+    if let Some(ns) = dur(tm.response_start(), tm.response_end()) {
         out.field_text("Receive", human_duration(ns));
     }
     if let Some(span) = crate::presentation::timeline::exchange_span(x) {
@@ -252,7 +252,7 @@ fn timing_section(out: &mut Out, a: &Analysis, x: &Exchange) {
             human_duration(ns_between(span.end, span.start)),
             t.title(),
         )];
-        if tm.response_end.is_none() {
+        if tm.response_end().is_none() {
             spans.push(Span::styled("  (no response end seen)", t.dim()));
         }
         out.field("Total", spans);

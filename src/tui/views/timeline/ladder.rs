@@ -128,14 +128,14 @@ impl Flow {
                 add_name(server, strip_port(host));
             }
             let t = &x.timing;
-            let req_when = t.request_start.or(t.request_end).map(|a| a.ts);
+            let req_when = t.request_start().or(t.request_end()).map(|a| a.ts);
             if x.request.is_some() {
                 raw.push((req_when, What::Request(x.id), client, server));
             }
             if x.response.is_some() {
                 let when = t
-                    .response_start
-                    .or(t.response_end)
+                    .response_start()
+                    .or(t.response_end())
                     .map(|a| a.ts)
                     .or(req_when);
                 raw.push((when, What::Response(x.id), server, client));
