@@ -75,6 +75,11 @@ mod tests {
     /// An external sign-in up to the user resource (its links put the applications URL on
     /// pool 1's external web FQDN), then the probe answered `answer` by the reverse proxy
     /// (`fqdn` empty: no X-MS-Server-Fqdn) unless `from_fe`.
+    /// The outcome the stage layer gave exchange `x`.
+    fn outcome_of(a: &Analysis, x: ExchId) -> Outcome {
+        a.exchanges[x.0 as usize].stage.as_deref().unwrap().outcome
+    }
+
     fn probe_answered(
         status: u16,
         headers: Vec<(&'static str, String)>,
@@ -145,14 +150,7 @@ mod tests {
             "<html>Forbidden</html>",
             false,
         );
-        assert_eq!(
-            a.exchanges[probe.0 as usize]
-                .stage
-                .as_deref()
-                .unwrap()
-                .outcome,
-            Outcome::Fail
-        );
+        assert_eq!(outcome_of(&a, probe), Outcome::Fail);
         let f = of(&a, "C-NET-3");
         assert_eq!(f.len(), 1);
         assert!(
@@ -164,14 +162,7 @@ mod tests {
         assert!(of(&a, "C-POL-1").is_empty());
         // A 502 from the proxy: the stage-30 text of C-NET-3 (RP could not reach the FE).
         let (a, probe) = probe_answered(502, Vec::new(), "Bad Gateway", false);
-        assert_eq!(
-            a.exchanges[probe.0 as usize]
-                .stage
-                .as_deref()
-                .unwrap()
-                .outcome,
-            Outcome::Fail
-        );
+        assert_eq!(outcome_of(&a, probe), Outcome::Fail);
         let f = of(&a, "C-NET-3");
         assert_eq!(f.len(), 1);
         assert!(
@@ -191,14 +182,7 @@ mod tests {
             r#"{"code":"Forbidden","subcode":"MobileApplicationNoLongerAllowed","message":"The user is not allowed to create mobile application."}"#,
             true,
         );
-        assert_eq!(
-            a.exchanges[probe.0 as usize]
-                .stage
-                .as_deref()
-                .unwrap()
-                .outcome,
-            Outcome::Fail
-        );
+        assert_eq!(outcome_of(&a, probe), Outcome::Fail);
         assert_eq!(of(&a, "C-POL-1")[0].exchanges, vec![probe]);
         assert!(of(&a, "C-NET-3").is_empty(), "{:#?}", a.findings);
     }
@@ -247,14 +231,7 @@ mod tests {
             "{}",
             true,
         );
-        assert_eq!(
-            a.exchanges[probe.0 as usize]
-                .stage
-                .as_deref()
-                .unwrap()
-                .outcome,
-            Outcome::Ok
-        );
+        assert_eq!(outcome_of(&a, probe), Outcome::Ok);
         assert!(of(&a, "C-NET-3").is_empty());
     }
 
