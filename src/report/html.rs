@@ -80,22 +80,11 @@ pub fn write_html(
     scope: &[ExchId],
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    write_html_with(a, notes, scope, None, out)
+    write_html_compared(a, notes, scope, None, None, out)
 }
 
-/// [`write_html`] of an analysis [`super::redact::redact`] gave: the summary says what was
-/// replaced.
-pub fn write_html_with(
-    a: &Analysis,
-    notes: &Notes,
-    scope: &[ExchId],
-    redaction: Option<&super::redact::RedactionSummary>,
-    out: &mut dyn Write,
-) -> io::Result<()> {
-    write_html_compared(a, notes, scope, redaction, None, out)
-}
-
-/// [`write_html_with`] with a section comparing the sign-in, stage by stage, with another
+/// [`write_html`] of an analysis [`super::redact::redact`] gave (the summary says what
+/// was replaced), with a section comparing the sign-in, stage by stage, with another
 /// one (`report A --compare-with B`), after the findings.
 pub fn write_html_compared(
     a: &Analysis,

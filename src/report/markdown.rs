@@ -148,22 +148,11 @@ pub fn write_markdown(
     scope: &[ExchId],
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    write_markdown_with(a, notes, scope, None, out)
+    write_markdown_compared(a, notes, scope, None, None, out)
 }
 
-/// [`write_markdown`] of an analysis [`super::redact::redact`] gave: the summary says what
-/// was replaced.
-pub fn write_markdown_with(
-    a: &Analysis,
-    notes: &Notes,
-    scope: &[ExchId],
-    redaction: Option<&super::redact::RedactionSummary>,
-    out: &mut dyn Write,
-) -> io::Result<()> {
-    write_markdown_compared(a, notes, scope, redaction, None, out)
-}
-
-/// [`write_markdown_with`] with a section comparing the sign-in, stage by stage, with
+/// [`write_markdown`] of an analysis [`super::redact::redact`] gave (the summary says what
+/// was replaced), with a section comparing the sign-in, stage by stage, with
 /// another one (`report A --compare-with B`), after the findings.
 pub fn write_markdown_compared(
     a: &Analysis,
