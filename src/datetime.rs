@@ -52,9 +52,11 @@ impl Civil {
     }
 }
 
-/// `2009-02-13 23:31:30.250` (with the date) or `23:31:30.250`: the UI's and reports' clock.
+/// `2009-02-13 23:31:30.250` (with the date) or `23:31:30.250`: the UI's and reports' clock,
+/// rounded to the millisecond as the relative times beside it are (`{:.3}`), so that a clock
+/// and an offset from the origin never disagree by one in the last digit.
 pub fn utc_time(ts: Ts, with_date: bool) -> String {
-    let c = Civil::of(ts);
+    let c = Civil::of(Ts(ts.0.saturating_add(500_000)));
     let clock = format!("{}.{:03}", c.clock(), c.nanos / 1_000_000);
     if with_date {
         format!("{} {clock}", c.date())
@@ -272,6 +274,15 @@ mod tests {
         let ts = Ts(1_234_567_890_250_000_000);
         assert_eq!(utc_time(ts, true), "2009-02-13 23:31:30.250");
         assert_eq!(utc_time(ts, false), "23:31:30.250");
+        // Rounded like `{:.3}` of the same instant: 30.2496 → .250, 59.9996 → the next minute.
+        assert_eq!(
+            utc_time(Ts(1_234_567_890_249_600_000), false),
+            "23:31:30.250"
+        );
+        assert_eq!(
+            utc_time(Ts(1_234_567_919_999_600_000), false),
+            "23:32:00.000"
+        );
         assert_eq!(utc_seconds(ts), "2009-02-13 23:31:30 UTC");
         assert_eq!(iso_utc(ts), "2009-02-13T23:31:30.250Z");
         assert_eq!(rfc3339_seconds(1_234_567_890), "2009-02-13T23:31:30Z");

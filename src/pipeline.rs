@@ -12,7 +12,7 @@ use crate::error::Result;
 use crate::http::{self, HttpOptions};
 use crate::model::{
     Analysis, Arrival, ConnId, Connection, Diagnostic, ExchId, Exchange, FrameNo, InputInfo,
-    Severity,
+    Severity, Ts,
 };
 use crate::net::ip::{Decoded, Decoder, TcpSegment};
 use crate::net::reassembly::ReassemblyOptions;
@@ -168,6 +168,7 @@ fn analyze_captures(
     let workers = worker_count(options);
     let mut read = Reading {
         frames_per_input: vec![0u64; inputs.len()],
+        first_frames: vec![None; inputs.len()],
         keylog: Vec::new(),
         frame_no: 0,
         diagnostics: Vec::new(),
@@ -211,6 +212,7 @@ fn analyze_captures(
 
     let Reading {
         frames_per_input,
+        first_frames,
         keylog,
         frame_no,
         mut diagnostics,
@@ -257,6 +259,7 @@ fn analyze_captures(
             link_types: records.link_types().iter().map(|l| l.name()).collect(),
             truncated,
             stopped_at: records.damage().map(|d| d.offset),
+            first_frame: first_frames[i],
         });
     }
     if malformed > MALFORMED_LISTED {
@@ -319,6 +322,8 @@ const MALFORMED_LISTED: u64 = 20;
 /// The reading thread's state.
 struct Reading {
     frames_per_input: Vec<u64>,
+    /// Each input's first frame time (file order): the reports' time origin.
+    first_frames: Vec<Option<Ts>>,
     keylog: Vec<String>,
     frame_no: u64,
     diagnostics: Vec<Diagnostic>,
@@ -351,6 +356,9 @@ impl Reading {
                 Record::Frame(frame) => {
                     self.frame_no += 1;
                     self.frames_per_input[input] += 1;
+                    if self.frames_per_input[input] == 1 {
+                        self.first_frames[input] = Some(frame.ts);
+                    }
                     let at = Arrival {
                         frame: FrameNo(self.frame_no),
                         ts: frame.ts,

@@ -456,6 +456,8 @@ fn exchange_0_has_the_same_time_in_every_report_counted_from_the_first_frame() {
                     (origin - first_frame).abs() < 1e-6,
                     "{origin} {first_frame}"
                 );
+                let input_first = v["inputs"][0]["first_frame"].as_f64().unwrap();
+                assert!((input_first - first_frame).abs() < 1e-6, "{input_first}");
                 let x = &v["exchanges"][0];
                 // Exchange #0 is the request tshark shows first.
                 assert_eq!(x["timing"]["request_frames"][0].as_u64(), Some(frame0));

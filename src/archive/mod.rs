@@ -152,6 +152,7 @@ pub fn join(a: &mut Analysis, archive: &ArchiveInput, imp: Imported) {
         link_types: Vec::new(),
         truncated: false,
         stopped_at: None,
+        first_frame: None,
     });
     a.diagnostics.push(Diagnostic {
         input: Some(input),

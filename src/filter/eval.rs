@@ -84,11 +84,12 @@ impl<'a> MatchContext<'a> {
     }
 }
 
-/// The one time origin of the UI and the reports: the first instant the inputs recorded
-/// (a connection's first packet, a DNS message or an exchange's first byte; the first frame
-/// of the inputs as far as the analysis keeps it). The filter's `time` counts from it, and
-/// `presentation::timeline` hands it on to the views.
+/// The one time origin of the UI and the reports: the first frame of the inputs (for a trace
+/// archive, which has no frames, the first instant it recorded: a connection, a DNS message
+/// or an exchange's first byte, whichever is earliest). The filter's `time` counts from it,
+/// and `presentation::timeline` hands it on to the views.
 pub fn time_origin(a: &Analysis) -> Option<Ts> {
+    let frames = a.inputs.iter().filter_map(|i| i.first_frame);
     let conns = a.connections.iter().map(|c| c.first_seen);
     let exchanges = a
         .exchanges
@@ -100,7 +101,7 @@ pub fn time_origin(a: &Analysis) -> Option<Ts> {
             .map(|q| q.ts)
             .or(l.response.as_ref().map(|r| r.arrival.ts))
     });
-    conns.chain(exchanges).chain(lookups).min()
+    frames.chain(conns).chain(exchanges).chain(lookups).min()
 }
 
 pub(crate) fn eval(node: &Node, cx: &MatchContext<'_>, x: &Exchange) -> bool {

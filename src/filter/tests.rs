@@ -682,3 +682,16 @@ fn time_counts_from_the_first_instant_the_inputs_recorded() {
         Some(origin)
     );
 }
+
+#[test]
+fn time_counts_from_the_first_frame_even_when_it_carried_nothing_kept() {
+    // A first frame (an ARP, say) a second before the first connection: the origin is that
+    // frame, not the connection.
+    let mut a = sample_set();
+    let first_conn = a.connections.iter().map(|c| c.first_seen).min().unwrap();
+    let frame = crate::model::Ts(first_conn.0 - 1_000_000_000);
+    let mut info = crate::testkit::input("x.pcap", "pcap", &["ethernet"]);
+    info.first_frame = Some(frame);
+    a.inputs.push(info);
+    assert_eq!(time_origin(&a), Some(frame));
+}

@@ -150,6 +150,9 @@ pub struct InputInfo {
     pub truncated: bool,
     /// The byte offset where reading stopped, when it did before the end.
     pub stopped_at: Option<u64>,
+    /// The time of the file's first frame (in file order), whatever it carried; None for a
+    /// trace archive or a capture without frames. The reports' time origin counts from it.
+    pub first_frame: Option<Ts>,
 }
 
 impl InputInfo {

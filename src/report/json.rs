@@ -349,6 +349,8 @@ impl Serialize for InputDto<'_> {
             truncated: bool,
             /// The byte offset where reading stopped, null when the whole file was read.
             stopped_at: Option<u64>,
+            /// Epoch seconds of the file's first frame; null for a trace archive.
+            first_frame: Option<f64>,
         }
         let i = self.0;
         I {
@@ -359,6 +361,7 @@ impl Serialize for InputDto<'_> {
             link_types: &i.link_types,
             truncated: i.truncated,
             stopped_at: i.stopped_at,
+            first_frame: i.first_frame.map(|t| t.as_secs_f64()),
         }
         .serialize(s)
     }

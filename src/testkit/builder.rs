@@ -28,6 +28,7 @@ pub fn input(path: &str, format: &str, link_types: &[&str]) -> InputInfo {
         link_types: link_types.iter().map(|l| l.to_string()).collect(),
         truncated: false,
         stopped_at: None,
+        first_frame: None,
     }
 }
 
