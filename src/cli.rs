@@ -134,6 +134,32 @@ struct OpenArgs {
     /// ~/.config/lyncscope/config.toml when it exists.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Open a second input to compare this sign-in with, stage by stage (the Compare pane,
+    /// key V; V also asks for a file in the UI). It is read with the key options above plus
+    /// its own --b-… ones.
+    #[arg(long, value_name = "FILE")]
+    compare_with: Option<PathBuf>,
+    #[command(flatten)]
+    b_keys: OtherSideKeys,
+}
+
+/// Key material of the second input of the UI's Compare pane (`open --compare-with`): the
+/// --b-… options of `compare`, added to the shared ones. The report's `--compare-…` names
+/// are accepted too.
+#[derive(clap::Args, Debug)]
+struct OtherSideKeys {
+    /// NSS key log file for the compared input only (repeatable).
+    #[arg(long, value_name = "FILE", alias = "compare-keylog")]
+    b_keylog: Vec<PathBuf>,
+    /// Server RSA private key for the compared input only (repeatable).
+    #[arg(long, value_name = "FILE", alias = "compare-key")]
+    b_key: Vec<PathBuf>,
+    /// PKCS#12 / PFX server key for the compared input only.
+    #[arg(long, value_name = "FILE", alias = "compare-pfx")]
+    b_pfx: Vec<PathBuf>,
+    /// Password for the compared input only (overrides --password there).
+    #[arg(long, alias = "compare-password")]
+    b_password: Option<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -414,6 +440,38 @@ fn open_cmd(args: OpenArgs) -> Result<()> {
     options.http.keep_budget = Some(lyncscope::http::KeepBudget::new(UI_BODY_BUDGET));
     // The UI reads the inputs on its worker thread through this, exchanges going to its live
     // list as they complete.
+    // A second input (--compare-with or named in the UI): the shared key options and the
+    // --b-… ones, as `compare` reads its side B.
+    let other_keys = SideKeys {
+        keylog: args.input.keylog.clone(),
+        a_keylog: Vec::new(),
+        b_keylog: args.b_keys.b_keylog.clone(),
+        key: args.input.key.clone(),
+        a_key: Vec::new(),
+        b_key: args.b_keys.b_key.clone(),
+        pfx: args.input.pfx.clone(),
+        a_pfx: Vec::new(),
+        b_pfx: args.b_keys.b_pfx.clone(),
+        password: args.input.password.clone(),
+        a_password: None,
+        b_password: args.b_keys.b_password.clone(),
+    };
+    let rules = args.input.rules.clone();
+    let open_other: lyncscope::tui::Opener = std::sync::Arc::new(move |file: PathBuf| {
+        let k = &other_keys;
+        let b_in = side_input(
+            &file,
+            k,
+            (&k.b_keylog, &k.b_key, &k.b_pfx, k.b_password.as_ref()),
+            &rules,
+            true,
+        );
+        let options = self::options(&b_in, 0).map_err(|e| lyncscope::Error::BadFile {
+            path: file.clone(),
+            message: format!("{e:#}"),
+        })?;
+        analyze(&b_in.files, &options, &mut ())
+    });
     let files = args.input.files.clone();
     let load: lyncscope::tui::Loader = Box::new(move |live, progress| {
         options.http.live = Some(live);
@@ -426,6 +484,8 @@ fn open_cmd(args: OpenArgs) -> Result<()> {
         keys: config.keys,
         palette: config.palette,
         columns: config.columns,
+        compare_with: args.compare_with,
+        open_other: Some(open_other),
     })?;
     Ok(())
 }
