@@ -179,3 +179,21 @@ fn v_without_a_second_input_asks_for_one() {
     let c = app.compare.comparison.as_ref().unwrap();
     assert_eq!(c.parting_pair().map(|p| p.stage.as_str()), Some("ad-user"));
 }
+
+#[test]
+fn readme_compare_capture_is_the_snapshot() {
+    // The README's screen of the Compare pane is the pane of the compare_b_d snapshot.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let snap = std::fs::read_to_string(root.join("tests/snapshots/tui_compare__compare_b_d.snap"))
+        .unwrap();
+    let pane: Vec<&str> = snap
+        .lines()
+        .skip_while(|l| !l.starts_with("┌ Compare"))
+        .collect();
+    let end = pane.iter().position(|l| l.starts_with('└')).unwrap();
+    assert!(
+        readme.contains(&pane[..=end].join("\n")),
+        "README's Compare screen differs from tests/snapshots/tui_compare__compare_b_d.snap"
+    );
+}

@@ -223,7 +223,16 @@ pub fn run(req: OpenRequest) -> Result<(), TuiError> {
             }
         }
         if let Ok(other) = other_rx.try_recv() {
-            app.compare_with(other.map_err(|e| e.to_string()));
+            // The error and its reasons ("x.pcap: cannot open: No such file or directory").
+            app.compare_with(other.map_err(|e| {
+                let mut text = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(s) = source {
+                    text.push_str(&format!(": {s}"));
+                    source = s.source();
+                }
+                text
+            }));
         }
         terminal.draw(|f| draw::draw(f, &mut app, &theme))?;
         let wait = if app.loading.is_some() { 50 } else { 250 };
