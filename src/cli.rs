@@ -173,6 +173,13 @@ struct StagesArgs {
     /// the findings stay the whole capture's.
     #[arg(long, value_name = "EXPR")]
     filter: Option<String>,
+    /// Replace tokens and credentials in the URLs shown (`?access_token=`, `code=`, `cwt=` …)
+    /// by stable fingerprints (‹token:3f2a91c0›), as the Markdown report does. The default.
+    #[arg(long, conflicts_with = "no_redact")]
+    redact: bool,
+    /// Show the URLs as captured, secrets included.
+    #[arg(long)]
+    no_redact: bool,
 }
 
 /// What to read, and the key material to decrypt it.
@@ -434,6 +441,8 @@ fn open_cmd(args: OpenArgs) -> Result<()> {
             input: args.input,
             all: false,
             filter: args.filter,
+            redact: false,
+            no_redact: false,
         });
     }
     let mut options = options(&args.input, EXPORT_BODY_KEEP)?;
@@ -735,6 +744,12 @@ fn compare_cmd(args: CompareArgs) -> Result<()> {
 fn stages_cmd(args: StagesArgs) -> Result<()> {
     parse_filter(args.filter.as_deref())?;
     let analysis = load(&args.input, 0)?;
+    // The table prints request URLs, and a URL can carry a token: redacted by default, like
+    // the Markdown report a table is pasted into a ticket the same way.
+    let analysis = match redaction(args.redact, args.no_redact, true) {
+        report::export::Redact::Redact => report::redact::redact(&analysis).0,
+        report::export::Redact::Keep => analysis,
+    };
     let only = filtered(&analysis, args.filter.as_deref())?;
     let stdout = std::io::stdout();
     let mut w = std::io::BufWriter::new(stdout.lock());
