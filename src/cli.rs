@@ -436,6 +436,12 @@ fn open_cmd(args: OpenArgs) -> Result<()> {
     parse_filter(args.filter.as_deref())?;
     let config = ui_config(args.config.clone())?;
     if !std::io::stdout().is_terminal() {
+        if let Some(other) = &args.compare_with {
+            anyhow::bail!(
+                "--compare-with {}: standard output is not a terminal, so there is no UI to show it in; `lyncscope compare A B` prints the comparison",
+                other.display()
+            );
+        }
         eprintln!("lyncscope: standard output is not a terminal: printing the stage table (see `lyncscope --help` for the reports)");
         return stages_cmd(StagesArgs {
             input: args.input,
