@@ -21,7 +21,7 @@ use crate::tui::theme::Theme;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -174,7 +174,8 @@ fn pair_lines(
         .map(|p| p.name().chars().count())
         .max()
         .unwrap_or(0)
-        .min(34);
+        .min(34)
+        .min(width / 4);
     let side_w = width.saturating_sub(name_w + 14) / 2;
     let cut = |s: String, w: usize| -> String {
         if s.chars().count() <= w {
@@ -324,8 +325,15 @@ pub fn render_compare(
         f.render_widget(Paragraph::new(text), inner);
         return;
     };
+    // The headline wrapped on up to three lines (it says why they part).
+    let headline = c.headline();
+    let head_lines = headline
+        .chars()
+        .count()
+        .div_ceil(usize::from(inner.width.max(1)))
+        .clamp(1, 3) as u16;
     let [head, lanes, list] = Layout::vertical([
-        Constraint::Length(1),
+        Constraint::Length(head_lines),
         Constraint::Length(5),
         Constraint::Fill(1),
     ])
@@ -335,7 +343,10 @@ pub fn render_compare(
     } else {
         theme.ok()
     };
-    f.render_widget(Line::styled(c.headline(), style), head);
+    f.render_widget(
+        Paragraph::new(Line::styled(headline, style)).wrap(Wrap { trim: false }),
+        head,
+    );
 
     // One cell per visit: as wide as the pane allows (2 to 8 columns); when they do not all
     // fit, the window follows the selection.
@@ -354,6 +365,12 @@ pub fn render_compare(
     );
 
     let (lines, at) = pair_lines(c, state.selected, usize::from(list.width), theme);
+    // Long lines wrap, so aim a little above the selected visit to keep it in view.
     let scroll = at.saturating_sub(usize::from(list.height) / 3) as u16;
-    f.render_widget(Paragraph::new(lines).scroll((scroll, 0)), list);
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0)),
+        list,
+    );
 }
