@@ -48,7 +48,8 @@ The sign-ins are aligned by discovery stage (docs/stages.md), not by time or exc
 the n-th visit of a stage on one side is paired with the n-th visit of that stage on the other. \
 When one side is a trace archive (SAZ, HAR) only the HTTP exchanges are compared (an archive \
 holds no DNS, no connection without HTTP and no TLS handshake). Exit code 0 whether or not \
-they differ; --format json gives the schema lyncscope/compare-1 (docs/report-schema.md).";
+they differ; --format json gives the schema lyncscope/compare-1 (docs/report-schema.md). \
+The UI shows the same in its Compare pane: lyncscope A --compare-with B, then key V.";
 
 #[derive(clap::Args, Debug)]
 struct CompareArgs {
