@@ -246,6 +246,46 @@ fn resets_and_goaway_are_said_in_words() {
 }
 
 #[test]
+fn goaway_names_the_open_streams_it_cut() {
+    let mut c = Conn::started();
+    for (id, path) in [(1, "/g1"), (3, "/g2"), (5, "/g3"), (7, "/g4")] {
+        c.get(id, path);
+    }
+    c.headers(
+        Dir::ServerToClient,
+        1,
+        FLAG_END_STREAM,
+        &[(":status", "200")],
+    );
+    c.headers(
+        Dir::ServerToClient,
+        3,
+        FLAG_END_STREAM,
+        &[(":status", "200")],
+    );
+    c.send(
+        Dir::ServerToClient,
+        &frame(GOAWAY, 0, 0, &[0, 0, 0, 3, 0, 0, 0, 0]),
+    );
+    // The client's own GOAWAY at its end cuts nothing: the server pushed no stream.
+    c.send(Dir::ClientToServer, &frame(GOAWAY, 0, 0, &[0; 8]));
+    let msgs = messages(&c.finish());
+    assert!(
+        msgs.contains(
+            "the server sent GOAWAY (NO_ERROR), last stream processed 3: streams 5, 7 were \
+             never processed"
+        ),
+        "{msgs}"
+    );
+    assert!(
+        msgs.contains(
+            "the client sent GOAWAY (NO_ERROR), last stream processed 0: no open stream was cut"
+        ),
+        "{msgs}"
+    );
+}
+
+#[test]
 fn frames_are_recognised_without_the_preface_and_text_is_not() {
     let mut b = frame(
         HEADERS,
