@@ -40,7 +40,7 @@ fn stream_id(x: &Exchange) -> Option<u32> {
     x.stream.as_ref().map(|s| s.id)
 }
 
-fn find<'a>(a: &'a Analysis, conn: ConnId, stream: u32) -> &'a Exchange {
+fn find(a: &Analysis, conn: ConnId, stream: u32) -> &Exchange {
     a.exchanges
         .iter()
         .find(|x| x.connection == conn && stream_id(x) == Some(stream))
