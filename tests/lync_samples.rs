@@ -3,7 +3,7 @@
 
 mod common;
 
-use lyncscope::model::{Analysis, Exchange, FindingSeverity, Outcome};
+use lyncscope::model::{Analysis, Exchange, FindingSeverity, HttpVersion, Outcome};
 use lyncscope::stage::classify::request_view;
 use lyncscope::{analyze, Options};
 use serde_json::Value;
@@ -453,4 +453,81 @@ fn corpus_oauth_and_ntlm_archives_have_no_lync_stages() {
         );
     }
     assert_eq!(seen, 6, "the six office-inspectors / oinspector archives");
+}
+
+/// Sample M: the reverse proxy speaks h2. Each HTTP step is on the protocol and stream the
+/// client recorded (`http_version`, `stream`); the web-ticket leg the proxy reset carries the
+/// reset code the client got, and C-H2-1 says (info) that the leg was redone on HTTP/1.1.
+#[test]
+fn sample_m_h2_legs_and_the_http11_retry_follow_the_script() {
+    let script: Value = serde_json::from_slice(
+        &std::fs::read(lync_dir().join("M-h2-proxy-http11-required.script.json")).unwrap(),
+    )
+    .unwrap();
+    let a = analyze_with_stages(&lync_dir().join(s(&script, "capture").unwrap()));
+    let http: Vec<&Value> = script["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|st| s(st, "kind") == Some("http"))
+        .collect();
+    let by_step = match_http(&a, &http);
+    let mut resets = Vec::new();
+    for st in &http {
+        let id = s(st, "step").unwrap();
+        let x = by_step[id];
+        let stream = x.stream.as_ref().map(|st| st.id);
+        match s(st, "http_version") {
+            Some("HTTP/2") => {
+                assert_eq!(x.http_version, HttpVersion::Http2, "{id}");
+                assert_eq!(stream.map(u64::from), st["stream"].as_u64(), "{id}: stream");
+            }
+            _ => assert_eq!(x.http_version, HttpVersion::Http1, "{id}"),
+        }
+        let reset = x.stream.as_ref().and_then(|st| st.reset.as_ref());
+        assert_eq!(
+            reset.map(|r| r.name.as_str()),
+            s(st, "reset"),
+            "{id}: reset"
+        );
+        if let Some(r) = reset {
+            assert!(!r.by_client && x.response.is_none(), "{id}");
+            resets.push((id, x));
+        }
+        assert_eq!(
+            x.response.as_ref().map(|p| u64::from(p.status)),
+            st["status"].as_u64(),
+            "{id}: status"
+        );
+    }
+    assert_eq!(resets.len(), 1, "one leg reset");
+    let (reset_id, reset_x) = resets[0];
+    // The retry: the next step with the same method and URL, on HTTP/1.1.
+    let reset_step = http
+        .iter()
+        .find(|st| s(st, "step") == Some(reset_id))
+        .unwrap();
+    let retry = http
+        .iter()
+        .skip_while(|st| s(st, "step") != Some(reset_id))
+        .skip(1)
+        .find(|st| {
+            s(st, "method") == s(reset_step, "method") && s(st, "url") == s(reset_step, "url")
+        })
+        .unwrap();
+    let retry_x = by_step[s(retry, "step").unwrap()];
+    assert_ne!(retry_x.connection, reset_x.connection, "a new connection");
+    let h2 = a
+        .findings
+        .iter()
+        .find(|f| f.check == "C-H2-1")
+        .expect("C-H2-1");
+    assert_eq!(h2.severity, FindingSeverity::Info, "{}", h2.message);
+    assert!(
+        h2.exchanges.contains(&reset_x.id) && h2.exchanges.contains(&retry_x.id),
+        "{:?}: {}",
+        h2.exchanges,
+        h2.message
+    );
+    assert!(h2.message.contains("HTTP_1_1_REQUIRED"), "{}", h2.message);
 }

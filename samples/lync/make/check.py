@@ -43,7 +43,13 @@ def main():
         want_https = [w for w in want if w[1].startswith("https://")]
         got = tshark(pc, "http.request", ["frame.number", "tls.record.content_type", "http.request.method",
                                           "http.host", "http.request.uri", "tcp.srcport"])
-        got_urls = [(g[2], ("https://" if g[1] else "http://") + g[3] + g[4]) for g in got]
+        got_urls = [(int(g[0]), g[2], ("https://" if g[1] else "http://") + g[3] + g[4]) for g in got]
+        # HTTP/2 requests (M): tshark's http2 fields, one value per HEADERS frame in the packet
+        for g in tshark(pc, "http2.headers.method", ["frame.number", "http2.headers.method", "http2.headers.authority",
+                                                      "http2.headers.path"]):
+            for m, host, path in zip(*(x.split(",") for x in g[1:4])):
+                got_urls.append((int(g[0]), m, "https://" + host + path))
+        got_urls = [(m, u) for _, m, u in sorted(got_urls, key=lambda x: x[0])]
         decrypted_https = [u for u in got_urls if u[1].startswith("https://")]
         bad = tshark(pc, "ip.checksum.status==0 or tcp.checksum.status==0 or udp.checksum.status==0", ["frame.number"],
                      ["-o", "ip.check_checksum:TRUE", "-o", "tcp.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE"])

@@ -96,9 +96,10 @@ TOKENS = {  # (pool) -> access token issued by that pool's /WebTicket/oauthtoken
     "I": {"pool1": "cwt=AAEBHAEFAAAAAAAFFQAAAP1INTaliceI1wPd3"},
     "J": {"pool1": "cwt=AAEBHAEFAAAAAAAFFQAAAP1EXTaliceJ1never"},  # never issued: the password is wrong
     "K": {"pool1": "cwt=AAEBHAEFAAAAAAAFFQAAAP1EXTaliceK1rZt8"},
+    "M": {"pool1": "cwt=AAEBHAEFAAAAAAAFFQAAAP1EXTaliceM1h2Rq9"},
 }[SCN]
 HOME_POOL = {"A": "pool1", "E": "pool1", "B": "pool2", "C": "pool2", "D": None, "F": None, "G": None,
-             "H": "pool1", "I": "pool1", "J": "pool1", "K": "pool1", "L": "pool1"}[SCN]
+             "H": "pool1", "I": "pool1", "J": "pool1", "K": "pool1", "L": "pool1", "M": "pool1"}[SCN]
 FE = {"pool1": "fe01.contoso.net" if GROUP == "internal" else "fe02.contoso.net", "pool2": "fe21.contoso.net"}
 
 HOST_SITE = {  # Host header -> (pool, site)
@@ -245,7 +246,7 @@ class Resp:
         self.latency, self.kind, self.fqdn, self.ctype, self.cache = latency, kind, fqdn, ctype, cache
         self.https = True
 
-    def render(self):
+    def fields(self):
         h = []
         if self.kind in ("lync", "exchange"):
             h.append(("Cache-Control", self.cache))
@@ -294,6 +295,10 @@ class Resp:
             h.append(("Date", http_date()))
         if self.status not in (204, 304):
             h.append(("Content-Length", str(len(self.body))))
+        return h
+
+    def render(self):
+        h = self.fields()
         head = "HTTP/1.1 %d %s\r\n" % (self.status, self.reason)
         head += "".join("%s: %s\r\n" % kv for kv in h) + "\r\n"
         return head.encode("latin-1") + self.body
@@ -380,6 +385,64 @@ def serve_connection(sock, local_ip, scheme, peer):
             log(req.method, req.host, req.target, "->", resp.status)
     except (OSError, ssl.SSLError) as e:
         log("connection ended:", repr(e))
+    finally:
+        try:
+            sock.close()
+        except OSError:
+            pass
+
+
+def serve_h2(sock, local_ip, peer):
+    """M: the reverse proxy's h2 listener (ALPN h2; python3-h2, imported only here). Each stream
+    is routed like an HTTP/1.1 request; Windows authentication (the OAuth token endpoint, the
+    one NTLM leg of M) is refused with RST_STREAM HTTP_1_1_REQUIRED, as IIS 10 does."""
+    import h2.config
+    import h2.connection
+    import h2.errors
+    import h2.events
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
+    conn.initiate_connection()
+    sock.sendall(conn.data_to_send())
+    state = {"buf": b"", "ntlm": None, "peer": peer, "local": local_ip}
+    reqs = {}
+    try:
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                break
+            for ev in conn.receive_data(data):
+                if isinstance(ev, h2.events.RequestReceived):
+                    reqs[ev.stream_id] = [list(ev.headers), b""]
+                elif isinstance(ev, h2.events.DataReceived):
+                    reqs[ev.stream_id][1] += ev.data
+                    conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+                elif isinstance(ev, h2.events.StreamEnded):
+                    fields, body = reqs.pop(ev.stream_id)
+                    f = dict(fields)
+                    headers = [("Host", f[":authority"])] + [(k, v) for k, v in fields if not k.startswith(":")]
+                    req = Request(f[":method"], f[":path"], headers, body)
+                    if req.path.lower().startswith("/webticket/oauthtoken"):
+                        time.sleep(0.012)
+                        conn.reset_stream(ev.stream_id, error_code=h2.errors.ErrorCodes.HTTP_1_1_REQUIRED)
+                        log("h2", req.method, req.host, req.target, "-> RST_STREAM HTTP_1_1_REQUIRED")
+                        continue
+                    resp = route(req, state, "https")
+                    if resp is HOLD:
+                        log("h2 holding", req.method, req.target)
+                        continue
+                    time.sleep(resp.latency)
+                    hop = ("connection", "keep-alive", "transfer-encoding")
+                    out = [(":status", str(resp.status))] + [(k.lower(), v) for k, v in resp.fields() if k.lower() not in hop]
+                    conn.send_headers(ev.stream_id, out, end_stream=not resp.body)
+                    step = conn.max_outbound_frame_size
+                    for i in range(0, len(resp.body), step):
+                        conn.send_data(ev.stream_id, resp.body[i:i + step], end_stream=i + step >= len(resp.body))
+                    log("h2", req.method, req.host, req.target, "->", resp.status)
+            out = conn.data_to_send()
+            if out:
+                sock.sendall(out)
+    except (OSError, ssl.SSLError) as e:
+        log("h2 connection ended:", repr(e))
     finally:
         try:
             sock.close()
@@ -1009,6 +1072,8 @@ def server_ctx(cert):
     if not CFG.get("tls13"):  # L: OpenSSL's default groups (X25519 first), as the client offers: no HelloRetryRequest
         c.set_ecdh_curve("prime256v1")
     c.load_cert_chain(os.path.join(PKI, cert + ".chain.pem"), os.path.join(PKI, cert + ".key"))
+    if CFG.get("h2"):  # M: the reverse proxy offers h2 (IIS 10 / a modern proxy)
+        c.set_alpn_protocols(["h2", "http/1.1"])
     return c
 
 
@@ -1035,6 +1100,9 @@ def listener(ip, port, cert=None, hs_delay=0.0):
                         log("TLS handshake on %s:%d failed: %r" % (ip, port, e))
                         c.close()
                         return
+                if ctx and c.selected_alpn_protocol() == "h2":
+                    serve_h2(c, ip, peer)
+                    return
                 serve_connection(c, ip, "https" if ctx else "http", peer)
             threading.Thread(target=handle, daemon=True).start()
     threading.Thread(target=accept_loop, daemon=True).start()
@@ -1056,7 +1124,7 @@ def main():
         listener(L("10.20.0.10"), 443, "cert-ext-2019", 0.045)
         if SCN == "I":
             listener(L("10.10.0.80"), 80)
-    elif PKI_SET == "2019":  # J, K: the reverse proxy publishes pool 1, HTTP/80 included
+    elif PKI_SET == "2019":  # J, K, M: the reverse proxy publishes pool 1, HTTP/80 included
         listener(L("203.0.113.10"), 80)
         listener(L("203.0.113.10"), 443, "cert-ext-2019", 0.12)
     elif GROUP == "internal":

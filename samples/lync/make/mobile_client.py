@@ -256,6 +256,88 @@ class TlsChannel:
                 return b""
 
 
+class H2Session:
+    """HTTP/2 on a TLS channel whose ALPN chose h2 (scenario M; python3-h2, imported only here).
+    One reader thread feeds the frames to h2 and hands each stream's events to whoever waits for
+    that stream, so a held long poll does not block the requests after it."""
+
+    def __init__(self, chan):
+        import h2.config
+        import h2.connection
+        self.h2events = __import__("h2.events").events
+        self.errors = __import__("h2.errors").errors
+        self.chan = chan
+        self.lock = threading.Lock()
+        self.cond = threading.Condition(self.lock)
+        self.streams = {}  # id -> {"headers", "data", "done", "reset"}
+        self.conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+        with self.lock:
+            self.conn.initiate_connection()
+            self._flush()
+        threading.Thread(target=self._reader, daemon=True).start()
+
+    def _flush(self):  # with the lock held
+        data = self.conn.data_to_send()
+        if data:
+            self.chan.obj.write(data)
+            self.chan.sock.sendall(self.chan.out.read())
+
+    def _reader(self):
+        while True:
+            try:
+                d = self.chan.sock.recv(65536)
+            except OSError:
+                d = b""
+            with self.cond:
+                if not d:
+                    for st in self.streams.values():
+                        st["done"] = True
+                    self.cond.notify_all()
+                    return
+                self.chan.inc.write(d)
+                plain = b""
+                while True:
+                    try:
+                        plain += self.chan.obj.read(65536)
+                    except ssl.SSLWantReadError:
+                        break
+                    except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                        break
+                E = self.h2events
+                for ev in self.conn.receive_data(plain):
+                    st = self.streams.get(getattr(ev, "stream_id", None))
+                    if isinstance(ev, E.ResponseReceived) and st is not None:
+                        st["headers"] = list(ev.headers)
+                        st.setdefault("t_first", time.time())
+                    elif isinstance(ev, E.DataReceived):
+                        self.conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+                        if st is not None:
+                            st["data"] += ev.data
+                    elif isinstance(ev, E.StreamEnded) and st is not None:
+                        st["done"] = True
+                    elif isinstance(ev, E.StreamReset) and st is not None:
+                        st["reset"] = self.errors.ErrorCodes(ev.error_code).name
+                        st["done"] = True
+                self._flush()
+                self.cond.notify_all()
+
+    def request(self, headers, body):
+        """Sends one request; returns its stream id."""
+        with self.lock:
+            sid = self.conn.get_next_available_stream_id()
+            self.streams[sid] = {"headers": None, "data": b"", "done": False, "reset": None}
+            self.conn.send_headers(sid, headers, end_stream=not body)
+            if body:
+                self.conn.send_data(sid, body, end_stream=True)
+            self._flush()
+        return sid
+
+    def response(self, sid):
+        with self.cond:
+            self.cond.wait_for(lambda: self.streams[sid]["done"])
+            return self.streams[sid]
+
+
 # ----------------------------------------------------------------------------------------------
 
 class Conn:
@@ -268,6 +350,7 @@ class Conn:
         self.busy = False
         self.t_start = self.t_tcp = self.t_tls = None
         self.connect_sid = None  # SAZ: the CONNECT session of this tunnel
+        self.h2 = None  # H2Session when ALPN chose h2 (M)
 
     def open(self, timeout, judge_delay=0.015):
         c = self.client
@@ -286,11 +369,14 @@ class Conn:
         self.t_tcp = time.time()
         self.sock = s
         if self.scheme == "https":
-            self.chan = TlsChannel(s, c.ctx, self.host)
+            ctx = c.ctx_h1 if self.session.endswith("-h1") else c.ctx
+            self.chan = TlsChannel(s, ctx, self.host)
             try:
                 self.chan.handshake(judge_delay)
             finally:
                 self.t_tls = time.time()
+            if self.chan.obj.selected_alpn_protocol() == "h2":
+                self.h2 = H2Session(self.chan)
         return self
 
     def sendall(self, data):
@@ -407,7 +493,23 @@ class Client:
         ctx.options |= 0x00080000  # SSL_OP_NO_ENCRYPT_THEN_MAC: iOS 8 did not offer it
         if self.cfg.get("keylog", True):  # L: the phone's TLS secrets are not available
             ctx.keylog_filename = self.keylog
-        self.ctx = ctx
+        self.ctx = self.ctx_h1 = ctx
+        if self.cfg.get("h2"):  # M: the 2019 app offers h2 by ALPN; a leg redone on HTTP/1.1 offers only that
+            self.ctx_h1 = self.make_ctx(ctx, ["http/1.1"])
+            self.ctx = self.make_ctx(ctx, ["h2", "http/1.1"])
+
+    def make_ctx(self, like, alpn):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(os.path.join(HERE, "pki", self.cfg["trust"]))
+        ctx.verify_flags = like.verify_flags
+        ctx.minimum_version, ctx.maximum_version = like.minimum_version, like.maximum_version
+        ctx.set_ciphers(CIPHERS)
+        ctx.options = like.options
+        ctx.keylog_filename = self.keylog
+        ctx.set_alpn_protocols(alpn)
+        return ctx
 
     # -- clock ---------------------------------------------------------------------------------
     def at(self, t):
@@ -564,6 +666,8 @@ class Client:
         if dns_step:
             rec["dns"] = dns_step
         rec["why"] = why
+        if conn.h2:
+            return self.http2(conn, step, method, h, body, target, full_url, rec, outcome, stage, sub_kind, auth, wait)
         conn.busy = True
         t_send = time.time()
         conn.sendall(raw)
@@ -588,6 +692,36 @@ class Client:
             return None
         resp = finish()
         self.check(step, classify(resp, stage, sub_kind, bool(auth and auth.startswith("NTLM TlRMTVNTUAADAAAA"))), outcome)
+        return resp
+
+    def http2(self, conn, step, method, h, body, target, full_url, rec, outcome, stage, sub_kind, auth, wait):
+        """The request as an HTTP/2 stream: pseudo-header fields from the request line and Host,
+        the rest lower-case without the connection-specific ones (RFC 9113 section 8.2.2)."""
+        fields = [(":method", method), (":scheme", "https"), (":authority", h[0][1]), (":path", target)]
+        fields += [(k.lower(), v) for k, v in h[1:] if k.lower() not in ("connection", "keep-alive")]
+        rec["http_version"] = "HTTP/2"
+        t_send = time.time()
+        sid = conn.h2.request(fields, body)
+        rec["stream"] = sid
+        self.record(t_send, rec)
+
+        def finish():
+            st = conn.h2.response(sid)
+            if st["reset"]:
+                rec["reset"] = st["reset"]
+                return None
+            if st["headers"] is None:
+                return None
+            rh = [(k, v) for k, v in st["headers"] if not k.startswith(":")]
+            status = int(dict(st["headers"])[":status"])
+            rec["status"] = status
+            return Response(status, rh, st["data"], full_url)
+        if not wait:
+            threading.Thread(target=finish, daemon=True).start()
+            return None
+        resp = finish()
+        got = "noise" if rec.get("reset") else classify(resp, stage, sub_kind, bool(auth and auth.startswith("NTLM TlRMTVNTUAADAAAA")))
+        self.check(step, got, outcome)
         return resp
 
     # -- authentication helpers ------------------------------------------------------------------
@@ -1315,6 +1449,43 @@ def scenario_root_redirect(c):
             "findings_absent": ["C-PROXY-1", "C-CERT-1", "C-CERT-2", "C-AUTH-2", "C-AUTH-4", "C-ONLINE-1"],
             "no_fail_findings": True}
 
+def scenario_h2_proxy(c):
+    """M: the reverse proxy speaks h2 (ALPN); IIS refuses Windows authentication over HTTP/2
+    with RST_STREAM HTTP_1_1_REQUIRED, the app redoes the NTLM leg on a new HTTP/1.1 connection,
+    then goes on over h2 and signs in."""
+    domain = SIP.split("@")[1]
+    root = external_discovery(c, ("M01", "M02", "M03"), (0x7e01, 0x7e02), 0.090, "ok")
+    user_href = root.json["_links"]["user"]["href"]
+    chal = c.http("M04", "GET", user_href, at=0.300, accept="application/json", stage="ad-user-challenge",
+                  outcome="challenge", parent="M03", why="_links.user.href of M03 (no token yet); the proxy's ALPN chose h2")
+    oauth = msrtcoauth_href(chal)
+    body = "grant_type=urn:microsoft.rtc:windows"
+    ctype = "application/x-www-form-urlencoded;charset=UTF-8"
+    c.http("M05", "POST", oauth, at=0.600, accept="application/json", ctype=ctype, body=body, stage="webticket-oauth",
+           outcome="noise", parent="M04",
+           why="MsRtcOAuth href of the 401 of M04 on the h2 connection: IIS does no Windows authentication over HTTP/2 and resets the stream")
+    r = c.ntlm_post(("M06", "M07", "M08"), (0.700, 0.780, 0.860), oauth, body, ctype, stage="webticket-oauth",
+                    parent="M04", session="main-h1", accept="application/json",
+                    why="MsRtcOAuth href of the 401 of M04 again, after RST_STREAM HTTP_1_1_REQUIRED of M05: the same request on a new connection that offers only http/1.1")
+    token = r.json["access_token"]
+    user = c.http("M09", "GET", user_href, at=1.450, bearer=token, accept="application/json", stage="ad-user", outcome="ok",
+                  parent="M04", why="same user URL as M04, now with the token of M08, back on the h2 connection: service locations")
+    apps_href = user.json["_links"]["applications"]["href"]
+    c.http("M10", "GET", apps_href, at=1.600, accept="application/json", stage="ucwa-probe", outcome="challenge",
+           parent="M09", why="_links.applications.href of M09: the SfB engine's unauthenticated metadata request")
+    body = json.dumps({"UserAgent": UA, "EndpointId": ENDPOINT_ID, "Culture": "en-US"}, separators=(",", ":"))
+    app = c.http("M11", "POST", apps_href, at=1.700, bearer=token, accept="application/json", ctype="application/json",
+                 body=body, stage="ucwa-application", outcome="ok", parent="M09",
+                 why="_links.applications.href of M09 with the token of M08 (same pool): create the UCWA application")
+    ucwa_online(c, app, ("M12", "M13", "M14", "M15", "M11"), (2.600, 2.900, 3.000), token)
+    c.at(c.cfg["capture_end"])
+    return {"flow": "external", "signed_in": True, "furthest_stage": "event-channel", "failed_stage": None,
+            "verdict": "furthest: event-channel (ok)",
+            "findings": [{"check": "C-H2-1", "severity": "info"}],
+            "findings_absent": ["C-AUTH-2", "C-AUTH-4", "C-CERT-1", "C-CERT-2", "C-PROXY-1", "C-ONLINE-1"],
+            "no_fail_findings": True}
+
+
 def main():
     global SIP, UA
     letter, outdir = sys.argv[1], sys.argv[2]
@@ -1345,6 +1516,8 @@ def main():
         expect = scenario_wrong_password(c)
     elif letter == "K":
         expect = scenario_root_redirect(c)
+    elif letter == "M":
+        expect = scenario_h2_proxy(c)
     else:
         expect = scenario_c(c)
     c.write(expect)

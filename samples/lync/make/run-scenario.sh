@@ -30,13 +30,14 @@ if [ -n "$DROPS" ]; then
 fi
 
 rm -f "$OUT/$NAME.done"
-python3 "$HERE/lync_topology.py" "$L" "$WORK/ready" 2>"$WORK/topology.log" &
+PY=python3; [ "$L" = M ] && PY=/usr/bin/python3  # M: python3-h2 (Debian) for the h2 proxy and client
+$PY "$HERE/lync_topology.py" "$L" "$WORK/ready" 2>"$WORK/topology.log" &
 TOPO=$!
 for _ in $(seq 100); do [ -f "$WORK/ready" ] && break; sleep 0.1; done
 tcpdump -i lo -nn --immediate-mode -s 0 -w "$WORK/raw.pcap" 2>"$WORK/tcpdump.log" &
 TCPDUMP=$!
 sleep 1
-python3 "$HERE/mobile_client.py" "$L" "$OUT" 2>"$WORK/client.log" &
+$PY "$HERE/mobile_client.py" "$L" "$OUT" 2>"$WORK/client.log" &
 CLIENT=$!
 while [ ! -f "$OUT/$NAME.done" ]; do
   if ! kill -0 $CLIENT 2>/dev/null; then echo "client died:"; cat "$WORK/client.log"; kill $TOPO $TCPDUMP; exit 1; fi

@@ -102,6 +102,11 @@ SCENARIOS = {
     "K": dict(name="K-http-root-redirect", flow="external", time_base="2019-06-24T12:30:00Z", capture_end=6.0,
               title="External: the reverse proxy answers the HTTP/80 Autodiscover root with a 302 to the company web site (catch-all rule); HTTPS works and the sign-in completes",
               client=EXTERNAL_CLIENT, resolver=PUBLIC_RESOLVER, lync_port_base=47001, dns_ports=[37001, 37002], pki="2019"),
+    # Issue 17: a reverse proxy that speaks h2; the web-ticket leg's NTLM is refused over HTTP/2.
+    "M": dict(name="M-h2-proxy-http11-required", flow="external", time_base="2019-06-24T13:00:00Z", capture_end=5.0,
+              title="External via a reverse proxy that speaks h2 (ALPN): the NTLM web-ticket leg is reset with RST_STREAM HTTP_1_1_REQUIRED, redone on a new HTTP/1.1 connection, then the sign-in completes over h2",
+              client=EXTERNAL_CLIENT, resolver=PUBLIC_RESOLVER, lync_port_base=48001, dns_ports=[38001, 38002],
+              pki="2019", h2=True),
 }
 for _k, _v in SCENARIOS.items():
     _v["letter"] = _k
@@ -113,7 +118,7 @@ for _k, _v in SCENARIOS.items():
 # Port 80 of the RP is not published (SYNs dropped); in E the firewall drops the hairpin.
 SYN_DROPS = {"A": [], "B": [("203.0.113.10", 80)], "C": [("203.0.113.10", 80)],
              "D": [("203.0.113.10", 80)], "E": [("203.0.113.10", 443)],
-             "F": [], "G": [], "H": [], "I": [], "J": [], "K": [], "L": []}
+             "F": [], "G": [], "H": [], "I": [], "J": [], "K": [], "L": [], "M": []}
 
 # Link layer and IP TTLs for the rewrite: the client's own MAC vs its default gateway's MAC.
 CLIENT_MAC = "a4:d1:d2:5e:12:34"   # Apple OUI

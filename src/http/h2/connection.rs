@@ -532,11 +532,33 @@ impl Http2Connection {
                     } else {
                         Severity::Warning
                     };
+                    // The streams it cut: opened by the other side (odd ids by the client,
+                    // even by the server), above the last id, not answered (RFC 9113 6.8).
+                    let mut cut: Vec<u32> = self
+                        .streams
+                        .iter()
+                        .filter(|(&id, st)| {
+                            id > last_id && id % 2 == d as u32 && !st.halves[1].started
+                        })
+                        .map(|(&id, _)| id)
+                        .collect();
+                    cut.sort_unstable();
+                    let what = match cut.as_slice() {
+                        [] => "no open stream was cut".to_string(),
+                        [one] => format!("stream {one} was never processed"),
+                        many => format!(
+                            "streams {} were never processed",
+                            many.iter()
+                                .map(u32::to_string)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    };
                     self.diag(
                         sev,
                         format!(
                             "HTTP/2: the {} sent GOAWAY ({}), last stream processed {last_id}: \
-                             later streams were not",
+                             {what}",
                             side(d),
                             frames::error_name(code)
                         ),

@@ -150,6 +150,49 @@ pub fn settings(p: &[u8]) -> Option<Vec<(u16, u32)>> {
     )
 }
 
+/// Frame headers at the start of a byte stream, for recognising HTTP/2 whose connection
+/// preface was not captured (a capture that joined mid-connection): how many headers in a row
+/// could only be HTTP/2's, or `None` as soon as one could not.
+///
+/// Strict on purpose, as any bytes are tried: a known type, only that type's flags, the
+/// stream-0 rule and fixed payload lengths of RFC 9113 section 6, the reserved bit clear, and
+/// a length within 1 MiB (text such as `GET ` or a TLS record header reads as more).
+pub fn plausible_frames(mut b: &[u8]) -> Option<usize> {
+    let mut n = 0;
+    while let Some(h) = FrameHeader::parse(b) {
+        if b[5] & 0x80 != 0 || h.len > 1 << 20 {
+            return None;
+        }
+        let (flags, on_stream, len_ok) = match h.kind {
+            DATA => (FLAG_END_STREAM | FLAG_PADDED, true, true),
+            HEADERS => (
+                FLAG_END_STREAM | FLAG_END_HEADERS | FLAG_PADDED | FLAG_PRIORITY,
+                true,
+                true,
+            ),
+            PRIORITY => (0, true, h.len == 5),
+            RST_STREAM => (0, true, h.len == 4),
+            SETTINGS => (
+                FLAG_ACK,
+                false,
+                h.len % 6 == 0 && !(h.has(FLAG_ACK) && h.len > 0),
+            ),
+            PUSH_PROMISE => (FLAG_END_HEADERS | FLAG_PADDED, true, h.len >= 4),
+            PING => (FLAG_ACK, false, h.len == 8),
+            GOAWAY => (0, false, h.len >= 8),
+            WINDOW_UPDATE => (0, h.stream != 0, h.len == 4),
+            CONTINUATION => (FLAG_END_HEADERS, true, true),
+            _ => return None,
+        };
+        if h.flags & !flags != 0 || on_stream != (h.stream != 0) || !len_ok {
+            return None;
+        }
+        n += 1;
+        b = b.get(HEADER_LEN + h.len..).unwrap_or_default();
+    }
+    Some(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

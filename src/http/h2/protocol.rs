@@ -1,5 +1,7 @@
-//! HTTP/2 as a dispatched protocol: the client's connection preface, or ALPN `h2` inside TLS.
+//! HTTP/2 as a dispatched protocol: the client's connection preface, ALPN `h2` inside TLS, or
+//! (a capture that joined mid-connection) frames that could only be HTTP/2's.
 
+use super::frames::plausible_frames;
 use super::{Http2Connection, PREFACE};
 use crate::dispatch::{Finished, Protocol, Recognizer, Registry, SniffContext, Verdict};
 use crate::http::HttpOptions;
@@ -7,7 +9,8 @@ use crate::model::{AppProtocol, Scheme};
 use crate::net::stream::ConnFacts;
 use std::sync::Arc;
 
-/// Recognises HTTP/2 with prior knowledge (the preface) on any port, inside TLS or not.
+/// Recognises HTTP/2 with prior knowledge (the preface) on any port, inside TLS or not; and
+/// by its frames when the preface was not captured.
 pub struct Http2Recognizer {
     opts: Arc<HttpOptions>,
 }
@@ -19,15 +22,26 @@ impl Http2Recognizer {
 }
 
 impl Recognizer for Http2Recognizer {
-    fn sniff(&self, cx: &SniffContext, [client, _server]: [&[u8]; 2]) -> Verdict {
+    fn sniff(&self, cx: &SniffContext, [client, server]: [&[u8]; 2]) -> Verdict {
         let n = client.len().min(PREFACE.len());
         if client.starts_with(PREFACE) || cx.alpn_h2 {
-            Verdict::Yes
-        } else if client[..n] == PREFACE[..n] && !cx.settled[0] {
-            Verdict::NeedMore
-        } else {
-            Verdict::No
+            return Verdict::Yes;
         }
+        if client[..n] == PREFACE[..n] && !cx.settled[0] {
+            return Verdict::NeedMore;
+        }
+        if !cx.facts.handshake {
+            // The preface was not captured: frames in a row, counted over both directions
+            // (a client waiting for its answer may have sent a single HEADERS).
+            match (plausible_frames(client), plausible_frames(server)) {
+                (Some(c), Some(s)) if c + s >= 3 && c > 0 && s > 0 => return Verdict::Yes,
+                (Some(_), Some(_)) if !(cx.settled[0] && cx.settled[1]) => {
+                    return Verdict::NeedMore
+                }
+                _ => {}
+            }
+        }
+        Verdict::No
     }
 
     fn sender_is_client(&self, first: &[u8]) -> Option<bool> {

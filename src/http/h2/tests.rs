@@ -246,6 +246,73 @@ fn resets_and_goaway_are_said_in_words() {
 }
 
 #[test]
+fn goaway_names_the_open_streams_it_cut() {
+    let mut c = Conn::started();
+    for (id, path) in [(1, "/g1"), (3, "/g2"), (5, "/g3"), (7, "/g4")] {
+        c.get(id, path);
+    }
+    c.headers(
+        Dir::ServerToClient,
+        1,
+        FLAG_END_STREAM,
+        &[(":status", "200")],
+    );
+    c.headers(
+        Dir::ServerToClient,
+        3,
+        FLAG_END_STREAM,
+        &[(":status", "200")],
+    );
+    c.send(
+        Dir::ServerToClient,
+        &frame(GOAWAY, 0, 0, &[0, 0, 0, 3, 0, 0, 0, 0]),
+    );
+    // The client's own GOAWAY at its end cuts nothing: the server pushed no stream.
+    c.send(Dir::ClientToServer, &frame(GOAWAY, 0, 0, &[0; 8]));
+    let msgs = messages(&c.finish());
+    assert!(
+        msgs.contains(
+            "the server sent GOAWAY (NO_ERROR), last stream processed 3: streams 5, 7 were \
+             never processed"
+        ),
+        "{msgs}"
+    );
+    assert!(
+        msgs.contains(
+            "the client sent GOAWAY (NO_ERROR), last stream processed 0: no open stream was cut"
+        ),
+        "{msgs}"
+    );
+}
+
+#[test]
+fn frames_are_recognised_without_the_preface_and_text_is_not() {
+    let mut b = frame(
+        HEADERS,
+        FLAG_END_STREAM | FLAG_END_HEADERS,
+        3,
+        &[0x82, 0x84],
+    );
+    b.extend(frame(WINDOW_UPDATE, 0, 0, &[0, 0, 1, 0]));
+    // A DATA frame whose payload the prefix cuts still counts.
+    b.extend(&frame(DATA, 0, 3, b"abc")[..10]);
+    assert_eq!(plausible_frames(&b), Some(3));
+    assert_eq!(plausible_frames(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"), None);
+    assert_eq!(plausible_frames(b"HTTP/1.1 200 OK\r\n"), None);
+    assert_eq!(
+        plausible_frames(&[0x16, 3, 1, 0, 0xc8, 1, 0, 0, 0xc4]),
+        None
+    );
+    // SETTINGS on a stream, a PING of the wrong length, a flag DATA does not have.
+    assert_eq!(plausible_frames(&frame(SETTINGS, 0, 1, &[])), None);
+    assert_eq!(plausible_frames(&frame(PING, 0, 0, &[0; 4])), None);
+    assert_eq!(
+        plausible_frames(&frame(DATA, FLAG_END_HEADERS, 1, &[])),
+        None
+    );
+}
+
+#[test]
 fn a_pushed_stream_is_linked_to_its_parent() {
     let mut c = Conn::started();
     c.get(1, "/");
