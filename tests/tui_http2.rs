@@ -197,3 +197,56 @@ fn the_detail_lists_a_streams_frames_and_pseudo_headers() {
         assert!(req.contains(&shown), "{shown}\n{req}");
     }
 }
+
+#[test]
+fn the_waterfall_groups_a_connections_streams_and_the_ladder_names_them() {
+    let Some((mut app, reference)) = app() else {
+        return;
+    };
+    let want = streams(&reference);
+    let a = Arc::clone(&app.analysis);
+    let conn = a.exchanges[0].connection.0;
+    // tshark: all 15 streams on TCP stream 0, one connection.
+    assert!(reference["http2_streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["tcp_stream"] == 0));
+    press(&mut app, "t t");
+    let fall = screen(&mut app, 120, 40);
+    let rows: Vec<&str> = fall
+        .lines()
+        .filter(|l| l.starts_with(&format!("│ C{conn}")))
+        .collect();
+    assert_eq!(rows.len(), want.len(), "{fall}");
+    // One bracket over the connection's rows, each naming its stream, in tshark's order.
+    for (n, ((id, _, status), row)) in want.iter().zip(&rows).enumerate() {
+        let glyph = match n {
+            0 => '┬',
+            n if n + 1 == want.len() => '└',
+            _ => '├',
+        };
+        assert!(row.contains(&format!("C{conn}{glyph}s{id} ")), "{row}");
+        assert!(row.contains(&format!(" {status} GET ")), "{row}");
+    }
+    // Streams 5 to 29 were asked within 60 ms: their bars start in the same columns, side by
+    // side on the one connection.
+    let bar_start = |row: &str| row.split('│').nth(2).map(|b| b.find('░'));
+    let starts: Vec<usize> = rows[2..]
+        .iter()
+        .map(|r| bar_start(r).flatten().expect("a bar"))
+        .collect();
+    let (lo, hi) = (starts.iter().min().unwrap(), starts.iter().max().unwrap());
+    assert!(hi - lo <= 2, "{starts:?}\n{fall}");
+    insta::assert_snapshot!("h2_waterfall", fall);
+    press(&mut app, "t");
+    let ladder = screen(&mut app, 120, 40);
+    for (id, _, status) in want.iter().take(2) {
+        assert!(ladder.contains(&format!("C{conn} s{id} GET /")), "{ladder}");
+        assert!(
+            ladder.contains(&format!("C{conn} s{id} {status}─")),
+            "{ladder}"
+        );
+    }
+    insta::assert_snapshot!("h2_ladder", ladder);
+}
