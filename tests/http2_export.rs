@@ -171,3 +171,62 @@ fn saz_of_an_http2_capture_is_http_1_1_as_fiddler_writes_it_and_reads_back() {
     let tshark_ids: Vec<u32> = want.iter().map(|w| w.0).collect();
     assert_eq!(ids, tshark_ids);
 }
+
+#[test]
+fn reports_say_http2_and_the_stream_of_each_exchange() {
+    let Some((a, reference)) = load() else {
+        return;
+    };
+    let want = tshark(&reference);
+    let all: Vec<_> = a.exchanges.iter().map(|x| x.id).collect();
+    let notes = lyncscope::model::Notes::default();
+    let conn = a.exchanges[0].connection.0;
+    // Text: a proto column, `h2 s<id>` on each exchange's row, beside tshark's status.
+    let mut text = Vec::new();
+    lyncscope::report::text::write(&a, &mut text).unwrap();
+    let text = String::from_utf8(text).unwrap();
+    let header = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("# "))
+        .unwrap();
+    assert!(header.trim_end().ends_with("proto"), "{header}");
+    for (id, _, authority, _, status) in &want {
+        let row = text
+            .lines()
+            .find(|l| l.trim_end().ends_with(&format!(" h2 s{id}")))
+            .unwrap_or_else(|| panic!("no row of stream {id}\n{text}"));
+        assert!(row.contains(authority.as_str()), "{row}");
+        assert!(row.contains(&format!(" {status} ")), "{row}");
+    }
+    // Markdown and HTML: each exchange's facts name its protocol and stream.
+    let mut md = Vec::new();
+    lyncscope::report::markdown::write_markdown(&a, &notes, &all, &mut md).unwrap();
+    let md = String::from_utf8(md).unwrap();
+    let mut html = Vec::new();
+    lyncscope::report::html::write_html(&a, &notes, &all, &mut html).unwrap();
+    let html = String::from_utf8(html).unwrap();
+    for (id, ..) in &want {
+        let words = format!("HTTP/2 stream {id} (C{conn} s{id})");
+        assert!(md.contains(&words), "{words}");
+        assert!(html.contains(&words), "{words}");
+    }
+    // JSON: http_version, stream.id, and frame_count: at least the two HEADERS and the DATA
+    // frames the server's bytes need at the default 16 KiB frame size (RFC 9113 section 4.2).
+    let mut json = Vec::new();
+    lyncscope::report::json::write(&a, false, &mut json).unwrap();
+    let json: Value = serde_json::from_slice(&json).unwrap();
+    let by_id: std::collections::HashMap<u64, &Value> = json["exchanges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x["stream"]["id"].as_u64().unwrap(), x))
+        .collect();
+    for s in reference["http2_streams"].as_array().unwrap() {
+        let x = by_id[&s["stream_id"].as_u64().unwrap()];
+        assert_eq!(x["http_version"], "HTTP/2");
+        let data = s["data_bytes_server"].as_u64().unwrap();
+        let least = 2 + data.div_ceil(16384);
+        let n = x["stream"]["frame_count"].as_u64().unwrap();
+        assert!(n >= least, "stream {}: {n} < {least}", s["stream_id"]);
+    }
+}
