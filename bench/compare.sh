@@ -6,6 +6,8 @@
 #   TOOLS="lyncscope httpry" bash bench/compare.sh   # a subset
 # Needs: tshark, tcpflow, httpry, editcap, /usr/bin/time (apt-get install tshark tcpflow httpry
 # time), the captures in /tmp/bench-data. The pcapng copy of the HTTP capture is made here.
+# The HTTP/2 capture (h2-300m.pcap, the same requests as tls12-300m over h2) is timed when
+# bench/make-big-h2.sh has made it.
 #
 # What each tool does (so the ratios read right):
 #   lyncscope  full reconstruction: TCP reassembly, TLS decryption, every body de-chunked,
@@ -28,8 +30,11 @@ HTTP=$D/http-1g.pcap
 NG=$D/http-1g.pcapng
 TLS=$D/tls12-300m.pcap
 KEYS=$D/tls12-300m.keylog
+H2=$D/h2-300m.pcap
+H2KEYS=$D/h2-300m.keylog
 FLOWS=$OUT/tcpflow
 cat "$HTTP" "$NG" "$TLS" > /dev/null # warm the page cache
+[ -f "$H2" ] && cat "$H2" > /dev/null
 
 # input | tool | command
 CASES=(
@@ -47,6 +52,13 @@ if [ "${WITH_TLS:-1}" = 1 ] && [ -f "$TLS" ]; then
     "tls|lyncscope|$BIN report $TLS --keylog $KEYS --format json -q -o $OUT/tls.json"
     "tls|tshark|tshark -r $TLS -o tls.keylog_file:$KEYS -q -z http,tree > $OUT/tshark-tls.txt"
     "tls|tcpflow|rm -rf $FLOWS && mkdir -p $FLOWS && tcpflow -r $TLS -o $FLOWS 2>/dev/null"
+  )
+fi
+if [ "${WITH_TLS:-1}" = 1 ] && [ -f "$H2" ]; then
+  CASES+=(
+    "h2|lyncscope|$BIN report $H2 --keylog $H2KEYS --format json -q -o $OUT/h2.json"
+    "h2|tshark|tshark -r $H2 -o tls.keylog_file:$H2KEYS -q -z http2,tree > $OUT/tshark-h2.txt"
+    "h2|tcpflow|rm -rf $FLOWS && mkdir -p $FLOWS && tcpflow -r $H2 -o $FLOWS 2>/dev/null"
   )
 fi
 for c in "${CASES[@]}"; do
@@ -78,7 +90,8 @@ def counts(path):
     ex = r["exchanges"]
     return (len(ex), sum(1 for e in ex if e["request"]), sum(1 for e in ex if e["response"]))
 inputs = (("http", "http-1g.pcap", "http-1g.batches"), ("pcapng", "http-1g.pcapng", "http-1g.batches"),
-          ("tls", "tls12-300m.pcap", "tls12-300m.batches"))
+          ("tls", "tls12-300m.pcap", "tls12-300m.batches"), ("h2", "h2-300m.pcap", "h2-300m.batches"))
+per_mb = {}
 for name, f, batches in inputs:
     ours = t(f"{name}-lyncscope")
     if not ours: continue
@@ -91,6 +104,10 @@ for name, f, batches in inputs:
         r = t(f"{name}-{tool}")
         if not r: continue
         print(f"  {tool:<10} {r[0]:>7.2f} {r[1]:>9.0f} {r[0]/ours[0]:>15.2f}x")
+    per_mb[name] = ours[0] / (size / 1e6)
+    print(f"  lyncscope: {1000 * per_mb[name]:.2f} ms per MB")
     print(f"  peak RSS budget for lyncscope (64 MiB + 1 KiB per exchange): {64 + (c[0] if c else 0)/1024:.0f} MiB")
+if "h2" in per_mb and "tls" in per_mb:
+    print(f"HTTP/2 over TLS per byte vs HTTP/1.1 over TLS: {per_mb['h2'] / per_mb['tls']:.2f}x the time (at most 1.00x is the goal)")
 print(f"(median wall time of {runs} runs each, all in this run)")
 PY

@@ -48,7 +48,8 @@ The sign-ins are aligned by discovery stage (docs/stages.md), not by time or exc
 the n-th visit of a stage on one side is paired with the n-th visit of that stage on the other. \
 When one side is a trace archive (SAZ, HAR) only the HTTP exchanges are compared (an archive \
 holds no DNS, no connection without HTTP and no TLS handshake). Exit code 0 whether or not \
-they differ; --format json gives the schema lyncscope/compare-1 (docs/report-schema.md).";
+they differ; --format json gives the schema lyncscope/compare-1 (docs/report-schema.md). \
+The UI shows the same in its Compare pane: lyncscope A --compare-with B, then key V.";
 
 #[derive(clap::Args, Debug)]
 struct CompareArgs {
@@ -134,6 +135,32 @@ struct OpenArgs {
     /// ~/.config/lyncscope/config.toml when it exists.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Open a second input to compare this sign-in with, stage by stage (the Compare pane,
+    /// key V; V also asks for a file in the UI). It is read with the key options above plus
+    /// its own --b-… ones.
+    #[arg(long, value_name = "FILE")]
+    compare_with: Option<PathBuf>,
+    #[command(flatten)]
+    b_keys: OtherSideKeys,
+}
+
+/// Key material of the second input of the UI's Compare pane (`open --compare-with`): the
+/// --b-… options of `compare`, added to the shared ones. The report's `--compare-…` names
+/// are accepted too.
+#[derive(clap::Args, Debug)]
+struct OtherSideKeys {
+    /// NSS key log file for the compared input only (repeatable).
+    #[arg(long, value_name = "FILE", alias = "compare-keylog")]
+    b_keylog: Vec<PathBuf>,
+    /// Server RSA private key for the compared input only (repeatable).
+    #[arg(long, value_name = "FILE", alias = "compare-key")]
+    b_key: Vec<PathBuf>,
+    /// PKCS#12 / PFX server key for the compared input only.
+    #[arg(long, value_name = "FILE", alias = "compare-pfx")]
+    b_pfx: Vec<PathBuf>,
+    /// Password for the compared input only (overrides --password there).
+    #[arg(long, alias = "compare-password")]
+    b_password: Option<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -147,6 +174,13 @@ struct StagesArgs {
     /// the findings stay the whole capture's.
     #[arg(long, value_name = "EXPR")]
     filter: Option<String>,
+    /// Replace tokens and credentials in the URLs shown (`?access_token=`, `code=`, `cwt=` …)
+    /// by stable fingerprints (‹token:3f2a91c0›), as the Markdown report does. The default.
+    #[arg(long, conflicts_with = "no_redact")]
+    redact: bool,
+    /// Show the URLs as captured, secrets included.
+    #[arg(long)]
+    no_redact: bool,
 }
 
 /// What to read, and the key material to decrypt it.
@@ -403,17 +437,57 @@ fn open_cmd(args: OpenArgs) -> Result<()> {
     parse_filter(args.filter.as_deref())?;
     let config = ui_config(args.config.clone())?;
     if !std::io::stdout().is_terminal() {
+        if let Some(other) = &args.compare_with {
+            anyhow::bail!(
+                "--compare-with {}: standard output is not a terminal, so there is no UI to show it in; `lyncscope compare A B` prints the comparison",
+                other.display()
+            );
+        }
         eprintln!("lyncscope: standard output is not a terminal: printing the stage table (see `lyncscope --help` for the reports)");
         return stages_cmd(StagesArgs {
             input: args.input,
             all: false,
             filter: args.filter,
+            redact: false,
+            no_redact: false,
         });
     }
     let mut options = options(&args.input, EXPORT_BODY_KEEP)?;
     options.http.keep_budget = Some(lyncscope::http::KeepBudget::new(UI_BODY_BUDGET));
     // The UI reads the inputs on its worker thread through this, exchanges going to its live
     // list as they complete.
+    // A second input (--compare-with or named in the UI): the shared key options and the
+    // --b-… ones, as `compare` reads its side B.
+    let other_keys = SideKeys {
+        keylog: args.input.keylog.clone(),
+        a_keylog: Vec::new(),
+        b_keylog: args.b_keys.b_keylog.clone(),
+        key: args.input.key.clone(),
+        a_key: Vec::new(),
+        b_key: args.b_keys.b_key.clone(),
+        pfx: args.input.pfx.clone(),
+        a_pfx: Vec::new(),
+        b_pfx: args.b_keys.b_pfx.clone(),
+        password: args.input.password.clone(),
+        a_password: None,
+        b_password: args.b_keys.b_password.clone(),
+    };
+    let rules = args.input.rules.clone();
+    let open_other: lyncscope::tui::Opener = std::sync::Arc::new(move |file: PathBuf| {
+        let k = &other_keys;
+        let b_in = side_input(
+            &file,
+            k,
+            (&k.b_keylog, &k.b_key, &k.b_pfx, k.b_password.as_ref()),
+            &rules,
+            true,
+        );
+        let options = self::options(&b_in, 0).map_err(|e| lyncscope::Error::BadFile {
+            path: file.clone(),
+            message: format!("{e:#}"),
+        })?;
+        analyze(&b_in.files, &options, &mut ())
+    });
     let files = args.input.files.clone();
     let load: lyncscope::tui::Loader = Box::new(move |live, progress| {
         options.http.live = Some(live);
@@ -426,6 +500,8 @@ fn open_cmd(args: OpenArgs) -> Result<()> {
         keys: config.keys,
         palette: config.palette,
         columns: config.columns,
+        compare_with: args.compare_with,
+        open_other: Some(open_other),
     })?;
     Ok(())
 }
@@ -675,6 +751,12 @@ fn compare_cmd(args: CompareArgs) -> Result<()> {
 fn stages_cmd(args: StagesArgs) -> Result<()> {
     parse_filter(args.filter.as_deref())?;
     let analysis = load(&args.input, 0)?;
+    // The table prints request URLs, and a URL can carry a token: redacted by default, like
+    // the Markdown report a table is pasted into a ticket the same way.
+    let analysis = match redaction(args.redact, args.no_redact, true) {
+        report::export::Redact::Redact => report::redact::redact(&analysis).0,
+        report::export::Redact::Keep => analysis,
+    };
     let only = filtered(&analysis, args.filter.as_deref())?;
     let stdout = std::io::stdout();
     let mut w = std::io::BufWriter::new(stdout.lock());

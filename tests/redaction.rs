@@ -612,3 +612,46 @@ fn same_ticket_same_fingerprint() {
     assert_eq!(in_bodies.len(), 2, "{in_bodies:?}");
     assert_eq!(in_bodies, in_headers);
 }
+
+/// `stages` prints request URLs, and a URL can carry a token (a WOPI `access_token` in the
+/// query of an Office Online capture): redacted by default like the Markdown report,
+/// `--no-redact` shows it as captured.
+#[test]
+fn stages_redacts_tokens_in_urls_by_default() {
+    let Some(saz) = lyncscope::testkit::corpus_file("saz/office-inspectors_NewCaseName_Coauth.saz")
+    else {
+        return;
+    };
+    let facts = scan(&saz_text(&saz));
+    assert!(!facts.secrets.is_empty(), "the archive holds tokens");
+    let run = |args: &[&str]| -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_lyncscope"))
+            .arg("stages")
+            .arg("--all")
+            .args(args)
+            .arg(&saz)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let leaks = |t: &str| -> Vec<String> {
+        facts
+            .secrets
+            .iter()
+            .filter(|s| t.contains(s.as_str()))
+            .cloned()
+            .collect()
+    };
+    let kept = run(&["--no-redact"]);
+    assert!(!leaks(&kept).is_empty(), "the table shows URLs with tokens");
+    for args in [&[][..], &["--redact"][..]] {
+        let t = run(args);
+        assert_eq!(leaks(&t), Vec::<String>::new(), "{args:?}");
+        assert!(t.contains("access_token=‹"), "{args:?}: the name stays");
+    }
+}

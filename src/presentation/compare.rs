@@ -718,6 +718,70 @@ mod tests {
         assert!(same.is_empty());
     }
 
+    /// A HAR-like side (HTTP only): `(stage, host, status, outcome)` per exchange, one second
+    /// apart.
+    fn side(steps: &[(&str, &str, u16, Outcome)]) -> Analysis {
+        use crate::testkit::{arrival, input, AnalysisBuilder, ExchangeBuilder};
+        let mut b = AnalysisBuilder::new().input(input("x.har", "har", &[]));
+        for (i, (stage, host, status, outcome)) in steps.iter().enumerate() {
+            let t = (i as i64 + 1) * 1_000_000_000;
+            b = b.exchange(
+                ExchangeBuilder::new(i as u32)
+                    .request("POST", "/WebTicket/oauthtoken")
+                    .host(host)
+                    .status(*status)
+                    .request_times(arrival(i as u64 * 2, t), arrival(i as u64 * 2, t))
+                    .response_times(
+                        arrival(i as u64 * 2 + 1, t + 1000),
+                        arrival(i as u64 * 2 + 1, t + 1000),
+                    )
+                    .stage(stage, *outcome, "test"),
+            );
+        }
+        b.build()
+    }
+
+    #[test]
+    fn visits_of_a_stage_pair_by_occurrence() {
+        use Outcome::{Fail, Ok, Redirect};
+        // A: a redirect to the home pool, so web ticket and user request come twice, first on
+        // pool1 then on pool2 (as in sample B). B: the same, but its second web ticket fails.
+        let a = side(&[
+            ("webticket-oauth", "pool1", 200, Ok),
+            ("ad-user", "pool1", 200, Redirect),
+            ("webticket-oauth", "pool2", 200, Ok),
+            ("ad-user", "pool2", 200, Ok),
+        ]);
+        let b = side(&[
+            ("webticket-oauth", "pool1", 200, Ok),
+            ("ad-user", "pool1", 200, Redirect),
+            ("webticket-oauth", "pool2", 500, Fail),
+        ]);
+        let c = compare(&a, &b);
+        let names: Vec<String> = c.pairs.iter().map(Pair::name).collect();
+        assert_eq!(
+            names,
+            [
+                "webticket-oauth",
+                "ad-user",
+                "webticket-oauth (2nd visit)",
+                "ad-user (2nd visit)"
+            ]
+        );
+        // First with first (both pool1), second with second (both pool2).
+        for p in &c.pairs[..3] {
+            let host = |v: &Option<Visit>| v.as_ref().map(|v| v.hosts.clone());
+            assert_eq!(host(&p.a), host(&p.b), "{}", p.name());
+        }
+        assert!(c.pairs[0].differences.is_empty() && c.pairs[1].differences.is_empty());
+        assert_eq!(c.parting, Some(2));
+        assert!(c.pairs[2]
+            .differences
+            .iter()
+            .any(|d| d.kind == "status" && d.text == "status: 200 (A) vs 500 (B)"));
+        assert!(c.pairs[3].b.is_none() && c.pairs[3].differences[0].kind == "only-a");
+    }
+
     #[test]
     fn ordinals() {
         assert_eq!(ordinal(1), "1st");

@@ -6,6 +6,7 @@ use super::keymap::{self, Action, Context};
 use super::state::{
     ExportDialog, Focus, InputKind, InputLine, Layout, Loading, LowerPane, Overlay, Regions, Status,
 };
+use super::views::compare::CompareState;
 use super::views::detail::DetailState;
 use super::views::timeline::{TimelineCache, TimelineState};
 use crate::filter::{Filter, Search};
@@ -77,6 +78,11 @@ pub struct App {
     /// Set while the inputs are still being read: the analysis is then a provisional one
     /// (exchanges as they complete, without stages, TLS facts, findings or bodies).
     pub loading: Option<Loading>,
+    /// The Compare pane: the second input and the comparison with it.
+    pub compare: CompareState,
+    /// A second input the user asked for in the UI; the event loop reads it and hands the
+    /// result to [`App::compare_with`].
+    pub compare_request: Option<PathBuf>,
 }
 
 /// Names an exchange across the provisional and the final analysis (ids change between
@@ -142,6 +148,8 @@ impl App {
             protocol_column,
             clipboard: None,
             loading: None,
+            compare: CompareState::default(),
+            compare_request: None,
         };
         app.rebuild_rows(None);
         app.open_on_failure();
@@ -210,6 +218,7 @@ impl App {
         self.connection = 0;
         let had_selection = keep.is_some() && self.selected > 0;
         self.analysis_changed(keep);
+        self.compare.update(&self.analysis);
         if !had_selection {
             self.open_on_failure();
         }
@@ -220,6 +229,26 @@ impl App {
                 f.text(),
                 self.analysis.exchanges.len()
             ));
+        }
+    }
+
+    /// A second input is being read for the Compare pane (`--compare-with`, or asked for in
+    /// the UI).
+    pub fn compare_waiting(&mut self, files: Vec<PathBuf>) {
+        self.compare = CompareState::waiting(files);
+    }
+
+    /// The second input, read: compared with this one once this one is read too.
+    pub fn compare_with(&mut self, other: Result<Analysis, String>) {
+        match other {
+            Ok(b) => {
+                self.compare.other = Some(Arc::new(b));
+                self.compare.error = None;
+                if self.loading.is_none() {
+                    self.compare.update(&self.analysis);
+                }
+            }
+            Err(e) => self.compare.error = Some(e),
         }
     }
 
@@ -269,6 +298,7 @@ impl App {
             (Focus::Lower, LowerPane::Timeline) => Context::Timeline,
             (Focus::Lower, LowerPane::Findings) => Context::Findings,
             (Focus::Lower, LowerPane::Connections) => Context::Connections,
+            (Focus::Lower, LowerPane::Compare) => Context::Compare,
         }
     }
 
@@ -540,6 +570,15 @@ impl App {
                 }
             }
             InputKind::ExportPath => self.run_export(&input.text),
+            InputKind::ComparePath => {
+                let path = input.text.trim();
+                if !path.is_empty() {
+                    let path = PathBuf::from(path);
+                    self.compare_waiting(vec![path.clone()]);
+                    self.compare_request = Some(path);
+                    self.show_lower(LowerPane::Compare);
+                }
+            }
         }
     }
 
@@ -684,6 +723,7 @@ impl App {
                 }
                 Context::Findings => self.jump_to_finding(),
                 Context::Connections => self.jump_to_connection(),
+                Context::Compare => self.jump_to_compared_stage(),
                 _ => {}
             },
             Action::FocusNext => {
@@ -701,6 +741,17 @@ impl App {
             }
             Action::ShowFindings => self.show_lower(LowerPane::Findings),
             Action::ShowConnections => self.show_lower(LowerPane::Connections),
+            Action::ShowCompare => {
+                // Again in the pane (or with nothing to compare yet): ask for a second input.
+                let shown = self.lower == LowerPane::Compare
+                    && self.focus == Focus::Lower
+                    && self.layout != Layout::ListOnly;
+                if self.compare.other_inputs.is_empty() || shown {
+                    self.open_input(InputKind::ComparePath, String::new());
+                } else {
+                    self.show_lower(LowerPane::Compare);
+                }
+            }
             Action::CycleLayout => {
                 self.layout = match self.layout {
                     Layout::Stacked => Layout::SideBySide,
@@ -839,6 +890,7 @@ impl App {
         let scroll_detail = self.focus == Focus::Lower && self.lower == LowerPane::Detail;
         let findings = self.focus == Focus::Lower && self.lower == LowerPane::Findings;
         let connections = self.focus == Focus::Lower && self.lower == LowerPane::Connections;
+        let compare = self.focus == Focus::Lower && self.lower == LowerPane::Compare;
         let page = self.page() as isize;
         let by: isize = match action {
             Action::Up => -1,
@@ -848,7 +900,13 @@ impl App {
             Action::Top => isize::MIN / 2,
             _ => isize::MAX / 2,
         };
-        if scroll_detail {
+        if compare {
+            self.compare.selected = self
+                .compare
+                .selected
+                .saturating_add_signed(by)
+                .min(self.compare.pair_count().saturating_sub(1));
+        } else if scroll_detail {
             self.detail.scroll = self.detail.scroll.saturating_add_signed(by);
         } else if connections {
             self.connection = self
@@ -912,6 +970,34 @@ impl App {
 
     /// Selects the first of `cited` in the list, or the next after the selected one when the
     /// same exchanges were cited last time; the status says which of how many it is.
+    /// Side A's exchanges in the selected stage visit of the Compare pane.
+    fn jump_to_compared_stage(&mut self) {
+        let Some(p) = self
+            .compare
+            .comparison
+            .as_ref()
+            .and_then(|c| c.pairs.get(self.compare.selected))
+        else {
+            return;
+        };
+        let label = p.name();
+        let ids: Vec<ExchId> =
+            p.a.iter()
+                .flat_map(|v| &v.steps)
+                .filter_map(|s| s.strip_prefix('#')?.parse().ok().map(ExchId))
+                .collect();
+        if ids.is_empty() {
+            let why = if p.a.is_none() {
+                "only B went through it"
+            } else {
+                "no exchange here (DNS or connections only)"
+            };
+            self.complain(format!("{label}: {why}"));
+            return;
+        }
+        self.jump_to_cited(&label, "in this stage", ids);
+    }
+
     fn jump_to_cited(&mut self, label: &str, verb: &str, cited: Vec<ExchId>) {
         // Again on the same finding: the next cited exchange.
         let current = self.selected_id();

@@ -317,6 +317,9 @@ fn render_lower(f: &mut Frame, area: Rect, app: &mut App, theme: &Theme) {
             theme,
             focused,
         ),
+        LowerPane::Compare => {
+            views::compare::render_compare(f, area, &app.inputs, &app.compare, theme, focused)
+        }
     }
 }
 
@@ -327,6 +330,7 @@ fn render_status(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             InputKind::Search => "search> ",
             InputKind::Comment => "comment> ",
             InputKind::ExportPath => "export to> ",
+            InputKind::ComparePath => "compare with> ",
         };
         let mut spans = vec![
             Span::styled(prompt, theme.key()),

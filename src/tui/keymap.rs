@@ -24,6 +24,7 @@ pub enum Action {
     ShowTimeline,
     ShowFindings,
     ShowConnections,
+    ShowCompare,
     CycleLayout,
     Maximize,
     Filter,
@@ -61,6 +62,7 @@ pub enum Context {
     Timeline,
     Findings,
     Connections,
+    Compare,
 }
 
 impl Context {
@@ -72,6 +74,7 @@ impl Context {
             Context::Timeline => "Timeline",
             Context::Findings => "Findings",
             Context::Connections => "Connections",
+            Context::Compare => "Compare",
         }
     }
 }
@@ -331,6 +334,14 @@ pub const BINDINGS: &[Binding] = &[
         "connections",
         "Lower pane: every TCP connection and attempt, its TLS facts and exchanges",
         true,
+    ),
+    b(
+        C::Global,
+        &[K::Char('V')],
+        A::ShowCompare,
+        "compare",
+        "Lower pane: versus a second input, stage by stage (again: pick a file)",
+        false,
     ),
     b(
         C::Global,
@@ -596,6 +607,14 @@ pub const BINDINGS: &[Binding] = &[
         "Select the exchanges the connection carried (again: the next one)",
         true,
     ),
+    b(
+        C::Compare,
+        &[K::Enter],
+        A::Enter,
+        "jump",
+        "Select this sign-in's exchanges of the stage (again: the next one)",
+        true,
+    ),
 ];
 
 impl Action {
@@ -622,15 +641,17 @@ impl Context {
             Context::Timeline => "timeline",
             Context::Findings => "findings",
             Context::Connections => "connections",
+            Context::Compare => "compare",
         }
     }
-    pub const ALL: [Context; 6] = [
+    pub const ALL: [Context; 7] = [
         Context::Global,
         Context::List,
         Context::Detail,
         Context::Timeline,
         Context::Findings,
         Context::Connections,
+        Context::Compare,
     ];
 }
 

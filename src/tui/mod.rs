@@ -40,6 +40,10 @@ use std::time::{Duration, Instant};
 pub type Loader =
     Box<dyn FnOnce(LiveFeed, &mut dyn FnMut(u64, u64)) -> crate::Result<Analysis> + Send>;
 
+/// Reads a second input for the Compare pane (with the second side's key options); run on a
+/// worker thread of its own.
+pub type Opener = Arc<dyn Fn(PathBuf) -> crate::Result<Analysis> + Send + Sync>;
+
 /// What the UI is asked to open.
 pub struct OpenRequest {
     /// The inputs, for the title bar and the notes' side file.
@@ -54,6 +58,11 @@ pub struct OpenRequest {
     pub palette: theme::Palette,
     /// The list's columns (None: all).
     pub columns: Option<Vec<columns::Column>>,
+    /// A second input to compare with from the start (`--compare-with`).
+    pub compare_with: Option<PathBuf>,
+    /// How to read a second input (`--compare-with`, or a file named in the UI); None: the
+    /// Compare pane cannot be used.
+    pub open_other: Option<Opener>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -138,6 +147,24 @@ pub fn run(req: OpenRequest) -> Result<(), TuiError> {
     if let Some(f) = &req.filter {
         app.set_filter(f).map_err(TuiError::Filter)?;
     }
+    // The second input of the Compare pane, read on a thread of its own.
+    let (other_tx, other_rx) = mpsc::channel::<crate::Result<Analysis>>();
+    let read_other = |path: PathBuf| -> Result<(), TuiError> {
+        let Some(open) = req.open_other.clone() else {
+            return Ok(());
+        };
+        let tx = other_tx.clone();
+        std::thread::Builder::new()
+            .name("lyncscope-compare".into())
+            .spawn(move || {
+                let _ = tx.send(open(path));
+            })?;
+        Ok(())
+    };
+    if let Some(path) = &req.compare_with {
+        app.compare_waiting(vec![path.clone()]);
+        read_other(path.clone())?;
+    }
     let mut next_absorb = Instant::now();
     let mut mouse_on = true;
     while !app.quit {
@@ -187,6 +214,25 @@ pub fn run(req: OpenRequest) -> Result<(), TuiError> {
                 // of the UI thread's time.
                 next_absorb = Instant::now() + (t.elapsed() * 4).max(Duration::from_millis(150));
             }
+        }
+        if let Some(path) = app.compare_request.take() {
+            if req.open_other.is_some() {
+                read_other(path)?;
+            } else {
+                app.compare_with(Err("this UI cannot read a second input".into()));
+            }
+        }
+        if let Ok(other) = other_rx.try_recv() {
+            // The error and its reasons ("x.pcap: cannot open: No such file or directory").
+            app.compare_with(other.map_err(|e| {
+                let mut text = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(s) = source {
+                    text.push_str(&format!(": {s}"));
+                    source = s.source();
+                }
+                text
+            }));
         }
         terminal.draw(|f| draw::draw(f, &mut app, &theme))?;
         let wait = if app.loading.is_some() { 50 } else { 250 };

@@ -12,6 +12,8 @@ pub enum LowerPane {
     Findings,
     /// Every TCP connection and attempt, with its TLS facts and the exchanges it carried.
     Connections,
+    /// This sign-in versus a second input, stage by stage (`views/compare.rs`).
+    Compare,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +38,8 @@ pub enum InputKind {
     Search,
     Comment,
     ExportPath,
+    /// The second input of the Compare pane.
+    ComparePath,
 }
 
 #[derive(Debug, Clone)]

@@ -1032,16 +1032,27 @@ impl Http2Connection {
                 name: name.clone(),
             });
         }
+        // Both halves already ended (END_STREAM each way): the reset cost nothing (curl, for
+        // one, resets streams it has finished with, STREAM_CLOSED).
+        let finished = self
+            .streams
+            .get(&stream)
+            .is_some_and(|s| s.halves.iter().all(|h| h.done));
         // A client's CANCEL is routine (a navigation moved on); anything else is worth a look.
-        let sev = if code == 8 || code == 0 {
+        let sev = if code == 8 || code == 0 || finished {
             Severity::Info
         } else {
             Severity::Warning
         };
+        let after = if finished {
+            ", after the stream had completed: nothing was lost"
+        } else {
+            ""
+        };
         self.diag(
             sev,
             format!(
-                "HTTP/2 stream {stream} reset by the {} with {name} (RST_STREAM)",
+                "HTTP/2 stream {stream} reset by the {} with {name} (RST_STREAM){after}",
                 side(d)
             ),
             Some(rec),

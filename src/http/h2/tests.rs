@@ -413,6 +413,34 @@ fn bad_input_gives_words_not_panics() {
 }
 
 #[test]
+fn a_reset_after_both_ends_is_information_not_a_warning() {
+    // curl resets streams it has finished with (RST_STREAM STREAM_CLOSED after the response's
+    // END_STREAM): nothing was lost, the exchange is whole.
+    let mut c = Conn::started();
+    c.get(1, "/done");
+    c.headers(
+        Dir::ServerToClient,
+        1,
+        FLAG_END_STREAM,
+        &[(":status", "200")],
+    );
+    c.send(
+        Dir::ClientToServer,
+        &frame(RST_STREAM, 0, 1, &5u32.to_be_bytes()),
+    );
+    let out = c.finish();
+    let d = out
+        .diagnostics
+        .iter()
+        .find(|d| d.message.contains("STREAM_CLOSED"))
+        .unwrap();
+    assert_eq!(d.severity, crate::model::Severity::Info, "{}", d.message);
+    assert!(d.message.contains("after the stream had completed"));
+    assert_eq!(out.exchanges[0].capture, CaptureState::Full);
+    assert_eq!(out.exchanges[0].response.as_ref().unwrap().status, 200);
+}
+
+#[test]
 fn each_stream_keeps_its_frames_and_counts_past_the_cap() {
     use crate::model::H2Frame;
     let mut c = Conn::started();
