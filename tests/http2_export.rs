@@ -230,3 +230,43 @@ fn reports_say_http2_and_the_stream_of_each_exchange() {
         assert!(n >= least, "stream {}: {n} < {least}", s["stream_id"]);
     }
 }
+
+#[test]
+fn stage_tables_name_the_stream_of_an_http2_step() {
+    // Sample B's first web-ticket request, made an HTTP/2 stream: the stage table row of that
+    // exchange says so; the other rows stay as HTTP/1's.
+    let sample = lyncscope::testkit::sample("lync").join("B-external-home-pool-redirect.pcapng");
+    let options = Options {
+        rules: Some(std::sync::Arc::new(lyncscope::stage::RuleSet::builtin())),
+        ..Options::default()
+    };
+    let mut a = analyze(&[sample], &options, &mut ()).unwrap();
+    let i = a
+        .exchanges
+        .iter()
+        .position(|x| x.stage.as_ref().is_some_and(|t| t.id == "webticket-oauth"))
+        .expect("a web-ticket step in sample B");
+    let x = &mut a.exchanges[i];
+    x.http_version = HttpVersion::Http2;
+    x.stream = Some(Box::new(lyncscope::model::StreamInfo {
+        id: 7,
+        ..Default::default()
+    }));
+    let all: Vec<_> = a.exchanges.iter().map(|x| x.id).collect();
+    let notes = lyncscope::model::Notes::default();
+    let mut md = Vec::new();
+    lyncscope::report::markdown::write_markdown(&a, &notes, &all, &mut md).unwrap();
+    let md = String::from_utf8(md).unwrap();
+    let rows: Vec<&str> = md.lines().filter(|l| l.contains(" h2 s")).collect();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(
+        rows[0].contains(&format!("[#{i}](#x{i}) h2 s7 |")),
+        "{}",
+        rows[0]
+    );
+    assert!(rows[0].contains("webticket-oauth"), "{}", rows[0]);
+    let mut html = Vec::new();
+    lyncscope::report::html::write_html(&a, &notes, &all, &mut html).unwrap();
+    let html = String::from_utf8(html).unwrap();
+    assert!(html.contains("<small>h2 s7</small>"));
+}

@@ -293,3 +293,12 @@ pub fn protocol_words(x: &Exchange) -> Option<String> {
     }
     Some(w)
 }
+
+/// The HTTP/2 stream id of an exchange, for the reports' stage tables.
+pub fn stream_of(a: &Analysis, id: ExchId) -> Option<u32> {
+    a.exchanges
+        .get(id.0 as usize)?
+        .stream
+        .as_deref()
+        .map(|s| s.id)
+}
