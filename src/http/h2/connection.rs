@@ -1107,6 +1107,12 @@ impl Http2Connection {
                 );
             }
         }
+        // The frame lists grew by doubling; the analysis keeps them for good.
+        for r in &mut self.records {
+            if let Some(s) = r.stream.as_deref_mut() {
+                s.frames.shrink_to_fit();
+            }
+        }
         (self.records, self.diags)
     }
 }
