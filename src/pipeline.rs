@@ -108,12 +108,16 @@ pub fn analyze(
     let mut imported = Vec::new();
     for input in &archives {
         let mut http = options.http.clone();
-        http.keep_body_max = http.keep_body_max.max(ARCHIVE_BODY_KEEP);
+        // A run that keeps no bodies (a report) keeps none of an archive's either, only the
+        // heads the stage layer asks for: a big HAR's report holds no body text.
+        if http.keep_body_max > 0 {
+            http.keep_body_max = http.keep_body_max.max(ARCHIVE_BODY_KEEP);
+        }
         let (p, kind) = (input.file(), input.kind());
         imported.push(
             match kind {
                 ArchiveKind::Saz => saz::read_saz(p, options.password.as_deref(), &http),
-                ArchiveKind::Har => har::read_har(p),
+                ArchiveKind::Har => har::read_har(p, Some(&http)),
             }
             .map_err(|e| input.relabel(e))?,
         );
@@ -139,8 +143,9 @@ pub fn analyze(
     Ok(analysis)
 }
 
-/// Bodies of archive exchanges are in the archive already; keeping them (up to this size
-/// each) costs no extra reading and lets exports write them back.
+/// Bodies of archive exchanges are in the archive already; when bodies are kept at all,
+/// keeping theirs (up to this size each) costs no extra reading and lets exports write them
+/// back.
 const ARCHIVE_BODY_KEEP: u64 = 16 << 20;
 
 /// The packet-capture part of [`analyze`].

@@ -84,7 +84,7 @@ fn corpus_round_trip_and_schema() {
         return;
     };
     for (name, _) in manifest(&dir) {
-        let first = read_har(&dir.join(&name)).unwrap();
+        let first = read_har(&dir.join(&name), None).unwrap();
         let analysis = analysis_of(first);
         let har = export(&analysis);
         if let Some(errors) = schema_errors(&har) {

@@ -8,6 +8,7 @@
 //! tree that becomes an exchange before the next is read, so memory follows the exchanges
 //! kept, not the JSON text (a whole-file JSON tree is many times the file's size).
 
+use super::saz::MessageParser;
 use super::Imported;
 use crate::datetime::parse_iso8601 as parse_datetime;
 use crate::error::{Error, Result};
@@ -65,8 +66,11 @@ pub fn is_har(first_bytes: &[u8]) -> bool {
 }
 
 /// Reads a HAR 1.x file. Fatal only when the file cannot be read, is over 1 GiB, is not JSON
-/// or has no `log` object; everything else becomes diagnostics.
-pub fn read_har(path: &Path) -> Result<Imported> {
+/// or has no `log` object; everything else becomes diagnostics. Bodies are kept whole up to
+/// `bodies.keep_body_max()` bytes, else their first `keep_head` bytes when the stage layer
+/// may need them, as for packet captures: a report of a big HAR does not hold its bodies.
+/// `None` keeps every body.
+pub fn read_har(path: &Path, bodies: Option<&dyn MessageParser>) -> Result<Imported> {
     let open_err = |source: io::Error| Error::Open {
         path: path.to_path_buf(),
         source,
@@ -90,6 +94,7 @@ pub fn read_har(path: &Path) -> Result<Imported> {
     let size = Size {
         total: metadata_len.saturating_sub(start.offset),
         read: Some(read),
+        bodies,
     };
     let log = read_json(serde_json::de::IoRead::new(reader), size);
     if limited.limit() == 0 {
@@ -126,6 +131,7 @@ pub fn parse_har(bytes: &[u8]) -> std::result::Result<Imported, String> {
     let size = Size {
         total: json.len() as u64,
         read: None,
+        bodies: None,
     };
     let log = read_json(serde_json::de::SliceRead::new(json), size)
         .map_err(|e| format!("not a valid HAR (JSON): {e}"))?;
@@ -220,6 +226,9 @@ struct EntriesRead {
     /// Connection keys (see `import_entry`), numbered in order of first use.
     conn_keys: HashMap<String, usize>,
     conns: Vec<ConnDraft>,
+    /// Per connection: an exchange of it kept a body head for the stage layer, so later ones
+    /// do too (services behind custom path prefixes), as for packet captures.
+    heads: Vec<bool>,
     server_unknown: usize,
     /// Diagnostics of the entries skipped, in file order.
     skipped: Vec<Diagnostic>,
@@ -239,7 +248,7 @@ fn time_order(exchange: &Exchange) -> Option<Ts> {
 }
 
 impl EntriesRead {
-    fn add(&mut self, draft: Draft, notes: Notes) {
+    fn add(&mut self, draft: Draft, notes: Notes, bodies: Option<&dyn MessageParser>) {
         let Draft {
             index,
             mut exchange,
@@ -267,6 +276,7 @@ impl EntriesRead {
             None => {
                 let conn = self.conns.len();
                 self.conns.push(this);
+                self.heads.push(false);
                 self.conn_keys.insert(conn_key, conn);
                 conn
             }
@@ -274,15 +284,58 @@ impl EntriesRead {
         if !notes.is_empty() {
             self.noted.push((self.exchanges.len(), index, notes));
         }
+        if let Some(policy) = bodies {
+            keep_bodies(&mut exchange, policy, &mut self.heads[conn]);
+        }
         exchange.connection = ConnId(conn as u32);
         self.exchanges.push(exchange);
+    }
+}
+
+/// Drops the bytes of the bodies `policy` does not keep whole, keeping a head where the stage
+/// layer may need one (`sticky`: the connection already kept one). Digests and lengths stay.
+fn keep_bodies(x: &mut Exchange, policy: &dyn MessageParser, sticky: &mut bool) {
+    let max = policy.keep_body_max();
+    for response in [false, true] {
+        let over = |b: &Body| {
+            b.content
+                .kept
+                .as_ref()
+                .is_some_and(|k| k.len() as u64 > max)
+        };
+        let body = match response {
+            false => x.request.as_deref().map(|r| &r.body),
+            true => x.response.as_deref().map(|r| &r.body),
+        };
+        if !body.is_some_and(over) {
+            continue;
+        }
+        let resp = if response {
+            x.response.as_deref()
+        } else {
+            None
+        };
+        let wanted = *sticky || policy.wants_head(x.request.as_deref(), resp);
+        *sticky |= wanted;
+        let head = if wanted { policy.head_max() } else { 0 };
+        let body = match response {
+            false => x.request.as_deref_mut().map(|r| &mut r.body),
+            true => x.response.as_deref_mut().map(|r| &mut r.body),
+        };
+        let Some(body) = body else { continue };
+        let content = Arc::make_mut(&mut body.content);
+        let kept = content.kept.take();
+        content.wire_kept = None;
+        content.head = kept
+            .filter(|_| head > 0)
+            .map(|k| Arc::from(&k[..k.len().min(usize::try_from(head).unwrap_or(usize::MAX))]));
     }
 }
 
 /// Reads the JSON text of a HAR, one entry at a time; `Ok(None)`: no `log` object.
 fn read_json<'de, R: serde_json::de::Read<'de>>(
     read: R,
-    size: Size,
+    size: Size<'_>,
 ) -> serde_json::Result<Option<LogRead>> {
     let mut de = serde_json::Deserializer::new(read);
     let log = Shape(RootPart(size)).deserialize(&mut de)?.flatten();
@@ -362,10 +415,13 @@ impl<'de, P: Part<'de>> Visitor<'de> for Shape<P> {
 /// How big the JSON text is and, when it is read from a file, how much of it has been read:
 /// the exchange vector is sized from the entries read so far, not doubled (a doubled vector of a
 /// big HAR is a quarter unused at its peak).
+///
+/// It also carries which bodies are kept in memory (`None`: all of them).
 #[derive(Clone)]
-struct Size {
+struct Size<'a> {
     total: u64,
     read: Option<Rc<Cell<u64>>>,
+    bodies: Option<&'a dyn MessageParser>,
 }
 
 /// A reader that counts the bytes it gave.
@@ -383,9 +439,9 @@ impl<R: Read> Read for Counted<R> {
 }
 
 /// The top-level object: its `log`.
-struct RootPart(Size);
+struct RootPart<'a>(Size<'a>);
 
-impl<'de> Part<'de> for RootPart {
+impl<'de> Part<'de> for RootPart<'_> {
     type Out = Option<LogRead>;
 
     fn object<A: MapAccess<'de>>(
@@ -407,9 +463,9 @@ impl<'de> Part<'de> for RootPart {
 }
 
 /// `log`: its `version` and `entries`; `creator`, `pages` and the rest are not used.
-struct LogPart(Size);
+struct LogPart<'a>(Size<'a>);
 
-impl<'de> Part<'de> for LogPart {
+impl<'de> Part<'de> for LogPart<'_> {
     type Out = LogRead;
 
     fn object<A: MapAccess<'de>>(
@@ -442,9 +498,9 @@ impl<'de> Part<'de> for LogPart {
 }
 
 /// `log.entries`: each entry is imported as soon as it is read.
-struct EntriesPart(Size);
+struct EntriesPart<'a>(Size<'a>);
 
-impl<'de> Part<'de> for EntriesPart {
+impl<'de> Part<'de> for EntriesPart<'_> {
     type Out = EntriesRead;
 
     fn array<A: SeqAccess<'de>>(
@@ -459,7 +515,7 @@ impl<'de> Part<'de> for EntriesPart {
             }
             let mut notes = Vec::new();
             match import_entry(index, &entry, &mut notes) {
-                Ok(draft) => read.add(draft, notes),
+                Ok(draft) => read.add(draft, notes, self.0.bodies),
                 Err(why) => {
                     read.skipped
                         .extend(notes.into_iter().map(|n| entry_diag(index, n)));
@@ -476,7 +532,7 @@ impl<'de> Part<'de> for EntriesPart {
 }
 
 /// Room for the entries still to come, estimated from the bytes each entry read so far took.
-fn reserve_for_rest<T>(items: &mut Vec<T>, size: &Size) {
+fn reserve_for_rest<T>(items: &mut Vec<T>, size: &Size<'_>) {
     let done = items.len() as u64;
     let read = size.read.as_ref().map_or(0, |r| r.get());
     // Early on (or reading from memory, where nothing is counted) the vector grows as usual.
@@ -1186,7 +1242,7 @@ mod tests {
             let path = dir.join(&name);
             let head = std::fs::read(&path).unwrap();
             assert!(is_har(&head[..head.len().min(64)]), "{name}");
-            let imp = read_har(&path).unwrap_or_else(|e| panic!("{e}"));
+            let imp = read_har(&path, None).unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(imp.exchanges.len(), count, "{name}");
             let json = file_json(&path);
             let entries = json["log"]["entries"].as_array().unwrap();
@@ -1228,7 +1284,7 @@ mod tests {
         let raw = std::fs::read(&path).unwrap();
         assert!(raw.starts_with(UTF8_BOM));
         assert!(is_har(&raw));
-        let imp = read_har(&path).unwrap();
+        let imp = read_har(&path, None).unwrap();
         let json = file_json(&path);
         let e = &json["log"]["entries"][0];
         let req = imp.exchanges[0].request.as_ref().unwrap();
@@ -1264,7 +1320,7 @@ mod tests {
             return;
         };
         let path = dir.join("mitmproxy_chrome.har");
-        let imp = read_har(&path).unwrap();
+        let imp = read_har(&path, None).unwrap();
         let json = file_json(&path);
         let entries = json["log"]["entries"].as_array().unwrap();
         let mut checked = 0;
@@ -1310,7 +1366,7 @@ mod tests {
             return;
         };
         let path = dir.join("mitmproxy_websocket.har");
-        let imp = read_har(&path).unwrap();
+        let imp = read_har(&path, None).unwrap();
         let json = file_json(&path);
         let entries = json["log"]["entries"].as_array().unwrap();
         let mut total = 0;
@@ -1403,19 +1459,85 @@ mod tests {
         };
         for bytes in &cases {
             std::fs::write(&path, bytes).unwrap();
-            assert_eq!(read_har(&path).map_err(message), parse_har(bytes));
+            assert_eq!(read_har(&path, None).map_err(message), parse_har(bytes));
         }
         std::fs::write(&path, &cases[0]).unwrap();
-        assert_eq!(read_har(&path).unwrap().exchanges.len(), 2);
+        assert_eq!(read_har(&path, None).unwrap().exchanges.len(), 2);
         // A damaged file is refused whole, with serde_json's message for the whole text.
         for bytes in [&cases[2], &cases[3]] {
             std::fs::write(&path, bytes).unwrap();
             let json = serde_json::from_slice::<Value>(bytes).unwrap_err();
             assert_eq!(
-                read_har(&path).map_err(message).unwrap_err(),
+                read_har(&path, None).map_err(message).unwrap_err(),
                 format!("not a valid HAR (JSON): {json}")
             );
         }
+    }
+
+    /// Keeps no body whole, and heads of 4 bytes for exchanges to `/wanted`.
+    struct HeadsOfWanted;
+
+    impl MessageParser for HeadsOfWanted {
+        fn keep_body_max(&self) -> u64 {
+            0
+        }
+        fn head_max(&self) -> u64 {
+            4
+        }
+        fn wants_head(&self, request: Option<&Request>, _: Option<&Response>) -> bool {
+            request.is_some_and(|r| r.target.ends_with("/wanted"))
+        }
+        fn parse(
+            &self,
+            _: super::super::saz::RecordedSession<'_>,
+        ) -> super::super::saz::ParsedMessages {
+            unreachable!("a HAR holds no raw messages")
+        }
+    }
+
+    #[test]
+    fn bodies_not_kept_lose_their_bytes_not_their_digests() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.har");
+        let entry = |url: &str, conn: &str| {
+            format!(
+                r#"{{"startedDateTime":"2020-01-01T00:00:00Z","connection":"{conn}","request":{{"method":"GET","url":"{url}"}},"response":{{"status":200,"content":{{"size":11,"text":"hello world"}}}}}}"#
+            )
+        };
+        let text = format!(
+            r#"{{"log":{{"version":"1.2","entries":[{},{},{}]}}}}"#,
+            entry("http://a/other", "1"),
+            entry("http://a/wanted", "2"),
+            // Same connection as a wanted one: its head is kept too, as for packet captures.
+            entry("http://a/later", "2"),
+        );
+        std::fs::write(&path, &text).unwrap();
+        let all = read_har(&path, None).unwrap();
+        let some = read_har(&path, Some(&HeadsOfWanted)).unwrap();
+        // "hello world": sha256 as `printf 'hello world' | sha256sum` gives it.
+        let sha = "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9";
+        for (a, b) in all.exchanges.iter().zip(&some.exchanges) {
+            let (a, b) = (
+                &a.response.as_ref().unwrap().body,
+                &b.response.as_ref().unwrap().body,
+            );
+            assert_eq!(a.bytes(), Some(&b"hello world"[..]));
+            let hex: String = b
+                .decoded_sha256()
+                .unwrap()
+                .iter()
+                .map(|x| format!("{x:02x}"))
+                .collect();
+            assert_eq!(hex, sha);
+            assert_eq!(b.decoded_length, Some(11));
+            assert!(b.content.kept.is_none() && b.content.wire_kept.is_none());
+        }
+        let heads: Vec<Option<&[u8]>> = some
+            .exchanges
+            .iter()
+            .map(|x| x.response.as_ref().unwrap().body.content.head.as_deref())
+            .collect();
+        assert_eq!(heads, [None, Some(&b"hell"[..]), Some(&b"hell"[..])]);
     }
 
     #[test]

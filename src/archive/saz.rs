@@ -17,7 +17,7 @@ use crate::model::saz::{
 };
 use crate::model::{
     websocket_kind, Annotations, Arrival, ConnId, Connection, Diagnostic, ExchId, Exchange, Flags,
-    FrameNo, Response, Scheme, Severity, Timing, TlsInfo, Ts, WebSocketMessage,
+    FrameNo, Request, Response, Scheme, Severity, Timing, TlsInfo, Ts, WebSocketMessage,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Read, Seek};
@@ -49,6 +49,15 @@ pub struct ParsedMessages {
 pub trait MessageParser {
     /// Bodies up to this size are kept in memory (for exports and the stage layer).
     fn keep_body_max(&self) -> u64;
+    /// For a body not kept whole: how many of its first bytes the stage layer may need...
+    fn head_max(&self) -> u64 {
+        0
+    }
+    /// ...when it wants this exchange's (from the request and, for a response body, the
+    /// response head).
+    fn wants_head(&self, _request: Option<&Request>, _response: Option<&Response>) -> bool {
+        false
+    }
     fn parse(&self, session: RecordedSession<'_>) -> ParsedMessages;
 }
 

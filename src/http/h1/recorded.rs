@@ -13,6 +13,20 @@ impl MessageParser for HttpOptions {
         self.keep_body_max
     }
 
+    fn head_max(&self) -> u64 {
+        self.head_max
+    }
+
+    fn wants_head(
+        &self,
+        request: Option<&crate::model::Request>,
+        response: Option<&crate::model::Response>,
+    ) -> bool {
+        self.head_filter
+            .as_ref()
+            .is_some_and(|f| (f.0)(request, response))
+    }
+
     fn parse(&self, s: RecordedSession<'_>) -> ParsedMessages {
         let facts = ConnFacts {
             client: s.client,
