@@ -12,7 +12,8 @@ use crate::datetime::parse_fiddler_time;
 use crate::error::{Error, Result};
 use crate::model::saz::{
     timer_name, FLAG_IS_HTTPS, FLAG_REQUEST_BODY_DROPPED, FLAG_RESPONSE_BODY_DROPPED,
-    FLAG_RESPONSE_GENERATED, MS_TIMERS, PSEUDO, TUNNEL_FLAG, UNSET_TIME,
+    FLAG_RESPONSE_GENERATED, H2_STREAM_FLAG, HTTP_VERSION_FLAG, MS_TIMERS, PSEUDO, TUNNEL_FLAG,
+    UNSET_TIME,
 };
 use crate::model::{
     websocket_kind, Annotations, Arrival, ConnId, Connection, Diagnostic, ExchId, Exchange, Flags,
@@ -752,6 +753,19 @@ fn parse_session(
         }
         let generated = bits & FLAG_RESPONSE_GENERATED != 0
             || ex.response.as_deref().is_some_and(looks_generated);
+        // An HTTP/2 exchange lyncscope wrote as HTTP/1.1 (report/export/saz.rs) is HTTP/2 again.
+        if let Some(v) = meta.flag(HTTP_VERSION_FLAG) {
+            ex.http_version = crate::model::HttpVersion::from_text(v);
+            if let Some(id) = meta
+                .flag(H2_STREAM_FLAG)
+                .and_then(|s| s.trim().parse().ok())
+            {
+                ex.stream = Some(Box::new(crate::model::StreamInfo {
+                    id,
+                    ..Default::default()
+                }));
+            }
+        }
         ex.annotations = Some(Box::new(Annotations {
             origin: format!("SAZ session {digits}").into(),
             comment: meta.flag("ui-comments").map(Box::from),

@@ -237,6 +237,10 @@ pub mod saz {
     pub const PSEUDO: &str = "saz:";
     /// Flag naming the CONNECT session whose tunnel carried this one.
     pub const TUNNEL_FLAG: &str = "lyncscope-tunnel";
+    /// Flags of an exchange that was HTTP/2 on the wire, written as HTTP/1.1 like Fiddler
+    /// Classic's own sessions (docs/archives.md): the version (`HTTP/2`) and the stream id.
+    pub const HTTP_VERSION_FLAG: &str = "lyncscope-http-version";
+    pub const H2_STREAM_FLAG: &str = "lyncscope-h2-stream";
 
     /// SessionTimers attributes in the order Fiddler writes them; the `*Time` ones are
     /// milliseconds, the others instants.

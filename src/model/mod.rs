@@ -851,6 +851,68 @@ pub struct StreamInfo {
     pub promised_by: Option<u32>,
     /// RST_STREAM ended the stream: who sent it and its error code's name.
     pub reset: Option<StreamReset>,
+    /// The stream's frames in the order they were read, the first [`H2Frame::CAP`] of them.
+    pub frames: Vec<H2Frame>,
+    /// Frames of the stream past [`H2Frame::CAP`], counted but not kept.
+    pub frames_dropped: u32,
+}
+
+/// One HTTP/2 frame of a stream (RFC 9113 section 4.1), as small as the facts allow: 24 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct H2Frame {
+    /// The frame type (`DATA` = 0 … `CONTINUATION` = 9).
+    pub kind: u8,
+    pub flags: u8,
+    pub dir: Dir,
+    /// The payload length from the frame header.
+    pub len: u32,
+    /// The packet that completed the frame (Wireshark lists a frame there).
+    pub at: Arrival,
+}
+
+impl H2Frame {
+    /// Frames kept per stream; a 1 MB body in 16 KiB DATA frames is 64.
+    pub const CAP: usize = 256;
+
+    /// The frame type's name (RFC 9113 section 6).
+    pub fn type_name(&self) -> &'static str {
+        match self.kind {
+            0x0 => "DATA",
+            0x1 => "HEADERS",
+            0x2 => "PRIORITY",
+            0x3 => "RST_STREAM",
+            0x4 => "SETTINGS",
+            0x5 => "PUSH_PROMISE",
+            0x6 => "PING",
+            0x7 => "GOAWAY",
+            0x8 => "WINDOW_UPDATE",
+            0x9 => "CONTINUATION",
+            _ => "unknown",
+        }
+    }
+
+    /// The names of the flags set that the frame's type defines (RFC 9113 section 6): bit
+    /// 0x1 is END_STREAM on DATA and HEADERS but ACK on SETTINGS and PING.
+    pub fn flag_names(&self) -> Vec<&'static str> {
+        let defined: &[(u8, &'static str)] = match self.kind {
+            0x0 => &[(0x1, "END_STREAM"), (0x8, "PADDED")],
+            0x1 => &[
+                (0x1, "END_STREAM"),
+                (0x4, "END_HEADERS"),
+                (0x8, "PADDED"),
+                (0x20, "PRIORITY"),
+            ],
+            0x4 | 0x6 => &[(0x1, "ACK")],
+            0x5 => &[(0x4, "END_HEADERS"), (0x8, "PADDED")],
+            0x9 => &[(0x4, "END_HEADERS")],
+            _ => &[],
+        };
+        defined
+            .iter()
+            .filter(|(bit, _)| self.flags & bit != 0)
+            .map(|(_, name)| *name)
+            .collect()
+    }
 }
 
 /// An RST_STREAM (RFC 9113 section 6.4).

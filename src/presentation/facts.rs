@@ -150,6 +150,9 @@ pub fn exchange_facts(a: &Analysis, x: &Exchange, t0: Ts) -> Vec<(&'static str, 
             None => {}
         }
         out.push(("Connection", s));
+        if let Some(p) = protocol_words(x) {
+            out.push(("Protocol", p));
+        }
         // The TLS facts once per connection: with its first exchange.
         if let (Some(t), Some(0)) = (&c.tls, pos) {
             out.extend(super::tls_words::tls_lines(t));
@@ -259,4 +262,43 @@ pub fn marked_in_order(notes: &Notes, scope: &[ExchId]) -> Vec<(ExchId, bool)> {
             .map(|id| (id, false)),
     );
     out
+}
+
+/// `HTTP/2 stream 5 (C0 s5), 102 frames`, with a push and a reset in words; None for HTTP/1,
+/// which every report takes as the default.
+pub fn protocol_words(x: &Exchange) -> Option<String> {
+    if x.http_version == crate::model::HttpVersion::Http1 {
+        return None;
+    }
+    let Some(s) = x.stream.as_deref() else {
+        return Some(x.http_version.as_str().to_string());
+    };
+    let mut w = format!(
+        "{} stream {} (C{} s{})",
+        x.http_version.as_str(),
+        s.id,
+        x.connection.0,
+        s.id
+    );
+    let n = s.frames.len() as u64 + u64::from(s.frames_dropped);
+    if n > 0 {
+        w.push_str(&format!(", {n} frame{}", if n == 1 { "" } else { "s" }));
+    }
+    if let Some(p) = s.promised_by {
+        w.push_str(&format!(", pushed (PUSH_PROMISE on stream {p})"));
+    }
+    if let Some(r) = &s.reset {
+        let by = if r.by_client { "client" } else { "server" };
+        w.push_str(&format!(", reset by the {by} ({})", r.name));
+    }
+    Some(w)
+}
+
+/// The HTTP/2 stream id of an exchange, for the reports' stage tables.
+pub fn stream_of(a: &Analysis, id: ExchId) -> Option<u32> {
+    a.exchanges
+        .get(id.0 as usize)?
+        .stream
+        .as_deref()
+        .map(|s| s.id)
 }

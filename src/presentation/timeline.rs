@@ -295,6 +295,13 @@ pub fn item_title(a: &Analysis, item: Item) -> Option<String> {
     })
 }
 
+/// `C3 s5`: the connection and HTTP/2 stream of an exchange carried by one (the ladder's and
+/// the reports' label of a multiplexed exchange); None for HTTP/1.
+pub fn stream_tag(x: &Exchange) -> Option<String> {
+    let s = x.stream.as_deref()?;
+    Some(format!("C{} s{}", x.connection.0, s.id))
+}
+
 /// A connection from its first to its last packet.
 pub fn connection_span(c: &Connection) -> Span {
     Span {

@@ -13,7 +13,7 @@ use crate::presentation::body::body_view;
 use crate::presentation::connections::{connection_rows, count};
 use crate::presentation::facts::{
     diagnostic_place, diagnostics_by_exchange, exchange_facts, exchange_title, general_diagnostics,
-    input_line, marked_in_order, signin_who, summary, DIAGNOSTICS_LISTED,
+    input_line, marked_in_order, signin_who, stream_of, summary, DIAGNOSTICS_LISTED,
 };
 use crate::presentation::stage_rows::{stage_rows, RowKey, StageRow};
 use crate::presentation::wire::{
@@ -153,7 +153,7 @@ pub fn write_html_compared(
         write_comparison(c, out)?;
     }
     write_marked(a, notes, &scope, &listed, out)?;
-    write_stage_table(&rows, &listed, t0, out)?;
+    write_stage_table(a, &rows, &listed, t0, out)?;
     write_connections(a, &listed, out)?;
 
     writeln!(out, "<h2 id=\"timeline\">Timeline</h2>")?;
@@ -448,6 +448,7 @@ fn write_connections(
 }
 
 fn write_stage_table(
+    a: &Analysis,
     rows: &[StageRow],
     listed: &HashSet<ExchId>,
     t0: Ts,
@@ -466,7 +467,14 @@ fn write_stage_table(
     )?;
     for r in rows {
         let (key, row_id) = match r.key {
-            RowKey::Exchange(id) => (link(id, listed), String::new()),
+            // An HTTP/2 step names its stream (`#5 h2 s7`); HTTP/1 rows are as they were.
+            RowKey::Exchange(id) => match stream_of(a, id) {
+                Some(s) => (
+                    format!("{} <small>h2 s{s}</small>", link(id, listed)),
+                    String::new(),
+                ),
+                None => (link(id, listed), String::new()),
+            },
             k => (
                 esc(&k.label()),
                 format!(" id=\"{}\"", k.label().to_ascii_lowercase()),

@@ -433,6 +433,7 @@ impl Serialize for ExchangeDto<'_> {
             promised_by: Option<u32>,
             #[serde(skip_serializing_if = "Option::is_none")]
             reset: Option<ResetDto<'a>>,
+            frame_count: u64,
         }
         #[derive(Serialize)]
         struct ResetDto<'a> {
@@ -555,6 +556,7 @@ impl Serialize for ExchangeDto<'_> {
                     code: r.code,
                     name: &r.name,
                 }),
+                frame_count: st.frames.len() as u64 + u64::from(st.frames_dropped),
             }),
             capture: e.capture.as_str(),
             request: e.request.as_deref().map(req),

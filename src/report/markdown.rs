@@ -15,7 +15,7 @@ use crate::presentation::compare::Comparison;
 use crate::presentation::connections::{connection_rows, count};
 use crate::presentation::facts::{
     diagnostic_place, diagnostics_by_exchange, exchange_facts, exchange_title, general_diagnostics,
-    input_line, marked_in_order, signin_who, summary, DIAGNOSTICS_LISTED,
+    input_line, marked_in_order, signin_who, stream_of, summary, DIAGNOSTICS_LISTED,
 };
 use crate::presentation::lanes::{collect_lanes, Key};
 use crate::presentation::stage_rows::{stage_rows, RowKey};
@@ -442,7 +442,11 @@ fn write_stage_table(
     writeln!(out, "|---|---|---|---|---|---|---|---|---|")?;
     for r in &rows {
         let key = match r.key {
-            RowKey::Exchange(id) => md_ref(id, listed),
+            // An HTTP/2 step names its stream (`#5 h2 s7`); HTTP/1 rows are as they were.
+            RowKey::Exchange(id) => match stream_of(a, id) {
+                Some(s) => format!("{} h2 s{s}", md_ref(id, listed)),
+                None => md_ref(id, listed),
+            },
             k => k.label(),
         };
         let parent = match (r.tag.parent, &r.tag.via) {

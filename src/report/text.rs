@@ -27,7 +27,17 @@ fn size(n: u64) -> String {
     }
 }
 
-fn row(a: &Analysis, e: &Exchange, t0: Ts) -> String {
+/// `h2 s5` for an HTTP/2 exchange, `h1` else: the last column when any exchange is not HTTP/1.
+fn proto(e: &Exchange) -> String {
+    match (e.http_version, e.stream.as_deref()) {
+        (crate::model::HttpVersion::Http1, _) => "h1".into(),
+        (crate::model::HttpVersion::Http2, Some(s)) => format!("h2 s{}", s.id),
+        (crate::model::HttpVersion::Http2, None) => "h2".into(),
+        (crate::model::HttpVersion::Http3, _) => "h3".into(),
+    }
+}
+
+fn row(a: &Analysis, e: &Exchange, t0: Ts, with_proto: bool) -> String {
     let c = a.connection(e.connection);
     let first = e.timing.first().map(|x| x.ts).unwrap_or(t0);
     let (method, target, host) = match &e.request {
@@ -50,7 +60,7 @@ fn row(a: &Analysis, e: &Exchange, t0: Ts) -> String {
         (Some(s), Some(f)) => format!("{:.1}", f.ts.secs_since(s.ts) * 1000.0),
         _ => "-".into(),
     };
-    format!(
+    let mut line = format!(
         "{:>5} {:>10.3} {:>5} {:<22} {:<7} {:<52} {:>6} {:>7} {:>9} {}",
         e.id.0,
         first.secs_since(t0),
@@ -62,7 +72,11 @@ fn row(a: &Analysis, e: &Exchange, t0: Ts) -> String {
         len,
         dur,
         e.capture.as_str()
-    )
+    );
+    if with_proto {
+        line = format!("{line:<145} {}", proto(e));
+    }
+    line
 }
 
 pub fn write(a: &Analysis, out: &mut dyn Write) -> std::io::Result<()> {
@@ -109,17 +123,26 @@ pub fn write_only(
     }
     let t0 = t0.unwrap_or_default();
     writeln!(out)?;
-    writeln!(
-        out,
+    // The protocol column only when it says something: an HTTP/1-only report stays as it was.
+    let with_proto = a
+        .exchanges
+        .iter()
+        .any(|e| e.http_version != crate::model::HttpVersion::Http1);
+    let head = format!(
         "{:>5} {:>10} {:>5} {:<22} {:<7} {:<52} {:>6} {:>7} {:>9} capture",
         "#", "time s", "conn", "server", "method", "url", "status", "size", "ms"
-    )?;
+    );
+    if with_proto {
+        writeln!(out, "{head:<145} proto")?;
+    } else {
+        writeln!(out, "{head}")?;
+    }
     for e in a
         .exchanges
         .iter()
         .filter(|e| only.is_none_or(|o| o.contains(&e.id)))
     {
-        writeln!(out, "{}", row(a, e, t0))?;
+        writeln!(out, "{}", row(a, e, t0, with_proto))?;
     }
     if a.exchanges.is_empty() {
         writeln!(out, "{:>5} (no HTTP exchange in the capture)", "")?;

@@ -71,6 +71,8 @@ pub struct App {
     pub keys: keymap::Keymap,
     /// The list's columns, in order (all by default; the config may choose).
     pub columns: Vec<Column>,
+    /// Some exchange is not HTTP/1: the list shows its Protocol column.
+    pub protocol_column: bool,
     /// Text to put on the terminal's clipboard (the event loop sends it as OSC 52).
     pub clipboard: Option<String>,
     /// Set while the inputs are still being read: the analysis is then a provisional one
@@ -106,6 +108,7 @@ impl App {
         let connections = connection_rows(&analysis);
         let rows: Vec<ExchId> = analysis.exchanges.iter().map(|x| x.id).collect();
         let timeline_cache = TimelineCache::new(&analysis, &rows);
+        let protocol_column = crate::tui::columns::protocol_varies(&analysis.exchanges);
         let mut app = App {
             notes_path: crate::model::Notes::side_file(&inputs),
             analysis,
@@ -142,6 +145,7 @@ impl App {
             t0,
             keys: keymap::Keymap::default(),
             columns: Column::ALL.to_vec(),
+            protocol_column,
             clipboard: None,
             loading: None,
             compare: CompareState::default(),
@@ -196,6 +200,8 @@ impl App {
             return;
         }
         let keep = self.selected_exchange().map(exchange_key);
+        self.protocol_column |=
+            crate::tui::columns::protocol_varies(batch.iter().map(|l| &l.exchange));
         crate::model::absorb(Arc::make_mut(&mut self.analysis), batch);
         self.analysis_changed(keep);
     }
@@ -203,6 +209,7 @@ impl App {
     /// Replaces the provisional analysis with the finished one and its notes.
     pub fn finish_loading(&mut self, analysis: Arc<Analysis>, notes: Notes) {
         let keep = self.selected_exchange().map(exchange_key);
+        self.protocol_column = crate::tui::columns::protocol_varies(&analysis.exchanges);
         self.analysis = analysis;
         self.notes = notes;
         self.loading = None;
@@ -1278,6 +1285,9 @@ fn sort_rows(a: &Analysis, rows: &mut [ExchId], column: Column) {
         }),
         Column::Duration => rows.sort_by_key(|id| x(id).and_then(duration_ns)),
         Column::Connection => rows.sort_by_key(|id| x(id).map(|x| x.connection.0)),
+        Column::Protocol => rows.sort_by_key(|id| {
+            x(id).map(|x| (x.http_version as u8, x.stream.as_deref().map(|s| s.id)))
+        }),
         Column::Tls => rows.sort_by_key(|id| {
             x(id).map(|x| {
                 a.connections

@@ -21,11 +21,13 @@ pub enum Column {
     RespSize,
     Duration,
     Connection,
+    /// `h1`, or `h2 s5`: the HTTP version and the HTTP/2 stream.
+    Protocol,
     Tls,
 }
 
 impl Column {
-    pub const ALL: [Column; 14] = [
+    pub const ALL: [Column; 15] = [
         Column::Number,
         Column::Time,
         Column::Stage,
@@ -39,6 +41,7 @@ impl Column {
         Column::RespSize,
         Column::Duration,
         Column::Connection,
+        Column::Protocol,
         Column::Tls,
     ];
     /// The name a config file uses (`[list] columns = [...]`).
@@ -57,6 +60,7 @@ impl Column {
             Column::RespSize => "resp-size",
             Column::Duration => "duration",
             Column::Connection => "connection",
+            Column::Protocol => "proto",
             Column::Tls => "tls",
         }
     }
@@ -75,6 +79,7 @@ impl Column {
             Column::RespSize => "Resp",
             Column::Duration => "Dur",
             Column::Connection => "Conn",
+            Column::Protocol => "Proto",
             Column::Tls => "TLS",
         }
     }
@@ -88,6 +93,24 @@ pub enum TimeFormat {
     Absolute,
     /// Since the previous row.
     Delta,
+}
+
+/// The Protocol column's text: `h1`, `h2 s5` (the HTTP/2 stream), `h3`.
+pub fn protocol(x: &Exchange) -> String {
+    match (x.http_version, x.stream.as_deref()) {
+        (crate::model::HttpVersion::Http1, _) => "h1".into(),
+        (crate::model::HttpVersion::Http2, Some(s)) => format!("h2 s{}", s.id),
+        (crate::model::HttpVersion::Http2, None) => "h2".into(),
+        (crate::model::HttpVersion::Http3, _) => "h3".into(),
+    }
+}
+
+/// The Protocol column says something only when some exchange is not HTTP/1: an HTTP/1-only
+/// input keeps its room for the other columns.
+pub fn protocol_varies<'a>(exchanges: impl IntoIterator<Item = &'a Exchange>) -> bool {
+    exchanges
+        .into_iter()
+        .any(|x| x.http_version != crate::model::HttpVersion::Http1)
 }
 
 /// Request start to response end.

@@ -71,6 +71,7 @@ pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme) {
             t0: app.t0,
             cited: &app.cited,
             loading: app.loading.is_some(),
+            show_protocol: app.protocol_column,
             focused: app.focus == Focus::List,
         };
         views::list::render_list(f, r, &input, &mut app.list_offset, &mut app.regions, theme);

@@ -90,7 +90,7 @@ pub struct Regions {
     pub list_offset: usize,
     pub lower: Rect,
     /// x positions where each column starts in the list header.
-    pub column_x: [u16; 14],
+    pub column_x: [u16; 15],
 }
 
 /// How far reading has come.

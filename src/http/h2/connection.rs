@@ -17,11 +17,20 @@ use crate::http::decode::{BodyAcc, BodyLimits, Notes};
 use crate::http::exchange::{self, HttpOutput, Record};
 use crate::http::HttpOptions;
 use crate::model::{
-    token, Arrival, Body, Diagnostic, Dir, ExchId, FrameNo, Headers, HttpVersion, Request,
+    token, Arrival, Body, Diagnostic, Dir, ExchId, FrameNo, H2Frame, Headers, HttpVersion, Request,
     Response, Scheme, Severity, StreamEnd, StreamInfo, StreamReset,
 };
 use crate::net::stream::{ConnFacts, StreamSink};
 use std::collections::{HashMap, VecDeque};
+
+/// Keeps a frame on a stream, the first [`H2Frame::CAP`]; the rest are counted.
+fn push_frame(info: &mut StreamInfo, f: H2Frame) {
+    if info.frames.len() < H2Frame::CAP {
+        info.frames.push(f);
+    } else {
+        info.frames_dropped = info.frames_dropped.saturating_add(1);
+    }
+}
 
 fn side(d: usize) -> &'static str {
     if d == 0 {
@@ -66,6 +75,8 @@ struct Block {
     /// More than [`MAX_BLOCK`] arrived: the rest was not kept.
     oversize: bool,
     first: Arrival,
+    /// The block's frames so far, kept for its stream once the block opens it.
+    frames: Vec<H2Frame>,
 }
 
 struct Side {
@@ -303,6 +314,7 @@ impl Http2Connection {
                     let payload = avail[HEADER_LEN..HEADER_LEN + h.len].to_vec();
                     pos += HEADER_LEN + h.len;
                     self.frame(d, h, &payload, start, first, last);
+                    self.note_frame(d, h, last);
                     if self.sides[d].phase == Phase::Lost {
                         break;
                     }
@@ -585,6 +597,50 @@ impl Http2Connection {
         }
     }
 
+    /// Keeps the frame on its stream's record (after [`Self::frame`], so a header block has
+    /// opened its stream); a block still waiting for CONTINUATION holds its frames until then.
+    fn note_frame(&mut self, d: usize, h: FrameHeader, last: Arrival) {
+        if h.stream == 0 {
+            return;
+        }
+        let f = H2Frame {
+            kind: h.kind,
+            flags: h.flags,
+            dir: if d == 0 {
+                Dir::ClientToServer
+            } else {
+                Dir::ServerToClient
+            },
+            len: h.len as u32,
+            at: last,
+        };
+        if let Some(st) = self.streams.get(&h.stream) {
+            if let Some(info) = self.records[st.rec].stream.as_deref_mut() {
+                push_frame(info, f);
+            }
+        } else if let Some(b) = self.sides[d]
+            .block
+            .as_mut()
+            .filter(|b| b.stream == h.stream)
+        {
+            if b.frames.len() < H2Frame::CAP {
+                b.frames.push(f);
+            }
+        }
+    }
+
+    /// Frames of a header block, kept once the block's stream is open.
+    fn keep_frames(&mut self, stream: u32, frames: Vec<H2Frame>) {
+        let Some(st) = self.streams.get(&stream) else {
+            return;
+        };
+        if let Some(info) = self.records[st.rec].stream.as_deref_mut() {
+            for f in frames {
+                push_frame(info, f);
+            }
+        }
+    }
+
     fn malformed(&mut self, d: usize, h: FrameHeader, first: Arrival) {
         self.diag(
             Severity::Warning,
@@ -661,6 +717,7 @@ impl Http2Connection {
             bytes: frag.to_vec(),
             oversize: frag.len() > MAX_BLOCK,
             first,
+            frames: Vec::new(),
         });
         if h.has(frames::FLAG_END_HEADERS) {
             self.complete_block(d, last);
@@ -684,9 +741,12 @@ impl Http2Connection {
             self.sides[d].decoder.decode(&b.bytes)
         };
         let known = self.sides[d].decoder.known();
+        let mut b = b;
+        let block_frames = std::mem::take(&mut b.frames);
         match b.promised {
             Some(promised) => {
                 let rec = self.open_stream(promised, Some(b.stream));
+                self.keep_frames(b.stream, block_frames);
                 self.report_decoding(d, &decoded, rec, promised, known, b.first.frame);
                 self.set_request(promised, rec, &decoded.fields, b.first, true, last);
                 // A promised request has no body (RFC 9113 section 8.4).
@@ -709,6 +769,7 @@ impl Http2Connection {
                     self.max_client_stream = self.max_client_stream.max(b.stream);
                 }
                 let rec = self.open_stream(b.stream, None);
+                self.keep_frames(b.stream, block_frames);
                 self.report_decoding(d, &decoded, rec, b.stream, known, b.first.frame);
                 let started = self.streams[&b.stream].halves[d].started;
                 if started {
@@ -788,7 +849,7 @@ impl Http2Connection {
         r.stream = Some(Box::new(StreamInfo {
             id,
             promised_by,
-            reset: None,
+            ..StreamInfo::default()
         }));
         self.records.push(r);
         let rec = self.records.len() - 1;
@@ -1066,6 +1127,12 @@ impl Http2Connection {
                     None,
                     FrameNo(0),
                 );
+            }
+        }
+        // The frame lists grew by doubling; the analysis keeps them for good.
+        for r in &mut self.records {
+            if let Some(s) = r.stream.as_deref_mut() {
+                s.frames.shrink_to_fit();
             }
         }
         (self.records, self.diags)

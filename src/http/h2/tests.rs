@@ -506,3 +506,51 @@ fn a_reset_after_both_ends_is_information_not_a_warning() {
     assert_eq!(out.exchanges[0].capture, CaptureState::Full);
     assert_eq!(out.exchanges[0].response.as_ref().unwrap().status, 200);
 }
+
+#[test]
+fn each_stream_keeps_its_frames_and_counts_past_the_cap() {
+    use crate::model::H2Frame;
+    let mut c = Conn::started();
+    // stream 1's header block over HEADERS + CONTINUATION: both frames are the stream's
+    let b = c.block(
+        Dir::ClientToServer,
+        &[
+            (":method", "GET"),
+            (":scheme", "https"),
+            (":authority", "example.com"),
+            (":path", "/f"),
+        ],
+    );
+    let (a, rest) = b.split_at(2);
+    c.send(Dir::ClientToServer, &frame(HEADERS, FLAG_END_STREAM, 1, a));
+    c.send(
+        Dir::ClientToServer,
+        &frame(CONTINUATION, FLAG_END_HEADERS, 1, rest),
+    );
+    c.send(
+        Dir::ClientToServer,
+        &frame(WINDOW_UPDATE, 0, 0, &[0, 0, 1, 0]),
+    );
+    c.headers(Dir::ServerToClient, 1, 0, &[(":status", "200")]);
+    for _ in 0..H2Frame::CAP + 5 {
+        c.send(Dir::ServerToClient, &frame(DATA, 0, 1, b"x"));
+    }
+    c.send(Dir::ServerToClient, &frame(DATA, FLAG_END_STREAM, 1, b""));
+    let out = c.finish();
+    let s = out.exchanges[0].stream.as_deref().unwrap();
+    let names: Vec<_> = s.frames[..4].iter().map(|f| f.type_name()).collect();
+    // the connection's WINDOW_UPDATE (stream 0) is not the stream's
+    assert_eq!(names, ["HEADERS", "CONTINUATION", "HEADERS", "DATA"]);
+    assert_eq!(s.frames[0].flag_names(), ["END_STREAM"]);
+    assert_eq!(s.frames[1].flag_names(), ["END_HEADERS"]);
+    assert_eq!(s.frames[0].dir, Dir::ClientToServer);
+    assert_eq!(s.frames[2].dir, Dir::ServerToClient);
+    assert_eq!(s.frames[3].len, 1);
+    // the frame's time is the packet that carried it
+    assert_eq!(s.frames[0].at.frame, FrameNo(4));
+    assert_eq!(s.frames[1].at.frame, FrameNo(5));
+    assert_eq!(s.frames.len(), H2Frame::CAP);
+    // 2 + 1 + 261 + 1 = 265 frames, 256 kept
+    assert_eq!(s.frames_dropped, 9);
+    assert_eq!(std::mem::size_of::<H2Frame>(), 24);
+}

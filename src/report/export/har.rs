@@ -343,6 +343,26 @@ fn name_values(headers: &Headers) -> Vec<OutNameValue> {
         .collect()
 }
 
+/// The `httpVersion` of a message: an HTTP/2 exchange of a capture (our parser says
+/// `HTTP/2`) is `HTTP/2.0`, as Firefox writes it (Chrome writes `http/2.0`; both are in the
+/// corpus, docs/archives.md); a version read from an archive is written as it was.
+fn har_version(version: &str) -> String {
+    if version == "HTTP/2" {
+        "HTTP/2.0".into()
+    } else {
+        version.to_string()
+    }
+}
+
+/// The response headers of an HTTP/2 exchange without `:status` (the entry's `status` holds
+/// it, and Chrome leaves it out); request pseudo-header fields stay, first, as Chrome lists
+/// them.
+fn response_name_values(headers: &Headers) -> Vec<OutNameValue> {
+    let mut v = name_values(headers);
+    v.retain(|h| h.name != ":status");
+    v
+}
+
 /// Size of an HTTP/1 head (start line, fields, blank line); -1 for other versions.
 fn head_size(version: &str, start_line: usize, headers: &Headers) -> i64 {
     if !version.to_ascii_uppercase().starts_with("HTTP/1") {
@@ -555,7 +575,7 @@ fn entry_of(analysis: &Analysis, ex: &Exchange) -> OutEntry {
                 method: req.method.to_string(),
                 query_string: query,
                 url,
-                http_version: req.version.to_string(),
+                http_version: har_version(&req.version),
                 cookies: request_cookies(&req.headers),
                 headers: name_values(&req.headers),
                 post_data,
@@ -608,9 +628,9 @@ fn entry_of(analysis: &Analysis, ex: &Exchange) -> OutEntry {
             OutResponse {
                 status: resp.status,
                 status_text: resp.reason.to_string(),
-                http_version: resp.version.to_string(),
+                http_version: har_version(&resp.version),
                 cookies: response_cookies(&resp.headers),
-                headers: name_values(&resp.headers),
+                headers: response_name_values(&resp.headers),
                 content: OutContent {
                     size,
                     compression,

@@ -3,12 +3,12 @@
 
 use crate::datetime::fiddler_time;
 use crate::model::saz::{
-    FLAG_IS_HTTPS, FLAG_IS_WEBSOCKET, FLAG_RESPONSE_GENERATED, MS_TIMERS, PSEUDO, TIMER_NAMES,
-    UNSET_TIME,
+    FLAG_IS_HTTPS, FLAG_IS_WEBSOCKET, FLAG_RESPONSE_GENERATED, H2_STREAM_FLAG, HTTP_VERSION_FLAG,
+    MS_TIMERS, PSEUDO, TIMER_NAMES, UNSET_TIME,
 };
 use crate::model::{
-    websocket_opcode, Analysis, Annotations, Connection, ExchId, Exchange, Headers, Scheme,
-    WebSocketMessage,
+    websocket_opcode, Analysis, Annotations, Connection, ExchId, Exchange, Headers, HttpVersion,
+    Scheme, WebSocketMessage,
 };
 use std::io::{self, Seek, Write};
 
@@ -85,6 +85,75 @@ fn message_bytes(
         )),
     }
     out
+}
+
+/// An HTTP/2 head as the HTTP/1.1 head Fiddler Classic records for the same request (it
+/// speaks HTTP/1.1 to both sides, docs/archives.md): the pseudo-header fields go (the
+/// request line and status line carry them), `:authority` becomes `Host` when there is none,
+/// and a body gets a `Content-Length` when it has none (HTTP/2 frames delimit it; HTTP/1.1
+/// needs the length).
+fn h1_headers(headers: &Headers, body_len: Option<usize>) -> Headers {
+    let mut out: Vec<(&str, String)> = Vec::with_capacity(headers.len() + 2);
+    if headers.get("host").is_none() {
+        if let Some(a) = headers.get(":authority") {
+            out.push(("Host", a.to_string()));
+        }
+    }
+    for (n, v) in headers.iter().filter(|(n, _)| !n.starts_with(':')) {
+        out.push((n, v.to_string()));
+    }
+    let delimited =
+        headers.get("content-length").is_some() || headers.get("transfer-encoding").is_some();
+    if let (false, Some(n)) = (delimited, body_len.filter(|n| *n > 0)) {
+        out.push(("Content-Length", n.to_string()));
+    }
+    Headers::from_pairs(out.iter().map(|(n, v)| (*n, v.as_str())))
+}
+
+/// The reason phrase of a status (RFC 9110 section 15), for the HTTP/1.1 status line of an
+/// HTTP/2 response, which has none.
+fn standard_reason(code: u16) -> &'static str {
+    match code {
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        203 => "Non-Authoritative Information",
+        204 => "No Content",
+        205 => "Reset Content",
+        206 => "Partial Content",
+        300 => "Multiple Choices",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        304 => "Not Modified",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        406 => "Not Acceptable",
+        407 => "Proxy Authentication Required",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        410 => "Gone",
+        411 => "Length Required",
+        412 => "Precondition Failed",
+        413 => "Content Too Large",
+        414 => "URI Too Long",
+        415 => "Unsupported Media Type",
+        416 => "Range Not Satisfiable",
+        421 => "Misdirected Request",
+        422 => "Unprocessable Content",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "",
+    }
 }
 
 fn interim_reason(code: u16) -> &'static str {
@@ -237,6 +306,13 @@ fn meta_xml(ex: &Exchange, conn: Option<&Connection>, number: usize, notes: &[St
     if let Some(color) = &ann.color {
         flags.push(("ui-color".into(), color.to_string()));
     }
+    // The messages are written as HTTP/1.1; these say what they were on the wire.
+    if ex.http_version == HttpVersion::Http2 && !has(&flags, HTTP_VERSION_FLAG) {
+        flags.push((HTTP_VERSION_FLAG.into(), ex.http_version.as_str().into()));
+        if let Some(s) = ex.stream.as_deref() {
+            flags.push((H2_STREAM_FLAG.into(), s.id.to_string()));
+        }
+    }
     for (n, v) in flags {
         x.push_str(&format!(
             "    <SessionFlag N=\"{}\" V=\"{}\" />\r\n",
@@ -283,7 +359,15 @@ pub fn write_saz<W: Write + Seek>(
         let conn = analysis.connections.get(ex.connection.0 as usize);
         let key = format!("{:0width$}", n + 1);
         let mut notes = Vec::new();
+        let h2 = ex.http_version == HttpVersion::Http2;
         let c = match &ex.request {
+            Some(r) if h2 => message_bytes(
+                &format!("{} {} HTTP/1.1", r.method, r.target),
+                &h1_headers(&r.headers, r.body.wire_kept.as_deref().map(<[u8]>::len)),
+                &r.body,
+                "request",
+                &mut notes,
+            ),
             Some(r) => message_bytes(
                 &format!("{} {} {}", r.method, r.target, r.version),
                 &r.headers,
@@ -298,15 +382,22 @@ pub fn write_saz<W: Write + Seek>(
         };
         let s = match &ex.response {
             Some(r) => {
+                let version = if h2 { "HTTP/1.1" } else { &*r.version };
                 let mut s = Vec::new();
                 for &code in &r.interim_statuses {
                     s.extend_from_slice(
-                        format!("{} {code} {}\r\n\r\n", r.version, interim_reason(code)).as_bytes(),
+                        format!("{version} {code} {}\r\n\r\n", interim_reason(code)).as_bytes(),
                     );
                 }
+                let (reason, headers) = if h2 {
+                    let len = r.body.wire_kept.as_deref().map(<[u8]>::len);
+                    (standard_reason(r.status), h1_headers(&r.headers, len))
+                } else {
+                    (&*r.reason, r.headers.clone())
+                };
                 s.extend(message_bytes(
-                    &format!("{} {} {}", r.version, r.status, r.reason),
-                    &r.headers,
+                    &format!("{version} {} {reason}", r.status),
+                    &headers,
                     &r.body,
                     "response",
                     &mut notes,

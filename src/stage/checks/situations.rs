@@ -1412,6 +1412,7 @@ fn as_h2_reset_in_capture(cap: &mut Cap, id: ExchId) {
             code: 0xd,
             name: "HTTP_1_1_REQUIRED".into(),
         }),
+        ..Default::default()
     }));
 }
 

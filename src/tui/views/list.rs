@@ -9,7 +9,7 @@
 
 use crate::model::{Analysis, ExchId, Exchange, Notes, Ts};
 use crate::presentation::timeline::utc_time;
-use crate::tui::columns::{duration_ns, Column, TimeFormat};
+use crate::tui::columns::{duration_ns, protocol, Column, TimeFormat};
 use crate::tui::state::Regions;
 use crate::tui::theme::Theme;
 use ratatui::layout::{Constraint, Rect};
@@ -40,6 +40,8 @@ pub struct ListInput<'a> {
     pub cited: &'a [ExchId],
     /// The inputs are still being read (no stages or TLS facts yet).
     pub loading: bool,
+    /// Some exchange is not HTTP/1: the Protocol column is shown.
+    pub show_protocol: bool,
     pub focused: bool,
 }
 
@@ -63,6 +65,7 @@ fn cap(c: Column) -> usize {
         Column::ReqSize | Column::RespSize => 7,
         Column::Duration => 8,
         Column::Connection => 6,
+        Column::Protocol => 9,
         Column::Tls => 7,
     }
 }
@@ -100,6 +103,7 @@ fn sized_columns(chosen: &[Column], texts: &[Vec<String>], w: usize) -> Vec<(Col
         Column::Tls,
         Column::RespSize,
         Column::Duration,
+        Column::Protocol,
         Column::Time,
         Column::Method,
     ];
@@ -319,6 +323,7 @@ fn cell(
             None => plain("-"),
         },
         Column::Connection => plain(&format!("C{}", x.connection.0)),
+        Column::Protocol => plain(&protocol(x)),
         Column::Tls => {
             let tls = a
                 .connections
@@ -394,6 +399,12 @@ pub fn render_list(
     }
     *offset = (*offset).min(app.rows.len().saturating_sub(body_rows));
     let a = app.analysis;
+    let columns: Vec<Column> = app
+        .columns
+        .iter()
+        .copied()
+        .filter(|c| app.show_protocol || *c != Column::Protocol)
+        .collect();
     let end = (*offset + body_rows).min(app.rows.len());
     // Each shown row's cells as text first: the columns are sized from them.
     let mut shown: Vec<(usize, Vec<(String, Style)>)> = Vec::with_capacity(end - *offset);
@@ -406,8 +417,7 @@ pub fn render_list(
             .checked_sub(1)
             .and_then(|p| app.rows.get(p))
             .and_then(|p| a.exchanges.get(p.0 as usize));
-        let cells = app
-            .columns
+        let cells = columns
             .iter()
             .map(|c| cell(a, app, x, prev, *c, theme))
             .collect();
@@ -417,7 +427,7 @@ pub fn render_list(
         .iter()
         .map(|(_, cells)| cells.iter().map(|(t, _)| t.clone()).collect())
         .collect();
-    let sized = sized_columns(app.columns, &texts, usize::from(inner.width));
+    let sized = sized_columns(&columns, &texts, usize::from(inner.width));
     let cols: Vec<Column> = sized.iter().map(|(c, _)| *c).collect();
     let mut rows = Vec::with_capacity(shown.len());
     for (i, cells) in shown {
@@ -425,7 +435,7 @@ pub fn render_list(
         let cells: Vec<Cell> = sized
             .iter()
             .filter_map(|(c, w)| {
-                let at = app.columns.iter().position(|x| x == c)?;
+                let at = columns.iter().position(|x| x == c)?;
                 let (text, style) = cells.get(at)?;
                 let text = match c {
                     Column::Path => fit_path(text, *w),
@@ -462,7 +472,7 @@ pub fn render_list(
     let areas = ratatui::layout::Layout::horizontal(widths.clone())
         .spacing(1)
         .split(inner);
-    regions.column_x = [0; 14];
+    regions.column_x = [0; 15];
     for (c, r) in cols.iter().zip(areas.iter()) {
         if let Some(i) = Column::ALL.iter().position(|x| x == c) {
             regions.column_x[i] = r.x.max(1);

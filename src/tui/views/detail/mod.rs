@@ -10,6 +10,7 @@
 //! with the line builder of `lines`; `wrap` lays the visible lines out at the pane's width.
 
 mod auth;
+mod frames;
 mod hex;
 mod lines;
 mod message;

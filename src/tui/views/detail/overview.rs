@@ -1,5 +1,5 @@
 //! The Overview tab: what the stage layer concluded about the exchange (stage, rule, parent,
-//! DNS), its notes, timing, connection, TLS and findings.
+//! DNS), its notes, timing, the HTTP/2 stream and its frames, connection, TLS and findings.
 
 use super::lines::{clean, plural, Out};
 use crate::model::{
@@ -53,6 +53,8 @@ pub(super) fn overview(out: &mut Out, a: &Analysis, x: &Exchange, notes: &Notes)
     stage_section(out, a, x);
     notes_section(out, x, notes);
     timing_section(out, a, x);
+    super::frames::stream_section(out, x);
+    super::frames::frames_section(out, a, x);
     let conn = a.connections.get(x.connection.0 as usize);
     if let Some(c) = conn {
         connection_section(out, x, c);

@@ -474,10 +474,14 @@ fn describe(a: &Analysis, what: What, input: &TimelineInput) -> (String, Style, 
                 return (String::new(), theme.normal(), String::new());
             };
             let stage = x.stage.as_ref().map_or("unrelated", |t| t.id.as_str());
-            let label = x
+            let mut label = x
                 .request
                 .as_ref()
                 .map_or_else(|| "?".into(), |r| format!("{} {}", r.method, r.target));
+            // HTTP/2 streams of one connection interleave: each arrow names its stream.
+            if let Some(tag) = crate::presentation::timeline::stream_tag(x) {
+                label = format!("{tag} {label}");
+            }
             (label, theme.stage(stage), format!("#{} {stage}", id.0))
         }
         What::Response(id) => {
@@ -485,10 +489,13 @@ fn describe(a: &Analysis, what: What, input: &TimelineInput) -> (String, Style, 
                 return (String::new(), theme.normal(), String::new());
             };
             let status = x.response.as_ref().map(|r| r.status);
-            let label = x
+            let mut label = x
                 .response
                 .as_ref()
                 .map_or_else(String::new, |r| format!("{} {}", r.status, r.reason));
+            if let Some(tag) = crate::presentation::timeline::stream_tag(x) {
+                label = format!("{tag} {}", label.trim_end());
+            }
             let outcome = x.stage.as_ref().map_or("", |t| t.outcome.as_str());
             let style = if x
                 .stage

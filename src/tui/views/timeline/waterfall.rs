@@ -3,6 +3,9 @@
 //! `░` while waiting for the first response byte, `█` while the
 //! response arrives, `┄` for connection setup before a connection's first exchange, and the
 //! connection's number as the reports and the list write it (`C3`), so that reuse shows.
+//! HTTP/2 streams carry their stream id (`C0┬s1`), and consecutive rows of one multiplexed
+//! connection are bracketed together (`┬ ├ └`) so that the overlapping bars read as one
+//! connection's streams.
 //!
 //! ```text
 //! ┌ Waterfall zoom 1× ─────────────────────────────────────────────────┐
@@ -32,6 +35,8 @@ pub(super) struct Rows {
     /// Widest exchange number and connection name, so that labels line up in full.
     id_width: usize,
     conn_width: usize,
+    /// Width of the stream column (`┬s29`), 0 when no row is an HTTP/2 stream.
+    stream_width: usize,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -41,6 +46,29 @@ struct Row {
     bar: Option<Bar>,
     /// The connection, numbered as everywhere else.
     conn: u32,
+    /// The HTTP/2 stream id, and where the row sits in its connection's group of consecutive
+    /// stream rows.
+    stream: Option<(u32, Group)>,
+}
+
+/// The bracket of consecutive rows of one HTTP/2 connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Group {
+    Alone,
+    First,
+    Middle,
+    Last,
+}
+
+impl Group {
+    fn glyph(self) -> &'static str {
+        match self {
+            Group::Alone => "─",
+            Group::First => "┬",
+            Group::Middle => "├",
+            Group::Last => "└",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -71,12 +99,37 @@ impl Rows {
                 duration_ns: s.end.0.saturating_sub(s.start.0),
             });
             index.entry(id).or_insert(out.len());
-            out.push(Row { id, bar, conn });
+            let stream = x.stream.as_deref().map(|s| (s.id, Group::Alone));
+            out.push(Row {
+                id,
+                bar,
+                conn,
+                stream,
+            });
+        }
+        // Bracket runs of stream rows of the same connection.
+        let same = |a: &Row, b: &Row| a.conn == b.conn && a.stream.is_some() && b.stream.is_some();
+        for i in 0..out.len() {
+            let before = i > 0 && same(&out[i - 1], &out[i]);
+            let after = i + 1 < out.len() && same(&out[i], &out[i + 1]);
+            if let Some((_, g)) = &mut out[i].stream {
+                *g = match (before, after) {
+                    (false, false) => Group::Alone,
+                    (false, true) => Group::First,
+                    (true, true) => Group::Middle,
+                    (true, false) => Group::Last,
+                };
+            }
         }
         let digits = |n: u32| n.checked_ilog10().unwrap_or(0) as usize + 1;
         Rows {
             id_width: out.iter().map(|r| digits(r.id.0)).max().unwrap_or(1),
             conn_width: out.iter().map(|r| digits(r.conn)).max().unwrap_or(1) + 1,
+            stream_width: out
+                .iter()
+                .filter_map(|r| r.stream.map(|(s, _)| digits(s) + 2))
+                .max()
+                .unwrap_or(0),
             rows: out,
             index,
         }
@@ -93,7 +146,7 @@ struct Layout {
 
 fn layout(inner: Rect, plot: &PlotAxis, state: &TimelineState, fall: &Rows) -> Layout {
     // Room the mark, connection and number take beyond the 12 the cap was made for.
-    let fixed = (fall.id_width + fall.conn_width).saturating_sub(8) as u16;
+    let fixed = (fall.id_width + fall.conn_width + fall.stream_width).saturating_sub(8) as u16;
     // Two fifths for the label, capped; the bar needs the room more than a long path does.
     let label_width = (inner.width * 2 / 5).min(48 + fixed);
     let plot_x = inner.x + label_width + 1;
@@ -202,7 +255,8 @@ pub(super) fn render(
 }
 
 /// `●C3 #12 401 POST host/path`: mark, connection, id (both in full), status, method, host
-/// and path. Returns the column after the text.
+/// and path; an HTTP/2 stream adds its id and bracket after the connection (`●C0├s5 #2 …`).
+/// Returns the column after the text.
 #[allow(clippy::too_many_arguments)]
 fn draw_label(
     buf: &mut Buffer,
@@ -243,6 +297,22 @@ fn draw_label(
         cw,
         style(theme.stage(&conn)),
     );
+    let sw = fall.stream_width;
+    if sw > 0 {
+        let text = match row.stream {
+            Some((id, g)) => format!("{}s{id}", g.glyph()),
+            None => String::new(),
+        };
+        cx = put_str(
+            buf,
+            clip,
+            cx,
+            y,
+            &format!("{text:<sw$}"),
+            sw,
+            style(theme.stage(&conn)),
+        );
+    }
     let iw = fall.id_width;
     cx = put_str(
         buf,
