@@ -6,7 +6,6 @@ mod common;
 use lyncscope::archive::saz::{is_saz, read_saz, read_saz_from};
 use lyncscope::archive::Imported;
 use lyncscope::http::HttpOptions;
-use lyncscope::model::saz::TUNNEL_FLAG;
 use lyncscope::model::*;
 use lyncscope::report::export::write_saz;
 use lyncscope::testkit::AnalysisBuilder;
@@ -226,7 +225,8 @@ fn websocket_messages_and_connect() {
     assert_eq!(ws.response.as_ref().unwrap().status, 101);
     let ann = ws.annotations.as_deref().unwrap();
     assert!(!ann.generated_by_proxy);
-    assert!(ann.flags.iter().any(|(n, v)| n == TUNNEL_FLAG && v == "1"));
+    // Session 2 went through session 1's CONNECT tunnel.
+    assert_eq!(ws.tunnel.map(|t| t.connect()), Some(connect.id));
     // raw/2_w.txt: three masked client text frames, echoes, close from both sides.
     let got: Vec<(bool, &str, &[u8])> = ann
         .websocket

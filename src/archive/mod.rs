@@ -243,6 +243,9 @@ pub fn renumber(a: &mut Analysis) {
         e.id = ExchId(i as u32);
         a.connections[e.connection.0 as usize].exchanges.push(e.id);
     }
+    for e in a.exchanges.iter_mut().filter(|e| e.tunnel.is_some()) {
+        e.tunnel = e.tunnel.and_then(|t| t.renumbered(|x| exch_id[x as usize]));
+    }
     for d in &mut a.diagnostics {
         if let Some(x) = d.exchange.as_mut() {
             x.0 = exch_id.get(x.0 as usize).copied().unwrap_or(x.0);

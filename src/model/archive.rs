@@ -235,8 +235,6 @@ pub mod saz {
     /// Prefix of pseudo-flags that carry `_m.xml` attributes other than SessionFlags
     /// (`saz:SID`, `saz:BitFlags`, `saz:Aborted`, `saz:DNSTime` …) so they survive a re-save.
     pub const PSEUDO: &str = "saz:";
-    /// Flag naming the CONNECT session whose tunnel carried this one.
-    pub const TUNNEL_FLAG: &str = "lyncscope-tunnel";
 
     /// SessionTimers attributes in the order Fiddler writes them; the `*Time` ones are
     /// milliseconds, the others instants.
