@@ -6,6 +6,7 @@
 
 pub mod har;
 pub mod saz;
+mod saz_hello;
 
 use crate::capture::Source;
 use crate::error::{Error, Result};

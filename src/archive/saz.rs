@@ -785,12 +785,24 @@ fn parse_session(
             diagnostics.push(d);
         }
     }
-    let tls_flags = meta
+    let mut tls_flags: Vec<(String, String)> = meta
         .flags
         .iter()
         .filter(|(n, _)| n.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("https-")))
         .cloned()
         .collect();
+    if is_connect {
+        // A tunnel Fiddler did not decrypt: its texts of the hellos (the flags win).
+        let body = |m: &[u8]| {
+            let at = m.windows(4).position(|w| w == b"\r\n\r\n");
+            at.map_or(&[][..], |i| &m[i + 4..]).to_vec()
+        };
+        for (n, v) in super::saz_hello::hello_facts(&body(c), &body(s)) {
+            if !tls_flags.iter().any(|(k, _)| k.eq_ignore_ascii_case(&n)) {
+                tls_flags.push((n, v));
+            }
+        }
+    }
     Parsed {
         digits: digits.to_string(),
         exchanges,
@@ -1064,6 +1076,9 @@ fn assemble(mut parsed: Vec<Parsed>, mut diagnostics: Vec<Diagnostic>) -> Import
                 .map(|v| tls_version_name(&v)),
             cipher_suite: get("https-server-cipher"),
             sni: get("https-client-snihostname"),
+            alpn: get("hello-alpn"),
+            reason: (!decrypted && get("hello-server").is_some())
+                .then(|| "not decrypted by Fiddler: a blind CONNECT tunnel (the hellos are from Fiddler's text of them)".to_string()),
             decrypted,
             key_source: decrypted.then(|| "decrypted by Fiddler (SAZ)".to_string()),
             ..TlsInfo::default()
