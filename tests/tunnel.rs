@@ -297,3 +297,40 @@ fn the_captures_are_where_the_readme_says() {
         assert!(Path::new(&data("tunnel").join(format!("{name}.pcap"))).exists());
     }
 }
+
+/// A client that does not wait for the proxy's 2xx: what it sent before the answer arrived is
+/// the tunnel's first bytes.
+#[test]
+fn bytes_sent_before_the_2xx_belong_to_the_tunnel() {
+    let mut cap = Capture::new();
+    let mut c = client(50001, 1000);
+    let mut s = server(9000);
+    s.port = 3128;
+    cap.connect(&mut c, &mut s);
+    cap.send(
+        &mut c,
+        &mut s,
+        b"CONNECT plain.test:80 HTTP/1.1\r\nHost: plain.test:80\r\n\r\n",
+        1460,
+    );
+    cap.send(
+        &mut c,
+        &mut s,
+        b"GET /early HTTP/1.1\r\nHost: plain.test\r\n\r\n",
+        1460,
+    );
+    cap.send(&mut s, &mut c, b"HTTP/1.1 200 OK\r\n\r\n", 1460);
+    cap.send(&mut s, &mut c, b"HTTP/1.1 204 No Content\r\n\r\n", 1460);
+    cap.close(&mut c, &mut s);
+    let a = analyze_cap(&cap);
+    let lines: Vec<String> = a.exchanges.iter().map(line).collect();
+    assert_eq!(
+        lines,
+        ["CONNECT plain.test:80 HTTP/1.1", "GET /early HTTP/1.1"]
+    );
+    assert_eq!(a.exchanges[1].response.as_ref().unwrap().status, 204);
+    assert_eq!(
+        a.exchanges[1].tunnel.map(|l| l.connect()),
+        Some(a.exchanges[0].id)
+    );
+}
