@@ -21,8 +21,8 @@ use crate::http::exchange::{self, HttpOutput, Record};
 use crate::http::h2::Http2Connection;
 use crate::http::HttpOptions;
 use crate::model::{
-    token, AppProtocol, Arrival, Body, Diagnostic, Dir, ExchId, FrameNo, Request, Response, Scheme,
-    Severity, StreamEnd, Upgrade,
+    token, Arrival, Body, Diagnostic, Dir, ExchId, FrameNo, Request, Response, Scheme, Severity,
+    StreamEnd, Upgrade,
 };
 use crate::net::stream::{ConnFacts, StreamSink};
 use std::collections::VecDeque;
@@ -470,28 +470,19 @@ impl HttpConnection {
         }
         let mut out = exchange::finish(self.records, self.scheme, self.diags);
         if let Some(d) = inner {
-            if d.protocol() == AppProtocol::Unknown {
-                let m =
-                    "the CONNECT tunnel carries bytes that are neither TLS nor HTTP: not parsed";
-                let mut diag = Diagnostic::new(Severity::Warning, m);
-                diag.exchange = tunnel::connect_of(&out);
-                out.diagnostics.push(diag);
-            }
-            out.tunnel_tls = tunnel::merge(&mut out, d.finish());
+            out.tunnel_tls = tunnel::merge(&mut out, d);
         }
         out
     }
 
     fn add_h2c(&mut self, h2: Http2Connection) {
-        {
-            let base = self.records.len() as u32;
-            let (records, diags) = h2.into_records();
-            self.records.extend(records);
-            self.diags.extend(diags.into_iter().map(|mut d| {
-                d.exchange = d.exchange.map(|ExchId(x)| ExchId(x + base));
-                d
-            }));
-        }
+        let base = self.records.len() as u32;
+        let (records, diags) = h2.into_records();
+        self.records.extend(records);
+        self.diags.extend(diags.into_iter().map(|mut d| {
+            d.exchange = d.exchange.map(|ExchId(x)| ExchId(x + base));
+            d
+        }));
     }
 
     fn diag(&mut self, severity: Severity, message: String, exch: Option<usize>, frame: FrameNo) {

@@ -2,10 +2,13 @@
 //! after `CONNECT host:port` → 2xx, a proxy tunnel whose bytes go to a new [`Dispatcher`]
 //! (TLS detected and decrypted, then HTTP/1 or HTTP/2, as on a direct connection).
 
-use crate::dispatch::{Dispatcher, Finished};
+use crate::dispatch::Dispatcher;
 use crate::http::exchange::HttpOutput;
 use crate::http::h2::Http2Connection;
-use crate::model::{Arrival, Dir, ExchId, StreamEnd, TlsInfo, TunnelLink, Upgrade};
+use crate::model::{
+    AppProtocol, Arrival, Diagnostic, Dir, ExchId, Severity, StreamEnd, TlsInfo, TunnelLink,
+    Upgrade,
+};
 use crate::net::stream::StreamSink;
 
 /// The protocol after a switch, fed the bytes from the switch offsets on.
@@ -38,9 +41,16 @@ impl StreamSink for Carried {
 /// Adds a tunnel's exchanges and diagnostics after the connection's own (ids go on from
 /// theirs), each exchange linked to the CONNECT whose tunnel carried it; gives back the
 /// facts of the TLS inside the tunnel, for the connection.
-pub(super) fn merge(out: &mut HttpOutput, inner: Finished) -> Option<TlsInfo> {
+pub(super) fn merge(out: &mut HttpOutput, tunnel: Dispatcher) -> Option<TlsInfo> {
     let base = out.exchanges.len() as u32;
     let connect = connect_of(out);
+    if tunnel.protocol() == AppProtocol::Unknown {
+        let m = "the CONNECT tunnel carries bytes that are neither TLS nor HTTP: not parsed";
+        let mut d = Diagnostic::new(Severity::Warning, m);
+        d.exchange = connect;
+        out.diagnostics.push(d);
+    }
+    let inner = tunnel.finish();
     for mut x in inner.exchanges {
         x.id = ExchId(base + x.id.0);
         x.tunnel = connect.and_then(TunnelLink::new);
