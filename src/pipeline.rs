@@ -6,7 +6,7 @@ use crate::capture::{Input, Merged, Record, Source};
 use crate::dispatch::collector::gather;
 use crate::dispatch::dns::DnsRecognizer;
 use crate::dispatch::tls::TlsRecognizer;
-use crate::dispatch::{Collector, Registry};
+use crate::dispatch::{Collector, Recognizer, Registry};
 use crate::dns::DnsCollector;
 use crate::error::Result;
 use crate::http::{self, HttpOptions};
@@ -163,13 +163,21 @@ fn analyze_captures(
     let keys = Arc::new(load_keys(options, &inputs, &mut key_diagnostics)?);
     // The protocols a connection may carry, in the order they are asked; TLS hands its
     // plaintext to the same list.
-    let mut protocols = http::recognizers(Arc::new(options.http.clone()));
-    protocols.push(Box::new(DnsRecognizer));
-    protocols.push(Box::new(TlsRecognizer::new(
-        Arc::clone(&keys),
-        Arc::new(SessionCache::default()),
-    )));
-    let registry = Arc::new(Registry::new(protocols));
+    let http_opts = Arc::new(options.http.clone());
+    let sessions = Arc::new(SessionCache::default());
+    let protocols = || {
+        let mut p = http::recognizers(Arc::clone(&http_opts));
+        p.push(Box::new(DnsRecognizer) as Box<dyn Recognizer>);
+        p.push(Box::new(TlsRecognizer::new(
+            Arc::clone(&keys),
+            Arc::clone(&sessions),
+        )));
+        p
+    };
+    // A proxy tunnel's bytes (after CONNECT → 2xx) go to the same protocols, whose own
+    // tunnels are not looked into (one level of nesting).
+    let inner = Arc::new(Registry::new(protocols()));
+    let registry = Arc::new(Registry::new(protocols()).with_tunnels(inner));
     let workers = worker_count(options);
     let mut read = Reading {
         frames_per_input: vec![0u64; inputs.len()],
@@ -480,6 +488,7 @@ fn merge(
         exchanges.extend(out.factory.exchanges.into_iter().map(|mut e| {
             e.connection.0 += conn_base;
             e.id.0 += exch_base;
+            e.tunnel = e.tunnel.and_then(|t| t.renumbered(|x| x + exch_base));
             e
         }));
         for mut d in out.diagnostics.into_iter().chain(out.factory.diagnostics) {
@@ -555,6 +564,9 @@ fn freeze(
         new_id[e.id.0 as usize] = i as u32;
         e.id = ExchId(i as u32);
         connections[e.connection.0 as usize].exchanges.push(e.id);
+    }
+    for e in exchanges.iter_mut().filter(|e| e.tunnel.is_some()) {
+        e.tunnel = e.tunnel.and_then(|t| t.renumbered(|x| new_id[x as usize]));
     }
     for d in &mut diagnostics {
         if let Some(x) = d.exchange.as_mut() {

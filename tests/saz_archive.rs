@@ -6,7 +6,6 @@ mod common;
 use lyncscope::archive::saz::{is_saz, read_saz, read_saz_from};
 use lyncscope::archive::Imported;
 use lyncscope::http::HttpOptions;
-use lyncscope::model::saz::TUNNEL_FLAG;
 use lyncscope::model::*;
 use lyncscope::report::export::write_saz;
 use lyncscope::testkit::AnalysisBuilder;
@@ -226,7 +225,8 @@ fn websocket_messages_and_connect() {
     assert_eq!(ws.response.as_ref().unwrap().status, 101);
     let ann = ws.annotations.as_deref().unwrap();
     assert!(!ann.generated_by_proxy);
-    assert!(ann.flags.iter().any(|(n, v)| n == TUNNEL_FLAG && v == "1"));
+    // Session 2 went through session 1's CONNECT tunnel.
+    assert_eq!(ws.tunnel.map(|t| t.connect()), Some(connect.id));
     // raw/2_w.txt: three masked client text frames, echoes, close from both sides.
     let got: Vec<(bool, &str, &[u8])> = ann
         .websocket
@@ -425,4 +425,36 @@ fn numbering_is_by_digit_string() {
         .collect();
     assert_eq!(targets, ["http://x/0", "http://x/9", "http://x/10"]);
     assert_eq!(imp.exchanges[1].response.as_ref().unwrap().status, 200);
+}
+
+/// A CONNECT Fiddler did not decrypt: its `raw/07_c.txt` names `server_name
+/// github.githubassets.com` (ClientHello) and `07_s.txt` the ServerHello's `Version: 3.3
+/// (TLS/1.2)`, `Cipher: TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 [0xC02F]` and `ALPN h2`.
+#[test]
+fn blind_connect_hellos_become_the_connections_tls_facts() {
+    let Some(imp) = load("saz2jmx_test.saz", None) else {
+        return;
+    };
+    let connect = imp
+        .exchanges
+        .iter()
+        .find(|e| {
+            e.request
+                .as_ref()
+                .is_some_and(|r| r.target == "github.githubassets.com:443")
+        })
+        .unwrap();
+    let tls = imp.connections[connect.connection.0 as usize]
+        .tls
+        .as_ref()
+        .unwrap();
+    assert_eq!(tls.sni.as_deref(), Some("github.githubassets.com"));
+    assert_eq!(tls.version.as_deref(), Some("TLS 1.2"));
+    assert_eq!(
+        tls.cipher_suite.as_deref(),
+        Some("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256")
+    );
+    assert_eq!(tls.alpn.as_deref(), Some("h2"));
+    assert!(!tls.decrypted);
+    assert!(tls.reason.is_some());
 }

@@ -859,6 +859,7 @@ fn import_entry(
             annotations: Some(Box::new(annotations)),
             stage: None,
             auth: None,
+            tunnel: None,
         },
         conn_key,
         server,

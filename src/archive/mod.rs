@@ -6,6 +6,7 @@
 
 pub mod har;
 pub mod saz;
+mod saz_hello;
 
 use crate::capture::Source;
 use crate::error::{Error, Result};
@@ -243,6 +244,9 @@ pub fn renumber(a: &mut Analysis) {
         exch_id[e.id.0 as usize] = i as u32;
         e.id = ExchId(i as u32);
         a.connections[e.connection.0 as usize].exchanges.push(e.id);
+    }
+    for e in a.exchanges.iter_mut().filter(|e| e.tunnel.is_some()) {
+        e.tunnel = e.tunnel.and_then(|t| t.renumbered(|x| exch_id[x as usize]));
     }
     for d in &mut a.diagnostics {
         if let Some(x) = d.exchange.as_mut() {

@@ -12,12 +12,12 @@ use crate::datetime::parse_fiddler_time;
 use crate::error::{Error, Result};
 use crate::model::saz::{
     timer_name, FLAG_IS_HTTPS, FLAG_REQUEST_BODY_DROPPED, FLAG_RESPONSE_BODY_DROPPED,
-    FLAG_RESPONSE_GENERATED, H2_STREAM_FLAG, HTTP_VERSION_FLAG, MS_TIMERS, PSEUDO, TUNNEL_FLAG,
-    UNSET_TIME,
+    FLAG_RESPONSE_GENERATED, H2_STREAM_FLAG, HTTP_VERSION_FLAG, MS_TIMERS, PSEUDO, UNSET_TIME,
 };
 use crate::model::{
     websocket_kind, Annotations, Arrival, ConnId, Connection, Diagnostic, ExchId, Exchange, Flags,
-    FrameNo, Request, Response, Scheme, Severity, Timing, TlsInfo, Ts, WebSocketMessage,
+    FrameNo, Request, Response, Scheme, Severity, Timing, TlsInfo, Ts, TunnelLink,
+    WebSocketMessage,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Read, Seek};
@@ -560,6 +560,8 @@ struct Parsed {
     is_connect: bool,
     bytes: [u64; 2],
     tls_flags: Vec<(String, String)>,
+    /// The session number of the CONNECT whose tunnel carried this session.
+    tunnel: Option<String>,
 }
 
 fn session_diag(digits: &str, severity: Severity, msg: impl std::fmt::Display) -> Diagnostic {
@@ -806,12 +808,24 @@ fn parse_session(
             diagnostics.push(d);
         }
     }
-    let tls_flags = meta
+    let mut tls_flags: Vec<(String, String)> = meta
         .flags
         .iter()
         .filter(|(n, _)| n.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("https-")))
         .cloned()
         .collect();
+    if is_connect {
+        // A tunnel Fiddler did not decrypt: its texts of the hellos (the flags win).
+        let body = |m: &[u8]| {
+            let at = m.windows(4).position(|w| w == b"\r\n\r\n");
+            at.map_or(&[][..], |i| &m[i + 4..]).to_vec()
+        };
+        for (n, v) in super::saz_hello::hello_facts(&body(c), &body(s)) {
+            if !tls_flags.iter().any(|(k, _)| k.eq_ignore_ascii_case(&n)) {
+                tls_flags.push((n, v));
+            }
+        }
+    }
     Parsed {
         digits: digits.to_string(),
         exchanges,
@@ -822,6 +836,7 @@ fn parse_session(
         is_connect,
         bytes: [c.len() as u64, s.len() as u64],
         tls_flags,
+        tunnel: None,
     }
 }
 
@@ -982,20 +997,24 @@ fn assemble(mut parsed: Vec<Parsed>, mut diagnostics: Vec<Diagnostic>) -> Import
             last_connect.insert(client, p.digits.clone());
             continue;
         }
-        if let Some(tunnel) = last_connect.get(&client) {
-            if let Some(a) = p.exchanges.first_mut().and_then(|e| e.annotations.as_mut()) {
-                if !a.flags.iter().any(|(n, _)| n == TUNNEL_FLAG) {
-                    a.flags.push(TUNNEL_FLAG, tunnel);
-                }
-            }
-        }
+        p.tunnel = last_connect.get(&client).cloned();
     }
     let unspecified = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
     let mut conn_index: HashMap<(SocketAddr, SocketAddr), usize> = HashMap::new();
     let mut connections: Vec<Connection> = Vec::new();
     let mut conn_tls: Vec<Vec<(String, String)>> = Vec::new();
     let mut exchanges = Vec::new();
+    // The first exchange of each CONNECT session, for the tunnel links.
+    let mut connect_ids: HashMap<String, ExchId> = HashMap::new();
     for p in parsed {
+        let tunnel = p
+            .tunnel
+            .as_ref()
+            .and_then(|t| connect_ids.get(t))
+            .and_then(|&x| TunnelLink::new(x));
+        if p.is_connect {
+            connect_ids.insert(p.digits.clone(), ExchId(exchanges.len() as u32));
+        }
         let base = exchanges.len() as u32;
         for mut d in p.diagnostics {
             d.exchange = d.exchange.map(|ExchId(k)| ExchId(base + k));
@@ -1039,6 +1058,7 @@ fn assemble(mut parsed: Vec<Parsed>, mut diagnostics: Vec<Diagnostic>) -> Import
             let id = ExchId(exchanges.len() as u32);
             ex.id = id;
             ex.connection = ConnId(ci as u32);
+            ex.tunnel = tunnel;
             for a in [
                 ex.timing.request_start(),
                 ex.timing.request_end(),
@@ -1079,6 +1099,9 @@ fn assemble(mut parsed: Vec<Parsed>, mut diagnostics: Vec<Diagnostic>) -> Import
                 .map(|v| tls_version_name(&v)),
             cipher_suite: get("https-server-cipher"),
             sni: get("https-client-snihostname"),
+            alpn: get("hello-alpn"),
+            reason: (!decrypted && get("hello-server").is_some())
+                .then(|| "not decrypted by Fiddler: a blind CONNECT tunnel (the hellos are from Fiddler's text of them)".to_string()),
             decrypted,
             key_source: decrypted.then(|| "decrypted by Fiddler (SAZ)".to_string()),
             ..TlsInfo::default()

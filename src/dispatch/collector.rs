@@ -44,6 +44,7 @@ pub fn gather(
     let base = exchanges.len() as u32;
     for mut e in finished.exchanges {
         e.id = ExchId(base + e.id.0);
+        e.tunnel = e.tunnel.and_then(|t| t.renumbered(|x| base + x));
         e.connection = conn.id;
         exchanges.push(e);
     }

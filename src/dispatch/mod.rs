@@ -90,11 +90,29 @@ pub struct Finished {
 /// The protocols a dispatcher chooses from, in the order they are asked.
 pub struct Registry {
     recognizers: Vec<Box<dyn Recognizer>>,
+    /// The registry for the bytes of a proxy tunnel (after `CONNECT` → 2xx) found on a
+    /// connection of this one; None: tunnels are not looked into. The pipeline gives the
+    /// top-level registry one whose own is None, so tunnels nest at most one level deep.
+    tunnel: Option<Arc<Registry>>,
 }
 
 impl Registry {
     pub fn new(recognizers: Vec<Box<dyn Recognizer>>) -> Registry {
-        Registry { recognizers }
+        Registry {
+            recognizers,
+            tunnel: None,
+        }
+    }
+
+    /// This registry, looking into proxy tunnels with `inner`.
+    pub fn with_tunnels(mut self, inner: Arc<Registry>) -> Registry {
+        self.tunnel = Some(inner);
+        self
+    }
+
+    /// See [`Registry::with_tunnels`].
+    pub fn tunnels(&self) -> Option<&Arc<Registry>> {
+        self.tunnel.as_ref()
     }
 
     /// Which side sent these first bytes, by the first recognizer that can tell.

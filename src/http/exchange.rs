@@ -4,7 +4,7 @@
 
 use crate::model::{
     CaptureState, ConnId, Diagnostic, ExchId, Exchange, HttpVersion, Request, Response, Scheme,
-    StreamInfo, Timing, Upgrade,
+    StreamInfo, Timing, TlsInfo, Upgrade,
 };
 
 /// One exchange being assembled.
@@ -62,6 +62,7 @@ impl Record {
             annotations: None,
             stage: None,
             auth: None,
+            tunnel: None,
         }
     }
 
@@ -81,6 +82,7 @@ impl Record {
             annotations: None,
             stage: None,
             auth: None,
+            tunnel: None,
         }
     }
 }
@@ -90,6 +92,8 @@ impl Record {
 pub struct HttpOutput {
     pub exchanges: Vec<Exchange>,
     pub diagnostics: Vec<Diagnostic>,
+    /// The facts of the TLS inside a CONNECT tunnel of the connection (`h1/tunnel.rs`).
+    pub tunnel_tls: Option<TlsInfo>,
 }
 
 /// A connection's records become exchanges in the order their first byte arrived, with local
@@ -118,5 +122,6 @@ pub(crate) fn finish(records: Vec<Record>, scheme: Scheme, diags: Vec<Diagnostic
     HttpOutput {
         exchanges,
         diagnostics,
+        tunnel_tls: None,
     }
 }

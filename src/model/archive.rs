@@ -235,8 +235,6 @@ pub mod saz {
     /// Prefix of pseudo-flags that carry `_m.xml` attributes other than SessionFlags
     /// (`saz:SID`, `saz:BitFlags`, `saz:Aborted`, `saz:DNSTime` …) so they survive a re-save.
     pub const PSEUDO: &str = "saz:";
-    /// Flag naming the CONNECT session whose tunnel carried this one.
-    pub const TUNNEL_FLAG: &str = "lyncscope-tunnel";
     /// Flags of an exchange that was HTTP/2 on the wire, written as HTTP/1.1 like Fiddler
     /// Classic's own sessions (docs/archives.md): the version (`HTTP/2`) and the stream id.
     pub const HTTP_VERSION_FLAG: &str = "lyncscope-http-version";

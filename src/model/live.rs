@@ -132,6 +132,10 @@ pub fn absorb(a: &mut Analysis, batch: Vec<LiveExchange>) {
         }
         let mut x = item.exchange;
         x.connection = id;
+        // Its id and tunnel link are a worker's own, not this analysis's: the provisional
+        // view goes without the link (the final analysis has it).
+        x.id = ExchId(u32::MAX);
+        x.tunnel = None;
         a.exchanges.push(x);
     }
     // Mostly in order already (two sorted runs): the stable sort merges them in linear time.
@@ -144,9 +148,18 @@ pub fn absorb(a: &mut Analysis, batch: Vec<LiveExchange>) {
     for c in &mut a.connections {
         c.exchanges.clear();
     }
+    let mut new_id = vec![0u32; a.exchanges.len()];
     for (i, x) in a.exchanges.iter_mut().enumerate() {
+        // Exchanges already absorbed were numbered by position; new ones are u32::MAX.
+        if let Some(n) = new_id.get_mut(x.id.0 as usize) {
+            *n = i as u32;
+        }
         x.id = ExchId(i as u32);
         a.connections[x.connection.0 as usize].exchanges.push(x.id);
+    }
+    for x in a.exchanges.iter_mut().filter(|x| x.tunnel.is_some()) {
+        let renumber = |old: u32| new_id.get(old as usize).copied().unwrap_or(old);
+        x.tunnel = x.tunnel.and_then(|t| t.renumbered(renumber));
     }
 }
 

@@ -832,6 +832,11 @@ pub struct Exchange {
     /// What became of the connection after this exchange: a CONNECT tunnel or a protocol
     /// switch (101) ends HTTP/1 parsing on it.
     pub upgrade: Option<Upgrade>,
+    /// The CONNECT exchange (of the same analysis) whose tunnel carried this one: its
+    /// connection is the same proxy connection, and its target is the host when the request
+    /// names none. From packets: the HTTP inside a CONNECT 2xx tunnel; from a Fiddler SAZ:
+    /// the latest earlier CONNECT session from the same client endpoint.
+    pub tunnel: Option<TunnelLink>,
     /// What a trace archive (Fiddler SAZ, HAR) recorded about the exchange beyond the HTTP
     /// messages; None for exchanges reconstructed from packets.
     pub annotations: Option<Box<Annotations>>,
@@ -922,6 +927,32 @@ pub struct StreamReset {
     pub code: u32,
     /// The error code's name (`CANCEL`, `HTTP_1_1_REQUIRED` …), or `0x…` for an unknown one.
     pub name: String,
+}
+
+/// [`Exchange::tunnel`]: the CONNECT exchange whose tunnel carried an exchange, in 4 bytes
+/// (an `Option<ExchId>` would take 8 and make every exchange 8 bytes bigger).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TunnelLink(std::num::NonZeroU32);
+
+impl TunnelLink {
+    /// None only for the last possible id.
+    pub fn new(connect: ExchId) -> Option<TunnelLink> {
+        connect
+            .0
+            .checked_add(1)
+            .and_then(std::num::NonZeroU32::new)
+            .map(TunnelLink)
+    }
+
+    /// The CONNECT exchange.
+    pub fn connect(self) -> ExchId {
+        ExchId(self.0.get() - 1)
+    }
+
+    /// The same link after the exchanges were numbered anew (`new_id` of the old id).
+    pub fn renumbered(self, new_id: impl FnOnce(u32) -> u32) -> Option<TunnelLink> {
+        TunnelLink::new(ExchId(new_id(self.connect().0)))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

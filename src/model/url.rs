@@ -98,8 +98,16 @@ pub struct RequestUrl<'a> {
 }
 
 impl Analysis {
+    /// The `host:port` of the CONNECT whose tunnel carried the exchange (its host when the
+    /// request names none).
+    pub fn tunnel_target(&self, ex: &Exchange) -> Option<&str> {
+        let connect = self.exchanges.get(ex.tunnel?.connect().0 as usize)?;
+        connect.request.as_ref().map(|r| r.target.as_str())
+    }
+
     /// The URL of an exchange's request: from an absolute target, else the `Host` header, the
-    /// TLS server name, or the server address. `None` without a request.
+    /// CONNECT target of the tunnel that carried it, the TLS server name, or the server
+    /// address. `None` without a request.
     pub fn request_url<'a>(&self, ex: &'a Exchange) -> Option<RequestUrl<'a>> {
         let req = ex.request.as_ref()?;
         let scheme = ex.scheme.as_str();
@@ -124,6 +132,7 @@ impl Analysis {
             req.headers
                 .get("Host")
                 .map(str::to_string)
+                .or_else(|| self.tunnel_target(ex).map(str::to_string))
                 .or_else(|| conn.and_then(|c| c.tls.as_ref()?.sni.clone()))
                 .or_else(|| conn.map(|c| c.server.to_string()))
         })?;

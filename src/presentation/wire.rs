@@ -42,6 +42,9 @@ fn authority(a: &Analysis, x: &Exchange) -> String {
     if let Some(h) = req_host.filter(|h| !h.is_empty()) {
         return h.to_string();
     }
+    if let Some(t) = a.tunnel_target(x) {
+        return t.to_string();
+    }
     let conn = a.connections.get(x.connection.0 as usize);
     let default_port = match x.scheme {
         Scheme::Http => 80,
@@ -354,6 +357,7 @@ mod tests {
             annotations: None,
             stage: None,
             auth: None,
+            tunnel: None,
         }
     }
 

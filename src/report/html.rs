@@ -642,6 +642,7 @@ mod tests {
             annotations: None,
             stage: None,
             auth: None,
+            tunnel: None,
         };
         let a = Analysis {
             exchanges: vec![x],

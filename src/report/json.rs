@@ -419,6 +419,8 @@ impl Serialize for ExchangeDto<'_> {
             #[serde(skip_serializing_if = "Option::is_none")]
             upgrade: Option<&'a str>,
             #[serde(skip_serializing_if = "Option::is_none")]
+            tunnel: Option<u32>,
+            #[serde(skip_serializing_if = "Option::is_none")]
             annotations: Option<Ann<'a>>,
             stage: Option<super::lync_json::StageDto<'a>>,
             #[serde(skip_serializing_if = "Option::is_none")]
@@ -573,6 +575,7 @@ impl Serialize for ExchangeDto<'_> {
                 Upgrade::Tunnel => "tunnel",
                 Upgrade::Protocol(p) => p.as_str(),
             }),
+            tunnel: e.tunnel.map(|t| t.connect().0),
             annotations: e.annotations.as_deref().map(|a| Ann {
                 origin: a.origin.to_string(),
                 comment: a.comment.as_deref(),

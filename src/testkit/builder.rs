@@ -211,6 +211,7 @@ impl ExchangeBuilder {
                 annotations: None,
                 stage: None,
                 auth: None,
+                tunnel: None,
             },
             request: None,
             request_headers: Vec::new(),

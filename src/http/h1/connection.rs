@@ -14,6 +14,8 @@ use super::resync;
 use super::sniff::{
     find_head_end, find_newline, sniff_request, sniff_response, Sniff, SNIFF_LIMIT,
 };
+use super::tunnel::{self, Carried};
+use crate::dispatch::{Dispatcher, Registry};
 use crate::http::decode::{BodyAcc, BodyLimits, Notes};
 use crate::http::exchange::{self, HttpOutput, Record};
 use crate::http::h2::Http2Connection;
@@ -24,6 +26,7 @@ use crate::model::{
 };
 use crate::net::stream::{ConnFacts, StreamSink};
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 /// A head buffer that grew larger than this is given back after use.
 const HEAD_BUF_KEEP: usize = 64 * 1024;
@@ -311,9 +314,11 @@ pub struct HttpConnection {
     abandoned: bool,
     /// Records taken back (a probation that failed) that are not the last one.
     dead: Vec<usize>,
-    /// After a 101 to h2c (RFC 7540 section 3.2): the HTTP/2 connection the rest of the bytes
-    /// go to, and the stream offsets where they begin.
-    h2c: Option<(Box<Http2Connection>, [u64; 2])>,
+    /// After a 101 to h2c (RFC 7540 section 3.2) or a CONNECT 2xx: the protocol the rest of
+    /// the bytes go to, and the stream offsets where they begin.
+    carried: Option<(Carried, [u64; 2])>,
+    /// Where a CONNECT tunnel's bytes go (None: they are only counted).
+    tunnels: Option<Arc<Registry>>,
 }
 
 impl HttpConnection {
@@ -342,7 +347,26 @@ impl HttpConnection {
             trial_bytes: 0,
             abandoned: false,
             dead: Vec::new(),
-            h2c: None,
+            carried: None,
+            tunnels: None,
+        }
+    }
+
+    /// Looks into a CONNECT tunnel with the protocols of `registry` (see [`tunnel`]).
+    pub fn with_tunnels(mut self, registry: Option<Arc<Registry>>) -> Self {
+        self.tunnels = registry;
+        self
+    }
+
+    /// The tunnel's TLS waits for a resumed session's secret (see
+    /// [`crate::dispatch::Protocol::waiting`]).
+    pub fn waiting(&self) -> bool {
+        matches!(&self.carried, Some((Carried::Tunnel(d), _)) if d.waiting())
+    }
+
+    pub fn resolve(&mut self) {
+        if let Some((Carried::Tunnel(d), _)) = &mut self.carried {
+            d.resolve();
         }
     }
 
@@ -438,16 +462,27 @@ impl HttpConnection {
                 None => true,
             });
         }
-        if let Some((h2, _)) = self.h2c.take() {
-            let base = self.records.len() as u32;
-            let (records, diags) = h2.into_records();
-            self.records.extend(records);
-            self.diags.extend(diags.into_iter().map(|mut d| {
-                d.exchange = d.exchange.map(|ExchId(x)| ExchId(x + base));
-                d
-            }));
+        let mut inner = None;
+        match self.carried.take() {
+            Some((Carried::Tunnel(d), _)) => inner = Some(*d),
+            Some((Carried::H2c(h2), _)) => self.add_h2c(*h2),
+            None => {}
         }
-        exchange::finish(self.records, self.scheme, self.diags)
+        let mut out = exchange::finish(self.records, self.scheme, self.diags);
+        if let Some(d) = inner {
+            out.tunnel_tls = tunnel::merge(&mut out, d);
+        }
+        out
+    }
+
+    fn add_h2c(&mut self, h2: Http2Connection) {
+        let base = self.records.len() as u32;
+        let (records, diags) = h2.into_records();
+        self.records.extend(records);
+        self.diags.extend(diags.into_iter().map(|mut d| {
+            d.exchange = d.exchange.map(|ExchId(x)| ExchId(x + base));
+            d
+        }));
     }
 
     fn diag(&mut self, severity: Severity, message: String, exch: Option<usize>, frame: FrameNo) {
@@ -543,7 +578,7 @@ impl HttpConnection {
                 }
                 State::Switched => {
                     self.sides[d].switched_bytes += rest.len() as u64;
-                    if let Some((h2, base)) = &mut self.h2c {
+                    if let Some((h2, base)) = &mut self.carried {
                         h2.on_data(dir_of(d), off.saturating_sub(base[d]), rest, at);
                     }
                     rest.len()
@@ -1234,7 +1269,17 @@ impl HttpConnection {
                 self.end_cut(1, idx, kept, Announced::Nothing, cut);
             }
             let h2c = matches!(&rec_upgrade_of(&self.records[idx]), Some(p) if p.eq_ignore_ascii_case("h2c"));
-            self.switch(body_start, h2c);
+            let to = if h2c {
+                let h2 = Http2Connection::new(self.facts, self.scheme, self.opts.clone());
+                Some(Carried::H2c(Box::new(h2)))
+            } else if connect {
+                // The tunnel's bytes start as a new connection's would: TLS, or plain HTTP.
+                let reg = self.tunnels.as_ref().map(Arc::clone);
+                reg.map(|r| Carried::Tunnel(Box::new(Dispatcher::new(self.facts, Scheme::Http, r))))
+            } else {
+                None
+            };
+            self.switch(body_start, to);
             return;
         }
         rec.pause_after_request = false;
@@ -1289,8 +1334,8 @@ impl HttpConnection {
     }
 
     /// CONNECT 2xx or 101: both directions stop being HTTP/1.
-    /// `h2c`: the switch is to HTTP/2, whose frames are parsed from here on.
-    fn switch(&mut self, server_off: u64, h2c: bool) {
+    /// `to`: the protocol (HTTP/2 after h2c, a tunnel's) whose bytes are parsed from here on.
+    fn switch(&mut self, server_off: u64, to: Option<Carried>) {
         self.switched = true;
         self.sides[1].state = State::Switched;
         self.sides[1].switched_at = Some(server_off);
@@ -1321,11 +1366,11 @@ impl HttpConnection {
         };
         self.sides[0].switched_at = Some(from);
         self.sides[0].switched_bytes += held;
-        if h2c {
-            let h2 = Http2Connection::new(self.facts, self.scheme, self.opts.clone());
-            self.h2c = Some((Box::new(h2), [from, server_off]));
-            // What the client sent while waiting for the 101: the preface and its frames.
-            if let Some((h2, base)) = &mut self.h2c {
+        if let Some(to) = to {
+            self.carried = Some((to, [from, server_off]));
+            // What the client sent while waiting for the 101 (the preface and its frames) or
+            // the 2xx (a TLS ClientHello).
+            if let Some((h2, base)) = &mut self.carried {
                 for ev in held_events {
                     match ev {
                         Pending::Data(off, bytes, at) => {
@@ -1541,7 +1586,7 @@ impl HttpConnection {
             State::Paused { .. } => self.hold(d, Pending::Gap(offset, len, at)),
             State::Switched => {
                 self.sides[d].switched_bytes += len;
-                if let Some((h2, base)) = &mut self.h2c {
+                if let Some((h2, base)) = &mut self.carried {
                     h2.on_gap(dir_of(d), offset.saturating_sub(base[d]), len, at);
                 }
             }
@@ -1671,7 +1716,7 @@ impl HttpConnection {
         match &mut self.sides[d].state {
             State::Paused { .. } => self.hold(d, Pending::End(how, at)),
             State::Switched => {
-                if let Some((h2, base)) = &mut self.h2c {
+                if let Some((h2, base)) = &mut self.carried {
                     h2.on_end(dir_of(d), end.saturating_sub(base[d]), how, at);
                 }
             }

@@ -10,6 +10,7 @@ mod protocol;
 mod recorded;
 mod resync;
 mod sniff;
+mod tunnel;
 
 pub use connection::HttpConnection;
 pub use protocol::Http1Recognizer;

@@ -43,8 +43,9 @@ impl Recognizer for Http1Recognizer {
         }
     }
 
-    fn open(&self, facts: ConnFacts, scheme: Scheme, _: &Arc<Registry>) -> Box<dyn Protocol> {
-        Box::new(HttpConnection::new(facts, scheme, (*self.opts).clone()))
+    fn open(&self, facts: ConnFacts, scheme: Scheme, reg: &Arc<Registry>) -> Box<dyn Protocol> {
+        let c = HttpConnection::new(facts, scheme, (*self.opts).clone());
+        Box::new(c.with_tunnels(reg.tunnels().map(Arc::clone)))
     }
 
     /// A plain connection on a usual HTTP port whose handshake the capture missed: its first
@@ -74,11 +75,20 @@ impl Protocol for HttpConnection {
         }
     }
 
+    fn waiting(&self) -> bool {
+        HttpConnection::waiting(self)
+    }
+
+    fn resolve(&mut self) {
+        HttpConnection::resolve(self);
+    }
+
     fn finish(self: Box<Self>) -> Finished {
         let out = HttpConnection::finish(*self);
         Finished {
             exchanges: out.exchanges,
             diagnostics: out.diagnostics,
+            tls: out.tunnel_tls,
             ..Finished::default()
         }
     }
