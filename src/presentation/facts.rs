@@ -195,7 +195,11 @@ pub fn exchange_facts(a: &Analysis, x: &Exchange, t0: Ts) -> Vec<(&'static str, 
     if let Some(u) = &x.upgrade {
         let s = match u {
             crate::model::Upgrade::Tunnel => "CONNECT tunnel".to_string(),
-            crate::model::Upgrade::Protocol(p) => format!("switched to {p}"),
+            crate::model::Upgrade::Protocol(p) => match &x.stream {
+                // h2c (RFC 9113 section 3.2): the request's response came on stream 1.
+                Some(st) => format!("101 switched to {p}; the response came on stream {}", st.id),
+                None => format!("switched to {p}"),
+            },
         };
         out.push(("Upgrade", s));
     }

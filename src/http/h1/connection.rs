@@ -476,13 +476,7 @@ impl HttpConnection {
     }
 
     fn add_h2c(&mut self, h2: Http2Connection) {
-        let base = self.records.len() as u32;
-        let (records, diags) = h2.into_records();
-        self.records.extend(records);
-        self.diags.extend(diags.into_iter().map(|mut d| {
-            d.exchange = d.exchange.map(|ExchId(x)| ExchId(x + base));
-            d
-        }));
+        tunnel::join_h2c(&mut self.records, &mut self.diags, h2);
     }
 
     fn diag(&mut self, severity: Severity, message: String, exch: Option<usize>, frame: FrameNo) {

@@ -446,6 +446,58 @@ fn upgrade_101_switches() {
     assert_eq!(e.capture, CaptureState::Full);
 }
 
+const H2C_REQUEST: &[u8] = b"GET /up HTTP/1.1\r\nHost: h\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n";
+const H2C_101: &[u8] =
+    b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n";
+/// The client preface and an empty SETTINGS frame (RFC 9113 sections 3.4, 6.5).
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0";
+
+#[test]
+fn h2c_upgrade_request_and_stream_1_response_are_one_exchange() {
+    let mut f = Feed::new();
+    f.send(C, H2C_REQUEST);
+    f.send(S, b"HTTP/1.1 100 Continue\r\n\r\n");
+    f.send(S, H2C_101);
+    f.send(C, H2_PREFACE);
+    // SETTINGS; HEADERS on stream 1 (END_STREAM | END_HEADERS): `:status: 200`, static index 8.
+    f.send(S, b"\0\0\0\x04\0\0\0\0\0\0\0\x01\x01\x05\0\0\0\x01\x88");
+    f.close();
+    let out = f.finish();
+    assert!(out.diagnostics.is_empty(), "{:?}", messages(&out));
+    assert_eq!(
+        out.exchanges.len(),
+        1,
+        "RFC 9113 3.2: the upgrade request is stream 1's"
+    );
+    let e = &out.exchanges[0];
+    assert_eq!((&*req(e).method, req(e).target.as_str()), ("GET", "/up"));
+    assert_eq!(&*req(e).version, "HTTP/1.1");
+    assert_eq!(resp(e).status, 200);
+    assert_eq!(resp(e).interim_statuses, vec![100], "the 101 is `upgrade`");
+    assert_eq!(e.upgrade, Some(Upgrade::Protocol("h2c".into())));
+    assert_eq!(e.http_version, crate::model::HttpVersion::Http2);
+    assert_eq!(e.stream.as_ref().map(|s| s.id), Some(1));
+    assert_eq!(e.capture, CaptureState::Full);
+    let t = &e.timing;
+    assert_eq!(t.request_start().unwrap().frame, FrameNo(1));
+    assert_eq!(t.response_start().unwrap().frame, FrameNo(5));
+}
+
+#[test]
+fn h2c_upgrade_without_stream_1_keeps_the_101() {
+    let mut f = Feed::new();
+    f.send(C, H2C_REQUEST);
+    f.send(S, H2C_101);
+    f.send(C, H2_PREFACE);
+    f.close();
+    let out = f.finish();
+    assert_eq!(out.exchanges.len(), 1);
+    let e = &out.exchanges[0];
+    assert_eq!(resp(e).status, 101);
+    assert_eq!(e.upgrade, Some(Upgrade::Protocol("h2c".into())));
+    assert!(e.stream.is_none());
+}
+
 #[test]
 fn pipelined_requests_pair_fifo() {
     let mut f = Feed::new();

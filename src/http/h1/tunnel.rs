@@ -3,7 +3,7 @@
 //! (TLS detected and decrypted, then HTTP/1 or HTTP/2, as on a direct connection).
 
 use crate::dispatch::Dispatcher;
-use crate::http::exchange::HttpOutput;
+use crate::http::exchange::{HttpOutput, Record};
 use crate::http::h2::Http2Connection;
 use crate::model::{
     AppProtocol, Arrival, Diagnostic, Dir, ExchId, Severity, StreamEnd, TlsInfo, TunnelLink,
@@ -72,4 +72,73 @@ pub(super) fn connect_of(out: &HttpOutput) -> Option<ExchId> {
         .rev()
         .find(|x| matches!(x.upgrade, Some(Upgrade::Tunnel)))
         .map(|x| x.id)
+}
+
+/// Adds the HTTP/2 streams that followed a 101 to h2c after the connection's own records
+/// (ids go on from theirs), joining stream 1 to the request that asked for the upgrade.
+///
+/// RFC 9113 section 3.2 (RFC 7540 section 3.2): the HTTP/1.1 request that carried
+/// `Upgrade: h2c` is stream 1's request, and the response on stream 1 is its response; the
+/// 101 is only the switch (a 1xx, RFC 9110 section 15.2). So they make one exchange: the
+/// request as sent on HTTP/1.1, stream 1's response and frames, `upgrade` "h2c" saying a 101
+/// switched the connection (docs/report-schema.md, `exchanges[].upgrade`). tshark pairs the
+/// request with the 101 and shows stream 1's HEADERS without a request; curl, a browser's HAR
+/// and a support engineer see one request and its 200. Without a response on stream 1 (the
+/// capture ends after the 101), the 101 stays the exchange's response.
+pub(super) fn join_h2c(
+    records: &mut Vec<Record>,
+    diags: &mut Vec<Diagnostic>,
+    h2: Http2Connection,
+) {
+    let base = records.len() as u32;
+    let (mut streams, stream_diags) = h2.into_records();
+    let upgrade = records.iter().rposition(|r| {
+        matches!(&r.upgrade, Some(Upgrade::Protocol(p)) if p.eq_ignore_ascii_case("h2c"))
+            && r.response.as_ref().is_some_and(|p| p.status == 101)
+    });
+    let stream1 = streams.iter().position(|r| {
+        r.request.is_none()
+            && r.stream
+                .as_ref()
+                .is_some_and(|s| s.id == 1 && s.promised_by.is_none())
+    });
+    let joined = match (upgrade, stream1) {
+        (Some(u), Some(k)) => {
+            let s1 = streams.remove(k);
+            join(&mut records[u], s1);
+            Some((u as u32, k as u32))
+        }
+        _ => None,
+    };
+    records.extend(streams);
+    diags.extend(stream_diags.into_iter().map(|mut d| {
+        d.exchange = d.exchange.map(|ExchId(x)| {
+            ExchId(match joined {
+                Some((u, k)) if x == k => u,
+                Some((_, k)) if x > k => base + x - 1,
+                _ => base + x,
+            })
+        });
+        d
+    }));
+}
+
+/// The upgrade request's record takes stream 1's response, times, version and frames.
+fn join(up: &mut Record, s1: Record) {
+    let early = up
+        .response
+        .take()
+        .map(|r| r.interim_statuses)
+        .unwrap_or_default();
+    up.response = s1.response.map(|mut r| {
+        // 1xx answers before the 101 (a 100 Continue) come first; the 101 itself is `upgrade`.
+        let later = std::mem::replace(&mut r.interim_statuses, early);
+        r.interim_statuses.extend(later);
+        r
+    });
+    up.timing.set_response_start(s1.timing.response_start());
+    up.timing.set_response_end(s1.timing.response_end());
+    up.response_complete = s1.response_complete;
+    up.version = s1.version;
+    up.stream = s1.stream;
 }
