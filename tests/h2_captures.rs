@@ -276,22 +276,19 @@ fn upgrade_h2c_streams_match_curls_record() {
     let a = load("upgrade-h2c", false);
     let rec = record("upgrade-h2c.curl.json");
     let t = rec["transfers"].as_array().unwrap();
-    // The first URL went as HTTP/1.1 with `Upgrade: h2c`, was answered 101 and then on
-    // stream 1 (RFC 9113 section 3.2): one exchange, the request as sent on HTTP/1.1 and
-    // stream 1's response; the second reused the connection as stream 3. One exchange per
-    // transfer of curl's, each with curl's method, path, status, body and headers.
-    assert_eq!(a.exchanges.len(), t.len(), "one exchange per transfer");
-    let conn = a.exchanges[0].connection;
-    let up = find(&a, conn, 1);
-    assert_eq!(up.id, a.exchanges[0].id, "stream 1 is the first request");
-    let r = up
-        .request
-        .as_ref()
-        .expect("stream 1 has the upgrade request");
+    // The first URL went as HTTP/1.1 with `Upgrade: h2c`, answered 101 (the HTTP/1.1
+    // exchange, as tshark pairs it), then on stream 1 (RFC 9113 section 3.2), whose exchange
+    // holds a copy of that request; the second reused the connection as stream 3.
+    let up = &a.exchanges[0];
+    let r = up.request.as_ref().unwrap();
+    assert_eq!(
+        (r.method.as_ref(), r.target.as_str()),
+        ("GET", t[0]["path"].as_str().unwrap())
+    );
     assert_eq!(r.headers.get("upgrade"), Some("h2c"));
-    assert_eq!(&*r.version, "HTTP/1.1");
+    assert_eq!(up.response.as_ref().unwrap().status, 101);
     assert_eq!(up.upgrade, Some(Upgrade::Protocol("h2c".into())));
-    assert_eq!(up.capture, CaptureState::Full);
+    let conn = up.connection;
     assert_eq!(
         t[0]["stream_id"],
         Value::Null,
@@ -302,15 +299,18 @@ fn upgrade_h2c_streams_match_curls_record() {
         let x = find(&a, conn, sid);
         assert_eq!(x.http_version, HttpVersion::Http2, "{what}");
         assert_eq!(t["http_version"], "2", "{what}");
+        assert_eq!(x.capture, CaptureState::Full, "{what}");
+        let st = x.stream.as_ref().unwrap();
+        assert_eq!(
+            st.upgrade_request,
+            sid == 1,
+            "{what}: request copied from the upgrade"
+        );
         let r = x.request.as_ref().expect("request");
         assert_eq!(r.method, t["method"].as_str().unwrap(), "{what}");
         assert_eq!(r.target, t["path"].as_str().unwrap(), "{what}");
         let p = x.response.as_ref().unwrap();
         assert_eq!(u64::from(p.status), t["status"].as_u64().unwrap(), "{what}");
-        assert!(
-            p.interim_statuses.is_empty(),
-            "{what}: the 101 is `upgrade`"
-        );
         assert_eq!(p.body.wire_length, t["size_download"].as_u64().unwrap());
         assert_eq!(
             hex(p.body.content.decoded_sha256()),
@@ -323,6 +323,8 @@ fn upgrade_h2c_streams_match_curls_record() {
             "{what}: request first"
         );
     }
+    // curl's two transfers, and the 101 tshark shows.
+    assert_eq!(a.exchanges.len(), t.len() + 1);
 }
 
 #[test]

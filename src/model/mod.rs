@@ -854,6 +854,9 @@ pub struct StreamInfo {
     pub id: u32,
     /// A pushed stream: the stream whose PUSH_PROMISE announced it.
     pub promised_by: Option<u32>,
+    /// Stream 1 after an HTTP/1.1 `Upgrade: h2c` (RFC 9113 section 3.2): its request is a copy
+    /// of that HTTP/1.1 request, which stays the exchange before, answered 101.
+    pub upgrade_request: bool,
     /// RST_STREAM ended the stream: who sent it and its error code's name.
     pub reset: Option<StreamReset>,
     /// The stream's frames in the order they were read, the first [`H2Frame::CAP`] of them.

@@ -195,11 +195,7 @@ pub fn exchange_facts(a: &Analysis, x: &Exchange, t0: Ts) -> Vec<(&'static str, 
     if let Some(u) = &x.upgrade {
         let s = match u {
             crate::model::Upgrade::Tunnel => "CONNECT tunnel".to_string(),
-            crate::model::Upgrade::Protocol(p) => match &x.stream {
-                // h2c (RFC 9113 section 3.2): the request's response came on stream 1.
-                Some(st) => format!("101 switched to {p}; the response came on stream {}", st.id),
-                None => format!("switched to {p}"),
-            },
+            crate::model::Upgrade::Protocol(p) => format!("switched to {p}"),
         };
         out.push(("Upgrade", s));
     }
@@ -290,6 +286,9 @@ pub fn protocol_words(x: &Exchange) -> Option<String> {
     }
     if let Some(p) = s.promised_by {
         w.push_str(&format!(", pushed (PUSH_PROMISE on stream {p})"));
+    }
+    if s.upgrade_request {
+        w.push_str(", request sent on HTTP/1.1 with Upgrade: h2c (answered 101)");
     }
     if let Some(r) = &s.reset {
         let by = if r.by_client { "client" } else { "server" };

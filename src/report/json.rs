@@ -436,6 +436,8 @@ impl Serialize for ExchangeDto<'_> {
             #[serde(skip_serializing_if = "Option::is_none")]
             reset: Option<ResetDto<'a>>,
             frame_count: u64,
+            #[serde(skip_serializing_if = "std::ops::Not::not")]
+            upgrade_request: bool,
         }
         #[derive(Serialize)]
         struct ResetDto<'a> {
@@ -559,6 +561,7 @@ impl Serialize for ExchangeDto<'_> {
                     name: &r.name,
                 }),
                 frame_count: st.frames.len() as u64 + u64::from(st.frames_dropped),
+                upgrade_request: st.upgrade_request,
             }),
             capture: e.capture.as_str(),
             request: e.request.as_deref().map(req),

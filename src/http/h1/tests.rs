@@ -453,7 +453,7 @@ const H2C_101: &[u8] =
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0";
 
 #[test]
-fn h2c_upgrade_request_and_stream_1_response_are_one_exchange() {
+fn h2c_upgrade_request_is_copied_to_stream_1() {
     let mut f = Feed::new();
     f.send(C, H2C_REQUEST);
     f.send(S, b"HTTP/1.1 100 Continue\r\n\r\n");
@@ -464,23 +464,27 @@ fn h2c_upgrade_request_and_stream_1_response_are_one_exchange() {
     f.close();
     let out = f.finish();
     assert!(out.diagnostics.is_empty(), "{:?}", messages(&out));
+    assert_eq!(out.exchanges.len(), 2);
+    // The HTTP/1.1 exchange: the request answered 101 (after a 100).
+    let up = &out.exchanges[0];
+    assert_eq!(resp(up).status, 101);
+    assert_eq!(resp(up).interim_statuses, vec![100]);
+    assert_eq!(up.upgrade, Some(Upgrade::Protocol("h2c".into())));
+    assert!(up.stream.is_none());
+    // Stream 1 (RFC 9113 section 3.2): that request, and the response HEADERS.
+    let s1 = &out.exchanges[1];
     assert_eq!(
-        out.exchanges.len(),
-        1,
-        "RFC 9113 3.2: the upgrade request is stream 1's"
+        s1.stream.as_ref().map(|s| (s.id, s.upgrade_request)),
+        Some((1, true))
     );
-    let e = &out.exchanges[0];
-    assert_eq!((&*req(e).method, req(e).target.as_str()), ("GET", "/up"));
-    assert_eq!(&*req(e).version, "HTTP/1.1");
-    assert_eq!(resp(e).status, 200);
-    assert_eq!(resp(e).interim_statuses, vec![100], "the 101 is `upgrade`");
-    assert_eq!(e.upgrade, Some(Upgrade::Protocol("h2c".into())));
-    assert_eq!(e.http_version, crate::model::HttpVersion::Http2);
-    assert_eq!(e.stream.as_ref().map(|s| s.id), Some(1));
-    assert_eq!(e.capture, CaptureState::Full);
-    let t = &e.timing;
-    assert_eq!(t.request_start().unwrap().frame, FrameNo(1));
-    assert_eq!(t.response_start().unwrap().frame, FrameNo(5));
+    assert_eq!(s1.http_version, crate::model::HttpVersion::Http2);
+    assert_eq!(req(s1), req(up));
+    assert_eq!(&*req(s1).version, "HTTP/1.1");
+    assert_eq!(resp(s1).status, 200);
+    assert_eq!(s1.capture, CaptureState::Full);
+    assert_eq!(s1.timing.request_start().unwrap().frame, FrameNo(1));
+    assert_eq!(s1.timing.response_start().unwrap().frame, FrameNo(5));
+    assert!(s1.upgrade.is_none());
 }
 
 #[test]

@@ -75,16 +75,15 @@ pub(super) fn connect_of(out: &HttpOutput) -> Option<ExchId> {
 }
 
 /// Adds the HTTP/2 streams that followed a 101 to h2c after the connection's own records
-/// (ids go on from theirs), joining stream 1 to the request that asked for the upgrade.
+/// (ids go on from theirs), and gives stream 1 the request that asked for the upgrade.
 ///
 /// RFC 9113 section 3.2 (RFC 7540 section 3.2): the HTTP/1.1 request that carried
-/// `Upgrade: h2c` is stream 1's request, and the response on stream 1 is its response; the
-/// 101 is only the switch (a 1xx, RFC 9110 section 15.2). So they make one exchange: the
-/// request as sent on HTTP/1.1, stream 1's response and frames, `upgrade` "h2c" saying a 101
-/// switched the connection (docs/report-schema.md, `exchanges[].upgrade`). tshark pairs the
-/// request with the 101 and shows stream 1's HEADERS without a request; curl, a browser's HAR
-/// and a support engineer see one request and its 200. Without a response on stream 1 (the
-/// capture ends after the 101), the 101 stays the exchange's response.
+/// `Upgrade: h2c` is stream 1's request, and the response on stream 1 is its response. The
+/// HTTP/1.1 exchange stays as tshark shows it (the request answered 101, `upgrade` "h2c"; the
+/// corpus references and `tests/corpus.rs` pair them so), and stream 1's exchange gets a copy
+/// of that request, marked `upgrade_request` (docs/report-schema.md, `exchanges[].stream`):
+/// a support engineer sees `GET /x` → 200 on stream 1 rather than a response without a
+/// request, and knows the request was sent once, on HTTP/1.1.
 pub(super) fn join_h2c(
     records: &mut Vec<Record>,
     diags: &mut Vec<Diagnostic>,
@@ -92,53 +91,28 @@ pub(super) fn join_h2c(
 ) {
     let base = records.len() as u32;
     let (mut streams, stream_diags) = h2.into_records();
-    let upgrade = records.iter().rposition(|r| {
+    let upgrade = records.iter().rev().find(|r| {
         matches!(&r.upgrade, Some(Upgrade::Protocol(p)) if p.eq_ignore_ascii_case("h2c"))
             && r.response.as_ref().is_some_and(|p| p.status == 101)
     });
-    let stream1 = streams.iter().position(|r| {
+    let stream1 = streams.iter_mut().find(|r| {
         r.request.is_none()
             && r.stream
                 .as_ref()
                 .is_some_and(|s| s.id == 1 && s.promised_by.is_none())
     });
-    let joined = match (upgrade, stream1) {
-        (Some(u), Some(k)) => {
-            let s1 = streams.remove(k);
-            join(&mut records[u], s1);
-            Some((u as u32, k as u32))
+    if let (Some(up), Some(s1)) = (upgrade, stream1) {
+        s1.request.clone_from(&up.request);
+        s1.request_complete = up.request_complete;
+        s1.timing.set_request_start(up.timing.request_start());
+        s1.timing.set_request_end(up.timing.request_end());
+        if let Some(st) = s1.stream.as_deref_mut() {
+            st.upgrade_request = true;
         }
-        _ => None,
-    };
+    }
     records.extend(streams);
     diags.extend(stream_diags.into_iter().map(|mut d| {
-        d.exchange = d.exchange.map(|ExchId(x)| {
-            ExchId(match joined {
-                Some((u, k)) if x == k => u,
-                Some((_, k)) if x > k => base + x - 1,
-                _ => base + x,
-            })
-        });
+        d.exchange = d.exchange.map(|ExchId(x)| ExchId(base + x));
         d
     }));
-}
-
-/// The upgrade request's record takes stream 1's response, times, version and frames.
-fn join(up: &mut Record, s1: Record) {
-    let early = up
-        .response
-        .take()
-        .map(|r| r.interim_statuses)
-        .unwrap_or_default();
-    up.response = s1.response.map(|mut r| {
-        // 1xx answers before the 101 (a 100 Continue) come first; the 101 itself is `upgrade`.
-        let later = std::mem::replace(&mut r.interim_statuses, early);
-        r.interim_statuses.extend(later);
-        r
-    });
-    up.timing.set_response_start(s1.timing.response_start());
-    up.timing.set_response_end(s1.timing.response_end());
-    up.response_complete = s1.response_complete;
-    up.version = s1.version;
-    up.stream = s1.stream;
 }

@@ -45,13 +45,7 @@ pub(super) fn overview(out: &mut Out, a: &Analysis, x: &Exchange, notes: &Notes)
             crate::model::Upgrade::Tunnel => {
                 "CONNECT tunnel: the rest of the connection is not HTTP".to_string()
             }
-            crate::model::Upgrade::Protocol(p) => match &x.stream {
-                Some(st) => format!(
-                    "101 Switching Protocols to {p}; the response came on HTTP/2 stream {}",
-                    st.id
-                ),
-                None => format!("switched protocols to {p}"),
-            },
+            crate::model::Upgrade::Protocol(p) => format!("switched protocols to {p}"),
         };
         out.field_text("Upgrade", text);
     }
