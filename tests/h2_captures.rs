@@ -411,3 +411,42 @@ fn mid_connection_capture_invents_no_header_and_marks_the_undecodable() {
     ids.sort_unstable();
     assert_eq!(ids, [3, 5, 7]);
 }
+
+/// The connection-level frames (stream 0) counted by type, as tshark 4.0.17 counts them
+/// (`tshark -r CAP -d tcp.port==PORT,http2 -T fields -e http2.type -e http2.streamid`, the
+/// types of stream 0; for the upgrade capture with `-d …,http`, as Wireshark follows the
+/// 101): each side's SETTINGS and its ACK make 4; the GOAWAY the python-h2 client's log
+/// records (`goaway.client.json`); curl's WINDOW_UPDATE after its preface.
+#[test]
+fn connection_level_frames_are_counted_per_connection() {
+    let rec = record("goaway.client.json");
+    assert_eq!(rec["goaway"]["error"], "NO_ERROR");
+    for (name, want) in [
+        ("goaway", (4, 0, 1, 0)),
+        ("h2c-prior-knowledge", (4, 0, 1, 2)),
+        ("upgrade-h2c", (4, 0, 0, 1)),
+    ] {
+        let a = load(name, false);
+        let c = &a.connections[0];
+        let f = c
+            .h2_control
+            .unwrap_or_else(|| panic!("{name}: HTTP/2 frames"));
+        assert_eq!(
+            (f.settings, f.ping, f.goaway, f.window_update, f.other),
+            (want.0, want.1, want.2, want.3, 0),
+            "{name}"
+        );
+        let mut out = Vec::new();
+        lyncscope::report::json::write(&a, false, &mut out).unwrap();
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        let j = &v["connections"][0]["h2_control_frames"];
+        assert_eq!(j["settings"], want.0, "{name}: JSON");
+        assert_eq!(j["goaway"], want.2, "{name}: JSON");
+        let row = &lyncscope::presentation::connections::connection_rows(&a)[0];
+        assert!(
+            row.details.iter().any(|(k, v)| *k == "HTTP/2 stream 0"
+                && v.starts_with(&format!("SETTINGS {}, PING {}", want.0, want.1))),
+            "{name}: {row:?}"
+        );
+    }
+}

@@ -319,6 +319,10 @@ fn the_connection_says_what_its_tunnel_carried() {
         let a = run_case(name);
         assert_eq!(a.connections[0].protocol.as_str(), "http/1", "{name}");
         assert_eq!(tunnel_field(&a), want, "{name}");
+        // The HTTP/2 inside the tunnel: each side's SETTINGS and its ACK (RFC 9113 6.5.3).
+        let h2 = a.connections[0].h2_control;
+        assert_eq!(h2.is_some(), http == "http/2", "{name}");
+        assert!(h2.is_none_or(|f| f.settings >= 4), "{name}: {h2:?}");
         let row = &lyncscope::presentation::connections::connection_rows(&a)[0];
         let words = format!("CONNECT lyncdiscover.contoso.test:443 carried tls → {http}");
         assert!(row.details.contains(&("Tunnel", words)), "{name}: {row:?}");

@@ -1030,6 +1030,20 @@ pub struct Connection {
     /// Transport pseudo-stage (`tcp-tls`) for connections to discovery hosts that carried no
     /// HTTP exchange (stage layer).
     pub stage: Option<StageTag>,
+    /// HTTP/2 (direct, h2c, or inside a CONNECT tunnel): its connection-level frames.
+    pub h2_control: Option<H2ControlFrames>,
+}
+
+/// The frames of an HTTP/2 connection on stream 0 (RFC 9113 section 5.1.1), counted by type,
+/// both directions: a SETTINGS storm, keep-alive PINGs, a GOAWAY, flow control at work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct H2ControlFrames {
+    pub settings: u32,
+    pub ping: u32,
+    pub goaway: u32,
+    pub window_update: u32,
+    /// Any other type on stream 0 (a peer's error, or an extension's frame).
+    pub other: u32,
 }
 
 impl Connection {
@@ -1056,6 +1070,7 @@ impl Connection {
             tls: None,
             syn_ack: true,
             stage: None,
+            h2_control: None,
         }
     }
 }

@@ -125,6 +125,16 @@ fn row(a: &Analysis, c: &Connection) -> ConnectionRow {
             format!("CONNECT {target} carried {}", layers.join(" → ")),
         ));
     }
+    if let Some(f) = c.h2_control {
+        let mut s = format!(
+            "SETTINGS {}, PING {}, GOAWAY {}, WINDOW_UPDATE {}",
+            f.settings, f.ping, f.goaway, f.window_update
+        );
+        if f.other > 0 {
+            s.push_str(&format!(", other {}", f.other));
+        }
+        details.push(("HTTP/2 stream 0", s));
+    }
     ConnectionRow {
         id: format!("C{}", c.id.0),
         endpoints: format!("{} → {}", c.client, c.server),

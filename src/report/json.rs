@@ -646,12 +646,22 @@ impl Serialize for ConnDto<'_> {
             protocol: &'static str,
             #[serde(skip_serializing_if = "Option::is_none")]
             tunnel: Option<Vec<&'static str>>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            h2_control_frames: Option<H2Control>,
             exchanges: Vec<u32>,
             #[serde(skip_serializing_if = "Option::is_none")]
             tls: Option<Tls<'a>>,
             syn_ack: bool,
             #[serde(skip_serializing_if = "Option::is_none")]
             stage: Option<super::lync_json::StageDto<'a>>,
+        }
+        #[derive(Serialize)]
+        struct H2Control {
+            settings: u32,
+            ping: u32,
+            goaway: u32,
+            window_update: u32,
+            other: u32,
         }
         #[derive(Serialize)]
         struct Tls<'a> {
@@ -753,6 +763,13 @@ impl Serialize for ConnDto<'_> {
             end: [end(c.end[0]), end(c.end[1])],
             protocol: c.protocol.as_str(),
             tunnel: crate::presentation::connections::tunnel_carried(self.0, c),
+            h2_control_frames: c.h2_control.map(|f| H2Control {
+                settings: f.settings,
+                ping: f.ping,
+                goaway: f.goaway,
+                window_update: f.window_update,
+                other: f.other,
+            }),
             exchanges: c.exchanges.iter().map(|x| x.0).collect(),
             tls: c.tls.as_ref().map(|t| Tls {
                 version: t.version.as_deref(),

@@ -463,14 +463,19 @@ impl HttpConnection {
             });
         }
         let mut inner = None;
+        let mut h2_control = None;
         match self.carried.take() {
             Some((Carried::Tunnel(d), _)) => inner = Some(*d),
-            Some((Carried::H2c(h2), _)) => self.add_h2c(*h2),
+            Some((Carried::H2c(h2), _)) => {
+                h2_control = Some(h2.control_frames());
+                self.add_h2c(*h2);
+            }
             None => {}
         }
         let mut out = exchange::finish(self.records, self.scheme, self.diags);
+        out.h2_control = h2_control;
         if let Some(d) = inner {
-            out.tunnel_tls = tunnel::merge(&mut out, d);
+            (out.tunnel_tls, out.h2_control) = tunnel::merge(&mut out, d);
         }
         out
     }

@@ -6,8 +6,8 @@ use crate::dispatch::Dispatcher;
 use crate::http::exchange::{HttpOutput, Record};
 use crate::http::h2::Http2Connection;
 use crate::model::{
-    AppProtocol, Arrival, Diagnostic, Dir, ExchId, Severity, StreamEnd, TlsInfo, TunnelLink,
-    Upgrade,
+    AppProtocol, Arrival, Diagnostic, Dir, ExchId, H2ControlFrames, Severity, StreamEnd, TlsInfo,
+    TunnelLink, Upgrade,
 };
 use crate::net::stream::StreamSink;
 
@@ -40,8 +40,11 @@ impl StreamSink for Carried {
 
 /// Adds a tunnel's exchanges and diagnostics after the connection's own (ids go on from
 /// theirs), each exchange linked to the CONNECT whose tunnel carried it; gives back the
-/// facts of the TLS inside the tunnel, for the connection.
-pub(super) fn merge(out: &mut HttpOutput, tunnel: Dispatcher) -> Option<TlsInfo> {
+/// facts of the TLS inside the tunnel and of the HTTP/2 in it, for the connection.
+pub(super) fn merge(
+    out: &mut HttpOutput,
+    tunnel: Dispatcher,
+) -> (Option<TlsInfo>, Option<H2ControlFrames>) {
     let base = out.exchanges.len() as u32;
     let connect = connect_of(out);
     if tunnel.protocol() == AppProtocol::Unknown {
@@ -61,7 +64,7 @@ pub(super) fn merge(out: &mut HttpOutput, tunnel: Dispatcher) -> Option<TlsInfo>
             d.exchange = d.exchange.map(|ExchId(x)| ExchId(base + x));
             d
         }));
-    inner.tls
+    (inner.tls, inner.h2_control)
 }
 
 /// The CONNECT answered 2xx: the last exchange that switched to a tunnel (HTTP/1 parsing
