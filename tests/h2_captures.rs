@@ -5,7 +5,7 @@
 
 mod common;
 
-use lyncscope::model::{ConnId, Exchange, HttpVersion, Severity};
+use lyncscope::model::{CaptureState, ConnId, Exchange, HttpVersion, Severity, Upgrade};
 use lyncscope::{analyze, Analysis, Options};
 use serde_json::Value;
 
@@ -276,8 +276,9 @@ fn upgrade_h2c_streams_match_curls_record() {
     let a = load("upgrade-h2c", false);
     let rec = record("upgrade-h2c.curl.json");
     let t = rec["transfers"].as_array().unwrap();
-    // The first URL went as HTTP/1.1 with `Upgrade: h2c`: answered 101, then on stream 1
-    // (RFC 9113 section 3.2); the second reused the connection as stream 3.
+    // The first URL went as HTTP/1.1 with `Upgrade: h2c`, answered 101 (the HTTP/1.1
+    // exchange, as tshark pairs it), then on stream 1 (RFC 9113 section 3.2), whose exchange
+    // holds a copy of that request; the second reused the connection as stream 3.
     let up = &a.exchanges[0];
     let r = up.request.as_ref().unwrap();
     assert_eq!(
@@ -286,20 +287,44 @@ fn upgrade_h2c_streams_match_curls_record() {
     );
     assert_eq!(r.headers.get("upgrade"), Some("h2c"));
     assert_eq!(up.response.as_ref().unwrap().status, 101);
+    assert_eq!(up.upgrade, Some(Upgrade::Protocol("h2c".into())));
     let conn = up.connection;
+    assert_eq!(
+        t[0]["stream_id"],
+        Value::Null,
+        "curl names no stream for the upgrade"
+    );
     for (sid, t) in [(1, &t[0]), (3, &t[1])] {
+        let what = format!("stream {sid}");
         let x = find(&a, conn, sid);
+        assert_eq!(x.http_version, HttpVersion::Http2, "{what}");
+        assert_eq!(t["http_version"], "2", "{what}");
+        assert_eq!(x.capture, CaptureState::Full, "{what}");
+        let st = x.stream.as_ref().unwrap();
+        assert_eq!(
+            st.upgrade_request,
+            sid == 1,
+            "{what}: request copied from the upgrade"
+        );
+        let r = x.request.as_ref().expect("request");
+        assert_eq!(r.method, t["method"].as_str().unwrap(), "{what}");
+        assert_eq!(r.target, t["path"].as_str().unwrap(), "{what}");
         let p = x.response.as_ref().unwrap();
-        assert_eq!(u64::from(p.status), t["status"].as_u64().unwrap());
+        assert_eq!(u64::from(p.status), t["status"].as_u64().unwrap(), "{what}");
         assert_eq!(p.body.wire_length, t["size_download"].as_u64().unwrap());
         assert_eq!(
             hex(p.body.content.decoded_sha256()),
             t["body_sha256"].as_str().unwrap()
         );
-        same_response_headers(x, &t["headers"], &format!("stream {sid}"));
+        same_response_headers(x, &t["headers"], &what);
+        let (rq, rs) = (x.timing.request_start(), x.timing.response_start());
+        assert!(
+            rq.unwrap().frame < rs.unwrap().frame,
+            "{what}: request first"
+        );
     }
-    let r3 = find(&a, conn, 3).request.as_ref().unwrap();
-    assert_eq!(r3.target, t[1]["path"].as_str().unwrap());
+    // curl's two transfers, and the 101 tshark shows.
+    assert_eq!(a.exchanges.len(), t.len() + 1);
 }
 
 #[test]
@@ -385,4 +410,43 @@ fn mid_connection_capture_invents_no_header_and_marks_the_undecodable() {
     let mut ids: Vec<u32> = a.exchanges.iter().filter_map(stream_id).collect();
     ids.sort_unstable();
     assert_eq!(ids, [3, 5, 7]);
+}
+
+/// The connection-level frames (stream 0) counted by type, as tshark 4.0.17 counts them
+/// (`tshark -r CAP -d tcp.port==PORT,http2 -T fields -e http2.type -e http2.streamid`, the
+/// types of stream 0; for the upgrade capture with `-d …,http`, as Wireshark follows the
+/// 101): each side's SETTINGS and its ACK make 4; the GOAWAY the python-h2 client's log
+/// records (`goaway.client.json`); curl's WINDOW_UPDATE after its preface.
+#[test]
+fn connection_level_frames_are_counted_per_connection() {
+    let rec = record("goaway.client.json");
+    assert_eq!(rec["goaway"]["error"], "NO_ERROR");
+    for (name, want) in [
+        ("goaway", (4, 0, 1, 0)),
+        ("h2c-prior-knowledge", (4, 0, 1, 2)),
+        ("upgrade-h2c", (4, 0, 0, 1)),
+    ] {
+        let a = load(name, false);
+        let c = &a.connections[0];
+        let f = c
+            .h2_control
+            .unwrap_or_else(|| panic!("{name}: HTTP/2 frames"));
+        assert_eq!(
+            (f.settings, f.ping, f.goaway, f.window_update, f.other),
+            (want.0, want.1, want.2, want.3, 0),
+            "{name}"
+        );
+        let mut out = Vec::new();
+        lyncscope::report::json::write(&a, false, &mut out).unwrap();
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        let j = &v["connections"][0]["h2_control_frames"];
+        assert_eq!(j["settings"], want.0, "{name}: JSON");
+        assert_eq!(j["goaway"], want.2, "{name}: JSON");
+        let row = &lyncscope::presentation::connections::connection_rows(&a)[0];
+        assert!(
+            row.details.iter().any(|(k, v)| *k == "HTTP/2 stream 0"
+                && v.starts_with(&format!("SETTINGS {}, PING {}", want.0, want.1))),
+            "{name}: {row:?}"
+        );
+    }
 }

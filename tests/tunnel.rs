@@ -254,6 +254,11 @@ fn a_tunnel_of_neither_tls_nor_http_says_so() {
         .iter()
         .any(|d| d.connection == Some(ConnId(0)) && d.message.contains("neither TLS nor HTTP"));
     assert!(said, "{:?}", a.diagnostics);
+    assert_eq!(
+        tunnel_field(&a),
+        serde_json::Value::Null,
+        "nothing known carried"
+    );
 }
 
 /// Plain HTTP inside a tunnel is parsed, host from the CONNECT when the request has none; a
@@ -287,6 +292,59 @@ fn plain_http_in_a_tunnel_and_nesting_is_bounded() {
     assert_eq!(a.exchanges[2].tunnel.map(|l| l.connect()), Some(outer));
     let url = a.request_url(&a.exchanges[1]).unwrap().url;
     assert_eq!(url, "http://lyncdiscover.contoso.test:443/x");
+    assert_eq!(tunnel_field(&a), serde_json::json!(["http/1"]));
+}
+
+/// `connections[].tunnel` of the JSON report (docs/report-schema.md) for the one connection.
+fn tunnel_field(a: &Analysis) -> serde_json::Value {
+    let mut out = Vec::new();
+    lyncscope::report::json::write(a, false, &mut out).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    v["connections"][0]["tunnel"].clone()
+}
+
+/// The proxy connection keeps `protocol` "http/1" (what it spoke to squid) and says what its
+/// tunnel carried: TLS (curl's trace names the TLS version it used), then the HTTP version of
+/// curl's transfers; without the key log, the ALPN curl's trace says the server accepted.
+#[test]
+fn the_connection_says_what_its_tunnel_carried() {
+    for name in ["h1-tls12", "h1-tls13", "h2"] {
+        let t = trace(name);
+        assert!(t.tls.is_some(), "{name}: curl used TLS in the tunnel");
+        let http = match transfers(name)[0]["http_version"].as_str() {
+            Some("2") => "http/2",
+            _ => "http/1",
+        };
+        let want = serde_json::json!(["tls", http]);
+        let a = run_case(name);
+        assert_eq!(a.connections[0].protocol.as_str(), "http/1", "{name}");
+        assert_eq!(tunnel_field(&a), want, "{name}");
+        // The HTTP/2 inside the tunnel: each side's SETTINGS and its ACK (RFC 9113 6.5.3).
+        let h2 = a.connections[0].h2_control;
+        assert_eq!(h2.is_some(), http == "http/2", "{name}");
+        assert!(h2.is_none_or(|f| f.settings >= 4), "{name}: {h2:?}");
+        let row = &lyncscope::presentation::connections::connection_rows(&a)[0];
+        let words = format!("CONNECT lyncdiscover.contoso.test:443 carried tls → {http}");
+        assert!(row.details.contains(&("Tunnel", words)), "{name}: {row:?}");
+        // Not decrypted: the ALPN the server accepted (curl's trace) names the HTTP version
+        // when it was in the clear (the TLS 1.2 ServerHello; TLS 1.3 encrypts it).
+        let o = Options::default();
+        let cap = data("tunnel").join(format!("{name}.pcap"));
+        let a = analyze(&[cap], &o, &mut ()).unwrap();
+        assert!(!a.connections[0].tls.as_ref().unwrap().decrypted);
+        let by_alpn = match t.alpn.as_deref() {
+            Some("h2") => "http/2",
+            _ => "http/1",
+        };
+        assert_eq!(by_alpn, http, "{name}: curl's ALPN and HTTP version agree");
+        let want = if t.tls.as_ref().unwrap().0.contains("1.3") {
+            serde_json::json!(["tls"])
+        } else {
+            want
+        };
+        assert_eq!(tunnel_field(&a), want, "{name}: without the key log");
+    }
+    assert_eq!(tunnel_field(&run_case("refused")), serde_json::Value::Null);
 }
 
 #[test]

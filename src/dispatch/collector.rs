@@ -58,6 +58,9 @@ pub fn gather(
     if let Some(info) = finished.tls {
         conn.tls = Some(info);
     }
+    if finished.h2_control.is_some() {
+        conn.h2_control = finished.h2_control;
+    }
     if let Some(d) = finished.dns {
         dns.extend(d);
     }

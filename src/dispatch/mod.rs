@@ -85,6 +85,8 @@ pub struct Finished {
     pub diagnostics: Vec<Diagnostic>,
     pub tls: Option<TlsInfo>,
     pub dns: Option<crate::dns::DnsCollector>,
+    /// HTTP/2's frames on stream 0.
+    pub h2_control: Option<crate::model::H2ControlFrames>,
 }
 
 /// The protocols a dispatcher chooses from, in the order they are asked.

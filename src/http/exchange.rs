@@ -3,8 +3,8 @@
 //! the model's exchanges with local ids.
 
 use crate::model::{
-    CaptureState, ConnId, Diagnostic, ExchId, Exchange, HttpVersion, Request, Response, Scheme,
-    StreamInfo, Timing, TlsInfo, Upgrade,
+    CaptureState, ConnId, Diagnostic, ExchId, Exchange, H2ControlFrames, HttpVersion, Request,
+    Response, Scheme, StreamInfo, Timing, TlsInfo, Upgrade,
 };
 
 /// One exchange being assembled.
@@ -94,6 +94,8 @@ pub struct HttpOutput {
     pub diagnostics: Vec<Diagnostic>,
     /// The facts of the TLS inside a CONNECT tunnel of the connection (`h1/tunnel.rs`).
     pub tunnel_tls: Option<TlsInfo>,
+    /// HTTP/2's frames on stream 0 (direct, after h2c, or inside a tunnel).
+    pub h2_control: Option<H2ControlFrames>,
 }
 
 /// A connection's records become exchanges in the order their first byte arrived, with local
@@ -123,5 +125,6 @@ pub(crate) fn finish(records: Vec<Record>, scheme: Scheme, diags: Vec<Diagnostic
         exchanges,
         diagnostics,
         tunnel_tls: None,
+        h2_control: None,
     }
 }

@@ -854,6 +854,9 @@ pub struct StreamInfo {
     pub id: u32,
     /// A pushed stream: the stream whose PUSH_PROMISE announced it.
     pub promised_by: Option<u32>,
+    /// Stream 1 after an HTTP/1.1 `Upgrade: h2c` (RFC 9113 section 3.2): its request is a copy
+    /// of that HTTP/1.1 request, which stays the exchange before, answered 101.
+    pub upgrade_request: bool,
     /// RST_STREAM ended the stream: who sent it and its error code's name.
     pub reset: Option<StreamReset>,
     /// The stream's frames in the order they were read, the first [`H2Frame::CAP`] of them.
@@ -1027,6 +1030,20 @@ pub struct Connection {
     /// Transport pseudo-stage (`tcp-tls`) for connections to discovery hosts that carried no
     /// HTTP exchange (stage layer).
     pub stage: Option<StageTag>,
+    /// HTTP/2 (direct, h2c, or inside a CONNECT tunnel): its connection-level frames.
+    pub h2_control: Option<H2ControlFrames>,
+}
+
+/// The frames of an HTTP/2 connection on stream 0 (RFC 9113 section 5.1.1), counted by type,
+/// both directions: a SETTINGS storm, keep-alive PINGs, a GOAWAY, flow control at work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct H2ControlFrames {
+    pub settings: u32,
+    pub ping: u32,
+    pub goaway: u32,
+    pub window_update: u32,
+    /// Any other type on stream 0 (a peer's error, or an extension's frame).
+    pub other: u32,
 }
 
 impl Connection {
@@ -1053,6 +1070,7 @@ impl Connection {
             tls: None,
             syn_ack: true,
             stage: None,
+            h2_control: None,
         }
     }
 }

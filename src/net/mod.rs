@@ -241,6 +241,7 @@ impl<'a, F: SinkFactory> Tracker<'a, F> {
             tls: None,
             syn_ack: false,
             stage: None,
+            h2_control: None,
         });
         id
     }

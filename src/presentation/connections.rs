@@ -4,7 +4,7 @@
 //! carried. A sign-in that broke before any HTTP (a certificate the phone rejects) shows here
 //! and nowhere else, so every report lists them, not only those of an empty capture.
 
-use crate::model::{Analysis, Connection, Outcome};
+use crate::model::{Analysis, AppProtocol, Connection, HttpVersion, Outcome, Upgrade};
 
 /// One connection, each fact already in words ("" when there is nothing to say).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,6 +112,29 @@ fn row(a: &Analysis, c: &Connection) -> ConnectionRow {
             }
         }
     }
+    if let Some(layers) = tunnel_carried(a, c) {
+        let target = c
+            .exchanges
+            .iter()
+            .filter_map(|id| a.exchanges.get(id.0 as usize))
+            .find(|x| x.upgrade == Some(Upgrade::Tunnel))
+            .and_then(|x| x.request.as_ref())
+            .map_or("", |r| r.target.as_str());
+        details.push((
+            "Tunnel",
+            format!("CONNECT {target} carried {}", layers.join(" → ")),
+        ));
+    }
+    if let Some(f) = c.h2_control {
+        let mut s = format!(
+            "SETTINGS {}, PING {}, GOAWAY {}, WINDOW_UPDATE {}",
+            f.settings, f.ping, f.goaway, f.window_update
+        );
+        if f.other > 0 {
+            s.push_str(&format!(", other {}", f.other));
+        }
+        details.push(("HTTP/2 stream 0", s));
+    }
     ConnectionRow {
         id: format!("C{}", c.id.0),
         endpoints: format!("{} → {}", c.client, c.server),
@@ -123,6 +146,40 @@ fn row(a: &Analysis, c: &Connection) -> ConnectionRow {
         details,
         exchanges: c.exchanges.iter().map(|x| x.0).collect(),
     }
+}
+
+/// What a proxy connection's CONNECT tunnel (answered 2xx) carried, outermost first:
+/// `["tls", "http/2"]`, `["tls"]` (no exchange decrypted and no ALPN), `["http/1"]` (plain
+/// HTTP in the tunnel). The connection's `protocol` stays `http/1`, what it spoke to the proxy
+/// (docs/report-schema.md, `connections[].tunnel`). None without such a tunnel, when the
+/// tunnel's bytes were neither TLS nor HTTP (a diagnostic says so), and for a trace archive's
+/// CONNECT sessions, whose tunnel bytes are the proxy's to show.
+pub fn tunnel_carried(a: &Analysis, c: &Connection) -> Option<Vec<&'static str>> {
+    if c.protocol != AppProtocol::Http1 {
+        return None;
+    }
+    let mut xs = c
+        .exchanges
+        .iter()
+        .filter_map(|id| a.exchanges.get(id.0 as usize));
+    let connect = xs.find(|x| x.upgrade == Some(Upgrade::Tunnel))?;
+    if connect.annotations.is_some() {
+        return None;
+    }
+    let mut layers = Vec::new();
+    if c.tls.is_some() {
+        // An HTTP/1 connection's TLS facts are its tunnel's (h1/tunnel.rs).
+        layers.push("tls");
+    }
+    let inner = xs.find(|x| x.tunnel.is_some_and(|l| l.connect() == connect.id));
+    let alpn = c.tls.as_ref().and_then(|t| t.alpn.as_deref());
+    let http = match (inner.map(|x| x.http_version), alpn) {
+        (Some(HttpVersion::Http2), _) | (None, Some("h2")) => Some("http/2"),
+        (Some(_), _) | (None, Some("http/1.1" | "http/1.0")) => Some("http/1"),
+        (None, _) => None,
+    };
+    layers.extend(http);
+    (!layers.is_empty()).then_some(layers)
 }
 
 /// The name of the last lookup before the connection whose answer held its server address.

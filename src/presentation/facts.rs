@@ -287,6 +287,9 @@ pub fn protocol_words(x: &Exchange) -> Option<String> {
     if let Some(p) = s.promised_by {
         w.push_str(&format!(", pushed (PUSH_PROMISE on stream {p})"));
     }
+    if s.upgrade_request {
+        w.push_str(", request sent on HTTP/1.1 with Upgrade: h2c (answered 101)");
+    }
     if let Some(r) = &s.reset {
         let by = if r.by_client { "client" } else { "server" };
         w.push_str(&format!(", reset by the {by} ({})", r.name));

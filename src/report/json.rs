@@ -212,9 +212,23 @@ struct Head<'a> {
     /// stage table and the UI count their relative times from (docs/report-schema.md).
     time_origin: Option<f64>,
     inputs: Vec<InputDto<'a>>,
-    #[serde(serialize_with = "seq")]
-    connections: &'a [Connection],
+    connections: Connections<'a>,
 }
+
+/// Connections need the analysis for what a CONNECT tunnel carried (its exchanges).
+struct Connections<'a>(&'a Analysis);
+
+impl Serialize for Connections<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.connections.len()))?;
+        for c in &self.0.connections {
+            seq.serialize_element(&ConnDto(self.0, c))?;
+        }
+        seq.end()
+    }
+}
+
+struct ConnDto<'a>(&'a Analysis, &'a Connection);
 
 #[derive(Serialize)]
 struct Tail<'a> {
@@ -254,7 +268,7 @@ impl<'a> Report<'a> {
                 },
                 time_origin: crate::presentation::timeline::time_origin(a).map(|t| t.as_secs_f64()),
                 inputs: a.inputs.iter().map(InputDto).collect(),
-                connections: &a.connections,
+                connections: Connections(a),
             },
             exchanges: Exchanges {
                 a,
@@ -436,6 +450,8 @@ impl Serialize for ExchangeDto<'_> {
             #[serde(skip_serializing_if = "Option::is_none")]
             reset: Option<ResetDto<'a>>,
             frame_count: u64,
+            #[serde(skip_serializing_if = "std::ops::Not::not")]
+            upgrade_request: bool,
         }
         #[derive(Serialize)]
         struct ResetDto<'a> {
@@ -559,6 +575,7 @@ impl Serialize for ExchangeDto<'_> {
                     name: &r.name,
                 }),
                 frame_count: st.frames.len() as u64 + u64::from(st.frames_dropped),
+                upgrade_request: st.upgrade_request,
             }),
             capture: e.capture.as_str(),
             request: e.request.as_deref().map(req),
@@ -609,7 +626,7 @@ impl Serialize for ExchangeDto<'_> {
     }
 }
 
-impl Serialize for Dto<'_, Connection> {
+impl Serialize for ConnDto<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         #[derive(Serialize)]
         struct C<'a> {
@@ -627,12 +644,24 @@ impl Serialize for Dto<'_, Connection> {
             handshake: bool,
             end: [&'static str; 2],
             protocol: &'static str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            tunnel: Option<Vec<&'static str>>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            h2_control_frames: Option<H2Control>,
             exchanges: Vec<u32>,
             #[serde(skip_serializing_if = "Option::is_none")]
             tls: Option<Tls<'a>>,
             syn_ack: bool,
             #[serde(skip_serializing_if = "Option::is_none")]
             stage: Option<super::lync_json::StageDto<'a>>,
+        }
+        #[derive(Serialize)]
+        struct H2Control {
+            settings: u32,
+            ping: u32,
+            goaway: u32,
+            window_update: u32,
+            other: u32,
         }
         #[derive(Serialize)]
         struct Tls<'a> {
@@ -712,7 +741,7 @@ impl Serialize for Dto<'_, Connection> {
             crate::model::Dir::ClientToServer => "client",
             crate::model::Dir::ServerToClient => "server",
         };
-        let c = self.0;
+        let c = self.1;
         let end = |e: crate::model::StreamEnd| match e {
             crate::model::StreamEnd::Fin => "fin",
             crate::model::StreamEnd::Rst => "rst",
@@ -733,6 +762,14 @@ impl Serialize for Dto<'_, Connection> {
             handshake: c.handshake,
             end: [end(c.end[0]), end(c.end[1])],
             protocol: c.protocol.as_str(),
+            tunnel: crate::presentation::connections::tunnel_carried(self.0, c),
+            h2_control_frames: c.h2_control.map(|f| H2Control {
+                settings: f.settings,
+                ping: f.ping,
+                goaway: f.goaway,
+                window_update: f.window_update,
+                other: f.other,
+            }),
             exchanges: c.exchanges.iter().map(|x| x.0).collect(),
             tls: c.tls.as_ref().map(|t| Tls {
                 version: t.version.as_deref(),

@@ -107,6 +107,7 @@ impl ConnectionBuilder {
                 tls: None,
                 syn_ack: true,
                 stage: None,
+                h2_control: None,
             },
         }
     }

@@ -463,26 +463,25 @@ impl HttpConnection {
             });
         }
         let mut inner = None;
+        let mut h2_control = None;
         match self.carried.take() {
             Some((Carried::Tunnel(d), _)) => inner = Some(*d),
-            Some((Carried::H2c(h2), _)) => self.add_h2c(*h2),
+            Some((Carried::H2c(h2), _)) => {
+                h2_control = Some(h2.control_frames());
+                self.add_h2c(*h2);
+            }
             None => {}
         }
         let mut out = exchange::finish(self.records, self.scheme, self.diags);
+        out.h2_control = h2_control;
         if let Some(d) = inner {
-            out.tunnel_tls = tunnel::merge(&mut out, d);
+            (out.tunnel_tls, out.h2_control) = tunnel::merge(&mut out, d);
         }
         out
     }
 
     fn add_h2c(&mut self, h2: Http2Connection) {
-        let base = self.records.len() as u32;
-        let (records, diags) = h2.into_records();
-        self.records.extend(records);
-        self.diags.extend(diags.into_iter().map(|mut d| {
-            d.exchange = d.exchange.map(|ExchId(x)| ExchId(x + base));
-            d
-        }));
+        tunnel::join_h2c(&mut self.records, &mut self.diags, h2);
     }
 
     fn diag(&mut self, severity: Severity, message: String, exch: Option<usize>, frame: FrameNo) {

@@ -89,6 +89,7 @@ impl Protocol for HttpConnection {
             exchanges: out.exchanges,
             diagnostics: out.diagnostics,
             tls: out.tunnel_tls,
+            h2_control: out.h2_control,
             ..Finished::default()
         }
     }

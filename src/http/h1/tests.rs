@@ -446,6 +446,62 @@ fn upgrade_101_switches() {
     assert_eq!(e.capture, CaptureState::Full);
 }
 
+const H2C_REQUEST: &[u8] = b"GET /up HTTP/1.1\r\nHost: h\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n";
+const H2C_101: &[u8] =
+    b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n";
+/// The client preface and an empty SETTINGS frame (RFC 9113 sections 3.4, 6.5).
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0";
+
+#[test]
+fn h2c_upgrade_request_is_copied_to_stream_1() {
+    let mut f = Feed::new();
+    f.send(C, H2C_REQUEST);
+    f.send(S, b"HTTP/1.1 100 Continue\r\n\r\n");
+    f.send(S, H2C_101);
+    f.send(C, H2_PREFACE);
+    // SETTINGS; HEADERS on stream 1 (END_STREAM | END_HEADERS): `:status: 200`, static index 8.
+    f.send(S, b"\0\0\0\x04\0\0\0\0\0\0\0\x01\x01\x05\0\0\0\x01\x88");
+    f.close();
+    let out = f.finish();
+    assert!(out.diagnostics.is_empty(), "{:?}", messages(&out));
+    assert_eq!(out.exchanges.len(), 2);
+    // The HTTP/1.1 exchange: the request answered 101 (after a 100).
+    let up = &out.exchanges[0];
+    assert_eq!(resp(up).status, 101);
+    assert_eq!(resp(up).interim_statuses, vec![100]);
+    assert_eq!(up.upgrade, Some(Upgrade::Protocol("h2c".into())));
+    assert!(up.stream.is_none());
+    // Stream 1 (RFC 9113 section 3.2): that request, and the response HEADERS.
+    let s1 = &out.exchanges[1];
+    assert_eq!(
+        s1.stream.as_ref().map(|s| (s.id, s.upgrade_request)),
+        Some((1, true))
+    );
+    assert_eq!(s1.http_version, crate::model::HttpVersion::Http2);
+    assert_eq!(req(s1), req(up));
+    assert_eq!(&*req(s1).version, "HTTP/1.1");
+    assert_eq!(resp(s1).status, 200);
+    assert_eq!(s1.capture, CaptureState::Full);
+    assert_eq!(s1.timing.request_start().unwrap().frame, FrameNo(1));
+    assert_eq!(s1.timing.response_start().unwrap().frame, FrameNo(5));
+    assert!(s1.upgrade.is_none());
+}
+
+#[test]
+fn h2c_upgrade_without_stream_1_keeps_the_101() {
+    let mut f = Feed::new();
+    f.send(C, H2C_REQUEST);
+    f.send(S, H2C_101);
+    f.send(C, H2_PREFACE);
+    f.close();
+    let out = f.finish();
+    assert_eq!(out.exchanges.len(), 1);
+    let e = &out.exchanges[0];
+    assert_eq!(resp(e).status, 101);
+    assert_eq!(e.upgrade, Some(Upgrade::Protocol("h2c".into())));
+    assert!(e.stream.is_none());
+}
+
 #[test]
 fn pipelined_requests_pair_fifo() {
     let mut f = Feed::new();

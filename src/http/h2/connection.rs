@@ -17,8 +17,8 @@ use crate::http::decode::{BodyAcc, BodyLimits, Notes};
 use crate::http::exchange::{self, HttpOutput, Record};
 use crate::http::HttpOptions;
 use crate::model::{
-    token, Arrival, Body, Diagnostic, Dir, ExchId, FrameNo, H2Frame, Headers, HttpVersion, Request,
-    Response, Scheme, Severity, StreamEnd, StreamInfo, StreamReset,
+    token, Arrival, Body, Diagnostic, Dir, ExchId, FrameNo, H2ControlFrames, H2Frame, Headers,
+    HttpVersion, Request, Response, Scheme, Severity, StreamEnd, StreamInfo, StreamReset,
 };
 use crate::net::stream::{ConnFacts, StreamSink};
 use std::collections::{HashMap, VecDeque};
@@ -151,6 +151,8 @@ pub struct Http2Connection {
     diags: Vec<Diagnostic>,
     /// The highest stream id the client opened.
     max_client_stream: u32,
+    /// Frames on stream 0, by type.
+    control: H2ControlFrames,
 }
 
 impl Http2Connection {
@@ -171,6 +173,7 @@ impl Http2Connection {
             records: Vec::new(),
             diags: Vec::new(),
             max_client_stream: 0,
+            control: H2ControlFrames::default(),
         }
     }
 
@@ -619,6 +622,15 @@ impl Http2Connection {
     /// opened its stream); a block still waiting for CONTINUATION holds its frames until then.
     fn note_frame(&mut self, d: usize, h: FrameHeader, last: Arrival) {
         if h.stream == 0 {
+            let c = &mut self.control;
+            let n = match h.kind {
+                frames::SETTINGS => &mut c.settings,
+                frames::PING => &mut c.ping,
+                frames::GOAWAY => &mut c.goaway,
+                frames::WINDOW_UPDATE => &mut c.window_update,
+                _ => &mut c.other,
+            };
+            *n = n.saturating_add(1);
             return;
         }
         let f = H2Frame {
@@ -1116,8 +1128,16 @@ impl Http2Connection {
 
     pub fn finish(self) -> HttpOutput {
         let scheme = self.scheme;
+        let control = self.control;
         let (records, diags) = self.into_records();
-        exchange::finish(records, scheme, diags)
+        let mut out = exchange::finish(records, scheme, diags);
+        out.h2_control = Some(control);
+        out
+    }
+
+    /// The connection-level frames (stream 0) counted so far.
+    pub fn control_frames(&self) -> H2ControlFrames {
+        self.control
     }
 
     /// The streams' records (open ones ended as at capture end) and the diagnostics, whose

@@ -63,6 +63,7 @@ impl Protocol for Http2Connection {
         Finished {
             exchanges: out.exchanges,
             diagnostics: out.diagnostics,
+            h2_control: out.h2_control,
             ..Finished::default()
         }
     }

@@ -15,6 +15,9 @@ pub(super) fn stream_section(out: &mut Out, x: &Exchange) {
     out.heading(format!("HTTP/2 stream {}", s.id));
     let opened = if s.id % 2 == 0 {
         "server (pushed)"
+    } else if s.upgrade_request {
+        // RFC 9113 section 3.2: the request is the HTTP/1.1 one the 101 answered.
+        "client, by its HTTP/1.1 request with Upgrade: h2c (the exchange before, answered 101)"
     } else {
         "client"
     };
