@@ -578,7 +578,14 @@ impl Serialize for ExchangeDto<'_> {
                 upgrade_request: st.upgrade_request,
             }),
             capture: e.capture.as_str(),
-            request: e.request.as_deref().map(req),
+            // Stream 1 after an h2c upgrade holds a copy of the HTTP/1.1 exchange's request
+            // (for the UI and the reports); the JSON names each request once, in the exchange
+            // that carried it, as tshark counts them.
+            request: e
+                .request
+                .as_deref()
+                .filter(|_| !e.stream.as_ref().is_some_and(|s| s.upgrade_request))
+                .map(req),
             response: e.response.as_deref().map(resp),
             timing: Time {
                 request_start: secs(t.request_start()),
