@@ -153,6 +153,10 @@ pub struct Http2Connection {
     max_client_stream: u32,
     /// Frames on stream 0, by type.
     control: H2ControlFrames,
+    /// Resets of streams already complete both ways, by (sent by the client, error name),
+    /// with the first one's frame: said once per connection, not once per stream (curl
+    /// resets every stream it has finished with).
+    late_resets: Vec<(bool, String, u64, FrameNo)>,
 }
 
 impl Http2Connection {
@@ -174,6 +178,7 @@ impl Http2Connection {
             diags: Vec::new(),
             max_client_stream: 0,
             control: H2ControlFrames::default(),
+            late_resets: Vec::new(),
         }
     }
 
@@ -1096,15 +1101,22 @@ impl Http2Connection {
         } else {
             Severity::Warning
         };
-        let after = if finished {
-            ", after the stream had completed: nothing was lost"
-        } else {
-            ""
-        };
+        if finished {
+            let by_client = d == 0;
+            match self
+                .late_resets
+                .iter_mut()
+                .find(|(c, n, ..)| *c == by_client && *n == name)
+            {
+                Some(seen) => seen.2 += 1,
+                None => self.late_resets.push((by_client, name, 1, at.frame)),
+            }
+            return;
+        }
         self.diag(
             sev,
             format!(
-                "HTTP/2 stream {stream} reset by the {} with {name} (RST_STREAM){after}",
+                "HTTP/2 stream {stream} reset by the {} with {name} (RST_STREAM)",
                 side(d)
             ),
             Some(rec),
@@ -1166,6 +1178,23 @@ impl Http2Connection {
                     FrameNo(0),
                 );
             }
+        }
+        for (by_client, name, count, frame) in std::mem::take(&mut self.late_resets) {
+            let who = if by_client { "client" } else { "server" };
+            let what = if count == 1 {
+                "a stream".to_string()
+            } else {
+                format!("{count} streams")
+            };
+            self.diag(
+                Severity::Info,
+                format!(
+                    "HTTP/2: the {who} reset {what} with {name} (RST_STREAM) after the stream had \
+                     completed both ways: nothing was lost (each exchange records its reset)"
+                ),
+                None,
+                frame,
+            );
         }
         // The frame lists grew by doubling; the analysis keeps them for good.
         for r in &mut self.records {
