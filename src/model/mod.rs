@@ -300,8 +300,8 @@ impl From<&str> for Token {
 
 impl From<String> for Token {
     fn from(text: String) -> Token {
-        match KNOWN_TOKENS.iter().position(|&k| k == text) {
-            Some(i) => Token(TokenText::Known(i as u8)),
+        match known_token(&text) {
+            Some(i) => Token(TokenText::Known(i)),
             None => Token(TokenText::Owned(text.into_boxed_str())),
         }
     }
@@ -365,10 +365,18 @@ impl PartialEq<Token> for str {
 
 /// `text` as a [`Token`]: a well-known value is its number, not a copy.
 pub fn token(text: &str) -> Token {
-    match KNOWN_TOKENS.iter().position(|&k| k == text) {
-        Some(i) => Token(TokenText::Known(i as u8)),
+    match known_token(text) {
+        Some(i) => Token(TokenText::Known(i)),
         None => Token(TokenText::Owned(text.into())),
     }
+}
+
+/// The number of a well-known token text.
+fn known_token(text: &str) -> Option<u8> {
+    KNOWN_TOKENS
+        .iter()
+        .position(|&k| k == text)
+        .map(|i| i as u8)
 }
 
 /// Header fields of one HTTP message, as sent, in order. Stored as one text: each name and
@@ -1224,6 +1232,19 @@ mod tests {
         assert_eq!(got, [("", ""), ("X-Long", long.as_str()), ("é", "ü")]);
         assert_eq!(h.len(), 3);
         assert!(Headers::default().is_empty());
+    }
+
+    /// The archives' timer names are written again in [`KNOWN_TOKENS`] (a const array cannot
+    /// be joined from two): every one must be there, or each timer of each exchange becomes an
+    /// allocation.
+    #[test]
+    fn archive_timer_names_are_known_tokens() {
+        for name in archive::saz::TIMER_NAMES
+            .iter()
+            .chain([&archive::har::STARTED_TIMER])
+        {
+            assert!(known_token(name).is_some(), "{name}");
+        }
     }
 
     /// A capture or HAR of hundreds of thousands of exchanges holds one of each per exchange

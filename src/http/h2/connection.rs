@@ -1096,7 +1096,7 @@ impl Http2Connection {
             .get(&stream)
             .is_some_and(|s| s.halves.iter().all(|h| h.done));
         // A client's CANCEL is routine (a navigation moved on); anything else is worth a look.
-        let sev = if code == 8 || code == 0 || finished {
+        let sev = if code == 8 || code == 0 {
             Severity::Info
         } else {
             Severity::Warning

@@ -48,8 +48,10 @@ pub struct HeaderDecoder {
     /// Decodes the representations that need no dynamic table when the state is unknown.
     scratch: Decoder<'static>,
     known: bool,
-    /// A representation with its Huffman strings decoded (reused from field to field).
+    /// A representation with its Huffman strings decoded, and one decoded string (both
+    /// reused from field to field).
     plain: Vec<u8>,
+    text: Vec<u8>,
 }
 
 impl HeaderDecoder {
@@ -62,6 +64,7 @@ impl HeaderDecoder {
             scratch: Decoder::new(),
             known,
             plain: Vec::new(),
+            text: Vec::new(),
         }
     }
 
@@ -108,7 +111,7 @@ impl HeaderDecoder {
             let mut bytes = &block[at..at + rep.len];
             at += rep.len;
             if rep.kind == Kind::Literal {
-                match unhuffman(bytes, rep.prefix, &mut self.plain) {
+                match unhuffman(bytes, rep.prefix, &mut self.plain, &mut self.text) {
                     Ok(true) => bytes = &self.plain,
                     Ok(false) => {}
                     Err(e) => {
@@ -179,14 +182,17 @@ struct Rep {
 
 /// Writes into `out` the literal representation `rep` with its Huffman-coded strings decoded
 /// (H bit cleared); false when it has none (nothing written, use it as it is).
+/// `text` is scratch room for one decoded string.
 fn unhuffman(
     rep: &[u8],
     prefix: u8,
     out: &mut Vec<u8>,
+    text: &mut Vec<u8>,
 ) -> Result<bool, httlib_huffman::DecoderError> {
-    let Some((index, mut at)) = integer(rep, prefix) else {
+    let Some((index, head)) = integer(rep, prefix) else {
         return Ok(false);
     };
+    let mut at = head;
     let strings = if index == 0 { 2 } else { 1 };
     let mut spans = [(0usize, 0usize, false); 2];
     for span in spans.iter_mut().take(strings) {
@@ -203,14 +209,12 @@ fn unhuffman(
         return Ok(false);
     }
     out.clear();
-    let (_, head) = integer(rep, prefix).unwrap_or((0, 1));
     out.extend_from_slice(&rep[..head]);
-    let mut text = Vec::new();
     for &(start, n, huffman) in spans.iter().take(strings) {
         let raw = rep.get(start..start + n).unwrap_or_default();
         let plain = if huffman {
             text.clear();
-            httlib_huffman::decode(raw, &mut text, httlib_huffman::DecoderSpeed::FiveBits)?;
+            httlib_huffman::decode(raw, text, httlib_huffman::DecoderSpeed::FiveBits)?;
             text.as_slice()
         } else {
             raw
