@@ -1,6 +1,9 @@
 //! The terminal UI driven by scripted key sequences over ratatui's TestBackend: whole-screen
 //! snapshots of each screen (reviewed by eye), and facts from the samples' scenario scripts.
 
+mod common;
+
+use common::screen::screen;
 use lyncscope::model::{Analysis, ExchId, Notes};
 use lyncscope::tui::app::App;
 use lyncscope::tui::theme::Theme;
@@ -71,23 +74,6 @@ fn type_text(app: &mut App, text: &str) {
     for c in text.chars() {
         app.on_key(key(KeyCode::Char(c)));
     }
-}
-
-fn screen(app: &mut App, w: u16, h: u16) -> String {
-    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    term.draw(|f| lyncscope::tui::draw::draw(f, app, &Theme::plain()))
-        .unwrap();
-    let buf = term.backend().buffer().clone();
-    let mut out = String::new();
-    for y in 0..h {
-        let mut line = String::new();
-        for x in 0..w {
-            line.push_str(buf[(x, y)].symbol());
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 /// Exchanges of the analysis that the script's HTTP steps with `status` describe.

@@ -3,14 +3,14 @@
 //! snapshots reviewed by eye; the parting stage is the one where the samples' scenario
 //! scripts part (D's script records the 404 of the user request), never lyncscope's output.
 
+mod common;
+
+use common::screen::screen;
 use lyncscope::model::{Analysis, Notes};
 use lyncscope::tui::app::App;
 use lyncscope::tui::state::LowerPane;
-use lyncscope::tui::theme::Theme;
 use lyncscope::{analyze, Options};
-use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::Terminal;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -49,23 +49,6 @@ fn app(a: &str, b: &str, dir: &Path) -> App {
 
 fn press(app: &mut App, c: char) {
     app.on_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
-}
-
-fn screen(app: &mut App, w: u16, h: u16) -> String {
-    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    term.draw(|f| lyncscope::tui::draw::draw(f, app, &Theme::plain()))
-        .unwrap();
-    let buf = term.backend().buffer().clone();
-    let mut out = String::new();
-    for y in 0..h {
-        let mut line = String::new();
-        for x in 0..w {
-            line.push_str(buf[(x, y)].symbol());
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 /// The stage of the first step where two scenario scripts differ in stage, kind or answer.

@@ -5,13 +5,11 @@
 
 mod common;
 
+use common::screen::screen;
 use lyncscope::model::{Analysis, Notes};
 use lyncscope::tui::app::App;
-use lyncscope::tui::theme::Theme;
 use lyncscope::{analyze, Options};
-use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::Terminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -39,23 +37,6 @@ fn press(app: &mut App, keys: &str) {
         };
         app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
     }
-}
-
-fn screen(app: &mut App, w: u16, h: u16) -> String {
-    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    term.draw(|f| lyncscope::tui::draw::draw(f, app, &Theme::plain()))
-        .unwrap();
-    let buf = term.backend().buffer().clone();
-    let mut out = String::new();
-    for y in 0..h {
-        let mut line = String::new();
-        for x in 0..w {
-            line.push_str(buf[(x, y)].symbol());
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 /// tshark's streams: (stream id, request frame, status).

@@ -50,5 +50,6 @@ pub fn reference(corpus: &Path, capture: &Path) -> Option<serde_json::Value> {
     serde_json::from_str(&text).ok()
 }
 pub mod har_schema;
+pub mod screen;
 pub mod scripts;
 pub mod synth;
