@@ -91,6 +91,11 @@ pub struct Pair {
 }
 
 impl Pair {
+    /// Both sides made this visit and nothing told them apart: B's column says "the same".
+    pub fn same(&self) -> bool {
+        self.a.is_some() && self.b.is_some() && self.differences.is_empty()
+    }
+
     /// "ad-user" for the first visit, "ad-user (2nd visit)" for a later one.
     pub fn name(&self) -> String {
         if self.occurrence == 1 {

@@ -350,7 +350,7 @@ fn write_comparison(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
                 }
             })
             .collect();
-        let b = if p.differences.is_empty() && p.b.is_some() {
+        let b = if p.same() {
             "the same".to_string()
         } else {
             side(&p.b)
