@@ -1103,6 +1103,12 @@ impl Http2Connection {
         };
         if finished {
             let by_client = d == 0;
+            // A hostile peer may use a new unknown code each time: the kinds stay few.
+            let name = if self.late_resets.len() < 16 {
+                name
+            } else {
+                "other codes".to_string()
+            };
             match self
                 .late_resets
                 .iter_mut()

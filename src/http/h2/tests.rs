@@ -568,3 +568,39 @@ fn each_stream_keeps_its_frames_and_counts_past_the_cap() {
     assert_eq!(s.frames_dropped, 9);
     assert_eq!(std::mem::size_of::<H2Frame>(), 24);
 }
+
+#[test]
+fn late_resets_with_ever_new_codes_stay_a_few_lines() {
+    // 40 finished streams, each reset with a code no one defined: at most 16 kinds are named,
+    // the rest are counted together, and every reset is counted.
+    let mut c = Conn::started();
+    for i in 0..40u32 {
+        let stream = 1 + 2 * i;
+        c.get(stream, "/x");
+        c.headers(
+            Dir::ServerToClient,
+            stream,
+            FLAG_END_STREAM,
+            &[(":status", "204")],
+        );
+        c.send(
+            Dir::ClientToServer,
+            &frame(RST_STREAM, 0, stream, &(0x1000 + i).to_be_bytes()),
+        );
+    }
+    let out = c.finish();
+    let lines: Vec<&str> = out
+        .diagnostics
+        .iter()
+        .map(|d| d.message.as_str())
+        .filter(|m| m.contains("after the stream had completed"))
+        .collect();
+    assert_eq!(lines.len(), 17, "{lines:#?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("24 streams with other codes")),
+        "{lines:#?}"
+    );
+    assert_eq!(out.exchanges.len(), 40);
+}
