@@ -396,27 +396,48 @@ fn put_len(out: &mut String, mut len: usize) {
     out.push(char::from(len as u8));
 }
 
+/// Bytes [`put_len`] writes for `len`.
+fn len_size(mut len: usize) -> usize {
+    let mut n = 1;
+    while len >= 0x40 {
+        n += 1;
+        len >>= 6;
+    }
+    n
+}
+
 /// The next text written by [`Headers::from_pairs`], `rest` moved past it.
 fn take_text<'a>(rest: &mut &'a str) -> Option<&'a str> {
-    let mut len = 0usize;
-    let mut shift = 0u32;
+    let bytes = rest.as_bytes();
+    let (mut len, mut shift, mut at) = (0usize, 0u32, 0usize);
     loop {
-        let (&b, _) = rest.as_bytes().split_first()?;
-        *rest = rest.get(1..)?;
+        let b = *bytes.get(at)?;
+        at += 1;
         len |= usize::from(b & 0x3f).checked_shl(shift)?;
         if b & 0x40 == 0 {
             break;
         }
         shift += 6;
     }
-    let text = rest.get(..len)?;
-    *rest = rest.get(len..)?;
+    let end = at.checked_add(len)?;
+    let text = rest.get(at..end)?;
+    *rest = rest.get(end..)?;
     Some(text)
 }
 
 impl Headers {
-    pub fn from_pairs<'a, I: IntoIterator<Item = (&'a str, &'a str)>>(pairs: I) -> Headers {
-        let mut text = String::new();
+    pub fn from_pairs<'a, I>(pairs: I) -> Headers
+    where
+        I: IntoIterator<Item = (&'a str, &'a str)>,
+        I::IntoIter: Clone,
+    {
+        let pairs = pairs.into_iter();
+        // Sized first: growing the text field by field was a tenth of a parser's time.
+        let size: usize = pairs
+            .clone()
+            .map(|(n, v)| n.len() + v.len() + len_size(n.len()) + len_size(v.len()))
+            .sum();
+        let mut text = String::with_capacity(size);
         for (n, v) in pairs {
             put_len(&mut text, n.len());
             text.push_str(n);
