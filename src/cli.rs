@@ -207,7 +207,7 @@ struct InputArgs {
     /// Password for PFX keys and password-protected SAZ archives.
     #[arg(long)]
     password: Option<String>,
-    /// Connection-tracking threads (default: one per core).
+    /// Connection-tracking threads (default: one per core, plus one).
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
     /// Discovery-stage rules (TOML) that add to or override the built-in ones (repeatable).

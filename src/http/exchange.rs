@@ -9,8 +9,10 @@ use crate::model::{
 
 /// One exchange being assembled.
 pub(crate) struct Record {
-    pub(crate) request: Option<Request>,
-    pub(crate) response: Option<Response>,
+    /// Boxed as in [`Exchange`]: a connection holds a record per exchange in a growing list,
+    /// which copies less when its records are small, and they move into the exchange as they are.
+    pub(crate) request: Option<Box<Request>>,
+    pub(crate) response: Option<Box<Response>>,
     pub(crate) timing: Timing,
     pub(crate) upgrade: Option<Upgrade>,
     pub(crate) request_complete: bool,
@@ -55,8 +57,8 @@ impl Record {
             http_version: self.version,
             stream: self.stream.clone(),
             capture: self.capture_state(),
-            request: self.request.clone().map(Box::new),
-            response: self.response.clone().map(Box::new),
+            request: self.request.clone(),
+            response: self.response.clone(),
             timing: self.timing.clone(),
             upgrade: self.upgrade.clone(),
             annotations: None,
@@ -75,8 +77,8 @@ impl Record {
             http_version: self.version,
             stream: self.stream,
             capture,
-            request: self.request.map(Box::new),
-            response: self.response.map(Box::new),
+            request: self.request,
+            response: self.response,
             timing: self.timing,
             upgrade: self.upgrade,
             annotations: None,

@@ -11,7 +11,7 @@ use std::sync::mpsc::sync_channel;
 const CHUNK: usize = 256;
 
 /// Writes `[e0,e1,…]`, each element written by `one` into a buffer (compact JSON, no
-/// separators). `threads` includes the calling one.
+/// separators), on `threads` threads besides the calling one, which writes.
 pub(crate) fn write_array<T, F, W>(
     items: &[T],
     threads: usize,
@@ -37,12 +37,22 @@ where
     let chunks = items.len().div_ceil(CHUNK);
     let threads = threads.clamp(1, chunks.max(1));
     out.write_all(b"[")?;
+    if threads == 1 {
+        for i in 0..chunks {
+            if i > 0 {
+                out.write_all(b",")?;
+            }
+            out.write_all(&chunk(i)?)?;
+        }
+        return out.write_all(b"]");
+    }
     std::thread::scope(|scope| -> io::Result<()> {
-        // Helper h makes the chunks i with i % threads == h (h ≥ 1); this thread makes the
-        // rest and writes every chunk in order, taking the helpers' from their channels.
-        let mut from_helpers = Vec::with_capacity(threads - 1);
-        for h in 1..threads {
-            let (tx, rx) = sync_channel::<io::Result<Vec<u8>>>(2);
+        // Helper h makes the chunks i with i % threads == h; this thread only writes them, in
+        // order: when it made chunks too, the helpers waited while it wrote, and the writing
+        // (a copy into the page cache or a pipe) was a third of the phase.
+        let mut from_helpers = Vec::with_capacity(threads);
+        for h in 0..threads {
+            let (tx, rx) = sync_channel::<io::Result<Vec<u8>>>(4);
             let chunk = &chunk;
             scope.spawn(move || {
                 for i in (h..chunks).step_by(threads) {
@@ -54,12 +64,9 @@ where
             from_helpers.push(rx);
         }
         for i in 0..chunks {
-            let buf = match i % threads {
-                0 => chunk(i)?,
-                h => from_helpers[h - 1]
-                    .recv()
-                    .map_err(|_| io::Error::other("a report writer thread stopped"))??,
-            };
+            let buf = from_helpers[i % threads]
+                .recv()
+                .map_err(|_| io::Error::other("a report writer thread stopped"))??;
             if i > 0 {
                 out.write_all(b",")?;
             }

@@ -1107,13 +1107,13 @@ impl HttpConnection {
                 start_at.frame,
             );
         }
-        rec.request = Some(Request {
+        rec.request = Some(Box::new(Request {
             method: token(&h.method),
             target: h.target,
             version: token(&h.version),
             headers: h.headers,
             body: Body::default(),
-        });
+        }));
         self.records.push(rec);
         self.unanswered.push_back(idx);
         if f.te_present && matches!(f.content_length, Ok(Some(_)) | Err(_)) {
@@ -1245,14 +1245,14 @@ impl HttpConnection {
         let interim = std::mem::take(&mut self.sides[1].interim);
         let rec = &mut self.records[idx];
         rec.timing.set_response_start(Some(start_at));
-        rec.response = Some(Response {
+        rec.response = Some(Box::new(Response {
             version: token(&h.version),
             status,
             reason: token(&h.reason),
             headers: h.headers,
             interim_statuses: interim,
             body: Body::default(),
-        });
+        }));
         let switch = if status == 101 {
             Some(Upgrade::Protocol(f.upgrade.clone().unwrap_or_default()))
         } else if connect && (200..300).contains(&status) {
@@ -1401,8 +1401,12 @@ impl HttpConnection {
         if !self.keep_heads && !matches!(framing, Framing::None) {
             if let Some(filter) = &self.opts.head_filter {
                 let rec = &self.records[exch];
-                let response = if d == 1 { rec.response.as_ref() } else { None };
-                self.keep_heads = (filter.0)(rec.request.as_ref(), response);
+                let response = if d == 1 {
+                    rec.response.as_deref()
+                } else {
+                    None
+                };
+                self.keep_heads = (filter.0)(rec.request.as_deref(), response);
             }
         }
         let mut limits = self.limits;

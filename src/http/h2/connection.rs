@@ -923,7 +923,7 @@ impl Http2Connection {
         };
         let codings = codings(fields);
         let r = &mut self.records[rec];
-        r.request = Some(request);
+        r.request = Some(Box::new(request));
         r.timing.set_request_start(Some(first));
         r.timing.set_request_end(Some(last));
         self.start_half(stream, 0, codings, no_body, last);
@@ -967,7 +967,7 @@ impl Http2Connection {
             body: Body::default(),
         };
         let r = &mut self.records[rec];
-        r.response = Some(response);
+        r.response = Some(Box::new(response));
         r.timing.set_response_end(Some(last));
         self.start_half(stream, 1, codings(fields), false, last);
         true
@@ -1006,8 +1006,8 @@ impl Http2Connection {
         if !self.keep_heads {
             if let Some(filter) = &self.opts.head_filter {
                 let r = &self.records[rec];
-                let response = if d == 1 { r.response.as_ref() } else { None };
-                self.keep_heads = (filter.0)(r.request.as_ref(), response);
+                let response = if d == 1 { r.response.as_deref() } else { None };
+                self.keep_heads = (filter.0)(r.request.as_deref(), response);
             }
         }
         let mut limits = self.limits;
