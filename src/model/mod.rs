@@ -425,6 +425,27 @@ fn take_text<'a>(rest: &mut &'a str) -> Option<&'a str> {
     Some(text)
 }
 
+/// Builds [`Headers`] one field at a time, for a decoder that has no list of them to give
+/// [`Headers::from_pairs`] (HPACK yields names and values one by one).
+#[derive(Default)]
+pub struct HeadersBuilder(String);
+
+impl HeadersBuilder {
+    /// Room for `bytes` of names, values and lengths before the text grows.
+    pub fn with_capacity(bytes: usize) -> HeadersBuilder {
+        HeadersBuilder(String::with_capacity(bytes))
+    }
+    pub fn push(&mut self, name: &str, value: &str) {
+        put_len(&mut self.0, name.len());
+        self.0.push_str(name);
+        put_len(&mut self.0, value.len());
+        self.0.push_str(value);
+    }
+    pub fn build(self) -> Headers {
+        Headers(self.0.into_boxed_str())
+    }
+}
+
 impl Headers {
     pub fn from_pairs<'a, I>(pairs: I) -> Headers
     where
@@ -452,7 +473,7 @@ impl Headers {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + Clone + '_ {
         let mut rest: &str = &self.0;
         std::iter::from_fn(move || Some((take_text(&mut rest)?, take_text(&mut rest)?)))
     }

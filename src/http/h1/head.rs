@@ -282,7 +282,7 @@ fn framing_info(headers: &Headers) -> FramingInfo {
         let is = |want: &str| name.len() == want.len() && name.eq_ignore_ascii_case(want);
         if is("transfer-encoding") {
             te_present = true;
-            if let Some(last) = value.split(',').map(trim).filter(|c| !c.is_empty()).last() {
+            if let Some(last) = value.split(',').map(trim).rfind(|c| !c.is_empty()) {
                 last_te = Some(last);
             }
         } else if is("content-length") {

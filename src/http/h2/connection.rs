@@ -126,7 +126,8 @@ struct Half {
     /// The head was seen.
     started: bool,
     done: bool,
-    acc: Option<BodyAcc>,
+    /// Boxed: most of a stream's state while its body streams, none of it after.
+    acc: Option<Box<BodyAcc>>,
     body_start: Option<u64>,
     body_end: u64,
     last: Arrival,
@@ -783,7 +784,7 @@ impl Http2Connection {
                 let rec = self.open_stream(promised, Some(b.stream));
                 self.keep_frames(b.stream, block_frames);
                 self.report_decoding(d, &decoded, rec, promised, known, b.first.frame);
-                self.set_request(promised, rec, &decoded.fields, b.first, true, last);
+                self.set_request(promised, rec, decoded.fields, b.first, true, last);
                 // A promised request has no body (RFC 9113 section 8.4).
                 self.end_half(promised, 0, true, last);
             }
@@ -810,8 +811,8 @@ impl Http2Connection {
                 if started {
                     self.trailers(d, rec, &decoded.fields);
                 } else if d == 0 {
-                    self.set_request(b.stream, rec, &decoded.fields, b.first, b.end_stream, last);
-                } else if !self.set_response(b.stream, rec, &decoded.fields, b.first, last) {
+                    self.set_request(b.stream, rec, decoded.fields, b.first, b.end_stream, last);
+                } else if !self.set_response(b.stream, rec, decoded.fields, b.first, last) {
                     return;
                 }
                 if b.end_stream {
@@ -903,25 +904,26 @@ impl Http2Connection {
         &mut self,
         stream: u32,
         rec: usize,
-        fields: &[(String, String)],
+        fields: Headers,
         first: Arrival,
         no_body: bool,
         last: Arrival,
     ) {
-        let get = |n: &str| fields.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+        let get = |n: &str| fields.iter().find(|(k, _)| *k == n).map(|(_, v)| v);
         let method = get(":method").unwrap_or("");
         // CONNECT names its target in :authority (RFC 9113 section 8.5).
         let target = get(":path")
             .or_else(|| (method == "CONNECT").then(|| get(":authority")).flatten())
             .unwrap_or("");
+        let (method, target) = (token(method), target.to_string());
+        let codings = codings(&fields);
         let request = Request {
-            method: token(method),
-            target: target.to_string(),
+            method,
+            target,
             version: token("HTTP/2"),
-            headers: Headers::from_pairs(fields.iter().map(|(n, v)| (n.as_str(), v.as_str()))),
+            headers: fields,
             body: Body::default(),
         };
-        let codings = codings(fields);
         let r = &mut self.records[rec];
         r.request = Some(Box::new(request));
         r.timing.set_request_start(Some(first));
@@ -934,13 +936,13 @@ impl Http2Connection {
         &mut self,
         stream: u32,
         rec: usize,
-        fields: &[(String, String)],
+        fields: Headers,
         first: Arrival,
         last: Arrival,
     ) -> bool {
         let status = fields
             .iter()
-            .find(|(k, _)| k == ":status")
+            .find(|(k, _)| *k == ":status")
             .and_then(|(_, v)| v.parse::<u16>().ok())
             .unwrap_or(0);
         let r = &mut self.records[rec];
@@ -958,23 +960,24 @@ impl Http2Connection {
             .get_mut(&stream)
             .map(|s| std::mem::take(&mut s.interim))
             .unwrap_or_default();
+        let codings = codings(&fields);
         let response = Response {
             version: token("HTTP/2"),
             status,
             reason: token(""),
-            headers: Headers::from_pairs(fields.iter().map(|(n, v)| (n.as_str(), v.as_str()))),
+            headers: fields,
             interim_statuses: interim,
             body: Body::default(),
         };
         let r = &mut self.records[rec];
         r.response = Some(Box::new(response));
         r.timing.set_response_end(Some(last));
-        self.start_half(stream, 1, codings(fields), false, last);
+        self.start_half(stream, 1, codings, false, last);
         true
     }
 
     /// Trailer fields: appended to the head's fields.
-    fn trailers(&mut self, d: usize, rec: usize, fields: &[(String, String)]) {
+    fn trailers(&mut self, d: usize, rec: usize, fields: &Headers) {
         let r = &mut self.records[rec];
         let headers = if d == 0 {
             r.request.as_mut().map(|m| &mut m.headers)
@@ -982,12 +985,7 @@ impl Http2Connection {
             r.response.as_mut().map(|m| &mut m.headers)
         };
         if let Some(h) = headers {
-            let all: Vec<(String, String)> = h
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .chain(fields.iter().cloned())
-                .collect();
-            *h = Headers::from_pairs(all.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+            *h = Headers::from_pairs(h.iter().chain(fields.iter()));
         }
     }
 
@@ -1019,7 +1017,7 @@ impl Http2Connection {
         if let Some(st) = self.streams.get_mut(&stream) {
             let h = &mut st.halves[d];
             h.started = true;
-            h.acc = Some(acc);
+            h.acc = Some(Box::new(acc));
             h.last = at;
         }
         if !no_body {
@@ -1213,11 +1211,10 @@ impl Http2Connection {
 }
 
 /// Content-Encoding codings, lower-case, in the order applied.
-fn codings(fields: &[(String, String)]) -> Vec<String> {
+fn codings(fields: &Headers) -> Vec<String> {
     fields
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case("content-encoding"))
-        .flat_map(|(_, v)| v.split(','))
+        .get_all("content-encoding")
+        .flat_map(|v| v.split(','))
         .map(|s| s.trim_matches([' ', '\t']).to_ascii_lowercase())
         .filter(|s| !s.is_empty())
         .collect()
