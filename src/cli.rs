@@ -621,7 +621,11 @@ fn options(args: &InputArgs, keep_bodies: u64) -> Result<Options> {
 
 /// Runs the analysis the input arguments ask for, with a progress bar on a terminal.
 fn load(args: &InputArgs, keep_bodies: u64) -> Result<lyncscope::Analysis> {
-    let options = options(args, keep_bodies)?;
+    load_with(args, options(args, keep_bodies)?)
+}
+
+/// [`load`] with options already made.
+fn load_with(args: &InputArgs, options: Options) -> Result<lyncscope::Analysis> {
     let bar = if !args.quiet && std::io::stderr().is_terminal() {
         let b = indicatif::ProgressBar::new(0);
         b.set_style(
@@ -810,7 +814,10 @@ fn report_cmd(args: ReportArgs) -> Result<()> {
         report::export::Redact::Redact => EXPORT_BODY_KEEP,
         report::export::Redact::Keep => 0,
     };
-    let analysis = load(&args.input, keep)?;
+    let mut options = options(&args.input, keep)?;
+    // No report lists HTTP/2 frames one by one (only the UI does): their count is enough.
+    options.http.keep_frames = false;
+    let analysis = load_with(&args.input, options)?;
     let (analysis, summary) = match redact {
         report::export::Redact::Redact => {
             let (a, s) = report::redact::redact(&analysis);

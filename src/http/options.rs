@@ -24,6 +24,9 @@ pub struct HttpOptions {
     pub decoded_body_cap: u64,
     /// Keep decoded bodies up to this size in `Body::kept`; 0 keeps none.
     pub keep_body_max: u64,
+    /// Keep each HTTP/2 stream's frame list (`StreamInfo::frames`, the UI's frame view); when
+    /// false only their count is kept (`frames_dropped`), which is all a report writes.
+    pub keep_frames: bool,
     /// A longer head is an error: that direction skips to the next message.
     pub max_head_bytes: usize,
     /// Leading decoded bytes kept in `Body::head` for bodies `head_filter` selects.
@@ -85,6 +88,7 @@ impl Default for HttpOptions {
         HttpOptions {
             decoded_body_cap: 64 << 20,
             keep_body_max: 0,
+            keep_frames: true,
             max_head_bytes: 1 << 20,
             head_max: 64 << 10,
             head_filter: None,

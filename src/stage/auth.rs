@@ -47,21 +47,30 @@ const KRB_AP_REP: u8 = 0x6f;
 /// none.
 pub fn auth_facts(request: Option<&Headers>, response: Option<&Headers>) -> Option<AuthFacts> {
     let mut facts = AuthFacts::default();
+    // One pass over each message's fields (this runs for every exchange of a capture).
     if let Some(req) = request {
-        facts.request = req
-            .get("authorization")
+        let (mut authorization, mut ticket, mut proxy) = (None, None, None);
+        fn first<'a>(slot: &mut Option<&'a str>, name: &str, want: &str, value: &'a str) {
+            if slot.is_none() && name.eq_ignore_ascii_case(want) {
+                *slot = Some(value);
+            }
+        }
+        for (name, value) in req.iter() {
+            first(&mut authorization, name, "authorization", value);
+            first(&mut ticket, name, "x-ms-webticket", value);
+            first(&mut proxy, name, "proxy-authorization", value);
+            push_diagnostic(name, value, &mut facts.diagnostics);
+        }
+        facts.request = authorization
             .and_then(decode_authorization)
-            .or_else(|| req.get("x-ms-webticket").and_then(decode_webticket))
-            .or_else(|| {
-                req.get("proxy-authorization")
-                    .and_then(decode_authorization)
-            });
-        push_diagnostics(req, &mut facts.diagnostics);
+            .or_else(|| ticket.and_then(decode_webticket))
+            .or_else(|| proxy.and_then(decode_authorization));
     }
     if let Some(resp) = response {
         for (name, value) in resp.iter() {
+            push_diagnostic(name, value, &mut facts.diagnostics);
             if facts.challenges.len() >= MAX_CHALLENGES {
-                break;
+                continue;
             }
             if name.eq_ignore_ascii_case("www-authenticate")
                 || name.eq_ignore_ascii_case("proxy-authenticate")
@@ -79,20 +88,19 @@ pub fn auth_facts(request: Option<&Headers>, response: Option<&Headers>) -> Opti
             }
         }
         facts.challenges.truncate(MAX_CHALLENGES);
-        push_diagnostics(resp, &mut facts.diagnostics);
     }
     (facts != AuthFacts::default()).then_some(facts)
 }
 
-fn push_diagnostics(headers: &Headers, out: &mut Vec<MsDiagnostic>) {
-    for (name, value) in headers.iter() {
-        if (name.eq_ignore_ascii_case("x-ms-diagnostics")
-            || name.eq_ignore_ascii_case("x-ms-diagnostics-public"))
-            && !value.trim().is_empty()
-            && out.len() < MAX_CHALLENGES
-        {
-            out.push(parse_ms_diagnostics(value));
-        }
+/// Keeps an X-Ms-Diagnostics field (at most [`MAX_CHALLENGES`] in `out`, request and
+/// response together).
+fn push_diagnostic(name: &str, value: &str, out: &mut Vec<MsDiagnostic>) {
+    if (name.eq_ignore_ascii_case("x-ms-diagnostics")
+        || name.eq_ignore_ascii_case("x-ms-diagnostics-public"))
+        && !value.trim().is_empty()
+        && out.len() < MAX_CHALLENGES
+    {
+        out.push(parse_ms_diagnostics(value));
     }
 }
 

@@ -19,12 +19,27 @@ pub use rules::{RuleSet, RulesError};
 
 /// Adds stages, decoded authentication, findings and sign-in summaries to an analysis.
 pub fn annotate(analysis: &mut Analysis, rules: &RuleSet) {
-    for ex in &mut analysis.exchanges {
-        ex.auth = auth::auth_facts(
-            ex.request.as_ref().map(|r| &r.headers),
-            ex.response.as_ref().map(|r| &r.headers),
-        )
-        .map(Box::new);
+    // Each exchange on its own: split over the cores on a big capture (this runs after the
+    // reading, when the other cores are idle).
+    let auth_of = |part: &mut [crate::model::Exchange]| {
+        for ex in part {
+            ex.auth = auth::auth_facts(
+                ex.request.as_ref().map(|r| &r.headers),
+                ex.response.as_ref().map(|r| &r.headers),
+            )
+            .map(Box::new);
+        }
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    let n = analysis.exchanges.len();
+    if threads > 1 && n >= 4096 {
+        std::thread::scope(|scope| {
+            for part in analysis.exchanges.chunks_mut(n.div_ceil(threads)) {
+                scope.spawn(move || auth_of(part));
+            }
+        });
+    } else {
+        auth_of(&mut analysis.exchanges);
     }
     analysis.stages = rules
         .stages

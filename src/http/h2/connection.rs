@@ -23,9 +23,10 @@ use crate::model::{
 use crate::net::stream::{ConnFacts, StreamSink};
 use std::collections::{HashMap, VecDeque};
 
-/// Keeps a frame on a stream, the first [`H2Frame::CAP`]; the rest are counted.
-fn push_frame(info: &mut StreamInfo, f: H2Frame) {
-    if info.frames.len() < H2Frame::CAP {
+/// Keeps a frame on a stream, the first [`H2Frame::CAP`] (none unless `keep`); the rest are
+/// counted.
+fn push_frame(info: &mut StreamInfo, f: H2Frame, keep: bool) {
+    if keep && info.frames.len() < H2Frame::CAP {
         info.frames.push(f);
     } else {
         info.frames_dropped = info.frames_dropped.saturating_add(1);
@@ -652,7 +653,7 @@ impl Http2Connection {
         };
         if let Some(st) = self.streams.get(&h.stream) {
             if let Some(info) = self.records[st.rec].stream.as_deref_mut() {
-                push_frame(info, f);
+                push_frame(info, f, self.opts.keep_frames);
             }
         } else if let Some(b) = self.sides[d]
             .block
@@ -672,7 +673,7 @@ impl Http2Connection {
         };
         if let Some(info) = self.records[st.rec].stream.as_deref_mut() {
             for f in frames {
-                push_frame(info, f);
+                push_frame(info, f, self.opts.keep_frames);
             }
         }
     }

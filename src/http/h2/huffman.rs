@@ -39,7 +39,8 @@ struct Step {
 }
 
 struct Machine {
-    steps: Vec<[Step; 16]>,
+    /// Indexed by a `u8` state: no bounds check in the loop.
+    steps: Box<[[Step; 16]; 256]>,
     /// The state may end a string: reached from the root by at most 7 one-bits.
     accepting: [bool; 256],
 }
@@ -96,52 +97,49 @@ fn build() -> Machine {
             _ => break,
         }
     }
-    let steps = (0..tree.len())
-        .map(|state| {
-            let mut row = [Step::default(); 16];
-            for (nibble, step) in row.iter_mut().enumerate() {
-                let mut node = state;
-                for i in (0..4).rev() {
-                    match tree[node][(nibble >> i) & 1] {
-                        Child::Node(n) => node = usize::from(n),
-                        Child::Symbol(EOS) | Child::None => {
-                            step.fails = true;
-                            break;
-                        }
-                        Child::Symbol(s) => {
-                            step.emits = true;
-                            step.byte = s as u8;
-                            node = 0;
-                        }
+    let mut steps = Box::new([[Step::default(); 16]; 256]);
+    for (state, row) in steps.iter_mut().enumerate().take(tree.len()) {
+        for (nibble, step) in row.iter_mut().enumerate() {
+            let mut node = state;
+            for i in (0..4).rev() {
+                match tree[node][(nibble >> i) & 1] {
+                    Child::Node(n) => node = usize::from(n),
+                    Child::Symbol(EOS) | Child::None => {
+                        step.fails = true;
+                        break;
+                    }
+                    Child::Symbol(s) => {
+                        step.emits = true;
+                        step.byte = s as u8;
+                        node = 0;
                     }
                 }
-                step.next = node as u8;
             }
-            row
-        })
-        .collect();
+            step.next = node as u8;
+        }
+    }
     Machine { steps, accepting }
 }
 
 /// Appends the decoding of `coded` to `out`.
 pub fn decode(coded: &[u8], out: &mut Vec<u8>) -> Result<(), HuffmanError> {
     let m = machine();
-    let mut state = 0usize;
+    let mut state = 0u8;
     // Every 5 bits or more give one byte: a string decodes to at most 8/5 of its length.
     out.reserve(coded.len() * 8 / 5 + 1);
     for &b in coded {
         for nibble in [b >> 4, b & 0x0f] {
-            let step = m.steps[state][usize::from(nibble)];
+            let step = m.steps[usize::from(state)][usize::from(nibble & 0x0f)];
             if step.fails {
                 return Err(HuffmanError::Eos);
             }
             if step.emits {
                 out.push(step.byte);
             }
-            state = usize::from(step.next);
+            state = step.next;
         }
     }
-    if m.accepting[state] {
+    if m.accepting[usize::from(state)] {
         Ok(())
     } else {
         Err(HuffmanError::Padding)
@@ -161,7 +159,14 @@ mod tests {
     #[test]
     fn the_tree_is_complete() {
         let m = machine();
-        assert_eq!(m.steps.len(), 256, "256 internal nodes");
+        let tree_nodes = 1 + m
+            .steps
+            .iter()
+            .flatten()
+            .map(|s| usize::from(s.next))
+            .max()
+            .unwrap_or(0);
+        assert_eq!(tree_nodes, 256, "256 internal nodes");
         assert_eq!(
             m.accepting.iter().filter(|&&a| a).count(),
             8,

@@ -23,22 +23,40 @@ struct Conn {
 
 impl Conn {
     fn new() -> Conn {
-        let facts = ConnFacts {
-            client: "10.0.0.1:50000".parse().unwrap(),
-            server: "10.0.0.2:80".parse().unwrap(),
-            handshake: true,
-            first_frame: FrameNo(1),
-        };
         Conn {
-            c: Http2Connection::new(facts, Scheme::Http, HttpOptions::default()),
+            c: Http2Connection::new(Conn::facts(), Scheme::Http, HttpOptions::default()),
             off: [0, 0],
             frame: 1,
             enc: [loona_hpack::Encoder::new(), loona_hpack::Encoder::new()],
         }
     }
 
-    fn started() -> Conn {
+    /// A connection told not to keep frame lists (a report's run).
+    fn without_frame_lists() -> Conn {
         let mut c = Conn::new();
+        let opts = HttpOptions {
+            keep_frames: false,
+            ..HttpOptions::default()
+        };
+        c.c = Http2Connection::new(Conn::facts(), Scheme::Http, opts);
+        c
+    }
+
+    fn facts() -> ConnFacts {
+        ConnFacts {
+            client: "10.0.0.1:50000".parse().unwrap(),
+            server: "10.0.0.2:80".parse().unwrap(),
+            handshake: true,
+            first_frame: FrameNo(1),
+        }
+    }
+
+    fn started() -> Conn {
+        Conn::start(Conn::new())
+    }
+
+    fn start(c: Conn) -> Conn {
+        let mut c = c;
         let mut first = PREFACE.to_vec();
         first.extend(frame(SETTINGS, 0, 0, &[]));
         c.send(Dir::ClientToServer, &first);
@@ -567,6 +585,26 @@ fn each_stream_keeps_its_frames_and_counts_past_the_cap() {
     // 2 + 1 + 261 + 1 = 265 frames, 256 kept
     assert_eq!(s.frames_dropped, 9);
     assert_eq!(std::mem::size_of::<H2Frame>(), 24);
+}
+
+#[test]
+fn a_run_without_frame_lists_counts_the_same_frames() {
+    let mut c = Conn::start(Conn::without_frame_lists());
+    c.get(1, "/f");
+    c.headers(Dir::ServerToClient, 1, 0, &[(":status", "200")]);
+    for _ in 0..300 {
+        c.send(Dir::ServerToClient, &frame(DATA, 0, 1, b"x"));
+    }
+    c.send(Dir::ServerToClient, &frame(DATA, FLAG_END_STREAM, 1, b""));
+    let out = c.finish();
+    let s = out.exchanges[0].stream.as_deref().unwrap();
+    // HEADERS both ways and 301 DATA frames: counted, none listed.
+    assert!(s.frames.is_empty());
+    assert_eq!(s.frames_dropped, 303);
+    assert_eq!(
+        out.exchanges[0].response.as_ref().unwrap().body.wire_length,
+        300
+    );
 }
 
 #[test]
