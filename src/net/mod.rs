@@ -91,9 +91,10 @@ impl FlowRouter {
 
 /// FxHash-style multiply-rotate hasher for flow keys: the table is looked up once per packet,
 /// and SipHash cost several percent of the whole run there. Keys come from the capture, not
-/// from a network peer choosing them live, so flooding resistance buys nothing here.
+/// from a network peer choosing them live, so flooding resistance buys nothing here. (The
+/// HTTP/2 layer uses it for stream ids, looked up several times per frame.)
 #[derive(Default, Clone, Copy)]
-struct FlowHasher(u64);
+pub struct FlowHasher(u64);
 
 impl std::hash::Hasher for FlowHasher {
     fn write(&mut self, bytes: &[u8]) {

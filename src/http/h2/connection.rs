@@ -148,7 +148,7 @@ pub struct Http2Connection {
     limits: BodyLimits,
     keep_heads: bool,
     sides: [Side; 2],
-    streams: HashMap<u32, Stream>,
+    streams: HashMap<u32, Stream, std::hash::BuildHasherDefault<crate::net::FlowHasher>>,
     records: Vec<Record>,
     diags: Vec<Diagnostic>,
     /// The highest stream id the client opened.
@@ -175,7 +175,7 @@ impl Http2Connection {
             limits,
             keep_heads: false,
             sides: [Side::new(Phase::Preface), Side::new(Phase::Frames)],
-            streams: HashMap::new(),
+            streams: HashMap::default(),
             records: Vec::new(),
             diags: Vec::new(),
             max_client_stream: 0,
