@@ -431,18 +431,22 @@ fn take_text<'a>(rest: &mut &'a str) -> Option<&'a str> {
 pub struct HeadersBuilder(String);
 
 impl HeadersBuilder {
-    /// Room for `bytes` of names, values and lengths before the text grows.
-    pub fn with_capacity(bytes: usize) -> HeadersBuilder {
-        HeadersBuilder(String::with_capacity(bytes))
-    }
     pub fn push(&mut self, name: &str, value: &str) {
         put_len(&mut self.0, name.len());
         self.0.push_str(name);
         put_len(&mut self.0, value.len());
         self.0.push_str(value);
     }
-    pub fn build(self) -> Headers {
-        Headers(self.0.into_boxed_str())
+    /// The headers pushed so far, copied out; the builder is emptied and keeps its room for
+    /// the next message (a decoder that builds thousands of header lists reuses one).
+    pub fn take(&mut self) -> Headers {
+        let h = Headers(Box::from(self.0.as_str()));
+        self.0.clear();
+        if self.0.capacity() > 1 << 16 {
+            // One huge block does not pin its room for the connection's life.
+            self.0 = String::new();
+        }
+        h
     }
 }
 

@@ -53,6 +53,9 @@ pub struct HeaderDecoder {
     /// reused from field to field).
     plain: Vec<u8>,
     text: Vec<u8>,
+    /// The block's fields as they are decoded: one buffer for every block, copied out at its
+    /// exact size (a buffer sized for each block, then shrunk, was a tenth of decoding).
+    fields: HeadersBuilder,
 }
 
 impl HeaderDecoder {
@@ -66,6 +69,7 @@ impl HeaderDecoder {
             known,
             plain: Vec::new(),
             text: Vec::new(),
+            fields: HeadersBuilder::default(),
         }
     }
 
@@ -98,9 +102,7 @@ impl HeaderDecoder {
             return out;
         }
         let mut kept = 0usize;
-        // Decoded fields are mostly a few times their block (indexed ones a byte each): sized
-        // once, as growing the text was a tenth of decoding.
-        let mut fields = HeadersBuilder::with_capacity((block.len() * 4 + 64).min(MAX_DECODED));
+        let mut fields = std::mem::take(&mut self.fields);
         let mut at = 0usize;
         while at < block.len() {
             let Some(rep) = representation(&block[at..]) else {
@@ -160,7 +162,8 @@ impl HeaderDecoder {
                 out.undecodable += 1;
             }
         }
-        out.fields = fields.build();
+        out.fields = fields.take();
+        self.fields = fields;
         out
     }
 }
