@@ -65,10 +65,10 @@ enum Job<'a> {
     Saw(Arrival),
 }
 
-/// One more tracking thread than cores: connections are dealt to threads by a hash, so one
-/// thread often has more bytes to do than another, and a spare thread lets the scheduler
-/// even that out (on 2 cores the 1 GB HTTP bench ran 5% faster with 3 threads than with 2;
-/// 4 were no faster than 3).
+/// One more tracking thread than cores: a connection is given to a thread when it opens,
+/// before its size is known, so one thread often has more bytes to do than another, and a
+/// spare thread lets the scheduler even that out (on 2 cores the 1 GB HTTP bench ran 5%
+/// faster with 3 threads than with 2; 4 were no faster than 3).
 fn worker_count(options: &Options) -> usize {
     options
         .threads
