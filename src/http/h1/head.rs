@@ -347,6 +347,42 @@ pub(crate) fn is_tchar(b: u8) -> bool {
 mod tests {
     use super::*;
 
+    /// RFC 9112 §6.1 (the final transfer coding decides chunked), RFC 9110 §8.4 (content
+    /// codings in the order applied, across fields), §8.6 (Content-Length), §7.8 (Upgrade).
+    #[test]
+    fn framing_fields_across_repeated_headers() {
+        let f = |pairs: &[(&str, &str)]| framing_info(&Headers::from_pairs(pairs.iter().copied()));
+        let x = f(&[("Transfer-Encoding", "gzip, chunked")]);
+        assert!(x.te_present && x.chunked);
+        let x = f(&[
+            ("transfer-encoding", "chunked"),
+            ("Transfer-Encoding", "gzip"),
+        ]);
+        assert!(x.te_present && !x.chunked);
+        let x = f(&[("Transfer-Encoding", "chunked , ")]);
+        assert!(x.chunked, "empty list elements are ignored");
+        assert!(!f(&[("Transfer-Encoding", "")]).chunked);
+        assert!(f(&[("Transfer-Encoding", "")]).te_present);
+        let x = f(&[("Content-Encoding", "gzip"), ("content-encoding", " BR ,")]);
+        assert_eq!(x.codings, ["gzip", "br"]);
+        let x = f(&[("Upgrade", " h2c "), ("Upgrade", "websocket")]);
+        assert_eq!(x.upgrade.as_deref(), Some("h2c"));
+        let x = f(&[
+            ("Content-Length", "5"),
+            ("X", "y"),
+            ("content-length", "5, 5"),
+        ]);
+        assert_eq!(x.content_length, Ok(Some(5)));
+        let x = f(&[
+            ("Content-Length", "5"),
+            ("Content-Length", "6"),
+            ("Content-Length", "x"),
+        ]);
+        assert!(x.content_length.unwrap_err().contains("conflicting"));
+        let x = f(&[("Host", "a")]);
+        assert!(!x.te_present && x.content_length == Ok(None) && x.codings.is_empty());
+    }
+
     #[test]
     fn content_length_rules() {
         let h = |v: &[&str]| {
