@@ -14,6 +14,15 @@ const BROTLI_BUFFER: usize = 16 * 1024;
 /// Problems found while accounting a body, for the caller to attach to its exchange.
 pub(crate) type Notes = Vec<(Severity, String)>;
 
+/// The elements of a comma-separated field value (RFC 9110 §5.6.1): trimmed of spaces and
+/// tabs, empty ones dropped. Transfer-Encoding and Content-Encoding are such lists.
+pub(crate) fn list_elements(value: &str) -> impl DoubleEndedIterator<Item = &str> {
+    value
+        .split(',')
+        .map(|e| e.trim_matches([' ', '\t']))
+        .filter(|e| !e.is_empty())
+}
+
 fn sha256_of(hasher: Sha256) -> [u8; 32] {
     hasher.finalize().into()
 }

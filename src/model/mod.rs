@@ -462,14 +462,11 @@ impl Headers {
             .clone()
             .map(|(n, v)| n.len() + v.len() + len_size(n.len()) + len_size(v.len()))
             .sum();
-        let mut text = String::with_capacity(size);
+        let mut b = HeadersBuilder(String::with_capacity(size));
         for (n, v) in pairs {
-            put_len(&mut text, n.len());
-            text.push_str(n);
-            put_len(&mut text, v.len());
-            text.push_str(v);
+            b.push(n, v);
         }
-        Headers(text.into_boxed_str())
+        Headers(b.0.into_boxed_str())
     }
     pub fn len(&self) -> usize {
         self.iter().count()

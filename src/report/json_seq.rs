@@ -38,43 +38,49 @@ where
     let threads = threads.clamp(1, chunks.max(1));
     out.write_all(b"[")?;
     if threads == 1 {
-        for i in 0..chunks {
-            if i > 0 {
-                out.write_all(b",")?;
-            }
-            out.write_all(&chunk(i)?)?;
-        }
-        return out.write_all(b"]");
-    }
-    std::thread::scope(|scope| -> io::Result<()> {
-        // Helper h makes the chunks i with i % threads == h; this thread only writes them, in
-        // order: when it made chunks too, the helpers waited while it wrote, and the writing
-        // (a copy into the page cache or a pipe) was a third of the phase.
-        let mut from_helpers = Vec::with_capacity(threads);
-        for h in 0..threads {
-            let (tx, rx) = sync_channel::<io::Result<Vec<u8>>>(4);
-            let chunk = &chunk;
-            scope.spawn(move || {
-                for i in (h..chunks).step_by(threads) {
-                    if tx.send(chunk(i)).is_err() {
-                        break; // the writer gave up on an error
+        write_in_order(out, chunks, chunk)?;
+    } else {
+        std::thread::scope(|scope| -> io::Result<()> {
+            // Helper h makes the chunks i with i % threads == h; this thread only writes them,
+            // in order: when it made chunks too, the helpers waited while it wrote, and the
+            // writing (a copy into the page cache or a pipe) was a third of the phase.
+            let mut from_helpers = Vec::with_capacity(threads);
+            for h in 0..threads {
+                let (tx, rx) = sync_channel::<io::Result<Vec<u8>>>(4);
+                let chunk = &chunk;
+                scope.spawn(move || {
+                    for i in (h..chunks).step_by(threads) {
+                        if tx.send(chunk(i)).is_err() {
+                            break; // the writer gave up on an error
+                        }
                     }
-                }
-            });
-            from_helpers.push(rx);
-        }
-        for i in 0..chunks {
-            let buf = from_helpers[i % threads]
-                .recv()
-                .map_err(|_| io::Error::other("a report writer thread stopped"))??;
-            if i > 0 {
-                out.write_all(b",")?;
+                });
+                from_helpers.push(rx);
             }
-            out.write_all(&buf)?;
-        }
-        Ok(())
-    })?;
+            write_in_order(out, chunks, |i| {
+                from_helpers[i % threads]
+                    .recv()
+                    .map_err(|_| io::Error::other("a report writer thread stopped"))?
+            })
+        })?;
+    }
     out.write_all(b"]")
+}
+
+/// Writes chunks 0..`chunks`, as `get` gives them, with a comma between two.
+fn write_in_order<W, G>(out: &mut W, chunks: usize, mut get: G) -> io::Result<()>
+where
+    W: Write + ?Sized,
+    G: FnMut(usize) -> io::Result<Vec<u8>>,
+{
+    for i in 0..chunks {
+        let buf = get(i)?;
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        out.write_all(&buf)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

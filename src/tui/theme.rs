@@ -137,6 +137,14 @@ impl Theme {
     pub fn border(&self) -> Style {
         self.dim()
     }
+    /// A pane's border: highlighted when the pane has the focus.
+    pub fn pane_border(&self, focused: bool) -> Style {
+        if focused {
+            self.focus_border()
+        } else {
+            self.border()
+        }
+    }
     pub fn key(&self) -> Style {
         self.fg(self.palette.key).add_modifier(Modifier::BOLD)
     }

@@ -1,6 +1,7 @@
 //! HTTP/1.x message heads (via httparse, lenient): start line, fields, what they say about
 //! the body's framing.
 
+use crate::http::decode::list_elements;
 use crate::model::Headers;
 use std::borrow::Cow;
 use std::mem::MaybeUninit;
@@ -270,35 +271,23 @@ fn response_from(resp: &httparse::Response<'_, '_>) -> ResponseHead {
 /// The header fields that frame a message, found in one pass over them (a pass per field was
 /// a noticeable share of parsing a head).
 fn framing_info(headers: &Headers) -> FramingInfo {
-    fn trim(s: &str) -> &str {
-        s.trim_matches([' ', '\t'])
-    }
     let mut te_present = false;
     let mut last_te: Option<&str> = None;
     let mut found = Ok(None);
     let mut codings = Vec::new();
     let mut upgrade = None;
     for (name, value) in headers.iter() {
-        let is = |want: &str| name.len() == want.len() && name.eq_ignore_ascii_case(want);
-        if is("transfer-encoding") {
+        if name.eq_ignore_ascii_case("transfer-encoding") {
             te_present = true;
-            if let Some(last) = value.split(',').map(trim).rfind(|c| !c.is_empty()) {
-                last_te = Some(last);
-            }
-        } else if is("content-length") {
+            last_te = list_elements(value).next_back().or(last_te);
+        } else if name.eq_ignore_ascii_case("content-length") {
             if let Ok(prev) = found {
                 found = content_length_field(prev, value);
             }
-        } else if is("content-encoding") {
-            codings.extend(
-                value
-                    .split(',')
-                    .map(trim)
-                    .filter(|c| !c.is_empty())
-                    .map(str::to_ascii_lowercase),
-            );
-        } else if upgrade.is_none() && is("upgrade") {
-            upgrade = Some(trim(value).to_string());
+        } else if name.eq_ignore_ascii_case("content-encoding") {
+            codings.extend(list_elements(value).map(str::to_ascii_lowercase));
+        } else if upgrade.is_none() && name.eq_ignore_ascii_case("upgrade") {
+            upgrade = Some(value.trim_matches([' ', '\t']).to_string());
         }
     }
     FramingInfo {
@@ -310,16 +299,8 @@ fn framing_info(headers: &Headers) -> FramingInfo {
     }
 }
 
-/// RFC 9110 §8.6: digits only; a list of identical values is tolerated, differing ones are
-/// an error.
-#[cfg(test)]
-fn content_length(headers: &Headers) -> Result<Option<u64>, String> {
-    headers
-        .get_all("content-length")
-        .try_fold(None, content_length_field)
-}
-
-/// One Content-Length field `raw` after the value `found` so far (see [`content_length`]).
+/// RFC 9110 §8.6 for one Content-Length field `raw` after the value `found` so far: digits
+/// only; a list of identical values is tolerated, differing ones are an error.
 fn content_length_field(found: Option<u64>, raw: &str) -> Result<Option<u64>, String> {
     let mut found = found;
     for part in raw.split(',') {
@@ -346,6 +327,13 @@ pub(crate) fn is_tchar(b: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every Content-Length field of `headers`, in order.
+    fn content_length(headers: &Headers) -> Result<Option<u64>, String> {
+        headers
+            .get_all("content-length")
+            .try_fold(None, content_length_field)
+    }
 
     /// RFC 9112 §6.1 (the final transfer coding decides chunked), RFC 9110 §8.4 (content
     /// codings in the order applied, across fields), §8.6 (Content-Length), §7.8 (Upgrade).

@@ -13,7 +13,7 @@
 
 use super::frames::{self, FrameHeader, HEADER_LEN, PREFACE};
 use super::hpack::{Decoded, HeaderDecoder, MAX_BLOCK};
-use crate::http::decode::{BodyAcc, BodyLimits, Notes};
+use crate::http::decode::{list_elements, BodyAcc, BodyLimits, Notes};
 use crate::http::exchange::{self, HttpOutput, Record};
 use crate::http::HttpOptions;
 use crate::model::{
@@ -1215,9 +1215,8 @@ impl Http2Connection {
 fn codings(fields: &Headers) -> Vec<String> {
     fields
         .get_all("content-encoding")
-        .flat_map(|v| v.split(','))
-        .map(|s| s.trim_matches([' ', '\t']).to_ascii_lowercase())
-        .filter(|s| !s.is_empty())
+        .flat_map(list_elements)
+        .map(str::to_ascii_lowercase)
         .collect()
 }
 

@@ -103,11 +103,7 @@ pub fn render_connections(
 ) {
     let block = Block::default()
         .borders(Borders::ALL)
-        .border_style(if focused {
-            theme.focus_border()
-        } else {
-            theme.border()
-        })
+        .border_style(theme.pane_border(focused))
         .title(Line::from(vec![
             Span::styled(" Connections ", theme.title()),
             Span::styled(

@@ -119,11 +119,7 @@ pub fn render_findings(
 ) {
     let block = Block::default()
         .borders(Borders::ALL)
-        .border_style(if focused {
-            theme.focus_border()
-        } else {
-            theme.border()
-        })
+        .border_style(theme.pane_border(focused))
         .title(Line::from(vec![
             Span::styled(" Findings ", theme.title()),
             Span::styled(

@@ -378,11 +378,7 @@ pub fn render_list(
     }
     let block = Block::default()
         .borders(Borders::ALL)
-        .border_style(if focused {
-            theme.focus_border()
-        } else {
-            theme.border()
-        })
+        .border_style(theme.pane_border(focused))
         .title(Line::from(title));
     let inner = block.inner(area);
     f.render_widget(block, area);

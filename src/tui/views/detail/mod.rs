@@ -146,11 +146,7 @@ pub fn render_detail(
     focused: bool,
     highlight: Option<&dyn Fn(&str) -> Vec<Range<usize>>>,
 ) {
-    let border = if focused {
-        theme.focus_border()
-    } else {
-        theme.border()
-    };
+    let border = theme.pane_border(focused);
     let mut block = Block::bordered().border_style(border);
     let Some(x) = x else {
         state.scroll = 0;

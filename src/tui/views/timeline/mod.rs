@@ -146,11 +146,7 @@ pub fn render_timeline(
     let block = Block::bordered()
         .title(Line::from(title))
         .title_bottom(Line::from(legend))
-        .border_style(if focused {
-            theme.focus_border()
-        } else {
-            theme.border()
-        });
+        .border_style(theme.pane_border(focused));
     let inner = block.inner(area);
     ratatui::widgets::Widget::render(block, area, buf);
     if inner.is_empty() {
