@@ -50,8 +50,11 @@ thread_local! {
 /// A direct-mapped cache: a slot holds the last representation that hashed to it.
 #[derive(Default)]
 struct PlainCache {
-    slots: Vec<Option<(Box<[u8]>, Box<[u8]>)>>,
+    slots: Vec<Option<CachedRep>>,
 }
+
+/// A representation's bytes and what they are with their strings decoded.
+type CachedRep = (Box<[u8]>, Box<[u8]>);
 
 impl PlainCache {
     fn slot(key: &[u8]) -> usize {
