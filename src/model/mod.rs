@@ -380,23 +380,31 @@ fn known_token(text: &str) -> Option<u8> {
 }
 
 /// Header fields of one HTTP message, as sent, in order. Stored as one text: each name and
-/// value as its length, then its text (see [`put_len`]), so a message's headers are one
+/// value as its length, then its text (see [`len_groups`]), so a message's headers are one
 /// allocation of a few bytes more than their text, and none when there are none.
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct Headers(Box<str>);
 
-/// Writes `len` in 6-bit groups, low group first, each as one ASCII byte (bit 6 set: more
-/// groups follow), so the lengths sit in a `str` with the texts they measure. Header names and
+/// `len` in 6-bit groups, low group first, each as one ASCII byte (bit 6 set: more groups
+/// follow), so the lengths sit in a `str` with the texts they measure. Header names and
 /// values are mostly under 64 bytes: one byte each.
-fn put_len(out: &mut String, mut len: usize) {
-    while len >= 0x40 {
-        out.push(char::from(0x40 | (len & 0x3f) as u8));
-        len >>= 6;
-    }
-    out.push(char::from(len as u8));
+fn len_groups(mut len: usize) -> impl Iterator<Item = u8> {
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            None
+        } else if len >= 0x40 {
+            let group = 0x40 | (len & 0x3f) as u8;
+            len >>= 6;
+            Some(group)
+        } else {
+            done = true;
+            Some(len as u8)
+        }
+    })
 }
 
-/// Bytes [`put_len`] writes for `len`.
+/// Bytes [`len_groups`] gives for `len`.
 fn len_size(mut len: usize) -> usize {
     let mut n = 1;
     while len >= 0x40 {
@@ -426,28 +434,54 @@ fn take_text<'a>(rest: &mut &'a str) -> Option<&'a str> {
 }
 
 /// Builds [`Headers`] one field at a time, for a decoder that has no list of them to give
-/// [`Headers::from_pairs`] (HPACK yields names and values one by one).
+/// [`Headers::from_pairs`] (HPACK yields names and values one by one, as bytes).
 #[derive(Default)]
-pub struct HeadersBuilder(String);
+pub struct HeadersBuilder(Vec<u8>);
 
 impl HeadersBuilder {
-    pub fn push(&mut self, name: &str, value: &str) {
-        put_len(&mut self.0, name.len());
-        self.0.push_str(name);
-        put_len(&mut self.0, value.len());
-        self.0.push_str(value);
+    /// A field as the wire has it: the list is checked as UTF-8 once, when taken (checking
+    /// each name and value took longer than decoding them), and what is not UTF-8 gets
+    /// replacement characters.
+    pub fn push(&mut self, name: &[u8], value: &[u8]) {
+        self.0.extend(len_groups(name.len()));
+        self.0.extend_from_slice(name);
+        self.0.extend(len_groups(value.len()));
+        self.0.extend_from_slice(value);
     }
     /// The headers pushed so far, copied out; the builder is emptied and keeps its room for
     /// the next message (a decoder that builds thousands of header lists reuses one).
     pub fn take(&mut self) -> Headers {
-        let h = Headers(Box::from(self.0.as_str()));
+        // The lengths are ASCII and a text's bytes cannot run on into them as one character
+        // (continuation bytes are 0x80 and up): the whole is UTF-8 when every text is.
+        let h = match std::str::from_utf8(&self.0) {
+            Ok(text) => Headers(Box::from(text)),
+            Err(_) => Headers::from_lossy(&self.0),
+        };
         self.0.clear();
         if self.0.capacity() > 1 << 16 {
             // One huge block does not pin its room for the connection's life.
-            self.0 = String::new();
+            self.0 = Vec::new();
         }
         h
     }
+}
+
+/// [`take_text`] over bytes not known to be UTF-8.
+fn take_bytes<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {
+    let (mut len, mut shift, mut at) = (0usize, 0u32, 0usize);
+    loop {
+        let b = *rest.get(at)?;
+        at += 1;
+        len |= usize::from(b & 0x3f).checked_shl(shift)?;
+        if b & 0x40 == 0 {
+            break;
+        }
+        shift += 6;
+    }
+    let end = at.checked_add(len)?;
+    let text = rest.get(at..end)?;
+    *rest = rest.get(end..)?;
+    Some(text)
 }
 
 impl Headers {
@@ -462,11 +496,24 @@ impl Headers {
             .clone()
             .map(|(n, v)| n.len() + v.len() + len_size(n.len()) + len_size(v.len()))
             .sum();
-        let mut b = HeadersBuilder(String::with_capacity(size));
+        let mut text = String::with_capacity(size);
         for (n, v) in pairs {
-            b.push(n, v);
+            for t in [n, v] {
+                text.extend(len_groups(t.len()).map(char::from));
+                text.push_str(t);
+            }
         }
-        Headers(b.0.into_boxed_str())
+        Headers(text.into_boxed_str())
+    }
+
+    /// The fields of a [`HeadersBuilder`] whose bytes are not all UTF-8, each made text with
+    /// replacement characters.
+    fn from_lossy(mut rest: &[u8]) -> Headers {
+        let mut pairs = Vec::new();
+        while let (Some(n), Some(v)) = (take_bytes(&mut rest), take_bytes(&mut rest)) {
+            pairs.push((String::from_utf8_lossy(n), String::from_utf8_lossy(v)));
+        }
+        Headers::from_pairs(pairs.iter().map(|(n, v)| (&**n, &**v)))
     }
     pub fn len(&self) -> usize {
         self.iter().count()
@@ -1262,6 +1309,31 @@ pub fn endpoint(addr: &SocketAddr) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A builder takes the wire's bytes: UTF-8 stays as it is, anything else gets
+    /// replacement characters, lengths of several 6-bit groups included, in the valid and the
+    /// replaced case alike.
+    #[test]
+    fn builder_takes_bytes_and_replaces_what_is_not_utf8() {
+        let long_name = "n".repeat(70);
+        let long_value = "v".repeat(5000);
+        let mut b = HeadersBuilder::default();
+        b.push(b"x-name", "caf\u{e9}".as_bytes());
+        b.push(long_name.as_bytes(), long_value.as_bytes());
+        let h = b.take();
+        assert_eq!(
+            h.iter().collect::<Vec<_>>(),
+            [("x-name", "caf\u{e9}"), (&*long_name, &*long_value)]
+        );
+        b.push(b"x-bad", b"a\xffb\xc3");
+        b.push(long_name.as_bytes(), long_value.as_bytes());
+        let h = b.take();
+        assert_eq!(
+            h.iter().collect::<Vec<_>>(),
+            [("x-bad", "a\u{fffd}b\u{fffd}"), (&*long_name, &*long_value)]
+        );
+        assert!(b.take().is_empty());
+    }
 
     #[test]
     fn headers_keep_order_and_case() {

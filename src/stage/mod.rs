@@ -72,7 +72,7 @@ pub fn head_filter(rules: Arc<RuleSet>) -> HeadFilter {
                 Some(i) => (&rest[..i], &rest[i..]),
                 None => (rest, "/"),
             },
-            None => (req.headers.get("Host").unwrap_or(""), target),
+            None => (req.host().unwrap_or(""), target),
         };
         let host = host
             .rsplit_once(':')
@@ -81,4 +81,51 @@ pub fn head_filter(rules: Arc<RuleSet>) -> HeadFilter {
         let path = classify::normalize_path(path.split('?').next().unwrap_or(""));
         rules.wants_body(&host, &path)
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Body, Headers, Request};
+
+    fn request(target: &str, headers: &[(&str, &str)]) -> Request {
+        Request {
+            method: "GET".into(),
+            target: target.into(),
+            version: "HTTP/2".into(),
+            headers: Headers::from_pairs(headers.iter().copied()),
+            body: Body::default(),
+        }
+    }
+
+    /// Bodies are kept by host as well as by path, and an HTTP/2 request names its host in
+    /// `:authority` (RFC 9113 section 8.3.1), not in a Host field.
+    #[test]
+    fn head_filter_reads_the_host_of_http1_and_http2_requests() {
+        let filter = head_filter(Arc::new(RuleSet::builtin()));
+        let wants = |r: &Request| (filter.0)(Some(r), None);
+        // The Entra ID sign-in host is a rule's host, whatever the path.
+        let h2 = request(
+            "/some/tenant/page",
+            &[
+                (":method", "GET"),
+                (":path", "/some/tenant/page"),
+                (":authority", "login.microsoftonline.com"),
+            ],
+        );
+        assert!(wants(&h2));
+        let h1 = request(
+            "/some/tenant/page",
+            &[("Host", "login.microsoftonline.com")],
+        );
+        assert!(wants(&h1));
+        let other = request(
+            "/some/tenant/page",
+            &[
+                (":authority", "www.example.com"),
+                (":path", "/some/tenant/page"),
+            ],
+        );
+        assert!(!wants(&other));
+    }
 }

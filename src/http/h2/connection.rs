@@ -1002,7 +1002,8 @@ impl Http2Connection {
             return;
         };
         let rec = st.rec;
-        if !self.keep_heads {
+        // A half without a body has no head to keep (as HTTP/1 asks only for bodies).
+        if !self.keep_heads && !no_body {
             if let Some(filter) = &self.opts.head_filter {
                 let r = &self.records[rec];
                 let response = if d == 1 { r.response.as_deref() } else { None };

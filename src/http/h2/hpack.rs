@@ -77,15 +77,6 @@ impl PlainCache {
     }
 }
 
-/// A name or value as text: UTF-8 as it is (the common case, checked fast), anything else
-/// with replacement characters.
-fn text_of(b: &[u8]) -> std::borrow::Cow<'_, str> {
-    match std::str::from_utf8(b) {
-        Ok(t) => std::borrow::Cow::Borrowed(t),
-        Err(_) => String::from_utf8_lossy(b),
-    }
-}
-
 /// What one header block gave.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Decoded {
@@ -192,7 +183,7 @@ impl HeaderDecoder {
                 if kept > MAX_DECODED {
                     out.dropped += 1;
                 } else {
-                    fields.push(&text_of(n), &text_of(v));
+                    fields.push(n, v);
                 }
             };
             if self.known {
