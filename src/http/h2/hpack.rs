@@ -163,7 +163,10 @@ impl HeaderDecoder {
             let mut bytes = &block[at..at + rep.len];
             at += rep.len;
             if rep.kind == Kind::Literal {
-                match unhuffman_cached(bytes, rep.prefix, &mut self.plain, &mut self.text) {
+                // A request's :path (static entries 4 and 5 name it) is new in nearly every
+                // request: caching it would only push out the values that do repeat.
+                let cache = !matches!(rep.index, 4 | 5);
+                match unhuffman_cached(bytes, rep.prefix, cache, &mut self.plain, &mut self.text) {
                     Ok(true) => bytes = &self.plain,
                     Ok(false) => {}
                     Err(e) => {
@@ -235,10 +238,11 @@ struct Rep {
 fn unhuffman_cached(
     rep: &[u8],
     prefix: u8,
+    cache: bool,
     out: &mut Vec<u8>,
     text: &mut Vec<u8>,
 ) -> Result<bool, super::huffman::HuffmanError> {
-    if rep.len() > CACHED_MAX {
+    if !cache || rep.len() > CACHED_MAX {
         return unhuffman(rep, prefix, out, text);
     }
     let hit = PLAIN.with_borrow(|cache| {
