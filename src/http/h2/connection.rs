@@ -747,24 +747,35 @@ impl Http2Connection {
         first: Arrival,
         last: Arrival,
     ) {
-        self.sides[d].block = Some(Block {
+        let whole = h.has(frames::FLAG_END_HEADERS);
+        let b = Block {
             stream: h.stream,
             promised,
             end_stream: h.kind == frames::HEADERS && h.has(frames::FLAG_END_STREAM),
-            bytes: frag.to_vec(),
+            // A block in one frame (the usual case) is decoded where it lies.
+            bytes: if whole { Vec::new() } else { frag.to_vec() },
             oversize: frag.len() > MAX_BLOCK,
             first,
             frames: Vec::new(),
-        });
-        if h.has(frames::FLAG_END_HEADERS) {
-            self.complete_block(d, last);
+        };
+        if whole {
+            self.decode_block(d, b, frag, last);
+        } else {
+            self.sides[d].block = Some(b);
         }
     }
 
+    /// The block waiting for CONTINUATION got its last one.
     fn complete_block(&mut self, d: usize, last: Arrival) {
-        let Some(b) = self.sides[d].block.take() else {
+        let Some(mut b) = self.sides[d].block.take() else {
             return;
         };
+        let bytes = std::mem::take(&mut b.bytes);
+        self.decode_block(d, b, &bytes, last);
+    }
+
+    /// Decodes block `b`, whose bytes are `bytes`, and gives its fields to its stream.
+    fn decode_block(&mut self, d: usize, b: Block, bytes: &[u8], last: Arrival) {
         let decoded = if b.oversize {
             self.sides[d].decoder.lose_state();
             Decoded {
@@ -775,7 +786,7 @@ impl Http2Connection {
                 ..Decoded::default()
             }
         } else {
-            self.sides[d].decoder.decode(&b.bytes)
+            self.sides[d].decoder.decode(bytes)
         };
         let known = self.sides[d].decoder.known();
         let mut b = b;
