@@ -62,6 +62,9 @@ enum Phase {
         left: usize,
         padded: bool,
         end_stream: bool,
+        /// The frame, when it is counted once its last byte is in (a frame whose start was
+        /// parsed whole and whose payload streams on; a frame cut by a gap is not counted).
+        note: Option<FrameHeader>,
     },
     /// Frame boundaries are unknown (after a gap): bytes are ignored.
     Lost,
@@ -236,6 +239,7 @@ impl Http2Connection {
             left,
             padded,
             end_stream,
+            note,
         } = s.phase
         {
             let n = left.min(data.len());
@@ -246,15 +250,14 @@ impl Http2Connection {
             data = &data[n..];
             if n == left {
                 s.phase = Phase::Frames;
-                if end_stream {
-                    self.end_half(stream, d, true, at);
-                }
+                self.data_tail_done(d, stream, end_stream, note, at);
             } else {
                 s.phase = Phase::DataTail {
                     stream,
                     left: left - n,
                     padded,
                     end_stream,
+                    note,
                 };
             }
         }
@@ -336,6 +339,11 @@ impl Http2Connection {
                         break;
                     };
                     if avail.len() < HEADER_LEN + h.len {
+                        let start = s.buf_off + pos as u64;
+                        if self.stream_data_head(d, h, &avail[HEADER_LEN.min(avail.len())..], start)
+                        {
+                            pos = input.len();
+                        }
                         break;
                     }
                     let start = s.buf_off + pos as u64;
@@ -394,6 +402,7 @@ impl Http2Connection {
             left,
             padded,
             end_stream,
+            note,
         } = s.phase
         {
             if len <= left as u64 {
@@ -407,11 +416,12 @@ impl Http2Connection {
                         left,
                         padded,
                         end_stream,
+                        note,
                     }
                 };
                 self.body_gap(d, stream, len, at);
-                if left == 0 && end_stream {
-                    self.end_half(stream, d, true, at);
+                if left == 0 {
+                    self.data_tail_done(d, stream, end_stream, note, at);
                 }
                 return;
             }
@@ -437,6 +447,7 @@ impl Http2Connection {
                             left,
                             padded,
                             end_stream,
+                            note: None,
                         }
                     };
                     self.open_body(d, h.stream, start);
@@ -693,6 +704,55 @@ impl Http2Connection {
         );
         if matches!(h.kind, frames::HEADERS | frames::PUSH_PROMISE) {
             self.sides[d].decoder.lose_state();
+        }
+    }
+
+    /// The start of DATA frame `h` (at stream offset `start`) whose payload runs past what
+    /// has arrived: `have` of it goes to the body now and the rest as it comes, instead of the
+    /// frame being copied to wait for its end (a frame longer than a TLS record always waits,
+    /// and that copy was a tenth of an HTTP/2 capture's copying). Only what the whole frame
+    /// would do is done: an unpadded frame of a stream whose body is open, with no header block
+    /// pending; false leaves the frame to be parsed whole.
+    fn stream_data_head(&mut self, d: usize, h: FrameHeader, have: &[u8], start: u64) -> bool {
+        if h.kind != frames::DATA
+            || h.has(frames::FLAG_PADDED)
+            || h.stream == 0
+            || have.is_empty()
+            || self.sides[d].block.is_some()
+        {
+            return false;
+        }
+        let body_off = start + HEADER_LEN as u64;
+        if !self.open_body(d, h.stream, body_off) {
+            return false;
+        }
+        let s = &mut self.sides[d];
+        let at = s.arrival(body_off + have.len() as u64 - 1);
+        s.phase = Phase::DataTail {
+            stream: h.stream,
+            left: h.len - have.len(),
+            padded: false,
+            end_stream: h.has(frames::FLAG_END_STREAM),
+            note: Some(h),
+        };
+        self.tail_bytes(d, h.stream, have, false, body_off, at);
+        true
+    }
+
+    /// The last byte of a DATA frame taken as it came is in.
+    fn data_tail_done(
+        &mut self,
+        d: usize,
+        stream: u32,
+        end_stream: bool,
+        note: Option<FrameHeader>,
+        at: Arrival,
+    ) {
+        if end_stream {
+            self.end_half(stream, d, true, at);
+        }
+        if let Some(h) = note {
+            self.note_frame(d, h, at);
         }
     }
 
@@ -1248,8 +1308,17 @@ impl StreamSink for Http2Connection {
             return;
         }
         s.ended = true;
-        if !s.buf.is_empty() && s.phase == Phase::Frames {
-            let n = s.buf.len();
+        let taken = match s.phase {
+            Phase::DataTail {
+                left,
+                note: Some(h),
+                ..
+            } => Some(HEADER_LEN + h.len - left),
+            _ => None,
+        };
+        if let Some(n) =
+            taken.or((!s.buf.is_empty() && s.phase == Phase::Frames).then_some(s.buf.len()))
+        {
             self.diag(
                 Severity::Info,
                 format!(

@@ -642,3 +642,69 @@ fn late_resets_with_ever_new_codes_stay_a_few_lines() {
     );
     assert_eq!(out.exchanges.len(), 40);
 }
+
+/// A DATA frame longer than what one delivery holds (a frame over several TLS records) is
+/// the same body, frame and times whether it arrives whole or in pieces; a padded one too
+/// (it waits whole). A direction that ends inside such a frame says so.
+#[test]
+fn a_data_frame_in_pieces_is_the_same_as_whole() {
+    use sha2::{Digest, Sha256};
+    let body: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
+    let run = |cuts: &[usize], flags: u8, payload: &[u8]| {
+        let mut c = Conn::start(Conn::without_frame_lists());
+        c.get(1, "/f");
+        c.headers(Dir::ServerToClient, 1, 0, &[(":status", "200")]);
+        let f = frame(DATA, flags | FLAG_END_STREAM, 1, payload);
+        let mut at = 0;
+        for &cut in cuts.iter().chain([f.len()].iter()) {
+            c.send(Dir::ServerToClient, &f[at..cut]);
+            at = cut;
+        }
+        // the next exchange parses on after the frame
+        c.get(3, "/g");
+        c.headers(
+            Dir::ServerToClient,
+            3,
+            FLAG_END_STREAM,
+            &[(":status", "304")],
+        );
+        let out = c.finish();
+        assert_eq!(out.exchanges.len(), 2, "{}", messages(&out));
+        assert_eq!(out.exchanges[1].response.as_ref().unwrap().status, 304);
+        let x = &out.exchanges[0];
+        let p = x.response.as_deref().unwrap();
+        assert!(p.body.complete);
+        assert_eq!(p.body.wire_length, 1000);
+        let want: [u8; 32] = Sha256::digest(&body).into();
+        assert_eq!(p.body.wire_sha256(), Some(want));
+        // request HEADERS, response HEADERS, DATA
+        assert_eq!(x.stream.as_ref().unwrap().frames_dropped, 3);
+        x.timing.response_end().unwrap().frame.0
+    };
+    let whole = run(&[], 0, &body);
+    // header and a few bytes; the rest in two more deliveries
+    assert_eq!(run(&[12, 500], 0, &body), whole + 2);
+    // the header alone, then the payload
+    assert_eq!(run(&[9], 0, &body), whole + 1);
+    // half a header
+    assert_eq!(run(&[4, 300], 0, &body), whole + 2);
+    let mut padded = vec![5u8];
+    padded.extend_from_slice(&body);
+    padded.extend_from_slice(&[0; 5]);
+    assert_eq!(run(&[12, 500], FLAG_PADDED, &padded), whole + 2);
+
+    let mut c = Conn::started();
+    c.get(1, "/f");
+    c.headers(Dir::ServerToClient, 1, 0, &[(":status", "200")]);
+    let f = frame(DATA, FLAG_END_STREAM, 1, &body);
+    c.send(Dir::ServerToClient, &f[..400]);
+    let out = c.finish();
+    let p = out.exchanges[0].response.as_deref().unwrap();
+    assert!(!p.body.complete);
+    assert_eq!(p.body.wire_length, 391);
+    assert!(
+        messages(&out).contains("ended inside a frame (400 bytes of it)"),
+        "{}",
+        messages(&out)
+    );
+}
