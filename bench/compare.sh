@@ -61,12 +61,21 @@ if [ "${WITH_TLS:-1}" = 1 ] && [ -f "$H2" ]; then
     "h2|tcpflow|rm -rf $FLOWS && mkdir -p $FLOWS && tcpflow -r $H2 -o $FLOWS 2>/dev/null"
   )
 fi
+# Rounds outside: each round runs every case once, tool by tool (lyncscope's runs of the four
+# captures back to back), so a stretch of load on a shared host slows one run of every case
+# rather than every run of one case.
 for c in "${CASES[@]}"; do
   IFS='|' read -r input tool cmd <<< "$c"
-  case " $TOOLS " in *" $tool "*) ;; *) continue ;; esac
-  rm -f "$OUT/$input-$tool".*.time
-  for i in $(seq 1 "$RUNS"); do
-    /usr/bin/time -v -o "$OUT/$input-$tool.$i.time" bash -c "$cmd"
+  case " $TOOLS " in *" $tool "*) rm -f "$OUT/$input-$tool".*.time ;; esac
+done
+for i in $(seq 1 "$RUNS"); do
+  for t in lyncscope tshark tcpflow httpry; do
+    for c in "${CASES[@]}"; do
+      IFS='|' read -r input tool cmd <<< "$c"
+      [ "$tool" = "$t" ] || continue
+      case " $TOOLS " in *" $tool "*) ;; *) continue ;; esac
+      /usr/bin/time -v -o "$OUT/$input-$tool.$i.time" bash -c "$cmd"
+    done
   done
 done
 rm -rf "$FLOWS"
@@ -107,7 +116,18 @@ for name, f, batches in inputs:
     per_mb[name] = ours[0] / (size / 1e6)
     print(f"  lyncscope: {1000 * per_mb[name]:.2f} ms per MB")
     print(f"  peak RSS budget for lyncscope (64 MiB + 1 KiB per exchange): {64 + (c[0] if c else 0)/1024:.0f} MiB")
+def walls(name):
+    out = []
+    for i in range(1, runs + 1):
+        m = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)",
+                      open(f"{out_dir}/{name}.{i}.time").read())
+        out.append(int(m.group(1) or 0) * 3600 + int(m.group(2)) * 60 + float(m.group(3)))
+    return out
+out_dir = out
 if "h2" in per_mb and "tls" in per_mb:
     print(f"HTTP/2 over TLS per byte vs HTTP/1.1 over TLS: {per_mb['h2'] / per_mb['tls']:.2f}x the time (at most 1.00x is the goal)")
+    sizes = {n: os.path.getsize(f"{d}/{f}") for n, f, _ in inputs if n in ("h2", "tls")}
+    pairs = sorted((h / sizes["h2"]) / (t / sizes["tls"]) for h, t in zip(walls("h2-lyncscope"), walls("tls-lyncscope")))
+    print(f"  the same, round by round (each round runs both): median {statistics.median(pairs):.2f}x of {', '.join(f'{r:.2f}' for r in pairs)}")
 print(f"(median wall time of {runs} runs each, all in this run)")
 PY
