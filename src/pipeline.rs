@@ -58,7 +58,7 @@ const BATCH: usize = 128;
 /// the CPU, and a worker waiting for a whole 512-segment batch sat idle a third of the time.
 /// With 16 in flight, a worker of a capture with few connections at a time (the HTTP/2
 /// bench: two) waited for work a third of the run while the reader waited on the other's
-/// full queue; 32 halved that wait and took 6% off the run, for 5 MB more resident.
+/// full queue; 32 halved that wait and took 5% off its run, for 5 MB more resident.
 const IN_FLIGHT: usize = 32;
 
 /// Work for a connection-tracking thread.

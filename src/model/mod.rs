@@ -405,18 +405,13 @@ fn len_groups(mut len: usize) -> impl Iterator<Item = u8> {
 }
 
 /// Bytes [`len_groups`] gives for `len`.
-fn len_size(mut len: usize) -> usize {
-    let mut n = 1;
-    while len >= 0x40 {
-        n += 1;
-        len >>= 6;
-    }
-    n
+fn len_size(len: usize) -> usize {
+    len_groups(len).count()
 }
 
-/// The next text written by [`Headers::from_pairs`], `rest` moved past it.
-fn take_text<'a>(rest: &mut &'a str) -> Option<&'a str> {
-    let bytes = rest.as_bytes();
+/// Where the next text written by [`len_groups`] and its bytes lies in `bytes`: its start and
+/// end.
+fn next_span(bytes: &[u8]) -> Option<(usize, usize)> {
     let (mut len, mut shift, mut at) = (0usize, 0u32, 0usize);
     loop {
         let b = *bytes.get(at)?;
@@ -427,7 +422,12 @@ fn take_text<'a>(rest: &mut &'a str) -> Option<&'a str> {
         }
         shift += 6;
     }
-    let end = at.checked_add(len)?;
+    Some((at, at.checked_add(len)?))
+}
+
+/// The next text written by [`Headers::from_pairs`], `rest` moved past it.
+fn take_text<'a>(rest: &mut &'a str) -> Option<&'a str> {
+    let (at, end) = next_span(rest.as_bytes())?;
     let text = rest.get(at..end)?;
     *rest = rest.get(end..)?;
     Some(text)
@@ -468,17 +468,7 @@ impl HeadersBuilder {
 
 /// [`take_text`] over bytes not known to be UTF-8.
 fn take_bytes<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {
-    let (mut len, mut shift, mut at) = (0usize, 0u32, 0usize);
-    loop {
-        let b = *rest.get(at)?;
-        at += 1;
-        len |= usize::from(b & 0x3f).checked_shl(shift)?;
-        if b & 0x40 == 0 {
-            break;
-        }
-        shift += 6;
-    }
-    let end = at.checked_add(len)?;
+    let (at, end) = next_span(rest)?;
     let text = rest.get(at..end)?;
     *rest = rest.get(end..)?;
     Some(text)

@@ -1308,17 +1308,17 @@ impl StreamSink for Http2Connection {
             return;
         }
         s.ended = true;
-        let taken = match s.phase {
+        // The bytes of the unfinished frame: streaming on into its body, or waiting whole.
+        let cut = match s.phase {
             Phase::DataTail {
                 left,
                 note: Some(h),
                 ..
             } => Some(HEADER_LEN + h.len - left),
+            Phase::Frames if !s.buf.is_empty() => Some(s.buf.len()),
             _ => None,
         };
-        if let Some(n) =
-            taken.or((!s.buf.is_empty() && s.phase == Phase::Frames).then_some(s.buf.len()))
-        {
+        if let Some(n) = cut {
             self.diag(
                 Severity::Info,
                 format!(

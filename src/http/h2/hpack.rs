@@ -388,6 +388,34 @@ mod tests {
         d.fields.iter().collect()
     }
 
+    /// RFC 7541 C.6.1, the first response with Huffman coding, after a size update to the
+    /// table size the example uses (256) at the block's start.
+    fn c6_first() -> Vec<u8> {
+        let mut first = vec![0x3f, 0xe1, 0x01];
+        first.extend(hex(
+            "4882 6402 5885 aec3 771a 4b61 96d0 7abe 9410 54d4 44a8 2005 9504 0b81 66e0 82a6
+             2d1b ff6e 919d 29ad 1718 63c7 8f0b 97c8 e9ae 82ae 43d3",
+        ));
+        first
+    }
+
+    const C6_FIRST: [(&str, &str); 4] = [
+        (":status", "302"),
+        ("cache-control", "private"),
+        ("date", "Mon, 21 Oct 2013 20:13:21 GMT"),
+        ("location", "https://www.example.com"),
+    ];
+
+    /// C.6.2: the second response, three of its fields from the table the first one filled.
+    const C6_SECOND: &str = "4883 640e ffc1 c0bf";
+
+    const C6_SECOND_FIELDS: [(&str, &str); 4] = [
+        (":status", "307"),
+        ("cache-control", "private"),
+        ("date", "Mon, 21 Oct 2013 20:13:21 GMT"),
+        ("location", "https://www.example.com"),
+    ];
+
     /// RFC 7541 Appendix C.3: requests without Huffman coding, one decoder for the three.
     #[test]
     fn rfc7541_c3_requests_without_huffman() {
@@ -433,32 +461,9 @@ mod tests {
     #[test]
     fn rfc7541_c6_responses_with_huffman_and_eviction() {
         let mut d = HeaderDecoder::new(true);
-        // The table size the example uses arrives as a size update at the block's start.
-        let mut first = vec![0x3f, 0xe1, 0x01]; // size update to 256
-        first.extend(hex(
-            "4882 6402 5885 aec3 771a 4b61 96d0 7abe 9410 54d4 44a8 2005 9504 0b81 66e0 82a6
-             2d1b ff6e 919d 29ad 1718 63c7 8f0b 97c8 e9ae 82ae 43d3",
-        ));
-        let r1 = d.decode(&first);
-        assert_eq!(
-            pairs(&r1),
-            [
-                (":status", "302"),
-                ("cache-control", "private"),
-                ("date", "Mon, 21 Oct 2013 20:13:21 GMT"),
-                ("location", "https://www.example.com")
-            ]
-        );
-        let r2 = d.decode(&hex("4883 640e ffc1 c0bf"));
-        assert_eq!(
-            pairs(&r2),
-            [
-                (":status", "307"),
-                ("cache-control", "private"),
-                ("date", "Mon, 21 Oct 2013 20:13:21 GMT"),
-                ("location", "https://www.example.com")
-            ]
-        );
+        assert_eq!(pairs(&d.decode(&c6_first())), C6_FIRST);
+        let r2 = d.decode(&hex(C6_SECOND));
+        assert_eq!(pairs(&r2), C6_SECOND_FIELDS);
         let r3 = d.decode(&hex(
             "88c1 6196 d07a be94 1054 d444 a820 0595 040b 8166 e084 a62d 1bff c05a 839b d9ab
              77ad 94e7 821d d7f2 e6c7 b335 dfdf cd5b 3960 d5af 2708 7f36 72c1 ab27 0fb5 291f
@@ -485,32 +490,13 @@ mod tests {
     /// the entries its first one added.
     #[test]
     fn cached_representations_still_fill_the_table() {
-        let mut first = vec![0x3f, 0xe1, 0x01];
-        first.extend(hex(
-            "4882 6402 5885 aec3 771a 4b61 96d0 7abe 9410 54d4 44a8 2005 9504 0b81 66e0 82a6
-             2d1b ff6e 919d 29ad 1718 63c7 8f0b 97c8 e9ae 82ae 43d3",
-        ));
-        let want = [
-            (":status", "302"),
-            ("cache-control", "private"),
-            ("date", "Mon, 21 Oct 2013 20:13:21 GMT"),
-            ("location", "https://www.example.com"),
-        ];
         let mut other = HeaderDecoder::new(true);
-        assert_eq!(pairs(&other.decode(&first)), want);
+        assert_eq!(pairs(&other.decode(&c6_first())), C6_FIRST);
         let mut d = HeaderDecoder::new(true);
-        assert_eq!(pairs(&d.decode(&first)), want);
-        let r2 = d.decode(&hex("4883 640e ffc1 c0bf"));
+        assert_eq!(pairs(&d.decode(&c6_first())), C6_FIRST);
+        let r2 = d.decode(&hex(C6_SECOND));
         assert_eq!(r2.error, None);
-        assert_eq!(
-            pairs(&r2),
-            [
-                (":status", "307"),
-                ("cache-control", "private"),
-                ("date", "Mon, 21 Oct 2013 20:13:21 GMT"),
-                ("location", "https://www.example.com")
-            ]
-        );
+        assert_eq!(pairs(&r2), C6_SECOND_FIELDS);
     }
 
     /// With the table unknown, static references and literals decode; dynamic references
