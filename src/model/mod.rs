@@ -714,9 +714,17 @@ impl Request {
     /// The `Host` header, or HTTP/2's `:authority` pseudo-header (which takes its place,
     /// RFC 9113 section 8.3.1; HTTP/1 header names cannot start with a colon).
     pub fn host(&self) -> Option<&str> {
-        self.headers
-            .get(":authority")
-            .or_else(|| self.headers.get("host"))
+        // One walk of the list for both names: this is asked several times per exchange.
+        let mut host = None;
+        for (name, value) in self.headers.iter() {
+            if name == ":authority" {
+                return Some(value);
+            }
+            if host.is_none() && name.eq_ignore_ascii_case("host") {
+                host = Some(value);
+            }
+        }
+        host
     }
 }
 

@@ -105,8 +105,9 @@ impl Analysis {
         connect.request.as_ref().map(|r| r.target.as_str())
     }
 
-    /// The URL of an exchange's request: from an absolute target, else the `Host` header, the
-    /// CONNECT target of the tunnel that carried it, the TLS server name, or the server
+    /// The URL of an exchange's request: from an absolute target, else the `Host` header (or
+    /// HTTP/2's `:authority`, which may name another host than the TLS server name of a
+    /// connection a client reuses for several hosts), the CONNECT target of the tunnel that carried it, the TLS server name, or the server
     /// address. `None` without a request.
     pub fn request_url<'a>(&self, ex: &'a Exchange) -> Option<RequestUrl<'a>> {
         let req = ex.request.as_ref()?;
@@ -129,8 +130,7 @@ impl Analysis {
             (None, target)
         };
         let authority = authority.map(str::to_string).or_else(|| {
-            req.headers
-                .get("Host")
+            req.host()
                 .map(str::to_string)
                 .or_else(|| self.tunnel_target(ex).map(str::to_string))
                 .or_else(|| conn.and_then(|c| c.tls.as_ref()?.sni.clone()))
@@ -363,6 +363,40 @@ fn hex_byte(two: Option<&[u8]>) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An HTTP/2 request names its host in `:authority`: the URL takes it, not the TLS server
+    /// name of the connection (browsers reuse a connection for every host its certificate
+    /// covers, RFC 9113 section 9.1.1).
+    #[test]
+    fn an_http2_request_url_takes_its_authority() {
+        use crate::model::{Scheme, TlsInfo};
+        use crate::testkit::{AnalysisBuilder, ConnectionBuilder, ExchangeBuilder};
+        let a = AnalysisBuilder::new()
+            .connection(
+                ConnectionBuilder::new(
+                    0,
+                    "10.0.0.2:50000".parse().unwrap(),
+                    "10.0.0.1:443".parse().unwrap(),
+                )
+                .tls(TlsInfo {
+                    sni: Some("webext.contoso.com".into()),
+                    ..TlsInfo::default()
+                }),
+            )
+            .exchange(
+                ExchangeBuilder::new(0)
+                    .scheme(Scheme::Https)
+                    .request("GET", "/?sipuri=u@contoso.com")
+                    .header(":authority", "lyncdiscover.contoso.com"),
+            )
+            .build();
+        let url = a.request_url(&a.exchanges[0]).unwrap();
+        assert_eq!(
+            url.url,
+            "https://lyncdiscover.contoso.com/?sipuri=u@contoso.com"
+        );
+        assert_eq!(url.host, "lyncdiscover.contoso.com");
+    }
 
     #[test]
     fn parts_as_sent() {
