@@ -443,6 +443,15 @@ impl HeadersBuilder {
     /// each name and value took longer than decoding them), and what is not UTF-8 gets
     /// replacement characters.
     pub fn push(&mut self, name: &[u8], value: &[u8]) {
+        if name.len() < 0x40 && value.len() < 0x40 {
+            // Both lengths one byte (nearly every field): one reservation, no iterator.
+            self.0.reserve(2 + name.len() + value.len());
+            self.0.push(name.len() as u8);
+            self.0.extend_from_slice(name);
+            self.0.push(value.len() as u8);
+            self.0.extend_from_slice(value);
+            return;
+        }
         self.0.extend(len_groups(name.len()));
         self.0.extend_from_slice(name);
         self.0.extend(len_groups(value.len()));

@@ -7,11 +7,16 @@
 //! when it needs nothing from the dynamic table (static-table references and literals); the
 //! others are counted as undecodable, never guessed.
 //!
-//! Huffman-coded strings are decoded here (`huffman`, four bits a step; each distinct
-//! representation once per thread, see [`PLAIN`]) and the representation is handed to
-//! `loona-hpack` with plain strings: loona-hpack builds its Huffman table as hash
-//! maps for every string it decodes, which was 80% of the time of an HTTP/2 capture.
-//! loona-hpack keeps the dynamic table and the representation rules.
+//! Huffman-coded strings are decoded here (`huffman`, four bits a step) and the
+//! representation is handed to `loona-hpack` with plain strings: loona-hpack builds its
+//! Huffman table as hash maps for every string it decodes, which was 80% of the time of an
+//! HTTP/2 capture. loona-hpack keeps the dynamic table and the representation rules.
+//!
+//! Servers send the same few fields over and over, so each distinct representation is worked
+//! on once per thread (see [`PLAIN`]): one that neither reads nor changes the dynamic table
+//! (a static reference, a literal not indexed with a static or literal name) is remembered as
+//! the field loona-hpack decoded it to; a literal to be indexed, with its strings decoded, to
+//! be handed to loona-hpack again for the table.
 
 use crate::model::{Headers, HeadersBuilder};
 use loona_hpack::decoder::DecoderError;
@@ -38,12 +43,12 @@ const CACHED_MAX: usize = 128;
 const CACHE_SLOTS: usize = 2048;
 
 thread_local! {
-    /// Literal representations with their Huffman strings decoded, by their bytes: servers
-    /// send the same few values over and over (nginx sends every response field as a fresh
-    /// Huffman-coded literal), and decoding each distinct one once instead of once per
-    /// response took a third off header decoding. The decoding is a function of the bytes
-    /// alone (the index in them is kept as it is), so one cache serves every connection of a
-    /// thread; the dynamic table still sees every representation.
+    /// Representations worked on before, by their bytes: nginx sends every response field as
+    /// a fresh Huffman-coded literal, and decoding each distinct one once instead of once per
+    /// response took a third off header decoding; skipping loona-hpack for those that leave
+    /// the table alone took another third. What is kept is a function of the bytes alone (a
+    /// table index in them is kept as it is), so one cache serves every connection of a
+    /// thread.
     static PLAIN: std::cell::RefCell<PlainCache> = std::cell::RefCell::new(PlainCache::default());
 }
 
@@ -53,27 +58,56 @@ struct PlainCache {
     slots: Vec<Option<CachedRep>>,
 }
 
-/// A representation's bytes and what they are with their strings decoded.
-type CachedRep = (Box<[u8]>, Box<[u8]>);
+/// A representation's bytes and what they gave.
+struct CachedRep {
+    key: Box<[u8]>,
+    kept: Kept,
+}
+
+/// What is remembered of a representation.
+enum Kept {
+    /// A literal that changes the table, with its Huffman strings decoded.
+    Plain(Box<[u8]>),
+    /// The field a representation that leaves the table alone decodes to: its name, then
+    /// its value.
+    Field { name_len: usize, text: Box<[u8]> },
+}
 
 impl PlainCache {
+    /// From the first and last eight bytes and the length: the same field's values differ
+    /// at their end (a date's seconds) or start, and hashing every byte of every field was
+    /// a quarter of a cache hit.
     fn slot(key: &[u8]) -> usize {
-        use std::hash::Hasher;
-        let mut h = crate::net::FlowHasher::default();
-        h.write(key);
-        (h.finish() >> 32) as usize % CACHE_SLOTS
+        let word = |b: &[u8]| {
+            let mut w = [0u8; 8];
+            w[..b.len()].copy_from_slice(b);
+            u64::from_le_bytes(w)
+        };
+        let (head, tail) = if key.len() >= 8 {
+            (word(&key[..8]), word(&key[key.len() - 8..]))
+        } else {
+            (word(key), 0)
+        };
+        let h = (head ^ (key.len() as u64).rotate_left(40))
+            .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95)
+            .rotate_left(23)
+            ^ tail;
+        (h.wrapping_mul(0x9e_37_79_b9_7f_4a_7c_15) >> 40) as usize % CACHE_SLOTS
     }
 
-    fn get(&self, key: &[u8]) -> Option<&[u8]> {
-        let (k, plain) = self.slots.get(Self::slot(key))?.as_ref()?;
-        (**k == *key).then_some(&**plain)
+    fn get(&self, key: &[u8]) -> Option<&Kept> {
+        let c = self.slots.get(Self::slot(key))?.as_ref()?;
+        (*c.key == *key).then_some(&c.kept)
     }
 
-    fn put(&mut self, key: &[u8], plain: &[u8]) {
+    fn put(&mut self, key: &[u8], kept: Kept) {
         if self.slots.is_empty() {
             self.slots.resize_with(CACHE_SLOTS, || None);
         }
-        self.slots[Self::slot(key)] = Some((key.into(), plain.into()));
+        self.slots[Self::slot(key)] = Some(CachedRep {
+            key: key.into(),
+            kept,
+        });
     }
 }
 
@@ -99,6 +133,8 @@ pub struct HeaderDecoder {
     /// reused from field to field).
     plain: Vec<u8>,
     text: Vec<u8>,
+    /// A decoded field to remember: name, then value.
+    field: Vec<u8>,
     /// The block's fields as they are decoded: one buffer for every block, copied out at its
     /// exact size (a buffer sized for each block, then shrunk, was a tenth of decoding).
     fields: HeadersBuilder,
@@ -115,6 +151,7 @@ impl HeaderDecoder {
             known,
             plain: Vec::new(),
             text: Vec::new(),
+            field: Vec::new(),
             fields: HeadersBuilder::default(),
         }
     }
@@ -147,8 +184,11 @@ impl HeaderDecoder {
             ));
             return out;
         }
-        let mut kept = 0usize;
-        let mut fields = std::mem::take(&mut self.fields);
+        let mut list = FieldList {
+            fields: std::mem::take(&mut self.fields),
+            kept: 0,
+            dropped: 0,
+        };
         let mut at = 0usize;
         while at < block.len() {
             let Some(rep) = representation(&block[at..]) else {
@@ -160,13 +200,31 @@ impl HeaderDecoder {
                 self.known = false;
                 break;
             };
-            let mut bytes = &block[at..at + rep.len];
+            let rep_bytes = &block[at..at + rep.len];
             at += rep.len;
+            // A request's :path (static entries 4 and 5 name it) is new in nearly every
+            // request: caching it would only push out the values that do repeat.
+            let cache = rep_bytes.len() <= CACHED_MAX
+                && !(rep.kind == Kind::Literal && matches!(rep.index, 4 | 5));
+            let fixed = rep.leaves_table();
+            if fixed && rep.kind == Kind::Indexed {
+                if let Some((n, v)) = static_field(rep.index) {
+                    list.push(n, v);
+                    continue;
+                }
+            }
+            if cache && fixed && PLAIN.with_borrow(|c| list.push_cached(c.get(rep_bytes))) {
+                continue;
+            }
+            let mut bytes = rep_bytes;
             if rep.kind == Kind::Literal {
-                // A request's :path (static entries 4 and 5 name it) is new in nearly every
-                // request: caching it would only push out the values that do repeat.
-                let cache = !matches!(rep.index, 4 | 5);
-                match unhuffman_cached(bytes, rep.prefix, cache, &mut self.plain, &mut self.text) {
+                match unhuffman_cached(
+                    bytes,
+                    rep.prefix,
+                    cache && !fixed,
+                    &mut self.plain,
+                    &mut self.text,
+                ) {
                     Ok(true) => bytes = &self.plain,
                     Ok(false) => {}
                     Err(e) => {
@@ -181,27 +239,33 @@ impl HeaderDecoder {
                     }
                 }
             }
+            // The field of a representation that leaves the table alone, to remember.
+            let field = &mut self.field;
+            field.clear();
+            let mut name_len = 0;
             let mut push = |n: &[u8], v: &[u8]| {
-                kept += n.len() + v.len();
-                if kept > MAX_DECODED {
-                    out.dropped += 1;
-                } else {
-                    fields.push(n, v);
+                list.push(n, v);
+                if cache && fixed {
+                    field.extend_from_slice(n);
+                    field.extend_from_slice(v);
+                    name_len = n.len();
                 }
             };
-            if self.known {
+            let decoded = if self.known {
                 match self.table.decode_with_cb(bytes, |n, v| push(&n, &v)) {
-                    Ok(()) => {}
+                    Ok(()) => true,
                     // A size update decoded on its own is "at the end" of what it was given.
-                    Err(DecoderError::SizeUpdateAtEnd) if rep.kind == Kind::SizeUpdate => {}
+                    Err(DecoderError::SizeUpdateAtEnd) if rep.kind == Kind::SizeUpdate => false,
                     Err(e) => {
                         self.known = false;
                         out.undecodable += 1;
                         out.error = Some(format!("HPACK decoding error: {e:?}"));
+                        false
                     }
                 }
             } else if rep.kind == Kind::SizeUpdate {
                 // The table's size does not matter while its content is unknown.
+                false
             } else if rep.index > STATIC_ENTRIES
                 || self
                     .scratch
@@ -209,11 +273,54 @@ impl HeaderDecoder {
                     .is_err()
             {
                 out.undecodable += 1;
+                false
+            } else {
+                true
+            };
+            if decoded && cache && fixed {
+                let kept = Kept::Field {
+                    name_len,
+                    text: self.field.as_slice().into(),
+                };
+                PLAIN.with_borrow_mut(|c| c.put(rep_bytes, kept));
             }
         }
-        out.fields = fields.take();
-        self.fields = fields;
+        out.dropped = list.dropped;
+        out.fields = list.fields.take();
+        self.fields = list.fields;
         out
+    }
+}
+
+/// The fields of the block being decoded.
+struct FieldList {
+    fields: HeadersBuilder,
+    /// Bytes of names and values kept so far.
+    kept: usize,
+    dropped: usize,
+}
+
+impl FieldList {
+    /// Keeps a field, or counts it dropped past [`MAX_DECODED`].
+    fn push(&mut self, name: &[u8], value: &[u8]) {
+        self.kept += name.len() + value.len();
+        if self.kept > MAX_DECODED {
+            self.dropped += 1;
+        } else {
+            self.fields.push(name, value);
+        }
+    }
+
+    /// Keeps a remembered field; false when there is none.
+    fn push_cached(&mut self, kept: Option<&Kept>) -> bool {
+        match kept {
+            Some(Kept::Field { name_len, text }) => {
+                let (name, value) = text.split_at(*name_len);
+                self.push(name, value);
+                true
+            }
+            _ => false,
+        }
     }
 }
 
@@ -234,6 +341,39 @@ struct Rep {
     len: usize,
 }
 
+impl Rep {
+    /// Neither reads nor changes the dynamic table: a static reference, or a literal not
+    /// indexed (with a static or literal name). It decodes to the same field whatever the
+    /// table holds.
+    fn leaves_table(&self) -> bool {
+        match self.kind {
+            Kind::Indexed => (1..=STATIC_ENTRIES).contains(&self.index),
+            Kind::Literal => self.prefix == 4 && self.index <= STATIC_ENTRIES,
+            Kind::SizeUpdate => false,
+        }
+    }
+}
+
+/// Static table entry `index` (1 to 61) as loona-hpack decodes a reference to it: a block's
+/// static references (`:method GET`, `:status 200`) then cost an array lookup.
+fn static_field(index: usize) -> Option<(&'static [u8], &'static [u8])> {
+    type Field = (Box<[u8]>, Box<[u8]>);
+    static FIELDS: std::sync::OnceLock<Vec<Field>> = std::sync::OnceLock::new();
+    let fields = FIELDS.get_or_init(|| {
+        (1..=STATIC_ENTRIES)
+            .map(|i| {
+                let mut field = Field::default();
+                let _ = Decoder::new().decode_with_cb(&[0x80 | i as u8], |n, v| {
+                    field = (n.as_ref().into(), v.as_ref().into());
+                });
+                field
+            })
+            .collect()
+    });
+    let (n, v) = fields.get(index.checked_sub(1)?)?;
+    Some((n, v))
+}
+
 /// [`unhuffman`] through the thread's cache of decoded representations.
 fn unhuffman_cached(
     rep: &[u8],
@@ -245,18 +385,20 @@ fn unhuffman_cached(
     if !cache || rep.len() > CACHED_MAX {
         return unhuffman(rep, prefix, out, text);
     }
-    let hit = PLAIN.with_borrow(|cache| {
-        cache.get(rep).map(|plain| {
+    let hit = PLAIN.with_borrow(|cache| match cache.get(rep) {
+        Some(Kept::Plain(plain)) => {
             out.clear();
             out.extend_from_slice(plain);
-        })
+            true
+        }
+        _ => false,
     });
-    if hit.is_some() {
+    if hit {
         return Ok(true);
     }
     let coded = unhuffman(rep, prefix, out, text)?;
     if coded {
-        PLAIN.with_borrow_mut(|cache| cache.put(rep, out));
+        PLAIN.with_borrow_mut(|cache| cache.put(rep, Kept::Plain(out.as_slice().into())));
     }
     Ok(coded)
 }
@@ -497,6 +639,53 @@ mod tests {
         let r2 = d.decode(&hex(C6_SECOND));
         assert_eq!(r2.error, None);
         assert_eq!(pairs(&r2), C6_SECOND_FIELDS);
+    }
+
+    /// Static references decode to RFC 7541 Appendix A's entries (first, common, last).
+    #[test]
+    fn static_references_are_appendix_a() {
+        let r = HeaderDecoder::new(true).decode(&[0x81, 0x82, 0x88, 0x9f, 0xbd]);
+        assert_eq!(
+            pairs(&r),
+            [
+                (":authority", ""),
+                (":method", "GET"),
+                (":status", "200"),
+                ("content-type", ""),
+                ("www-authenticate", "")
+            ]
+        );
+        assert_eq!(static_field(0), None);
+        assert_eq!(static_field(62), None);
+    }
+
+    /// A remembered field is only one that needs no table: a literal not indexed whose name is
+    /// a dynamic entry (62 here) decodes by each decoder's own table, and a literal name or a
+    /// static one the same in every decoder, whatever its table holds.
+    #[test]
+    fn literals_named_by_the_dynamic_table_are_not_remembered() {
+        let mut a = HeaderDecoder::new(true);
+        let mut b = HeaderDecoder::new(true);
+        // Literals with incremental indexing, new names: each table's entry 62.
+        assert_eq!(pairs(&a.decode(b"\x40\x03x-a\x011")), [("x-a", "1")]);
+        assert_eq!(pairs(&b.decode(b"\x40\x03x-b\x012")), [("x-b", "2")]);
+        // Without indexing: name 62 (15 + 47), value "v"; then name 28 (content-length), "5".
+        let block = b"\x0f\x2f\x01v\x0f\x0d\x015";
+        for _ in 0..2 {
+            assert_eq!(
+                pairs(&a.decode(block)),
+                [("x-a", "v"), ("content-length", "5")]
+            );
+            assert_eq!(
+                pairs(&b.decode(block)),
+                [("x-b", "v"), ("content-length", "5")]
+            );
+        }
+        // A decoder that lost its table still decodes the static-named one, not the other.
+        let mut lost = HeaderDecoder::new(false);
+        let r = lost.decode(block);
+        assert_eq!(pairs(&r), [("content-length", "5")]);
+        assert_eq!(r.undecodable, 1);
     }
 
     /// With the table unknown, static references and literals decode; dynamic references
