@@ -198,7 +198,11 @@ impl Http2Connection {
         self.diags.push(d);
     }
 
+    #[inline]
     fn notes(&mut self, notes: Notes, d: usize, exch: usize, frame: FrameNo) {
+        if notes.is_empty() {
+            return; // (nearly always: this is called for every piece of a body)
+        }
         for (sev, msg) in notes {
             self.diag(sev, format!("{} body: {msg}", half(d)), Some(exch), frame);
         }

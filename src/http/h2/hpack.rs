@@ -375,11 +375,21 @@ impl AddedEntries {
 
     fn push(&mut self, name: &[u8], value: &[u8]) {
         let start = self.reps.len();
-        put_integer(&mut self.reps, 0, 6, 0x40);
-        put_integer(&mut self.reps, name.len(), 7, 0);
-        self.reps.extend_from_slice(name);
-        put_integer(&mut self.reps, value.len(), 7, 0);
-        self.reps.extend_from_slice(value);
+        if name.len() < 0x7f && value.len() < 0x7f {
+            // One-byte lengths (nearly every field): one reservation, no integer coding.
+            self.reps.reserve(3 + name.len() + value.len());
+            self.reps.push(0x40);
+            self.reps.push(name.len() as u8);
+            self.reps.extend_from_slice(name);
+            self.reps.push(value.len() as u8);
+            self.reps.extend_from_slice(value);
+        } else {
+            put_integer(&mut self.reps, 0, 6, 0x40);
+            put_integer(&mut self.reps, name.len(), 7, 0);
+            self.reps.extend_from_slice(name);
+            put_integer(&mut self.reps, value.len(), 7, 0);
+            self.reps.extend_from_slice(value);
+        }
         let size = name.len() + value.len() + 32;
         self.entries.push_back((self.reps.len() - start, size));
         self.size += size;
