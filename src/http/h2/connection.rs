@@ -1285,10 +1285,8 @@ impl Http2Connection {
     }
 }
 
-/// Content-Encoding codings, lower-case, in the order applied.
-/// What the exchange takes from a head's fields, found in one walk of the list (a walk per
-/// field asked for was a tenth of HTTP/2's own work): the first of each pseudo-header, and
-/// every content coding, lower-cased.
+/// What the exchange takes from a head's fields, found in one walk of the list: the first of
+/// each pseudo-header, and every Content-Encoding coding, lower-cased, in the order applied.
 #[derive(Default)]
 struct HeadFacts<'a> {
     method: Option<&'a str>,

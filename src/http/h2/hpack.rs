@@ -38,6 +38,9 @@ pub const MAX_DECODED: usize = 1 << 20;
 /// Entries of the static table (RFC 7541 Appendix A).
 const STATIC_ENTRIES: usize = 61;
 
+/// Added entries kept back from loona-hpack past this many bytes are handed over at once.
+const MAX_PENDING: usize = 2 * MAX_TABLE;
+
 /// The longest field representation whose Huffman decoding is cached.
 const CACHED_MAX: usize = 128;
 /// The cache's slots (a representation goes to one slot, by hash).
@@ -127,7 +130,8 @@ pub struct Decoded {
 /// The HPACK decoding context of one direction.
 pub struct HeaderDecoder {
     table: Decoder<'static>,
-    /// Decodes the representations that need no dynamic table when the state is unknown.
+    /// Decodes the literals that read no table (its own table, which they fill, is never
+    /// read).
     scratch: Decoder<'static>,
     known: bool,
     /// A representation with its Huffman strings decoded, and one decoded string (both
@@ -231,6 +235,12 @@ impl HeaderDecoder {
                 }
                 self.forget();
                 out.undecodable += 1;
+            }
+            if self.added.pending_bytes() > MAX_PENDING {
+                // Entries are dropped only when the table's size may be set; a peer that
+                // lowered the allowed size and never sent the size update it owes would
+                // otherwise grow the list without end.
+                self.flush_added();
             }
         }
         out.undecodable += list.undecodable;
@@ -363,6 +373,11 @@ impl AddedEntries {
             table_max: 4096,
             allowed: MAX_TABLE,
         }
+    }
+
+    /// Bytes of the representations not yet handed over.
+    fn pending_bytes(&self) -> usize {
+        self.reps.len() - self.head
     }
 
     fn clear(&mut self) {
@@ -819,6 +834,27 @@ mod tests {
         let r = lost.decode(block);
         assert_eq!(pairs(&r), [("content-length", "5")]);
         assert_eq!(r.undecodable, 1);
+    }
+
+    /// A peer that lowered the allowed table size below the table's size and never sent the
+    /// size update it owes: the entries its literals add are still handed over in bounded
+    /// batches, and a reference to the newest still reads it.
+    #[test]
+    fn added_entries_stay_bounded_when_the_size_cannot_be_set() {
+        let mut d = HeaderDecoder::new(true);
+        d.set_allowed_table_size(0); // the table stays at 4,096 until a size update
+        let value = vec![b'v'; 100];
+        let mut rep = vec![0x40, 0x01, b'x', 100];
+        rep.extend_from_slice(&value);
+        let block: Vec<u8> = rep.repeat(1000);
+        for _ in 0..40 {
+            let r = d.decode(&block);
+            assert_eq!(r.fields.len(), 1000);
+            assert!(d.added.pending_bytes() <= MAX_PENDING + rep.len());
+        }
+        let r = d.decode(&[0xbe]); // index 62: the newest entry
+        assert_eq!(r.error, None);
+        assert_eq!(pairs(&r), [("x", "v".repeat(100).as_str())]);
     }
 
     /// With the table unknown, static references and literals decode; dynamic references
