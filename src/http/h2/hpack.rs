@@ -7,10 +7,12 @@
 //! when it needs nothing from the dynamic table (static-table references and literals); the
 //! others are counted as undecodable, never guessed.
 //!
-//! Huffman-coded strings are decoded here (`huffman`, four bits a step) and the
-//! representation is handed to `loona-hpack` with plain strings: loona-hpack builds its
+//! Huffman-coded strings are decoded here (`huffman`, four bits a step) and a representation
+//! that reads the table is handed to `loona-hpack` with plain strings: loona-hpack builds its
 //! Huffman table as hash maps for every string it decodes, which was 80% of the time of an
-//! HTTP/2 capture. loona-hpack keeps the dynamic table and the representation rules.
+//! HTTP/2 capture. loona-hpack keeps the dynamic table and decodes what reads it. A literal
+//! that reads no table is its static name or literal name and its value, decoded here
+//! ([`literal`]); tests hold every representation to what loona-hpack makes of it.
 //!
 //! Servers send the same few fields over and over, so each distinct representation is worked
 //! on once per thread (see [`PLAIN`]): one that does not read the dynamic table (a static
@@ -45,6 +47,9 @@ const MAX_PENDING: usize = 2 * MAX_TABLE;
 const CACHED_MAX: usize = 128;
 /// The cache's slots (a representation goes to one slot, by hash).
 const CACHE_SLOTS: usize = 2048;
+/// The cache's entries are appended to one buffer, emptied (with every slot) when it would
+/// pass this.
+const CACHE_BYTES: usize = 256 * 1024;
 
 thread_local! {
     /// Representations worked on before, by their bytes: nginx sends every response field as
@@ -56,26 +61,31 @@ thread_local! {
 }
 
 /// A direct-mapped cache: a slot holds the last representation that hashed to it.
+///
+/// Slots and entries are packed (a slot is an offset, an entry its key and what it gave, side
+/// by side in one buffer): a lookup comes between bodies that have been decrypted and hashed
+/// through the processor's caches, and an entry spread over three allocations cost three
+/// misses, a third of decoding a block.
 #[derive(Default)]
 struct PlainCache {
-    slots: Vec<Option<CachedRep>>,
-}
-
-/// A representation's bytes and what they gave.
-struct CachedRep {
-    key: Box<[u8]>,
-    kept: Kept,
+    /// Per slot, 1 + the offset of its entry in `entries`; 0: empty.
+    slots: Vec<u32>,
+    /// Entries: a kind byte, the key's, name's and value's lengths (two bytes each, little
+    /// endian), then the key, name and value.
+    entries: Vec<u8>,
 }
 
 /// What is remembered of a representation.
-enum Kept {
+#[derive(Clone, Copy)]
+enum Kept<'a> {
     /// A literal named by a dynamic table entry, with its Huffman strings decoded (for
     /// loona-hpack, which reads the name from its table).
-    Plain(Box<[u8]>),
-    /// The field a representation that does not read the table decodes to: its name, then
-    /// its value.
-    Field { name_len: usize, text: Box<[u8]> },
+    Plain(&'a [u8]),
+    /// The field a representation that does not read the table decodes to.
+    Field(&'a [u8], &'a [u8]),
 }
+
+const ENTRY_HEAD: usize = 7;
 
 impl PlainCache {
     /// From the first and last eight bytes and the length: the same field's values differ
@@ -99,19 +109,53 @@ impl PlainCache {
         (h.wrapping_mul(0x9e_37_79_b9_7f_4a_7c_15) >> 40) as usize % CACHE_SLOTS
     }
 
-    fn get(&self, key: &[u8]) -> Option<&Kept> {
-        let c = self.slots.get(Self::slot(key))?.as_ref()?;
-        (*c.key == *key).then_some(&c.kept)
+    fn get(&self, key: &[u8]) -> Option<Kept<'_>> {
+        let at = (*self.slots.get(Self::slot(key))? as usize).checked_sub(1)?;
+        let e = self.entries.get(at..)?;
+        let h = e.get(..ENTRY_HEAD)?;
+        let len = |i: usize| usize::from(u16::from_le_bytes([h[1 + 2 * i], h[2 + 2 * i]]));
+        let (k, n, v) = (len(0), len(1), len(2));
+        let body = e.get(ENTRY_HEAD..ENTRY_HEAD + k + n + v)?;
+        let (stored, text) = body.split_at(k);
+        if stored != key {
+            return None;
+        }
+        let (name, value) = text.split_at(n);
+        Some(if h[0] == 0 {
+            Kept::Plain(name)
+        } else {
+            Kept::Field(name, value)
+        })
     }
 
-    fn put(&mut self, key: &[u8], kept: Kept) {
-        if self.slots.is_empty() {
-            self.slots.resize_with(CACHE_SLOTS, || None);
+    /// Keeps `kept` for `key`; keys, names and values are each under 64 KiB (a key is at most
+    /// [`CACHED_MAX`] bytes and decodes to at most 8/5 of that).
+    fn put(&mut self, key: &[u8], kept: Kept<'_>) {
+        let (kind, name, value): (u8, &[u8], &[u8]) = match kept {
+            Kept::Plain(plain) => (0, plain, &[]),
+            Kept::Field(name, value) => (1, name, value),
+        };
+        let lens = [key.len(), name.len(), value.len()].map(u16::try_from);
+        let [Ok(k), Ok(n), Ok(v)] = lens else {
+            return;
+        };
+        let need = ENTRY_HEAD + key.len() + name.len() + value.len();
+        if self.slots.is_empty() || self.entries.len() + need > CACHE_BYTES {
+            self.slots.clear();
+            self.slots.resize(CACHE_SLOTS, 0);
+            self.entries.clear();
         }
-        self.slots[Self::slot(key)] = Some(CachedRep {
-            key: key.into(),
-            kept,
-        });
+        let at = self.entries.len();
+        self.entries.reserve(need);
+        self.entries.push(kind);
+        for l in [k, n, v] {
+            self.entries.extend_from_slice(&l.to_le_bytes());
+        }
+        self.entries.extend_from_slice(key);
+        self.entries.extend_from_slice(name);
+        self.entries.extend_from_slice(value);
+        // (At most CACHE_BYTES: the offset fits.)
+        self.slots[Self::slot(key)] = at as u32 + 1;
     }
 }
 
@@ -130,9 +174,6 @@ pub struct Decoded {
 /// The HPACK decoding context of one direction.
 pub struct HeaderDecoder {
     table: Decoder<'static>,
-    /// Decodes the literals that read no table (its own table, which they fill, is never
-    /// read).
-    scratch: Decoder<'static>,
     known: bool,
     /// A representation with its Huffman strings decoded, and one decoded string (both
     /// reused from field to field).
@@ -154,7 +195,6 @@ impl HeaderDecoder {
         table.set_max_allowed_table_size(MAX_TABLE);
         HeaderDecoder {
             table,
-            scratch: Decoder::new(),
             known,
             plain: Vec::new(),
             text: Vec::new(),
@@ -294,8 +334,7 @@ impl HeaderDecoder {
         let added = &mut self.added;
         let hit = cache
             && PLAIN.with_borrow(|c| match c.get(bytes) {
-                Some(Kept::Field { name_len, text }) => {
-                    let (n, v) = text.split_at(*name_len);
+                Some(Kept::Field(n, v)) => {
                     list.push(n, v);
                     if adds {
                         added.push(n, v);
@@ -307,35 +346,16 @@ impl HeaderDecoder {
         if hit {
             return Ok(());
         }
-        let mut plain = bytes;
-        if unhuffman(bytes, rep.prefix, &mut self.plain, &mut self.text)
-            .map_err(|e| format!("HPACK decoding error: Huffman: {e}"))?
-        {
-            plain = &self.plain;
-        }
-        // Decoded by the scratch decoder: an entry it adds to its own table is never read
-        // (only fields that read no table go to it); this one's goes to `added`.
         let field = &mut self.field;
-        field.clear();
-        let mut name_len = 0;
-        self.scratch
-            .decode_with_cb(plain, |n, v| {
-                field.extend_from_slice(&n);
-                field.extend_from_slice(&v);
-                name_len = n.len();
-            })
-            .map_err(|e| format!("HPACK decoding error: {e:?}"))?;
+        let name_len = literal(bytes, rep.prefix, field)
+            .map_err(|e| format!("HPACK decoding error: Huffman: {e}"))?;
         let (n, v) = field.split_at(name_len);
         list.push(n, v);
         if adds {
             self.added.push(n, v);
         }
         if cache {
-            let kept = Kept::Field {
-                name_len,
-                text: field.as_slice().into(),
-            };
-            PLAIN.with_borrow_mut(|c| c.put(bytes, kept));
+            PLAIN.with_borrow_mut(|c| c.put(bytes, Kept::Field(n, v)));
         }
         Ok(())
     }
@@ -546,7 +566,7 @@ fn unhuffman_cached(
     }
     let coded = unhuffman(rep, prefix, out, text)?;
     if coded {
-        PLAIN.with_borrow_mut(|cache| cache.put(rep, Kept::Plain(out.as_slice().into())));
+        PLAIN.with_borrow_mut(|cache| cache.put(rep, Kept::Plain(out)));
     }
     Ok(coded)
 }
@@ -594,6 +614,43 @@ fn unhuffman(
         out.extend_from_slice(plain);
     }
     Ok(true)
+}
+
+/// Writes into `field` the name and value of the literal representation `rep` whose name is
+/// a literal or a static table entry (its first integer, with a `prefix`-bit prefix, is 0 or
+/// 1 to 61), and returns the name's length. `rep` is one whole representation (as
+/// [`representation`] finds it).
+fn literal(
+    rep: &[u8],
+    prefix: u8,
+    field: &mut Vec<u8>,
+) -> Result<usize, super::huffman::HuffmanError> {
+    field.clear();
+    let Some((index, mut at)) = integer(rep, prefix) else {
+        return Ok(0);
+    };
+    let mut string = |field: &mut Vec<u8>| {
+        let Some((n, used)) = rep.get(at..).and_then(|b| integer(b, 7)) else {
+            return Ok(());
+        };
+        let huffman = rep[at] & 0x80 != 0;
+        let raw = rep.get(at + used..at + used + n).unwrap_or_default();
+        at += used + n;
+        if huffman {
+            super::huffman::decode(raw, field)
+        } else {
+            field.extend_from_slice(raw);
+            Ok(())
+        }
+    };
+    if index == 0 {
+        string(field)?;
+    } else {
+        field.extend_from_slice(static_field(index).map_or(&[][..], |(n, _)| n));
+    }
+    let name_len = field.len();
+    string(field)?;
+    Ok(name_len)
 }
 
 /// An HPACK integer with an N-bit prefix (RFC 7541 section 5.1) after the `flags` bits.
