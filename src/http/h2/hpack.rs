@@ -45,11 +45,13 @@ const MAX_PENDING: usize = 2 * MAX_TABLE;
 
 /// The longest field representation whose Huffman decoding is cached.
 const CACHED_MAX: usize = 128;
-/// The cache's slots (a representation goes to one slot, by hash).
-const CACHE_SLOTS: usize = 2048;
+/// The cache's sets (a representation goes to one set, by hash, and is in one of its two
+/// slots).
+const CACHE_SETS: usize = 2048;
 /// The cache's entries are appended to one buffer, emptied (with every slot) when it would
-/// pass this.
-const CACHE_BYTES: usize = 256 * 1024;
+/// pass this (an offset into it takes [`OFFSET_BITS`]).
+const CACHE_BYTES: usize = 255 * 1024;
+const OFFSET_BITS: u32 = 18;
 
 thread_local! {
     /// Representations worked on before, by their bytes: nginx sends every response field as
@@ -60,16 +62,20 @@ thread_local! {
     static PLAIN: std::cell::RefCell<PlainCache> = std::cell::RefCell::new(PlainCache::default());
 }
 
-/// A direct-mapped cache: a slot holds the last representation that hashed to it.
+/// A two-way set-associative cache: a set holds the two representations that hashed to it
+/// and were used last. (Direct-mapped, nginx's per-file `etag` and `content-length` fields,
+/// a thousand distinct ones on the benchmark capture, pushed out its `server` and `date`
+/// fields two thousand times each.)
 ///
-/// Slots and entries are packed (a slot is an offset, an entry its key and what it gave, side
-/// by side in one buffer): a lookup comes between bodies that have been decrypted and hashed
-/// through the processor's caches, and an entry spread over three allocations cost three
-/// misses, a third of decoding a block.
+/// Slots and entries are packed (a slot is an offset and a tag, an entry its key and what it
+/// gave, side by side in one buffer): a lookup comes between bodies that have been decrypted
+/// and hashed through the processor's caches, and an entry spread over three allocations
+/// cost three misses, a third of decoding a block.
 #[derive(Default)]
 struct PlainCache {
-    /// Per slot, 1 + the offset of its entry in `entries`; 0: empty.
-    slots: Vec<u32>,
+    /// Per set, the most recently used slot first: the key's tag above [`OFFSET_BITS`] bits
+    /// of 1 + the offset of its entry in `entries`; 0: empty.
+    sets: Vec<[u32; 2]>,
     /// Entries: a kind byte, the key's, name's and value's lengths (two bytes each, little
     /// endian), then the key, name and value.
     entries: Vec<u8>,
@@ -88,10 +94,10 @@ enum Kept<'a> {
 const ENTRY_HEAD: usize = 7;
 
 impl PlainCache {
-    /// From the first and last eight bytes and the length: the same field's values differ
-    /// at their end (a date's seconds) or start, and hashing every byte of every field was
-    /// a quarter of a cache hit.
-    fn slot(key: &[u8]) -> usize {
+    /// The key's set and tag, from its first and last eight bytes and its length: the same
+    /// field's values differ at their end (a date's seconds) or start, and hashing every
+    /// byte of every field was a quarter of a cache hit.
+    fn place(key: &[u8]) -> (usize, u32) {
         let word = |b: &[u8]| {
             let mut w = [0u8; 8];
             w[..b.len()].copy_from_slice(b);
@@ -102,30 +108,52 @@ impl PlainCache {
         } else {
             (word(key), 0)
         };
-        let h = (head ^ (key.len() as u64).rotate_left(40))
+        let h = ((head ^ (key.len() as u64).rotate_left(40))
             .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95)
             .rotate_left(23)
-            ^ tail;
-        (h.wrapping_mul(0x9e_37_79_b9_7f_4a_7c_15) >> 40) as usize % CACHE_SLOTS
+            ^ tail)
+            .wrapping_mul(0x9e_37_79_b9_7f_4a_7c_15);
+        let set = (h >> 40) as usize % CACHE_SETS;
+        let tag = ((h >> 51) as u32) << OFFSET_BITS;
+        (set, tag)
     }
 
-    fn get(&self, key: &[u8]) -> Option<Kept<'_>> {
-        let at = (*self.slots.get(Self::slot(key))? as usize).checked_sub(1)?;
-        let e = self.entries.get(at..)?;
-        let h = e.get(..ENTRY_HEAD)?;
-        let len = |i: usize| usize::from(u16::from_le_bytes([h[1 + 2 * i], h[2 + 2 * i]]));
-        let (k, n, v) = (len(0), len(1), len(2));
-        let body = e.get(ENTRY_HEAD..ENTRY_HEAD + k + n + v)?;
-        let (stored, text) = body.split_at(k);
-        if stored != key {
-            return None;
+    fn get(&mut self, key: &[u8]) -> Option<Kept<'_>> {
+        let (set, tag) = Self::place(key);
+        let slots = self.sets.get_mut(set)?;
+        let way = (0..2).find(|&w| {
+            slots[w] != 0
+                && slots[w] & !((1 << OFFSET_BITS) - 1) == tag
+                && Self::key_at(&self.entries, slots[w]) == Some(key)
+        })?;
+        if way == 1 {
+            slots.swap(0, 1);
         }
+        let at = (slots[0] & ((1 << OFFSET_BITS) - 1)) as usize - 1;
+        let e = self.entries.get(at..)?;
+        let (k, n, v) = Self::lens(e)?;
+        let text = e.get(ENTRY_HEAD + k..ENTRY_HEAD + k + n + v)?;
         let (name, value) = text.split_at(n);
-        Some(if h[0] == 0 {
+        Some(if e[0] == 0 {
             Kept::Plain(name)
         } else {
             Kept::Field(name, value)
         })
+    }
+
+    /// An entry's key, name and value lengths.
+    fn lens(e: &[u8]) -> Option<(usize, usize, usize)> {
+        let h = e.get(..ENTRY_HEAD)?;
+        let len = |i: usize| usize::from(u16::from_le_bytes([h[1 + 2 * i], h[2 + 2 * i]]));
+        Some((len(0), len(1), len(2)))
+    }
+
+    /// The key of the entry a slot names.
+    fn key_at(entries: &[u8], slot: u32) -> Option<&[u8]> {
+        let at = ((slot & ((1 << OFFSET_BITS) - 1)) as usize).checked_sub(1)?;
+        let e = entries.get(at..)?;
+        let (k, _, _) = Self::lens(e)?;
+        e.get(ENTRY_HEAD..ENTRY_HEAD + k)
     }
 
     /// Keeps `kept` for `key`; keys, names and values are each under 64 KiB (a key is at most
@@ -140,9 +168,9 @@ impl PlainCache {
             return;
         };
         let need = ENTRY_HEAD + key.len() + name.len() + value.len();
-        if self.slots.is_empty() || self.entries.len() + need > CACHE_BYTES {
-            self.slots.clear();
-            self.slots.resize(CACHE_SLOTS, 0);
+        if self.sets.is_empty() || self.entries.len() + need > CACHE_BYTES {
+            self.sets.clear();
+            self.sets.resize(CACHE_SETS, [0; 2]);
             self.entries.clear();
         }
         let at = self.entries.len();
@@ -154,8 +182,10 @@ impl PlainCache {
         self.entries.extend_from_slice(key);
         self.entries.extend_from_slice(name);
         self.entries.extend_from_slice(value);
-        // (At most CACHE_BYTES: the offset fits.)
-        self.slots[Self::slot(key)] = at as u32 + 1;
+        // (Under CACHE_BYTES: 1 + the offset fits in OFFSET_BITS.)
+        let (set, tag) = Self::place(key);
+        let slots = &mut self.sets[set];
+        *slots = [tag | (at as u32 + 1), slots[0]];
     }
 }
 
@@ -183,6 +213,8 @@ pub struct HeaderDecoder {
     field: Vec<u8>,
     /// Entries added to the table, not yet handed to `table`.
     added: AddedEntries,
+    /// Fields of table references decoded since the table last changed.
+    refs: RefMemo,
     /// The block's fields as they are decoded: one buffer for every block, copied out at its
     /// exact size (a buffer sized for each block, then shrunk, was a tenth of decoding).
     fields: HeadersBuilder,
@@ -200,6 +232,7 @@ impl HeaderDecoder {
             text: Vec::new(),
             field: Vec::new(),
             added: AddedEntries::new(),
+            refs: RefMemo::default(),
             fields: HeadersBuilder::default(),
         }
     }
@@ -216,6 +249,7 @@ impl HeaderDecoder {
     fn forget(&mut self) {
         self.known = false;
         self.added.clear();
+        self.refs.clear();
     }
 
     /// The receiver's SETTINGS_HEADER_TABLE_SIZE: the largest table the sender's encoder may
@@ -293,6 +327,10 @@ impl HeaderDecoder {
     /// Decodes one field representation into `list`. A field that needs the table while its
     /// state is unknown is counted undecodable there (not an error).
     fn field(&mut self, rep: &Rep, bytes: &[u8], list: &mut FieldList) -> Result<(), String> {
+        if rep.prefix == 6 || rep.kind == Kind::SizeUpdate {
+            // An entry is added (every index moves on by one) or the size changes.
+            self.refs.clear();
+        }
         if rep.kind == Kind::Indexed && !rep.reads_table() {
             let (n, v) = static_field(rep.index).ok_or("HPACK decoding error: index 0")?;
             list.push(n, v);
@@ -309,6 +347,12 @@ impl HeaderDecoder {
                 list.undecodable += usize::from(rep.kind != Kind::SizeUpdate);
                 return Ok(());
             }
+            if rep.kind == Kind::Indexed {
+                if let Some((n, v)) = self.refs.get(rep.index) {
+                    list.push(n, v);
+                    return Ok(());
+                }
+            }
             self.flush_added();
             let mut bytes = bytes;
             if rep.kind == Kind::Literal
@@ -317,7 +361,15 @@ impl HeaderDecoder {
             {
                 bytes = &self.plain;
             }
-            match self.table.decode_with_cb(bytes, |n, v| list.push(&n, &v)) {
+            let refs = &mut self.refs;
+            let index = (rep.kind == Kind::Indexed).then_some(rep.index);
+            let each = |n: std::borrow::Cow<[u8]>, v: std::borrow::Cow<[u8]>| {
+                list.push(&n, &v);
+                if let Some(index) = index {
+                    refs.put(index, &n, &v);
+                }
+            };
+            match self.table.decode_with_cb(bytes, each) {
                 Ok(()) => {}
                 // A size update decoded on its own is "at the end" of what it was given.
                 Err(DecoderError::SizeUpdateAtEnd) if rep.kind == Kind::SizeUpdate => {}
@@ -333,7 +385,7 @@ impl HeaderDecoder {
         let adds = rep.prefix == 6 && self.known;
         let added = &mut self.added;
         let hit = cache
-            && PLAIN.with_borrow(|c| match c.get(bytes) {
+            && PLAIN.with_borrow_mut(|c| match c.get(bytes) {
                 Some(Kept::Field(n, v)) => {
                     list.push(n, v);
                     if adds {
@@ -358,6 +410,45 @@ impl HeaderDecoder {
             PLAIN.with_borrow_mut(|c| c.put(bytes, Kept::Field(n, v)));
         }
         Ok(())
+    }
+}
+
+/// The fields of the dynamic table entries referred to since the table last changed, by
+/// index: a client names the same few entries in every request (curl: `:authority`,
+/// `user-agent`, `accept`), and each reference handed to loona-hpack read an entry held in
+/// two allocations of its own.
+#[derive(Default)]
+struct RefMemo {
+    /// Index, then where the name starts, where the value starts and where it ends in `text`.
+    refs: Vec<(usize, usize, usize, usize)>,
+    text: Vec<u8>,
+}
+
+impl RefMemo {
+    /// References remembered at most.
+    const MAX: usize = 16;
+    /// The longest field remembered (name and value).
+    const FIELD_MAX: usize = 512;
+
+    fn clear(&mut self) {
+        self.refs.clear();
+        self.text.clear();
+    }
+
+    fn get(&self, index: usize) -> Option<(&[u8], &[u8])> {
+        let &(_, name, value, end) = self.refs.iter().find(|r| r.0 == index)?;
+        Some((self.text.get(name..value)?, self.text.get(value..end)?))
+    }
+
+    fn put(&mut self, index: usize, name: &[u8], value: &[u8]) {
+        if self.refs.len() >= Self::MAX || name.len() + value.len() > Self::FIELD_MAX {
+            return;
+        }
+        let start = self.text.len();
+        self.text.extend_from_slice(name);
+        self.text.extend_from_slice(value);
+        self.refs
+            .push((index, start, start + name.len(), self.text.len()));
     }
 }
 
@@ -553,7 +644,7 @@ fn unhuffman_cached(
     if !cache || rep.len() > CACHED_MAX {
         return unhuffman(rep, prefix, out, text);
     }
-    let hit = PLAIN.with_borrow(|cache| match cache.get(rep) {
+    let hit = PLAIN.with_borrow_mut(|cache| match cache.get(rep) {
         Some(Kept::Plain(plain)) => {
             out.clear();
             out.extend_from_slice(plain);
@@ -835,6 +926,40 @@ mod tests {
     /// A representation decoded before (here by another connection's decoder) comes from the
     /// thread's cache and still goes into the dynamic table: C.6's second response refers to
     /// the entries its first one added.
+    /// A representation used again keeps its place when one other representation of its set
+    /// comes, and the least recently used of the two gives way to a third.
+    #[test]
+    fn the_cache_keeps_the_two_last_used_of_a_set() {
+        let key = |i: u32| format!("field {i}").into_bytes();
+        let set = |k: &[u8]| PlainCache::place(k).0;
+        let a = key(0);
+        let same: Vec<Vec<u8>> = (1..)
+            .map(key)
+            .filter(|k| set(k) == set(&a))
+            .take(2)
+            .collect();
+        let (b, c) = (&same[0], &same[1]);
+        let mut cache = PlainCache::default();
+        let found = |cache: &mut PlainCache, k: &[u8]| match cache.get(k) {
+            Some(Kept::Field(n, v)) => Some((n.to_vec(), v.to_vec())),
+            _ => None,
+        };
+        cache.put(&a, Kept::Field(b"name-a", b"value-a"));
+        cache.put(b, Kept::Field(b"name-b", b"value-b"));
+        assert_eq!(
+            found(&mut cache, &a),
+            Some((b"name-a".to_vec(), b"value-a".to_vec()))
+        );
+        // `a` was used last: `b` gives way to `c`.
+        cache.put(c, Kept::Field(b"name-c", b"value-c"));
+        assert!(found(&mut cache, b).is_none());
+        assert!(found(&mut cache, &a).is_some());
+        assert_eq!(
+            found(&mut cache, c),
+            Some((b"name-c".to_vec(), b"value-c".to_vec()))
+        );
+    }
+
     #[test]
     fn cached_representations_still_fill_the_table() {
         let mut other = HeaderDecoder::new(true);
