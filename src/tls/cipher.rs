@@ -5,6 +5,7 @@
 //! SSL 3.0 / TLS 1.0 and the explicit IV of TLS 1.1+, and AES keeps its parallel decryption.
 
 use aes::cipher::{Block, BlockCipherDecrypt, KeyInit, StreamCipher};
+use aes_gcm::aead::inout::InOutBuf;
 use aes_gcm::aead::{AeadInOut, Nonce, Tag};
 use aes_gcm::{Aes128Gcm, Aes256Gcm};
 use ccm::consts::{U12, U16, U8};
@@ -189,7 +190,6 @@ impl RecordDecryptor {
         fragment: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<u8, DecryptError> {
-        out.clear();
         let seq = self.seq;
         self.seq = self.seq.wrapping_add(1);
         let result = self.decrypt_seq(seq, header, fragment, out);
@@ -210,6 +210,7 @@ impl RecordDecryptor {
         let content_type = header[0];
         match &mut self.protection {
             Protection::Stream { rc4, mac } => {
+                out.clear();
                 out.extend_from_slice(fragment);
                 // Run the keystream before any length check so that the RC4 state stays in
                 // step with the sender even for a broken record.
@@ -244,6 +245,7 @@ impl RecordDecryptor {
                 } else {
                     fragment
                 };
+                out.clear();
                 cbc_decrypt(cipher, chain, *explicit_iv, ciphertext, out)?;
                 let Some(&pad) = out.last() else {
                     return Err(too_short(fragment.len(), cipher.block_len()));
@@ -300,8 +302,7 @@ impl RecordDecryptor {
                 aad[..8].copy_from_slice(&seq.to_be_bytes());
                 aad[8..11].copy_from_slice(&header[..3]);
                 aad[11..].copy_from_slice(&plain_len.to_be_bytes());
-                out.extend_from_slice(ct);
-                aead.open(&nonce, &aad, out, tag)?;
+                aead.open(&nonce, &aad, ct, sized(out, ct_len), tag)?;
                 Ok(content_type)
             }
             Protection::Aead13 { aead, iv } => {
@@ -312,8 +313,13 @@ impl RecordDecryptor {
                     .ok_or_else(|| too_short(fragment.len(), tag_len))?;
                 let mut nonce = *iv;
                 xor_seq(&mut nonce, seq);
-                out.extend_from_slice(&fragment[..ct_len]);
-                aead.open(&nonce, header, out, &fragment[ct_len..])?;
+                aead.open(
+                    &nonce,
+                    header,
+                    &fragment[..ct_len],
+                    sized(out, ct_len),
+                    &fragment[ct_len..],
+                )?;
                 // TLSInnerPlaintext: content, content type, zero padding.
                 let Some(type_at) = out.iter().rposition(|&b| b != 0) else {
                     return Err(DecryptError::Malformed(
@@ -326,6 +332,18 @@ impl RecordDecryptor {
             }
         }
     }
+}
+
+/// `out` at length `len`, for a record to be decrypted straight into it: its bytes are
+/// overwritten, so only the part beyond its previous length is zeroed (copying each record
+/// in first, to decrypt it in place, was a pass over every decrypted byte).
+fn sized(out: &mut Vec<u8>, len: usize) -> &mut [u8] {
+    if out.len() < len {
+        out.resize(len, 0);
+    } else {
+        out.truncate(len);
+    }
+    out
 }
 
 fn too_short(len: usize, need: usize) -> DecryptError {
@@ -500,36 +518,40 @@ impl AeadCipher {
         }
     }
 
-    /// Decrypts `buf` in place and checks `tag`.
+    /// Decrypts `ct` into `out` (of the same length) and checks `tag`.
     fn open(
         &self,
         nonce: &[u8; 12],
         aad: &[u8],
-        buf: &mut [u8],
+        ct: &[u8],
+        out: &mut [u8],
         tag: &[u8],
     ) -> Result<(), DecryptError> {
         fn run<A: AeadInOut>(
             a: &A,
             nonce: &[u8; 12],
             aad: &[u8],
-            buf: &mut [u8],
+            ct: &[u8],
+            out: &mut [u8],
             tag: &[u8],
         ) -> Result<(), DecryptError> {
             let nonce = Nonce::<A>::try_from(&nonce[..])
                 .map_err(|_| DecryptError::Malformed("nonce size".into()))?;
             let tag =
                 Tag::<A>::try_from(tag).map_err(|_| DecryptError::Malformed("tag size".into()))?;
-            a.decrypt_inout_detached(&nonce, aad, buf.into(), &tag)
+            let buf = InOutBuf::new(ct, out)
+                .map_err(|_| DecryptError::Malformed("plaintext buffer size".into()))?;
+            a.decrypt_inout_detached(&nonce, aad, buf, &tag)
                 .map_err(|_| DecryptError::Auth)
         }
         match self {
-            AeadCipher::Aes128Gcm(a) => run(&**a, nonce, aad, buf, tag),
-            AeadCipher::Aes256Gcm(a) => run(&**a, nonce, aad, buf, tag),
-            AeadCipher::Chacha20Poly1305(a) => run(&**a, nonce, aad, buf, tag),
-            AeadCipher::Aes128Ccm(a) => run(&**a, nonce, aad, buf, tag),
-            AeadCipher::Aes256Ccm(a) => run(&**a, nonce, aad, buf, tag),
-            AeadCipher::Aes128Ccm8(a) => run(&**a, nonce, aad, buf, tag),
-            AeadCipher::Aes256Ccm8(a) => run(&**a, nonce, aad, buf, tag),
+            AeadCipher::Aes128Gcm(a) => run(&**a, nonce, aad, ct, out, tag),
+            AeadCipher::Aes256Gcm(a) => run(&**a, nonce, aad, ct, out, tag),
+            AeadCipher::Chacha20Poly1305(a) => run(&**a, nonce, aad, ct, out, tag),
+            AeadCipher::Aes128Ccm(a) => run(&**a, nonce, aad, ct, out, tag),
+            AeadCipher::Aes256Ccm(a) => run(&**a, nonce, aad, ct, out, tag),
+            AeadCipher::Aes128Ccm8(a) => run(&**a, nonce, aad, ct, out, tag),
+            AeadCipher::Aes256Ccm8(a) => run(&**a, nonce, aad, ct, out, tag),
         }
     }
 }
