@@ -129,24 +129,27 @@ impl Analysis {
         } else {
             (None, target)
         };
-        let authority = authority.map(str::to_string).or_else(|| {
-            req.host()
-                .map(str::to_string)
-                .or_else(|| self.tunnel_target(ex).map(str::to_string))
-                .or_else(|| conn.and_then(|c| c.tls.as_ref()?.sni.clone()))
-                .or_else(|| conn.map(|c| c.server.to_string()))
-        })?;
+        let authority: std::borrow::Cow<'_, str> = match authority
+            .or_else(|| req.host())
+            .or_else(|| self.tunnel_target(ex))
+            .or_else(|| conn.and_then(|c| c.tls.as_ref()?.sni.as_deref()))
+        {
+            Some(a) => a.into(),
+            None => conn?.server.to_string().into(),
+        };
         let (host, port) = host_and_port(&authority, default_port);
-        let port_part = if port == default_port {
-            String::new()
-        } else {
-            format!(":{port}")
-        };
-        let url = if connect {
-            format!("{scheme}://{host}{port_part}/")
-        } else {
-            format!("{scheme}://{host}{port_part}{path_query}")
-        };
+        // Put together by hand: `format!` was most of the cost of naming an exchange, which
+        // every stage rule and check does.
+        let rest = if connect { "/" } else { path_query };
+        let mut url = String::with_capacity(scheme.len() + host.len() + rest.len() + 9);
+        url.push_str(scheme);
+        url.push_str("://");
+        url.push_str(&host);
+        if port != default_port {
+            url.push(':');
+            url.push_str(&port.to_string());
+        }
+        url.push_str(rest);
         Some(RequestUrl {
             method: &req.method,
             scheme,
