@@ -662,6 +662,39 @@ fn unhuffman_cached(
     Ok(coded)
 }
 
+/// A string literal as sent, and whether it is Huffman-coded.
+type StringLiteral<'a> = (&'a [u8], bool);
+
+/// A literal representation's index (0: a literal name) with the bytes before its strings,
+/// and its strings (RFC 7541 section 5.2) as sent, each with its Huffman flag: the name when
+/// it is literal, then the value. `None` when `rep` is cut short.
+fn literal_parts(rep: &[u8], prefix: u8) -> Option<(usize, usize, [Option<StringLiteral<'_>>; 2])> {
+    let (index, head) = integer(rep, prefix)?;
+    let mut at = head;
+    let mut strings = [None; 2];
+    for string in strings.iter_mut().take(if index == 0 { 2 } else { 1 }) {
+        let huffman = rep.get(at)? & 0x80 != 0;
+        let (n, used) = integer(&rep[at..], 7)?;
+        *string = Some((rep.get(at + used..at + used + n)?, huffman));
+        at += used + n;
+    }
+    Some((index, head, strings))
+}
+
+/// Appends string literal `raw` to `out`, Huffman-decoded when `huffman`.
+fn push_string(
+    raw: &[u8],
+    huffman: bool,
+    out: &mut Vec<u8>,
+) -> Result<(), super::huffman::HuffmanError> {
+    if huffman {
+        super::huffman::decode(raw, out)
+    } else {
+        out.extend_from_slice(raw);
+        Ok(())
+    }
+}
+
 /// Writes into `out` the literal representation `rep` with its Huffman-coded strings decoded
 /// (H bit cleared); false when it has none (nothing written, use it as it is).
 /// `text` is scratch room for one decoded string.
@@ -671,38 +704,19 @@ fn unhuffman(
     out: &mut Vec<u8>,
     text: &mut Vec<u8>,
 ) -> Result<bool, super::huffman::HuffmanError> {
-    let Some((index, head)) = integer(rep, prefix) else {
+    let Some((_, head, strings)) = literal_parts(rep, prefix) else {
         return Ok(false);
     };
-    let mut at = head;
-    let strings = if index == 0 { 2 } else { 1 };
-    let mut spans = [(0usize, 0usize, false); 2];
-    for span in spans.iter_mut().take(strings) {
-        let Some(&first) = rep.get(at) else {
-            return Ok(false);
-        };
-        let Some((n, used)) = integer(&rep[at..], 7) else {
-            return Ok(false);
-        };
-        *span = (at + used, n, first & 0x80 != 0);
-        at += used + n;
-    }
-    if spans.iter().take(strings).all(|s| !s.2) {
+    if strings.iter().flatten().all(|&(_, huffman)| !huffman) {
         return Ok(false);
     }
     out.clear();
     out.extend_from_slice(&rep[..head]);
-    for &(start, n, huffman) in spans.iter().take(strings) {
-        let raw = rep.get(start..start + n).unwrap_or_default();
-        let plain = if huffman {
-            text.clear();
-            super::huffman::decode(raw, text)?;
-            text.as_slice()
-        } else {
-            raw
-        };
-        put_integer(out, plain.len(), 7, 0);
-        out.extend_from_slice(plain);
+    for (raw, huffman) in strings.into_iter().flatten() {
+        text.clear();
+        push_string(raw, huffman, text)?;
+        put_integer(out, text.len(), 7, 0);
+        out.extend_from_slice(text);
     }
     Ok(true)
 }
@@ -717,30 +731,19 @@ fn literal(
     field: &mut Vec<u8>,
 ) -> Result<usize, super::huffman::HuffmanError> {
     field.clear();
-    let Some((index, mut at)) = integer(rep, prefix) else {
+    let Some((index, _, strings)) = literal_parts(rep, prefix) else {
         return Ok(0);
     };
-    let mut string = |field: &mut Vec<u8>| {
-        let Some((n, used)) = rep.get(at..).and_then(|b| integer(b, 7)) else {
-            return Ok(());
-        };
-        let huffman = rep[at] & 0x80 != 0;
-        let raw = rep.get(at + used..at + used + n).unwrap_or_default();
-        at += used + n;
-        if huffman {
-            super::huffman::decode(raw, field)
-        } else {
-            field.extend_from_slice(raw);
-            Ok(())
-        }
-    };
-    if index == 0 {
-        string(field)?;
-    } else {
+    let mut strings = strings.into_iter().flatten();
+    if index != 0 {
         field.extend_from_slice(static_field(index).map_or(&[][..], |(n, _)| n));
+    } else if let Some((raw, huffman)) = strings.next() {
+        push_string(raw, huffman, field)?;
     }
     let name_len = field.len();
-    string(field)?;
+    if let Some((raw, huffman)) = strings.next() {
+        push_string(raw, huffman, field)?;
+    }
     Ok(name_len)
 }
 
